@@ -1,0 +1,33 @@
+using Spectre.Console;
+
+namespace Relevo.Cli;
+
+/// <summary>Runs a command and turns user-facing errors into one clear line and exit code 1.</summary>
+internal static class CliHost
+{
+    public static int Run(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (RelevoException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (Spectre.Console.Cli.CommandParseException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (Spectre.Console.Cli.CommandRuntimeException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+
+    /// <summary>True when stdout is a terminal: progress bars then, plain log lines otherwise.</summary>
+    public static bool Interactive => !Console.IsOutputRedirected && !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+}
