@@ -47,6 +47,33 @@ public static class DatasetLocator
         TryResolveLocal(nameOrPath) ?? throw new RelevoException(
             $"dataset '{nameOrPath}' not found in: {string.Join(", ", SearchFolders())}");
 
+    /// <summary>Resolves NAME or PATH locally; a bare name found nowhere that is a known BEIR dataset is downloaded
+    /// into the user cache (<see cref="CacheRoot"/>/datasets) first. Anything else fails with the folders searched
+    /// and the names that can be downloaded.</summary>
+    public static BeirDataset ResolveOrDownload(
+        string nameOrPath, IProgress<DownloadProgress>? progress = null, HttpClient? http = null, Uri? baseAddress = null) =>
+        ResolveOrDownload(nameOrPath, progress, http, baseAddress, BeirDownloader.KnownChecksums, Path.Combine(CacheRoot, "datasets"));
+
+    /// <summary><see cref="ResolveOrDownload(string, IProgress{DownloadProgress}?, HttpClient?, Uri?)"/> with the
+    /// checksum table and the cache folder given, so tests can serve their own zip.</summary>
+    internal static BeirDataset ResolveOrDownload(
+        string nameOrPath, IProgress<DownloadProgress>? progress, HttpClient? http, Uri? baseAddress,
+        IReadOnlyDictionary<string, string> checksums, string cacheDatasetsFolder)
+    {
+        if (TryResolveLocal(nameOrPath) is { } local)
+            return local;
+        string cached = Path.Combine(cacheDatasetsFolder, nameOrPath);
+        if (Directory.Exists(cached))
+            return BeirDataset.FromFolder(cached);
+        if (!checksums.TryGetValue(nameOrPath, out string? md5))
+            throw new RelevoException(
+                $"dataset '{nameOrPath}' not found in: {string.Join(", ", SearchFolders())}; " +
+                $"it is not a BEIR dataset that can be downloaded either (known: {string.Join(", ", checksums.Keys)})");
+        string folder = BeirDownloader.DownloadAsync(nameOrPath, cacheDatasetsFolder, progress, http, baseAddress, expectedMd5: md5)
+            .GetAwaiter().GetResult();
+        return BeirDataset.FromFolder(folder);
+    }
+
     private static bool LooksLikePath(string s) =>
         s.Contains('/') || s.Contains('\\') || s.StartsWith('.') || Path.IsPathRooted(s);
 
