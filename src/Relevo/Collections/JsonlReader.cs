@@ -1,0 +1,148 @@
+using System.Buffers;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+using Relevo.Index;
+
+namespace Relevo.Collections;
+
+/// <summary>Reads BEIR JSON-lines files (corpus.jsonl[.gz], queries.jsonl) strictly: invalid UTF-8, malformed
+/// JSON, a missing or empty `_id` or a field of the wrong type is an error naming the file, line and field.</summary>
+public static class JsonlReader
+{
+    /// <summary>A parsed line: id, title (corpus only) and text.</summary>
+    public readonly record struct Record(string Id, string Title, string Text, int Line);
+
+    /// <summary>Fraction of the underlying file consumed (for progress bars): bytes read of the (compressed) file.</summary>
+    public sealed class Position
+    {
+        public long BytesRead => _stream?.Position ?? 0;
+        public long TotalBytes { get; internal set; }
+        internal FileStream? _stream;
+    }
+
+    public static IEnumerable<Document> ReadCorpus(string path, Position? position = null)
+    {
+        foreach (var r in Read(path, requireText: false, position))
+            yield return new Document(r.Id, r.Title, r.Text);
+    }
+
+    /// <summary>Queries in file order; an empty query text is an error.</summary>
+    public static List<(string Id, string Text)> ReadQueries(string path)
+    {
+        var list = new List<(string, string)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var r in Read(path, requireText: true, null))
+        {
+            if (!seen.Add(r.Id)) throw new RelevoException($"{path}:{r.Line}: field _id: duplicate query id '{r.Id}'");
+            list.Add((r.Id, r.Text));
+        }
+        return list;
+    }
+
+    public static IEnumerable<Record> Read(string path, bool requireText, Position? position)
+    {
+        if (!File.Exists(path)) throw new RelevoException($"{path}: file not found");
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        if (position is not null) { position._stream = file; position.TotalBytes = file.Length; }
+        Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        using var _ = stream;
+        var buffer = new byte[1 << 16];
+        int start = 0, end = 0, line = 0;
+        bool eof = false;
+        while (true)
+        {
+            int nl = Array.IndexOf(buffer, (byte)'\n', start, end - start);
+            if (nl < 0 && !eof)
+            {
+                // Compact, grow if one line fills the buffer, then read more.
+                if (start > 0) { Buffer.BlockCopy(buffer, start, buffer, 0, end - start); end -= start; start = 0; }
+                if (end == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+                int n;
+                try { n = stream.Read(buffer, end, buffer.Length - end); }
+                catch (InvalidDataException e) { throw new RelevoException($"{path}:{line + 1}: cannot decompress: {e.Message}"); }
+                if (n == 0) eof = true;
+                end += n;
+                continue;
+            }
+            int lineEnd = nl < 0 ? end : nl;
+            if (nl < 0 && start == end) yield break;
+            line++;
+            var bytes = buffer.AsSpan(start, lineEnd - start);
+            if (bytes.Length > 0 && bytes[^1] == '\r') bytes = bytes[..^1];
+            start = nl < 0 ? end : nl + 1;
+            if (IsBlank(bytes)) continue;
+            yield return Parse(path, line, bytes, requireText);
+        }
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> b)
+    {
+        foreach (byte c in b) if (c != ' ' && c != '\t') return false;
+        return true;
+    }
+
+    private static Record Parse(string path, int line, ReadOnlySpan<byte> bytes, bool requireText)
+    {
+        var check = new char[bytes.Length];
+        if (Utf8.ToUtf16(bytes, check, out int valid, out _, replaceInvalidSequences: false) != OperationStatus.Done)
+            throw new RelevoException($"{path}:{line}: invalid UTF-8 at byte {valid + 1} of the line");
+        string? id = null, title = null, text = null;
+        try
+        {
+            var reader = new Utf8JsonReader(bytes);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                throw new RelevoException($"{path}:{line}: malformed JSON: a line must be one JSON object");
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string name = reader.GetString()!;
+                reader.Read();
+                switch (name)
+                {
+                    case "_id":
+                        id = reader.TokenType switch
+                        {
+                            JsonTokenType.String => reader.GetString(),
+                            JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
+                            _ => throw new RelevoException($"{path}:{line}: field _id: expected a string, found {reader.TokenType}"),
+                        };
+                        break;
+                    case "title":
+                        title = ReadString(path, line, ref reader, "title");
+                        break;
+                    case "text":
+                        text = ReadString(path, line, ref reader, "text");
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+                throw new RelevoException($"{path}:{line}: malformed JSON: trailing content after the object");
+        }
+        catch (JsonException e)
+        {
+            throw new RelevoException($"{path}:{line}: malformed JSON: {TrimJsonMessage(e.Message)}");
+        }
+        if (id is null) throw new RelevoException($"{path}:{line}: field _id: missing");
+        if (id.Length == 0) throw new RelevoException($"{path}:{line}: field _id: empty");
+        if (requireText && string.IsNullOrWhiteSpace(text))
+            throw new RelevoException($"{path}:{line}: field text: {(text is null ? "missing" : "empty query")}");
+        return new Record(id, title ?? "", text ?? "", line);
+    }
+
+    private static string? ReadString(string path, int line, ref Utf8JsonReader reader, string field) => reader.TokenType switch
+    {
+        JsonTokenType.String => reader.GetString(),
+        JsonTokenType.Null => null,
+        _ => throw new RelevoException($"{path}:{line}: field {field}: expected a string, found {reader.TokenType}"),
+    };
+
+    private static string TrimJsonMessage(string m)
+    {
+        int i = m.IndexOf(" LineNumber", StringComparison.Ordinal);
+        return i > 0 ? m[..i] : m;
+    }
+}

@@ -1,0 +1,56 @@
+namespace Relevo.Index.Formats;
+
+/// <summary>A growable byte buffer reused across terms and blocks while writing a segment.</summary>
+public sealed class ByteBuffer
+{
+    private byte[] _data = new byte[4096];
+    public int Length { get; private set; }
+    public ReadOnlySpan<byte> Span => _data.AsSpan(0, Length);
+
+    public void Clear() => Length = 0;
+
+    private void Ensure(int extra)
+    {
+        if (Length + extra > _data.Length)
+            Array.Resize(ref _data, Math.Max(_data.Length * 2, Length + extra));
+    }
+
+    public void WriteByte(byte b) { Ensure(1); _data[Length++] = b; }
+
+    public void WriteBytes(ReadOnlySpan<byte> b) { Ensure(b.Length); b.CopyTo(_data.AsSpan(Length)); Length += b.Length; }
+
+    public void WriteVarInt(ulong v)
+    {
+        Ensure(10);
+        while (v >= 0x80) { _data[Length++] = (byte)(v | 0x80); v >>= 7; }
+        _data[Length++] = (byte)v;
+    }
+
+    public void WriteUInt32(uint v)
+    {
+        Ensure(4);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(_data.AsSpan(Length), v);
+        Length += 4;
+    }
+
+    /// <summary>Packs values of a fixed bit width, little-endian bit order (see <see cref="BitPacking.Unpack"/>).</summary>
+    public void WritePacked(ReadOnlySpan<uint> values, int bits)
+    {
+        if (bits == 0) return;
+        Ensure(BitPacking.PackedBytes(values.Length, bits));
+        ulong acc = 0;
+        int filled = 0;
+        foreach (uint v in values)
+        {
+            acc |= (ulong)v << filled;
+            filled += bits;
+            while (filled >= 8)
+            {
+                _data[Length++] = (byte)acc;
+                acc >>= 8;
+                filled -= 8;
+            }
+        }
+        if (filled > 0) _data[Length++] = (byte)acc;
+    }
+}

@@ -1,0 +1,231 @@
+using System.Text;
+using K4os.Compression.LZ4;
+
+namespace Relevo.Index.Formats.V1;
+
+/// <summary>What a segment is written from: the in-memory buffer of new documents, or the segments of a merge.</summary>
+internal interface ISegmentSource
+{
+    int DocCount { get; }
+    byte[] Norms { get; }
+    /// <summary>Terms in ordinal order, each with ascending doc numbers and their term frequencies.</summary>
+    IEnumerable<TermPostings> Terms();
+    Document GetDocument(int doc);
+}
+
+/// <summary>One term's postings, handed to the writer; the arrays may be reused between terms.</summary>
+internal readonly record struct TermPostings(string Term, int[] Docs, int[] Freqs, int Count);
+
+/// <summary>Statistics of a written segment, recorded in the manifest.</summary>
+public sealed record SegmentStats(int MaxDoc, long SumTotalTermFreq, int DocsWithTerms, int TermCount);
+
+/// <summary>Writes a segment's five files (terms, postings with block maxima, norms, ids, stored documents).</summary>
+internal static class SegmentWriter
+{
+    private const int StoredBlockBytes = 16 * 1024;
+
+    public static SegmentStats Write(string directory, string segment, ISegmentSource source)
+    {
+        var written = new List<string>();
+        try
+        {
+            var (termCount, sumTtf) = WritePostings(directory, segment, source, written);
+            var norms = source.Norms;
+            int withTerms = 0;
+            foreach (byte n in norms) if (n != 0) withTerms++; // length 0 encodes as 0, and only then
+            WriteNorms(directory, segment, norms, written);
+            WriteIdsAndDocs(directory, segment, source, written);
+            return new SegmentStats(source.DocCount, sumTtf, withTerms, termCount);
+        }
+        catch
+        {
+            foreach (var f in written) TryDelete(Path.Combine(directory, f));
+            throw;
+        }
+    }
+
+    private static (int TermCount, long SumTotalTermFreq) WritePostings(string directory, string segment, ISegmentSource source, List<string> written)
+    {
+        var norms = source.Norms;
+        written.Add(SegmentFiles.Postings(segment));
+        written.Add(SegmentFiles.Terms(segment));
+        using var post = new IndexOutput(Path.Combine(directory, SegmentFiles.Postings(segment)), SegmentFiles.PostingsKind, SegmentFiles.Version);
+        using var dict = new IndexOutput(Path.Combine(directory, SegmentFiles.Terms(segment)), SegmentFiles.TermsKind, SegmentFiles.Version);
+        var skip = new ByteBuffer();
+        var impacts = new ByteBuffer();
+        var data = new ByteBuffer();
+        var termBytes = new byte[256];
+        var deltas = new uint[SegmentFiles.BlockSize];
+        var freqs = new uint[SegmentFiles.BlockSize];
+        var maxTfByNorm = new int[256];
+
+        // Term count is not known up front when streaming; terms are buffered into the dictionary body and the
+        // count is written after them.
+        var body = new ByteBuffer();
+        int termCount = 0;
+        long lastOffset = 0, sumTtf = 0;
+        foreach (var tp in source.Terms())
+        {
+            termCount++;
+            long offset = post.Position;
+            skip.Clear(); impacts.Clear(); data.Clear();
+            int prev = -1;
+            long totalTf = 0;
+            for (int start = 0; start < tp.Count; start += SegmentFiles.BlockSize)
+            {
+                int n = Math.Min(SegmentFiles.BlockSize, tp.Count - start);
+                uint maxDelta = 0, maxFreq = 0;
+                Array.Clear(maxTfByNorm);
+                for (int i = 0; i < n; i++)
+                {
+                    int doc = tp.Docs[start + i];
+                    int tf = tp.Freqs[start + i];
+                    deltas[i] = (uint)(doc - prev - 1);
+                    freqs[i] = (uint)(tf - 1);
+                    prev = doc;
+                    totalTf += tf;
+                    if (deltas[i] > maxDelta) maxDelta = deltas[i];
+                    if (freqs[i] > maxFreq) maxFreq = freqs[i];
+                    byte norm = norms[doc];
+                    if (tf > maxTfByNorm[norm]) maxTfByNorm[norm] = tf;
+                }
+                skip.WriteUInt32((uint)prev);
+                skip.WriteUInt32((uint)data.Length);
+                skip.WriteUInt32((uint)impacts.Length);
+                WriteImpacts(impacts, maxTfByNorm);
+                int docBits = BitPacking.BitsRequired(maxDelta);
+                int tfBits = BitPacking.BitsRequired(maxFreq);
+                data.WriteByte((byte)docBits);
+                data.WriteByte((byte)tfBits);
+                data.WritePacked(deltas.AsSpan(0, n), docBits);
+                data.WritePacked(freqs.AsSpan(0, n), tfBits);
+            }
+            // Layout: [skip table: per block lastDoc, dataOffset, impactsOffset][impacts][block data].
+            post.WriteUInt32((uint)impacts.Length);
+            post.WriteBytes(skip.Span);
+            post.WriteBytes(impacts.Span);
+            post.WriteBytes(data.Span);
+
+            int len = Encoding.UTF8.GetByteCount(tp.Term);
+            if (len > termBytes.Length) termBytes = new byte[len * 2];
+            Encoding.UTF8.GetBytes(tp.Term, termBytes);
+            body.WriteVarInt((ulong)len);
+            body.WriteBytes(termBytes.AsSpan(0, len));
+            body.WriteVarInt((ulong)tp.Count);
+            body.WriteVarInt((ulong)totalTf);
+            body.WriteVarInt((ulong)(offset - lastOffset));
+            lastOffset = offset;
+            sumTtf += totalTf;
+        }
+        dict.WriteInt32(termCount);
+        dict.WriteBytes(body.Span);
+        post.Finish();
+        dict.Finish();
+        return (termCount, sumTtf);
+    }
+
+    /// <summary>The Pareto frontier of (tf, norm) in a block, as Lucene's impacts: any BM25 parameters' block maximum
+    /// is reached at one of these pairs, since the score grows with tf and shrinks with length.</summary>
+    private static void WriteImpacts(ByteBuffer impacts, int[] maxTfByNorm)
+    {
+        int count = 0, best = 0;
+        for (int norm = 0; norm < 256; norm++)
+            if (maxTfByNorm[norm] > best) { best = maxTfByNorm[norm]; count++; }
+        impacts.WriteVarInt((ulong)count);
+        best = 0;
+        for (int norm = 0; norm < 256; norm++)
+        {
+            if (maxTfByNorm[norm] > best)
+            {
+                best = maxTfByNorm[norm];
+                impacts.WriteVarInt((ulong)best);
+                impacts.WriteByte((byte)norm);
+            }
+        }
+    }
+
+    private static void WriteNorms(string directory, string segment, byte[] norms, List<string> written)
+    {
+        written.Add(SegmentFiles.Norms(segment));
+        using var o = new IndexOutput(Path.Combine(directory, SegmentFiles.Norms(segment)), SegmentFiles.NormsKind, SegmentFiles.Version);
+        o.WriteInt32(norms.Length);
+        o.WriteBytes(norms);
+        o.Finish();
+    }
+
+    private static void WriteIdsAndDocs(string directory, string segment, ISegmentSource source, List<string> written)
+    {
+        int count = source.DocCount;
+        var idBytes = new ByteBuffer();
+        var offsets = new int[count + 1];
+        var ids = new string[count];
+        written.Add(SegmentFiles.Docs(segment));
+        using (var docs = new IndexOutput(Path.Combine(directory, SegmentFiles.Docs(segment)), SegmentFiles.DocsKind, SegmentFiles.Version))
+        {
+            var block = new ByteBuffer();
+            var index = new List<(int FirstDoc, long Offset, int Compressed, int Raw)>();
+            int blockFirst = 0;
+            for (int doc = 0; doc < count; doc++)
+            {
+                var d = source.GetDocument(doc);
+                ids[doc] = d.Id;
+                offsets[doc] = idBytes.Length;
+                idBytes.WriteBytes(Encoding.UTF8.GetBytes(d.Id));
+                WriteString(block, d.Title);
+                WriteString(block, d.Text);
+                if (block.Length >= StoredBlockBytes || doc == count - 1)
+                {
+                    index.Add(FlushStoredBlock(docs, block, blockFirst));
+                    blockFirst = doc + 1;
+                }
+            }
+            offsets[count] = idBytes.Length;
+            long indexOffset = docs.Position;
+            docs.WriteInt32(index.Count);
+            foreach (var e in index)
+            {
+                docs.WriteInt32(e.FirstDoc);
+                docs.WriteInt64(e.Offset);
+                docs.WriteInt32(e.Compressed);
+                docs.WriteInt32(e.Raw);
+            }
+            docs.WriteInt64(indexOffset);
+            docs.Finish();
+        }
+
+        written.Add(SegmentFiles.Ids(segment));
+        var sorted = new int[count];
+        for (int i = 0; i < count; i++) sorted[i] = i;
+        Array.Sort(sorted, (a, b) => string.CompareOrdinal(ids[a], ids[b]));
+        using var o = new IndexOutput(Path.Combine(directory, SegmentFiles.Ids(segment)), SegmentFiles.IdsKind, SegmentFiles.Version);
+        o.WriteInt32(count);
+        foreach (int off in offsets) o.WriteInt32(off);
+        foreach (int s in sorted) o.WriteInt32(s);
+        o.WriteBytes(idBytes.Span);
+        o.Finish();
+    }
+
+    private static (int, long, int, int) FlushStoredBlock(IndexOutput docs, ByteBuffer block, int firstDoc)
+    {
+        var raw = block.Span;
+        var compressed = new byte[LZ4Codec.MaximumOutputSize(raw.Length)];
+        int clen = LZ4Codec.Encode(raw, compressed, LZ4Level.L00_FAST);
+        long offset = docs.Position;
+        docs.WriteBytes(compressed.AsSpan(0, clen));
+        var entry = (firstDoc, offset, clen, raw.Length);
+        block.Clear();
+        return entry;
+    }
+
+    private static void WriteString(ByteBuffer b, string s)
+    {
+        var bytes = Encoding.UTF8.GetBytes(s);
+        b.WriteVarInt((ulong)bytes.Length);
+        b.WriteBytes(bytes);
+    }
+
+    internal static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

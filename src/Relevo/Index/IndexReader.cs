@@ -1,0 +1,93 @@
+using Relevo.Index.Formats.V1;
+
+namespace Relevo.Index;
+
+/// <summary>A consistent, read-only view of one commit of an index: its segments and their deletions.
+/// Safe to share between threads; a later commit is seen by opening a new reader.</summary>
+public sealed class IndexReader : IDisposable
+{
+    public string Directory { get; }
+    public Manifest Manifest { get; }
+    public IReadOnlyList<SegmentReader> Segments { get; }
+    /// <summary>First global document number of each segment.</summary>
+    public IReadOnlyList<int> DocBase { get; }
+
+    private IndexReader(string directory, Manifest manifest, List<SegmentReader> segments)
+    {
+        Directory = directory;
+        Manifest = manifest;
+        Segments = segments;
+        var bases = new int[segments.Count];
+        int b = 0;
+        for (int i = 0; i < segments.Count; i++) { bases[i] = b; b += segments[i].MaxDoc; }
+        DocBase = bases;
+    }
+
+    /// <summary>Opens the latest commit. If a writer commits and removes old files while we open, retry on the newer manifest.</summary>
+    public static IndexReader Open(string directory)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            var manifest = Manifest.Read(directory);
+            try
+            {
+                return new IndexReader(directory, manifest, OpenSegments(directory, manifest));
+            }
+            catch (RelevoException) when (attempt < 3 && Manifest.Read(directory).Generation != manifest.Generation)
+            {
+            }
+        }
+    }
+
+    internal static List<SegmentReader> OpenSegments(string directory, Manifest manifest)
+    {
+        var readers = new List<SegmentReader>();
+        try
+        {
+            foreach (var s in manifest.Segments)
+            {
+                var deletes = s.DeletesFile is { } f
+                    ? DeletedDocs.Read(Path.Combine(directory, f), s.MaxDoc)
+                    : new DeletedDocs(s.MaxDoc);
+                readers.Add(new SegmentReader(directory, s.Name, deletes));
+            }
+            return readers;
+        }
+        catch
+        {
+            foreach (var r in readers) r.Dispose();
+            throw;
+        }
+    }
+
+    public string Analyzer => Manifest.Analyzer;
+    public int MaxDoc => Segments.Count == 0 ? 0 : DocBase[^1] + Segments[^1].MaxDoc;
+
+    public int LiveDocs
+    {
+        get { int n = 0; foreach (var s in Segments) n += s.LiveDocs; return n; }
+    }
+
+    /// <summary>The live document with this external id, or null.</summary>
+    public Document? GetDocument(string id)
+    {
+        foreach (var s in Segments)
+        {
+            int doc = s.FindId(id);
+            if (doc >= 0 && !s.IsDeleted(doc)) return s.GetDocument(doc);
+        }
+        return null;
+    }
+
+    public long SizeInBytes()
+    {
+        long total = 0;
+        foreach (var f in new DirectoryInfo(Directory).EnumerateFiles()) total += f.Length;
+        return total;
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in Segments) s.Dispose();
+    }
+}

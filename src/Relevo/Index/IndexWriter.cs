@@ -1,0 +1,276 @@
+using Relevo.Analysis;
+using Relevo.Index.Formats.V1;
+
+namespace Relevo.Index;
+
+/// <summary>Adds, replaces and deletes documents, and commits them atomically. One writer per index at a time
+/// (a lock file guards it). Nothing is visible to readers, or survives a crash, until <see cref="Commit"/> returns;
+/// disposing without committing discards the uncommitted changes and leaves the last commit as it was.</summary>
+public sealed class IndexWriter : IDisposable
+{
+    public const string LockFileName = "write.lock";
+
+    private readonly string _dir;
+    private readonly IndexWriterOptions _options;
+    private readonly FileStream _lock;
+    private readonly Analyzer _analyzer;
+    private Manifest _committed;
+    private int _nextSegment;
+
+    // Segments of the last commit plus segments flushed since, each with its pending deletions.
+    private readonly List<(SegmentEntry Entry, SegmentReader Reader, DeletedDocs Deletes, bool DeletesChanged)> _segments = [];
+    private SegmentBuffer _buffer = new();
+    private readonly Dictionary<string, int> _bufferIds = new(StringComparer.Ordinal);
+    private readonly HashSet<int> _bufferDeleted = [];
+    private bool _dirty;
+
+    public string Directory => _dir;
+    public Analyzer Analyzer => _analyzer;
+
+    private IndexWriter(string dir, IndexWriterOptions options, FileStream lockFile)
+    {
+        _dir = dir;
+        _options = options;
+        _lock = lockFile;
+        _committed = Manifest.Exists(dir) ? Manifest.Read(dir) : Manifest.Empty(options.Analyzer);
+        _analyzer = Analyzer.Create(_committed.Analyzer);
+        _nextSegment = _committed.NextSegment;
+        foreach (var reader in IndexReader.OpenSegments(dir, _committed))
+        {
+            var entry = FindEntry(_committed, reader.Name);
+            _segments.Add((entry, reader, reader.Deletes.Clone(), false));
+        }
+        RemoveUnreferencedFiles();
+    }
+
+    /// <summary>Opens (creating if needed) the index in <paramref name="directory"/> for writing.</summary>
+    public static IndexWriter Open(string directory, IndexWriterOptions? options = null)
+    {
+        options ??= new IndexWriterOptions();
+        System.IO.Directory.CreateDirectory(directory);
+        FileStream lockFile;
+        try
+        {
+            lockFile = new FileStream(Path.Combine(directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new RelevoException($"{directory}: another writer holds the index lock ({e.Message})");
+        }
+        try
+        {
+            return new IndexWriter(directory, options, lockFile);
+        }
+        catch
+        {
+            lockFile.Dispose();
+            throw;
+        }
+    }
+
+    private static SegmentEntry FindEntry(Manifest m, string name)
+    {
+        foreach (var e in m.Segments) if (e.Name == name) return e;
+        throw new InvalidOperationException(name);
+    }
+
+    /// <summary>Live documents in the last commit plus uncommitted changes.</summary>
+    public int LiveDocs
+    {
+        get
+        {
+            int n = _buffer.DocCount - _bufferDeleted.Count;
+            foreach (var s in _segments) n += s.Entry.MaxDoc - s.Deletes.Count;
+            return n;
+        }
+    }
+
+    /// <summary>Adds a document. A duplicate id is an error unless the writer replaces existing documents.</summary>
+    public void Add(Document doc)
+    {
+        if (string.IsNullOrEmpty(doc.Id)) throw new RelevoException("document has an empty _id");
+        if (Exists(doc.Id))
+        {
+            if (!_options.ReplaceExisting) throw new DuplicateDocumentIdException(doc.Id);
+            Delete(doc.Id);
+        }
+        int d = _buffer.Add(doc, _analyzer);
+        _bufferIds[doc.Id] = d;
+        _dirty = true;
+        if (_buffer.EstimatedBytes >= _options.RamBudgetBytes) Flush();
+    }
+
+    private bool Exists(string id)
+    {
+        if (_bufferIds.ContainsKey(id)) return true;
+        foreach (var s in _segments)
+        {
+            int doc = s.Reader.FindId(id);
+            if (doc >= 0 && !s.Deletes.IsDeleted(doc)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Deletes the live document with this id; false if there is none.</summary>
+    public bool Delete(string id)
+    {
+        if (_bufferIds.Remove(id, out int bd))
+        {
+            _bufferDeleted.Add(bd);
+            _dirty = true;
+            return true;
+        }
+        for (int i = 0; i < _segments.Count; i++)
+        {
+            var s = _segments[i];
+            int doc = s.Reader.FindId(id);
+            if (doc >= 0 && s.Deletes.Delete(doc))
+            {
+                _segments[i] = s with { DeletesChanged = true };
+                _dirty = true;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Writes buffered documents as a new segment (not yet committed).</summary>
+    private void Flush()
+    {
+        if (_buffer.DocCount == 0) return;
+        string name = "_" + (_nextSegment++).ToString("x");
+        var stats = SegmentWriter.Write(_dir, name, _buffer);
+        var deletes = new DeletedDocs(stats.MaxDoc);
+        foreach (int d in _bufferDeleted) deletes.Delete(d);
+        var entry = new SegmentEntry(name, stats.MaxDoc, stats.SumTotalTermFreq, stats.DocsWithTerms, stats.TermCount, 0, 0);
+        var reader = new SegmentReader(_dir, name, new DeletedDocs(stats.MaxDoc));
+        _segments.Add((entry, reader, deletes, deletes.Count > 0));
+        _buffer = new SegmentBuffer();
+        _bufferIds.Clear();
+        _bufferDeleted.Clear();
+    }
+
+    /// <summary>Makes every change so far durable and visible, atomically.</summary>
+    public void Commit()
+    {
+        if (!_dirty && Manifest.Exists(_dir)) return;
+        Flush();
+        Stage("segments-written");
+        long generation = _committed.Generation + 1;
+        var entries = new List<SegmentEntry>();
+        for (int i = 0; i < _segments.Count; i++)
+        {
+            var s = _segments[i];
+            var entry = s.Entry;
+            if (s.Deletes.Count == s.Entry.MaxDoc)
+            {
+                continue; // every document deleted: the segment drops out of the index
+            }
+            if (s.DeletesChanged)
+            {
+                string file = SegmentFiles.Deletes(entry.Name, generation);
+                s.Deletes.Write(Path.Combine(_dir, file));
+                entry = entry with { DeleteGeneration = generation, DeleteCount = s.Deletes.Count };
+            }
+            entries.Add(entry);
+        }
+        Stage("deletes-written");
+        var manifest = new Manifest(Manifest.CurrentFormat, generation, _analyzer.Name, _nextSegment, entries);
+        manifest.Commit(_dir, Stage);
+        Stage("committed");
+        _committed = manifest;
+        ReloadSegments();
+        RemoveUnreferencedFiles();
+        _dirty = false;
+    }
+
+    /// <summary>Merges all segments into one (dropping deleted documents) and commits.</summary>
+    public void ForceMerge()
+    {
+        Flush();
+        var live = new List<SegmentReader>();
+        foreach (var s in _segments)
+        {
+            s.Reader.Deletes = s.Deletes; // the merge sees pending deletions
+            live.Add(s.Reader);
+        }
+        if (live.Count <= 1 && LiveDocs == (live.Count == 0 ? 0 : live[0].MaxDoc))
+        {
+            Commit();
+            return;
+        }
+        string name = "_" + (_nextSegment++).ToString("x");
+        var stats = SegmentWriter.Write(_dir, name, new SegmentMerger(live));
+        foreach (var s in _segments) s.Reader.Dispose();
+        _segments.Clear();
+        var entry = new SegmentEntry(name, stats.MaxDoc, stats.SumTotalTermFreq, stats.DocsWithTerms, stats.TermCount, 0, 0);
+        _segments.Add((entry, new SegmentReader(_dir, name, new DeletedDocs(stats.MaxDoc)), new DeletedDocs(stats.MaxDoc), false));
+        _dirty = true;
+        Commit();
+    }
+
+    /// <summary>Drops every uncommitted change.</summary>
+    public void Rollback()
+    {
+        foreach (var s in _segments) s.Reader.Dispose();
+        _segments.Clear();
+        _buffer = new SegmentBuffer();
+        _bufferIds.Clear();
+        _bufferDeleted.Clear();
+        _committed = Manifest.Exists(_dir) ? Manifest.Read(_dir) : _committed;
+        _nextSegment = Math.Max(_nextSegment, _committed.NextSegment);
+        ReloadSegments();
+        RemoveUnreferencedFiles();
+        _dirty = false;
+    }
+
+    private void ReloadSegments()
+    {
+        foreach (var s in _segments) s.Reader.Dispose();
+        _segments.Clear();
+        if (!Manifest.Exists(_dir)) return;
+        foreach (var reader in IndexReader.OpenSegments(_dir, _committed))
+            _segments.Add((FindEntry(_committed, reader.Name), reader, reader.Deletes.Clone(), false));
+    }
+
+    /// <summary>Deletes files no commit refers to: leftovers of a crash, merged-away segments, old deletions.</summary>
+    private void RemoveUnreferencedFiles()
+    {
+        var keep = new HashSet<string>(StringComparer.Ordinal) { Manifest.FileName, LockFileName };
+        foreach (var s in _committed.Segments)
+        {
+            foreach (var f in SegmentFiles.All(s.Name)) keep.Add(f);
+            if (s.DeletesFile is { } d) keep.Add(d);
+        }
+        foreach (var f in _segments)
+            foreach (var name in SegmentFiles.All(f.Entry.Name)) keep.Add(name);
+        foreach (var file in System.IO.Directory.EnumerateFiles(_dir))
+        {
+            string name = Path.GetFileName(file);
+            if (!keep.Contains(name) && IsIndexFile(name)) SegmentWriter.TryDelete(file);
+        }
+    }
+
+    private static bool IsIndexFile(string name) =>
+        name.StartsWith('_') || name == Manifest.FileName + ".tmp";
+
+    private void Stage(string stage) => _options.CommitStage?.Invoke(stage);
+
+    public void Dispose()
+    {
+        foreach (var s in _segments) s.Reader.Dispose();
+        _segments.Clear();
+        if (_dirty)
+        {
+            // Uncommitted work is discarded: remove the segment files it flushed.
+            RemoveUnreferencedFilesAfterClose();
+        }
+        _lock.Dispose();
+    }
+
+    private void RemoveUnreferencedFilesAfterClose()
+    {
+        _committed = Manifest.Exists(_dir) ? Manifest.Read(_dir) : Manifest.Empty(_analyzer.Name);
+        RemoveUnreferencedFiles();
+    }
+}

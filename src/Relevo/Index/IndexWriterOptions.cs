@@ -1,0 +1,16 @@
+namespace Relevo.Index;
+
+public sealed record IndexWriterOptions
+{
+    /// <summary>Analyzer for a new index; an existing index keeps the one it was created with.</summary>
+    public string Analyzer { get; init; } = "english";
+
+    /// <summary>In-memory buffer size that triggers writing a segment (not a commit).</summary>
+    public long RamBudgetBytes { get; init; } = 256L << 20;
+
+    /// <summary>When true, adding a document whose id exists replaces it; otherwise a duplicate id is an error.</summary>
+    public bool ReplaceExisting { get; init; }
+
+    /// <summary>Test hook: called at each commit stage (crash-safety tests kill the process there).</summary>
+    public Action<string>? CommitStage { get; init; }
+}
