@@ -28,6 +28,14 @@ internal static class CliHost
         }
     }
 
+    public static string[] NormalizeArguments(string[] args)
+    {
+        var result = new string[args.Length];
+        for (int i = 0; i < args.Length; i++)
+            result[i] = args[i] == "--k" ? "-k" : args[i].StartsWith("--k=", StringComparison.Ordinal) ? "-k=" + args[i][4..] : args[i];
+        return result;
+    }
+
     /// <summary>True when stdout is a terminal: progress bars then, plain log lines otherwise.</summary>
     public static bool Interactive => !Console.IsOutputRedirected && !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 }

@@ -6,6 +6,7 @@ app.Configure(config =>
 {
     config.SetApplicationName("relevo");
     config.PropagateExceptions();
-    Commands.Register(config);
+    CommandRegistry.Register(config);
 });
-return CliHost.Run(() => app.Run(args));
+// Spectre.Console.Cli rejects one-letter long options; `--k 10` is what IR users type (Pyserini's --hits aside), so accept it as -k.
+return CliHost.Run(() => app.Run(CliHost.NormalizeArguments(args)));

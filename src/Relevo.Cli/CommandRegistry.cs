@@ -1,0 +1,17 @@
+using Spectre.Console.Cli;
+
+namespace Relevo.Cli;
+
+/// <summary>Every `relevo` sub-command, one line each.</summary>
+internal static class CommandRegistry
+{
+    public static void Register(IConfigurator config)
+    {
+        config.AddCommand<Relevo.Cli.Commands.QuickstartCommand>("quickstart").WithDescription("Index SciFact, run BM25 and print the evaluation table.");
+        config.AddCommand<Relevo.Cli.Commands.IndexCommand>("index").WithDescription("Index a collection (BEIR layout or a corpus file) into an index folder.");
+        config.AddCommand<Relevo.Cli.Commands.SearchCommand>("search").WithDescription("Search an index for one query.");
+        config.AddCommand<Relevo.Cli.Commands.RunCommand>("run").WithDescription("Run every query of a dataset and write a TREC run.");
+        config.AddCommand<Relevo.Cli.Commands.DeleteCommand>("delete").WithDescription("Delete documents by id.");
+        config.AddCommand<Relevo.Cli.Commands.OptimizeCommand>("optimize").WithDescription("Merge an index's segments into one.");
+    }
+}

@@ -1,0 +1,51 @@
+using System.ComponentModel;
+using Relevo.Collections;
+using Spectre.Console.Cli;
+
+namespace Relevo.Cli.Commands;
+
+/// <summary>--dataset NAME|PATH, or the files one by one with --corpus / --queries / --qrels.</summary>
+public class DatasetSettings : CommandSettings
+{
+    [CommandOption("--dataset <NAME|PATH>")]
+    [Description("A folder in BEIR layout, or a name looked up in $RELEVO_DATA, ../shared/datasets, the user cache (BEIR names are downloaded there).")]
+    public string? Dataset { get; init; }
+
+    [CommandOption("--corpus <FILE>")]
+    [Description("corpus.jsonl or corpus.jsonl.gz ({\"_id\",\"title\",\"text\"} per line)")]
+    public string? Corpus { get; init; }
+
+    [CommandOption("--queries <FILE>")]
+    [Description("queries.jsonl ({\"_id\",\"text\"} per line)")]
+    public string? Queries { get; init; }
+
+    [CommandOption("--qrels <FILE>")]
+    [Description("qrels in BEIR tsv or TREC layout")]
+    public string? Qrels { get; init; }
+
+    private BeirDataset? _resolved;
+
+    internal BeirDataset? ResolveDataset()
+    {
+        if (Dataset is null) return null;
+        return _resolved ??= DatasetDownload.Resolve(Dataset);
+    }
+
+    internal string CorpusPath() => Corpus ?? ResolveDataset()?.CorpusPath
+        ?? throw new RelevoException("give --dataset or --corpus");
+    internal string QueriesPath() => Queries ?? ResolveDataset()?.QueriesPath
+        ?? throw new RelevoException("give --dataset or --queries");
+    internal string? QrelsPath() => Qrels ?? ResolveDataset()?.QrelsPath;
+}
+
+/// <summary>Dataset resolution with a progress bar when a BEIR download is needed.</summary>
+internal static class DatasetDownload
+{
+    public static BeirDataset Resolve(string nameOrPath)
+    {
+        if (DatasetLocator.TryResolveLocal(nameOrPath) is { } local) return local;
+        return ProgressReporter.Run($"download {nameOrPath}", "bytes", report =>
+            DatasetLocator.ResolveOrDownload(nameOrPath, new Progress<DownloadProgress>(p =>
+                report(p.BytesTotal is > 0 ? (double)p.BytesDone / p.BytesTotal.Value : 0, 1, p.BytesDone))));
+    }
+}

@@ -1,0 +1,51 @@
+using System.ComponentModel;
+using Relevo.Index;
+using Spectre.Console.Cli;
+
+namespace Relevo.Cli.Commands;
+
+public sealed class IndexCommand : Command<IndexCommand.Settings>
+{
+    public sealed class Settings : DatasetSettings
+    {
+        [CommandOption("--index <DIR>")]
+        [Description("Index folder; created if absent, otherwise the documents are added to it.")]
+        public string IndexDir { get; init; } = "";
+
+        [CommandOption("--analyzer <NAME>")]
+        [Description("english (Lucene's EnglishAnalyzer: stop words, Porter stemming) or lowercase. Only for a new index.")]
+        [DefaultValue("english")]
+        public string Analyzer { get; init; } = "english";
+
+        [CommandOption("--replace")]
+        [Description("A document whose _id is already indexed replaces it (otherwise a duplicate _id is an error).")]
+        public bool Replace { get; init; }
+
+        [CommandOption("--ram-mb <MB>")]
+        [Description("Memory for buffered documents before a segment is written.")]
+        [DefaultValue(256)]
+        public int RamMb { get; init; } = 256;
+
+        public override Spectre.Console.ValidationResult Validate() =>
+            IndexDir.Length == 0 ? Spectre.Console.ValidationResult.Error("--index is required") : base.Validate();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        string corpus = settings.CorpusPath();
+        var options = new IndexWriterOptions
+        {
+            Analyzer = settings.Analyzer,
+            ReplaceExisting = settings.Replace,
+            RamBudgetBytes = (long)settings.RamMb << 20,
+        };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var writer = IndexWriter.Open(settings.IndexDir, options);
+        long added = ProgressReporter.Run("index", "docs", report =>
+            CorpusIndexer.AddCorpus(writer, corpus, (fraction, docs) => report(fraction, 1, docs)));
+        writer.Commit();
+        Console.WriteLine($"indexed {added:N0} documents from {corpus} into {settings.IndexDir} " +
+                          $"({writer.LiveDocs:N0} live documents) in {clock.Elapsed.TotalSeconds:N1} s");
+        return 0;
+    }
+}

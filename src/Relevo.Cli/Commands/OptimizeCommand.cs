@@ -1,0 +1,27 @@
+using Relevo.Index;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Relevo.Cli.Commands;
+
+public sealed class OptimizeCommand : Command<OptimizeCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
+
+        public override ValidationResult Validate() =>
+            IndexDir.Length == 0 ? ValidationResult.Error("--index is required") : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        if (!Manifest.Exists(settings.IndexDir)) throw new RelevoException($"{settings.IndexDir}: no index here");
+        int before = Manifest.Read(settings.IndexDir).Segments.Count;
+        using (var writer = IndexWriter.Open(settings.IndexDir))
+            writer.ForceMerge();
+        var after = Manifest.Read(settings.IndexDir);
+        Console.WriteLine($"merged {before} segment(s) into {after.Segments.Count}; {after.Segments.Sum(s => s.MaxDoc - s.DeleteCount):N0} documents");
+        return 0;
+    }
+}

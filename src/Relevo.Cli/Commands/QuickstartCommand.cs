@@ -1,0 +1,63 @@
+using System.ComponentModel;
+using Relevo.Collections;
+using Relevo.Evaluation;
+using Relevo.Index;
+using Relevo.Search;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Relevo.Cli.Commands;
+
+/// <summary>The README's main job: index SciFact, run BM25 over its test queries and print the evaluation table
+/// beside the published Pyserini figures.</summary>
+public sealed class QuickstartCommand : Command<QuickstartCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--dataset <NAME|PATH>")][DefaultValue("scifact")] public string Dataset { get; init; } = "scifact";
+        [CommandOption("--index <DIR>")][Description("Where to build the index (default ./idx/<dataset>).")] public string? IndexDir { get; init; }
+        [CommandOption("--threads <N>")] public int? Threads { get; init; }
+    }
+
+    // Pyserini 2CR, BEIR v1.0.0, bm25-flat (see ../shared/datasets/BASELINES.md).
+    private static readonly Dictionary<string, (double Ndcg10, double R100, double R1000)> Published = new()
+    {
+        ["scifact"] = (0.6789, 0.9253, 0.9767),
+    };
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        var dataset = DatasetDownload.Resolve(settings.Dataset);
+        string indexDir = settings.IndexDir ?? Path.Combine("idx", dataset.Name);
+        if (Directory.Exists(indexDir)) Directory.Delete(indexDir, recursive: true);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var writer = IndexWriter.Open(indexDir))
+        {
+            ProgressReporter.Run($"index {dataset.Name}", "docs", report =>
+                CorpusIndexer.AddCorpus(writer, dataset.CorpusPath, (f, n) => report(f, 1, n)));
+            writer.Commit();
+        }
+        double indexSeconds = clock.Elapsed.TotalSeconds;
+
+        using var reader = IndexReader.Open(indexDir);
+        var queries = JsonlReader.ReadQueries(dataset.QueriesPath);
+        var searcher = new Bm25Searcher(reader);
+        clock.Restart();
+        var run = ProgressReporter.Run("search", "queries", report =>
+            QueryBatch.Run(searcher, queries, 1000, settings.Threads ?? Environment.ProcessorCount, "bm25", n => report((double)n / queries.Count, 1, n)));
+        double searchSeconds = clock.Elapsed.TotalSeconds;
+
+        var result = new Evaluator(Qrels.Load(dataset.QrelsPath)).Evaluate(run, ["ndcg_cut_10", "recall_100", "recall_1000", "map"]);
+        var table = new Table().Title($"{dataset.Name}: {reader.LiveDocs:N0} documents, {queries.Count} queries")
+            .AddColumn("pipeline").AddColumn(new TableColumn("nDCG@10").RightAligned()).AddColumn(new TableColumn("R@100").RightAligned())
+            .AddColumn(new TableColumn("R@1000").RightAligned()).AddColumn(new TableColumn("MAP").RightAligned());
+        string F(double v) => v.ToString("F4", System.Globalization.CultureInfo.InvariantCulture);
+        table.AddRow(searcher.Parameters.ToString(), F(result.Mean("ndcg_cut_10")), F(result.Mean("recall_100")), F(result.Mean("recall_1000")), F(result.Mean("map")));
+        if (Published.TryGetValue(dataset.Name, out var p))
+            table.AddRow("[grey]Pyserini bm25-flat (published)[/]", F(p.Ndcg10), F(p.R100), F(p.R1000), "[grey]-[/]");
+        AnsiConsole.Write(table);
+        Console.WriteLine($"index: {indexSeconds:N1} s ({reader.LiveDocs / Math.Max(indexSeconds, 1e-9):N0} docs/s), {reader.SizeInBytes() / 1048576.0:N1} MiB in {indexDir}; search: {queries.Count} queries in {searchSeconds:N2} s");
+        return 0;
+    }
+}

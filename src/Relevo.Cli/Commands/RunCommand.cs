@@ -1,0 +1,59 @@
+using System.ComponentModel;
+using Relevo.Collections;
+using Relevo.Evaluation;
+using Relevo.Index;
+using Relevo.Search;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Relevo.Cli.Commands;
+
+public sealed class RunCommand : Command<RunCommand.Settings>
+{
+    public sealed class Settings : DatasetSettings
+    {
+        [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
+        [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("bm25 or bm25(k1=..,b=..)")] public string Pipeline { get; init; } = "bm25";
+        [CommandOption("-k|--top-k <K>")][DefaultValue(1000)] public int K { get; init; } = 1000;
+        [CommandOption("--output <FILE>")][Description("TREC run file to write (qid Q0 docid rank score tag).")] public string? Output { get; init; }
+        [CommandOption("--tag <TAG>")][Description("Run tag (default: the pipeline text).")] public string? Tag { get; init; }
+        [CommandOption("--threads <N>")][DefaultValue(1)][Description("Queries run in parallel; the output is identical for any N.")] public int Threads { get; init; } = 1;
+        [CommandOption("--eval")][Description("Evaluate the run against the dataset's qrels and print the table.")] public bool Eval { get; init; }
+        [CommandOption("--measures <LIST>")][DefaultValue("ndcg_cut_10,recall_100,recall_1000,map")] public string Measures { get; init; } = "ndcg_cut_10,recall_100,recall_1000,map";
+
+        public override ValidationResult Validate()
+        {
+            if (IndexDir.Length == 0) return ValidationResult.Error("--index is required");
+            if (K < 1) return ValidationResult.Error("--k must be at least 1");
+            if (Threads < 1) return ValidationResult.Error("--threads must be at least 1");
+            if (Output is null && !Eval) return ValidationResult.Error("give --output FILE, --eval, or both");
+            return ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        var queries = JsonlReader.ReadQueries(settings.QueriesPath());
+        using var reader = IndexReader.Open(settings.IndexDir);
+        var searcher = new Bm25Searcher(reader, Bm25ParametersText.Parse(settings.Pipeline));
+        string tag = settings.Tag ?? searcher.Parameters.ToString();
+        var run = ProgressReporter.Run("search", "queries", report =>
+            QueryBatch.Run(searcher, queries, settings.K, settings.Threads, tag, n => report((double)n / queries.Count, 1, n)));
+        if (settings.Output is { } output)
+        {
+            if (Path.GetDirectoryName(Path.GetFullPath(output)) is { } dir) Directory.CreateDirectory(dir);
+            run.Write(output);
+            Console.WriteLine($"wrote {run.Count:N0} lines for {run.QueryIds.Count:N0} queries to {output}");
+        }
+        if (settings.Eval)
+        {
+            string qrels = settings.QrelsPath() ?? throw new RelevoException("--eval needs --dataset or --qrels");
+            var result = new Evaluator(Qrels.Load(qrels)).Evaluate(run, settings.Measures.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            var table = new Table().AddColumn("measure").AddColumn(new TableColumn("value").RightAligned());
+            foreach (var m in result.Measures)
+                table.AddRow(m, result.Mean(m).ToString("F4", System.Globalization.CultureInfo.InvariantCulture));
+            AnsiConsole.Write(table);
+        }
+        return 0;
+    }
+}
