@@ -206,7 +206,7 @@ public sealed class Evaluator
                 {
                     var tieDocs = new string[len];
                     for (int a = 0; a < len; a++) tieDocs[a] = docs[order[start + a]];
-                    Array.Sort(tieDocs, order, start, len, DescendingOrdinal.Instance);
+                    tieDocs.AsSpan().Sort(order.AsSpan(start, len), DescendingOrdinal.Instance);
                 }
             }
             start = end;
