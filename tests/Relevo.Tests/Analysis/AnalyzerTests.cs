@@ -135,6 +135,27 @@ public class AnalyzerTests
         Assert.Equal(["run", "runner", "run"], sink.Terms);
     }
 
+    [Fact]
+    public void HotPathDoesNotAllocatePerToken()
+    {
+        string text = string.Concat(Enumerable.Repeat("The runners' O'Neil ran 3.14 km, naïvely ÜBER fast-running 中文 ภาษาไทย! ", 2000));
+        var sink = new NullSink();
+        foreach (string name in new[] { "english", "lowercase" })
+        {
+            var analyzer = RelevoAnalyzer.Create(name);
+            analyzer.Analyze(text, sink); // warm up: static tables, JIT
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            analyzer.Analyze(text, sink);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated < 1024, $"{name}: {allocated} bytes allocated for ~30,000 tokens");
+        }
+    }
+
+    private sealed class NullSink : ITermSink
+    {
+        public void OnTerm(ReadOnlySpan<char> term) { }
+    }
+
     private sealed class CountingSink : ITermSink
     {
         public List<string> Terms { get; } = [];
