@@ -7,7 +7,7 @@ namespace Relevo.Analysis;
 /// <code>
 ///   word    = ENL* (K (ENL* K)* | (H (SQ | DQ H) | N ((ENL* | MidNum) N)* | HA ((ENL* | MidLetter) HA)*)+)
 ///             (ENL+ (same group))* ENL*          -- ALPHANUM / NUM / KATAKANA / HANGUL
-///   Complex_Context+                             -- SOUTHEAST_ASIAN (Thai, Lao, Myanmar, Khmer ...)
+///   Complex_Context+                             -- SOUTHEAST_ASIAN (Thai, Lao, Myanmar, Khmer ...), no WB4
 ///   Han | Hiragana                               -- IDEOGRAPHIC / HIRAGANA, one char each
 /// </code>
 /// where every symbol absorbs the Extend/Format chars after it (WB4); anything else is skipped one code point at
@@ -92,10 +92,10 @@ internal ref struct StandardTokenizer
 
         if ((first & WordBreakClass.ComplexContext) != 0)
         {
-            // South East Asian run: all Complex_Context chars (with any Extend/Format) in a row
+            // South East Asian run: Complex_Context chars only; other marks do not join it (Lucene has no WB4 here)
             p = at;
             while (p < text.Length && (Read(p, out int next) & WordBreakClass.ComplexContext) != 0)
-                p = SkipExtends(next);
+                p = next;
             return p;
         }
         if ((first & (WordBreakClass.Han | WordBreakClass.Hiragana)) != 0)

@@ -33,7 +33,7 @@ internal static class WordBreakTable
             case '.': case 0x2018: case 0x2019: case 0x2024: case 0xFE52: case 0xFF07: case 0xFF0E:
                 return WordBreakClass.MidNumLet;
             // MidLetter
-            case ':': case 0x00B7: case 0x0387: case 0x05F4: case 0x2027: case 0xFE13: case 0xFE55: case 0xFF1A:
+            case ':': case 0x00B7: case 0x02D7: case 0x0387: case 0x05F4: case 0x2027: case 0xFE13: case 0xFE55: case 0xFF1A:
                 return WordBreakClass.MidLetter;
             // MidNum
             case ',': case ';': case 0x037E: case 0x0589: case 0x060C: case 0x060D: case 0x066C: case 0x07F8:
@@ -49,15 +49,19 @@ internal static class WordBreakTable
             case 0x3031: case 0x3032: case 0x3033: case 0x3034: case 0x3035: case 0x309B: case 0x309C:
             case 0x30A0: case 0x30FC: case 0xFF70:
                 return WordBreakClass.Katakana;
-            // ALetter though not Alphabetic (modifier symbols, Armenian/Hebrew punctuation used inside words)
-            case 0x02C2: case 0x02C3: case 0x02C4: case 0x02C5: case 0x02D2: case 0x02D3: case 0x02D4: case 0x02D5:
-            case 0x02D6: case 0x02D7: case 0x02DE: case 0x02DF: case 0x02ED: case 0x05F3:
-            case 0xA720: case 0xA721: case 0xA789: case 0xA78A:
+            // Hebrew punctuation geresh, and Mongolian letters that were marks in Unicode 6.3
+            case 0x05F3: case 0x1885: case 0x1886:
                 return WordBreakClass.ALetter;
+            // Ideographic but not Script=Han
+            case 0x3006:
+                return WordBreakClass.Other;
         }
-        if ((cp >= 0x02E5 && cp <= 0x02EB) || (cp >= 0x02EF && cp <= 0x02FF) || (cp >= 0x055A && cp <= 0x055C) || cp == 0x055E
-            || (cp >= 0xA708 && cp <= 0xA716))
+        // circled Latin letters: symbols by category but Alphabetic, so ALetter
+        if (cp >= 0x24B6 && cp <= 0x24E9)
             return WordBreakClass.ALetter;
+        // New Tai Lue vowel signs were spacing marks (Extend) in Unicode 6.3
+        if ((cp >= 0x19B0 && cp <= 0x19C0) || cp == 0x19C8 || cp == 0x19C9)
+            return WordBreakClass.Extend | WordBreakClass.ComplexContext;
         if (cp >= 0x1F1E6 && cp <= 0x1F1FF)
             return WordBreakClass.RegionalIndicator;
         if (cp is 0x000A or 0x000B or 0x000C or 0x000D or 0x0085 or 0x2028 or 0x2029)
@@ -128,7 +132,11 @@ internal static class WordBreakTable
             || (cp >= 0xAA60 && cp <= 0xAADF);       // Myanmar Extended-A, Tai Viet
         if (!sea)
             return false;
-        return cat is UnicodeCategory.OtherLetter or UnicodeCategory.ModifierLetter or UnicodeCategory.NonSpacingMark
-            or UnicodeCategory.SpacingCombiningMark;
+        // digits are Numeric; these punctuation marks and currency signs have other line-break classes
+        if (cat is UnicodeCategory.DecimalDigitNumber or UnicodeCategory.CurrencySymbol or UnicodeCategory.SpaceSeparator
+            or UnicodeCategory.OtherNotAssigned)
+            return false;
+        return cp is not (0x0E4F or 0x0E5A or 0x0E5B or (>= 0x104A and <= 0x104F) or 0x17D4 or 0x17D5 or 0x17D6
+            or 0x17D8 or 0x17D9 or 0x17DA or (>= 0x17F0 and <= 0x17F9));
     }
 }
