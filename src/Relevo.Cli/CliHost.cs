@@ -28,6 +28,18 @@ internal static class CliHost
         }
     }
 
+    /// <summary>Crash-safety tests set RELEVO_TEST_KILL_AT to a commit stage; the process then kills itself there
+    /// (SIGKILL, no clean-up), exactly as a power cut or OOM kill would.</summary>
+    public static Action<string>? CommitStageHook()
+    {
+        string? at = Environment.GetEnvironmentVariable("RELEVO_TEST_KILL_AT");
+        if (string.IsNullOrEmpty(at)) return null;
+        return stage =>
+        {
+            if (stage == at) System.Diagnostics.Process.GetCurrentProcess().Kill();
+        };
+    }
+
     public static string[] NormalizeArguments(string[] args)
     {
         var result = new string[args.Length];

@@ -38,6 +38,7 @@ public sealed class IndexCommand : Command<IndexCommand.Settings>
             Analyzer = settings.Analyzer,
             ReplaceExisting = settings.Replace,
             RamBudgetBytes = (long)settings.RamMb << 20,
+            CommitStage = CliHost.CommitStageHook(),
         };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var writer = IndexWriter.Open(settings.IndexDir, options);

@@ -1,0 +1,147 @@
+using Relevo.Collections;
+using Relevo.Index;
+using Relevo.Search;
+
+namespace Relevo.Tests.Index;
+
+public class IndexWriterTests
+{
+    private static List<Document> Cranfield() => [.. JsonlReader.ReadCorpus(TestData.Dataset("cranfield").CorpusPath)];
+    private static List<(string Id, string Text)> Queries() => JsonlReader.ReadQueries(TestData.Dataset("cranfield").QueriesPath);
+
+    private static IndexReader Build(string dir, IEnumerable<Document> docs)
+    {
+        using (var w = IndexWriter.Open(dir))
+        {
+            foreach (var d in docs) w.Add(d);
+            w.Commit();
+        }
+        return IndexReader.Open(dir);
+    }
+
+    private static void AssertSameRankings(IndexReader expected, IndexReader actual, int k = 50)
+    {
+        var a = new Bm25Searcher(expected);
+        var b = new Bm25Searcher(actual);
+        foreach (var (qid, text) in Queries())
+        {
+            var x = a.Search(text, k);
+            var y = b.Search(text, k);
+            Assert.Equal(x.Count, y.Count);
+            for (int i = 0; i < x.Count; i++)
+            {
+                Assert.True(x[i].DocId == y[i].DocId && x[i].Score == y[i].Score,
+                    $"q{qid} rank {i + 1}: {x[i].DocId} {x[i].Score} vs {y[i].DocId} {y[i].Score}");
+            }
+        }
+    }
+
+    [Fact]
+    public void SegmentsAddedOverSeveralCommitsRankLikeOneIndex()
+    {
+        var docs = Cranfield();
+        using var tmp = new TempDir();
+        using var single = Build(tmp["one"], docs);
+        using (var w = IndexWriter.Open(tmp["many"]))
+        {
+            for (int i = 0; i < docs.Count; i++)
+            {
+                w.Add(docs[i]);
+                if (i % 500 == 499) w.Commit(); // three commits, three segments
+            }
+            w.Commit();
+        }
+        using var many = IndexReader.Open(tmp["many"]);
+        Assert.Equal(3, many.Segments.Count);
+        Assert.Equal(docs.Count, many.LiveDocs);
+        // Collection statistics span all segments, so the scores are exactly those of one segment.
+        AssertSameRankings(single, many);
+    }
+
+    [Fact]
+    public void DeletedDocumentsVanishAndMergeEqualsFreshIndex()
+    {
+        var docs = Cranfield();
+        var deleted = new HashSet<string>();
+        for (int i = 0; i < docs.Count; i += 7) deleted.Add(docs[i].Id);
+        using var tmp = new TempDir();
+        using (var w = IndexWriter.Open(tmp["idx"]))
+        {
+            for (int i = 0; i < docs.Count; i++)
+            {
+                w.Add(docs[i]);
+                if (i % 600 == 599) w.Commit();
+            }
+            w.Commit();
+            foreach (var id in deleted) Assert.True(w.Delete(id));
+            Assert.False(w.Delete("no-such-id"));
+            w.Commit();
+        }
+        using (var reader = IndexReader.Open(tmp["idx"]))
+        {
+            Assert.Equal(docs.Count - deleted.Count, reader.LiveDocs);
+            var searcher = new Bm25Searcher(reader);
+            foreach (var (_, text) in Queries())
+                foreach (var hit in searcher.Search(text, 1000))
+                    Assert.DoesNotContain(hit.DocId, deleted);
+            Assert.Null(reader.GetDocument(docs[0].Id));
+            Assert.Equal(docs[1].Text, reader.GetDocument(docs[1].Id)!.Text);
+        }
+
+        using (var w = IndexWriter.Open(tmp["idx"])) w.ForceMerge();
+        using var merged = IndexReader.Open(tmp["idx"]);
+        Assert.Single(merged.Segments);
+        Assert.Equal(0, merged.Segments[0].Deletes.Count);
+        using var fresh = Build(tmp["fresh"], docs.Where(d => !deleted.Contains(d.Id)));
+        AssertSameRankings(fresh, merged);
+        // Only the live files of the last commit remain.
+        Assert.Equal(6, Directory.GetFiles(tmp["idx"]).Count(f => !f.EndsWith("write.lock", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void ReplaceUpdatesADocumentAndDuplicatesAreRefused()
+    {
+        using var tmp = new TempDir();
+        using (var w = IndexWriter.Open(tmp.Path))
+        {
+            w.Add(new Document("1", "", "apples and pears"));
+            w.Add(new Document("2", "", "pears only"));
+            w.Commit();
+            Assert.Throws<DuplicateDocumentIdException>(() => w.Add(new Document("1", "", "again")));
+            w.Add(new Document("3", "", "x"));
+            Assert.Throws<DuplicateDocumentIdException>(() => w.Add(new Document("3", "", "x again"))); // duplicate within the uncommitted batch
+        }
+        // Disposing without a commit drops document 3.
+        using (var r = IndexReader.Open(tmp.Path)) Assert.Equal(2, r.LiveDocs);
+        using (var w = IndexWriter.Open(tmp.Path, new IndexWriterOptions { ReplaceExisting = true }))
+        {
+            w.Add(new Document("1", "", "bananas"));
+            w.Commit();
+        }
+        using var reader = IndexReader.Open(tmp.Path);
+        Assert.Equal(2, reader.LiveDocs);
+        Assert.Equal("bananas", reader.GetDocument("1")!.Text);
+        var searcher = new Bm25Searcher(reader);
+        Assert.Empty(searcher.Search("apples", 10));
+        Assert.Equal("1", Assert.Single(searcher.Search("banana", 10)).DocId);
+    }
+
+    [Fact]
+    public void StoredDocumentsRoundTrip()
+    {
+        var docs = Cranfield();
+        using var tmp = new TempDir();
+        using var reader = Build(tmp.Path, docs);
+        foreach (var d in docs)
+            Assert.Equal(d, reader.GetDocument(d.Id));
+    }
+
+    [Fact]
+    public void SecondWriterIsRefused()
+    {
+        using var tmp = new TempDir();
+        using var w = IndexWriter.Open(tmp.Path);
+        var e = Assert.Throws<RelevoException>(() => IndexWriter.Open(tmp.Path));
+        Assert.Contains("lock", e.Message);
+    }
+}
