@@ -13,5 +13,6 @@ internal static class CommandRegistry
         config.AddCommand<Relevo.Cli.Commands.RunCommand>("run").WithDescription("Run every query of a dataset and write a TREC run.");
         config.AddCommand<Relevo.Cli.Commands.DeleteCommand>("delete").WithDescription("Delete documents by id.");
         config.AddCommand<Relevo.Cli.Commands.OptimizeCommand>("optimize").WithDescription("Merge an index's segments into one.");
+        config.AddCommand<Relevo.Cli.Commands.ServeCommand>("serve").WithDescription("Serve an index: JSON API, OpenAPI document and a search page.");
     }
 }

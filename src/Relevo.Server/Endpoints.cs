@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
 using Microsoft.AspNetCore.Routing;
 using Relevo.Analysis;
 using Relevo.Index;
@@ -51,7 +53,22 @@ internal static class Endpoints
                 long generation = await s.Index.AddAsync(docs, ctx.RequestAborted);
                 return TypedResults.Ok(new WriteResponse(docs.Count, generation));
             })
-            .Accepts<DocumentInput[]>("application/json", "application/x-ndjson")
+            .AddOpenApiOperationTransformer(async (operation, context, cancellation) =>
+            {
+                // Described here rather than with .Accepts(), which would also refuse other content types: the body
+                // is read as JSON or JSON lines whatever the Content-Type says (curl -d sends a form type).
+                var schema = await context.GetOrCreateSchemaAsync(typeof(DocumentInput[]), null, cancellation);
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Description = "A JSON array of documents, or JSON lines (one document object per line).",
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["application/json"] = new() { Schema = schema },
+                        ["application/x-ndjson"] = new() { Schema = schema },
+                    },
+                };
+            })
             .Produces<ErrorResponse>(StatusCodes.Status401Unauthorized)
             .Produces<ErrorResponse>(StatusCodes.Status403Forbidden)
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)

@@ -145,9 +145,9 @@ public sealed class RelevoServer : IAsyncDisposable
         return app;
     }
 
-    private static readonly Action<ILogger, string, string, int, double, long?, Exception?> s_request =
-        LoggerMessage.Define<string, string, int, double, long?>(LogLevel.Information, new EventId(1, "request"),
-            "{Method} {Path} {Status} {ElapsedMs} ms {ResponseBytes} bytes");
+    private static readonly Action<ILogger, string, string, int, double, Exception?> s_request =
+        LoggerMessage.Define<string, string, int, double>(LogLevel.Information, new EventId(1, "request"),
+            "{Method} {Path} {Status} {ElapsedMs} ms");
 
     private static async Task LogRequest(HttpContext ctx, RequestDelegate next, ILogger log)
     {
@@ -159,7 +159,7 @@ public sealed class RelevoServer : IAsyncDisposable
         finally
         {
             double ms = Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3);
-            s_request(log, ctx.Request.Method, ctx.Request.Path.Value ?? "", ctx.Response.StatusCode, ms, ctx.Response.ContentLength, null);
+            s_request(log, ctx.Request.Method, ctx.Request.Path.Value ?? "", ctx.Response.StatusCode, ms, null);
         }
     }
 
@@ -179,6 +179,7 @@ public sealed class RelevoServer : IAsyncDisposable
             {
                 ApiException a => (a.StatusCode, a.Message),
                 RelevoException r => (400, r.Message),
+                BadHttpRequestException { InnerException: System.Text.Json.JsonException j } b => (b.StatusCode, $"{b.Message} {j.Message}"),
                 BadHttpRequestException b => (b.StatusCode, b.Message),
                 _ => (500, "internal error; see the server log"),
             };

@@ -1,5 +1,5 @@
 // Relevo search page. Document text is untrusted: everything from the API is put in the page with textContent
-// or text nodes, never innerHTML. No outside resources: the page works offline.
+// or text nodes, never parsed as HTML. No outside resources: the page works offline.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
