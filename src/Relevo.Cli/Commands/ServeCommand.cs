@@ -49,6 +49,9 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
         await using var server = await RelevoServer.StartAsync(options, cancellation: cancellation);
         Console.Error.WriteLine($"relevo serve: {options.IndexDirectory} on {string.Join(", ", server.Addresses)} " +
                                 $"({(options.ApiKey is null ? "read-only" : "writes need the API key")}); Ctrl+C stops");
+        foreach (var address in server.Addresses)
+            if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && !uri.IsLoopback)
+                Console.Error.WriteLine($"relevo serve: warning: {address} is reachable from other machines; plain HTTP carries the API key in clear text");
         await server.WaitForShutdownAsync(cancellation);
         return 0;
     }
