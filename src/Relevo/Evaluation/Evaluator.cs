@@ -133,32 +133,73 @@ public sealed class Evaluator
     private void EvaluateQuery(Context ctx, Workspace ws, TrecRun run, string qid, int q, double[][] values)
     {
         var j = _judgments[qid];
+        int n = BuildRelevance(ws, run, qid, j);
+        var measures = ctx.Measures;
+        for (int m = 0; m < measures.Length; m++)
+            values[m][q] = Compute(measures[m], ws.Rel, n, j, ctx);
+    }
+
+    /// <summary>Sorts a query's ranking the trec_eval way and fills ws.Rel with grades (or NonPool / Unjudged);
+    /// returns the number of retrieved documents.</summary>
+    private static int BuildRelevance(Workspace ws, TrecRun run, string qid, QueryJudgments j)
+    {
         var ranking = run.RankingOf(qid);
         int n = ranking?.Docs.Count ?? 0;
         ws.Ensure(n);
         int[] rel = ws.Rel;
-        if (ranking is not null && n > 0)
-        {
-            var docs = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Docs);
-            var scores = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Scores);
-            int[] order = ws.Order;
-            for (int i = 0; i < n; i++) order[i] = i;
-            if (!IsTrecSorted(docs, scores)) SortTrec(docs, scores, order, ws.Keys, n);
+        if (ranking is null || n == 0) return 0;
+        var docs = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Docs);
+        var scores = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Scores);
+        int[] order = ws.Order;
+        for (int i = 0; i < n; i++) order[i] = i;
+        if (!IsTrecSorted(docs, scores)) SortTrec(docs, scores, order, ws.Keys, n);
 
-            var seen = ws.Seen;
-            seen.Clear();
-            var grades = j.Grades;
+        var seen = ws.Seen;
+        seen.Clear();
+        var grades = j.Grades;
+        for (int i = 0; i < n; i++)
+        {
+            string doc = docs[order[i]];
+            if (!seen.Add(doc))
+                throw new RelevoException($"{run.Source ?? "run '" + run.Tag + "'"}: document '{doc}' appears twice for query '{qid}'");
+            rel[i] = grades.TryGetValue(doc, out int g) ? (g >= 0 ? g : Unjudged) : NonPool;
+        }
+        return n;
+    }
+
+    /// <summary>Interpolated precision at recall 0.0, 0.1, ..., 1.0 (trec_eval iprec_at_recall), averaged over
+    /// the same queries as <see cref="Evaluate(TrecRun, IReadOnlyList{Measure})"/>: the points of a recall–precision curve.</summary>
+    public double[] InterpolatedPrecision(TrecRun run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var curve = new double[11];
+        var ws = new Workspace();
+        int queries = 0;
+        var point = new double[11];
+        foreach (string qid in _qrelsQueries)
+        {
+            if (run.RankingOf(qid) is null && !Options.AllQueries) continue;
+            queries++;
+            var j = _judgments[qid];
+            int n = BuildRelevance(ws, run, qid, j);
+            if (j.NumRel == 0) continue;
+            Array.Clear(point);
+            // as trec_eval: recall cutoff c becomes a count of relevant documents, (long)(c * R + 0.9); the value is
+            // the best precision at any rank that has found at least that many
+            int relSoFar = 0;
             for (int i = 0; i < n; i++)
             {
-                string doc = docs[order[i]];
-                if (!seen.Add(doc))
-                    throw new RelevoException($"{run.Source ?? "run '" + run.Tag + "'"}: document '{doc}' appears twice for query '{qid}'");
-                rel[i] = grades.TryGetValue(doc, out int g) ? (g >= 0 ? g : Unjudged) : NonPool;
+                if (ws.Rel[i] < Options.RelevanceLevel) continue;
+                relSoFar++;
+                double precision = relSoFar / (double)(i + 1);
+                for (int k = 0; k < 11; k++)
+                    if (relSoFar >= (long)(k / 10.0 * j.NumRel + 0.9) && precision > point[k]) point[k] = precision;
             }
+            for (int k = 0; k < 11; k++) curve[k] += point[k];
         }
-        var measures = ctx.Measures;
-        for (int m = 0; m < measures.Length; m++)
-            values[m][q] = Compute(measures[m], rel, n, j, ctx);
+        if (queries > 0)
+            for (int k = 0; k < 11; k++) curve[k] /= queries;
+        return curve;
     }
 
     private static bool IsTrecSorted(ReadOnlySpan<string> docs, ReadOnlySpan<double> scores)
