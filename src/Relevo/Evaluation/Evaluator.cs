@@ -249,6 +249,7 @@ public sealed class Evaluator
         if (ranking is null || n == 0) return 0;
         var docs = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Docs);
         var scores = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Scores);
+        var hashes = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Hashes);
         int[] order = ws.Order;
         for (int i = 0; i < n; i++) order[i] = i;
         if (!IsTrecSorted(docs, scores)) SortTrec(docs, scores, order, ws.Keys, n);
@@ -257,8 +258,9 @@ public sealed class Evaluator
         var table = j.Table;
         for (int i = 0; i < n; i++)
         {
-            string doc = docs[order[i]];
-            int h = FastHash(doc);
+            int o = order[i];
+            string doc = docs[o];
+            int h = hashes[o];
             if (!ws.AddSeen(doc, h))
                 throw new RelevoException($"{run.Source ?? "run '" + run.Tag + "'"}: document '{doc}' appears twice for query '{qid}'");
             rel[i] = table.TryGet(doc, h, out int g) ? (g >= 0 ? g : Unjudged) : NonPool;
