@@ -111,6 +111,21 @@ internal static class EvalOutput
         if (perQuery) yield return PerQuery(v);
     }
 
+    /// <summary>A grid as a Markdown table under a heading; cells with a significance mark are bold.</summary>
+    public static void WriteMarkdown(System.Text.StringBuilder sb, Grid g, string heading)
+    {
+        static string Md(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
+        sb.Append(heading).Append(' ').Append(g.Title).Append("\n\n| ").Append(string.Join(" | ", g.Header.Select(Md))).Append(" |\n|");
+        for (int c = 0; c < g.Header.Count; c++) sb.Append(c == 0 ? " --- |" : " ---: |");
+        sb.Append('\n');
+        foreach (var row in g.Rows)
+            sb.Append("| ").Append(string.Join(" | ", row.Select(cell =>
+                cell.Contains(TTestMark, StringComparison.Ordinal) || cell.Contains(RandomizationMark, StringComparison.Ordinal)
+                    ? "**" + Md(cell) + "**" : Md(cell)))).Append(" |\n");
+        if (g.Note is not null) sb.Append('\n').Append(g.Note.Replace("\n", "\n\n", StringComparison.Ordinal)).Append('\n');
+        sb.Append('\n');
+    }
+
     public static void WritePlain(TextWriter w, EvalView v, bool perQuery)
     {
         bool first = true;
@@ -118,18 +133,23 @@ internal static class EvalOutput
         {
             if (!first) w.WriteLine();
             first = false;
-            w.WriteLine(g.Title);
-            var widths = new int[g.Header.Count];
-            for (int c = 0; c < widths.Length; c++)
-            {
-                widths[c] = g.Header[c].Length;
-                foreach (var row in g.Rows) widths[c] = Math.Max(widths[c], row[c].Length);
-            }
-            WriteRow(w, g.Header, widths);
-            WriteRow(w, widths.Select(x => new string('-', x)).ToList(), widths);
-            foreach (var row in g.Rows) WriteRow(w, row, widths);
-            if (g.Note is not null) w.WriteLine(g.Note);
+            WritePlain(w, g);
         }
+    }
+
+    public static void WritePlain(TextWriter w, Grid g)
+    {
+        w.WriteLine(g.Title);
+        var widths = new int[g.Header.Count];
+        for (int c = 0; c < widths.Length; c++)
+        {
+            widths[c] = g.Header[c].Length;
+            foreach (var row in g.Rows) widths[c] = Math.Max(widths[c], row[c].Length);
+        }
+        WriteRow(w, g.Header, widths);
+        WriteRow(w, widths.Select(x => new string('-', x)).ToList(), widths);
+        foreach (var row in g.Rows) WriteRow(w, row, widths);
+        if (g.Note is not null) w.WriteLine(g.Note);
     }
 
     private static void WriteRow(TextWriter w, IReadOnlyList<string> cells, int[] widths)
@@ -141,20 +161,22 @@ internal static class EvalOutput
 
     public static void WriteSpectre(EvalView v, bool perQuery)
     {
-        foreach (var g in Grids(v, perQuery))
+        foreach (var g in Grids(v, perQuery)) WriteSpectre(g);
+    }
+
+    public static void WriteSpectre(Grid g)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(g.Title));
+        for (int c = 0; c < g.Header.Count; c++)
         {
-            var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(g.Title));
-            for (int c = 0; c < g.Header.Count; c++)
-            {
-                var col = new TableColumn(Markup.Escape(g.Header[c]));
-                if (c > 0) col.RightAligned();
-                table.AddColumn(col);
-            }
-            foreach (var row in g.Rows)
-                table.AddRow(row.Select(cell => (Spectre.Console.Rendering.IRenderable)new Markup(Highlight(cell))).ToArray());
-            AnsiConsole.Write(table);
-            if (g.Note is not null) AnsiConsole.MarkupLine("[grey]" + Markup.Escape(g.Note) + "[/]");
+            var col = new TableColumn(Markup.Escape(g.Header[c]));
+            if (c > 0) col.RightAligned();
+            table.AddColumn(col);
         }
+        foreach (var row in g.Rows)
+            table.AddRow(row.Select(cell => (Spectre.Console.Rendering.IRenderable)new Markup(Highlight(cell))).ToArray());
+        AnsiConsole.Write(table);
+        if (g.Note is not null) AnsiConsole.MarkupLine("[grey]" + Markup.Escape(g.Note) + "[/]");
     }
 
     private static string Highlight(string cell) =>

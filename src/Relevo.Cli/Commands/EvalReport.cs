@@ -150,23 +150,10 @@ internal static class EvalReport
     {
         var sb = new StringBuilder();
         sb.Append("# Relevo evaluation\n\nRuns: ").Append(string.Join(", ", v.Paths.Select(p => "`" + p + "`"))).Append("\n\n");
-        foreach (var g in grids)
-        {
-            sb.Append("## ").Append(g.Title).Append("\n\n| ").Append(string.Join(" | ", g.Header.Select(Md))).Append(" |\n|");
-            for (int c = 0; c < g.Header.Count; c++) sb.Append(c == 0 ? " --- |" : " ---: |");
-            sb.Append('\n');
-            foreach (var row in g.Rows)
-                sb.Append("| ").Append(string.Join(" | ", row.Select(cell =>
-                    cell.Contains(EvalOutput.TTestMark, StringComparison.Ordinal) || cell.Contains(EvalOutput.RandomizationMark, StringComparison.Ordinal)
-                        ? "**" + Md(cell) + "**" : Md(cell)))).Append(" |\n");
-            if (g.Note is not null) sb.Append('\n').Append(g.Note.Replace("\n", "\n\n", StringComparison.Ordinal)).Append('\n');
-            sb.Append('\n');
-        }
+        foreach (var g in grids) EvalOutput.WriteMarkdown(sb, g, "##");
         sb.Append("## Charts\n\n");
         foreach (var (c, file) in charts)
             sb.Append("![").Append(c.Caption).Append("](").Append(file).Append(")\n\n*").Append(c.Caption).Append("*\n\n");
         return sb.ToString();
     }
-
-    private static string Md(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
 }

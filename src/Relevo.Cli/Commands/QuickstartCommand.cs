@@ -30,15 +30,8 @@ public sealed class QuickstartCommand : Command<QuickstartCommand.Settings>
     {
         var dataset = DatasetDownload.Resolve(settings.Dataset);
         string indexDir = settings.IndexDir ?? Path.Combine("idx", dataset.Name);
-        if (Directory.Exists(indexDir)) Directory.Delete(indexDir, recursive: true);
-
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using (var writer = IndexWriter.Open(indexDir))
-        {
-            ProgressReporter.Run($"index {dataset.Name}", "docs", report =>
-                CorpusIndexer.AddCorpus(writer, dataset.CorpusPath, (f, n) => report(f, 1, n)));
-            writer.Commit();
-        }
+        DatasetIndexes.Ensure(dataset, indexDir, rebuild: true);
         double indexSeconds = clock.Elapsed.TotalSeconds;
 
         using var reader = IndexReader.Open(indexDir);

@@ -6,7 +6,7 @@ namespace Relevo.Feedback;
 /// documents is a term-frequency vector pruned to its <c>terms</c> heaviest terms; the relevance model weighs a term
 /// by Σ_d tf(t,d) / |d|₁ × score(d) (raw retrieval scores), is pruned to <c>terms</c> terms and scaled to unit L1;
 /// the new query is weight × q̂ + (1 − weight) × RM, with q̂ the query's term counts scaled to unit L1.
-/// (Anserini's FeatureVector.pruneToSize keeps k + 2 entries through an off-by-two; this keeps k.)</summary>
+/// Where Anserini leaves ties in hash order, terms tie-break by ordinal order so runs are reproducible.</summary>
 public sealed record Rm3Expander(int Terms = 10, int Docs = 10, float OriginalQueryWeight = 0.5f)
 {
     public Query Expand(Query query, IReadOnlyList<SearchHit> ranking, SearchContext ctx)
