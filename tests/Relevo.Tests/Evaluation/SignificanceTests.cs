@@ -49,7 +49,7 @@ public class SignificanceTests
     [Fact]
     public void InterpolatedPrecisionMatchesTrecEvalOnUnjudgedCase()
     {
-        string dir = Path.Combine(TestPaths.EvaluationDir, "Conformance", "unjudged");
+        string dir = Path.Combine(TestData.EvaluationDir, "Conformance", "unjudged");
         var ev = new Evaluator(Qrels.Load(Path.Combine(dir, "qrels.txt")));
         var curve = ev.InterpolatedPrecision(TrecRun.Load(Path.Combine(dir, "run.txt")));
         // relevant at ranks 2 (P = 1/2) and 6 (P = 2/6), R = 2: cutoffs 0..0.5 need 1 relevant, 0.6..1.0 need 2
