@@ -11,7 +11,9 @@ internal static class CommandRegistry
         config.AddCommand<Relevo.Cli.Commands.IndexCommand>("index").WithDescription("Index a collection (BEIR layout or a corpus file) into an index folder.");
         config.AddCommand<Relevo.Cli.Commands.SearchCommand>("search").WithDescription("Search an index for one query.");
         config.AddCommand<Relevo.Cli.Commands.RunCommand>("run").WithDescription("Run every query of a dataset and write a TREC run.");
+        config.AddCommand<Relevo.Cli.Commands.ExperimentCommand>("experiment").WithDescription("Run datasets × pipelines from a YAML file and write the result tables to docs/results/.");
         config.AddCommand<Relevo.Cli.Commands.DeleteCommand>("delete").WithDescription("Delete documents by id.");
+        config.AddCommand<Relevo.Cli.Commands.EvalCommand>("eval").WithDescription("Evaluate runs against qrels with trec_eval-exact measures, significance tests and reports.");
         config.AddCommand<Relevo.Cli.Commands.OptimizeCommand>("optimize").WithDescription("Merge an index's segments into one.");
         config.AddCommand<Relevo.Cli.Commands.ServeCommand>("serve").WithDescription("Serve an index: JSON API, OpenAPI document and a search page.");
     }

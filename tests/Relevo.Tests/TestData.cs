@@ -15,6 +15,8 @@ internal static class TestData
             ? d
             : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "datasets"));
 
+    public static string EvaluationDir => Path.Combine(RepoRoot, "tests", "Relevo.Tests", "Evaluation");
+
     public static BeirDataset Dataset(string name) => BeirDataset.FromFolder(Path.Combine(DatasetsDir, name));
 }
 

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Relevo.Collections;
 using Relevo.Evaluation;
 using Relevo.Index;
+using Relevo.Pipelines;
 using Relevo.Search;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -29,23 +30,17 @@ public sealed class QuickstartCommand : Command<QuickstartCommand.Settings>
     {
         var dataset = DatasetDownload.Resolve(settings.Dataset);
         string indexDir = settings.IndexDir ?? Path.Combine("idx", dataset.Name);
-        if (Directory.Exists(indexDir)) Directory.Delete(indexDir, recursive: true);
-
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using (var writer = IndexWriter.Open(indexDir))
-        {
-            ProgressReporter.Run($"index {dataset.Name}", "docs", report =>
-                CorpusIndexer.AddCorpus(writer, dataset.CorpusPath, (f, n) => report(f, 1, n)));
-            writer.Commit();
-        }
+        DatasetIndexes.Ensure(dataset, indexDir, rebuild: true);
         double indexSeconds = clock.Elapsed.TotalSeconds;
 
         using var reader = IndexReader.Open(indexDir);
         var queries = JsonlReader.ReadQueries(dataset.QueriesPath);
-        var searcher = new Bm25Searcher(reader);
+        var ctx = new SearchContext(reader);
+        var pipeline = Pipeline.Parse("bm25");
         clock.Restart();
         var run = ProgressReporter.Run("search", "queries", report =>
-            QueryBatch.Run(searcher, queries, 1000, settings.Threads ?? Environment.ProcessorCount, "bm25", n => report((double)n / queries.Count, 1, n)));
+            pipeline.Run(queries, 1000, ctx, settings.Threads ?? Environment.ProcessorCount, null, n => report((double)n / queries.Count, 1, n)));
         double searchSeconds = clock.Elapsed.TotalSeconds;
 
         var result = new Evaluator(Qrels.Load(dataset.QrelsPath)).Evaluate(run, ["ndcg_cut_10", "recall_100", "recall_1000", "map"]);
@@ -53,7 +48,7 @@ public sealed class QuickstartCommand : Command<QuickstartCommand.Settings>
             .AddColumn("pipeline").AddColumn(new TableColumn("nDCG@10").RightAligned()).AddColumn(new TableColumn("R@100").RightAligned())
             .AddColumn(new TableColumn("R@1000").RightAligned()).AddColumn(new TableColumn("MAP").RightAligned());
         string F(double v) => v.ToString("F4", System.Globalization.CultureInfo.InvariantCulture);
-        table.AddRow(searcher.Parameters.ToString(), F(result.Mean("ndcg_cut_10")), F(result.Mean("recall_100")), F(result.Mean("recall_1000")), F(result.Mean("map")));
+        table.AddRow(new Bm25Parameters().ToString(), F(result.Mean("ndcg_cut_10")), F(result.Mean("recall_100")), F(result.Mean("recall_1000")), F(result.Mean("map")));
         if (Published.TryGetValue(dataset.Name, out var p))
             table.AddRow("[grey]Pyserini bm25-flat (published)[/]", F(p.Ndcg10), F(p.R100), F(p.R1000), "[grey]-[/]");
         AnsiConsole.Write(table);

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Relevo.Collections;
 using Relevo.Evaluation;
 using Relevo.Index;
+using Relevo.Pipelines;
 using Relevo.Search;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -13,7 +14,7 @@ public sealed class RunCommand : Command<RunCommand.Settings>
     public sealed class Settings : DatasetSettings
     {
         [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
-        [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("bm25 or bm25(k1=..,b=..)")] public string Pipeline { get; init; } = "bm25";
+        [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("e.g. bm25, bm25(k1=1.2,b=0.75), ql(mu=1000), bm25>>rm3(terms=10,docs=10,weight=0.5)>>bm25, fuse(rrf,bm25,ql)")] public string Pipeline { get; init; } = "bm25";
         [CommandOption("-k|--top-k <K>")][DefaultValue(1000)] public int K { get; init; } = 1000;
         [CommandOption("--output <FILE>")][Description("TREC run file to write (qid Q0 docid rank score tag).")] public string? Output { get; init; }
         [CommandOption("--tag <TAG>")][Description("Run tag (default: the pipeline text).")] public string? Tag { get; init; }
@@ -33,12 +34,13 @@ public sealed class RunCommand : Command<RunCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
+        var pipeline = Pipeline.Parse(settings.Pipeline);
         var queries = JsonlReader.ReadQueries(settings.QueriesPath());
         using var reader = IndexReader.Open(settings.IndexDir);
-        var searcher = new Bm25Searcher(reader, Bm25ParametersText.Parse(settings.Pipeline));
-        string tag = settings.Tag ?? searcher.Parameters.ToString();
+        var ctx = new SearchContext(reader);
+        if (settings.Tag is { } t && t.Any(char.IsWhiteSpace)) throw new RelevoException("--tag: a TREC run tag cannot contain spaces");
         var run = ProgressReporter.Run("search", "queries", report =>
-            QueryBatch.Run(searcher, queries, settings.K, settings.Threads, tag, n => report((double)n / queries.Count, 1, n)));
+            pipeline.Run(queries, settings.K, ctx, settings.Threads, settings.Tag, n => report((double)n / queries.Count, 1, n)));
         if (settings.Output is { } output)
         {
             if (Path.GetDirectoryName(Path.GetFullPath(output)) is { } dir) Directory.CreateDirectory(dir);

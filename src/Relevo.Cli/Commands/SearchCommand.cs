@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
 using Relevo.Index;
+using Relevo.Pipelines;
 using Relevo.Search;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -14,8 +15,8 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
         [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
         [CommandOption("--query <TEXT>")] public string? Query { get; init; }
         [CommandOption("-k|--top-k <K>")][DefaultValue(10)] public int K { get; init; } = 10;
-        [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("bm25 or bm25(k1=..,b=..)")] public string Pipeline { get; init; } = "bm25";
-        [CommandOption("--explain")][Description("Show each query term's contribution to the score.")] public bool Explain { get; init; }
+        [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("e.g. bm25, bm25(k1=1.2,b=0.75), ql(mu=1000), bm25>>rm3>>bm25, fuse(rrf,bm25,ql)")] public string Pipeline { get; init; } = "bm25";
+        [CommandOption("--explain")][Description("Show each query term's BM25 contribution to the score.")] public bool Explain { get; init; }
         [CommandOption("--json")][Description("Print the hits as JSON.")] public bool Json { get; init; }
 
         public override ValidationResult Validate()
@@ -29,32 +30,40 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         if (string.IsNullOrWhiteSpace(settings.Query)) throw new RelevoException("--query: empty query");
+        var pipeline = Pipelines.Pipeline.Parse(settings.Pipeline);
         using var reader = IndexReader.Open(settings.IndexDir);
-        var searcher = new Bm25Searcher(reader, Bm25ParametersText.Parse(settings.Pipeline));
-        var query = Query.Parse(settings.Query, searcher.Analyzer);
+        var ctx = new SearchContext(reader);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var hits = searcher.Search(query, settings.K);
+        var state = pipeline.Execute(settings.Query, settings.K, ctx);
         double ms = clock.Elapsed.TotalMilliseconds;
+        var hits = state.Ranking!.Hits;
+        if (settings.Explain && pipeline.Explain(state, hits.Count > 0 ? hits[0] : default, ctx) is null && hits.Count > 0)
+            Console.Error.WriteLine($"note: --explain shows BM25 term contributions; '{pipeline.Text}' does not end with bm25");
 
-        var rows = new List<object>();
-        for (int i = 0; i < hits.Count; i++)
-        {
-            var doc = reader.Segments[hits[i].Segment].GetDocument(hits[i].Doc);
-            var explanation = settings.Explain ? searcher.Explain(query, hits[i]) : null;
-            rows.Add(new { rank = i + 1, id = hits[i].DocId, score = hits[i].Score, title = doc.Title, text = doc.Text, explanation });
-        }
+        var terms = state.Query.Terms ?? Query.Parse(settings.Query, ctx.Analyzer);
         if (settings.Json)
         {
-            var payload = new { query = settings.Query, terms = query.Terms.Select(t => t.Term), pipeline = searcher.Parameters.ToString(), took_ms = ms, hits = rows };
+            var rows = new List<object>();
+            for (int i = 0; i < hits.Count; i++)
+            {
+                var doc = reader.Segments[hits[i].Segment].GetDocument(hits[i].Doc);
+                var stages = state.Ranking.Stages.Where(s => s.Scores.ContainsKey(hits[i].DocId)).ToDictionary(s => s.Stage, s => s.Scores[hits[i].DocId]);
+                rows.Add(new
+                {
+                    rank = i + 1, id = hits[i].DocId, score = hits[i].Score, title = doc.Title, text = doc.Text, stages,
+                    explanation = settings.Explain ? pipeline.Explain(state, hits[i], ctx) : null,
+                });
+            }
+            var payload = new { query = settings.Query, terms = terms.Terms.Select(t => new { term = t.Term, weight = t.Weight }), pipeline = pipeline.Text, took_ms = ms, hits = rows };
             Console.WriteLine(JsonSerializer.Serialize(payload, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }
-        Console.WriteLine($"query terms: {string.Join(' ', query.Terms.Select(t => t.Count > 1 ? $"{t.Term}^{t.Count}" : t.Term))}  ({hits.Count} hits, {ms:N1} ms, {searcher.Parameters})");
+        Console.WriteLine($"query: {terms}  ({hits.Count} hits, {ms:N1} ms, {pipeline.Text})");
         for (int i = 0; i < hits.Count; i++)
         {
             var doc = reader.Segments[hits[i].Segment].GetDocument(hits[i].Doc);
             Console.WriteLine($"{i + 1,3}. {hits[i].DocId}  {hits[i].Score:F4}  {Shorten(doc.Title.Length > 0 ? doc.Title : doc.Text, 90)}");
-            if (settings.Explain) PrintExplanation(searcher.Explain(query, hits[i]));
+            if (settings.Explain && pipeline.Explain(state, hits[i], ctx) is { } e) PrintExplanation(e);
         }
         return 0;
     }
@@ -63,7 +72,7 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
     {
         foreach (var t in e.Terms)
             Console.WriteLine(FormattableString.Invariant(
-                $"       {t.Score,9:F4} = {t.Term}{(t.QueryCount > 1 ? $" x{t.QueryCount}" : "")}: idf {t.Idf:F4} (df {t.DocFreq} of {e.DocCount}), tf {t.Tf}, length {t.DocLength} (avg {t.AverageLength:F1}), k1 {e.K1}, b {e.B}"));
+                $"       {t.Score,9:F4} = {t.Term}{(t.QueryWeight != 1 ? $" x{t.QueryWeight:0.####}" : "")}: idf {t.Idf:F4} (df {t.DocFreq} of {e.DocCount}), tf {t.Tf}, length {t.DocLength} (avg {t.AverageLength:F1}), k1 {e.K1}, b {e.B}"));
         Console.WriteLine(FormattableString.Invariant($"       {e.Score,9:F4} = sum"));
     }
 

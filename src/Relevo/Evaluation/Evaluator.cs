@@ -15,6 +15,65 @@ public sealed class Evaluator
         public required int NumRel;      // grade >= rel level
         public required int NumNonRel;   // 0 <= grade < rel level
         public required int[] IdealGains; // positive grades, descending
+        public required DocTable Table;   // doc id -> grade, probed with FastHash
+    }
+
+    /// <summary>Open-addressing table of a query's judged documents, probed with a hash computed once per retrieved
+    /// document (the same hash serves the duplicate check).</summary>
+    internal sealed class DocTable
+    {
+        private readonly string?[] _keys;
+        private readonly int[] _hashes;
+        private readonly int[] _grades;
+        private readonly int _mask;
+
+        public DocTable(Dictionary<string, int> grades)
+        {
+            int size = 4;
+            while (size < grades.Count * 2) size <<= 1;
+            _keys = new string?[size];
+            _hashes = new int[size];
+            _grades = new int[size];
+            _mask = size - 1;
+            foreach (var (doc, g) in grades)
+            {
+                int h = FastHash(doc);
+                int i = h & _mask;
+                while (_keys[i] is not null) i = (i + 1) & _mask;
+                _keys[i] = doc;
+                _hashes[i] = h;
+                _grades[i] = g;
+            }
+        }
+
+        public bool TryGet(string doc, int hash, out int grade)
+        {
+            int i = hash & _mask;
+            while (true)
+            {
+                string? k = _keys[i];
+                if (k is null) break;
+                if (_hashes[i] == hash && (ReferenceEquals(k, doc) || string.Equals(k, doc, StringComparison.Ordinal)))
+                {
+                    grade = _grades[i];
+                    return true;
+                }
+                i = (i + 1) & _mask;
+            }
+            grade = 0;
+            return false;
+        }
+    }
+
+    /// <summary>FNV-1a over UTF-16 code units, finished with a multiply-shift mix: fast for short ids.</summary>
+    internal static int FastHash(string s)
+    {
+        uint h = 2166136261;
+        foreach (char c in s) h = (h ^ c) * 16777619;
+        h ^= h >> 15;
+        h *= 0x2c1b3c6d;
+        h ^= h >> 12;
+        return (int)h;
     }
 
     private readonly Qrels _qrels;
@@ -45,7 +104,7 @@ public sealed class Evaluator
             Array.Sort(ideal);
             Array.Reverse(ideal);
             _maxIdeal = Math.Max(_maxIdeal, positive);
-            _judgments[qid] = new QueryJudgments { Grades = grades, NumRel = numRel, NumNonRel = numNonRel, IdealGains = ideal };
+            _judgments[qid] = new QueryJudgments { Grades = grades, NumRel = numRel, NumNonRel = numNonRel, IdealGains = ideal, Table = new DocTable(grades) };
         }
     }
 
@@ -118,7 +177,47 @@ public sealed class Evaluator
         public int[] Order = new int[1024];
         public double[] Keys = new double[1024];
         public int[] Rel = new int[1024];
-        public readonly HashSet<string> Seen = new(StringComparer.Ordinal);
+        // duplicate check: open addressing with generation stamps, so nothing is cleared between queries
+        public string?[] SeenKeys = new string?[4096];
+        public int[] SeenHash = new int[4096];
+        public int[] SeenStamp = new int[4096];
+        public int Generation;
+
+        /// <summary>Starts a new query's duplicate check sized for n documents.</summary>
+        public void ResetSeen(int n)
+        {
+            if (SeenKeys.Length < n * 2)
+            {
+                int size = SeenKeys.Length;
+                while (size < n * 2) size <<= 1;
+                SeenKeys = new string?[size];
+                SeenHash = new int[size];
+                SeenStamp = new int[size];
+                Generation = 0;
+            }
+            if (++Generation == int.MaxValue)
+            {
+                Array.Clear(SeenStamp);
+                Generation = 1;
+            }
+        }
+
+        /// <summary>Adds a document; false when it was already added for this query.</summary>
+        public bool AddSeen(string doc, int hash)
+        {
+            int mask = SeenKeys.Length - 1;
+            int i = hash & mask;
+            while (SeenStamp[i] == Generation)
+            {
+                if (SeenHash[i] == hash && (ReferenceEquals(SeenKeys[i], doc) || string.Equals(SeenKeys[i], doc, StringComparison.Ordinal)))
+                    return false;
+                i = (i + 1) & mask;
+            }
+            SeenStamp[i] = Generation;
+            SeenHash[i] = hash;
+            SeenKeys[i] = doc;
+            return true;
+        }
 
         public void Ensure(int n)
         {
@@ -133,32 +232,75 @@ public sealed class Evaluator
     private void EvaluateQuery(Context ctx, Workspace ws, TrecRun run, string qid, int q, double[][] values)
     {
         var j = _judgments[qid];
+        int n = BuildRelevance(ws, run, qid, j);
+        var measures = ctx.Measures;
+        for (int m = 0; m < measures.Length; m++)
+            values[m][q] = Compute(measures[m], ws.Rel, n, j, ctx);
+    }
+
+    /// <summary>Sorts a query's ranking the trec_eval way and fills ws.Rel with grades (or NonPool / Unjudged);
+    /// returns the number of retrieved documents.</summary>
+    private static int BuildRelevance(Workspace ws, TrecRun run, string qid, QueryJudgments j)
+    {
         var ranking = run.RankingOf(qid);
         int n = ranking?.Docs.Count ?? 0;
         ws.Ensure(n);
         int[] rel = ws.Rel;
-        if (ranking is not null && n > 0)
-        {
-            var docs = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Docs);
-            var scores = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Scores);
-            int[] order = ws.Order;
-            for (int i = 0; i < n; i++) order[i] = i;
-            if (!IsTrecSorted(docs, scores)) SortTrec(docs, scores, order, ws.Keys, n);
+        if (ranking is null || n == 0) return 0;
+        var docs = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Docs);
+        var scores = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Scores);
+        var hashes = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ranking.Hashes);
+        int[] order = ws.Order;
+        for (int i = 0; i < n; i++) order[i] = i;
+        if (!IsTrecSorted(docs, scores)) SortTrec(docs, scores, order, ws.Keys, n);
 
-            var seen = ws.Seen;
-            seen.Clear();
-            var grades = j.Grades;
+        ws.ResetSeen(n);
+        var table = j.Table;
+        for (int i = 0; i < n; i++)
+        {
+            int o = order[i];
+            string doc = docs[o];
+            int h = hashes[o];
+            if (!ws.AddSeen(doc, h))
+                throw new RelevoException($"{run.Source ?? "run '" + run.Tag + "'"}: document '{doc}' appears twice for query '{qid}'");
+            rel[i] = table.TryGet(doc, h, out int g) ? (g >= 0 ? g : Unjudged) : NonPool;
+        }
+        return n;
+    }
+
+    /// <summary>Interpolated precision at recall 0.0, 0.1, ..., 1.0 (trec_eval iprec_at_recall), averaged over
+    /// the same queries as <see cref="Evaluate(TrecRun, IReadOnlyList{Measure})"/>: the points of a recall–precision curve.</summary>
+    public double[] InterpolatedPrecision(TrecRun run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var curve = new double[11];
+        var ws = new Workspace();
+        int queries = 0;
+        var point = new double[11];
+        foreach (string qid in _qrelsQueries)
+        {
+            if (run.RankingOf(qid) is null && !Options.AllQueries) continue;
+            queries++;
+            var j = _judgments[qid];
+            int n = BuildRelevance(ws, run, qid, j);
+            if (j.NumRel == 0) continue;
+            Array.Clear(point);
+            // as trec_eval: recall cutoff c becomes a count of relevant documents, (long)(c * R + 0.9); the value is
+            // the best precision at any rank that has found at least that many
+            int relSoFar = 0;
             for (int i = 0; i < n; i++)
             {
-                string doc = docs[order[i]];
-                if (!seen.Add(doc))
-                    throw new RelevoException($"{run.Source ?? "run '" + run.Tag + "'"}: document '{doc}' appears twice for query '{qid}'");
-                rel[i] = grades.TryGetValue(doc, out int g) ? (g >= 0 ? g : Unjudged) : NonPool;
+                if (ws.Rel[i] < Options.RelevanceLevel) continue;
+                relSoFar++;
+                double precision = relSoFar / (double)(i + 1);
+                for (int k = 0; k < 11; k++)
+                    if (relSoFar >= (long)(k / 10.0 * j.NumRel + 0.9) && precision > point[k]) point[k] = precision;
             }
+            for (int k = 0; k < 11; k++) curve[k] += point[k];
         }
-        var measures = ctx.Measures;
-        for (int m = 0; m < measures.Length; m++)
-            values[m][q] = Compute(measures[m], rel, n, j, ctx);
+        if (queries > 0)
+            for (int k = 0; k < 11; k++) curve[k] /= queries;
+        return curve;
     }
 
     private static bool IsTrecSorted(ReadOnlySpan<string> docs, ReadOnlySpan<double> scores)

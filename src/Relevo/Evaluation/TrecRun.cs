@@ -11,10 +11,12 @@ public sealed class TrecRun
     {
         public readonly List<string> Docs;
         public readonly List<double> Scores;
+        public readonly List<int> Hashes; // Evaluator.FastHash of each doc id, computed once on add
         public Ranking(int capacity = 0)
         {
             Docs = new List<string>(capacity);
             Scores = new List<double>(capacity);
+            Hashes = new List<int>(capacity);
         }
     }
 
@@ -56,6 +58,7 @@ public sealed class TrecRun
         var r = GetOrCreate(qid, 0);
         r.Docs.Add(docId);
         r.Scores.Add(score);
+        r.Hashes.Add(Evaluator.FastHash(docId));
     }
 
     /// <summary>Appends a whole ranking for a query.</summary>
@@ -66,8 +69,10 @@ public sealed class TrecRun
         var r = GetOrCreate(qid, ranked.Count);
         for (int i = 0; i < ranked.Count; i++)
         {
+            ArgumentNullException.ThrowIfNull(ranked[i].DocId);
             r.Docs.Add(ranked[i].DocId);
             r.Scores.Add(ranked[i].Score);
+            r.Hashes.Add(Evaluator.FastHash(ranked[i].DocId));
         }
     }
 

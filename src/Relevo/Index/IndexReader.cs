@@ -61,6 +61,18 @@ public sealed class IndexReader : IDisposable
     }
 
     public string Analyzer => Manifest.Analyzer;
+
+    /// <summary>The segment holding a global document number.</summary>
+    public int SegmentOf(int globalDoc)
+    {
+        int lo = 0, hi = DocBase.Count - 1;
+        while (lo < hi)
+        {
+            int mid = (lo + hi + 1) >>> 1;
+            if (DocBase[mid] <= globalDoc) lo = mid; else hi = mid - 1;
+        }
+        return lo;
+    }
     public int MaxDoc => Segments.Count == 0 ? 0 : DocBase[^1] + Segments[^1].MaxDoc;
 
     public int LiveDocs

@@ -13,9 +13,6 @@ public sealed class Bm25Searcher
     private readonly float _avgdl;
     private readonly float[] _normInverse;
 
-    [ThreadStatic] private static double[]? t_scores;
-    [ThreadStatic] private static int[]? t_touched;
-
     public Bm25Parameters Parameters { get; }
     public Analyzer Analyzer { get; }
     public IndexReader Reader => _reader;
@@ -33,81 +30,25 @@ public sealed class Bm25Searcher
 
     public IReadOnlyList<SearchHit> Search(string queryText, int k) => Search(Query.Parse(queryText, Analyzer), k);
 
-    /// <summary>Exhaustive term-at-a-time scoring: every posting of every query term is scored. This is the
-    /// reference the pruning algorithms are checked against.</summary>
+    /// <summary>The top k documents by BM25 (exhaustive scoring, see <see cref="ExhaustiveScorer"/>).</summary>
     public IReadOnlyList<SearchHit> Search(Query query, int k)
     {
-        var weights = TermWeights(query);
-        var top = new TopKCollector(k);
-        for (int s = 0; s < _reader.Segments.Count; s++)
-        {
-            var seg = _reader.Segments[s];
-            int docBase = _reader.DocBase[s];
-            var scores = t_scores is { } ts && ts.Length >= seg.MaxDoc ? ts : (t_scores = new double[Math.Max(seg.MaxDoc, 1024)]);
-            var touched = t_touched is { } tt && tt.Length >= seg.MaxDoc ? tt : (t_touched = new int[Math.Max(seg.MaxDoc, 1024)]);
-            int nTouched = 0;
-            var norms = seg.Norms;
-            foreach (var (term, weight) in weights)
-            {
-                int ord = seg.FindTerm(term);
-                if (ord < 0) continue;
-                var cursor = seg.Postings(ord);
-                for (int b = 0; b < cursor.BlockCount; b++)
-                {
-                    cursor.ReadBlock(b);
-                    var docs = cursor.Docs;
-                    var freqs = cursor.Freqs;
-                    for (int i = 0; i < cursor.BlockLength; i++)
-                    {
-                        int d = docs[i];
-                        if (scores[d] == 0) touched[nTouched++] = d;
-                        scores[d] += Bm25Scorer.Score(weight, freqs[i], _normInverse[norms[d]]);
-                    }
-                }
-            }
-            for (int i = 0; i < nTouched; i++)
-            {
-                int d = touched[i];
-                float score = (float)scores[d];
-                scores[d] = 0;
-                if (!seg.IsDeleted(d)) top.Collect(docBase + d, score);
-            }
-        }
-        var ranked = top.Drain();
-        var hits = new SearchHit[ranked.Length];
-        for (int i = 0; i < ranked.Length; i++)
-        {
-            var (global, score) = ranked[i];
-            int s = SegmentOf(global);
-            int doc = global - _reader.DocBase[s];
-            hits[i] = new SearchHit(_reader.Segments[s].GetId(doc), score, s, doc);
-        }
-        return hits;
+        var terms = new List<(string, Bm25TermScorer)>(query.Terms.Count);
+        foreach (var (term, weight) in TermWeights(query)) terms.Add((term, new Bm25TermScorer(weight, _normInverse)));
+        return ExhaustiveScorer.Search(_reader, terms, k);
     }
 
-    /// <summary>Per query term: count × idf, the factor in front of the tf part (Lucene's boost × idf).</summary>
+    /// <summary>Per query term: weight × idf, the factor in front of the tf part (Lucene's boost × idf).</summary>
     private List<(string Term, float Weight)> TermWeights(Query query)
     {
         var list = new List<(string, float)>(query.Terms.Count);
-        foreach (var (term, count) in query.Terms)
+        foreach (var (term, weight) in query.Terms)
         {
             long df = _stats.DocFreq(term);
-            if (df == 0) continue;
-            list.Add((term, count * Bm25Scorer.Idf(df, _stats.DocCount)));
+            if (df == 0 || weight <= 0) continue;
+            list.Add((term, weight * Bm25Scorer.Idf(df, _stats.DocCount)));
         }
         return list;
-    }
-
-    private int SegmentOf(int globalDoc)
-    {
-        var bases = _reader.DocBase;
-        int lo = 0, hi = bases.Count - 1;
-        while (lo < hi)
-        {
-            int mid = (lo + hi + 1) >>> 1;
-            if (bases[mid] <= globalDoc) lo = mid; else hi = mid - 1;
-        }
-        return lo;
     }
 
     /// <summary>Each query term's contribution to a document's score; they add up to the score Search returns.</summary>
@@ -118,20 +59,20 @@ public sealed class Bm25Searcher
         int length = SmallFloat.Byte4ToInt(norm);
         var terms = new List<TermContribution>();
         double total = 0;
-        foreach (var (term, count) in query.Terms)
+        foreach (var (term, weight) in query.Terms)
         {
             long df = _stats.DocFreq(term);
-            if (df == 0) continue;
+            if (df == 0 || weight <= 0) continue;
             float idf = Bm25Scorer.Idf(df, _stats.DocCount);
             int tf = TermFrequency(seg, term, hit.Doc);
-            float contribution = tf == 0 ? 0f : Bm25Scorer.Score(count * idf, tf, _normInverse[norm]);
+            float contribution = tf == 0 ? 0f : Bm25Scorer.Score(weight * idf, tf, _normInverse[norm]);
             total += contribution;
-            terms.Add(new TermContribution(term, count, df, idf, tf, length, _avgdl, contribution));
+            terms.Add(new TermContribution(term, weight, df, idf, tf, length, _avgdl, contribution));
         }
         return new Explanation(hit.DocId, (float)total, Parameters.K1, Parameters.B, _stats.DocCount, terms);
     }
 
-    private static int TermFrequency(SegmentReader seg, string term, int doc)
+    internal static int TermFrequency(SegmentReader seg, string term, int doc)
     {
         int ord = seg.FindTerm(term);
         if (ord < 0) return 0;

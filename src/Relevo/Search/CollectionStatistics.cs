@@ -12,6 +12,8 @@ public interface ICollectionStatistics
     long SumTotalTermFreq { get; }
     /// <summary>Documents containing the term.</summary>
     long DocFreq(string term);
+    /// <summary>Occurrences of the term in the whole collection.</summary>
+    long TotalTermFreq(string term);
 }
 
 /// <summary>Statistics of one index commit. As in Lucene, deleted documents still count until a merge removes them.</summary>
@@ -41,5 +43,16 @@ public sealed class IndexStatistics : ICollectionStatistics
             if (ord >= 0) df += s.DocFreq(ord);
         }
         return df;
+    }
+
+    public long TotalTermFreq(string term)
+    {
+        long ttf = 0;
+        foreach (var s in _reader.Segments)
+        {
+            int ord = s.FindTerm(term);
+            if (ord >= 0) ttf += s.TotalTermFreq(ord);
+        }
+        return ttf;
     }
 }

@@ -4,7 +4,7 @@ namespace Relevo.Search;
 public readonly record struct SearchHit(string DocId, float Score, int Segment, int Doc);
 
 /// <summary>One query term's share of a document's score.</summary>
-public sealed record TermContribution(string Term, int QueryCount, long DocFreq, float Idf, int Tf,
+public sealed record TermContribution(string Term, float QueryWeight, long DocFreq, float Idf, int Tf,
     int DocLength, float AverageLength, float Score);
 
 /// <summary>Why a document scored what it scored: the per-term BM25 contributions, which add up to the score.</summary>

@@ -10,7 +10,7 @@ public class ConformanceTests
     public static TheoryData<string> Cases()
     {
         var data = new TheoryData<string>();
-        foreach (string dir in Directory.GetDirectories(Path.Combine(TestPaths.EvaluationDir, "Conformance")).Order(StringComparer.Ordinal))
+        foreach (string dir in Directory.GetDirectories(Path.Combine(TestData.EvaluationDir, "Conformance")).Order(StringComparer.Ordinal))
             data.Add(Path.GetFileName(dir));
         return data;
     }
@@ -19,7 +19,7 @@ public class ConformanceTests
     [MemberData(nameof(Cases))]
     public void MatchesHandWorkedValues(string name)
     {
-        string dir = Path.Combine(TestPaths.EvaluationDir, "Conformance", name);
+        string dir = Path.Combine(TestData.EvaluationDir, "Conformance", name);
         var lines = File.ReadAllLines(Path.Combine(dir, "expected.txt"));
         var options = new EvaluationOptions();
         var expected = new List<(string Measure, string Qid, double Value, int Line)>();

@@ -1,16 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.IO.Compression;
-using System.Text.Json;
-using Lucene.Net.Analysis;
-using Lucene.Net.Analysis.En;
-using Lucene.Net.Analysis.TokenAttributes;
-using Lucene.Net.Documents;
-using Lucene.Net.Index;
-using Lucene.Net.Search;
-using Lucene.Net.Search.Similarities;
-using Lucene.Net.Store;
-using Lucene.Net.Util;
 using Relevo.Evaluation;
 using Xunit.Abstractions;
 
@@ -31,13 +20,16 @@ public class OracleTests(ITestOutputHelper output)
     [InlineData("cranfield", 2, true)]
     public void EvaluatorAgreesWithIndependentOracle(string dataset, int relLevel, bool allQueries)
     {
-        string folder = Path.Combine(TestPaths.DatasetsDir, dataset);
+        string folder = Path.Combine(TestData.DatasetsDir, dataset);
         Assert.True(System.IO.Directory.Exists(folder), $"dataset folder {folder} is missing (set RELEVO_DATA)");
         string qrelsPath = Path.Combine(folder, "qrels", "test.tsv");
         string runPath = Path.Combine(Path.GetTempPath(), $"relevo-oracle-{dataset}-{Environment.ProcessId}-{relLevel}.trec");
         try
         {
-            var run = Bm25Run(folder);
+            var ds = Relevo.Collections.BeirDataset.FromFolder(folder);
+            TrecRun run;
+            using (var lucene = new Relevo.Tests.Oracles.LuceneBm25(ds.CorpusPath))
+                run = lucene.Run(Relevo.Collections.JsonlReader.ReadQueries(ds.QueriesPath), 1000);
             // drop every fifth judged query from the run so "a run missing a query" is covered on real data
             if (allQueries)
             {
@@ -79,7 +71,7 @@ public class OracleTests(ITestOutputHelper output)
 
     private static Dictionary<(string Measure, string Qid), double> RunOracle(string qrels, string run, int relLevel, bool allQueries)
     {
-        string script = Path.Combine(TestPaths.EvaluationDir, "oracle", "trec_oracle.py");
+        string script = Path.Combine(TestData.EvaluationDir, "oracle", "trec_oracle.py");
         var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in new[] { script, qrels, run, Measures, "--rel-level", relLevel.ToString(CultureInfo.InvariantCulture) })
             psi.ArgumentList.Add(a);
@@ -96,67 +88,5 @@ public class OracleTests(ITestOutputHelper output)
             d[(f[0], f[1])] = double.Parse(f[2], CultureInfo.InvariantCulture);
         }
         return d;
-    }
-
-    /// <summary>BM25 over title + " " + text, EnglishAnalyzer, BM25Similarity(0.9, 0.4), top 1000 per query.</summary>
-    internal static TrecRun Bm25Run(string folder)
-    {
-        var version = LuceneVersion.LUCENE_48;
-        using var analyzer = new EnglishAnalyzer(version);
-        var similarity = new BM25Similarity(0.9f, 0.4f);
-        using var dir = new RAMDirectory();
-        using (var writer = new IndexWriter(dir, new IndexWriterConfig(version, analyzer) { Similarity = similarity }))
-        {
-            string corpus = Path.Combine(folder, "corpus.jsonl");
-            if (!File.Exists(corpus)) corpus += ".gz";
-            foreach (var json in ReadJsonl(corpus))
-            {
-                string id = json.GetProperty("_id").GetString()!;
-                string title = json.TryGetProperty("title", out var t) ? t.GetString() ?? "" : "";
-                string text = json.TryGetProperty("text", out var x) ? x.GetString() ?? "" : "";
-                writer.AddDocument(new Document
-                {
-                    new StringField("id", id, Field.Store.YES),
-                    new TextField("body", title + " " + text, Field.Store.NO),
-                });
-            }
-            writer.Commit();
-        }
-        using var reader = DirectoryReader.Open(dir);
-        var searcher = new IndexSearcher(reader) { Similarity = similarity };
-        BooleanQuery.MaxClauseCount = 4096;
-        var run = new TrecRun("lucene-bm25");
-        foreach (var json in ReadJsonl(Path.Combine(folder, "queries.jsonl")))
-        {
-            string qid = json.GetProperty("_id").GetString()!;
-            var query = new BooleanQuery();
-            using (var ts = analyzer.GetTokenStream("body", json.GetProperty("text").GetString() ?? ""))
-            {
-                var term = ts.AddAttribute<ICharTermAttribute>();
-                ts.Reset();
-                while (ts.IncrementToken())
-                    query.Add(new TermQuery(new Term("body", term.ToString())), Occur.SHOULD);
-                ts.End();
-            }
-            if (query.Clauses.Count == 0) continue;
-            var top = searcher.Search(query, 1000);
-            foreach (var sd in top.ScoreDocs)
-                run.Add(qid, searcher.Doc(sd.Doc).Get("id"), sd.Score);
-        }
-        return run;
-    }
-
-    private static IEnumerable<JsonElement> ReadJsonl(string path)
-    {
-        using Stream file = File.OpenRead(path);
-        using Stream s = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress) : file;
-        using var r = new StreamReader(s);
-        string? line;
-        while ((line = r.ReadLine()) is not null)
-        {
-            if (line.Length == 0) continue;
-            using var doc = JsonDocument.Parse(line);
-            yield return doc.RootElement.Clone();
-        }
     }
 }

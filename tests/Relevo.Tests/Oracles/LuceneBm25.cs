@@ -24,8 +24,14 @@ internal sealed class LuceneBm25 : IDisposable
     /// <param name="lucene8Norms">Score as Lucene 8+ does (SmallFloat.intToByte4 length norms, statistics over docCount)
     /// instead of Lucene 4's lossy 1/sqrt(length) byte over maxDoc; Lucene 4.8 then computes Anserini's BM25 times (k1 + 1).</param>
     public LuceneBm25(string corpusPath, float k1 = 0.9f, float b = 0.4f, bool lucene8Norms = false)
+        : this(corpusPath, lucene8Norms ? new Lucene8NormsBm25(k1, b) : new BM25Similarity(k1, b))
     {
-        Similarity = lucene8Norms ? new Lucene8NormsBm25(k1, b) : new BM25Similarity(k1, b);
+    }
+
+    /// <summary>Any Lucene similarity, e.g. <see cref="Lucene8NormsDirichlet"/> for query likelihood.</summary>
+    public LuceneBm25(string corpusPath, Similarity similarity)
+    {
+        Similarity = similarity;
         var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, _analyzer) { Similarity = Similarity };
         using (var writer = new IndexWriter(_dir, config))
         {
@@ -44,7 +50,7 @@ internal sealed class LuceneBm25 : IDisposable
         _searcher = new IndexSearcher(_reader) { Similarity = Similarity };
     }
 
-    public BM25Similarity Similarity { get; }
+    public Similarity Similarity { get; }
 
     public List<string> Analyze(string text)
     {
@@ -93,6 +99,13 @@ internal sealed class LuceneBm25 : IDisposable
         _reader.Dispose();
         _dir.Dispose();
         _analyzer.Dispose();
+    }
+
+    /// <summary>Lucene's LMDirichletSimilarity with Lucene 8's length norms (what Anserini's QL runs).</summary>
+    public sealed class Lucene8NormsDirichlet(float mu) : LMDirichletSimilarity(mu)
+    {
+        protected override byte EncodeNormValue(float boost, float length) => Relevo.Index.SmallFloat.IntToByte4((int)length);
+        protected override float DecodeNormValue(byte norm) => Relevo.Index.SmallFloat.Byte4ToInt(norm);
     }
 
     /// <summary>BM25 as Lucene 8+ defines it: exact-below-24, 4-significant-bit length norms, and N and the average

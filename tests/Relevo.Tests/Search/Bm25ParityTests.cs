@@ -78,7 +78,7 @@ public class Bm25ParityTests(ITestOutputHelper output)
         var queries = JsonlReader.ReadQueries(ds.QueriesPath);
         var evaluator = new Evaluator(Qrels.Load(ds.QrelsPath));
         string[] measures = ["ndcg_cut_10", "map"];
-        var ours = evaluator.Evaluate(QueryBatch.Run(new Bm25Searcher(reader), queries, 1000), measures);
+        var ours = evaluator.Evaluate(Relevo.Pipelines.Pipeline.Parse("bm25").Run(queries, 1000, new SearchContext(reader)), measures);
         var theirs = evaluator.Evaluate(lucene.Run(queries, 1000), measures);
         foreach (var m in measures)
         {
@@ -95,7 +95,7 @@ public class Bm25ParityTests(ITestOutputHelper output)
         var ds = TestData.Dataset("scifact");
         using var tmp = new TempDir();
         using var reader = BuildIndex(ds.CorpusPath, tmp.Path);
-        var run = QueryBatch.Run(new Bm25Searcher(reader), JsonlReader.ReadQueries(ds.QueriesPath), 1000, threads: 2);
+        var run = Relevo.Pipelines.Pipeline.Parse("bm25").Run(JsonlReader.ReadQueries(ds.QueriesPath), 1000, new SearchContext(reader), threads: 2);
         var result = new Evaluator(Qrels.Load(ds.QrelsPath)).Evaluate(run, ["ndcg_cut_10", "recall_100", "recall_1000"]);
         output.WriteLine($"scifact: nDCG@10 {result.Mean("ndcg_cut_10"):F4}, R@100 {result.Mean("recall_100"):F4}, R@1000 {result.Mean("recall_1000"):F4}");
         Assert.InRange(result.Mean("ndcg_cut_10"), 0.679 - 0.003, 0.679 + 0.003);

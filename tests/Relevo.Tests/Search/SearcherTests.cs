@@ -27,7 +27,7 @@ public class SearcherTests
                     if (t.Tf > 0)
                     {
                         // The textbook formula, in double: the float hot-loop form must agree to float precision.
-                        double expected = t.QueryCount * (double)t.Idf * t.Tf / (t.Tf + e.K1 * (1 - e.B + e.B * t.DocLength / (double)t.AverageLength));
+                        double expected = t.QueryWeight * (double)t.Idf * t.Tf / (t.Tf + e.K1 * (1 - e.B + e.B * t.DocLength / (double)t.AverageLength));
                         Assert.True(Math.Abs(expected - t.Score) <= 1e-5 * expected, $"{t.Term}: {t.Score} vs {expected}");
                     }
                 }
@@ -67,8 +67,8 @@ public class SearcherTests
         var searcher = new Bm25Searcher(reader);
         var one = new StringWriter();
         var four = new StringWriter();
-        QueryBatch.Run(searcher, queries, 1000, threads: 1).Write(one);
-        QueryBatch.Run(searcher, queries, 1000, threads: 4).Write(four);
+        Relevo.Pipelines.Pipeline.Parse("bm25").Run(queries, 1000, new SearchContext(reader), threads: 1).Write(one);
+        Relevo.Pipelines.Pipeline.Parse("bm25").Run(queries, 1000, new SearchContext(reader), threads: 4).Write(four);
         Assert.Equal(one.ToString(), four.ToString());
         Assert.True(one.ToString().Length > 1000);
     }

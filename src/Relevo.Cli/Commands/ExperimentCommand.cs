@@ -1,0 +1,150 @@
+using System.ComponentModel;
+using System.Security.Cryptography;
+using System.Text;
+using Relevo.Collections;
+using Relevo.Evaluation;
+using Relevo.Index;
+using Relevo.Pipelines;
+using Relevo.Search;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Relevo.Cli.Commands;
+
+/// <summary>`relevo experiment experiments/NAME.yaml`: datasets × pipelines → runs (cached by index commit and
+/// pipeline text) → one evaluation table per dataset with significance against the baseline, written to
+/// docs/results/NAME.md together with the command that reproduces it.</summary>
+public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandArgument(0, "<FILE>")][Description("Experiment file (YAML): datasets, pipelines, baseline, measures, k.")]
+        public string File { get; init; } = "";
+
+        [CommandOption("--output <FILE>")][Description("Markdown to write (default docs/results/<name>.md).")]
+        public string? Output { get; init; }
+
+        [CommandOption("--index-root <DIR>")][DefaultValue("idx")][Description("Where dataset indexes are built and reused.")]
+        public string IndexRoot { get; init; } = "idx";
+
+        [CommandOption("--runs <DIR>")][DefaultValue("runs/cache")][Description("Run cache: one TREC file per (index commit, pipeline, k).")]
+        public string RunCache { get; init; } = "runs/cache";
+
+        [CommandOption("--threads <N>")] public int? Threads { get; init; }
+    }
+
+    /// <summary>The experiment file, as YAML.</summary>
+    public sealed class Spec
+    {
+        public string? Title { get; set; }
+        public string? Description { get; set; }
+        public List<string> Datasets { get; set; } = [];
+        public List<string> Pipelines { get; set; } = [];
+        public string? Baseline { get; set; }
+        public List<string> Measures { get; set; } = ["ndcg_cut_10", "map", "recall_100", "recall_1000"];
+        public int K { get; set; } = 1000;
+    }
+
+    public static Spec Load(string path)
+    {
+        if (!System.IO.File.Exists(path)) throw new RelevoException($"{path}: file not found");
+        Spec? spec;
+        try
+        {
+            spec = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build()
+                .Deserialize<Spec>(System.IO.File.ReadAllText(path));
+        }
+        catch (YamlException e)
+        {
+            throw new RelevoException($"{path}:{e.Start.Line}: {e.InnerException?.Message ?? e.Message}");
+        }
+        if (spec is null) throw new RelevoException($"{path}: empty experiment file");
+        if (spec.Datasets.Count == 0) throw new RelevoException($"{path}: field datasets: list at least one dataset");
+        if (spec.Pipelines.Count == 0) throw new RelevoException($"{path}: field pipelines: list at least one pipeline");
+        if (spec.K < 1) throw new RelevoException($"{path}: field k: must be at least 1");
+        for (int i = 0; i < spec.Pipelines.Count; i++)
+        {
+            try { Pipeline.Parse(spec.Pipelines[i]); }
+            catch (PipelineSyntaxException e) { throw new RelevoException($"{path}: field pipelines[{i}]: {e.Message}"); }
+        }
+        string baseline = spec.Baseline ?? spec.Pipelines[0];
+        if (!spec.Pipelines.Exists(p => Pipeline.Parse(p).Text == Pipeline.Parse(baseline).Text))
+            throw new RelevoException($"{path}: field baseline: '{baseline}' is not one of the pipelines");
+        Evaluator.ParseMeasures(spec.Measures);
+        return spec;
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        var spec = Load(settings.File);
+        string name = Path.GetFileNameWithoutExtension(settings.File);
+        string output = settings.Output ?? Path.Combine("docs", "results", name + ".md");
+        var pipelines = spec.Pipelines.Select(Pipeline.Parse).ToList();
+        string baselineText = Pipeline.Parse(spec.Baseline ?? spec.Pipelines[0]).Text;
+        int baseline = pipelines.FindIndex(p => p.Text == baselineText);
+        int threads = settings.Threads ?? Environment.ProcessorCount;
+
+        var md = new StringBuilder();
+        md.Append("# ").Append(spec.Title ?? name).Append("\n\n");
+        if (spec.Description is { } d) md.Append(d.Trim()).Append("\n\n");
+        md.Append("Reproduce with:\n\n```bash\ndotnet run --project src/Relevo.Cli -c Release -- experiment ")
+          .Append(settings.File.Replace('\\', '/')).Append("\n```\n\n")
+          .Append(FormattableString.Invariant($"Runs retrieve the top {spec.K} documents per query; datasets from `../shared/datasets` (BEIR layout, test qrels). "))
+          .Append("Pipelines are written in Relevo's pipeline language (see `docs/pipelines.md`). Generated ")
+          .Append(DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)).Append(".\n\n");
+
+        foreach (var datasetName in spec.Datasets)
+        {
+            var dataset = DatasetDownload.Resolve(datasetName);
+            string indexDir = DatasetIndexes.Ensure(dataset, Path.Combine(settings.IndexRoot, dataset.Name));
+            using var reader = IndexReader.Open(indexDir);
+            var ctx = new SearchContext(reader);
+            var queries = JsonlReader.ReadQueries(dataset.QueriesPath);
+            var evaluator = new Evaluator(Qrels.Load(dataset.QrelsPath));
+            string commit = Convert.ToHexString(SHA256.HashData(System.IO.File.ReadAllBytes(Path.Combine(indexDir, Manifest.FileName))))[..16];
+
+            var runs = new List<TrecRun>();
+            var paths = new List<string>();
+            foreach (var p in pipelines)
+            {
+                string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{commit}\n{p.Text}\n{spec.K}")))[..20].ToLowerInvariant();
+                string path = Path.Combine(settings.RunCache, dataset.Name, key + ".trec");
+                TrecRun run;
+                if (System.IO.File.Exists(path))
+                {
+                    run = TrecRun.Load(path);
+                    Console.Error.WriteLine($"{dataset.Name}: {p.Text}: cached run {path}");
+                }
+                else
+                {
+                    run = ProgressReporter.Run($"{dataset.Name}: {p.Text}", "queries", report =>
+                        p.Run(queries, spec.K, ctx, threads, null, n => report((double)n / queries.Count, 1, n)));
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    string temp = path + ".tmp";
+                    run.Write(temp);
+                    System.IO.File.Move(temp, path, overwrite: true);
+                }
+                runs.Add(run);
+                paths.Add(path);
+            }
+            var results = runs.Select(r => evaluator.Evaluate(r, spec.Measures)).ToList();
+            var comparison = RunComparison.Compare(results, baseline);
+            var view = new EvalView(dataset.QrelsPath, paths, pipelines.Select(p => p.Text).ToList(), runs, results, baseline, comparison, evaluator);
+            var grid = EvalOutput.Summary(view) with
+            {
+                Title = $"{dataset.Name} ({reader.LiveDocs:N0} documents, {queries.Count} queries)",
+                Note = EvalOutput.Legend(view),
+            };
+            EvalOutput.WriteMarkdown(md, grid, "##");
+            if (CliHost.Interactive) EvalOutput.WriteSpectre(grid);
+            else EvalOutput.WritePlain(Console.Out, grid);
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        System.IO.File.WriteAllText(output, md.ToString());
+        Console.WriteLine($"wrote {output}");
+        return 0;
+    }
+}

@@ -1,0 +1,34 @@
+using System.Text.Json;
+using Relevo.Collections;
+using Relevo.Index;
+
+namespace Relevo.Cli;
+
+/// <summary>Builds (or reuses) the index of a dataset's corpus, with a progress bar.</summary>
+internal static class DatasetIndexes
+{
+    private const string SourceFile = "relevo-source.json";
+
+    private sealed record Source(string Corpus, long Bytes, DateTime Modified, string Analyzer);
+
+    /// <summary>The index folder for a dataset, built now unless it already holds exactly this corpus.</summary>
+    public static string Ensure(BeirDataset dataset, string indexDir, bool rebuild = false, string analyzer = "english")
+    {
+        var info = new FileInfo(dataset.CorpusPath);
+        var source = new Source(Path.GetFullPath(dataset.CorpusPath), info.Length, info.LastWriteTimeUtc, analyzer);
+        string sourcePath = Path.Combine(indexDir, SourceFile);
+        if (!rebuild && Manifest.Exists(indexDir) && File.Exists(sourcePath) &&
+            JsonSerializer.Deserialize<Source>(File.ReadAllText(sourcePath)) == source)
+            return indexDir;
+
+        if (Directory.Exists(indexDir)) Directory.Delete(indexDir, recursive: true);
+        using (var writer = IndexWriter.Open(indexDir, new IndexWriterOptions { Analyzer = analyzer }))
+        {
+            ProgressReporter.Run($"index {dataset.Name}", "docs", report =>
+                CorpusIndexer.AddCorpus(writer, dataset.CorpusPath, (f, n) => report(f, 1, n)));
+            writer.Commit();
+        }
+        File.WriteAllText(sourcePath, JsonSerializer.Serialize(source));
+        return indexDir;
+    }
+}

@@ -1,0 +1,50 @@
+using Relevo.Pipelines;
+
+namespace Relevo.Tests.Pipelines;
+
+public class PipelineParserTests
+{
+    [Theory]
+    [InlineData("bm25", "bm25")]
+    [InlineData("bm25(k1=0.9,b=0.4)", "bm25")]
+    [InlineData(" bm25( k1 = 1.2 , b = 0.75 ) ", "bm25(k1=1.2,b=0.75)")]
+    [InlineData("ql(mu=1000)", "ql")]
+    [InlineData("ql(mu=500)", "ql(mu=500)")]
+    [InlineData("dense(model=arctic-xs)", "dense(model=arctic-xs)")]
+    [InlineData("dense(minilm)", "dense(model=minilm)")]
+    [InlineData("bm25 >> rm3(terms=10,docs=10,weight=0.5) >> bm25", "bm25>>rm3(terms=10,docs=10,weight=0.5)>>bm25")]
+    [InlineData("fuse(rrf, bm25, dense(model=arctic-xs))", "fuse(rrf,bm25,dense(model=arctic-xs))")]
+    [InlineData("fuse(minmax, bm25, dense(model=arctic-xs), alpha=0.3)", "fuse(minmax,bm25,dense(model=arctic-xs),alpha=0.3)")]
+    [InlineData("fuse(rrf, bm25 >> rm3 >> bm25, ql, k=10, weights=[1,0.5])", "fuse(rrf,bm25>>rm3(terms=10,docs=10,weight=0.5)>>bm25,ql,k=10,weights=[1,0.5])")]
+    [InlineData("fuse(combmnz, bm25, ql, norm=zscore, depth=100)", "fuse(combmnz,bm25,ql,norm=zscore,depth=100)")]
+    [InlineData("dense(model=arctic-xs) >> vprf(docs=3,alpha=1,beta=1) >> dense(model=arctic-xs)", "dense(model=arctic-xs)>>vprf(docs=3,alpha=1,beta=1)>>dense(model=arctic-xs)")]
+    public void ParsesToCanonicalText(string text, string canonical)
+    {
+        Assert.Equal(canonical, Pipeline.Parse(text).Text);
+        Assert.Equal(canonical, Pipeline.Parse(canonical).Text); // canonical text round-trips
+    }
+
+    [Theory]
+    [InlineData("bm25(k1=0.9 b=0.4)", 13, "expected ')'")]
+    [InlineData("bm2", 1, "unknown stage 'bm2'; did you mean 'bm25'?")]
+    [InlineData("bm25 >> ", 9, "the text ended")]
+    [InlineData("bm25(k2=1)", 6, "bm25 has no argument 'k2' (k1, b)")]
+    [InlineData("bm25(b=1.5)", 8, "b must be within [0, 1]")]
+    [InlineData("bm25(k1=abc)", 9, "k1 must be a number")]
+    [InlineData("fuse(bm25, ql)", 6, "unknown fusion method 'bm25'")]
+    [InlineData("fuse(bm25(k1=1), ql)", 1, "fuse needs a method first")]
+    [InlineData("fuse(rrf, bm25)", 1, "at least two pipelines")]
+    [InlineData("fuse(mean, bm25, ql)", 6, "unknown fusion method 'mean'")]
+    [InlineData("fuse(minmax, bm25, ql, dense)", 1, "exactly two pipelines")]
+    [InlineData("fuse(rrf, bm25, ql, weights=[1])", 29, "1 weights for 2 pipelines")]
+    [InlineData("bm25 bm25", 6, "unexpected 'b' (stages are joined with '>>')")]
+    [InlineData("rm3(docs=0)", 10, "docs must be at least 1")]
+    [InlineData("", 1, "empty pipeline")]
+    public void ErrorsPointAtTheColumn(string text, int column, string problem)
+    {
+        var e = Assert.Throws<PipelineSyntaxException>(() => Pipeline.Parse(text));
+        Assert.Equal(column, e.Column);
+        Assert.Contains(problem, e.Problem);
+        Assert.Contains("stages: bm25(k1,b) | ql(mu) | dense(model) | fuse(", e.Message);
+    }
+}
