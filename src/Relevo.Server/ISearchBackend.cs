@@ -3,8 +3,8 @@ using Relevo.Search;
 
 namespace Relevo.Server;
 
-/// <summary>The one place where the server turns (reader, pipeline text, query) into ranked hits. Today it is BM25
-/// with <see cref="Bm25ParametersText"/>; the general pipeline language replaces <see cref="Bm25Backend"/> here.</summary>
+/// <summary>The one place where the server turns (reader, pipeline text, query) into ranked hits:
+/// <see cref="PipelineBackend"/> runs the pipeline language; dense/hybrid choices are offered from here.</summary>
 internal interface ISearchBackend
 {
     /// <summary>The pipelines a user can choose on this index (the page offers these), default first.</summary>

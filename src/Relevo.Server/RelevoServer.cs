@@ -130,7 +130,7 @@ public sealed class RelevoServer : IAsyncDisposable
                 $"too many concurrent requests (limit {options.MaxConcurrentRequests}, queue {options.RequestQueueLimit}); retry later"));
         });
 
-        var context = new ServerContext(options, index, new Bm25Backend(), new QueryStats(), Stopwatch.StartNew());
+        var context = new ServerContext(options, index, new PipelineBackend(), new QueryStats(), Stopwatch.StartNew());
         builder.Services.AddSingleton(context);
 
         var app = builder.Build();
