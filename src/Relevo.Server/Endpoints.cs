@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using Microsoft.AspNetCore.Routing;
+using Relevo.Analysis;
+using Relevo.Index;
+
+namespace Relevo.Server;
+
+/// <summary>The JSON API under /api.</summary>
+internal static class Endpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api");
+
+        api.MapGet("/search", (ServerContext s, string? q, int? k, string? pipeline, bool? explain) =>
+                TypedResults.Ok(Search(s, new SearchRequest(q, k, pipeline, explain))))
+            .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
+            .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
+            .WithName("SearchGet")
+            .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (BM25 term contributions).");
+        api.MapPost("/search", (ServerContext s, [FromBody] SearchRequest request) => TypedResults.Ok(Search(s, request)))
+            .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
+            .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
+            .WithName("SearchPost")
+            .WithSummary("Search with a JSON body {q, k, pipeline, explain}.");
+
+        api.MapGet("/documents/{id}", Results<Ok<DocumentResponse>, NotFound<ErrorResponse>> (ServerContext s, string id) =>
+            {
+                id = DecodeId(id);
+                using var lease = s.Index.Acquire();
+                var doc = lease.Reader.GetDocument(id);
+                return doc is null
+                    ? TypedResults.NotFound(new ErrorResponse($"no document with _id '{id}'", 404))
+                    : TypedResults.Ok(new DocumentResponse(doc.Id, doc.Title, doc.Text));
+            })
+            .WithName("GetDocument")
+            .WithSummary("A stored document by its _id.");
+
+        api.MapPost("/documents", async (ServerContext s, HttpContext ctx) =>
+            {
+                Authorize(s, ctx);
+                var body = await ReadBody(s, ctx);
+                var docs = DocumentParser.Parse(body);
+                long generation = await s.Index.AddAsync(docs, ctx.RequestAborted);
+                return TypedResults.Ok(new WriteResponse(docs.Count, generation));
+            })
+            .AddOpenApiOperationTransformer(async (operation, context, cancellation) =>
+            {
+                // Described here rather than with .Accepts(), which would also refuse other content types: the body
+                // is read as JSON or JSON lines whatever the Content-Type says (curl -d sends a form type).
+                var schema = await context.GetOrCreateSchemaAsync(typeof(DocumentInput[]), null, cancellation);
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Description = "A JSON array of documents, or JSON lines (one document object per line).",
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["application/json"] = new() { Schema = schema },
+                        ["application/x-ndjson"] = new() { Schema = schema },
+                    },
+                };
+            })
+            .Produces<ErrorResponse>(StatusCodes.Status401Unauthorized)
+            .Produces<ErrorResponse>(StatusCodes.Status403Forbidden)
+            .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
+            .Produces<ErrorResponse>(StatusCodes.Status413PayloadTooLarge)
+            .WithName("AddDocuments")
+            .WithSummary("Add or replace (by _id) documents: a JSON array or JSON lines of {_id, title, text}. Needs the API key. A 200 means committed: durable and visible to the next search.");
+
+        api.MapDelete("/documents/{id}", async Task<Results<Ok<DeleteResponse>, NotFound<ErrorResponse>>> (ServerContext s, HttpContext ctx, string id) =>
+            {
+                Authorize(s, ctx);
+                id = DecodeId(id);
+                if (!await s.Index.DeleteAsync(id, ctx.RequestAborted))
+                    return TypedResults.NotFound(new ErrorResponse($"no document with _id '{id}'", 404));
+                using var lease = s.Index.Acquire();
+                return TypedResults.Ok(new DeleteResponse(id, true, lease.Reader.Manifest.Generation));
+            })
+            .Produces<ErrorResponse>(StatusCodes.Status401Unauthorized)
+            .Produces<ErrorResponse>(StatusCodes.Status403Forbidden)
+            .WithName("DeleteDocument")
+            .WithSummary("Delete a document by _id and commit. Needs the API key.");
+
+        api.MapGet("/health", (ServerContext s) =>
+            {
+                using var lease = s.Index.Acquire();
+                return TypedResults.Ok(new HealthResponse("ok", lease.Reader.Manifest.Generation, lease.Reader.LiveDocs, s.Index.Writable));
+            })
+            .WithName("Health")
+            .WithSummary("Liveness: the served commit generation and document count.");
+
+        api.MapGet("/stats", (ServerContext s) =>
+            {
+                using var lease = s.Index.Acquire();
+                var r = lease.Reader;
+                return TypedResults.Ok(new StatsResponse(r.LiveDocs, r.Segments.Count, IndexSize(r), r.Manifest.Generation, r.Analyzer,
+                    s.Stats.QueriesServed, s.Stats.Summary(), Math.Round(s.Uptime.Elapsed.TotalSeconds, 1), s.Index.Writable,
+                    s.Backend.Pipelines(r)));
+            })
+            .WithName("Stats")
+            .WithSummary("Documents, segments, index size, queries served and search latency percentiles (last 8,192 queries).");
+
+        api.MapGet("/pipelines", (ServerContext s) =>
+            {
+                using var lease = s.Index.Acquire();
+                var choices = s.Backend.Pipelines(lease.Reader);
+                return TypedResults.Ok(new PipelinesResponse(choices[0].Pipeline, choices));
+            })
+            .WithName("Pipelines")
+            .WithSummary("The pipelines this index offers (BM25; dense and hybrid when the index has vectors), default first.");
+
+        api.MapFallback((HttpContext ctx) => TypedResults.NotFound(new ErrorResponse($"no such endpoint: {ctx.Request.Method} {ctx.Request.Path}", 404)))
+            .ExcludeFromDescription();
+    }
+
+    internal static SearchResponse Search(ServerContext s, SearchRequest r)
+    {
+        var o = s.Options;
+        string q = r.Q ?? throw new ApiException(400, "q: the query is required");
+        if (q.Length > o.MaxQueryChars)
+            throw new ApiException(400, $"q: the query has {q.Length} characters; the limit is {o.MaxQueryChars}");
+        if (string.IsNullOrWhiteSpace(q)) throw new ApiException(400, "q: empty query");
+        int k = r.K ?? 10;
+        if (k < 1 || k > o.MaxK) throw new ApiException(400, $"k: must be between 1 and {o.MaxK}, found {k}");
+        if (r.Pipeline is { Length: > 1024 }) throw new ApiException(400, "pipeline: longer than 1024 characters");
+        bool explain = r.Explain ?? false;
+
+        long start = Stopwatch.GetTimestamp();
+        using var lease = s.Index.Acquire();
+        var reader = lease.Reader;
+        string pipeline = string.IsNullOrWhiteSpace(r.Pipeline) ? s.Backend.Pipelines(reader)[0].Pipeline : r.Pipeline;
+        var result = s.Backend.Search(reader, pipeline, q, k, explain);
+        var highlighter = new Highlighter(Analyzer.Create(reader.Analyzer), result.QueryTerms);
+        var hits = new SearchResultHit[result.Hits.Count];
+        for (int i = 0; i < hits.Length; i++)
+        {
+            var h = result.Hits[i];
+            var doc = reader.Segments[h.Segment].GetDocument(h.Doc);
+            var title = highlighter.Full(doc.Title);
+            var snippet = highlighter.Snippet(doc.Text.Length > 0 ? doc.Text : doc.Title);
+            hits[i] = new SearchResultHit(i + 1, h.Id, doc.Title, snippet.Text, h.Score, h.Stages, title.Highlights, snippet.Highlights, h.Explanation);
+        }
+        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        s.Stats.Record(ms);
+        return new SearchResponse(q, result.Pipeline, k, result.QueryTerms, reader.Manifest.Generation, Math.Round(ms, 3), hits);
+    }
+
+    /// <summary>Writes need `Authorization: Bearer KEY`: 401 without it or with a wrong one, 403 on a read-only server.</summary>
+    private static void Authorize(ServerContext s, HttpContext ctx)
+    {
+        if (s.Options.ApiKey is not { } key)
+            throw new ApiException(403, "this server is read-only: start it with --api-key to allow writes");
+        string header = ctx.Request.Headers.Authorization.ToString();
+        const string scheme = "Bearer ";
+        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+            throw new ApiException(401, "writes need the API key: send the header `Authorization: Bearer <key>`");
+        var given = Encoding.UTF8.GetBytes(header[scheme.Length..].Trim());
+        var expected = Encoding.UTF8.GetBytes(key);
+        if (!CryptographicOperations.FixedTimeEquals(given, expected))
+            throw new ApiException(401, "wrong API key");
+    }
+
+    private static async Task<byte[]> ReadBody(ServerContext s, HttpContext ctx)
+    {
+        long max = s.Options.MaxBodyBytes;
+        if (ctx.Request.ContentLength is { } length && length > max)
+            throw new ApiException(413, $"request body is {length} bytes; the limit is {max}");
+        using var buffer = new MemoryStream();
+        try
+        {
+            await ctx.Request.Body.CopyToAsync(buffer, ctx.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new ApiException(413, $"request body is larger than the limit of {max} bytes");
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>Kestrel decodes every escape in the path except %2F; an id with a slash arrives as "a%2Fb".</summary>
+    private static string DecodeId(string id) => id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+
+    private static long IndexSize(IndexReader reader)
+    {
+        long total = 0;
+        foreach (var f in new DirectoryInfo(reader.Directory).EnumerateFiles())
+        {
+            try { total += f.Length; }
+            catch (FileNotFoundException) { } // removed by a commit meanwhile
+        }
+        return total;
+    }
+}
+
+/// <summary>One document in POST /api/documents (for the OpenAPI description).</summary>
+public sealed record DocumentInput([property: JsonPropertyName("_id")] string Id, string? Title, string? Text);

@@ -1,0 +1,36 @@
+using System.Runtime.CompilerServices;
+using Relevo.Index;
+using Relevo.Pipelines;
+using Relevo.Search;
+
+namespace Relevo.Server;
+
+/// <summary>The general pipeline language (src/Relevo/Pipelines): "bm25", "ql(mu=1000)", "bm25 >> rm3 >> bm25",
+/// "fuse(rrf, bm25, ql)", ... One <see cref="SearchContext"/> (and so one set of searchers) per reader.</summary>
+internal sealed class PipelineBackend : ISearchBackend
+{
+    private readonly ConditionalWeakTable<IndexReader, SearchContext> _contexts = new();
+
+    public IReadOnlyList<PipelineChoice> Pipelines(IndexReader reader) => [new("bm25", "BM25", "bm25")];
+
+    public BackendResult Search(IndexReader reader, string pipeline, string query, int k, bool explain)
+    {
+        var parsed = Pipeline.Parse(pipeline);
+        var ctx = _contexts.GetValue(reader, r => new SearchContext(r));
+        var state = parsed.Execute(query, k, ctx);
+        var ranking = state.Ranking!;
+        var hits = new BackendHit[ranking.Hits.Count];
+        for (int i = 0; i < hits.Length; i++)
+        {
+            var h = ranking.Hits[i];
+            var stages = new Dictionary<string, float>();
+            foreach (var s in ranking.Stages)
+                if (s.Scores.TryGetValue(h.DocId, out float v)) stages[s.Stage] = v;
+            hits[i] = new BackendHit(h.DocId, h.Segment, h.Doc, h.Score, stages, explain ? parsed.Explain(state, h, ctx) : null);
+        }
+        var terms = state.Query.Terms ?? Query.Parse(query, ctx.Analyzer);
+        var names = new string[terms.Terms.Count];
+        for (int i = 0; i < names.Length; i++) names[i] = terms.Terms[i].Term;
+        return new BackendResult(parsed.Text, names, hits);
+    }
+}

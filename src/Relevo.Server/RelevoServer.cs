@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Relevo.Server;
+
+/// <summary>`relevo serve`: an index as a JSON API (described at /openapi.json) and a search page at /, on Kestrel.
+/// Start it with <see cref="StartAsync"/>; dispose it to stop.</summary>
+public sealed class RelevoServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly IndexService _index;
+
+    /// <summary>The addresses actually bound (a port 0 in the options is replaced by the port chosen).</summary>
+    public IReadOnlyList<string> Addresses { get; }
+
+    private RelevoServer(WebApplication app, IndexService index, IReadOnlyList<string> addresses)
+    {
+        _app = app;
+        _index = index;
+        Addresses = addresses;
+    }
+
+    /// <summary>Opens the index, binds the addresses and starts serving. <paramref name="extraLogger"/> receives
+    /// every log event too (tests use it).</summary>
+    public static async Task<RelevoServer> StartAsync(ServerOptions options, ILoggerProvider? extraLogger = null,
+        CancellationToken cancellation = default)
+    {
+        options.Validate();
+        var index = new IndexService(options);
+        try
+        {
+            var app = Build(options, index, extraLogger);
+            try
+            {
+                await app.StartAsync(cancellation);
+            }
+            catch (IOException e)
+            {
+                await app.DisposeAsync();
+                throw new RelevoException($"--urls {string.Join(';', options.Urls)}: cannot listen ({e.Message})", e);
+            }
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+            return new RelevoServer(app, index, addresses);
+        }
+        catch
+        {
+            index.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs until the process is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellation"/> fires.</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellation = default) => _app.WaitForShutdownAsync(cancellation);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _app.StopAsync();
+        }
+        finally
+        {
+            await _app.DisposeAsync();
+            _index.Dispose();
+        }
+    }
+
+    private static WebApplication Build(ServerOptions options, IndexService index, ILoggerProvider? extraLogger)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(RelevoServer).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        builder.WebHost.UseUrls([.. options.Urls]);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+        });
+
+        builder.Logging.ClearProviders();
+        if (options.LogRequests)
+        {
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+                o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+            });
+        }
+        if (extraLogger is not null) builder.Logging.AddProvider(extraLogger);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.WriteIndented = false);
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Relevo";
+            doc.Info.Description = "Search an index (BM25 and, where the index has them, other pipelines), read and write its documents. " +
+                                   "Writes need `Authorization: Bearer <api key>`.";
+            doc.Info.Version = "1";
+            return Task.CompletedTask;
+        }));
+        builder.Services.AddRateLimiter(o =>
+        {
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
+                ctx.Request.Path.StartsWithSegments("/api/health")
+                    ? RateLimitPartition.GetNoLimiter("health")
+                    : RateLimitPartition.GetConcurrencyLimiter("all", _ => new ConcurrencyLimiterOptions
+                    {
+                        PermitLimit = options.MaxConcurrentRequests,
+                        QueueLimit = options.RequestQueueLimit,
+                        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                    }));
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.OnRejected = (ctx, token) => new ValueTask(WriteError(ctx.HttpContext, 429,
+                $"too many concurrent requests (limit {options.MaxConcurrentRequests}, queue {options.RequestQueueLimit}); retry later"));
+        });
+
+        var context = new ServerContext(options, index, new PipelineBackend(), new QueryStats(), Stopwatch.StartNew());
+        builder.Services.AddSingleton(context);
+
+        var app = builder.Build();
+        var requestLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relevo.Server.Requests");
+        var errorLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relevo.Server");
+        app.Use((ctx, next) => LogRequest(ctx, next, requestLog));
+        app.Use((ctx, next) => MapErrors(ctx, next, errorLog));
+        app.UseRateLimiter();
+        app.MapOpenApi("/openapi.json");
+        Endpoints.Map(app);
+        WebPage.Map(app);
+        return app;
+    }
+
+    private static readonly Action<ILogger, string, string, int, double, Exception?> s_request =
+        LoggerMessage.Define<string, string, int, double>(LogLevel.Information, new EventId(1, "request"),
+            "{Method} {Path} {Status} {ElapsedMs} ms");
+
+    private static async Task LogRequest(HttpContext ctx, RequestDelegate next, ILogger log)
+    {
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(ctx);
+        }
+        finally
+        {
+            double ms = Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3);
+            s_request(log, ctx.Request.Method, ctx.Request.Path.Value ?? "", ctx.Response.StatusCode, ms, null);
+        }
+    }
+
+    private static async Task MapErrors(HttpContext ctx, RequestDelegate next, ILogger log)
+    {
+        try
+        {
+            await next(ctx);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nobody reads an answer.
+        }
+        catch (Exception e) when (!ctx.Response.HasStarted)
+        {
+            var (status, message) = e switch
+            {
+                ApiException a => (a.StatusCode, a.Message),
+                RelevoException r => (400, r.Message),
+                BadHttpRequestException { InnerException: System.Text.Json.JsonException j } b => (b.StatusCode, $"{b.Message} {j.Message}"),
+                BadHttpRequestException b => (b.StatusCode, b.Message),
+                _ => (500, "internal error; see the server log"),
+            };
+            if (status >= 500) log.LogError(e, "{Method} {Path} failed", ctx.Request.Method, ctx.Request.Path.Value);
+            await WriteError(ctx, status, message);
+        }
+    }
+
+    internal static Task WriteError(HttpContext ctx, int status, string message)
+    {
+        ctx.Response.Clear();
+        ctx.Response.StatusCode = status;
+        if (status == 401) ctx.Response.Headers.WWWAuthenticate = "Bearer";
+        return ctx.Response.WriteAsJsonAsync(new ErrorResponse(message, status));
+    }
+}
+
+/// <summary>What every endpoint needs: the options, the index, the search backend and the statistics.</summary>
+internal sealed record ServerContext(ServerOptions Options, IndexService Index, ISearchBackend Backend, QueryStats Stats, Stopwatch Uptime);

@@ -1,0 +1,41 @@
+namespace Relevo.Server;
+
+/// <summary>How `relevo serve` runs: which index, where it listens, who may write, and its limits.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>The index folder; it must hold a committed index.</summary>
+    public required string IndexDirectory { get; init; }
+
+    /// <summary>Addresses to listen on. Loopback unless told otherwise; port 0 picks a free port.</summary>
+    public IReadOnlyList<string> Urls { get; init; } = ["http://127.0.0.1:5080"];
+
+    /// <summary>The bearer token that writes need. Null: the server is read-only (writes answer 403) and opens no writer.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Largest request body, in bytes (413 beyond).</summary>
+    public long MaxBodyBytes { get; init; } = 32L << 20;
+
+    /// <summary>Longest query, in characters (400 beyond).</summary>
+    public int MaxQueryChars { get; init; } = 1024;
+
+    /// <summary>Largest k (400 beyond).</summary>
+    public int MaxK { get; init; } = 1000;
+
+    /// <summary>Requests served at once; more wait in a queue of <see cref="RequestQueueLimit"/> and beyond it get 429.</summary>
+    public int MaxConcurrentRequests { get; init; } = 64;
+
+    public int RequestQueueLimit { get; init; } = 256;
+
+    /// <summary>Log one structured (JSON) line per request to the console.</summary>
+    public bool LogRequests { get; init; } = true;
+
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(IndexDirectory)) throw new RelevoException("--index: an index folder is required");
+        if (Urls.Count == 0) throw new RelevoException("--urls: at least one address is required");
+        if (ApiKey is { } key && key.Trim().Length < 8) throw new RelevoException("--api-key: use at least 8 characters");
+        if (MaxBodyBytes < 1024) throw new RelevoException("max body size must be at least 1024 bytes");
+        if (MaxQueryChars < 1 || MaxK < 1) throw new RelevoException("max query length and max k must be at least 1");
+        if (MaxConcurrentRequests < 1 || RequestQueueLimit < 0) throw new RelevoException("max concurrent requests must be at least 1");
+    }
+}
