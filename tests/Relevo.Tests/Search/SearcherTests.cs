@@ -72,13 +72,4 @@ public class SearcherTests
         Assert.Equal(one.ToString(), four.ToString());
         Assert.True(one.ToString().Length > 1000);
     }
-
-    [Fact]
-    public void Bm25ParametersParse()
-    {
-        Assert.Equal(new Bm25Parameters(0.9f, 0.4f), Bm25ParametersText.Parse("bm25"));
-        Assert.Equal(new Bm25Parameters(1.2f, 0.75f), Bm25ParametersText.Parse("bm25(k1=1.2,b=0.75)"));
-        Assert.Contains("no parameter 'c'", Assert.Throws<RelevoException>(() => Bm25ParametersText.Parse("bm25(c=1)")).Message);
-        Assert.Contains("unknown stage", Assert.Throws<RelevoException>(() => Bm25ParametersText.Parse("tfidf")).Message);
-    }
 }
