@@ -169,20 +169,35 @@ internal static class Endpoints
             throw new ApiException(401, "wrong API key");
     }
 
+    /// <summary>How much of an oversized body is read and discarded before answering 413.</summary>
+    internal static long DrainLimit(long maxBodyBytes) => maxBodyBytes * 4 + (1 << 20);
+
     private static async Task<byte[]> ReadBody(ServerContext s, HttpContext ctx)
     {
         long max = s.Options.MaxBodyBytes;
-        if (ctx.Request.ContentLength is { } length && length > max)
-            throw new ApiException(413, $"request body is {length} bytes; the limit is {max}");
+        long? declared = ctx.Request.ContentLength;
+        if (declared > DrainLimit(max))
+            throw new ApiException(413, $"request body is {declared} bytes; the limit is {max}");
         using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        long total = 0;
         try
         {
-            await ctx.Request.Body.CopyToAsync(buffer, ctx.RequestAborted);
+            int n;
+            while ((n = await ctx.Request.Body.ReadAsync(chunk, ctx.RequestAborted)) > 0)
+            {
+                total += n;
+                if (total <= max) buffer.Write(chunk, 0, n); // past the limit, keep reading only to drain the body
+            }
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw new ApiException(413, $"request body is larger than the limit of {max} bytes");
+            total = long.MaxValue;
         }
+        if (total > max)
+            throw new ApiException(413, declared is { } length
+                ? $"request body is {length} bytes; the limit is {max}"
+                : $"request body is larger than the limit of {max} bytes");
         return buffer.ToArray();
     }
 

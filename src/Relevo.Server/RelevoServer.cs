@@ -87,7 +87,9 @@ public sealed class RelevoServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+            // Bodies over MaxBodyBytes are refused by the endpoint after it has drained them (so the client reads a clean
+            // 413 instead of a reset connection); Kestrel's own hard cap only stops bodies far beyond the limit.
+            k.Limits.MaxRequestBodySize = Endpoints.DrainLimit(options.MaxBodyBytes);
         });
 
         builder.Logging.ClearProviders();
