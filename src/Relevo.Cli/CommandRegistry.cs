@@ -12,6 +12,7 @@ internal static class CommandRegistry
         config.AddCommand<Relevo.Cli.Commands.SearchCommand>("search").WithDescription("Search an index for one query.");
         config.AddCommand<Relevo.Cli.Commands.RunCommand>("run").WithDescription("Run every query of a dataset and write a TREC run.");
         config.AddCommand<Relevo.Cli.Commands.DeleteCommand>("delete").WithDescription("Delete documents by id.");
+        config.AddCommand<Relevo.Cli.Commands.DenseCommand>("dense").WithDescription("Add a sentence-embedding model's vectors to an index.");
         config.AddCommand<Relevo.Cli.Commands.OptimizeCommand>("optimize").WithDescription("Merge an index's segments into one.");
     }
 }

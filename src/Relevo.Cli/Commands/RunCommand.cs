@@ -35,10 +35,23 @@ public sealed class RunCommand : Command<RunCommand.Settings>
     {
         var queries = JsonlReader.ReadQueries(settings.QueriesPath());
         using var reader = IndexReader.Open(settings.IndexDir);
-        var searcher = new Bm25Searcher(reader, Bm25ParametersText.Parse(settings.Pipeline));
-        string tag = settings.Tag ?? searcher.Parameters.ToString();
-        var run = ProgressReporter.Run("search", "queries", report =>
-            QueryBatch.Run(searcher, queries, settings.K, settings.Threads, tag, n => report((double)n / queries.Count, 1, n)));
+        TrecRun run;
+        // --- interim dense(model=...) branch (src/Relevo/Dense), to be replaced by the pipeline parser ---
+        if (Relevo.Dense.DenseStageSpec.TryParse(settings.Pipeline, out var dense))
+        {
+            using var denseSearcher = new Relevo.Dense.DenseSearcher(reader, dense.Model, options: dense.SearchOptions);
+            run = ProgressReporter.Run("search", "queries", report =>
+                Relevo.Dense.DenseQueryBatch.Run(denseSearcher, queries, settings.K, settings.Threads, settings.Tag ?? dense.ToString(),
+                    n => report((double)n / queries.Count, 1, n)));
+        }
+        else
+        // --- end of the interim dense branch ---
+        {
+            var searcher = new Bm25Searcher(reader, Bm25ParametersText.Parse(settings.Pipeline));
+            string tag = settings.Tag ?? searcher.Parameters.ToString();
+            run = ProgressReporter.Run("search", "queries", report =>
+                QueryBatch.Run(searcher, queries, settings.K, settings.Threads, tag, n => report((double)n / queries.Count, 1, n)));
+        }
         if (settings.Output is { } output)
         {
             if (Path.GetDirectoryName(Path.GetFullPath(output)) is { } dir) Directory.CreateDirectory(dir);
