@@ -13,7 +13,7 @@ public sealed class RunCommand : Command<RunCommand.Settings>
     public sealed class Settings : DatasetSettings
     {
         [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
-        [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("bm25 or bm25(k1=..,b=..)")] public string Pipeline { get; init; } = "bm25";
+        [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("bm25, bm25(k1=..,b=..) or dense(model=arctic-xs[,int8=true])")] public string Pipeline { get; init; } = "bm25";
         [CommandOption("-k|--top-k <K>")][DefaultValue(1000)] public int K { get; init; } = 1000;
         [CommandOption("--output <FILE>")][Description("TREC run file to write (qid Q0 docid rank score tag).")] public string? Output { get; init; }
         [CommandOption("--tag <TAG>")][Description("Run tag (default: the pipeline text).")] public string? Tag { get; init; }

@@ -14,7 +14,7 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
         [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
         [CommandOption("--query <TEXT>")] public string? Query { get; init; }
         [CommandOption("-k|--top-k <K>")][DefaultValue(10)] public int K { get; init; } = 10;
-        [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("bm25 or bm25(k1=..,b=..)")] public string Pipeline { get; init; } = "bm25";
+        [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("bm25, bm25(k1=..,b=..) or dense(model=arctic-xs[,int8=true])")] public string Pipeline { get; init; } = "bm25";
         [CommandOption("--explain")][Description("Show each query term's contribution to the score.")] public bool Explain { get; init; }
         [CommandOption("--json")][Description("Print the hits as JSON.")] public bool Json { get; init; }
 
@@ -30,6 +30,33 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
     {
         if (string.IsNullOrWhiteSpace(settings.Query)) throw new RelevoException("--query: empty query");
         using var reader = IndexReader.Open(settings.IndexDir);
+        // --- interim dense(model=...) branch (src/Relevo/Dense), to be replaced by the pipeline parser ---
+        if (Relevo.Dense.DenseStageSpec.TryParse(settings.Pipeline, out var dense))
+        {
+            using var denseSearcher = new Relevo.Dense.DenseSearcher(reader, dense.Model, options: dense.SearchOptions);
+            var denseClock = System.Diagnostics.Stopwatch.StartNew();
+            var denseHits = denseSearcher.Search(settings.Query, settings.K);
+            var denseRows = new List<object>();
+            foreach (var h in denseHits)
+            {
+                var doc = reader.Segments[h.Segment].GetDocument(h.Doc);
+                denseRows.Add(new { rank = denseRows.Count + 1, id = h.DocId, score = h.Score, title = doc.Title, text = doc.Text });
+            }
+            if (settings.Json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { query = settings.Query, pipeline = dense.ToString(), took_ms = denseClock.Elapsed.TotalMilliseconds, hits = denseRows },
+                    new JsonSerializerOptions { WriteIndented = true }));
+                return 0;
+            }
+            Console.WriteLine($"{dense} ({denseHits.Count} hits, {denseClock.Elapsed.TotalMilliseconds:N1} ms, query embedding included)");
+            for (int i = 0; i < denseHits.Count; i++)
+            {
+                var doc = reader.Segments[denseHits[i].Segment].GetDocument(denseHits[i].Doc);
+                Console.WriteLine($"{i + 1,3}. {denseHits[i].DocId}  {denseHits[i].Score:F4}  {Shorten(doc.Title.Length > 0 ? doc.Title : doc.Text, 90)}");
+            }
+            return 0;
+        }
+        // --- end of the interim dense branch ---
         var searcher = new Bm25Searcher(reader, Bm25ParametersText.Parse(settings.Pipeline));
         var query = Query.Parse(settings.Query, searcher.Analyzer);
         var clock = System.Diagnostics.Stopwatch.StartNew();
