@@ -124,7 +124,7 @@ public sealed class EmbeddingCache : IDisposable
             MemoryMarshal.AsBytes(vector).CopyTo(rec[16..]);
             BinaryPrimitives.WriteUInt64LittleEndian(rec[^8..], XxHash64.HashToUInt64(rec[..^8]));
             _pending.Write(rec);
-            if (_pending.Length >= 1 << 20) FlushLocked();
+            if (_pending.Length >= 1 << 16) FlushLocked(); // about 40 records: little is lost if the process is killed
         }
     }
 

@@ -55,6 +55,8 @@ public sealed class EmbeddingModel : IDisposable
             IntraOpNumThreads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount,
             InterOpNumThreads = 1,
         };
+        // Spinning worker threads only steal time from each other when the cores are shared (builds, other processes).
+        _sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         try
         {
             _session = new InferenceSession(onnx, _sessionOptions);
