@@ -14,6 +14,7 @@ internal static class CommandRegistry
         config.AddCommand<Relevo.Cli.Commands.ExperimentCommand>("experiment").WithDescription("Run datasets × pipelines from a YAML file and write the result tables to docs/results/.");
         config.AddCommand<Relevo.Cli.Commands.DeleteCommand>("delete").WithDescription("Delete documents by id.");
         config.AddCommand<Relevo.Cli.Commands.EvalCommand>("eval").WithDescription("Evaluate runs against qrels with trec_eval-exact measures, significance tests and reports.");
+        config.AddCommand<Relevo.Cli.Commands.DenseCommand>("dense").WithDescription("Add a sentence-embedding model's vectors to an index.");
         config.AddCommand<Relevo.Cli.Commands.OptimizeCommand>("optimize").WithDescription("Merge an index's segments into one.");
         config.AddCommand<Relevo.Cli.Commands.ServeCommand>("serve").WithDescription("Serve an index: JSON API, OpenAPI document and a search page.");
     }

@@ -31,4 +31,14 @@ internal static class DatasetIndexes
         File.WriteAllText(sourcePath, JsonSerializer.Serialize(source));
         return indexDir;
     }
+
+    /// <summary>Adds a model's vectors to the segments that lack them (the embedding cache makes repeats cheap).</summary>
+    public static void EnsureVectors(string indexDir, string model)
+    {
+        using (var reader = IndexReader.Open(indexDir))
+            if (Relevo.Dense.DenseSearcher.IsAvailable(reader, model)) return;
+        using var embedding = Relevo.Dense.EmbeddingModel.Load(model);
+        ProgressReporter.Run($"embed {Path.GetFileName(indexDir)} with {model}", "passages", report =>
+            Relevo.Dense.DenseIndexer.AddVectors(indexDir, embedding, (f, n) => report(f, 1, n)));
+    }
 }

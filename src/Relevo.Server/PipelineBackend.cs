@@ -11,7 +11,22 @@ internal sealed class PipelineBackend : ISearchBackend
 {
     private readonly ConditionalWeakTable<IndexReader, SearchContext> _contexts = new();
 
-    public IReadOnlyList<PipelineChoice> Pipelines(IndexReader reader) => [new("bm25", "BM25", "bm25")];
+    /// <summary>BM25 always; dense and hybrid (RRF of BM25 and dense) for every model whose vectors every segment holds.</summary>
+    public IReadOnlyList<PipelineChoice> Pipelines(IndexReader reader)
+    {
+        var choices = new List<PipelineChoice> { new("bm25", "BM25", "bm25") };
+        var segments = reader.Manifest.Segments;
+        if (segments.Count == 0) return choices;
+        foreach (var model in segments[0].Vectors)
+        {
+            bool everywhere = true;
+            foreach (var s in segments) everywhere &= s.HasVectors(model);
+            if (!everywhere) continue;
+            choices.Add(new($"dense-{model}", $"Dense ({model})", $"dense(model={model})"));
+            choices.Add(new($"hybrid-{model}", $"Hybrid (BM25 + {model})", $"fuse(rrf,bm25,dense(model={model}))"));
+        }
+        return choices;
+    }
 
     public BackendResult Search(IndexReader reader, string pipeline, string query, int k, bool explain)
     {

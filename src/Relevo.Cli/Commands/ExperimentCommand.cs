@@ -77,6 +77,19 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         return spec;
     }
 
+    /// <summary>Every embedding model a pipeline uses, so the dataset's index can be given its vectors first.</summary>
+    private static IEnumerable<string> DenseModels(IEnumerable<Pipeline> pipelines)
+    {
+        var models = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var p in pipelines)
+            foreach (var stage in p.Root.Descendants())
+            {
+                if (stage is DenseStage d) models.Add(d.Spec.Model);
+                if (stage is VectorPrfStage v) models.Add(v.Model);
+            }
+        return models;
+    }
+
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var spec = Load(settings.File);
@@ -100,8 +113,9 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         {
             var dataset = DatasetDownload.Resolve(datasetName);
             string indexDir = DatasetIndexes.Ensure(dataset, Path.Combine(settings.IndexRoot, dataset.Name));
+            foreach (var model in DenseModels(pipelines)) DatasetIndexes.EnsureVectors(indexDir, model);
             using var reader = IndexReader.Open(indexDir);
-            var ctx = new SearchContext(reader);
+            using var ctx = new SearchContext(reader);
             var queries = JsonlReader.ReadQueries(dataset.QueriesPath);
             var evaluator = new Evaluator(Qrels.Load(dataset.QrelsPath));
             string commit = Convert.ToHexString(SHA256.HashData(System.IO.File.ReadAllBytes(Path.Combine(indexDir, Manifest.FileName))))[..16];

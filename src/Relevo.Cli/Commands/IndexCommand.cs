@@ -26,6 +26,10 @@ public sealed class IndexCommand : Command<IndexCommand.Settings>
         [DefaultValue(256)]
         public int RamMb { get; init; } = 256;
 
+        [CommandOption("--dense <MODEL>")]
+        [Description("Also store vectors of this model (arctic-xs, minilm, or a model folder); only segments without them are encoded.")]
+        public string? Dense { get; init; }
+
         public override Spectre.Console.ValidationResult Validate() =>
             IndexDir.Length == 0 ? Spectre.Console.ValidationResult.Error("--index is required") : base.Validate();
     }
@@ -47,6 +51,11 @@ public sealed class IndexCommand : Command<IndexCommand.Settings>
         writer.Commit();
         Console.WriteLine($"indexed {added:N0} documents from {corpus} into {settings.IndexDir} " +
                           $"({writer.LiveDocs:N0} live documents) in {clock.Elapsed.TotalSeconds:N1} s");
+        if (settings.Dense is { } dense)
+        {
+            using var model = Relevo.Dense.EmbeddingModel.Load(dense);
+            DenseCommand.Run(settings.IndexDir, model, writer);
+        }
         return 0;
     }
 }

@@ -36,7 +36,7 @@ public sealed class QuickstartCommand : Command<QuickstartCommand.Settings>
 
         using var reader = IndexReader.Open(indexDir);
         var queries = JsonlReader.ReadQueries(dataset.QueriesPath);
-        var ctx = new SearchContext(reader);
+        using var ctx = new SearchContext(reader);
         var pipeline = Pipeline.Parse("bm25");
         clock.Restart();
         var run = ProgressReporter.Run("search", "queries", report =>

@@ -32,7 +32,7 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
         if (string.IsNullOrWhiteSpace(settings.Query)) throw new RelevoException("--query: empty query");
         var pipeline = Pipelines.Pipeline.Parse(settings.Pipeline);
         using var reader = IndexReader.Open(settings.IndexDir);
-        var ctx = new SearchContext(reader);
+        using var ctx = new SearchContext(reader);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var state = pipeline.Execute(settings.Query, settings.K, ctx);
         double ms = clock.Elapsed.TotalMilliseconds;

@@ -201,9 +201,11 @@ public sealed class IndexWriter : IDisposable
         }
         string name = "_" + (_nextSegment++).ToString("x");
         var stats = SegmentWriter.Write(_dir, name, new SegmentMerger(live));
+        // Dense vectors: the merged segment keeps the vectors of live documents for models every merged segment has.
+        var vectors = Dense.VectorMerger.Merge(_dir, name, _segments.ConvertAll(s => (s.Entry, s.Reader)));
         foreach (var s in _segments) s.Reader.Dispose();
         _segments.Clear();
-        var entry = new SegmentEntry(name, stats.MaxDoc, stats.SumTotalTermFreq, stats.DocsWithTerms, stats.TermCount, 0, 0);
+        var entry = new SegmentEntry(name, stats.MaxDoc, stats.SumTotalTermFreq, stats.DocsWithTerms, stats.TermCount, 0, 0) { Vectors = vectors };
         _segments.Add((entry, new SegmentReader(_dir, name, new DeletedDocs(stats.MaxDoc)), new DeletedDocs(stats.MaxDoc), false));
         _dirty = true;
         Commit();
@@ -241,13 +243,41 @@ public sealed class IndexWriter : IDisposable
         {
             foreach (var f in SegmentFiles.All(s.Name)) keep.Add(f);
             if (s.DeletesFile is { } d) keep.Add(d);
+            foreach (var f in Dense.VectorFiles.All(s.Name, s.Vectors)) keep.Add(f); // dense vectors
         }
         foreach (var f in _segments)
+        {
             foreach (var name in SegmentFiles.All(f.Entry.Name)) keep.Add(name);
+            foreach (var name in Dense.VectorFiles.All(f.Entry.Name, f.Entry.Vectors)) keep.Add(name); // dense vectors
+        }
         foreach (var file in System.IO.Directory.EnumerateFiles(_dir))
         {
             string name = Path.GetFileName(file);
             if (!keep.Contains(name) && IsIndexFile(name)) SegmentWriter.TryDelete(file);
+        }
+    }
+
+    // --- Dense vectors (src/Relevo/Dense/DenseIndexer.cs) ---
+
+    /// <summary>The segments as of the last commit or flush, with readers, for writing per-segment vector files.</summary>
+    internal IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> SegmentsForVectors()
+    {
+        var list = new List<(SegmentEntry, SegmentReader)>(_segments.Count);
+        foreach (var s in _segments) list.Add((s.Entry, s.Reader));
+        return list;
+    }
+
+    /// <summary>Records that <paramref name="segment"/> now has (fsynced) vector files for <paramref name="model"/>;
+    /// the next <see cref="Commit"/> makes it part of the index atomically.</summary>
+    internal void AddVectors(string segment, string model)
+    {
+        for (int i = 0; i < _segments.Count; i++)
+        {
+            var s = _segments[i];
+            if (s.Entry.Name != segment || s.Entry.HasVectors(model)) continue;
+            _segments[i] = s with { Entry = s.Entry with { Vectors = [.. s.Entry.Vectors, model] } };
+            _dirty = true;
+            return;
         }
     }
 

@@ -12,6 +12,17 @@ public sealed record SegmentEntry(
     long DeleteGeneration, int DeleteCount)
 {
     public string? DeletesFile => DeleteGeneration == 0 ? null : Formats.V1.SegmentFiles.Deletes(Name, DeleteGeneration);
+
+    // --- Dense vectors (src/Relevo/Dense) ---
+    /// <summary>Models this segment has vector files for (<c>{segment}.{model}.vec/.vq8</c>); empty in manifests
+    /// written before dense retrieval, which therefore still read.</summary>
+    public IReadOnlyList<string> Vectors { get; init; } = [];
+
+    public bool HasVectors(string model)
+    {
+        foreach (var m in Vectors) if (string.Equals(m, model, StringComparison.Ordinal)) return true;
+        return false;
+    }
 }
 
 /// <summary>The one file that says which segments make up the index at a commit. It is replaced atomically

@@ -40,6 +40,13 @@ public sealed class Pipeline
     public TrecRun Run(IReadOnlyList<(string Id, string Text)> queries, int k, SearchContext ctx, int threads = 1,
         string? tag = null, Action<int>? progress = null)
     {
+        var texts = new string[queries.Count];
+        for (int i = 0; i < texts.Length; i++) texts[i] = queries[i].Text;
+        foreach (var stage in Root.Descendants())
+        {
+            if (stage is DenseStage d) ctx.Dense(d.Spec).PrepareQueries(texts);
+            if (stage is VectorPrfStage v) ctx.Dense(new DenseSpec(v.Model)).PrepareQueries(texts);
+        }
         var results = new Ranking?[queries.Count];
         var errors = new Exception?[queries.Count];
         int done = 0;

@@ -19,7 +19,7 @@ public sealed class PipelineSyntaxException(string text, int column, string prob
 public static class PipelineParser
 {
     public const string StageList =
-        "stages: bm25(k1,b) | ql(mu) | dense(model) | fuse(rrf|borda|combsum|combmnz|minmax|zscore, pipeline, pipeline..., k, alpha, weights, norm, depth) | " +
+        "stages: bm25(k1,b) | ql(mu) | dense(model,int8,oversample) | fuse(rrf|borda|combsum|combmnz|minmax|zscore, pipeline, pipeline..., k, alpha, weights, norm, depth) | " +
         "rm3(terms,docs,weight) | rocchio(terms,docs,alpha,beta) | vprf(docs,alpha,beta,model)";
 
     private static readonly string[] StageNames = ["bm25", "ql", "dense", "fuse", "rm3", "rocchio", "vprf"];
@@ -184,12 +184,12 @@ public static class PipelineParser
             }
             case "dense":
             {
-                var args = new Args(text, n, named, ["model"]);
+                var args = new Args(text, n, named, ["model", "int8", "oversample"]);
                 string? model = args.String("model");
                 if (positional.Count == 1 && model is null && positional[0].Pipeline is [{ Args.Count: 0 } only])
                     model = only.Name; // dense(arctic-xs)
                 else NoPositional(text, n, positional);
-                return new DenseStage(model ?? "arctic-xs");
+                return new DenseStage(new DenseSpec(model ?? "arctic-xs", args.Bool("int8", false), args.Int("oversample", 4, 1)));
             }
             case "rm3":
             {
@@ -300,6 +300,17 @@ public static class PipelineParser
             if (d < min || d > max)
                 throw new PipelineSyntaxException(_text, v.Column, $"{_node.Name}: {key} must be within [{min}, {max}]");
             return (float)d;
+        }
+
+        public bool Bool(string key, bool dflt)
+        {
+            if (!_named.TryGetValue(key, out var v)) return dflt;
+            return v.Scalar switch
+            {
+                "true" => true,
+                "false" => false,
+                _ => throw new PipelineSyntaxException(_text, v.Column, $"{_node.Name}: {key} must be true or false"),
+            };
         }
 
         public int Int(string key, int dflt, int min)

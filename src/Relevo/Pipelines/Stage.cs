@@ -12,6 +12,17 @@ public abstract class Stage
 {
     public abstract string Text { get; }
 
+    /// <summary>Stages nested in this one (sequence members, fusion inputs).</summary>
+    public virtual IEnumerable<Stage> Children => [];
+
+    /// <summary>This stage and every stage nested in it.</summary>
+    public IEnumerable<Stage> Descendants()
+    {
+        yield return this;
+        foreach (var c in Children)
+            foreach (var d in c.Descendants()) yield return d;
+    }
+
     /// <param name="depth">How many documents a retriever in this position must return.</param>
     public abstract PipelineState Run(PipelineState state, SearchContext ctx, int depth);
 
@@ -24,6 +35,7 @@ public abstract class Stage
 public sealed class SequenceStage(IReadOnlyList<Stage> stages) : Stage
 {
     public IReadOnlyList<Stage> Stages { get; } = stages;
+    public override IEnumerable<Stage> Children => Stages;
     public override string Text => string.Join(">>", Stages.Select(s => s.Text));
 
     public override PipelineState Run(PipelineState state, SearchContext ctx, int depth)
@@ -73,13 +85,17 @@ public sealed class QueryLikelihoodStage(float mu) : RetrieverStage
         ctx.QueryLikelihood(Mu).Search(Terms(query, ctx), depth);
 }
 
-public sealed class DenseStage(string model) : RetrieverStage
+/// <summary>dense(model=M[,int8=true][,oversample=4]): exact cosine search over the index's vectors for M
+/// (int8: scan the quantized copy, rescore the best k × oversample in float32).</summary>
+public sealed class DenseStage(DenseSpec spec) : RetrieverStage
 {
-    public string Model { get; } = model;
-    public override string Text => $"dense(model={Model})";
+    public DenseSpec Spec { get; } = spec;
+    public override string Text => Spec.Int8
+        ? $"dense(model={Spec.Model},int8=true{(Spec.Oversample != 4 ? $",oversample={Spec.Oversample}" : "")})"
+        : $"dense(model={Spec.Model})";
     protected override IReadOnlyList<SearchHit> Retrieve(PipelineQuery query, SearchContext ctx, int depth)
     {
-        var dense = ctx.Dense(Model);
+        var dense = ctx.Dense(Spec);
         return query.Vector is { } v ? dense.Search(v, depth) : dense.Search(query.Text, depth);
     }
 }
@@ -94,6 +110,7 @@ public sealed class FuseStage(FusionMethod method, IReadOnlyList<Stage> inputs, 
 {
     public FusionMethod Method { get; } = method;
     public IReadOnlyList<Stage> Inputs { get; } = inputs;
+    public override IEnumerable<Stage> Children => Inputs;
 
     public override string Text
     {
@@ -162,13 +179,14 @@ public sealed class RocchioStage(RocchioExpander expander) : Stage
 
 public sealed class VectorPrfStage(VectorPrf prf, string model) : Stage
 {
-    public override string Text => $"vprf(docs={prf.Docs},alpha={Num(prf.Alpha)},beta={Num(prf.Beta)}{(model == DefaultModel ? "" : $",model={model}")})";
+    public string Model { get; } = model;
+    public override string Text => $"vprf(docs={prf.Docs},alpha={Num(prf.Alpha)},beta={Num(prf.Beta)}{(Model == DefaultModel ? "" : $",model={Model}")})";
     public const string DefaultModel = "arctic-xs";
 
     public override PipelineState Run(PipelineState state, SearchContext ctx, int depth)
     {
         var ranking = state.Ranking ?? throw new RelevoException("vprf needs a ranking before it (e.g. dense(model=arctic-xs) >> vprf >> dense(model=arctic-xs))");
-        var dense = ctx.Dense(model);
+        var dense = ctx.Dense(new DenseSpec(Model));
         var q = state.Query.Vector ?? dense.EmbedQuery(state.Query.Text);
         return state with { Query = state.Query with { Vector = prf.Expand(q, ranking.Hits, h => dense.GetVector(h.Segment, h.Doc)) } };
     }

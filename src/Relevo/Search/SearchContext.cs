@@ -8,32 +8,40 @@ namespace Relevo.Search;
 public interface IDenseRetriever
 {
     string Model { get; }
+    /// <summary>A hint that these query texts are coming (lets an encoder batch them).</summary>
+    void PrepareQueries(IReadOnlyList<string> texts);
     IReadOnlyList<SearchHit> Search(string queryText, int k);
     IReadOnlyList<SearchHit> Search(ReadOnlySpan<float> queryVector, int k);
     float[] EmbedQuery(string text);
     float[] GetVector(int segment, int doc);
 }
 
+/// <summary>Which dense retriever: the model, and whether to scan the int8 copy first (rescoring in float32).</summary>
+public readonly record struct DenseSpec(string Model, bool Int8 = false, int Oversample = 4);
+
 /// <summary>Everything a pipeline needs to run over one index commit: the reader, its analyzer and statistics, and
-/// retrievers created once and shared by all queries (thread-safe).</summary>
-public sealed class SearchContext
+/// retrievers created once and shared by all queries (thread-safe). Dispose it to release dense models.</summary>
+public sealed class SearchContext : IDisposable
 {
     private readonly ConcurrentDictionary<Bm25Parameters, Bm25Searcher> _bm25 = new();
     private readonly ConcurrentDictionary<float, QueryLikelihoodSearcher> _ql = new();
-    private readonly ConcurrentDictionary<string, IDenseRetriever> _dense = new(StringComparer.Ordinal);
-    private readonly Func<IndexReader, string, IDenseRetriever>? _denseFactory;
+    private readonly ConcurrentDictionary<DenseSpec, Lazy<IDenseRetriever>> _dense = new();
+    private readonly Func<IndexReader, DenseSpec, IDenseRetriever> _denseFactory;
 
+    /// <param name="denseFactory">Creates dense retrievers (default: <see cref="Dense.DenseRetriever"/> over the
+    /// vectors stored with the index); a sharded deployment passes its own.</param>
     public SearchContext(IndexReader reader, ICollectionStatistics? statistics = null,
-        Func<IndexReader, string, IDenseRetriever>? denseFactory = null)
+        Func<IndexReader, DenseSpec, IDenseRetriever>? denseFactory = null)
     {
         Reader = reader;
         Statistics = statistics ?? new IndexStatistics(reader);
         Analyzer = Analyzer.Create(reader.Analyzer);
-        _denseFactory = denseFactory ?? DefaultDenseFactory;
+        _denseFactory = denseFactory ?? StoredVectors;
     }
 
-    /// <summary>Set by the dense module when it is loaded, so the core does not depend on ONNX Runtime.</summary>
-    public static Func<IndexReader, string, IDenseRetriever>? DefaultDenseFactory { get; set; }
+    private static IDenseRetriever StoredVectors(IndexReader reader, DenseSpec spec) =>
+        new Dense.DenseRetriever(reader, spec.Model, new Dense.DenseSearchOptions { Int8 = spec.Int8, Oversample = spec.Oversample });
+
 
     public IndexReader Reader { get; }
     public ICollectionStatistics Statistics { get; }
@@ -43,6 +51,12 @@ public sealed class SearchContext
 
     public QueryLikelihoodSearcher QueryLikelihood(float mu) => _ql.GetOrAdd(mu, m => new QueryLikelihoodSearcher(Reader, m, Statistics));
 
-    public IDenseRetriever Dense(string model) => _dense.GetOrAdd(model, m =>
-        (_denseFactory ?? throw new RelevoException($"dense({m}): dense retrieval is not available in this build"))(Reader, m));
+    public IDenseRetriever Dense(DenseSpec spec) =>
+        _dense.GetOrAdd(spec, x => new Lazy<IDenseRetriever>(() => _denseFactory(Reader, x))).Value;
+
+    public void Dispose()
+    {
+        foreach (var d in _dense.Values)
+            if (d.IsValueCreated && d.Value is IDisposable disposable) disposable.Dispose();
+    }
 }

