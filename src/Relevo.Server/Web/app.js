@@ -121,6 +121,8 @@ async function search() {
       return;
     }
     render(body);
+    // the address bar holds the query, so a result page can be shared or reloaded
+    history.replaceState(null, '', '?' + new URLSearchParams({ q }));
   } catch (e) {
     if (mine === sequence) $('status').replaceChildren(el('span', 'error', 'search failed: ' + e));
   }
@@ -131,3 +133,5 @@ $('q').addEventListener('input', () => { clearTimeout(timer); timer = setTimeout
 $('explain').addEventListener('change', search);
 loadPipelines();
 loadInfo();
+const initial = new URLSearchParams(location.search).get('q');
+if (initial) { $('q').value = initial; search(); }
