@@ -9,8 +9,9 @@ namespace Relevo.Dense;
 /// <summary>Options for running a model.</summary>
 public sealed record EncoderOptions
 {
-    /// <summary>Sequences per ONNX Runtime call. On few cores small batches win (less padding, cache-friendly); see docs/dense.md.</summary>
-    public int BatchSize { get; init; } = 8;
+    /// <summary>Sequences per ONNX Runtime call. On 2 cores one sequence per call was fastest at every thread count
+    /// measured (no padding, cache-friendly): see the sweep in docs/benchmarks.md.</summary>
+    public int BatchSize { get; init; } = 1;
     /// <summary>ONNX Runtime intra-op threads; 0 = one per core.</summary>
     public int Threads { get; init; }
     /// <summary>Use the on-disk embedding cache (<see cref="EmbeddingCache"/>).</summary>
