@@ -1,0 +1,146 @@
+using Relevo.Evaluation;
+using Relevo.Pipelines;
+using Relevo.Rerank;
+
+namespace Relevo.Tests.Rerank;
+
+/// <summary>Every LLM reranker end to end over BM25's top-100 on SciFact, against an in-process OpenAI-compatible
+/// double whose oracle knows the qrels: prompts, windows, parsing and merging must carry the oracle's knowledge
+/// through to nDCG@10 ≥ 0.85. A faulty double (HTTP 500/429, slow answers, broken permutations, refusals) must
+/// never make a pipeline fail, drop or duplicate a candidate.</summary>
+public sealed class LlmRerankerTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlmFixture>
+{
+    /// <summary>The first queries of SciFact's judged set (the whole set takes 100 calls a query for pointwise).</summary>
+    private const int QueryCount = 60;
+
+    private static LlmSettings Settings(ChatTestDouble d, string? cache = null) =>
+        new(d.Endpoint, "oracle") { Concurrency = 8, CacheDir = cache, RetryDelay = TimeSpan.FromMilliseconds(5), Timeout = TimeSpan.FromSeconds(1) };
+
+    private TrecRun Run(string pipeline, LlmClient llm, int queries = QueryCount)
+    {
+        using var ctx = fx.Context(llm);
+        return Pipeline.Parse(pipeline).Run(fx.Queries.Take(queries).ToList(), 100, ctx, threads: 4);
+    }
+
+    [Theory]
+    [InlineData("bm25 >> llm.pointwise")]
+    [InlineData("bm25 >> llm.pointwise(logprobs=false)")]
+    [InlineData("bm25 >> llm.listwise(window=20,step=10)")]
+    [InlineData("bm25 >> llm.listwise(first=true)")]
+    [InlineData("bm25 >> llm.setwise(k=4,m=10)")]
+    [InlineData("bm25 >> llm.setwise(reasoning=true)")]
+    [InlineData("bm25 >> llm.groupwise(group=10)")]
+    [InlineData("bm25 >> cascade(llm.pointwise, llm.listwise, top=20)")]
+    [InlineData("bm25 >> llm.listwise(criteria=relevance:1,recency:0.3)")]
+    public void OracleRerankerReachesNdcg085(string pipeline)
+    {
+        using var dbl = new ChatTestDouble(c => Oracle.Answer(c, fx.Grade));
+        using var llm = new LlmClient(Settings(dbl));
+        var run = Run(pipeline, llm);
+        var bm25 = Run("bm25", llm);
+        double ndcg = fx.Ndcg10(run), baseline = fx.Ndcg10(bm25);
+        Assert.True(ndcg >= 0.85, $"{pipeline}: nDCG@10 {ndcg:F4} (bm25 {baseline:F4}); {llm.Stats}");
+        Assert.Equal(0, llm.Stats.Failures);
+        Assert.True(llm.Stats.PromptTokens > 0);
+        AssertSameCandidates(bm25, run);
+    }
+
+    [Fact]
+    public void FirstFallsBackToGenerationWithoutLogprobs()
+    {
+        using var dbl = new ChatTestDouble(c => Oracle.Answer(c, fx.Grade)) { Logprobs = false };
+        using var llm = new LlmClient(Settings(dbl));
+        double ndcg = fx.Ndcg10(Run("bm25 >> llm.listwise(first=true)", llm));
+        Assert.True(ndcg >= 0.85, $"nDCG@10 {ndcg:F4}");
+    }
+
+    [Theory]
+    [InlineData("bm25 >> llm.pointwise")]
+    [InlineData("bm25 >> llm.listwise(window=20,step=10)")]
+    [InlineData("bm25 >> llm.listwise(first=true)")]
+    [InlineData("bm25 >> llm.setwise")]
+    [InlineData("bm25 >> llm.groupwise")]
+    [InlineData("bm25 >> cascade(llm.pointwise, llm.listwise)")]
+    [InlineData("llm.expand >> bm25 >> llm.listwise")]
+    public void FaultyDoubleNeverDropsOrDuplicates(string pipeline)
+    {
+        using var dbl = new ChatTestDouble(c => Oracle.Answer(c, fx.Grade))
+        {
+            FaultRate = 0.1,
+            SlowRate = 0.005,
+            SlowDelay = TimeSpan.FromMilliseconds(600),
+            Mangle = Break,
+        };
+        using var tmp = new TempDir(); // the baseline run reuses the expansions
+        using var llm = new LlmClient(Settings(dbl, tmp["cache"]) with { Timeout = TimeSpan.FromMilliseconds(400) });
+        var run = Run(pipeline, llm, 8);
+        var bm25 = Run(pipeline.StartsWith("llm.expand", StringComparison.Ordinal) ? "llm.expand >> bm25" : "bm25", llm, 8);
+        AssertSameCandidates(bm25, run);
+        Assert.True(llm.Stats.Retries > 0, llm.Stats.ToString());
+        Assert.True(llm.Stats.Repairs > 0, llm.Stats.ToString());
+    }
+
+    /// <summary>Refusals (8%) and permutations with identifiers dropped, repeated or out of range (the double adds
+    /// answers that arrive after the client's timeout).</summary>
+    private static ChatAnswer Break(ChatCall call, ChatAnswer a, Random r)
+    {
+        double x = r.NextDouble();
+        if (x < 0.08) return new ChatAnswer("I'm sorry, but I can't help with that.");
+        if (call.Prompt.Contains("passages above", StringComparison.Ordinal) && r.NextDouble() < 0.5)
+        {
+            var ids = a.Text.Split(" > ").ToList();
+            if (ids.Count > 3) { ids.RemoveAt(1); ids.Insert(0, ids[^1]); ids.Add("[99]"); }
+            return a with { Text = "Here is the ranking: " + string.Join(" > ", ids) };
+        }
+        return a;
+    }
+
+    [Fact]
+    public void RerunWithTheCacheMakesNoCallsAndTheSameRunFile()
+    {
+        using var tmp = new TempDir();
+        const string pipeline = "bm25 >> cascade(llm.pointwise(logprobs=true), llm.listwise(first=true))";
+        string first, second;
+        using (var dbl = new ChatTestDouble(c => Oracle.Answer(c, fx.Grade)) { FaultRate = 0.05 })
+        using (var llm = new LlmClient(Settings(dbl, tmp["cache"])))
+        {
+            first = Write(Run(pipeline, llm, 20));
+            Assert.True(dbl.Requests > 0);
+        }
+        using (var dbl = new ChatTestDouble(c => Oracle.Answer(c, fx.Grade)))
+        using (var llm = new LlmClient(Settings(dbl, tmp["cache"])))
+        {
+            second = Write(Run(pipeline, llm, 20));
+            Assert.Equal(0, dbl.Requests);
+            Assert.Equal(0, llm.Stats.HttpCalls);
+            Assert.Equal(llm.Stats.Requests, llm.Stats.CacheHits);
+        }
+        Assert.Equal(first, second);
+    }
+
+    private static string Write(TrecRun run)
+    {
+        var sw = new StringWriter();
+        run.Write(sw);
+        return sw.ToString();
+    }
+
+    [Fact]
+    public void WithoutSettingsAnLlmStageSaysHowToPassThem()
+    {
+        using var ctx = fx.Context(null);
+        var e = Assert.Throws<RelevoException>(() => Pipeline.Parse("bm25 >> llm.listwise").Search("cancer", 10, ctx));
+        Assert.Contains("--llm", e.Message);
+        Assert.Contains("RELEVO_LLM_ENDPOINT", e.Message);
+    }
+
+    private static void AssertSameCandidates(TrecRun expected, TrecRun actual)
+    {
+        foreach (var qid in expected.QueryIds)
+        {
+            var a = actual.ForQuery(qid).Select(x => x.DocId).ToList();
+            Assert.Equal(a.Count, a.Distinct().Count());
+            Assert.Equal(expected.ForQuery(qid).Select(x => x.DocId).Order(), a.Order());
+        }
+    }
+}
