@@ -1,0 +1,93 @@
+using Relevo.Answers;
+using Relevo.Evaluation;
+using Relevo.Pipelines;
+using Relevo.Rerank;
+using Relevo.Tests.Rerank;
+
+namespace Relevo.Tests.Answers;
+
+/// <summary>ask and judge against the in-process double with the SciFact oracle.</summary>
+public sealed class AnswerTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlmFixture>
+{
+    private static LlmSettings Settings(ChatTestDouble d) => new(d.Endpoint, "oracle") { Concurrency = 8, RetryDelay = TimeSpan.FromMilliseconds(5) };
+
+    /// <summary>The oracle's answer: cites the relevant passages it was given, plus one id it was not given.</summary>
+    private ChatAnswer Answer(ChatCall c)
+    {
+        if (c.Prompt.StartsWith("Answer the question", StringComparison.Ordinal))
+        {
+            string q = Oracle.Field(c.Prompt, "Question: ")!;
+            var cited = Oracle.Bracketed(c.Prompt).Where(p => fx.Grade(q, Cut(p.Text)) > 0).Select(p => $"[{p.Id}]");
+            return new ChatAnswer($"The evidence says so {string.Join(" ", cited)} and more [not-a-doc].");
+        }
+        if (c.Prompt.Contains("##final score", StringComparison.Ordinal))
+        {
+            string q = Oracle.Field(c.Prompt, "Query: ")!;
+            return new ChatAnswer($"##final score: {(fx.Grade(q, Cut(Oracle.Field(c.Prompt, "Passage: ")!)) > 0 ? 3 : 0)}");
+        }
+        return Oracle.Answer(c, fx.Grade);
+    }
+
+    /// <summary>ask and judge show 300 words; the fixture knows passages as the rerankers show them (120).</summary>
+    private static string Cut(string passage) => Prompts.Passage(new Relevo.Index.Document("", "", passage));
+
+    [Fact]
+    public void AskKeepsRelevantPassagesOrdersThemAndChecksCitations()
+    {
+        using var dbl = new ChatTestDouble(Answer);
+        using var llm = new LlmClient(Settings(dbl));
+        using var ctx = fx.Context(llm);
+        // a query whose relevant document BM25 finds in its top 5
+        var (qid, question) = fx.Queries.First(q => Pipeline.Parse("bm25").Search(q.Text, 5, ctx).Hits
+            .Any(h => fx.Qrels.ForQuery(q.Id)!.GetValueOrDefault(h.DocId) > 0));
+        var r = Asker.Ask(ctx, question, new AskOptions("bm25", Depth: 20, Passages: 5, Threshold: 5, Iterations: 2));
+        Assert.Equal(2, r.Iterations);
+        Assert.NotEmpty(r.Passages);
+        var relevant = fx.Qrels.ForQuery(qid)!.Where(x => x.Value > 0).Select(x => x.Key).ToHashSet();
+        Assert.All(r.Passages, p => Assert.Contains(p.DocId, relevant)); // REAR: only what the oracle scored relevant
+        Assert.Equal(r.Passages.Select(p => p.DocId).Order(), r.Citations.Order());
+        Assert.Equal(["not-a-doc"], r.InvalidCitations);
+        Assert.DoesNotContain("not-a-doc", r.Answer);
+    }
+
+    [Fact]
+    public void LongContextOrderPutsTheStrongestAtBothEnds()
+    {
+        Assert.Equal([1, 3, 5, 4, 2], Asker.LongContextOrder([1, 2, 3, 4, 5]));
+        Assert.Equal([1, 3, 4, 2], Asker.LongContextOrder([1, 2, 3, 4]));
+    }
+
+    [Fact]
+    public void JudgeAgreesWithTheQrelsTheOracleKnows()
+    {
+        using var dbl = new ChatTestDouble(Answer) { FaultRate = 0.1 };
+        using var llm = new LlmClient(Settings(dbl));
+        using var ctx = fx.Context(null);
+        var queries = fx.Queries.Take(30).ToList();
+        var run = Pipeline.Parse("bm25").Run(queries, 10, ctx);
+        var result = Judge.Run(fx.Reader, queries.ToDictionary(q => q.Id, q => q.Text), [run], 10, llm);
+        Assert.Equal(300, result.Judgments.Count);
+        Assert.Equal(0, result.Unjudged);
+        Assert.True(llm.Stats.Retries > 0);
+        var llmQrels = Qrels.FromJudgments(result.Judgments);
+        var agreement = Agreement.Compute(fx.Qrels, llmQrels, [run]);
+        // every judged pair in SciFact's qrels is relevant and the oracle graded it 3: graded kappa is not 1, binary is
+        Assert.True(agreement.SharedPairs > 0);
+        Assert.Equal(1.0, agreement.KappaBinary, 12);
+        Assert.Equal(["1 0 d 3"], Write([("1", "d", 3)]));
+    }
+
+    private static string[] Write(List<(string, string, int)> j)
+    {
+        var sw = new StringWriter();
+        Judge.Write(sw, j);
+        return sw.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    [Theory]
+    [InlineData("##final score: 2", 2)]
+    [InlineData("M: 2, T: 1\n##final score: **3**", 3)]
+    [InlineData("I would say 1", 1)]
+    [InlineData("no idea", null)]
+    public void JudgeParsesGrades(string text, int? grade) => Assert.Equal(grade, Judge.ParseGrade(text));
+}
