@@ -144,3 +144,64 @@ public sealed class LlmRerankerTests(SciFactLlmFixture fx) : IClassFixture<SciFa
         }
     }
 }
+
+/// <summary>The LLM stages in the pipeline language, and reply parsing on its own.</summary>
+public sealed class LlmStageParsingTests
+{
+    [Theory]
+    [InlineData("bm25 >> llm.pointwise(top=100,logprobs=true)", "bm25>>llm.pointwise")]
+    [InlineData("bm25>>llm.listwise(window=20, step=10)", "bm25>>llm.listwise")]
+    [InlineData("bm25 >> llm.listwise(window=10,step=5,first=true,top=50)", "bm25>>llm.listwise(window=10,step=5,first=true,top=50)")]
+    [InlineData("bm25 >> llm.listwise(criteria=relevance:1,recency:0.3)", "bm25>>llm.listwise(criteria=[relevance:1,recency:0.3])")]
+    [InlineData("bm25 >> llm.pointwise(criteria=[relevance:1])", "bm25>>llm.pointwise")]
+    [InlineData("bm25 >> llm.setwise(k=3,m=5,reasoning=true)", "bm25>>llm.setwise(k=3,m=5,reasoning=true)")]
+    [InlineData("bm25 >> llm.groupwise(group=5)", "bm25>>llm.groupwise(group=5)")]
+    [InlineData("bm25 >> cascade(pointwise, llm.listwise, top=20)", "bm25>>cascade(llm.pointwise,llm.listwise)")]
+    [InlineData("llm.expand(repeat=5) >> bm25", "llm.expand>>bm25")]
+    [InlineData("bm25 >> rerank(dense(model=arctic-xs), depth=100)", "bm25>>rerank(dense(model=arctic-xs))")]
+    [InlineData("bm25 >> rerank(dense(arctic-xs), depth=50)", "bm25>>rerank(dense(model=arctic-xs),depth=50)")]
+    public void CanonicalText(string text, string canonical)
+    {
+        Assert.Equal(canonical, Pipeline.Parse(text).Text);
+        Assert.Equal(canonical, Pipeline.Parse(canonical).Text);
+    }
+
+    [Theory]
+    [InlineData("bm25 >> llm.listwise(window=10,step=10)", "step must be smaller than window")]
+    [InlineData("bm25 >> llm.listwise(first=true,window=30)", "window must be at most 20")]
+    [InlineData("bm25 >> llm.pointwise(depth=3)", "llm.pointwise has no argument 'depth'")]
+    [InlineData("bm25 >> llm.pointwise(criteria=relevance:x)", "criteria are name:weight")]
+    [InlineData("bm25 >> rerank(bm25)", "rerank needs a dense model")]
+    [InlineData("bm25 >> cascade(llm.pointwise)", "cascade needs two rerankers")]
+    [InlineData("bm25 >> cascade(llm.pointwise, bm25)", "cascade takes rerankers")]
+    [InlineData("bm25 >> llm.list", "did you mean 'llm.listwise'")]
+    public void Errors(string text, string message)
+    {
+        var e = Assert.Throws<PipelineSyntaxException>(() => Pipeline.Parse(text));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Theory]
+    [InlineData("[3] > [1] > [2]", 3, false, "2,0,1", false)]
+    [InlineData("Ranking: [2] > [2] > [9] > [1]", 3, false, "1,0,2", true)]
+    [InlineData("I cannot rank these.", 3, false, "0,1,2", true)]
+    [InlineData("C > A > B", 3, true, "2,0,1", false)]
+    [InlineData("B > A", 3, true, "1,0,2", true)]
+    public void Permutations(string reply, int n, bool letters, string expected, bool repaired)
+    {
+        var perm = Prompts.ParsePermutation(reply, n, letters, out bool fixedIt);
+        Assert.Equal(expected, string.Join(",", perm));
+        Assert.Equal(repaired, fixedIt);
+    }
+
+    [Fact]
+    public void PointwiseExpectedScoreOverDigits()
+    {
+        // p(9) = 0.5, p(8) = 0.25, p(x) = 0.25 ignored: (0.5·9 + 0.25·8) / 0.75
+        var reply = new LlmReply("9", [new LlmToken("9", Math.Log(0.5), [("9", Math.Log(0.5)), ("8", Math.Log(0.25)), ("x", Math.Log(0.25))])]);
+        Assert.Equal((0.5 * 9 + 0.25 * 8) / 0.75, PointwiseStage.ReadScore(reply)!.Value, 9);
+        Assert.Equal(7, PointwiseStage.ReadScore(new LlmReply("Score: 7", null)));
+        Assert.Null(PointwiseStage.ReadScore(new LlmReply("I can't help with that.", null)));
+        Assert.Equal([7.0, null, 2.5], GroupwiseStage.Parse("[1]: 7\n[3] = 2.5\n[1]: 1", 3));
+    }
+}
