@@ -9,7 +9,7 @@ public static partial class PipelineParser
 {
     private const string LlmStageList =
         "llm.pointwise(top,logprobs,criteria) | llm.listwise(window,step,first,top,criteria) | llm.setwise(k,m,reasoning,top,criteria) | " +
-        "llm.groupwise(group,top,criteria) | llm.expand(repeat) | cascade(reranker, reranker, top) | rerank(dense(model), depth)";
+        "llm.groupwise(group,top,criteria) | llm.expand(repeat) | cascade(reranker, reranker, top) | rerank(dense(model)|cross(model), depth)";
 
     private static string[] LlmStageNames => ["llm.pointwise", "llm.listwise", "llm.setwise", "llm.groupwise", "llm.expand", "cascade", "rerank"];
 
@@ -66,8 +66,16 @@ public static partial class PipelineParser
             default: // rerank
             {
                 var args = new Args(text, n, named, ["depth"]);
+                if (positional is [{ Pipeline: [{ Name: "cross" } cross] }])
+                {
+                    var crossNamed = cross.Args.Where(a => a.Key is not null).ToDictionary(a => a.Key!, a => a.Value! with { KeyColumn = a.Column }, StringComparer.Ordinal);
+                    var crossArgs = new Args(text, cross, crossNamed, ["model"]);
+                    NoPositional(text, cross, cross.Args.Where(a => a.Key is null).ToList());
+                    string folder = crossArgs.String("model") ?? throw new PipelineSyntaxException(text, cross.Column, "cross needs model=FOLDER (a folder with model.onnx and vocab.txt)");
+                    return new CrossEncoderStage(folder, args.Int("depth", 100, 1));
+                }
                 if (positional.Count != 1 || positional[0].Pipeline is not [var inner] || BuildNode(text, inner) is not DenseStage dense)
-                    throw new PipelineSyntaxException(text, n.Column, "rerank needs a dense model: rerank(dense(model=arctic-xs), depth=100)");
+                    throw new PipelineSyntaxException(text, n.Column, "rerank needs a dense model or a cross-encoder: rerank(dense(model=arctic-xs), depth=100) or rerank(cross(model=FOLDER), depth=100)");
                 return new DenseRerankStage(dense.Spec, args.Int("depth", 100, 1));
             }
         }

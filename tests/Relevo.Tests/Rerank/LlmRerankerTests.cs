@@ -205,3 +205,25 @@ public sealed class LlmStageParsingTests
         Assert.Equal([7.0, null, 2.5], GroupwiseStage.Parse("[1]: 7\n[3] = 2.5\n[1]: 1", 3));
     }
 }
+
+/// <summary>rerank(cross(model=FOLDER)): parsing and the checks made when the folder is loaded (no cross-encoder model
+/// ships with the tests; a bi-encoder's folder must be refused for its output shape).</summary>
+public sealed class CrossEncoderStageTests
+{
+    [Fact]
+    public void ParsesWithAFolder()
+    {
+        Assert.Equal("bm25>>rerank(cross(model=\"/models/ms marco\"),depth=50)",
+            Pipeline.Parse("bm25 >> rerank(cross(model=\"/models/ms marco\"), depth=50)").Text);
+        Assert.Contains("cross needs model=FOLDER", Assert.Throws<PipelineSyntaxException>(() => Pipeline.Parse("bm25 >> rerank(cross)")).Message);
+    }
+
+    [Fact]
+    public void MissingFilesAndBiEncodersAreRefused()
+    {
+        using var tmp = new TempDir();
+        Assert.Contains("model.onnx", Assert.Throws<RelevoException>(() => CrossEncoder.Load(tmp.Path)).Message);
+        var e = Assert.Throws<RelevoException>(() => CrossEncoder.Load(Relevo.Dense.EmbeddingModel.BuiltInFolder("arctic-xs")));
+        Assert.Contains("[batch, labels] logits", e.Message);
+    }
+}
