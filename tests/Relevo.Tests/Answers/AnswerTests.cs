@@ -11,25 +11,7 @@ public sealed class AnswerTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlm
 {
     private static LlmSettings Settings(ChatTestDouble d) => new(d.Endpoint, "oracle") { Concurrency = 8, RetryDelay = TimeSpan.FromMilliseconds(5) };
 
-    /// <summary>The oracle's answer: cites the relevant passages it was given, plus one id it was not given.</summary>
-    private ChatAnswer Answer(ChatCall c)
-    {
-        if (c.Prompt.StartsWith("Answer the question", StringComparison.Ordinal))
-        {
-            string q = Oracle.Field(c.Prompt, "Question: ")!;
-            var cited = Oracle.Bracketed(c.Prompt).Where(p => fx.Grade(q, Cut(p.Text)) > 0).Select(p => $"[{p.Id}]");
-            return new ChatAnswer($"The evidence says so {string.Join(" ", cited)} and more [not-a-doc].");
-        }
-        if (c.Prompt.Contains("##final score", StringComparison.Ordinal))
-        {
-            string q = Oracle.Field(c.Prompt, "Query: ")!;
-            return new ChatAnswer($"##final score: {(fx.Grade(q, Cut(Oracle.Field(c.Prompt, "Passage: ")!)) > 0 ? 3 : 0)}");
-        }
-        return Oracle.Answer(c, fx.Grade);
-    }
-
-    /// <summary>ask and judge show 300 words; the fixture knows passages as the rerankers show them (120).</summary>
-    private static string Cut(string passage) => Prompts.Passage(new Relevo.Index.Document("", "", passage));
+    private ChatAnswer Answer(ChatCall c) => Oracle.Answer(c, fx.Grade);
 
     [Fact]
     public void AskKeepsRelevantPassagesOrdersThemAndChecksCitations()

@@ -15,6 +15,14 @@ internal static class Oracle
     {
         string p = call.Prompt;
         string query = Field(p, "Search query: ") ?? Field(p, "Query: ") ?? Field(p, "Question: ") ?? "";
+        if (p.StartsWith("Answer the question", StringComparison.Ordinal))
+        {
+            // cites the relevant passages it was given, and one id it was not given
+            var cited = Bracketed(p).Where(x => grade(query, Cut(x.Text)) > 0).Select(x => $"[{x.Id}]");
+            return new ChatAnswer($"The evidence says so {string.Join(" ", cited)} and more [not-a-doc].");
+        }
+        if (p.Contains("##final score", StringComparison.Ordinal))
+            return new ChatAnswer($"##final score: {(grade(query, Cut(Field(p, "Passage: ") ?? "")) > 0 ? 3 : 0)}");
         if (p.Contains("On a scale from 0", StringComparison.Ordinal))
         {
             int g = grade(query, Field(p, "Passage: ") ?? "");
@@ -49,6 +57,9 @@ internal static class Oracle
         return new ChatAnswer("I do not know this prompt.");
     }
 
+    /// <summary>ask and judge show 300 words; the grade function knows passages as the rerankers show them (120).</summary>
+    private static string Cut(string passage) => Prompts.Passage(new Document("", "", passage));
+
     public static string? Field(string prompt, string label)
     {
         int i = prompt.IndexOf(label, StringComparison.Ordinal);
@@ -78,6 +89,7 @@ internal static class Oracle
 public sealed class SciFactLlmFixture : IDisposable
 {
     private readonly TempDir _dir = new();
+    public string IndexDir => _dir.Path;
     public Qrels Qrels { get; }
     public List<(string Id, string Text)> Queries { get; }
     public IndexReader Reader { get; }
