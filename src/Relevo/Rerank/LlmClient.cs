@@ -86,6 +86,16 @@ public sealed class LlmClient : IDisposable
                 UseJitter = true,
                 Delay = settings.RetryDelay,
                 MaxDelay = TimeSpan.FromSeconds(60),
+                // a 429 or 503 that says when to come back is believed (up to a minute); else exponential backoff
+                DelayGenerator = a =>
+                {
+                    if (a.Outcome.Result?.Headers.RetryAfter is { } ra)
+                    {
+                        var wait = ra.Delta ?? (ra.Date is { } at ? at - DateTimeOffset.UtcNow : TimeSpan.Zero);
+                        if (wait > TimeSpan.Zero) return ValueTask.FromResult<TimeSpan?>(wait < TimeSpan.FromSeconds(60) ? wait : TimeSpan.FromSeconds(60));
+                    }
+                    return ValueTask.FromResult<TimeSpan?>(null);
+                },
                 OnRetry = a =>
                 {
                     Stats.Retry();

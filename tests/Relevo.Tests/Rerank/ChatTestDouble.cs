@@ -30,6 +30,9 @@ internal sealed class ChatTestDouble : IDisposable
     public TimeSpan Delay { get; init; }
     /// <summary>Applied to each answer before it is sent (e.g. to break permutations).</summary>
     public Func<ChatCall, ChatAnswer, Random, ChatAnswer>? Mangle { get; init; }
+    /// <summary>The first this many requests get 429 with Retry-After: <see cref="RetryAfterSeconds"/>.</summary>
+    public int FailFirst { get; init; }
+    public int RetryAfterSeconds { get; init; } = 1;
     /// <summary>The share of answers that take <see cref="SlowDelay"/> (to run past a client's timeout).</summary>
     public double SlowRate { get; init; }
     public TimeSpan SlowDelay { get; init; } = TimeSpan.FromSeconds(1.3);
@@ -67,11 +70,19 @@ internal sealed class ChatTestDouble : IDisposable
     {
         try
         {
-            Interlocked.Increment(ref _requests);
+            int number = Interlocked.Increment(ref _requests);
             using var reader = new StreamReader(ctx.Request.InputStream, Encoding.UTF8);
             var body = JsonNode.Parse(await reader.ReadToEndAsync())!;
             if (Delay > TimeSpan.Zero) await Task.Delay(Delay);
             if (SlowRate > 0 && NextDouble() < SlowRate) await Task.Delay(SlowDelay);
+            if (number <= FailFirst)
+            {
+                Interlocked.Increment(ref _faults);
+                ctx.Response.StatusCode = 429;
+                ctx.Response.AddHeader("Retry-After", RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                await Write(ctx, """{"error":{"message":"slow down","type":"rate_limit"}}""");
+                return;
+            }
             if (FaultRate > 0 && NextDouble() < FaultRate)
             {
                 Interlocked.Increment(ref _faults);

@@ -126,6 +126,19 @@ public sealed class LlmRerankerTests(SciFactLlmFixture fx) : IClassFixture<SciFa
     }
 
     [Fact]
+    public void RetryAfterIsHonoured()
+    {
+        using var dbl = new ChatTestDouble(c => new ChatAnswer("7")) { FailFirst = 1, RetryAfterSeconds = 1 };
+        using var llm = new LlmClient(Settings(dbl));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var reply = llm.Complete(new LlmRequest(null, "Rate this: 7"));
+        Assert.Equal("7", reply!.Text);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), $"retried after {clock.Elapsed}, not after the 1 s Retry-After");
+        Assert.Equal(1, llm.Stats.Retries);
+        Assert.Equal(2, llm.Stats.HttpCalls);
+    }
+
+    [Fact]
     public void WithoutSettingsAnLlmStageSaysHowToPassThem()
     {
         using var ctx = fx.Context(null);
