@@ -17,6 +17,7 @@ public sealed record LlmSettings(string Endpoint, string Model)
     public const string ModelVariable = "RELEVO_LLM_MODEL";
     public const string KeyVariable = "RELEVO_LLM_API_KEY";
     public const string CacheVariable = "RELEVO_LLM_CACHE";
+    public const string ConcurrencyVariable = "RELEVO_LLM_CONCURRENCY";
 
     public const string Missing =
         "this pipeline has an LLM stage: pass --llm ENDPOINT --llm-model NAME (e.g. --llm http://127.0.0.1:11434/v1 --llm-model qwen2.5:7b) " +
@@ -37,9 +38,12 @@ public sealed record LlmSettings(string Endpoint, string Model)
             Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "relevo", "llm");
         if (cacheDir == "none") cacheDir = null;
         var s = new LlmSettings(endpoint, model) { ApiKey = Env(KeyVariable), CacheDir = cacheDir };
+        if (concurrency is null && Env(ConcurrencyVariable) is { } cv)
+            concurrency = int.TryParse(cv, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int parsed)
+                ? parsed : throw new RelevoException($"{ConcurrencyVariable}={cv}: not a whole number");
         if (concurrency is { } c)
         {
-            if (c < 1) throw new RelevoException("--llm-concurrency must be at least 1");
+            if (c < 1) throw new RelevoException($"{ConcurrencyVariable} must be at least 1");
             s = s with { Concurrency = c };
         }
         return s;
