@@ -1,6 +1,7 @@
 using Relevo.Evaluation;
 using Relevo.Pipelines;
 using Relevo.Rerank;
+using Xunit.Abstractions;
 
 namespace Relevo.Tests.Rerank;
 
@@ -8,7 +9,7 @@ namespace Relevo.Tests.Rerank;
 /// double whose oracle knows the qrels: prompts, windows, parsing and merging must carry the oracle's knowledge
 /// through to nDCG@10 ≥ 0.85. A faulty double (HTTP 500/429, slow answers, broken permutations, refusals) must
 /// never make a pipeline fail, drop or duplicate a candidate.</summary>
-public sealed class LlmRerankerTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlmFixture>
+public sealed class LlmRerankerTests(SciFactLlmFixture fx, ITestOutputHelper output) : IClassFixture<SciFactLlmFixture>
 {
     /// <summary>The first queries of SciFact's judged set (the whole set takes 100 calls a query for pointwise).</summary>
     private const int QueryCount = 60;
@@ -39,10 +40,31 @@ public sealed class LlmRerankerTests(SciFactLlmFixture fx) : IClassFixture<SciFa
         var run = Run(pipeline, llm);
         var bm25 = Run("bm25", llm);
         double ndcg = fx.Ndcg10(run), baseline = fx.Ndcg10(bm25);
+        output.WriteLine($"{pipeline}: nDCG@10 {ndcg:F4} (bm25 {baseline:F4}); {llm.Stats}");
         Assert.True(ndcg >= 0.85, $"{pipeline}: nDCG@10 {ndcg:F4} (bm25 {baseline:F4}); {llm.Stats}");
         Assert.Equal(0, llm.Stats.Failures);
         Assert.True(llm.Stats.PromptTokens > 0);
         AssertSameCandidates(bm25, run);
+    }
+
+    /// <summary>The same over all 300 judged queries (about 90,000 calls to the double; RELEVO_HEAVY=1).</summary>
+    [HeavyFact]
+    public void EveryRerankerOverAllQueries()
+    {
+        using var dbl = new ChatTestDouble(c => Oracle.Answer(c, fx.Grade));
+        using var llm = new LlmClient(Settings(dbl));
+        var report = new List<string>();
+        foreach (var pipeline in new[]
+                 {
+                     "bm25 >> llm.pointwise", "bm25 >> llm.listwise", "bm25 >> llm.listwise(first=true)", "bm25 >> llm.setwise",
+                     "bm25 >> llm.groupwise", "bm25 >> cascade(llm.pointwise, llm.listwise, top=20)",
+                 })
+        {
+            double ndcg = fx.Ndcg10(Run(pipeline, llm, fx.Queries.Count));
+            report.Add($"{pipeline}: {ndcg:F4}");
+            output.WriteLine(report[^1]);
+            Assert.True(ndcg >= 0.85, string.Join("; ", report));
+        }
     }
 
     [Fact]
