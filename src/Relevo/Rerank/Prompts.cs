@@ -104,7 +104,7 @@ public static class Prompts
             {
                 char c = text[i];
                 bool alone = (i == 0 || !char.IsLetterOrDigit(text[i - 1])) && (i + 1 == text.Length || !char.IsLetterOrDigit(text[i + 1]));
-                if (c is >= 'A' and <= 'Z' && alone) yield return c - 'A';
+                if (c is >= 'A' and <= 'Z' && alone && InChain(text, i)) yield return c - 'A';
             }
             else if (char.IsAsciiDigit(text[i]))
             {
@@ -114,6 +114,17 @@ public static class Prompts
                 i = j - 1;
             }
         }
+    }
+
+    /// <summary>Whether a lone capital letter is part of a ranking ("C > A", "[C]") rather than prose ("I think"):
+    /// in brackets, or next to a '>' (spaces aside), or the whole reply.</summary>
+    private static bool InChain(string text, int i)
+    {
+        int before = i - 1, after = i + 1;
+        if (before >= 0 && text[before] == '[' && after < text.Length && text[after] == ']') return true;
+        while (before >= 0 && text[before] is ' ' or '[') before--;
+        while (after < text.Length && text[after] is ' ' or ']') after++;
+        return (before < 0 && after >= text.Length) || (before >= 0 && text[before] == '>') || (after < text.Length && text[after] == '>');
     }
 
     /// <summary>The first whole number in the text within [min, max], or null.</summary>

@@ -222,6 +222,9 @@ public sealed class LlmStageParsingTests
     [InlineData("I cannot rank these.", 3, false, "0,1,2", true)]
     [InlineData("C > A > B", 3, true, "2,0,1", false)]
     [InlineData("B > A", 3, true, "1,0,2", true)]
+    [InlineData("I think C > A > B is right.", 10, true, "2,0,1,3,4,5,6,7,8,9", true)]
+    [InlineData("[C] > [B] > [A]", 3, true, "2,1,0", false)]
+    [InlineData("B", 2, true, "1,0", true)]
     public void Permutations(string reply, int n, bool letters, string expected, bool repaired)
     {
         var perm = Prompts.ParsePermutation(reply, n, letters, out bool fixedIt);
