@@ -71,10 +71,14 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         [DefaultValue(0.05)]
         public double Alpha { get; init; } = 0.05;
 
+        [CommandOption("--agreement <QRELS>")]
+        [Description("Two qrels to compare instead of evaluating (e.g. --agreement human.tsv --agreement llm.tsv, or human.tsv,llm.tsv): Cohen's kappa on shared pairs and Kendall's tau between the system orderings of the --run files (first measure)")]
+        public string[] Agreement { get; init; } = [];
+
         public override Spectre.Console.ValidationResult Validate()
         {
             if (Runs.Length == 0) return Spectre.Console.ValidationResult.Error("give at least one --run PATH");
-            if ((Dataset is null) == (Qrels is null)) return Spectre.Console.ValidationResult.Error("give exactly one of --qrels PATH or --dataset NAME");
+            if (Agreement.Length == 0 && (Dataset is null) == (Qrels is null)) return Spectre.Console.ValidationResult.Error("give exactly one of --qrels PATH or --dataset NAME");
             if (Format is not ("table" or "trec" or "json")) return Spectre.Console.ValidationResult.Error("--format must be table, trec or json");
             if (Permutations < 1) return Spectre.Console.ValidationResult.Error("--permutations must be positive");
             if (Alpha is <= 0 or >= 1) return Spectre.Console.ValidationResult.Error("--alpha must be between 0 and 1");
@@ -86,6 +90,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        if (settings.Agreement.Length > 0) return AgreementOutput.Print(settings.Agreement, settings.Runs, settings.Measures, settings.RelevanceLevel);
         string qrelsPath = settings.Qrels ?? DatasetLocator.Resolve(settings.Dataset!).QrelsPath;
         var measures = Evaluator.ParseMeasures([settings.Measures]);
         var qrels = Evaluation.Qrels.Load(qrelsPath);

@@ -86,6 +86,7 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
             {
                 if (stage is DenseStage d) models.Add(d.Spec.Model);
                 if (stage is VectorPrfStage v) models.Add(v.Model);
+                if (stage is Relevo.Rerank.DenseRerankStage r) models.Add(r.Spec.Model);
             }
         return models;
     }

@@ -15,6 +15,8 @@ public sealed class RunCommand : Command<RunCommand.Settings>
     {
         [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
         [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("e.g. bm25, bm25(k1=1.2,b=0.75), ql(mu=1000), bm25>>rm3(terms=10,docs=10,weight=0.5)>>bm25, fuse(rrf,bm25,ql)")] public string Pipeline { get; init; } = "bm25";
+        [CommandOption("--llm <URL>")][System.ComponentModel.Description(LlmOptions.EndpointHelp)] public string? Llm { get; init; }
+        [CommandOption("--llm-model <NAME>")][System.ComponentModel.Description(LlmOptions.ModelHelp)] public string? LlmModel { get; init; }
         [CommandOption("-k|--top-k <K>")][DefaultValue(1000)] public int K { get; init; } = 1000;
         [CommandOption("--output <FILE>")][Description("TREC run file to write (qid Q0 docid rank score tag).")] public string? Output { get; init; }
         [CommandOption("--tag <TAG>")][Description("Run tag (default: the pipeline text).")] public string? Tag { get; init; }
@@ -37,10 +39,12 @@ public sealed class RunCommand : Command<RunCommand.Settings>
         var pipeline = Pipeline.Parse(settings.Pipeline);
         var queries = JsonlReader.ReadQueries(settings.QueriesPath());
         using var reader = IndexReader.Open(settings.IndexDir);
-        using var ctx = new SearchContext(reader);
+        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
+        using var ctx = new SearchContext(reader) { Llm = llm };
         if (settings.Tag is { } t && t.Any(char.IsWhiteSpace)) throw new RelevoException("--tag: a TREC run tag cannot contain spaces");
         var run = ProgressReporter.Run("search", "queries", report =>
             pipeline.Run(queries, settings.K, ctx, settings.Threads, settings.Tag, n => report((double)n / queries.Count, 1, n)));
+        LlmOptions.Report(llm);
         if (settings.Output is { } output)
         {
             if (Path.GetDirectoryName(Path.GetFullPath(output)) is { } dir) Directory.CreateDirectory(dir);

@@ -16,6 +16,8 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
         [CommandOption("--query <TEXT>")] public string? Query { get; init; }
         [CommandOption("-k|--top-k <K>")][DefaultValue(10)] public int K { get; init; } = 10;
         [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("e.g. bm25, bm25(k1=1.2,b=0.75), ql(mu=1000), bm25>>rm3>>bm25, fuse(rrf,bm25,ql)")] public string Pipeline { get; init; } = "bm25";
+        [CommandOption("--llm <URL>")][System.ComponentModel.Description(LlmOptions.EndpointHelp)] public string? Llm { get; init; }
+        [CommandOption("--llm-model <NAME>")][System.ComponentModel.Description(LlmOptions.ModelHelp)] public string? LlmModel { get; init; }
         [CommandOption("--explain")][Description("Show each query term's BM25 contribution to the score.")] public bool Explain { get; init; }
         [CommandOption("--json")][Description("Print the hits as JSON.")] public bool Json { get; init; }
 
@@ -32,10 +34,12 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
         if (string.IsNullOrWhiteSpace(settings.Query)) throw new RelevoException("--query: empty query");
         var pipeline = Pipelines.Pipeline.Parse(settings.Pipeline);
         using var reader = IndexReader.Open(settings.IndexDir);
-        using var ctx = new SearchContext(reader);
+        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
+        using var ctx = new SearchContext(reader) { Llm = llm };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var state = pipeline.Execute(settings.Query, settings.K, ctx);
         double ms = clock.Elapsed.TotalMilliseconds;
+        LlmOptions.Report(llm);
         var hits = state.Ranking!.Hits;
         if (settings.Explain && pipeline.Explain(state, hits.Count > 0 ? hits[0] : default, ctx) is null && hits.Count > 0)
             Console.Error.WriteLine($"note: --explain shows BM25 term contributions; '{pipeline.Text}' does not end with bm25");

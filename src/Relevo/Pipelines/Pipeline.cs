@@ -46,6 +46,7 @@ public sealed class Pipeline
         {
             if (stage is DenseStage d) ctx.Dense(d.Spec).PrepareQueries(texts);
             if (stage is VectorPrfStage v) ctx.Dense(new DenseSpec(v.Model)).PrepareQueries(texts);
+            if (stage is Rerank.DenseRerankStage r) ctx.Dense(r.Spec).PrepareQueries(texts);
         }
         var results = new Ranking?[queries.Count];
         var errors = new Exception?[queries.Count];

@@ -16,13 +16,13 @@ public sealed class PipelineSyntaxException(string text, int column, string prob
 /// <summary>Parses the pipeline language: stages joined by <c>&gt;&gt;</c>, each a name with optional arguments, e.g.
 /// <c>bm25(k1=1.2,b=0.75) &gt;&gt; rm3(terms=10,docs=10,weight=0.5) &gt;&gt; bm25</c> or
 /// <c>fuse(rrf, bm25, dense(model=arctic-xs), k=60)</c>. Positional arguments of fuse are pipelines.</summary>
-public static class PipelineParser
+public static partial class PipelineParser
 {
     public const string StageList =
         "stages: bm25(k1,b) | ql(mu) | dense(model,int8,oversample) | fuse(rrf|borda|combsum|combmnz|minmax|zscore, pipeline, pipeline..., k, alpha, weights, norm, depth) | " +
-        "rm3(terms,docs,weight) | rocchio(terms,docs,alpha,beta) | vprf(docs,alpha,beta,model)";
+        "rm3(terms,docs,weight) | rocchio(terms,docs,alpha,beta) | vprf(docs,alpha,beta,model) | " + LlmStageList;
 
-    private static readonly string[] StageNames = ["bm25", "ql", "dense", "fuse", "rm3", "rocchio", "vprf"];
+    private static readonly string[] StageNames = ["bm25", "ql", "dense", "fuse", "rm3", "rocchio", "vprf", .. LlmStageNames];
 
     public static Stage Parse(string text)
     {
@@ -213,6 +213,8 @@ public static class PipelineParser
             }
             case "fuse":
                 return BuildFuse(text, n, named, positional);
+            case "llm.pointwise" or "llm.listwise" or "llm.setwise" or "llm.groupwise" or "llm.expand" or "cascade" or "rerank":
+                return BuildRerank(text, n, named, positional);
             default:
                 throw new PipelineSyntaxException(text, n.Column, $"unknown stage '{n.Name}'{Suggest(n.Name)}");
         }

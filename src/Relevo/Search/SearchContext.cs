@@ -47,6 +47,10 @@ public sealed class SearchContext : IDisposable
     public ICollectionStatistics Statistics { get; }
     public Analyzer Analyzer { get; }
 
+    /// <summary>The chat endpoint that LLM stages (llm.pointwise, llm.listwise, ...) call; null: those stages fail with
+    /// a message saying how to pass one.</summary>
+    public Rerank.LlmClient? Llm { get; init; }
+
     public Bm25Searcher Bm25(Bm25Parameters p) => _bm25.GetOrAdd(p, x => new Bm25Searcher(Reader, x, Statistics));
 
     public QueryLikelihoodSearcher QueryLikelihood(float mu) => _ql.GetOrAdd(mu, m => new QueryLikelihoodSearcher(Reader, m, Statistics));
