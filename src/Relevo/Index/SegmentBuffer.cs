@@ -36,6 +36,39 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
         return _currentDoc;
     }
 
+    /// <summary>Adds a document analyzed on another thread. The result — postings, norms, and the memory estimate that
+    /// decides when to flush — is exactly what <see cref="Add"/> gives for the same document.</summary>
+    public int Add(AnalyzedDocument analyzed)
+    {
+        var doc = analyzed.Document;
+        _currentDoc = _docs.Count;
+        for (int i = 0; i < analyzed.TermCount; i++)
+            AddPosting(analyzed.Term(i), analyzed.Freq(i));
+        _docs.Add(doc);
+        _norms.Add(SmallFloat.IntToByte4(analyzed.Length));
+        EstimatedBytes += 64 + 2L * (doc.Id.Length + doc.Title.Length + doc.Text.Length);
+        return _currentDoc;
+    }
+
+    private void AddPosting(ReadOnlySpan<char> term, int freq)
+    {
+        if (!_lookup.TryGetValue(term, out var tb))
+        {
+            tb = new TermBuffer();
+            _lookup[term] = tb;
+            EstimatedBytes += 80 + 2L * term.Length;
+        }
+        if (tb.Count == tb.Docs.Length)
+        {
+            Array.Resize(ref tb.Docs, tb.Count * 2);
+            Array.Resize(ref tb.Freqs, tb.Count * 2);
+            EstimatedBytes += 8L * tb.Count;
+        }
+        tb.Docs[tb.Count] = _currentDoc;
+        tb.Freqs[tb.Count] = freq;
+        tb.Count++;
+    }
+
     void ITermSink.OnTerm(ReadOnlySpan<char> term)
     {
         _currentLength++;

@@ -145,3 +145,31 @@ public class IndexWriterTests
         Assert.Contains("lock", e.Message);
     }
 }
+
+/// <summary>Parallel analysis (IndexWriter.AddRange) writes byte-identical files for any thread count, and the same as
+/// adding the documents one by one.</summary>
+public class ParallelIndexingTests
+{
+    [Fact]
+    public void SameIndexForOneAndTwoThreadsAndForAdd()
+    {
+        var corpus = TestData.Dataset("scifact").CorpusPath;
+        var options = new IndexWriterOptions { RamBudgetBytes = 4 << 20, ReplaceExisting = true };
+        var docs = new List<Relevo.Index.Document>(Relevo.Collections.JsonlReader.ReadCorpus(corpus));
+        docs.Add(docs[17] with { Text = "replaced " + docs[17].Text }); // a replacement across a flush
+        using var one = new TempDir();
+        using var two = new TempDir();
+        using var add = new TempDir();
+        using (var w = IndexWriter.Open(one.Path, options)) { w.AddRange(docs, threads: 1); w.Commit(); }
+        using (var w = IndexWriter.Open(two.Path, options)) { w.AddRange(docs, threads: 2); w.Commit(); }
+        using (var w = IndexWriter.Open(add.Path, options)) { foreach (var d in docs) w.Add(d); w.Commit(); }
+        var files = Directory.GetFiles(one.Path).Select(Path.GetFileName).Where(f => f != IndexWriter.LockFileName).Order().ToList();
+        Assert.True(files.Count > 6, "several segments expected");
+        foreach (var dir in new[] { two.Path, add.Path })
+        {
+            Assert.Equal(files, Directory.GetFiles(dir).Select(Path.GetFileName).Where(f => f != IndexWriter.LockFileName).Order().ToList());
+            foreach (var f in files)
+                Assert.True(File.ReadAllBytes(Path.Combine(one.Path, f!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(dir, f!))), $"{f} differs");
+        }
+    }
+}
