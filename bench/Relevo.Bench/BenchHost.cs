@@ -17,6 +17,7 @@ internal static class Benchmarks
     public static readonly IBenchmark[] All =
     [
         new EvalBenchmark(),
+        new SearchBenchmark(),
     ];
 }
 
