@@ -1,4 +1,5 @@
 using Relevo.Index.Formats.V1;
+using Relevo.Index.Formats;
 
 namespace Relevo.Index;
 
@@ -38,10 +39,18 @@ internal sealed class SegmentMerger : ISegmentSource
     public int DocCount => _newToOld.Length;
     public byte[] Norms => _norms;
 
+    private SegmentReader.StoredCursor[]? _stored;
+
+    /// <summary>Called in increasing doc order by the writer: each source block is decompressed once.</summary>
     public Document GetDocument(int doc)
     {
         var (s, d) = _newToOld[doc];
-        return _segments[s].GetDocument(d);
+        if (_stored is null)
+        {
+            _stored = new SegmentReader.StoredCursor[_segments.Count];
+            for (int i = 0; i < _stored.Length; i++) _stored[i] = new SegmentReader.StoredCursor();
+        }
+        return _segments[s].GetDocument(d, _stored[s]);
     }
 
     public IEnumerable<TermPostings> Terms()

@@ -174,6 +174,53 @@ public sealed unsafe class SegmentReader : IDisposable
         }
     }
 
+    /// <summary>Sequential access to stored documents (merges): each block is decompressed once, not once per document.</summary>
+    internal sealed class StoredCursor
+    {
+        public int Block = -1;
+        public byte[] Raw = [];
+        public int Position;
+        public int NextDoc;
+    }
+
+    /// <summary>The stored document, read through <paramref name="cursor"/>; fastest for increasing doc numbers.</summary>
+    internal Document GetDocument(int doc, StoredCursor cursor)
+    {
+        if ((uint)doc >= (uint)MaxDoc) throw new ArgumentOutOfRangeException(nameof(doc));
+        if (cursor.Block < 0 || doc < cursor.NextDoc || cursor.Block + 1 < _storedBlocks.Length && doc >= _storedBlocks[cursor.Block + 1].FirstDoc)
+        {
+            int lo = 0, hi = _storedBlocks.Length - 1;
+            while (lo < hi)
+            {
+                int mid = (lo + hi + 1) >>> 1;
+                if (_storedBlocks[mid].FirstDoc <= doc) lo = mid; else hi = mid - 1;
+            }
+            var block = _storedBlocks[lo];
+            if (cursor.Raw.Length < block.Raw) cursor.Raw = new byte[Math.Max(block.Raw, cursor.Raw.Length * 2)];
+            int decoded = LZ4Codec.Decode(_docs.Span(block.Offset, block.Compressed), cursor.Raw.AsSpan(0, block.Raw));
+            if (decoded != block.Raw)
+                throw new CorruptIndexException(_docs.Path, $"stored block {lo} does not decompress");
+            cursor.Block = lo;
+            cursor.Position = 0;
+            cursor.NextDoc = block.FirstDoc;
+        }
+        var r = new ByteReader(cursor.Raw);
+        r.Position = cursor.Position;
+        for (int d = cursor.NextDoc; ; d++)
+        {
+            int tlen = (int)r.ReadVarInt();
+            var title = r.ReadBytes(tlen);
+            int xlen = (int)r.ReadVarInt();
+            var text = r.ReadBytes(xlen);
+            if (d == doc)
+            {
+                cursor.Position = r.Position;
+                cursor.NextDoc = d + 1;
+                return new Document(GetId(doc), Encoding.UTF8.GetString(title), Encoding.UTF8.GetString(text));
+            }
+        }
+    }
+
     public void Dispose()
     {
         _postings.Dispose();
