@@ -127,6 +127,9 @@ public class PruningTests(ITestOutputHelper output)
                 float weight = 0.5f + ord % 7;
                 seg.Postings(ord, cursor);
                 float listMax = cursor.MaxScore(weight, normInverse);
+                float frontierMax = 0;
+                foreach (var (tf, n) in seg.ListImpacts(ord)) frontierMax = Math.Max(frontierMax, Bm25Scorer.Score(weight, tf, normInverse[n]));
+                Assert.Equal(listMax, frontierMax);
                 for (int blk = 0; blk < cursor.BlockCount; blk++)
                 {
                     cursor.ReadBlock(blk);

@@ -37,7 +37,13 @@ internal sealed unsafe class TermIterator
         _blockCount = _cursor.BlockCount;
         if (_blockMax.Length < _blockCount) _blockMax = new float[Math.Max(_blockCount, _blockMax.Length * 2)];
         _blockMax.AsSpan(0, _blockCount).Fill(float.NaN);
-        MaxScore = _cursor.MaxScore(weight, normInverse);
+        float max = 0;
+        foreach (var (tf, norm) in segment.ListImpacts(ord))
+        {
+            float sc = Bm25Scorer.Score(weight, tf, normInverse[norm]);
+            if (sc > max) max = sc;
+        }
+        MaxScore = max;
         _block = -1;
         _blockEnd = -1;
         LoadBlock(0);

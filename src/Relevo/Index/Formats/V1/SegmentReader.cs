@@ -114,6 +114,27 @@ public sealed unsafe class SegmentReader : IDisposable
 
     public PostingsCursor Postings(int ord) => new(_postings, _postingsOffset[ord], _docFreq[ord]);
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, (int Tf, byte Norm)[]> _listImpacts = new();
+
+    /// <summary>The Pareto frontier of (tf, norm) over a term's whole list (the union of its blocks' impacts): the
+    /// list's maximum score for any BM25 parameters is reached at one of these pairs. Computed once per term and cached.</summary>
+    public (int Tf, byte Norm)[] ListImpacts(int ord) => _listImpacts.GetOrAdd(ord, static (o, self) =>
+    {
+        var maxTfByNorm = new int[256];
+        var cursor = self.Postings(o);
+        var pairs = new List<(int Tf, byte Norm)>();
+        for (int b = 0; b < cursor.BlockCount; b++)
+        {
+            cursor.BlockImpacts(b, pairs);
+            foreach (var (tf, norm) in pairs) if (tf > maxTfByNorm[norm]) maxTfByNorm[norm] = tf;
+        }
+        var frontier = new List<(int, byte)>();
+        int best = 0;
+        for (int n = 0; n < 256; n++)
+            if (maxTfByNorm[n] > best) { best = maxTfByNorm[n]; frontier.Add((best, (byte)n)); }
+        return frontier.ToArray();
+    }, this);
+
     /// <summary>Re-points <paramref name="reuse"/> at a term's postings (no allocation).</summary>
     public PostingsCursor Postings(int ord, PostingsCursor reuse)
     {
