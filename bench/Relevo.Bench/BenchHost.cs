@@ -18,6 +18,7 @@ internal static class Benchmarks
     [
         new EvalBenchmark(),
         new SearchBenchmark(),
+        new IndexBenchmark(),
     ];
 }
 
