@@ -27,11 +27,13 @@ internal sealed class AnalyzedDocument : ITermSink
 
     public ReadOnlySpan<char> Term(int i) => _chars.AsSpan(_terms[i].Start, _terms[i].Length);
     public int Freq(int i) => _terms[i].Freq;
+    /// <summary>The term's <see cref="string.GetHashCode(ReadOnlySpan{char})"/>, computed once here for the inverter.</summary>
+    public int Hash(int i) => _terms[i].Hash;
 
     void ITermSink.OnTerm(ReadOnlySpan<char> term)
     {
         Length++;
-        int hash = string.GetHashCode(term, StringComparison.Ordinal);
+        int hash = string.GetHashCode(term);
         int mask = _table.Length - 1;
         int slot = hash & mask;
         while (true)

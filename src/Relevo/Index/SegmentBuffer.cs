@@ -13,31 +13,42 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
     private const int SlabMask = SlabSize - 1;
     private const int MaxLevel = 9;                        // slices hold 2, 4, ... 1024 (doc, freq) pairs
 
-    private readonly Dictionary<string, int> _terms = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
-    // per term id: first slice, next write position, end of the current slice (where its next-pointer goes), level, count
-    private int[] _head = new int[1024], _tail = new int[1024], _limit = new int[1024], _count = new int[1024];
-    private byte[] _level = new byte[1024];
+    // Term dictionary: open addressing, each slot (hash << 32 | id + 1), so a probe touches the slot and, on a hash
+    // match, the term's string; per term id, all write state in one struct (one cache line per posting appended).
+    private long[] _table = new long[1 << 12];
+    private string[] _termStrings = new string[1024];
+    private int _termCount;
+    private struct TermState
+    {
+        public int Head;   // first slice
+        public int Tail;   // next write position
+        public int Limit;  // end of the current slice, where its next-pointer goes
+        public int Count;
+        public int Level;
+    }
+    private TermState[] _state = new TermState[1024];
     private readonly List<int[]> _slabs = [];
     private int _slabUsed = SlabSize;
-    private readonly List<Document> _docs = [];
+    private readonly List<string> _ids = [];
+    private readonly StoredDocsBuilder _stored = new();
     private readonly List<byte> _norms = [];
     private int _currentDoc = -1;
     private int _currentLength;
 
-    public SegmentBuffer() => _lookup = _terms.GetAlternateLookup<ReadOnlySpan<char>>();
 
-    public int DocCount => _docs.Count;
-    public long EstimatedBytes { get; private set; }
+    public int DocCount => _ids.Count;
+
+    /// <summary>Memory held: postings slabs, term dictionary, ids, and the stored text (compressed block by block).</summary>
+    public long EstimatedBytes => _postingsBytes + _stored.Bytes;
+    private long _postingsBytes;
 
     public int Add(Document doc, Analyzer analyzer)
     {
-        _currentDoc = _docs.Count;
+        _currentDoc = _ids.Count;
         _currentLength = 0;
         analyzer.Analyze(doc.IndexedText, this);
-        _docs.Add(doc);
+        AddStored(doc);
         _norms.Add(SmallFloat.IntToByte4(_currentLength));
-        EstimatedBytes += 64 + 2L * (doc.Id.Length + doc.Title.Length + doc.Text.Length);
         return _currentDoc;
     }
 
@@ -46,37 +57,63 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
     public int Add(AnalyzedDocument analyzed)
     {
         var doc = analyzed.Document;
-        _currentDoc = _docs.Count;
+        _currentDoc = _ids.Count;
         for (int i = 0; i < analyzed.TermCount; i++)
-            Append(TermId(analyzed.Term(i)), _currentDoc, analyzed.Freq(i));
-        _docs.Add(doc);
+            Append(TermId(analyzed.Term(i), analyzed.Hash(i)), _currentDoc, analyzed.Freq(i));
+        AddStored(doc);
         _norms.Add(SmallFloat.IntToByte4(analyzed.Length));
-        EstimatedBytes += 64 + 2L * (doc.Id.Length + doc.Title.Length + doc.Text.Length);
         return _currentDoc;
     }
 
-    private int TermId(ReadOnlySpan<char> term)
+    private void AddStored(Document doc)
     {
-        if (_lookup.TryGetValue(term, out int id)) return id;
-        id = _terms.Count;
-        _lookup[term] = id;
-        EstimatedBytes += 80 + 2L * term.Length;
-        if (id == _head.Length)
+        _ids.Add(doc.Id);
+        _stored.Add(doc.Title, doc.Text);
+        _postingsBytes += 64 + 2L * doc.Id.Length;
+    }
+
+    private int TermId(ReadOnlySpan<char> term, int hash)
+    {
+        int mask = _table.Length - 1;
+        int slot = hash & mask;
+        while (true)
         {
-            int n = id * 2;
-            Array.Resize(ref _head, n);
-            Array.Resize(ref _tail, n);
-            Array.Resize(ref _limit, n);
-            Array.Resize(ref _count, n);
-            Array.Resize(ref _level, n);
+            long e = _table[slot];
+            if (e == 0) break;
+            if ((int)(e >> 32) == hash)
+            {
+                int found = (int)e - 1;
+                if (_termStrings[found].AsSpan().SequenceEqual(term)) return found;
+            }
+            slot = (slot + 1) & mask;
         }
+        int id = _termCount++;
+        _table[slot] = ((long)hash << 32) | (uint)(id + 1);
+        _postingsBytes += 80 + 2L * term.Length;
+        if (id == _state.Length)
+        {
+            Array.Resize(ref _state, id * 2);
+            Array.Resize(ref _termStrings, id * 2);
+        }
+        _termStrings[id] = term.ToString();
         int slice = NewSlice(0);
-        _head[id] = slice;
-        _tail[id] = slice;
-        _limit[id] = slice + 4;
-        _level[id] = 0;
-        _count[id] = 0;
+        _state[id] = new TermState { Head = slice, Tail = slice, Limit = slice + 4, Level = 0, Count = 0 };
+        if (_termCount * 2 > _table.Length) Rehash();
         return id;
+    }
+
+    private void Rehash()
+    {
+        var table = new long[_table.Length * 2];
+        int mask = table.Length - 1;
+        foreach (long e in _table)
+        {
+            if (e == 0) continue;
+            int slot = (int)(e >> 32) & mask;
+            while (table[slot] != 0) slot = (slot + 1) & mask;
+            table[slot] = e;
+        }
+        _table = table;
     }
 
     /// <summary>Reserves a slice of level <paramref name="level"/>: 2^(level+1) pairs and one next-pointer.</summary>
@@ -90,7 +127,7 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
         }
         int address = ((_slabs.Count - 1) << SlabBits) | _slabUsed;
         _slabUsed += size;
-        EstimatedBytes += 4L * size;
+        _postingsBytes += 4L * size;
         return address;
     }
 
@@ -98,31 +135,33 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
 
     private void Append(int id, int doc, int freq)
     {
-        int tail = _tail[id];
-        if (tail == _limit[id])
+        ref var st = ref _state[id];
+        int tail = st.Tail;
+        if (tail == st.Limit)
         {
-            int level = Math.Min(_level[id] + 1, MaxLevel);
+            int level = Math.Min(st.Level + 1, MaxLevel);
             int slice = NewSlice(level);
             At(tail) = slice; // next-pointer of the full slice
-            _level[id] = (byte)level;
+            st.Level = level;
             tail = slice;
-            _limit[id] = slice + (4 << level);
+            st.Limit = slice + (4 << level);
         }
         var slab = _slabs[tail >> SlabBits];
         int at = tail & SlabMask;
         slab[at] = doc;
         slab[at + 1] = freq;
-        _tail[id] = tail + 2;
-        _count[id]++;
+        st.Tail = tail + 2;
+        st.Count++;
     }
 
     void ITermSink.OnTerm(ReadOnlySpan<char> term)
     {
         _currentLength++;
-        int id = TermId(term);
-        if (_count[id] > 0)
+        int id = TermId(term, string.GetHashCode(term));
+        ref var st = ref _state[id];
+        if (st.Count > 0)
         {
-            int last = _tail[id] - 2; // the last pair is always just before the write position
+            int last = st.Tail - 2; // the last pair is always just before the write position
             var slab = _slabs[last >> SlabBits];
             if (slab[last & SlabMask] == _currentDoc)
             {
@@ -137,21 +176,23 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
 
     public IEnumerable<TermPostings> Terms()
     {
-        var keys = new string[_terms.Count];
-        _terms.Keys.CopyTo(keys, 0);
-        Array.Sort(keys, StringComparer.Ordinal);
+        var ids = new int[_termCount];
+        for (int i = 0; i < ids.Length; i++) ids[i] = i;
+        var keys = _termStrings.AsSpan(0, _termCount).ToArray();
+        Array.Sort(keys, ids, StringComparer.Ordinal);
         var docs = new int[16];
         var freqs = new int[16];
-        foreach (var k in keys)
+        for (int t = 0; t < keys.Length; t++)
         {
-            int id = _terms[k];
-            int count = _count[id];
+            string k = keys[t];
+            var st = _state[ids[t]];
+            int count = st.Count;
             if (docs.Length < count)
             {
                 docs = new int[Math.Max(count, docs.Length * 2)];
                 freqs = new int[docs.Length];
             }
-            int address = _head[id], level = 0, n = 0;
+            int address = st.Head, level = 0, n = 0;
             while (n < count)
             {
                 int pairs = 2 << level;
@@ -172,5 +213,9 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
         }
     }
 
-    public Document GetDocument(int doc) => _docs[doc];
+    public string GetId(int doc) => _ids[doc];
+    public StoredDocsBuilder Stored => _stored;
+
+    /// <summary>Not kept: the buffer holds stored text compressed (<see cref="Stored"/>), which the writer copies.</summary>
+    public Document GetDocument(int doc) => throw new InvalidOperationException("the segment buffer keeps stored documents compressed");
 }

@@ -161,11 +161,23 @@ public sealed unsafe class SegmentReader : IDisposable
         {
             int mid = (lo + hi) >>> 1;
             int doc = _ids.ReadInt32(_idsSorted + 4L * mid);
-            int c = string.CompareOrdinal(GetId(doc), id);
+            int c = CompareId(doc, id);
             if (c == 0) return doc;
             if (c < 0) lo = mid + 1; else hi = mid - 1;
         }
         return -1;
+    }
+
+    /// <summary>Ordinal comparison of a document's id with <paramref name="id"/>, decoding UTF-8 on the stack.</summary>
+    private int CompareId(int doc, string id)
+    {
+        int start = _ids.ReadInt32(_idsOffsets + 4L * doc);
+        int end = _ids.ReadInt32(_idsOffsets + 4L * (doc + 1));
+        var bytes = _ids.Span(_idsBytes + start, end - start);
+        if (bytes.Length > 256) return string.CompareOrdinal(Encoding.UTF8.GetString(bytes), id);
+        Span<char> chars = stackalloc char[256];
+        int n = Encoding.UTF8.GetChars(bytes, chars);
+        return chars[..n].SequenceCompareTo(id.AsSpan());
     }
 
     /// <summary>The stored document (id, title, text).</summary>
