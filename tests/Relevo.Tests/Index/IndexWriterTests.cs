@@ -173,3 +173,31 @@ public class ParallelIndexingTests
         }
     }
 }
+
+public class MergeStoredTests
+{
+    /// <summary>A merge copies stored blocks (no deletions) or re-serializes them (deletions): every document reads back.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MergedSegmentsKeepEveryStoredDocument(bool withDeletes)
+    {
+        var docs = new List<Relevo.Index.Document>(Relevo.Collections.JsonlReader.ReadCorpus(TestData.Dataset("scifact").CorpusPath));
+        using var tmp = new TempDir();
+        using (var w = IndexWriter.Open(tmp.Path, new IndexWriterOptions { RamBudgetBytes = 1 << 20 }))
+        {
+            w.AddRange(docs, threads: 2);
+            w.Commit();
+            if (withDeletes) for (int i = 0; i < docs.Count; i += 7) w.Delete(docs[i].Id);
+            w.ForceMerge();
+        }
+        using var reader = IndexReader.Open(tmp.Path);
+        Assert.Single(reader.Segments);
+        for (int i = 0; i < docs.Count; i++)
+        {
+            var got = reader.GetDocument(docs[i].Id);
+            if (withDeletes && i % 7 == 0) { Assert.Null(got); continue; }
+            Assert.Equal(docs[i], got);
+        }
+    }
+}

@@ -207,6 +207,16 @@ public sealed unsafe class SegmentReader : IDisposable
         }
     }
 
+    internal int StoredBlockCount => _storedBlocks.Length;
+    internal int StoredBlockFirstDoc(int i) => _storedBlocks[i].FirstDoc;
+
+    /// <summary>A stored block as written: first document, compressed bytes (copied), raw length (merges copy blocks).</summary>
+    internal (int FirstDoc, byte[] Data, int Raw) StoredBlock(int i)
+    {
+        var b = _storedBlocks[i];
+        return (b.FirstDoc, _docs.Span(b.Offset, b.Compressed).ToArray(), b.Raw);
+    }
+
     /// <summary>Sequential access to stored documents (merges): each block is decompressed once, not once per document.</summary>
     internal sealed class StoredCursor
     {

@@ -41,6 +41,17 @@ internal sealed class StoredDocsBuilder
         if (_block.Length >= SegmentWriter.StoredBlockBytes) Cut();
     }
 
+    /// <summary>Appends an already compressed block holding <paramref name="docs"/> documents (merges without deletions
+    /// copy the source segments' blocks instead of recompressing them).</summary>
+    public void AddCompressedBlock(byte[] data, int raw, int docs)
+    {
+        if (_count > _blockFirst) throw new InvalidOperationException("a partly filled block is pending");
+        Blocks.Add((_count, data, raw));
+        Bytes += data.Length;
+        _count += docs;
+        _blockFirst = _count;
+    }
+
     /// <summary>Compresses the last, partly filled block (call once, before writing).</summary>
     public void Finish()
     {
