@@ -18,6 +18,7 @@ internal sealed unsafe class TermIterator
     private int _block;      // decoded block, or -1
     private int _blockCount;
     private int _blockEnd;   // last doc of the decoded block
+    private int _shallow;    // block found by the last ShallowBlock (targets only grow, so searches resume there)
 
     /// <summary>Current document, or <see cref="NoMoreDocs"/>.</summary>
     public int Doc;
@@ -46,6 +47,7 @@ internal sealed unsafe class TermIterator
         MaxScore = max;
         _block = -1;
         _blockEnd = -1;
+        _shallow = 0;
         LoadBlock(0);
     }
 
@@ -94,9 +96,10 @@ internal sealed unsafe class TermIterator
     /// or the block count.</summary>
     private int FindBlock(int target)
     {
-        int b = Math.Max(_block, 0);
+        int b = Math.Max(_block, _shallow);
+        if (b > 0 && b <= _blockCount && _cursor.BlockLastDoc(b - 1) >= target) b = Math.Max(_block, 0); // target behind the resume point
         while (b < _blockCount && _cursor.BlockLastDoc(b) < target) b++;
-        return b;
+        return _shallow = b;
     }
 
     /// <summary>Block that would hold <paramref name="target"/> (no decoding); the block count past the end.</summary>
