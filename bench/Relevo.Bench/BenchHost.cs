@@ -19,6 +19,7 @@ internal static class Benchmarks
         new EvalBenchmark(),
         new SearchBenchmark(),
         new IndexBenchmark(),
+        new PruningBenchmark(),
     ];
 }
 

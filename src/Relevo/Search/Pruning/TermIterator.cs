@@ -11,6 +11,9 @@ internal sealed unsafe class TermIterator
     public const int NoMoreDocs = int.MaxValue;
 
     private readonly PostingsCursor _cursor = new();
+    private readonly int[] _docs, _freqs; // the cursor's decoded block
+    private int _blockLength;
+    private bool _freqsReady;
     private float[] _blockMax = new float[16];
     private float[] _normInverse = null!;
     private byte* _norms;
@@ -27,6 +30,12 @@ internal sealed unsafe class TermIterator
     public float Weight;
     /// <summary>Upper bound of this term's score over the whole list.</summary>
     public float MaxScore;
+
+    public TermIterator()
+    {
+        _docs = _cursor.Docs;
+        _freqs = _cursor.Freqs;
+    }
 
     public void Reset(SegmentReader segment, int ord, int termIndex, float weight, float[] normInverse)
     {
@@ -58,19 +67,27 @@ internal sealed unsafe class TermIterator
             Doc = NoMoreDocs;
             _block = _blockCount;
             _blockEnd = NoMoreDocs;
+            _blockLength = 0;
             return;
         }
         _cursor.ReadDocs(block);
         _block = block;
-        _blockEnd = _cursor.Docs[_cursor.BlockLength - 1];
+        _blockLength = _cursor.BlockLength;
+        _blockEnd = _docs[_blockLength - 1];
+        _freqsReady = false;
         _index = 0;
-        Doc = _cursor.Docs[0];
+        Doc = _docs[0];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int NextDoc()
     {
-        if (++_index < _cursor.BlockLength) return Doc = _cursor.Docs[_index];
+        int i = _index + 1;
+        if ((uint)i < (uint)_blockLength)
+        {
+            _index = i;
+            return Doc = _docs[i];
+        }
         LoadBlock(_block + 1);
         return Doc;
     }
@@ -85,7 +102,7 @@ internal sealed unsafe class TermIterator
             LoadBlock(b);
             if (Doc == NoMoreDocs) return Doc;
         }
-        var docs = _cursor.Docs;
+        var docs = _docs;
         int i = _index;
         while (docs[i] < target) i++;
         _index = i;
@@ -121,7 +138,13 @@ internal sealed unsafe class TermIterator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float Score()
     {
+        if (!_freqsReady) LoadFreqs();
+        return Bm25Scorer.Score(Weight, _freqs[_index], _normInverse[_norms[Doc]]);
+    }
+
+    private void LoadFreqs()
+    {
         _cursor.ReadFreqs();
-        return Bm25Scorer.Score(Weight, _cursor.Freqs[_index], _normInverse[_norms[Doc]]);
+        _freqsReady = true;
     }
 }
