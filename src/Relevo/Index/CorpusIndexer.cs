@@ -12,13 +12,14 @@ public static class CorpusIndexer
     {
         var position = new JsonlReader.Position();
         long count = 0;
-        // Documents are read ahead of the one being added (batches are analysed in parallel): remember each one's line.
-        var lines = new Queue<long>();
+        // Documents are read ahead of the one being added (batches are analysed in parallel): remember each one's line
+        // and how far into the file it was (the reader's file may be closed by the time the document is added).
+        var lines = new Queue<(long Line, double Fraction)>();
         IEnumerable<Document> Documents()
         {
             foreach (var r in JsonlReader.Read(corpusPath, requireText: false, position))
             {
-                lines.Enqueue(r.Line);
+                lines.Enqueue((r.Line, position.TotalBytes == 0 ? 0 : (double)position.BytesRead / position.TotalBytes));
                 yield return new Document(r.Id, r.Title, r.Text);
             }
         }
@@ -26,15 +27,14 @@ public static class CorpusIndexer
         {
             writer.AddRange(Documents(), threads, n =>
             {
-                lines.Dequeue();
+                var (_, fraction) = lines.Dequeue();
                 count = n;
-                if (progress is not null && (n & 255) == 0)
-                    progress(position.TotalBytes == 0 ? 0 : (double)position.BytesRead / position.TotalBytes, n);
+                if (progress is not null && (n & 255) == 0) progress(fraction, n);
             });
         }
         catch (DuplicateDocumentIdException e)
         {
-            throw new RelevoException($"{corpusPath}:{lines.Peek()}: field _id: {e.Message}", e);
+            throw new RelevoException($"{corpusPath}:{lines.Peek().Line}: field _id: {e.Message}", e);
         }
         progress?.Invoke(1, count);
         return count;
