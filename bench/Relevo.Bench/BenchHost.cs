@@ -17,6 +17,9 @@ internal static class Benchmarks
     public static readonly IBenchmark[] All =
     [
         new EvalBenchmark(),
+        new SearchBenchmark(),
+        new IndexBenchmark(),
+        new PruningBenchmark(),
     ];
 }
 

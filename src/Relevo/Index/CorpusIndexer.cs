@@ -7,23 +7,34 @@ namespace Relevo.Index;
 public static class CorpusIndexer
 {
     /// <param name="progress">Called now and then with (fraction of the file read, documents so far).</param>
-    public static long AddCorpus(IndexWriter writer, string corpusPath, Action<double, long>? progress = null)
+    /// <param name="threads">Analysis threads (0: one per core); the index is the same for any number.</param>
+    public static long AddCorpus(IndexWriter writer, string corpusPath, Action<double, long>? progress = null, int threads = 0)
     {
         var position = new JsonlReader.Position();
         long count = 0;
-        foreach (var r in JsonlReader.Read(corpusPath, requireText: false, position))
+        // Documents are read ahead of the one being added (batches are analysed in parallel): remember each one's line
+        // and how far into the file it was (the reader's file may be closed by the time the document is added).
+        var lines = new Queue<(long Line, double Fraction)>();
+        IEnumerable<Document> Documents()
         {
-            try
+            foreach (var r in JsonlReader.Read(corpusPath, requireText: false, position))
             {
-                writer.Add(new Document(r.Id, r.Title, r.Text));
+                lines.Enqueue((r.Line, position.TotalBytes == 0 ? 0 : (double)position.BytesRead / position.TotalBytes));
+                yield return new Document(r.Id, r.Title, r.Text);
             }
-            catch (DuplicateDocumentIdException e)
+        }
+        try
+        {
+            writer.AddRange(Documents(), threads, n =>
             {
-                throw new RelevoException($"{corpusPath}:{r.Line}: field _id: {e.Message}", e);
-            }
-            count++;
-            if (progress is not null && (count & 255) == 0)
-                progress(position.TotalBytes == 0 ? 0 : (double)position.BytesRead / position.TotalBytes, count);
+                var (_, fraction) = lines.Dequeue();
+                count = n;
+                if (progress is not null && (n & 255) == 0) progress(fraction, n);
+            });
+        }
+        catch (DuplicateDocumentIdException e)
+        {
+            throw new RelevoException($"{corpusPath}:{lines.Peek().Line}: field _id: {e.Message}", e);
         }
         progress?.Invoke(1, count);
         return count;

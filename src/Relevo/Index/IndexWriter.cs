@@ -100,6 +100,82 @@ public sealed class IndexWriter : IDisposable
         if (_buffer.EstimatedBytes >= _options.RamBudgetBytes) Flush();
     }
 
+    /// <summary>Adds documents in order, as repeated <see cref="Add"/> calls would, and gives the same index for
+    /// any thread count: documents are analysed in batches on <paramref name="threads"/> threads (the next batch while
+    /// the current one is inverted), and inverted, checked for duplicates and flushed on this thread in input order.</summary>
+    /// <param name="added">Called after each document is added, with how many have been added so far.</param>
+    public void AddRange(IEnumerable<Document> documents, int threads = 0, Action<long>? added = null)
+    {
+        if (threads <= 0) threads = Environment.ProcessorCount;
+        const int BatchSize = 1024;
+        var batches = new[] { NewBatch(BatchSize), NewBatch(BatchSize) };
+        var docs = new[] { new Document[BatchSize], new Document[BatchSize] };
+        var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        using var e = documents.GetEnumerator();
+        int Fill(Document[] into)
+        {
+            int n = 0;
+            while (n < into.Length && e.MoveNext()) into[n++] = e.Current;
+            return n;
+        }
+        Task<int> Analyze(int which)
+        {
+            int n = Fill(docs[which]);
+            var batch = batches[which];
+            var input = docs[which];
+            if (threads == 1 || n < 64)
+            {
+                for (int i = 0; i < n; i++) batch[i].Analyze(input[i], _analyzer);
+                return Task.FromResult(n);
+            }
+            return Task.Run(() =>
+            {
+                Parallel.For(0, (n + 31) / 32, options, c =>
+                {
+                    int end = Math.Min(n, c * 32 + 32);
+                    for (int i = c * 32; i < end; i++) batch[i].Analyze(input[i], _analyzer);
+                });
+                return n;
+            });
+        }
+
+        long count = 0;
+        int current = 0;
+        var pending = Analyze(current);
+        while (true)
+        {
+            int n = pending.GetAwaiter().GetResult();
+            if (n == 0) break;
+            // analyse the next batch while this one is inverted
+            pending = threads == 1 ? Task.FromResult(-1) : Analyze(1 - current);
+            var batch = batches[current];
+            for (int i = 0; i < n; i++)
+            {
+                var doc = batch[i].Document;
+                if (string.IsNullOrEmpty(doc.Id)) throw new RelevoException("document has an empty _id");
+                if (Exists(doc.Id))
+                {
+                    if (!_options.ReplaceExisting) throw new DuplicateDocumentIdException(doc.Id);
+                    Delete(doc.Id);
+                }
+                int d = _buffer.Add(batch[i]);
+                _bufferIds[doc.Id] = d;
+                _dirty = true;
+                if (_buffer.EstimatedBytes >= _options.RamBudgetBytes) Flush();
+                added?.Invoke(++count);
+            }
+            if (threads == 1) pending = Analyze(1 - current);
+            current = 1 - current;
+        }
+    }
+
+    private static AnalyzedDocument[] NewBatch(int size)
+    {
+        var b = new AnalyzedDocument[size];
+        for (int i = 0; i < size; i++) b[i] = new AnalyzedDocument();
+        return b;
+    }
+
     private bool Exists(string id)
     {
         if (_bufferIds.ContainsKey(id)) return true;

@@ -1,4 +1,5 @@
 using Relevo.Index.Formats.V1;
+using Relevo.Index.Formats;
 
 namespace Relevo.Index;
 
@@ -36,12 +37,45 @@ internal sealed class SegmentMerger : ISegmentSource
     }
 
     public int DocCount => _newToOld.Length;
+
+    public string GetId(int doc)
+    {
+        var (s, d) = _newToOld[doc];
+        return _segments[s].GetId(d);
+    }
+
+    /// <summary>Without deletions the merged documents are the sources' in order: their compressed stored blocks are
+    /// copied as they are (renumbered), not decompressed and compressed again.</summary>
+    public StoredDocsBuilder? Stored
+    {
+        get
+        {
+            foreach (var seg in _segments) if (seg.Deletes.Count > 0) return null;
+            var builder = new StoredDocsBuilder();
+            foreach (var seg in _segments)
+                for (int i = 0; i < seg.StoredBlockCount; i++)
+                {
+                    var (first, data, raw) = seg.StoredBlock(i);
+                    int next = i + 1 < seg.StoredBlockCount ? seg.StoredBlockFirstDoc(i + 1) : seg.MaxDoc;
+                    builder.AddCompressedBlock(data, raw, next - first);
+                }
+            return builder;
+        }
+    }
     public byte[] Norms => _norms;
 
+    private SegmentReader.StoredCursor[]? _stored;
+
+    /// <summary>Called in increasing doc order by the writer: each source block is decompressed once.</summary>
     public Document GetDocument(int doc)
     {
         var (s, d) = _newToOld[doc];
-        return _segments[s].GetDocument(d);
+        if (_stored is null)
+        {
+            _stored = new SegmentReader.StoredCursor[_segments.Count];
+            for (int i = 0; i < _stored.Length; i++) _stored[i] = new SegmentReader.StoredCursor();
+        }
+        return _segments[s].GetDocument(d, _stored[s]);
     }
 
     public IEnumerable<TermPostings> Terms()

@@ -1,6 +1,7 @@
 using Relevo.Analysis;
 using Relevo.Index;
 using Relevo.Index.Formats.V1;
+using Relevo.Search.Pruning;
 
 namespace Relevo.Search;
 
@@ -14,6 +15,10 @@ public sealed class Bm25Searcher
     private readonly float[] _normInverse;
 
     public Bm25Parameters Parameters { get; }
+
+    /// <summary>How the top k is found; every choice returns the same documents and scores. MaxScore by default
+    /// (the fastest on the benchmarks in docs/benchmarks.md).</summary>
+    public PruningAlgorithm Algorithm { get; init; } = PruningAlgorithm.MaxScore;
     public Analyzer Analyzer { get; }
     public IndexReader Reader => _reader;
     public ICollectionStatistics Statistics => _stats;
@@ -30,12 +35,57 @@ public sealed class Bm25Searcher
 
     public IReadOnlyList<SearchHit> Search(string queryText, int k) => Search(Query.Parse(queryText, Analyzer), k);
 
-    /// <summary>The top k documents by BM25 (exhaustive scoring, see <see cref="ExhaustiveScorer"/>).</summary>
-    public IReadOnlyList<SearchHit> Search(Query query, int k)
+    /// <summary>The top k documents by BM25, found with <see cref="Algorithm"/>.</summary>
+    public IReadOnlyList<SearchHit> Search(Query query, int k) => Search(query, k, Algorithm);
+
+    /// <summary>The top k documents by BM25 with a chosen algorithm (tests and benchmarks compare them).</summary>
+    public IReadOnlyList<SearchHit> Search(Query query, int k, PruningAlgorithm algorithm)
     {
-        var terms = new List<(string, Bm25TermScorer)>(query.Terms.Count);
-        foreach (var (term, weight) in TermWeights(query)) terms.Add((term, new Bm25TermScorer(weight, _normInverse)));
-        return ExhaustiveScorer.Search(_reader, terms, k);
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        if (algorithm == PruningAlgorithm.Exhaustive)
+        {
+            var terms = new List<(string, Bm25TermScorer)>(query.Terms.Count);
+            foreach (var (term, weight) in TermWeights(query)) terms.Add((term, new Bm25TermScorer(weight, _normInverse)));
+            return ExhaustiveScorer.Search(_reader, terms, k);
+        }
+        int cap = Math.Min(k, Math.Max(_reader.MaxDoc, 1));
+        var docs = new int[cap];
+        var scores = new float[cap];
+        int n = SearchDocs(query, k, docs, scores, algorithm);
+        var ranked = new (int, float)[n];
+        for (int i = 0; i < n; i++) ranked[i] = (docs[i], scores[i]);
+        return ExhaustiveScorer.ToHits(_reader, ranked);
+    }
+
+    /// <summary>The top k as global document numbers and scores, best first (ties by smaller document number), written
+    /// to the spans (each at least min(k, MaxDoc) long); returns the number of hits. Allocates nothing in steady state.</summary>
+    public int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores) => SearchDocs(query, k, docs, scores, Algorithm);
+
+    /// <inheritdoc cref="SearchDocs(Query, int, Span{int}, Span{float})"/>
+    public int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores, PruningAlgorithm algorithm)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        if (algorithm == PruningAlgorithm.Exhaustive)
+        {
+            var hits = Search(query, k, algorithm);
+            for (int i = 0; i < hits.Count; i++)
+            {
+                docs[i] = _reader.DocBase[hits[i].Segment] + hits[i].Doc;
+                scores[i] = hits[i].Score;
+            }
+            return hits.Count;
+        }
+        var ev = QueryEvaluator.Current;
+        ev.BeginQuery();
+        var terms = query.Terms;
+        for (int i = 0; i < terms.Count; i++)
+        {
+            var (term, weight) = terms[i];
+            long df = _stats.DocFreq(term);
+            if (df == 0 || weight <= 0) continue;
+            ev.AddTerm(term, weight * Bm25Scorer.Idf(df, _stats.DocCount));
+        }
+        return ev.Search(_reader, _normInverse, k, algorithm, docs, scores);
     }
 
     /// <summary>Per query term: weight × idf, the factor in front of the tf part (Lucene's boost × idf).</summary>

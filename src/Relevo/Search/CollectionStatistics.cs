@@ -37,8 +37,10 @@ public sealed class IndexStatistics : ICollectionStatistics
     public long DocFreq(string term)
     {
         long df = 0;
-        foreach (var s in _reader.Segments)
+        var segments = _reader.Segments;
+        for (int i = 0; i < segments.Count; i++) // indexer, not foreach: no enumerator per query term
         {
+            var s = segments[i];
             int ord = s.FindTerm(term);
             if (ord >= 0) df += s.DocFreq(ord);
         }

@@ -3,29 +3,48 @@ namespace Relevo.Search;
 /// <summary>Keeps the k best (score, global doc) pairs in a min-heap; ties go to the smaller doc number, as in Lucene.</summary>
 public sealed class TopKCollector
 {
-    private readonly float[] _scores;
-    private readonly int[] _docs;
+    private float[] _scores;
+    private int[] _docs;
     private int _count;
+    private int _k;
 
     public TopKCollector(int k)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
         _scores = new float[k];
         _docs = new int[k];
+        _k = k;
+    }
+
+    /// <summary>Empties the collector and sets a new k; the arrays are kept (and only grown), so a reused collector
+    /// allocates nothing in steady state.</summary>
+    public void Reset(int k)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        if (k > _scores.Length)
+        {
+            _scores = new float[k];
+            _docs = new int[k];
+        }
+        _k = k;
+        _count = 0;
     }
 
     public int Count => _count;
-    public int Capacity => _scores.Length;
+    public int Capacity => _k;
+
+    /// <summary>True once k documents are held (from then on <see cref="Threshold"/> is the k-th best score).</summary>
+    public bool IsFull => _count == _k;
 
     /// <summary>The score a new document must beat once the heap is full.</summary>
-    public float Threshold => _count < _scores.Length ? float.NegativeInfinity : _scores[0];
+    public float Threshold => _count < _k ? float.NegativeInfinity : _scores[0];
 
     // a is "worse" than b: lower score, or same score and larger doc.
     private bool Worse(int i, int j) => _scores[i] < _scores[j] || (_scores[i] == _scores[j] && _docs[i] > _docs[j]);
 
     public void Collect(int doc, float score)
     {
-        if (_count < _scores.Length)
+        if (_count < _k)
         {
             _scores[_count] = score;
             _docs[_count] = doc;
@@ -66,6 +85,26 @@ public sealed class TopKCollector
     {
         (_scores[a], _scores[b]) = (_scores[b], _scores[a]);
         (_docs[a], _docs[b]) = (_docs[b], _docs[a]);
+    }
+
+    /// <summary>The collected documents, best first, into the spans; empties the collector and returns the count.</summary>
+    public int DrainInto(Span<int> docs, Span<float> scores)
+    {
+        int n = _count;
+        if (docs.Length < n || scores.Length < n) throw new ArgumentException("the output spans are shorter than the number of hits");
+        for (int i = n - 1; i >= 0; i--)
+        {
+            docs[i] = _docs[0];
+            scores[i] = _scores[0];
+            _count--;
+            if (_count > 0)
+            {
+                _scores[0] = _scores[_count];
+                _docs[0] = _docs[_count];
+                SiftDown(0);
+            }
+        }
+        return n;
     }
 
     /// <summary>The collected documents, best first; empties the collector.</summary>

@@ -145,3 +145,59 @@ public class IndexWriterTests
         Assert.Contains("lock", e.Message);
     }
 }
+
+/// <summary>Parallel analysis (IndexWriter.AddRange) writes byte-identical files for any thread count, and the same as
+/// adding the documents one by one.</summary>
+public class ParallelIndexingTests
+{
+    [Fact]
+    public void SameIndexForOneAndTwoThreadsAndForAdd()
+    {
+        var corpus = TestData.Dataset("scifact").CorpusPath;
+        var options = new IndexWriterOptions { RamBudgetBytes = 4 << 20, ReplaceExisting = true };
+        var docs = new List<Relevo.Index.Document>(Relevo.Collections.JsonlReader.ReadCorpus(corpus));
+        docs.Add(docs[17] with { Text = "replaced " + docs[17].Text }); // a replacement across a flush
+        using var one = new TempDir();
+        using var two = new TempDir();
+        using var add = new TempDir();
+        using (var w = IndexWriter.Open(one.Path, options)) { w.AddRange(docs, threads: 1); w.Commit(); }
+        using (var w = IndexWriter.Open(two.Path, options)) { w.AddRange(docs, threads: 2); w.Commit(); }
+        using (var w = IndexWriter.Open(add.Path, options)) { foreach (var d in docs) w.Add(d); w.Commit(); }
+        var files = Directory.GetFiles(one.Path).Select(Path.GetFileName).Where(f => f != IndexWriter.LockFileName).Order().ToList();
+        Assert.True(files.Count > 6, "several segments expected");
+        foreach (var dir in new[] { two.Path, add.Path })
+        {
+            Assert.Equal(files, Directory.GetFiles(dir).Select(Path.GetFileName).Where(f => f != IndexWriter.LockFileName).Order().ToList());
+            foreach (var f in files)
+                Assert.True(File.ReadAllBytes(Path.Combine(one.Path, f!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(dir, f!))), $"{f} differs");
+        }
+    }
+}
+
+public class MergeStoredTests
+{
+    /// <summary>A merge copies stored blocks (no deletions) or re-serializes them (deletions): every document reads back.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MergedSegmentsKeepEveryStoredDocument(bool withDeletes)
+    {
+        var docs = new List<Relevo.Index.Document>(Relevo.Collections.JsonlReader.ReadCorpus(TestData.Dataset("scifact").CorpusPath));
+        using var tmp = new TempDir();
+        using (var w = IndexWriter.Open(tmp.Path, new IndexWriterOptions { RamBudgetBytes = 1 << 20 }))
+        {
+            w.AddRange(docs, threads: 2);
+            w.Commit();
+            if (withDeletes) for (int i = 0; i < docs.Count; i += 7) w.Delete(docs[i].Id);
+            w.ForceMerge();
+        }
+        using var reader = IndexReader.Open(tmp.Path);
+        Assert.Single(reader.Segments);
+        for (int i = 0; i < docs.Count; i++)
+        {
+            var got = reader.GetDocument(docs[i].Id);
+            if (withDeletes && i % 7 == 0) { Assert.Null(got); continue; }
+            Assert.Equal(docs[i], got);
+        }
+    }
+}

@@ -26,6 +26,16 @@ public sealed class ByteBuffer
         _data[Length++] = (byte)v;
     }
 
+    /// <summary>varint UTF-8 length, then the UTF-8 bytes of <paramref name="s"/> (no intermediate array).</summary>
+    public void WriteUtf8(string s)
+    {
+        int n = System.Text.Encoding.UTF8.GetByteCount(s);
+        WriteVarInt((ulong)n);
+        Ensure(n);
+        System.Text.Encoding.UTF8.GetBytes(s, _data.AsSpan(Length, n));
+        Length += n;
+    }
+
     public void WriteUInt32(uint v)
     {
         Ensure(4);

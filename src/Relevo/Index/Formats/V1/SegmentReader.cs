@@ -114,6 +114,37 @@ public sealed unsafe class SegmentReader : IDisposable
 
     public PostingsCursor Postings(int ord) => new(_postings, _postingsOffset[ord], _docFreq[ord]);
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, (int Tf, byte Norm)[]> _listImpacts = new();
+
+    /// <summary>The Pareto frontier of (tf, norm) over a term's whole list (the union of its blocks' impacts): the
+    /// list's maximum score for any BM25 parameters is reached at one of these pairs. Computed once per term and cached.</summary>
+    public (int Tf, byte Norm)[] ListImpacts(int ord) => _listImpacts.GetOrAdd(ord, static (o, self) =>
+    {
+        var maxTfByNorm = new int[256];
+        var cursor = self.Postings(o);
+        var pairs = new List<(int Tf, byte Norm)>();
+        for (int b = 0; b < cursor.BlockCount; b++)
+        {
+            cursor.BlockImpacts(b, pairs);
+            foreach (var (tf, norm) in pairs) if (tf > maxTfByNorm[norm]) maxTfByNorm[norm] = tf;
+        }
+        var frontier = new List<(int, byte)>();
+        int best = 0;
+        for (int n = 0; n < 256; n++)
+            if (maxTfByNorm[n] > best) { best = maxTfByNorm[n]; frontier.Add((best, (byte)n)); }
+        return frontier.ToArray();
+    }, this);
+
+    /// <summary>Re-points <paramref name="reuse"/> at a term's postings (no allocation).</summary>
+    public PostingsCursor Postings(int ord, PostingsCursor reuse)
+    {
+        reuse.Reset(_postings, _postingsOffset[ord], _docFreq[ord]);
+        return reuse;
+    }
+
+    /// <summary>The norms as raw memory (valid while the reader is open), for scoring loops that keep it in a field.</summary>
+    internal byte* NormsPointer => _norms.Pointer + _norms.PayloadStart + 4;
+
     /// <summary>External id of a document.</summary>
     public string GetId(int doc)
     {
@@ -130,11 +161,23 @@ public sealed unsafe class SegmentReader : IDisposable
         {
             int mid = (lo + hi) >>> 1;
             int doc = _ids.ReadInt32(_idsSorted + 4L * mid);
-            int c = string.CompareOrdinal(GetId(doc), id);
+            int c = CompareId(doc, id);
             if (c == 0) return doc;
             if (c < 0) lo = mid + 1; else hi = mid - 1;
         }
         return -1;
+    }
+
+    /// <summary>Ordinal comparison of a document's id with <paramref name="id"/>, decoding UTF-8 on the stack.</summary>
+    private int CompareId(int doc, string id)
+    {
+        int start = _ids.ReadInt32(_idsOffsets + 4L * doc);
+        int end = _ids.ReadInt32(_idsOffsets + 4L * (doc + 1));
+        var bytes = _ids.Span(_idsBytes + start, end - start);
+        if (bytes.Length > 256) return string.CompareOrdinal(Encoding.UTF8.GetString(bytes), id);
+        Span<char> chars = stackalloc char[256];
+        int n = Encoding.UTF8.GetChars(bytes, chars);
+        return chars[..n].SequenceCompareTo(id.AsSpan());
     }
 
     /// <summary>The stored document (id, title, text).</summary>
@@ -164,6 +207,63 @@ public sealed unsafe class SegmentReader : IDisposable
         }
     }
 
+    internal int StoredBlockCount => _storedBlocks.Length;
+    internal int StoredBlockFirstDoc(int i) => _storedBlocks[i].FirstDoc;
+
+    /// <summary>A stored block as written: first document, compressed bytes (copied), raw length (merges copy blocks).</summary>
+    internal (int FirstDoc, byte[] Data, int Raw) StoredBlock(int i)
+    {
+        var b = _storedBlocks[i];
+        return (b.FirstDoc, _docs.Span(b.Offset, b.Compressed).ToArray(), b.Raw);
+    }
+
+    /// <summary>Sequential access to stored documents (merges): each block is decompressed once, not once per document.</summary>
+    internal sealed class StoredCursor
+    {
+        public int Block = -1;
+        public byte[] Raw = [];
+        public int Position;
+        public int NextDoc;
+    }
+
+    /// <summary>The stored document, read through <paramref name="cursor"/>; fastest for increasing doc numbers.</summary>
+    internal Document GetDocument(int doc, StoredCursor cursor)
+    {
+        if ((uint)doc >= (uint)MaxDoc) throw new ArgumentOutOfRangeException(nameof(doc));
+        if (cursor.Block < 0 || doc < cursor.NextDoc || cursor.Block + 1 < _storedBlocks.Length && doc >= _storedBlocks[cursor.Block + 1].FirstDoc)
+        {
+            int lo = 0, hi = _storedBlocks.Length - 1;
+            while (lo < hi)
+            {
+                int mid = (lo + hi + 1) >>> 1;
+                if (_storedBlocks[mid].FirstDoc <= doc) lo = mid; else hi = mid - 1;
+            }
+            var block = _storedBlocks[lo];
+            if (cursor.Raw.Length < block.Raw) cursor.Raw = new byte[Math.Max(block.Raw, cursor.Raw.Length * 2)];
+            int decoded = LZ4Codec.Decode(_docs.Span(block.Offset, block.Compressed), cursor.Raw.AsSpan(0, block.Raw));
+            if (decoded != block.Raw)
+                throw new CorruptIndexException(_docs.Path, $"stored block {lo} does not decompress");
+            cursor.Block = lo;
+            cursor.Position = 0;
+            cursor.NextDoc = block.FirstDoc;
+        }
+        var r = new ByteReader(cursor.Raw);
+        r.Position = cursor.Position;
+        for (int d = cursor.NextDoc; ; d++)
+        {
+            int tlen = (int)r.ReadVarInt();
+            var title = r.ReadBytes(tlen);
+            int xlen = (int)r.ReadVarInt();
+            var text = r.ReadBytes(xlen);
+            if (d == doc)
+            {
+                cursor.Position = r.Position;
+                cursor.NextDoc = d + 1;
+                return new Document(GetId(doc), Encoding.UTF8.GetString(title), Encoding.UTF8.GetString(text));
+            }
+        }
+    }
+
     public void Dispose()
     {
         _postings.Dispose();
@@ -173,45 +273,101 @@ public sealed unsafe class SegmentReader : IDisposable
     }
 }
 
-/// <summary>Iterates one term's postings block by block: decodes 128 doc ids and frequencies at a time.</summary>
+/// <summary>Iterates one term's postings block by block: decodes 128 doc ids and frequencies at a time.
+/// A cursor can be re-pointed at another term (<see cref="Reset"/>) so a query reuses its cursors.</summary>
 public unsafe sealed class PostingsCursor
 {
-    private readonly MappedFile _file;
-    private readonly long _skipStart, _impactsStart, _dataStart;
+    private MappedFile _file = null!;
+    private byte* _skip, _impacts, _data;
+    private long _impactsLength;
     private int _block = -1;
+    private int _freqBlock = -1;
+    private readonly uint[] _tmp = new uint[SegmentFiles.BlockSize];
 
-    public int DocFreq { get; }
-    public int BlockCount { get; }
+    public int DocFreq { get; private set; }
+    public int BlockCount { get; private set; }
     /// <summary>Decoded doc ids and term frequencies of the current block.</summary>
     public readonly int[] Docs = new int[SegmentFiles.BlockSize];
     public readonly int[] Freqs = new int[SegmentFiles.BlockSize];
     public int BlockLength { get; private set; }
 
-    internal PostingsCursor(MappedFile file, long offset, int docFreq)
+    internal PostingsCursor(MappedFile file, long offset, int docFreq) => Reset(file, offset, docFreq);
+
+    /// <summary>An unpositioned cursor, for <see cref="SegmentReader.Postings(int, PostingsCursor)"/>.</summary>
+    public PostingsCursor() { }
+
+    internal void Reset(MappedFile file, long offset, int docFreq)
     {
         _file = file;
         DocFreq = docFreq;
         BlockCount = (docFreq + SegmentFiles.BlockSize - 1) / SegmentFiles.BlockSize;
         int impactsLength = file.ReadInt32(offset);
-        _skipStart = offset + 4;
-        _impactsStart = _skipStart + 12L * BlockCount;
-        _dataStart = _impactsStart + impactsLength;
+        _skip = file.Pointer + offset + 4;
+        _impacts = _skip + 12L * BlockCount;
+        _impactsLength = impactsLength;
+        _data = _impacts + impactsLength;
+        _block = -1;
+        _freqBlock = -1;
+        BlockLength = 0;
     }
 
     /// <summary>Last doc id of a block, from the skip table (no decoding).</summary>
-    public int BlockLastDoc(int block) => _file.ReadInt32(_skipStart + 12L * block);
+    public int BlockLastDoc(int block) => *(int*)(_skip + 12L * block);
 
     /// <summary>The (tf, norm) pairs bounding every score in a block.</summary>
     public void BlockImpacts(int block, List<(int Tf, byte Norm)> into)
     {
         into.Clear();
-        int off = _file.ReadInt32(_skipStart + 12L * block + 8);
-        var r = new ByteReader(_file.Span(_impactsStart + off, (int)Math.Min(int.MaxValue, _dataStart - _impactsStart - off)));
-        int n = (int)r.ReadVarInt();
+        int off = *(int*)(_skip + 12L * block + 8);
+        byte* p = _impacts + off;
+        int n = (int)ReadVarInt(ref p);
         for (int i = 0; i < n; i++)
         {
-            int tf = (int)r.ReadVarInt();
-            into.Add((tf, r.ReadByte()));
+            int tf = (int)ReadVarInt(ref p);
+            into.Add((tf, *p++));
+        }
+    }
+
+    /// <summary>The largest BM25 score any document of the block can get: the maximum over the block's impacts.</summary>
+    public float BlockMaxScore(int block, float weight, float[] normInverse)
+    {
+        int off = *(int*)(_skip + 12L * block + 8);
+        byte* p = _impacts + off;
+        return MaxOverImpacts(ref p, weight, normInverse);
+    }
+
+    /// <summary>The largest BM25 score any document of the whole list can get (maximum over every block's impacts).</summary>
+    public float MaxScore(float weight, float[] normInverse)
+    {
+        byte* p = _impacts, end = _impacts + _impactsLength;
+        float max = 0;
+        while (p < end) max = Math.Max(max, MaxOverImpacts(ref p, weight, normInverse));
+        return max;
+    }
+
+    private static float MaxOverImpacts(ref byte* p, float weight, float[] normInverse)
+    {
+        int n = (int)ReadVarInt(ref p);
+        float max = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int tf = (int)ReadVarInt(ref p);
+            float s = Search.Bm25Scorer.Score(weight, tf, normInverse[*p++]);
+            if (s > max) max = s;
+        }
+        return max;
+    }
+
+    private static ulong ReadVarInt(ref byte* p)
+    {
+        ulong v = 0;
+        int shift = 0;
+        while (true)
+        {
+            byte b = *p++;
+            v |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) return v;
+            shift += 7;
         }
     }
 
@@ -220,23 +376,48 @@ public unsafe sealed class PostingsCursor
     /// <summary>Decodes block <paramref name="block"/> into <see cref="Docs"/> and <see cref="Freqs"/>.</summary>
     public void ReadBlock(int block)
     {
+        ReadDocs(block);
+        ReadFreqs();
+    }
+
+    /// <summary>Decodes only the doc ids of a block; <see cref="ReadFreqs"/> decodes its frequencies when needed.</summary>
+    public void ReadDocs(int block)
+    {
         int prev = block == 0 ? -1 : BlockLastDoc(block - 1);
         int n = block == BlockCount - 1 ? DocFreq - block * SegmentFiles.BlockSize : SegmentFiles.BlockSize;
-        int off = _file.ReadInt32(_skipStart + 12L * block + 4);
-        byte* p = _file.Pointer + _dataStart + off;
-        int docBits = p[0], tfBits = p[1];
-        p += 2;
-        Span<uint> tmp = stackalloc uint[SegmentFiles.BlockSize];
-        BitPacking.Unpack(p, n, docBits, tmp);
-        for (int i = 0; i < n; i++)
+        int off = *(int*)(_skip + 12L * block + 4);
+        byte* p = _data + off;
+        int docBits = p[0];
+        fixed (int* docs = Docs)
         {
-            prev += (int)tmp[i] + 1;
-            Docs[i] = prev;
+            uint* d = (uint*)docs;
+            BitPacking.Unpack(p + 2, n, docBits, d);
+            // gaps minus one -> doc ids (prefix sum)
+            int acc = prev;
+            for (int i = 0; i < n; i++)
+            {
+                acc += (int)d[i] + 1;
+                docs[i] = acc;
+            }
         }
-        p += BitPacking.PackedBytes(n, docBits);
-        BitPacking.Unpack(p, n, tfBits, tmp);
-        for (int i = 0; i < n; i++) Freqs[i] = (int)tmp[i] + 1;
         BlockLength = n;
         _block = block;
+    }
+
+    /// <summary>Decodes the term frequencies of the current block (once; later calls return at once).</summary>
+    public void ReadFreqs()
+    {
+        if (_freqBlock == _block) return;
+        int n = BlockLength;
+        int off = *(int*)(_skip + 12L * _block + 4);
+        byte* p = _data + off;
+        int docBits = p[0], tfBits = p[1];
+        p += 2 + BitPacking.PackedBytes(n, docBits);
+        fixed (int* freqs = Freqs)
+        {
+            BitPacking.Unpack(p, n, tfBits, (uint*)freqs);
+            for (int i = 0; i < n; i++) freqs[i]++;
+        }
+        _freqBlock = _block;
     }
 }

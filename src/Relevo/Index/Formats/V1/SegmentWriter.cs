@@ -11,6 +11,64 @@ internal interface ISegmentSource
     /// <summary>Terms in ordinal order, each with ascending doc numbers and their term frequencies.</summary>
     IEnumerable<TermPostings> Terms();
     Document GetDocument(int doc);
+    /// <summary>External id of a document.</summary>
+    string GetId(int doc) => GetDocument(doc).Id;
+    /// <summary>Stored documents already serialized and compressed (the in-memory buffer does this as documents
+    /// arrive); null to have the writer read every document with <see cref="GetDocument"/>.</summary>
+    StoredDocsBuilder? Stored => null;
+}
+
+/// <summary>Builds the stored-documents blocks of a segment incrementally: each document is serialized into the
+/// current block, and a block is LZ4-compressed as soon as it is full, so a buffer holds compressed text only.
+/// Blocks are cut exactly where <see cref="SegmentWriter"/> cuts them when it serializes documents itself.</summary>
+internal sealed class StoredDocsBuilder
+{
+    private readonly ByteBuffer _block = new();
+    private int _blockFirst, _count;
+    private byte[] _scratch = [];
+    public readonly List<(int FirstDoc, byte[] Data, int Raw)> Blocks = [];
+
+    /// <summary>Bytes held: compressed blocks plus the block being filled.</summary>
+    public long Bytes { get; private set; }
+
+    public void Add(string title, string text)
+    {
+        long before = _block.Length;
+        _block.WriteUtf8(title);
+        _block.WriteUtf8(text);
+        Bytes += _block.Length - before;
+        _count++;
+        if (_block.Length >= SegmentWriter.StoredBlockBytes) Cut();
+    }
+
+    /// <summary>Appends an already compressed block holding <paramref name="docs"/> documents (merges without deletions
+    /// copy the source segments' blocks instead of recompressing them).</summary>
+    public void AddCompressedBlock(byte[] data, int raw, int docs)
+    {
+        if (_count > _blockFirst) throw new InvalidOperationException("a partly filled block is pending");
+        Blocks.Add((_count, data, raw));
+        Bytes += data.Length;
+        _count += docs;
+        _blockFirst = _count;
+    }
+
+    /// <summary>Compresses the last, partly filled block (call once, before writing).</summary>
+    public void Finish()
+    {
+        if (_count > _blockFirst) Cut();
+    }
+
+    private void Cut()
+    {
+        var raw = _block.Span;
+        int max = K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(raw.Length);
+        if (_scratch.Length < max) _scratch = new byte[max];
+        int clen = K4os.Compression.LZ4.LZ4Codec.Encode(raw, _scratch, K4os.Compression.LZ4.LZ4Level.L00_FAST);
+        Blocks.Add((_blockFirst, _scratch.AsSpan(0, clen).ToArray(), raw.Length));
+        Bytes += clen - raw.Length;
+        _block.Clear();
+        _blockFirst = _count;
+    }
 }
 
 /// <summary>One term's postings, handed to the writer; the arrays may be reused between terms.</summary>
@@ -22,7 +80,7 @@ public sealed record SegmentStats(int MaxDoc, long SumTotalTermFreq, int DocsWit
 /// <summary>Writes a segment's five files (terms, postings with block maxima, norms, ids, stored documents).</summary>
 internal static class SegmentWriter
 {
-    private const int StoredBlockBytes = 16 * 1024;
+    internal const int StoredBlockBytes = 60 * 1024; // larger blocks compress better; merges read them sequentially
 
     public static SegmentStats Write(string directory, string segment, ISegmentSource source)
     {
@@ -162,21 +220,42 @@ internal static class SegmentWriter
         written.Add(SegmentFiles.Docs(segment));
         using (var docs = new IndexOutput(Path.Combine(directory, SegmentFiles.Docs(segment)), SegmentFiles.DocsKind, SegmentFiles.Version))
         {
-            var block = new ByteBuffer();
             var index = new List<(int FirstDoc, long Offset, int Compressed, int Raw)>();
-            int blockFirst = 0;
-            for (int doc = 0; doc < count; doc++)
+            var idScratch = new byte[256];
+            void AddId(int doc, string id)
             {
-                var d = source.GetDocument(doc);
-                ids[doc] = d.Id;
+                ids[doc] = id;
                 offsets[doc] = idBytes.Length;
-                idBytes.WriteBytes(Encoding.UTF8.GetBytes(d.Id));
-                WriteString(block, d.Title);
-                WriteString(block, d.Text);
-                if (block.Length >= StoredBlockBytes || doc == count - 1)
+                int n = Encoding.UTF8.GetByteCount(id);
+                if (n > idScratch.Length) idScratch = new byte[n * 2];
+                Encoding.UTF8.GetBytes(id, idScratch);
+                idBytes.WriteBytes(idScratch.AsSpan(0, n));
+            }
+            if (source.Stored is { } stored)
+            {
+                stored.Finish();
+                for (int doc = 0; doc < count; doc++) AddId(doc, source.GetId(doc));
+                foreach (var (first, data, raw) in stored.Blocks)
                 {
-                    index.Add(FlushStoredBlock(docs, block, blockFirst));
-                    blockFirst = doc + 1;
+                    index.Add((first, docs.Position, data.Length, raw));
+                    docs.WriteBytes(data);
+                }
+            }
+            else
+            {
+                var block = new ByteBuffer();
+                int blockFirst = 0;
+                for (int doc = 0; doc < count; doc++)
+                {
+                    var d = source.GetDocument(doc);
+                    AddId(doc, d.Id);
+                    block.WriteUtf8(d.Title);
+                    block.WriteUtf8(d.Text);
+                    if (block.Length >= StoredBlockBytes || doc == count - 1)
+                    {
+                        index.Add(FlushStoredBlock(docs, block, blockFirst));
+                        blockFirst = doc + 1;
+                    }
                 }
             }
             offsets[count] = idBytes.Length;
@@ -215,13 +294,6 @@ internal static class SegmentWriter
         var entry = (firstDoc, offset, clen, raw.Length);
         block.Clear();
         return entry;
-    }
-
-    private static void WriteString(ByteBuffer b, string s)
-    {
-        var bytes = Encoding.UTF8.GetBytes(s);
-        b.WriteVarInt((ulong)bytes.Length);
-        b.WriteBytes(bytes);
     }
 
     internal static void TryDelete(string path)

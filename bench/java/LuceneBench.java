@@ -1,0 +1,217 @@
+import java.io.*;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.*;
+import java.util.*;
+import java.util.concurrent.*;
+import java.util.concurrent.atomic.*;
+import java.util.zip.GZIPInputStream;
+
+import org.apache.lucene.analysis.Analyzer;
+import org.apache.lucene.analysis.TokenStream;
+import org.apache.lucene.analysis.en.EnglishAnalyzer;
+import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
+import org.apache.lucene.document.*;
+import org.apache.lucene.index.*;
+import org.apache.lucene.search.*;
+import org.apache.lucene.search.similarities.BM25Similarity;
+import org.apache.lucene.store.FSDirectory;
+
+/**
+ * Java Lucene 8 side of Relevo's engine benchmark (bench/Relevo.Bench "search"): EnglishAnalyzer, BM25(k1, b), one
+ * field "title text" with docs and freqs (as Relevo), id/title/text stored; bag-of-words queries with each term boosted
+ * by its count. Prints one RESULT line and writes each query's top 10 to a run file.
+ * Usage: LuceneBench CORPUS_DIR INDEX_DIR K1 B THREADS RUN_OUT [ROUNDS]
+ */
+public final class LuceneBench {
+    public static void main(String[] args) throws Exception {
+        Path corpusDir = Paths.get(args[0]), indexDir = Paths.get(args[1]);
+        float k1 = Float.parseFloat(args[2]), b = Float.parseFloat(args[3]);
+        int threads = Integer.parseInt(args[4]);
+        Path runOut = Paths.get(args[5]);
+        int rounds = args.length > 6 ? Integer.parseInt(args[6]) : 2;
+        Analyzer analyzer = new EnglishAnalyzer();
+        BM25Similarity sim = new BM25Similarity(k1, b);
+
+        // ---- indexing
+        deleteTree(indexDir);
+        Files.createDirectories(indexDir);
+        FieldType contents = new FieldType();
+        contents.setTokenized(true);
+        contents.setIndexOptions(IndexOptions.DOCS_AND_FREQS);
+        contents.setStored(false);
+        contents.freeze();
+        long t0 = System.nanoTime();
+        long docs = 0;
+        try (FSDirectory dir = FSDirectory.open(indexDir)) {
+            IndexWriterConfig cfg = new IndexWriterConfig(analyzer).setSimilarity(sim).setRAMBufferSizeMB(256)
+                .setOpenMode(IndexWriterConfig.OpenMode.CREATE);
+            try (IndexWriter w = new IndexWriter(dir, cfg); BufferedReader r = open(corpusDir, "corpus.jsonl")) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    if (line.isBlank()) continue;
+                    Map<String, String> m = Json.parseFlat(line);
+                    String id = m.getOrDefault("_id", ""), title = m.getOrDefault("title", ""), text = m.getOrDefault("text", "");
+                    String indexed = title.isEmpty() ? text : text.isEmpty() ? title : title + " " + text;
+                    Document d = new Document();
+                    d.add(new StringField("id", id, Field.Store.YES));
+                    d.add(new StoredField("title", title));
+                    d.add(new StoredField("text", text));
+                    d.add(new Field("contents", indexed, contents));
+                    w.addDocument(d);
+                    docs++;
+                }
+                w.forceMerge(1);
+                w.commit();
+            }
+        }
+        double indexSeconds = (System.nanoTime() - t0) / 1e9;
+        long size = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(indexDir)) { for (Path p : ds) size += Files.size(p); }
+
+        // ---- queries (analysed before timing)
+        List<String> qids = new ArrayList<>();
+        List<Query> queries = new ArrayList<>();
+        try (BufferedReader r = open(corpusDir, "queries.jsonl")) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.isBlank()) continue;
+                Map<String, String> m = Json.parseFlat(line);
+                LinkedHashMap<String, Integer> counts = new LinkedHashMap<>();
+                try (TokenStream ts = analyzer.tokenStream("contents", m.getOrDefault("text", ""))) {
+                    CharTermAttribute term = ts.addAttribute(CharTermAttribute.class);
+                    ts.reset();
+                    while (ts.incrementToken()) counts.merge(term.toString(), 1, Integer::sum);
+                    ts.end();
+                }
+                if (counts.isEmpty()) continue;
+                BooleanQuery.Builder q = new BooleanQuery.Builder();
+                for (Map.Entry<String, Integer> e : counts.entrySet()) {
+                    Query tq = new TermQuery(new Term("contents", e.getKey()));
+                    if (e.getValue() != 1) tq = new BoostQuery(tq, e.getValue());
+                    q.add(tq, BooleanClause.Occur.SHOULD);
+                }
+                qids.add(m.get("_id"));
+                queries.add(q.build());
+            }
+        }
+
+        try (DirectoryReader reader = DirectoryReader.open(FSDirectory.open(indexDir))) {
+            IndexSearcher searcher = new IndexSearcher(reader);
+            searcher.setSimilarity(sim);
+            searcher.setQueryCache(null);
+            // warm up: at least two passes of each k (more on small query sets, for the JIT)
+            int warm = Math.max(2, 4000 / queries.size()); for (int i = 0; i < warm; i++) for (Query q : queries) { searcher.search(q, 10); searcher.search(q, 1000); }
+            double[] t10 = null, t1000 = null;
+            for (int round = 0; round < rounds; round++) {
+                double[] a = latencies(searcher, queries, 10), c = latencies(searcher, queries, 1000);
+                t10 = t10 == null ? a : min(t10, a);
+                t1000 = t1000 == null ? c : min(t1000, c);
+            }
+            // throughput, top 10, all threads
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            AtomicInteger next = new AtomicInteger();
+            int total = queries.size() * 3;
+            long s0 = System.nanoTime();
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < threads; t++) fs.add(pool.submit(() -> {
+                int i;
+                while ((i = next.getAndIncrement()) < total) {
+                    try { searcher.search(queries.get(i % queries.size()), 10); } catch (IOException e) { throw new UncheckedIOException(e); }
+                }
+                return null;
+            }));
+            for (Future<?> f : fs) f.get();
+            double qps = total / ((System.nanoTime() - s0) / 1e9);
+            pool.shutdown();
+            try (PrintWriter pw = new PrintWriter(Files.newBufferedWriter(runOut, StandardCharsets.UTF_8))) {
+                for (int i = 0; i < queries.size(); i++) {
+                    TopDocs td = searcher.search(queries.get(i), 10);
+                    for (ScoreDoc sd : td.scoreDocs)
+                        pw.println(qids.get(i) + " " + searcher.doc(sd.doc).get("id") + " " + Float.floatToIntBits(sd.score));
+                }
+            }
+            System.out.println(String.format(Locale.ROOT,
+                "RESULT docs=%d index_s=%.3f size=%d t10_mean=%.6f t10_p50=%.6f t10_p99=%.6f t1000_mean=%.6f t1000_p50=%.6f t1000_p99=%.6f qps=%.1f queries=%d",
+                docs, indexSeconds, size, mean(t10), pct(t10, 50), pct(t10, 99), mean(t1000), pct(t1000, 50), pct(t1000, 99), qps, queries.size()));
+        }
+    }
+
+    /** Per-query latency in milliseconds, one thread. */
+    static double[] latencies(IndexSearcher s, List<Query> qs, int k) throws IOException {
+        double[] ms = new double[qs.size()];
+        for (int i = 0; i < qs.size(); i++) {
+            long t = System.nanoTime();
+            s.search(qs.get(i), k);
+            ms[i] = (System.nanoTime() - t) / 1e6;
+        }
+        return ms;
+    }
+
+    static double[] min(double[] a, double[] b) { double[] r = new double[a.length]; for (int i = 0; i < a.length; i++) r[i] = Math.min(a[i], b[i]); return r; }
+    static double mean(double[] a) { double s = 0; for (double x : a) s += x; return s / a.length; }
+    static double pct(double[] a, int p) { double[] s = a.clone(); Arrays.sort(s); return s[Math.min(s.length - 1, (int) Math.ceil(p / 100.0 * s.length) - 1)]; }
+
+    static BufferedReader open(Path dir, String name) throws IOException {
+        Path p = dir.resolve(name);
+        if (Files.exists(p)) return Files.newBufferedReader(p, StandardCharsets.UTF_8);
+        return new BufferedReader(new InputStreamReader(new GZIPInputStream(Files.newInputStream(dir.resolve(name + ".gz"))), StandardCharsets.UTF_8));
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (var walk = Files.walk(p)) { walk.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete()); }
+    }
+
+    /** Just enough JSON for BEIR lines: the top-level string fields of one object (nested values skipped). */
+    static final class Json {
+        private final String s; private int i;
+        private Json(String s) { this.s = s; }
+        static Map<String, String> parseFlat(String line) {
+            Json j = new Json(line); Map<String, String> m = new HashMap<>();
+            j.ws(); j.expect('{'); j.ws();
+            if (j.peek() == '}') return m;
+            while (true) {
+                j.ws(); String key = j.string(); j.ws(); j.expect(':'); j.ws();
+                if (j.peek() == '"') m.put(key, j.string()); else j.skipValue();
+                j.ws();
+                char c = j.s.charAt(j.i++);
+                if (c == '}') return m;
+                if (c != ',') throw new IllegalArgumentException("bad JSON at " + j.i);
+            }
+        }
+        char peek() { return s.charAt(i); }
+        void ws() { while (i < s.length() && Character.isWhitespace(s.charAt(i))) i++; }
+        void expect(char c) { if (s.charAt(i++) != c) throw new IllegalArgumentException("expected " + c + " at " + (i - 1)); }
+        String string() {
+            expect('"'); StringBuilder sb = new StringBuilder();
+            while (true) {
+                char c = s.charAt(i++);
+                if (c == '"') return sb.toString();
+                if (c != '\\') { sb.append(c); continue; }
+                char e = s.charAt(i++);
+                switch (e) {
+                    case 'n': sb.append('\n'); break; case 't': sb.append('\t'); break; case 'r': sb.append('\r'); break;
+                    case 'b': sb.append('\b'); break; case 'f': sb.append('\f'); break;
+                    case 'u': sb.append((char) Integer.parseInt(s.substring(i, i + 4), 16)); i += 4; break;
+                    default: sb.append(e);
+                }
+            }
+        }
+        void skipValue() {
+            char c = peek();
+            if (c == '"') { string(); return; }
+            if (c == '{' || c == '[') {
+                int depth = 0;
+                do {
+                    c = s.charAt(i);
+                    if (c == '"') { string(); continue; }
+                    if (c == '{' || c == '[') depth++;
+                    if (c == '}' || c == ']') depth--;
+                    i++;
+                } while (depth > 0);
+                return;
+            }
+            while (i < s.length() && ",}] \t".indexOf(s.charAt(i)) < 0) i++;
+        }
+    }
+}

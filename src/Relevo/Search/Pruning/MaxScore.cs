@@ -1,0 +1,254 @@
+using Relevo.Index.Formats.V1;
+
+namespace Relevo.Search.Pruning;
+
+/// <summary>MaxScore (Turtle and Flood 1995, as in Lucene 9+ and PISA), rank-safe. Terms are ordered by their
+/// upper bound; the lowest-bound terms whose bounds together cannot beat the current k-th score are
+/// "non-essential": candidates come only from the essential terms, and a non-essential term is looked up for a
+/// candidate only while the candidate's partial score plus the remaining bounds (global, then per block) can still
+/// beat the threshold. Candidates that survive are scored exactly as the exhaustive scorer scores them.</summary>
+internal static class MaxScore
+{
+    /// <summary>From this k on the window-at-a-time form runs (<see cref="RunWindowed"/>): with a low threshold most
+    /// documents are candidates, and term-at-a-time scoring inside a window beats per-document bookkeeping.</summary>
+    public const int WindowedFromK = 100;
+    private const int WindowBits = 12, Window = 1 << WindowBits;
+
+    public static void Run(QueryEvaluator ev, SegmentReader seg, int docBase, int n)
+    {
+        if (ev.Top.Capacity >= WindowedFromK) { RunWindowed(ev, seg, docBase, n); return; }
+        var its = ev.Iterators;
+        var top = ev.Top;
+        var contrib = ev.Contributions;
+        var ub = ev.Bounds;
+        var deletes = seg.Deletes;
+        bool anyDeleted = deletes.Count > 0;
+
+        // ascending upper bound (insertion sort: a handful of terms)
+        for (int i = 1; i < n; i++)
+        {
+            var x = its[i];
+            int j = i - 1;
+            while (j >= 0 && its[j].MaxScore > x.MaxScore) { its[j + 1] = its[j]; j--; }
+            its[j + 1] = x;
+        }
+        double acc = 0;
+        for (int i = 0; i < n; i++) { acc += its[i].MaxScore; ub[i] = acc; }
+
+        float theta = top.Threshold;
+        int fe = 0; // first essential term
+        while (fe < n && ub[fe] <= theta) fe++;
+
+        while (fe < n)
+        {
+            int doc = TermIterator.NoMoreDocs;
+            for (int i = fe; i < n; i++) if (its[i].Doc < doc) doc = its[i].Doc;
+            if (doc == TermIterator.NoMoreDocs) break;
+
+            double partial = 0;
+            for (int i = fe; i < n; i++)
+            {
+                var it = its[i];
+                if (it.Doc != doc) continue;
+                float s = it.Score();
+                contrib[it.TermIndex] = s;
+                partial += s;
+                it.NextDoc();
+            }
+
+            bool competitive = true;
+            if (fe > 0)
+            {
+                if (partial + ub[fe - 1] <= theta) competitive = false;
+                else
+                {
+                    // tighter: block maxima of the non-essential terms at this document
+                    double bound = partial;
+                    for (int i = fe - 1; i >= 0; i--) bound += its[i].BlockMax(its[i].ShallowBlock(doc));
+                    if (bound <= theta) competitive = false;
+                }
+                for (int i = fe - 1; i >= 0 && competitive; i--)
+                {
+                    if (partial + ub[i] <= theta) { competitive = false; break; }
+                    var it = its[i];
+                    if (it.Advance(doc) == doc)
+                    {
+                        float s = it.Score();
+                        contrib[it.TermIndex] = s;
+                        partial += s;
+                    }
+                }
+            }
+
+            if (!competitive || (anyDeleted && deletes.IsDeleted(doc)))
+            {
+                ev.ClearContributions();
+                continue;
+            }
+            float score = ev.ExactScore();
+            if (score > theta)
+            {
+                top.Collect(docBase + doc, score);
+                float t = top.Threshold;
+                if (t != theta)
+                {
+                    theta = t;
+                    while (fe < n && ub[fe] <= theta) fe++;
+                }
+            }
+        }
+    }
+
+    [ThreadStatic] private static double[]? t_acc;
+    [ThreadStatic] private static ulong[]? t_matched;
+    [ThreadStatic] private static int[]? t_listDocs;
+    [ThreadStatic] private static float[]? t_listScores;
+    [ThreadStatic] private static int[]? t_listCount;
+    [ThreadStatic] private static float[]? t_windowMax;
+    [ThreadStatic] private static int[]? t_order;
+
+    /// <summary>MaxScore a window of 4096 documents at a time. Per window each term's bound is the largest block maximum
+    /// among its blocks in the window; the lowest-bound terms whose bounds sum to at most the threshold are non-essential
+    /// there (a window where all are is skipped without decoding). Essential terms score all their postings in the window;
+    /// then, term by term in query order, the window's accumulators take the essential scores and the non-essential
+    /// terms' scores for documents an essential term matched — so each document's score is summed in double in
+    /// query-term order, exactly as the exhaustive scorer sums it.</summary>
+    private static void RunWindowed(QueryEvaluator ev, SegmentReader seg, int docBase, int n)
+    {
+        var its = ev.Iterators; // query-term order (the evaluator adds them so)
+        var top = ev.Top;
+        var deletes = seg.Deletes;
+        bool anyDeleted = deletes.Count > 0;
+        var acc = t_acc ??= new double[Window];
+        var matched = t_matched ??= new ulong[Window / 64];
+        if (t_listDocs is null || t_listDocs.Length < n * Window)
+        {
+            t_listDocs = new int[Math.Max(n, 8) * Window];
+            t_listScores = new float[t_listDocs.Length];
+            t_listCount = new int[Math.Max(n, 8)];
+            t_windowMax = new float[t_listCount.Length];
+            t_order = new int[t_listCount.Length];
+        }
+        var listDocs = t_listDocs;
+        var listScores = t_listScores!;
+        var listCount = t_listCount!;
+        var windowMax = t_windowMax!;
+        var order = t_order!;
+        const int NoMore = TermIterator.NoMoreDocs;
+
+        float theta = top.Threshold;
+        int start = NoMore;
+        for (int i = 0; i < n; i++) if (its[i].Doc < start) start = its[i].Doc;
+        while (start != NoMore)
+        {
+            int end = start > int.MaxValue - Window ? int.MaxValue : start + Window;
+
+            // per-window bounds; non-essential: lowest bounds summing to at most the threshold
+            for (int i = 0; i < n; i++)
+            {
+                windowMax[i] = WindowMax(its[i], end);
+                order[i] = i;
+                listCount[i] = -1; // -1: non-essential in this window
+            }
+            for (int i = 1; i < n; i++)
+            {
+                int x = order[i], j = i - 1;
+                while (j >= 0 && windowMax[order[j]] > windowMax[x]) { order[j + 1] = order[j]; j--; }
+                order[j + 1] = x;
+            }
+            double cum = 0;
+            int firstEssential = 0;
+            while (firstEssential < n && cum + windowMax[order[firstEssential]] <= theta) cum += windowMax[order[firstEssential++]];
+            bool anyMatch = false;
+            for (int o = firstEssential; o < n; o++)
+            {
+                int i = order[o];
+                var it = its[i];
+                int c = 0, row = i * Window;
+                while (it.Doc < end)
+                {
+                    int d = it.Doc - start;
+                    listDocs[row + c] = d;
+                    listScores[row + c] = it.Score();
+                    c++;
+                    matched[d >> 6] |= 1UL << d;
+                    it.NextDoc();
+                }
+                listCount[i] = c;
+                anyMatch |= c > 0;
+            }
+
+            if (anyMatch)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    int c = listCount[i];
+                    if (c >= 0)
+                    {
+                        int row = i * Window;
+                        for (int e = 0; e < c; e++) acc[listDocs[row + e]] += listScores[row + e];
+                        continue;
+                    }
+                    var it = its[i];
+                    if (it.Doc >= end) continue;
+                    for (int w = 0; w < matched.Length && it.Doc < end; w++)
+                    {
+                        ulong bits = matched[w];
+                        while (bits != 0)
+                        {
+                            int d = (w << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits);
+                            bits &= bits - 1;
+                            int doc = start + d;
+                            if (it.Advance(doc) == doc) acc[d] += it.Score();
+                            else if (it.Doc >= end) break;
+                        }
+                    }
+                }
+                for (int w = 0; w < matched.Length; w++)
+                {
+                    ulong bits = matched[w];
+                    if (bits == 0) continue;
+                    matched[w] = 0;
+                    while (bits != 0)
+                    {
+                        int d = (w << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits);
+                        bits &= bits - 1;
+                        float score = (float)acc[d];
+                        acc[d] = 0;
+                        if (score > theta && !(anyDeleted && deletes.IsDeleted(start + d)))
+                        {
+                            top.Collect(docBase + start + d, score);
+                            theta = top.Threshold;
+                        }
+                    }
+                }
+            }
+
+            // every list moves past the window; the next window starts at the smallest next document
+            start = NoMore;
+            for (int i = 0; i < n; i++)
+            {
+                var it = its[i];
+                if (it.Doc < end) it.Advance(end);
+                if (it.Doc < start) start = it.Doc;
+            }
+        }
+    }
+
+    /// <summary>Largest block maximum among the term's blocks that hold documents below <paramref name="end"/>,
+    /// from its current document on (0 if it has none there).</summary>
+    private static float WindowMax(TermIterator it, int end)
+    {
+        if (it.Doc >= end) return 0;
+        int b = it.ShallowBlock(it.Doc);
+        float m = it.BlockMax(b);
+        while (it.BlockLastDoc(b) < end - 1)
+        {
+            b++;
+            float x = it.BlockMax(b);
+            if (x == 0) break; // past the last block
+            if (x > m) m = x;
+        }
+        return m;
+    }
+}

@@ -1,0 +1,150 @@
+using System.Runtime.CompilerServices;
+using Relevo.Index.Formats.V1;
+
+namespace Relevo.Search.Pruning;
+
+/// <summary>Document-at-a-time iterator over one query term's postings in one segment, with BM25 scoring and the
+/// block maxima dynamic pruning needs. Reused from query to query (see <see cref="QueryEvaluator"/>): nothing is
+/// allocated per query once its arrays have grown to the longest list seen.</summary>
+internal sealed unsafe class TermIterator
+{
+    public const int NoMoreDocs = int.MaxValue;
+
+    private readonly PostingsCursor _cursor = new();
+    private readonly int[] _docs, _freqs; // the cursor's decoded block
+    private int _blockLength;
+    private bool _freqsReady;
+    private float[] _blockMax = new float[16];
+    private float[] _normInverse = null!;
+    private byte* _norms;
+    private int _index;      // position inside the decoded block
+    private int _block;      // decoded block, or -1
+    private int _blockCount;
+    private int _blockEnd;   // last doc of the decoded block
+    private int _shallow;    // block found by the last ShallowBlock (targets only grow, so searches resume there)
+
+    /// <summary>Current document, or <see cref="NoMoreDocs"/>.</summary>
+    public int Doc;
+    /// <summary>Position of the term in the query's term list: scores are summed in this order.</summary>
+    public int TermIndex;
+    public float Weight;
+    /// <summary>Upper bound of this term's score over the whole list.</summary>
+    public float MaxScore;
+
+    public TermIterator()
+    {
+        _docs = _cursor.Docs;
+        _freqs = _cursor.Freqs;
+    }
+
+    public void Reset(SegmentReader segment, int ord, int termIndex, float weight, float[] normInverse)
+    {
+        segment.Postings(ord, _cursor);
+        _norms = segment.NormsPointer;
+        _normInverse = normInverse;
+        TermIndex = termIndex;
+        Weight = weight;
+        _blockCount = _cursor.BlockCount;
+        if (_blockMax.Length < _blockCount) _blockMax = new float[Math.Max(_blockCount, _blockMax.Length * 2)];
+        _blockMax.AsSpan(0, _blockCount).Fill(float.NaN);
+        float max = 0;
+        foreach (var (tf, norm) in segment.ListImpacts(ord))
+        {
+            float sc = Bm25Scorer.Score(weight, tf, normInverse[norm]);
+            if (sc > max) max = sc;
+        }
+        MaxScore = max;
+        _block = -1;
+        _blockEnd = -1;
+        _shallow = 0;
+        LoadBlock(0);
+    }
+
+    private void LoadBlock(int block)
+    {
+        if (block >= _blockCount)
+        {
+            Doc = NoMoreDocs;
+            _block = _blockCount;
+            _blockEnd = NoMoreDocs;
+            _blockLength = 0;
+            return;
+        }
+        _cursor.ReadDocs(block);
+        _block = block;
+        _blockLength = _cursor.BlockLength;
+        _blockEnd = _docs[_blockLength - 1];
+        _freqsReady = false;
+        _index = 0;
+        Doc = _docs[0];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int NextDoc()
+    {
+        int i = _index + 1;
+        if ((uint)i < (uint)_blockLength)
+        {
+            _index = i;
+            return Doc = _docs[i];
+        }
+        LoadBlock(_block + 1);
+        return Doc;
+    }
+
+    /// <summary>Moves to the first document at or after <paramref name="target"/>.</summary>
+    public int Advance(int target)
+    {
+        if (target <= Doc) return Doc;
+        if (target > _blockEnd)
+        {
+            int b = FindBlock(target);
+            LoadBlock(b);
+            if (Doc == NoMoreDocs) return Doc;
+        }
+        var docs = _docs;
+        int i = _index;
+        while (docs[i] < target) i++;
+        _index = i;
+        return Doc = docs[i];
+    }
+
+    /// <summary>First block (at or after the current one) whose last document is at least <paramref name="target"/>,
+    /// or the block count.</summary>
+    private int FindBlock(int target)
+    {
+        int b = Math.Max(_block, _shallow);
+        if (b > 0 && b <= _blockCount && _cursor.BlockLastDoc(b - 1) >= target) b = Math.Max(_block, 0); // target behind the resume point
+        while (b < _blockCount && _cursor.BlockLastDoc(b) < target) b++;
+        return _shallow = b;
+    }
+
+    /// <summary>Block that would hold <paramref name="target"/> (no decoding); the block count past the end.</summary>
+    public int ShallowBlock(int target) => target <= _blockEnd && _block >= 0 ? _block : FindBlock(target);
+
+    /// <summary>Last document of a block (<see cref="NoMoreDocs"/> past the end).</summary>
+    public int BlockLastDoc(int block) => block >= _blockCount ? NoMoreDocs : _cursor.BlockLastDoc(block);
+
+    /// <summary>Largest score any document of a block can get (0 past the end); computed once per block and query.</summary>
+    public float BlockMax(int block)
+    {
+        if (block >= _blockCount) return 0;
+        float m = _blockMax[block];
+        if (float.IsNaN(m)) _blockMax[block] = m = _cursor.BlockMaxScore(block, Weight, _normInverse);
+        return m;
+    }
+
+    /// <summary>BM25 score of the current document (exactly as the exhaustive scorer computes it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Score()
+    {
+        if (!_freqsReady) LoadFreqs();
+        return Bm25Scorer.Score(Weight, _freqs[_index], _normInverse[_norms[Doc]]);
+    }
+
+    private void LoadFreqs()
+    {
+        _cursor.ReadFreqs();
+        _freqsReady = true;
+    }
+}
