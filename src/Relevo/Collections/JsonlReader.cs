@@ -87,7 +87,7 @@ public static class JsonlReader
     {
         var check = new char[bytes.Length];
         if (Utf8.ToUtf16(bytes, check, out int valid, out _, replaceInvalidSequences: false) != OperationStatus.Done)
-            throw new RelevoException($"{path}:{line}: invalid UTF-8 at byte {valid + 1} of the line");
+            throw new RelevoException($"{path}:{line}: {FieldAt(bytes, valid)}invalid UTF-8 at byte {valid + 1} of the line");
         string? id = null, title = null, text = null;
         try
         {
@@ -131,6 +131,32 @@ public static class JsonlReader
         if (requireText && string.IsNullOrWhiteSpace(text))
             throw new RelevoException($"{path}:{line}: field text: {(text is null ? "missing" : "empty query")}");
         return new Record(id, title ?? "", text ?? "", line);
+    }
+
+    /// <summary>"field NAME: " for the JSON field whose value holds byte <paramref name="offset"/>, or "" if none.
+    /// Invalid bytes are masked with '?' (same length) so the line can be parsed to find it.</summary>
+    private static string FieldAt(ReadOnlySpan<byte> bytes, int offset)
+    {
+        var masked = bytes.ToArray();
+        var scratch = new char[masked.Length];
+        for (int guard = 0; guard < masked.Length; guard++)
+        {
+            if (Utf8.ToUtf16(masked, scratch, out int ok, out _, replaceInvalidSequences: false) == OperationStatus.Done) break;
+            masked[ok] = (byte)'?';
+        }
+        try
+        {
+            var reader = new Utf8JsonReader(masked);
+            string? name = null;
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName) { name = reader.GetString(); continue; }
+                long start = reader.TokenStartIndex, end = start + reader.ValueSpan.Length + 2;
+                if (name is not null && offset >= start && offset < end) return $"field {name}: ";
+            }
+        }
+        catch (JsonException) { }
+        return "";
     }
 
     private static string? ReadString(string path, int line, ref Utf8JsonReader reader, string field) => reader.TokenType switch

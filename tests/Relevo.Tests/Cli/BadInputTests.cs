@@ -37,7 +37,7 @@ public class BadInputTests
     [InlineData("empty-id", "bad.jsonl:3: field _id: empty")]
     [InlineData("duplicate-in-file", "bad.jsonl:3: field _id: duplicate _id 'x'")]
     [InlineData("duplicate-of-indexed", "bad.jsonl:1: field _id: duplicate _id 'a'")]
-    [InlineData("invalid-utf8", "bad.jsonl:2: invalid UTF-8")]
+    [InlineData("invalid-utf8", "bad.jsonl:2: field text: invalid UTF-8 at byte 27 of the line")]
     [InlineData("wrong-type", "bad.jsonl:2: field text: expected a string")]
     public void BadCorpusIsRefusedAndIndexUntouched(string kind, string expected)
     {
