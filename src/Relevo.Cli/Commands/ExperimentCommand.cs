@@ -34,6 +34,8 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         public string RunCache { get; init; } = "runs/cache";
 
         [CommandOption("--threads <N>")] public int? Threads { get; init; }
+        [CommandOption("--llm <URL>")][Description(LlmOptions.EndpointHelp)] public string? Llm { get; init; }
+        [CommandOption("--llm-model <NAME>")][Description(LlmOptions.ModelHelp)] public string? LlmModel { get; init; }
     }
 
     /// <summary>The experiment file, as YAML.</summary>
@@ -77,6 +79,9 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         return spec;
     }
 
+    private static bool UsesLlm(Pipeline p) =>
+        p.Root.Descendants().Any(s => s is Relevo.Rerank.LlmStage or Relevo.Rerank.ExpandStage);
+
     /// <summary>Every embedding model a pipeline uses, so the dataset's index can be given its vectors first.</summary>
     private static IEnumerable<string> DenseModels(IEnumerable<Pipeline> pipelines)
     {
@@ -100,12 +105,14 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         string baselineText = Pipeline.Parse(spec.Baseline ?? spec.Pipelines[0]).Text;
         int baseline = pipelines.FindIndex(p => p.Text == baselineText);
         int threads = settings.Threads ?? Environment.ProcessorCount;
+        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
 
         var md = new StringBuilder();
         md.Append("# ").Append(spec.Title ?? name).Append("\n\n");
         if (spec.Description is { } d) md.Append(d.Trim()).Append("\n\n");
         md.Append("Reproduce with:\n\n```bash\ndotnet run --project src/Relevo.Cli -c Release -- experiment ")
-          .Append(settings.File.Replace('\\', '/')).Append("\n```\n\n")
+          .Append(settings.File.Replace('\\', '/'))
+          .Append(llm is null ? "" : $" --llm {llm.Settings.Endpoint} --llm-model {llm.Settings.Model}").Append("\n```\n\n")
           .Append(FormattableString.Invariant($"Runs retrieve the top {spec.K} documents per query; datasets from `../shared/datasets` (BEIR layout, test qrels). "))
           .Append("Pipelines are written in Relevo's pipeline language (see `docs/pipelines.md`). Generated ")
           .Append(DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)).Append(".\n\n");
@@ -116,7 +123,7 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
             string indexDir = DatasetIndexes.Ensure(dataset, Path.Combine(settings.IndexRoot, dataset.Name));
             foreach (var model in DenseModels(pipelines)) DatasetIndexes.EnsureVectors(indexDir, model);
             using var reader = IndexReader.Open(indexDir);
-            using var ctx = new SearchContext(reader);
+            using var ctx = new SearchContext(reader) { Llm = llm };
             var queries = JsonlReader.ReadQueries(dataset.QueriesPath);
             var evaluator = new Evaluator(Qrels.Load(dataset.QrelsPath));
             string commit = Convert.ToHexString(SHA256.HashData(System.IO.File.ReadAllBytes(Path.Combine(indexDir, Manifest.FileName))))[..16];
@@ -125,7 +132,9 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
             var paths = new List<string>();
             foreach (var p in pipelines)
             {
-                string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{commit}\n{p.Text}\n{spec.K}")))[..20].ToLowerInvariant();
+                // A pipeline with an LLM stage also depends on the model that answers it.
+                string model = UsesLlm(p) && llm is not null ? "\nllm=" + llm.Settings.Model : "";
+                string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{commit}\n{p.Text}\n{spec.K}{model}")))[..20].ToLowerInvariant();
                 string path = Path.Combine(settings.RunCache, dataset.Name, key + ".trec");
                 TrecRun run;
                 if (System.IO.File.Exists(path))
@@ -159,6 +168,7 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         }
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         System.IO.File.WriteAllText(output, md.ToString());
+        LlmOptions.Report(llm);
         Console.WriteLine($"wrote {output}");
         return 0;
     }
