@@ -87,15 +87,7 @@ public sealed class DenseSearcher : IDisposable
         if (queryVector.Length != Dimensions)
             throw new RelevoException($"query vector has {queryVector.Length} dimensions; '{Model}' vectors have {Dimensions}");
         var top = Options.Int8 ? SearchInt8(queryVector, k) : SearchFloat(queryVector, k);
-        var hits = new SearchHit[top.Length];
-        for (int i = 0; i < hits.Length; i++)
-        {
-            var (global, score) = top[i];
-            int s = SegmentOf(global);
-            int doc = global - _reader.DocBase[s];
-            hits[i] = new SearchHit(_reader.Segments[s].GetId(doc), score, s, doc);
-        }
-        return hits;
+        return SearchHits.FromGlobalDocs(_reader, top);
     }
 
     private (int Doc, float Score)[] SearchFloat(ReadOnlySpan<float> q, int k)
@@ -145,22 +137,10 @@ public sealed class DenseSearcher : IDisposable
         var top = new TopKCollector(k);
         foreach (var (global, _) in first.Drain())
         {
-            int s = SegmentOf(global);
+            int s = _reader.SegmentOf(global);
             top.Collect(global, TensorPrimitives.Dot(_vectors[s].Row(global - _reader.DocBase[s]), q));
         }
         return top.Drain();
-    }
-
-    private int SegmentOf(int global)
-    {
-        var bases = _reader.DocBase;
-        int lo = 0, hi = bases.Count - 1;
-        while (lo < hi)
-        {
-            int mid = (lo + hi + 1) >> 1;
-            if (bases[mid] <= global) lo = mid; else hi = mid - 1;
-        }
-        return lo;
     }
 
     public void Dispose()

@@ -54,7 +54,7 @@ public sealed class Bm25Searcher
         int n = SearchDocs(query, k, docs, scores, algorithm);
         var ranked = new (int, float)[n];
         for (int i = 0; i < n; i++) ranked[i] = (docs[i], scores[i]);
-        return ExhaustiveScorer.ToHits(_reader, ranked);
+        return SearchHits.FromGlobalDocs(_reader, ranked);
     }
 
     /// <summary>The top k as global document numbers and scores, best first (ties by smaller document number), written

@@ -52,19 +52,6 @@ public static class ExhaustiveScorer
                 if (!seg.IsDeleted(d)) top.Collect(docBase + d, score);
             }
         }
-        return ToHits(reader, top.Drain());
-    }
-
-    public static SearchHit[] ToHits(IndexReader reader, (int Doc, float Score)[] ranked)
-    {
-        var hits = new SearchHit[ranked.Length];
-        for (int i = 0; i < ranked.Length; i++)
-        {
-            var (global, score) = ranked[i];
-            int s = reader.SegmentOf(global);
-            int doc = global - reader.DocBase[s];
-            hits[i] = new SearchHit(reader.Segments[s].GetId(doc), score, s, doc);
-        }
-        return hits;
+        return SearchHits.FromGlobalDocs(reader, top.Drain());
     }
 }
