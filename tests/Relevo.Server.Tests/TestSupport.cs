@@ -7,20 +7,10 @@ using Relevo.Index;
 
 namespace Relevo.Server.Tests;
 
-/// <summary>Where the shared test collections are ($RELEVO_DATA, else ../shared/datasets beside the repository).</summary>
+/// <summary>Shared test collections, found as the CLI finds them: $RELEVO_DATA, then ../shared/datasets beside the repository.</summary>
 internal static class TestData
 {
-    public static string RepoRoot =>
-        DatasetLocator.FindRepositoryRoot(Directory.GetCurrentDirectory())
-        ?? DatasetLocator.FindRepositoryRoot(AppContext.BaseDirectory)
-        ?? throw new InvalidOperationException("Relevo.slnx not found above the test directory");
-
-    public static string DatasetsDir =>
-        Environment.GetEnvironmentVariable("RELEVO_DATA") is { Length: > 0 } d
-            ? d
-            : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "datasets"));
-
-    public static BeirDataset Dataset(string name) => BeirDataset.FromFolder(Path.Combine(DatasetsDir, name));
+    public static BeirDataset Dataset(string name) => DatasetLocator.Resolve(name);
 
     public static readonly Document[] Small =
     [
