@@ -38,9 +38,9 @@ public sealed class RunCommand : Command<RunCommand.Settings>
     {
         var pipeline = Pipeline.Parse(settings.Pipeline);
         var queries = JsonlReader.ReadQueries(settings.QueriesPath());
-        using var reader = IndexReader.Open(settings.IndexDir);
         using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
-        using var ctx = new SearchContext(reader) { Llm = llm };
+        using var index = OpenedIndex.Open(settings.IndexDir, llm);
+        var ctx = index.Context;
         if (settings.Tag is { } t && t.Any(char.IsWhiteSpace)) throw new RelevoException("--tag: a TREC run tag cannot contain spaces");
         var run = ProgressReporter.Run("search", "queries", report =>
             pipeline.Run(queries, settings.K, ctx, settings.Threads, settings.Tag, n => report((double)n / queries.Count, 1, n)));

@@ -33,9 +33,9 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
     {
         if (string.IsNullOrWhiteSpace(settings.Query)) throw new RelevoException("--query: empty query");
         var pipeline = Pipelines.Pipeline.Parse(settings.Pipeline);
-        using var reader = IndexReader.Open(settings.IndexDir);
         using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
-        using var ctx = new SearchContext(reader) { Llm = llm };
+        using var index = OpenedIndex.Open(settings.IndexDir, llm);
+        var ctx = index.Context;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var state = pipeline.Execute(settings.Query, settings.K, ctx);
         double ms = clock.Elapsed.TotalMilliseconds;
@@ -50,7 +50,7 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
             var rows = new List<object>();
             for (int i = 0; i < hits.Count; i++)
             {
-                var doc = reader.Segments[hits[i].Segment].GetDocument(hits[i].Doc);
+                var doc = index.GetDocument(hits[i]);
                 var stages = state.Ranking.Stages.Where(s => s.Scores.ContainsKey(hits[i].DocId)).ToDictionary(s => s.Stage, s => s.Scores[hits[i].DocId]);
                 rows.Add(new
                 {
@@ -65,7 +65,7 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
         Console.WriteLine($"query: {terms}  ({hits.Count} hits, {ms:N1} ms, {pipeline.Text})");
         for (int i = 0; i < hits.Count; i++)
         {
-            var doc = reader.Segments[hits[i].Segment].GetDocument(hits[i].Doc);
+            var doc = index.GetDocument(hits[i]);
             Console.WriteLine($"{i + 1,3}. {hits[i].DocId}  {hits[i].Score:F4}  {Shorten(doc.Title.Length > 0 ? doc.Title : doc.Text, 90)}");
             if (settings.Explain && pipeline.Explain(state, hits[i], ctx) is { } e) PrintExplanation(e);
         }

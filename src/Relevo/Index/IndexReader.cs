@@ -39,6 +39,11 @@ public sealed class IndexReader : IDisposable
         }
     }
 
+    /// <summary>Opens a given commit of the index (e.g. the one a sharded index's cluster manifest names for this
+    /// shard), which need not be the latest; its files must still exist.</summary>
+    public static IndexReader Open(string directory, Manifest manifest) =>
+        new(directory, manifest, OpenSegments(directory, manifest));
+
     internal static List<SegmentReader> OpenSegments(string directory, Manifest manifest)
     {
         var readers = new List<SegmentReader>();

@@ -176,6 +176,9 @@ public sealed class IndexWriter : IDisposable
         return b;
     }
 
+    /// <summary>Whether a live document (committed or pending) has this id.</summary>
+    public bool Contains(string id) => Exists(id);
+
     private bool Exists(string id)
     {
         if (_bufferIds.ContainsKey(id)) return true;
@@ -287,6 +290,32 @@ public sealed class IndexWriter : IDisposable
         Commit();
     }
 
+    /// <summary>The writer's last commit (what <see cref="Commit"/> last made durable, or what it opened).</summary>
+    public Manifest LastCommit => _committed;
+
+    /// <summary>Drops every uncommitted change and makes <paramref name="target"/>, an earlier commit of this index whose
+    /// files still exist, the current commit again (under a new generation). A shard of a sharded index returns to the
+    /// commit its cluster manifest names when a cluster-wide commit did not complete.</summary>
+    public void RestoreCommit(Manifest target)
+    {
+        foreach (var s in _segments) s.Reader.Dispose();
+        _segments.Clear();
+        _buffer = new SegmentBuffer();
+        _bufferIds.Clear();
+        _bufferDeleted.Clear();
+        var manifest = target with
+        {
+            Generation = Math.Max(_committed.Generation, target.Generation) + 1,
+            NextSegment = Math.Max(_nextSegment, target.NextSegment),
+        };
+        manifest.Commit(_dir, Stage);
+        _committed = manifest;
+        _nextSegment = manifest.NextSegment;
+        ReloadSegments();
+        RemoveUnreferencedFiles();
+        _dirty = false;
+    }
+
     /// <summary>Drops every uncommitted change.</summary>
     public void Rollback()
     {
@@ -315,7 +344,9 @@ public sealed class IndexWriter : IDisposable
     private void RemoveUnreferencedFiles()
     {
         var keep = new HashSet<string>(StringComparer.Ordinal) { Manifest.FileName, LockFileName };
-        foreach (var s in _committed.Segments)
+        var commits = new List<Manifest> { _committed };
+        if (_options.ProtectedCommits is { } protectedCommits) commits.AddRange(protectedCommits());
+        foreach (var s in commits.SelectMany(c => c.Segments))
         {
             foreach (var f in SegmentFiles.All(s.Name)) keep.Add(f);
             if (s.DeletesFile is { } d) keep.Add(d);

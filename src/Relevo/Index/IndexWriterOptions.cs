@@ -11,6 +11,10 @@ public sealed record IndexWriterOptions
     /// <summary>When true, adding a document whose id exists replaces it; otherwise a duplicate id is an error.</summary>
     public bool ReplaceExisting { get; init; }
 
+    /// <summary>Commits other than the writer's own whose files must not be removed (a shard of a sharded index keeps
+    /// the commit the cluster manifest names until the next cluster-wide commit replaces it).</summary>
+    public Func<IReadOnlyList<Manifest>>? ProtectedCommits { get; init; }
+
     /// <summary>Test hook: called at each commit stage (crash-safety tests kill the process there).</summary>
     public Action<string>? CommitStage { get; init; }
 }

@@ -95,7 +95,7 @@ public sealed record Manifest(int Format, long Generation, string Analyzer, int 
     private static string Checksum(string body) => XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(body)).ToString("x16");
 
     /// <summary>fsync on the folder makes the rename itself durable (POSIX); a no-op elsewhere.</summary>
-    private static void FsyncDirectory(string directory)
+    internal static void FsyncDirectory(string directory)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
         int fd = open(directory, 0 /* O_RDONLY */);

@@ -74,7 +74,7 @@ public sealed class Bm25Stage(Bm25Parameters parameters) : RetrieverStage
     public Bm25Parameters Parameters { get; } = parameters;
     public override string Text => Parameters == new Bm25Parameters() ? "bm25" : $"bm25(k1={Num(Parameters.K1)},b={Num(Parameters.B)})";
     protected override IReadOnlyList<SearchHit> Retrieve(PipelineQuery query, SearchContext ctx, int depth) =>
-        ctx.Bm25(Parameters).Search(Terms(query, ctx), depth);
+        ctx.SearchBm25(Parameters, Terms(query, ctx), depth);
 }
 
 public sealed class QueryLikelihoodStage(float mu) : RetrieverStage
@@ -82,7 +82,7 @@ public sealed class QueryLikelihoodStage(float mu) : RetrieverStage
     public float Mu { get; } = mu;
     public override string Text => Mu == 1000f ? "ql" : $"ql(mu={Num(Mu)})";
     protected override IReadOnlyList<SearchHit> Retrieve(PipelineQuery query, SearchContext ctx, int depth) =>
-        ctx.QueryLikelihood(Mu).Search(Terms(query, ctx), depth);
+        ctx.SearchQueryLikelihood(Mu, Terms(query, ctx), depth);
 }
 
 /// <summary>dense(model=M[,int8=true][,oversample=4]): exact cosine search over the index's vectors for M

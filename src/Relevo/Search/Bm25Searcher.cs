@@ -62,7 +62,27 @@ public sealed class Bm25Searcher
     public int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores) => SearchDocs(query, k, docs, scores, Algorithm);
 
     /// <inheritdoc cref="SearchDocs(Query, int, Span{int}, Span{float})"/>
-    public int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores, PruningAlgorithm algorithm)
+    public int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores, PruningAlgorithm algorithm) =>
+        SearchDocs(query, k, docs, scores, algorithm, float.NegativeInfinity, null);
+
+    /// <summary>The top k of one shard of a larger collection (the statistics are the whole collection's): only
+    /// documents scoring above <paramref name="floor"/> are returned, and <paramref name="shared"/> (if given) is the
+    /// k-th-score bound this search shares with the other shards' searches of the same query in this process. Either
+    /// only lets the pruning skip documents that cannot be in the collection-wide top k.</summary>
+    public IReadOnlyList<SearchHit> SearchShard(Query query, int k, float floor, SharedBound? shared)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        int cap = Math.Min(k, Math.Max(_reader.MaxDoc, 1));
+        var docs = new int[cap];
+        var scores = new float[cap];
+        int n = SearchDocs(query, k, docs, scores, Algorithm, floor, shared);
+        var ranked = new (int, float)[n];
+        for (int i = 0; i < n; i++) ranked[i] = (docs[i], scores[i]);
+        return SearchHits.FromGlobalDocs(_reader, ranked);
+    }
+
+    private int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores, PruningAlgorithm algorithm,
+        float floor, SharedBound? shared)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
         if (algorithm == PruningAlgorithm.Exhaustive)
@@ -85,7 +105,7 @@ public sealed class Bm25Searcher
             if (df == 0 || weight <= 0) continue;
             ev.AddTerm(term, weight * Bm25Scorer.Idf(df, _stats.DocCount));
         }
-        return ev.Search(_reader, _normInverse, k, algorithm, docs, scores);
+        return ev.Search(_reader, _normInverse, k, algorithm, docs, scores, floor, shared);
     }
 
     /// <summary>Per query term: weight × idf, the factor in front of the tf part (Lucene's boost × idf).</summary>

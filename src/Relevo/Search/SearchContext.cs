@@ -16,6 +16,16 @@ public interface IDenseRetriever
     float[] GetVector(int segment, int doc);
 }
 
+/// <summary>Where a pipeline's retrievers search when it does not run over one local index: a sharded index, in this
+/// process or on a cluster (<see cref="Sharding.ClusterBackend"/>).</summary>
+public interface ISearchBackend
+{
+    string AnalyzerName { get; }
+    IReadOnlyList<SearchHit> Bm25(Bm25Parameters parameters, Query query, int k);
+    IReadOnlyList<SearchHit> QueryLikelihood(float mu, Query query, int k);
+    IDenseRetriever Dense(DenseSpec spec);
+}
+
 /// <summary>Which dense retriever: the model, and whether to scan the int8 copy first (rescoring in float32).</summary>
 public readonly record struct DenseSpec(string Model, bool Int8 = false, int Oversample = 4);
 
@@ -33,30 +43,56 @@ public sealed class SearchContext : IDisposable
     public SearchContext(IndexReader reader, ICollectionStatistics? statistics = null,
         Func<IndexReader, DenseSpec, IDenseRetriever>? denseFactory = null)
     {
-        Reader = reader;
-        Statistics = statistics ?? new IndexStatistics(reader);
+        _reader = reader;
+        _statistics = statistics ?? new IndexStatistics(reader);
         Analyzer = Analyzer.Create(reader.Analyzer);
         _denseFactory = denseFactory ?? StoredVectors;
     }
+
+    /// <summary>A context whose retrievers search through <paramref name="backend"/> (a sharded index). Stages that
+    /// need one local index (rm3, rocchio, explanations) fail with a message saying so.</summary>
+    public SearchContext(ISearchBackend backend)
+    {
+        Backend = backend;
+        Analyzer = Analyzer.Create(backend.AnalyzerName);
+        _denseFactory = (_, spec) => backend.Dense(spec);
+    }
+
+    private readonly IndexReader? _reader;
+    private readonly ICollectionStatistics? _statistics;
+
+    /// <summary>Set when the retrievers search a sharded index rather than <see cref="Reader"/>.</summary>
+    public ISearchBackend? Backend { get; }
 
     private static IDenseRetriever StoredVectors(IndexReader reader, DenseSpec spec) =>
         new Dense.DenseRetriever(reader, spec.Model, new Dense.DenseSearchOptions { Int8 = spec.Int8, Oversample = spec.Oversample });
 
 
-    public IndexReader Reader { get; }
-    public ICollectionStatistics Statistics { get; }
+    public IndexReader Reader => _reader ?? throw NeedsLocalIndex();
+    public ICollectionStatistics Statistics => _statistics ?? throw NeedsLocalIndex();
+
+    private static RelevoException NeedsLocalIndex() =>
+        new("this stage needs a single local index (rm3, rocchio and explanations do not run on a sharded index yet)");
     public Analyzer Analyzer { get; }
 
     /// <summary>The chat endpoint that LLM stages (llm.pointwise, llm.listwise, ...) call; null: those stages fail with
     /// a message saying how to pass one.</summary>
     public Rerank.LlmClient? Llm { get; init; }
 
+    /// <summary>The top k by BM25, from the local index or the backend.</summary>
+    public IReadOnlyList<SearchHit> SearchBm25(Bm25Parameters p, Query query, int k) =>
+        Backend is { } b ? b.Bm25(p, query, k) : Bm25(p).Search(query, k);
+
+    /// <summary>The top k by query likelihood, from the local index or the backend.</summary>
+    public IReadOnlyList<SearchHit> SearchQueryLikelihood(float mu, Query query, int k) =>
+        Backend is { } b ? b.QueryLikelihood(mu, query, k) : QueryLikelihood(mu).Search(query, k);
+
     public Bm25Searcher Bm25(Bm25Parameters p) => _bm25.GetOrAdd(p, x => new Bm25Searcher(Reader, x, Statistics));
 
     public QueryLikelihoodSearcher QueryLikelihood(float mu) => _ql.GetOrAdd(mu, m => new QueryLikelihoodSearcher(Reader, m, Statistics));
 
     public IDenseRetriever Dense(DenseSpec spec) =>
-        _dense.GetOrAdd(spec, x => new Lazy<IDenseRetriever>(() => _denseFactory(Reader, x))).Value;
+        _dense.GetOrAdd(spec, x => new Lazy<IDenseRetriever>(() => _denseFactory(_reader!, x))).Value;
 
     public void Dispose()
     {

@@ -28,7 +28,25 @@ public sealed class TopKCollector
         }
         _k = k;
         _count = 0;
+        _floor = float.NegativeInfinity;
+        Shared = null;
     }
+
+    private float _floor = float.NegativeInfinity;
+
+    /// <summary>A score every collected document must beat, known before the search (e.g. another shard's k-th
+    /// score, lowered by one ulp so that documents tying with it are still collected). Pruning algorithms read it
+    /// through <see cref="Threshold"/>, so they skip what cannot beat it. Reset clears it.</summary>
+    public float Floor
+    {
+        get => _floor;
+        set => _floor = value;
+    }
+
+    /// <summary>A bound shared with searches of other shards of the same query that run in this process: this
+    /// collector publishes its k-th score there once it is full, and its threshold never falls below the shared
+    /// value. Reset clears it.</summary>
+    public SharedBound? Shared { get; set; }
 
     public int Count => _count;
     public int Capacity => _k;
@@ -37,7 +55,15 @@ public sealed class TopKCollector
     public bool IsFull => _count == _k;
 
     /// <summary>The score a new document must beat once the heap is full.</summary>
-    public float Threshold => _count < _k ? float.NegativeInfinity : _scores[0];
+    public float Threshold
+    {
+        get
+        {
+            float t = _count < _k ? _floor : Math.Max(_floor, _scores[0]);
+            if (Shared is { } shared) t = Math.Max(t, shared.Value);
+            return t;
+        }
+    }
 
     // a is "worse" than b: lower score, or same score and larger doc.
     private bool Worse(int i, int j) => _scores[i] < _scores[j] || (_scores[i] == _scores[j] && _docs[i] > _docs[j]);
@@ -49,12 +75,14 @@ public sealed class TopKCollector
             _scores[_count] = score;
             _docs[_count] = doc;
             SiftUp(_count++);
+            if (_count == _k) Shared?.Raise(_scores[0]);
             return;
         }
         if (score < _scores[0] || (score == _scores[0] && doc > _docs[0])) return;
         _scores[0] = score;
         _docs[0] = doc;
         SiftDown(0);
+        Shared?.Raise(_scores[0]);
     }
 
     private void SiftUp(int i)
@@ -123,5 +151,29 @@ public sealed class TopKCollector
             }
         }
         return result;
+    }
+}
+
+/// <summary>The best k-th score seen so far by any shard searching the same query in this process. A shard's k-th
+/// score is a lower bound of the global k-th score, so a document of another shard that cannot beat it cannot be
+/// in the global top k. The value is published one ulp below the k-th score: a document that ties with it may
+/// still win on the tie-break, so it must not be pruned.</summary>
+public sealed class SharedBound
+{
+    private float _value = float.NegativeInfinity;
+
+    public float Value => Volatile.Read(ref _value);
+
+    /// <summary>Offers a shard's k-th score.</summary>
+    public void Raise(float kthScore)
+    {
+        float candidate = MathF.BitDecrement(kthScore);
+        float current = Volatile.Read(ref _value);
+        while (candidate > current)
+        {
+            float seen = Interlocked.CompareExchange(ref _value, candidate, current);
+            if (seen == current) return;
+            current = seen;
+        }
     }
 }

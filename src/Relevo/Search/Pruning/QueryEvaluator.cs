@@ -61,9 +61,12 @@ internal sealed class QueryEvaluator
     }
 
     /// <summary>Runs a pruned search over every segment; hits (global doc numbers, best first) go to the spans.</summary>
-    public int Search(IndexReader reader, float[] normInverse, int k, PruningAlgorithm algorithm, Span<int> docs, Span<float> scores)
+    public int Search(IndexReader reader, float[] normInverse, int k, PruningAlgorithm algorithm, Span<int> docs, Span<float> scores,
+        float floor = float.NegativeInfinity, SharedBound? shared = null)
     {
         Top.Reset(k);
+        Top.Floor = floor;
+        Top.Shared = shared;
         EnsureIterators(TermCount);
         if (Contributions.Length < TermCount) Contributions = new float[Math.Max(TermCount, Contributions.Length * 2)];
         for (int s = 0; s < reader.Segments.Count; s++)
@@ -82,6 +85,7 @@ internal sealed class QueryEvaluator
             if (algorithm == PruningAlgorithm.BlockMaxWand) BlockMaxWand.Run(this, seg, reader.DocBase[s], n);
             else MaxScore.Run(this, seg, reader.DocBase[s], n);
         }
+        Top.Shared = null;
         return Top.DrainInto(docs, scores);
     }
 

@@ -1,0 +1,88 @@
+using System.IO.Hashing;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Relevo.Index;
+
+namespace Relevo.Sharding;
+
+/// <summary>One shard as a cluster-wide commit records it: its folder (relative to the sharded index) and the exact
+/// shard commit readers must open.</summary>
+public sealed record ShardSnapshot(string Folder, Manifest Commit);
+
+/// <summary>The file that makes a sharded index: <c>cluster.json</c> in its root, naming every shard folder and,
+/// for each, the shard commit that belongs to this cluster-wide version. Readers open each shard at exactly that
+/// commit, so a cluster-wide commit is seen whole or not at all; it is replaced atomically (temp file, fsync,
+/// rename, fsync of the folder) like a shard's own manifest.</summary>
+public sealed record ClusterManifest(int Format, long Version, string Analyzer, string Routing, IReadOnlyList<ShardSnapshot> Shards)
+{
+    public const string FileName = "cluster.json";
+    public const int CurrentFormat = 1;
+    /// <summary>Documents go to shard xxHash32(UTF-8 of _id) mod N (<see cref="ShardRouter"/>).</summary>
+    public const string XxHash32Routing = "xxhash32-mod";
+    private const string ChecksumPrefix = "\nchecksum ";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public int ShardCount => Shards.Count;
+
+    public static string FolderName(int shard) => $"shard-{shard:D3}";
+
+    /// <summary>True if <paramref name="directory"/> is a sharded index.</summary>
+    public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
+
+    public static ClusterManifest Read(string directory)
+    {
+        string path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+            throw new RelevoException($"{path}: no sharded index here (the cluster manifest is missing)");
+        string text = Encoding.UTF8.GetString(File.ReadAllBytes(path));
+        int at = text.LastIndexOf(ChecksumPrefix, StringComparison.Ordinal);
+        if (at < 0) throw new Index.Formats.CorruptIndexException(path, "the checksum line is missing");
+        string body = text[..at];
+        string stored = text[(at + ChecksumPrefix.Length)..].Trim();
+        string actual = Checksum(body);
+        if (!string.Equals(stored, actual, StringComparison.Ordinal))
+            throw new Index.Formats.CorruptIndexException(path, $"checksum mismatch (stored {stored}, computed {actual})");
+        ClusterManifest? m;
+        try
+        {
+            m = JsonSerializer.Deserialize<ClusterManifest>(body, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new Index.Formats.CorruptIndexException(path, $"unreadable: {e.Message}");
+        }
+        if (m?.Shards is null || m.Analyzer is null || m.Routing is null || m.Shards.Count == 0)
+            throw new Index.Formats.CorruptIndexException(path, "unreadable: no shards");
+        if (m.Format != CurrentFormat)
+            throw new Index.Formats.CorruptIndexException(path, $"cluster manifest format {m.Format} is not supported (this build reads {CurrentFormat})");
+        if (m.Routing != XxHash32Routing)
+            throw new Index.Formats.CorruptIndexException(path, $"routing '{m.Routing}' is not supported (this build routes by {XxHash32Routing})");
+        return m;
+    }
+
+    /// <summary>Atomically makes this the sharded index's current cluster-wide commit.</summary>
+    public void Commit(string directory, Action<string>? stage = null)
+    {
+        string body = JsonSerializer.Serialize(this, Json);
+        string text = body + ChecksumPrefix + Checksum(body) + "\n";
+        string temp = Path.Combine(directory, FileName + ".tmp");
+        using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            f.Write(Encoding.UTF8.GetBytes(text));
+            f.Flush(flushToDisk: true);
+        }
+        stage?.Invoke("cluster-manifest-temp-written");
+        File.Move(temp, Path.Combine(directory, FileName), overwrite: true);
+        stage?.Invoke("cluster-manifest-renamed");
+        Manifest.FsyncDirectory(directory);
+    }
+
+    private static string Checksum(string body) => XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(body)).ToString("x16");
+}

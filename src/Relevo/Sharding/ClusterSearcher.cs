@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using Relevo.Analysis;
+using Relevo.Index;
+using Relevo.Search;
+
+namespace Relevo.Sharding;
+
+/// <summary>The coordinator of a sharded search: gathers collection statistics from every shard, has every shard
+/// score with the global values, and merges the shards' top k into the global top k (best first; ties by shard,
+/// then by document number within the shard). All shards answer at one cluster-wide version: if a commit lands
+/// between the phases, the search starts over at the newer version.
+/// <para>A hit's <see cref="SearchHit.Segment"/> is its shard and <see cref="SearchHit.Doc"/> its document number within
+/// the shard.</para></summary>
+public sealed class ClusterSearcher
+{
+    private const int MaxAttempts = 5;
+    private readonly IReadOnlyList<IShardService> _shards;
+
+    // Statistics of the last version seen, per term (a query whose terms are all here skips the statistics round trip).
+    private readonly object _statsGate = new();
+    private long _statsVersion = long.MinValue;
+    private long _docCount, _sumTotalTermFreq;
+    private ConcurrentDictionary<string, (long Df, long Ttf)> _termStats = new(StringComparer.Ordinal);
+
+    public ClusterSearcher(IReadOnlyList<IShardService> shards, string analyzer)
+    {
+        if (shards.Count == 0) throw new RelevoException("a sharded search needs at least one shard");
+        _shards = shards;
+        Analyzer = Analyzer.Create(analyzer);
+    }
+
+    public Analyzer Analyzer { get; }
+    public int ShardCount => _shards.Count;
+    public IShardService Shard(int i) => _shards[i];
+
+    /// <summary>The cluster-wide version the last search used.</summary>
+    public long Version { get; private set; } = ClusterVersion.Latest;
+
+    public Task<IReadOnlyList<SearchHit>> SearchBm25Async(Query query, int k, Bm25Parameters? parameters = null)
+    {
+        var p = parameters ?? new Bm25Parameters();
+        return SearchSparseAsync(query, k, SparseModel.Bm25, p.K1, p.B, 0);
+    }
+
+    public Task<IReadOnlyList<SearchHit>> SearchQueryLikelihoodAsync(Query query, int k, float mu = 1000f)
+    {
+        if (mu <= 0) throw new RelevoException("ql: mu must be positive");
+        return SearchSparseAsync(query, k, SparseModel.QueryLikelihood, 0, 0, mu);
+    }
+
+    private async Task<IReadOnlyList<SearchHit>> SearchSparseAsync(Query query, int k, SparseModel model, float k1, float b, float mu)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        var terms = new string[query.Terms.Count];
+        var weights = new float[query.Terms.Count];
+        for (int i = 0; i < terms.Length; i++) (terms[i], weights[i]) = query.Terms[i];
+        if (terms.Length == 0) return [];
+
+        long version = ClusterVersion.Latest;
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var global = CachedStatistics(terms, version);
+            if (global is null)
+            {
+                var stats = await Task.WhenAll(Each(s => s.StatisticsAsync(version, terms))).ConfigureAwait(false);
+                long newest = MaxVersion(stats.Select(s => s.Version));
+                if (stats.Any(s => s.Version != newest)) { version = newest; continue; }
+                global = GlobalStatistics.Sum(terms, stats);
+                Remember(newest, global);
+                version = newest;
+            }
+            else version = _statsVersion;
+
+            var request = new SparseShardQuery(version, Guid.NewGuid(), model, terms, weights, k1, b, mu, global, k, float.NegativeInfinity);
+            var results = await Task.WhenAll(Each(s => s.SearchSparseAsync(request))).ConfigureAwait(false);
+            long answered = MaxVersion(results.Select(r => r.Version));
+            if (results.Any(r => r.Version != version)) { version = answered; continue; }
+            Version = version;
+            return Merge(results, k);
+        }
+        throw new RelevoException($"the sharded index kept changing during the search ({MaxAttempts} attempts); try again");
+    }
+
+    public async Task<IReadOnlyList<SearchHit>> SearchDenseAsync(DenseSpec spec, float[] vector, int k)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        long version = Version;
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var request = new DenseShardQuery(version, spec.Model, spec.Int8, spec.Oversample, vector, k);
+            var results = await Task.WhenAll(Each(s => s.SearchDenseAsync(request))).ConfigureAwait(false);
+            long newest = MaxVersion(results.Select(r => r.Version));
+            if (results.Any(r => r.Version != newest) || (version != ClusterVersion.Latest && newest != version))
+            {
+                version = newest;
+                continue;
+            }
+            Version = newest;
+            return Merge(results, k);
+        }
+        throw new RelevoException($"the sharded index kept changing during the search ({MaxAttempts} attempts); try again");
+    }
+
+    /// <summary>The live document with this id, from the shard that owns it.</summary>
+    public Task<Document?> GetDocumentAsync(string id) =>
+        _shards[ShardRouter.ShardOf(id, _shards.Count)].DocumentAsync(ClusterVersion.Latest, id);
+
+    /// <summary>The stored documents of hits (null for a document deleted since), one request per shard.</summary>
+    public async Task<Document?[]> DocumentsAsync(IReadOnlyList<SearchHit> hits)
+    {
+        var result = new Document?[hits.Count];
+        var tasks = new List<Task>();
+        for (int s = 0; s < _shards.Count; s++)
+        {
+            var positions = new List<int>();
+            for (int i = 0; i < hits.Count; i++) if (hits[i].Segment == s) positions.Add(i);
+            if (positions.Count == 0) continue;
+            var docs = positions.ConvertAll(i => hits[i].Doc).ToArray();
+            var shard = _shards[s];
+            tasks.Add(Task.Run(async () =>
+            {
+                var found = await shard.DocumentsAsync(Version, docs).ConfigureAwait(false);
+                for (int j = 0; j < positions.Count; j++) result[positions[j]] = found[j];
+            }));
+        }
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Live documents over all shards at the current version.</summary>
+    public async Task<long> LiveDocsAsync()
+    {
+        var counts = await Task.WhenAll(Each(s => s.LiveDocsAsync(ClusterVersion.Latest))).ConfigureAwait(false);
+        long n = 0;
+        foreach (var (_, live) in counts) n += live;
+        return n;
+    }
+
+    private IEnumerable<Task<T>> Each<T>(Func<IShardService, Task<T>> call)
+    {
+        var tasks = new Task<T>[_shards.Count];
+        for (int i = 0; i < tasks.Length; i++) tasks[i] = call(_shards[i]);
+        return tasks;
+    }
+
+    private static long MaxVersion(IEnumerable<long> versions)
+    {
+        long m = long.MinValue;
+        foreach (var v in versions) m = Math.Max(m, v);
+        return m;
+    }
+
+    private GlobalStatistics? CachedStatistics(string[] terms, long version)
+    {
+        lock (_statsGate)
+        {
+            if (_statsVersion == long.MinValue || (version != ClusterVersion.Latest && version != _statsVersion)) return null;
+            var df = new long[terms.Length];
+            var ttf = new long[terms.Length];
+            for (int i = 0; i < terms.Length; i++)
+            {
+                if (!_termStats.TryGetValue(terms[i], out var t)) return null;
+                (df[i], ttf[i]) = t;
+            }
+            return new GlobalStatistics(_docCount, _sumTotalTermFreq, terms, df, ttf);
+        }
+    }
+
+    private void Remember(long version, GlobalStatistics global)
+    {
+        lock (_statsGate)
+        {
+            if (version != _statsVersion || _termStats.Count > 1_000_000)
+            {
+                if (version < _statsVersion) return;
+                _termStats = new ConcurrentDictionary<string, (long, long)>(StringComparer.Ordinal);
+                _statsVersion = version;
+                _docCount = global.DocCount;
+                _sumTotalTermFreq = global.SumTotalTermFreq;
+            }
+            for (int i = 0; i < global.Terms.Length; i++) _termStats[global.Terms[i]] = (global.DocFreqs[i], global.TotalTermFreqs[i]);
+        }
+    }
+
+    /// <summary>The global top k from the shards' top k lists: score descending, then shard, then document.</summary>
+    internal static IReadOnlyList<SearchHit> Merge(IReadOnlyList<ShardHits> shards, int k)
+    {
+        int total = 0;
+        foreach (var s in shards) total += s.Count;
+        var all = new SearchHit[total];
+        int n = 0;
+        for (int s = 0; s < shards.Count; s++)
+        {
+            var r = shards[s];
+            for (int i = 0; i < r.Count; i++) all[n++] = new SearchHit(r.Ids[i], r.Scores[i], s, r.Docs[i]);
+        }
+        Array.Sort(all, static (x, y) =>
+        {
+            int c = y.Score.CompareTo(x.Score);
+            if (c != 0) return c;
+            c = x.Segment.CompareTo(y.Segment);
+            return c != 0 ? c : x.Doc.CompareTo(y.Doc);
+        });
+        return all.Length <= k ? all : all[..k];
+    }
+}

@@ -1,0 +1,344 @@
+using System.Collections.Concurrent;
+using Relevo.Dense;
+using Relevo.Index;
+using Relevo.Search;
+
+namespace Relevo.Sharding;
+
+/// <summary>Serves one shard of a sharded index from its folder: reads at the cluster-wide version a request names
+/// (the shard commit <c>cluster.json</c> records for it, not the shard's own latest commit), and applies writes that
+/// a coordinator routes here. Every process that can read the folder can host it (an Orleans grain wraps one; tests
+/// and the CLI use it in process). Thread-safe.</summary>
+public sealed class ShardHost : IShardService, IDisposable
+{
+    private readonly string _root;
+    private readonly object _gate = new();
+    private readonly object _writeGate = new();
+    // The last two versions opened: a query that started on the older one finishes on it.
+    private readonly List<Snapshot> _snapshots = [];
+    private (DateTime Written, long Length) _manifestStamp;
+    private IndexWriter? _writer;
+    private long _changes;
+    private bool _disposed;
+
+    public int Shard { get; }
+    public string Folder { get; }
+
+    public ShardHost(string root, int shard)
+    {
+        _root = root;
+        Shard = shard;
+        var manifest = ClusterManifest.Read(root);
+        if (shard < 0 || shard >= manifest.ShardCount)
+            throw new RelevoException($"{Path.Combine(root, ClusterManifest.FileName)}: there is no shard {shard} (the index has {manifest.ShardCount})");
+        Folder = Path.Combine(root, manifest.Shards[shard].Folder);
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    public Task<ShardStatistics> StatisticsAsync(long version, string[] terms) => Task.FromResult(Statistics(version, terms));
+
+    public ShardStatistics Statistics(long version, string[] terms)
+    {
+        using var lease = Acquire(version);
+        var s = lease.Snapshot;
+        var stats = s.Statistics;
+        var df = new long[terms.Length];
+        var ttf = new long[terms.Length];
+        for (int i = 0; i < terms.Length; i++)
+        {
+            df[i] = stats.DocFreq(terms[i]);
+            ttf[i] = stats.TotalTermFreq(terms[i]);
+        }
+        return new ShardStatistics(s.Version, stats.DocCount, stats.SumTotalTermFreq, df, ttf);
+    }
+
+    public Task<ShardHits> SearchSparseAsync(SparseShardQuery query) => Task.FromResult(SearchSparse(query));
+
+    public ShardHits SearchSparse(SparseShardQuery q)
+    {
+        using var lease = Acquire(q.Version);
+        var s = lease.Snapshot;
+        if (s.Version != q.Version) return Stale(s.Version);
+        if (q.Terms.Length != q.Weights.Length) throw new RelevoException("shard query: terms and weights differ in number");
+        var terms = new (string, float)[q.Terms.Length];
+        for (int i = 0; i < terms.Length; i++) terms[i] = (q.Terms[i], q.Weights[i]);
+        var query = new Query(string.Join(' ', q.Terms), terms);
+        IReadOnlyList<SearchHit> hits;
+        if (q.Model == SparseModel.Bm25)
+        {
+            var searcher = new Bm25Searcher(s.Reader, new Bm25Parameters(q.K1, q.B), q.Statistics);
+            var bound = SharedBounds.Enter(q.QueryId);
+            try { hits = searcher.SearchShard(query, q.K, q.Floor, bound); }
+            finally { SharedBounds.Leave(q.QueryId); }
+        }
+        else
+        {
+            hits = new QueryLikelihoodSearcher(s.Reader, q.Mu, q.Statistics).Search(query, q.K);
+        }
+        return ToShardHits(s, hits);
+    }
+
+    public Task<ShardHits> SearchDenseAsync(DenseShardQuery query) => Task.FromResult(SearchDense(query));
+
+    public ShardHits SearchDense(DenseShardQuery q)
+    {
+        using var lease = Acquire(q.Version);
+        var s = lease.Snapshot;
+        if (s.Version != q.Version) return Stale(s.Version);
+        if (s.Reader.MaxDoc == 0) return new ShardHits(s.Version, [], [], []);
+        var searcher = s.Dense(q.Model, q.Int8, q.Oversample);
+        return ToShardHits(s, searcher.Search(q.Vector, q.K));
+    }
+
+    public Task<Document?[]> DocumentsAsync(long version, int[] docs)
+    {
+        using var lease = Acquire(version, allowOlder: true);
+        var r = lease.Snapshot.Reader;
+        var result = new Document?[docs.Length];
+        for (int i = 0; i < docs.Length; i++)
+        {
+            int d = docs[i];
+            if (d < 0 || d >= r.MaxDoc) continue;
+            int seg = r.SegmentOf(d);
+            int local = d - r.DocBase[seg];
+            if (!r.Segments[seg].IsDeleted(local)) result[i] = r.Segments[seg].GetDocument(local);
+        }
+        return Task.FromResult(result);
+    }
+
+    public Task<Document?> DocumentAsync(long version, string id)
+    {
+        using var lease = Acquire(version);
+        return Task.FromResult(lease.Snapshot.Reader.GetDocument(id));
+    }
+
+    public Task<float[]?> VectorAsync(long version, string model, int doc)
+    {
+        using var lease = Acquire(version, allowOlder: true);
+        var s = lease.Snapshot;
+        if (doc < 0 || doc >= s.Reader.MaxDoc) return Task.FromResult<float[]?>(null);
+        int seg = s.Reader.SegmentOf(doc);
+        return Task.FromResult<float[]?>(s.Dense(model, false, 4).GetVector(seg, doc - s.Reader.DocBase[seg]).ToArray());
+    }
+
+    public Task<(long Version, int LiveDocs)> LiveDocsAsync(long version)
+    {
+        using var lease = Acquire(version);
+        return Task.FromResult((lease.Snapshot.Version, lease.Snapshot.Reader.LiveDocs));
+    }
+
+    private static ShardHits Stale(long version) => new(version, [], [], []);
+
+    private static ShardHits ToShardHits(Snapshot s, IReadOnlyList<SearchHit> hits)
+    {
+        var ids = new string[hits.Count];
+        var scores = new float[hits.Count];
+        var docs = new int[hits.Count];
+        for (int i = 0; i < hits.Count; i++)
+        {
+            ids[i] = hits[i].DocId;
+            scores[i] = hits[i].Score;
+            docs[i] = s.Reader.DocBase[hits[i].Segment] + hits[i].Doc;
+        }
+        return new ShardHits(s.Version, ids, scores, docs);
+    }
+
+    /// <summary>The snapshot for a version. Searches and statistics (<paramref name="allowOlder"/> false) run only on
+    /// the newest cluster-wide version, so that a commit becomes visible at once: asked for an older one they get the
+    /// newest and the caller answers "stale" with its version. Fetching documents or vectors of hits may use the
+    /// previous version too (the one the hits came from).</summary>
+    private Lease Acquire(long version, bool allowOlder = false)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            Reload(force: version != ClusterVersion.Latest && (_snapshots.Count == 0 || version > _snapshots[^1].Version));
+            if (allowOlder && version != ClusterVersion.Latest)
+                foreach (var s in _snapshots)
+                    if (s.Version == version) return new Lease(s);
+            return new Lease(_snapshots[^1]);
+        }
+    }
+
+    private bool ManifestChanged()
+    {
+        var info = new FileInfo(Path.Combine(_root, ClusterManifest.FileName));
+        return (info.LastWriteTimeUtc, info.Exists ? info.Length : -1) != _manifestStamp;
+    }
+
+    /// <summary>Opens the cluster manifest's current commit of this shard if it is newer than what is open (called under _gate).</summary>
+    private void Reload(bool force)
+    {
+        if (!force && _snapshots.Count > 0 && !ManifestChanged()) return;
+        var info = new FileInfo(Path.Combine(_root, ClusterManifest.FileName));
+        var stamp = (info.LastWriteTimeUtc, info.Length);
+        var manifest = ClusterManifest.Read(_root);
+        if (_snapshots.Count > 0 && manifest.Version <= _snapshots[^1].Version)
+        {
+            _manifestStamp = stamp;
+            return;
+        }
+        var commit = manifest.Shards[Shard].Commit;
+        var snapshot = new Snapshot(manifest.Version, IndexReader.Open(Folder, commit));
+        _snapshots.Add(snapshot);
+        _manifestStamp = stamp;
+        while (_snapshots.Count > 2)
+        {
+            _snapshots[0].Release();
+            _snapshots.RemoveAt(0);
+        }
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    public Task AddAsync(Document[] documents, bool replace)
+    {
+        lock (_writeGate)
+        {
+            var writer = Writer();
+            if (!replace)
+            {
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var d in documents)
+                    if (!seen.Add(d.Id) || writer.Contains(d.Id)) throw new DuplicateDocumentIdException(d.Id);
+            }
+            writer.AddRange(documents);
+            _changes += documents.Length;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<int> DeleteAsync(string[] ids)
+    {
+        int n = 0;
+        lock (_writeGate)
+        {
+            var writer = Writer();
+            foreach (var id in ids)
+                if (writer.Delete(id)) n++;
+            _changes += ids.Length;
+        }
+        return Task.FromResult(n);
+    }
+
+    /// <summary>Encodes vectors of <paramref name="model"/> for this shard's segments that lack them, as a shard commit
+    /// that the next cluster-wide commit publishes (in-process indexing only; not part of <see cref="IShardService"/>).</summary>
+    public DenseIndexResult AddVectors(EmbeddingModel model, Action<double, long>? progress = null)
+    {
+        lock (_writeGate) return DenseIndexer.AddVectors(Writer(), model, progress);
+    }
+
+    public Task<ShardPrepared> PrepareAsync()
+    {
+        lock (_writeGate)
+        {
+            var writer = Writer();
+            writer.Commit();
+            var prepared = new ShardPrepared(writer.LastCommit, _changes);
+            _changes = 0;
+            return Task.FromResult(prepared);
+        }
+    }
+
+    public Task AbortAsync()
+    {
+        lock (_writeGate)
+        {
+            var writer = Writer();
+            writer.RestoreCommit(ClusterManifest.Read(_root).Shards[Shard].Commit);
+            _changes = 0;
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The shard's writer, opened on first use. Opening returns the shard to the commit the cluster manifest
+    /// names if the shard's own latest commit is a prepared one that never became cluster-wide.</summary>
+    private IndexWriter Writer()
+    {
+        if (_writer is not null) return _writer;
+        var writer = IndexWriter.Open(Folder, new IndexWriterOptions
+        {
+            ReplaceExisting = true,
+            ProtectedCommits = () => [ClusterManifest.Read(_root).Shards[Shard].Commit],
+        });
+        var named = ClusterManifest.Read(_root).Shards[Shard].Commit;
+        if (writer.LastCommit.Generation != named.Generation) writer.RestoreCommit(named);
+        _changes = 0;
+        return _writer = writer;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (var s in _snapshots) s.Release();
+            _snapshots.Clear();
+        }
+        lock (_writeGate)
+        {
+            _writer?.Dispose();
+            _writer = null;
+        }
+    }
+
+    /// <summary>One opened cluster-wide version of this shard, reference-counted so that the reader closes only after
+    /// the last query on it.</summary>
+    private sealed class Snapshot(long version, IndexReader reader)
+    {
+        private int _refs = 1;
+        private readonly ConcurrentDictionary<(string, bool, int), DenseSearcher> _dense = new();
+
+        public long Version { get; } = version;
+        public IndexReader Reader { get; } = reader;
+        public IndexStatistics Statistics { get; } = new(reader);
+
+        public DenseSearcher Dense(string model, bool int8, int oversample) =>
+            _dense.GetOrAdd((EmbeddingModel.ResolveName(model), int8, oversample),
+                key => new DenseSearcher(Reader, key.Item1, options: new DenseSearchOptions { Int8 = key.Item2, Oversample = key.Item3 }));
+
+        public void AddRef() => Interlocked.Increment(ref _refs);
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _refs) != 0) return;
+            foreach (var d in _dense.Values) d.Dispose();
+            Reader.Dispose();
+        }
+    }
+
+    private readonly struct Lease : IDisposable
+    {
+        public Snapshot Snapshot { get; }
+        public Lease(Snapshot s) { s.AddRef(); Snapshot = s; }
+        public void Dispose() => Snapshot.Release();
+    }
+}
+
+/// <summary>Per process, the <see cref="SharedBound"/> of each query that shards are searching right now, so that
+/// shards of one query hosted in the same process prune with each other's k-th scores.</summary>
+internal static class SharedBounds
+{
+    private static readonly ConcurrentDictionary<Guid, (SharedBound Bound, int Users)> s_bounds = new();
+
+    public static SharedBound? Enter(Guid query)
+    {
+        if (query == Guid.Empty) return null;
+        return s_bounds.AddOrUpdate(query, _ => (new SharedBound(), 1), (_, e) => (e.Bound, e.Users + 1)).Bound;
+    }
+
+    public static void Leave(Guid query)
+    {
+        if (query == Guid.Empty) return;
+        while (s_bounds.TryGetValue(query, out var e))
+        {
+            if (e.Users <= 1)
+            {
+                if (s_bounds.TryRemove(new KeyValuePair<Guid, (SharedBound, int)>(query, e))) return;
+            }
+            else if (s_bounds.TryUpdate(query, (e.Bound, e.Users - 1), e)) return;
+        }
+    }
+}

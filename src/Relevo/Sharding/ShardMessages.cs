@@ -1,0 +1,112 @@
+using System.IO.Hashing;
+using System.Text;
+using Relevo.Index;
+using Relevo.Search;
+
+namespace Relevo.Sharding;
+
+/// <summary>Which shard owns a document: xxHash32 of the UTF-8 bytes of its _id, modulo the number of shards. Stable
+/// across processes, machines and .NET versions (unlike <see cref="string.GetHashCode()"/>).</summary>
+public static class ShardRouter
+{
+    public static int ShardOf(string id, int shards)
+    {
+        if (shards <= 0) throw new ArgumentOutOfRangeException(nameof(shards));
+        int max = Encoding.UTF8.GetMaxByteCount(id.Length);
+        Span<byte> bytes = max <= 512 ? stackalloc byte[max] : new byte[max];
+        int n = Encoding.UTF8.GetBytes(id, bytes);
+        return (int)(XxHash32.HashToUInt32(bytes[..n]) % (uint)shards);
+    }
+}
+
+/// <summary>A request for "whatever cluster-wide version is current" rather than a given one.</summary>
+public static class ClusterVersion
+{
+    public const long Latest = -1;
+}
+
+/// <summary>A shard's own statistics for some terms, at one cluster-wide version.</summary>
+public sealed record ShardStatistics(long Version, long DocCount, long SumTotalTermFreq, long[] DocFreqs, long[] TotalTermFreqs);
+
+/// <summary>Collection statistics summed over every shard: what each shard scores with, so that a sharded search
+/// ranks as one index would (Elasticsearch's "DFS query then fetch"). Only the query's terms are known.</summary>
+public sealed record GlobalStatistics(long DocCount, long SumTotalTermFreq, string[] Terms, long[] DocFreqs, long[] TotalTermFreqs)
+    : ICollectionStatistics
+{
+    public long DocFreq(string term)
+    {
+        int i = Array.IndexOf(Terms, term);
+        return i < 0 ? throw new InvalidOperationException($"no global statistics for term '{term}'") : DocFreqs[i];
+    }
+
+    public long TotalTermFreq(string term)
+    {
+        int i = Array.IndexOf(Terms, term);
+        return i < 0 ? throw new InvalidOperationException($"no global statistics for term '{term}'") : TotalTermFreqs[i];
+    }
+
+    public static GlobalStatistics Sum(string[] terms, IReadOnlyList<ShardStatistics> shards)
+    {
+        long docs = 0, sum = 0;
+        var df = new long[terms.Length];
+        var ttf = new long[terms.Length];
+        foreach (var s in shards)
+        {
+            docs += s.DocCount;
+            sum += s.SumTotalTermFreq;
+            for (int i = 0; i < terms.Length; i++)
+            {
+                df[i] += s.DocFreqs[i];
+                ttf[i] += s.TotalTermFreqs[i];
+            }
+        }
+        return new GlobalStatistics(docs, sum, terms, df, ttf);
+    }
+}
+
+/// <summary>Which sparse model a shard scores with.</summary>
+public enum SparseModel { Bm25, QueryLikelihood }
+
+/// <summary>One shard's part of a sparse query: analysed terms with their weights, the model's parameters, the global
+/// statistics, and the pruning bounds (a floor every hit must beat, and the id under which shards of this query
+/// running in the same process share their k-th scores).</summary>
+public sealed record SparseShardQuery(long Version, Guid QueryId, SparseModel Model, string[] Terms, float[] Weights,
+    float K1, float B, float Mu, GlobalStatistics Statistics, int K, float Floor);
+
+/// <summary>One shard's part of a dense query: exact (or int8 then float32-rescored) inner-product search.</summary>
+public sealed record DenseShardQuery(long Version, string Model, bool Int8, int Oversample, float[] Vector, int K);
+
+/// <summary>A shard's best documents, best first: external ids, scores, and document numbers within the shard.</summary>
+public sealed record ShardHits(long Version, string[] Ids, float[] Scores, int[] Docs)
+{
+    public int Count => Ids.Length;
+}
+
+/// <summary>What a shard did when asked to prepare a cluster-wide commit: its new commit, and how many changes it
+/// applied since the last one (the coordinator compares that with what it sent, to notice lost changes).</summary>
+public sealed record ShardPrepared(Manifest Commit, long Changes);
+
+/// <summary>One shard as a coordinator sees it: an ordinary Relevo index folder served in this process
+/// (<see cref="ShardHost"/>) or by an Orleans grain on some silo. Every read names the cluster-wide version it
+/// wants (or <see cref="ClusterVersion.Latest"/>) and answers with the version it used; a shard that has moved
+/// past the requested version answers with its own, and the coordinator starts over at that version.</summary>
+public interface IShardService
+{
+    Task<ShardStatistics> StatisticsAsync(long version, string[] terms);
+    Task<ShardHits> SearchSparseAsync(SparseShardQuery query);
+    Task<ShardHits> SearchDenseAsync(DenseShardQuery query);
+    /// <summary>Stored documents by shard document number (null where deleted or out of range).</summary>
+    Task<Document?[]> DocumentsAsync(long version, int[] docs);
+    Task<Document?> DocumentAsync(long version, string id);
+    Task<float[]?> VectorAsync(long version, string model, int doc);
+    /// <summary>How many live documents the shard has at the version.</summary>
+    Task<(long Version, int LiveDocs)> LiveDocsAsync(long version);
+
+    // --- writes (through the coordinator only) ---
+    Task AddAsync(Document[] documents, bool replace);
+    Task<int> DeleteAsync(string[] ids);
+    /// <summary>Commits the shard's pending changes as a shard commit that readers do not see yet.</summary>
+    Task<ShardPrepared> PrepareAsync();
+    /// <summary>Returns the shard to the commit the cluster manifest names (discarding a prepared or pending change).</summary>
+    Task AbortAsync();
+}
