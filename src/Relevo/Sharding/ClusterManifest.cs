@@ -16,6 +16,9 @@ public sealed record ShardSnapshot(string Folder, Manifest Commit);
 /// rename, fsync of the folder) like a shard's own manifest.</summary>
 public sealed record ClusterManifest(int Format, long Version, string Analyzer, string Routing, IReadOnlyList<ShardSnapshot> Shards)
 {
+    /// <summary>The ordinal the next added document gets (see <see cref="ShardHits.Ordinals"/>).</summary>
+    public long NextOrdinal { get; init; }
+
     public const string FileName = "cluster.json";
     public const int CurrentFormat = 1;
     /// <summary>Documents go to shard xxHash32(UTF-8 of _id) mod N (<see cref="ShardRouter"/>).</summary>

@@ -6,8 +6,8 @@ using Relevo.Search;
 namespace Relevo.Sharding;
 
 /// <summary>The coordinator of a sharded search: gathers collection statistics from every shard, has every shard
-/// score with the global values, and merges the shards' top k into the global top k (best first; ties by shard,
-/// then by document number within the shard). All shards answer at one cluster-wide version: if a commit lands
+/// score with the global values, and merges the shards' top k into the global top k (best first; ties by the
+/// documents' cluster-wide ordinals, as one index breaks them by document number). All shards answer at one cluster-wide version: if a commit lands
 /// between the phases, the search starts over at the newer version.
 /// <para>A hit's <see cref="SearchHit.Segment"/> is its shard and <see cref="SearchHit.Doc"/> its document number within
 /// the shard.</para></summary>
@@ -182,25 +182,30 @@ public sealed class ClusterSearcher
         }
     }
 
-    /// <summary>The global top k from the shards' top k lists: score descending, then shard, then document.</summary>
+    /// <summary>The global top k from the shards' top k lists: score descending, then cluster-wide ordinal (the order
+    /// documents were added, which is how one index breaks ties: by document number), then shard and document.</summary>
     internal static IReadOnlyList<SearchHit> Merge(IReadOnlyList<ShardHits> shards, int k)
     {
         int total = 0;
         foreach (var s in shards) total += s.Count;
-        var all = new SearchHit[total];
+        var all = new (SearchHit Hit, long Ordinal)[total];
         int n = 0;
         for (int s = 0; s < shards.Count; s++)
         {
             var r = shards[s];
-            for (int i = 0; i < r.Count; i++) all[n++] = new SearchHit(r.Ids[i], r.Scores[i], s, r.Docs[i]);
+            for (int i = 0; i < r.Count; i++) all[n++] = (new SearchHit(r.Ids[i], r.Scores[i], s, r.Docs[i]), r.Ordinals[i]);
         }
         Array.Sort(all, static (x, y) =>
         {
-            int c = y.Score.CompareTo(x.Score);
+            int c = y.Hit.Score.CompareTo(x.Hit.Score);
             if (c != 0) return c;
-            c = x.Segment.CompareTo(y.Segment);
-            return c != 0 ? c : x.Doc.CompareTo(y.Doc);
+            c = x.Ordinal.CompareTo(y.Ordinal);
+            if (c != 0) return c;
+            c = x.Hit.Segment.CompareTo(y.Hit.Segment);
+            return c != 0 ? c : x.Hit.Doc.CompareTo(y.Hit.Doc);
         });
-        return all.Length <= k ? all : all[..k];
+        var result = new SearchHit[Math.Min(k, total)];
+        for (int i = 0; i < result.Length; i++) result[i] = all[i].Hit;
+        return result;
     }
 }

@@ -55,6 +55,7 @@ public sealed class ClusterWriter(string root, IReadOnlyList<IShardService> shar
 {
     private readonly long[] _sent = new long[shards.Count];
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private long _nextOrdinal = ClusterManifest.Read(root).NextOrdinal;
 
     public int ShardCount => shards.Count;
 
@@ -62,13 +63,14 @@ public sealed class ClusterWriter(string root, IReadOnlyList<IShardService> shar
     /// (otherwise it is an error).</summary>
     public async Task<long> AddAsync(IEnumerable<Document> documents, bool replace, int batchSize = 4096, Action<long>? added = null)
     {
-        var batches = new List<Document>[shards.Count];
+        var batches = new List<(Document, long)>[shards.Count];
         for (int i = 0; i < batches.Length; i++) batches[i] = [];
         long n = 0;
         foreach (var d in documents)
         {
+            if (string.IsNullOrEmpty(d.Id)) throw new RelevoException("document has an empty _id");
             int s = ShardRouter.ShardOf(d.Id, shards.Count);
-            batches[s].Add(d);
+            batches[s].Add((d, _nextOrdinal++));
             n++;
             if (batches[s].Count >= batchSize) await SendAsync(s, batches[s], replace).ConfigureAwait(false);
             if ((n & 1023) == 0) added?.Invoke(n);
@@ -79,11 +81,13 @@ public sealed class ClusterWriter(string root, IReadOnlyList<IShardService> shar
         return n;
     }
 
-    private async Task SendAsync(int shard, List<Document> batch, bool replace)
+    private async Task SendAsync(int shard, List<(Document Doc, long Ordinal)> batch, bool replace)
     {
-        var docs = batch.ToArray();
+        var docs = new Document[batch.Count];
+        var ordinals = new long[batch.Count];
+        for (int i = 0; i < docs.Length; i++) (docs[i], ordinals[i]) = batch[i];
         batch.Clear();
-        await shards[shard].AddAsync(docs, replace).ConfigureAwait(false);
+        await shards[shard].AddAsync(docs, ordinals, replace).ConfigureAwait(false);
         Interlocked.Add(ref _sent[shard], docs.Length);
     }
 
@@ -129,7 +133,7 @@ public sealed class ClusterWriter(string root, IReadOnlyList<IShardService> shar
             }
             var snapshots = new List<ShardSnapshot>(shards.Count);
             for (int i = 0; i < prepared.Length; i++) snapshots.Add(current.Shards[i] with { Commit = prepared[i].Commit });
-            var next = current with { Version = current.Version + 1, Shards = snapshots };
+            var next = current with { Version = current.Version + 1, Shards = snapshots, NextOrdinal = _nextOrdinal };
             next.Commit(root, stage);
             Array.Clear(_sent);
             return next.Version;
@@ -151,6 +155,7 @@ public sealed class ClusterWriter(string root, IReadOnlyList<IShardService> shar
     private async Task AbortAllAsync()
     {
         Array.Clear(_sent);
+        _nextOrdinal = ClusterManifest.Read(root).NextOrdinal;
         var errors = new List<Exception>();
         foreach (var s in shards)
         {

@@ -19,6 +19,8 @@ public sealed class ShardHost : IShardService, IDisposable
     private (DateTime Written, long Length) _manifestStamp;
     private IndexWriter? _writer;
     private long _changes;
+    // Ordinals of documents added since the last prepare, by id (the latest wins for a replaced document).
+    private readonly Dictionary<string, long> _pending = new(StringComparer.Ordinal);
     private bool _disposed;
 
     public int Shard { get; }
@@ -86,7 +88,7 @@ public sealed class ShardHost : IShardService, IDisposable
         using var lease = Acquire(q.Version);
         var s = lease.Snapshot;
         if (s.Version != q.Version) return Stale(s.Version);
-        if (s.Reader.MaxDoc == 0) return new ShardHits(s.Version, [], [], []);
+        if (s.Reader.MaxDoc == 0) return new ShardHits(s.Version, [], [], [], []);
         var searcher = s.Dense(q.Model, q.Int8, q.Oversample);
         return ToShardHits(s, searcher.Search(q.Vector, q.K));
     }
@@ -128,20 +130,22 @@ public sealed class ShardHost : IShardService, IDisposable
         return Task.FromResult((lease.Snapshot.Version, lease.Snapshot.Reader.LiveDocs));
     }
 
-    private static ShardHits Stale(long version) => new(version, [], [], []);
+    private static ShardHits Stale(long version) => new(version, [], [], [], []);
 
     private static ShardHits ToShardHits(Snapshot s, IReadOnlyList<SearchHit> hits)
     {
         var ids = new string[hits.Count];
         var scores = new float[hits.Count];
         var docs = new int[hits.Count];
+        var ordinals = new long[hits.Count];
         for (int i = 0; i < hits.Count; i++)
         {
             ids[i] = hits[i].DocId;
             scores[i] = hits[i].Score;
             docs[i] = s.Reader.DocBase[hits[i].Segment] + hits[i].Doc;
+            ordinals[i] = s.Ordinal(hits[i].Segment, hits[i].Doc);
         }
-        return new ShardHits(s.Version, ids, scores, docs);
+        return new ShardHits(s.Version, ids, scores, docs, ordinals);
     }
 
     /// <summary>The snapshot for a version. Searches and statistics (<paramref name="allowOlder"/> false) run only on
@@ -192,8 +196,9 @@ public sealed class ShardHost : IShardService, IDisposable
 
     // ---------------------------------------------------------------- writes
 
-    public Task AddAsync(Document[] documents, bool replace)
+    public Task AddAsync(Document[] documents, long[] ordinals, bool replace)
     {
+        if (ordinals.Length != documents.Length) throw new RelevoException("shard add: documents and ordinals differ in number");
         lock (_writeGate)
         {
             var writer = Writer();
@@ -204,6 +209,7 @@ public sealed class ShardHost : IShardService, IDisposable
                     if (!seen.Add(d.Id) || writer.Contains(d.Id)) throw new DuplicateDocumentIdException(d.Id);
             }
             writer.AddRange(documents);
+            for (int i = 0; i < documents.Length; i++) _pending[documents[i].Id] = ordinals[i];
             _changes += documents.Length;
         }
         return Task.CompletedTask;
@@ -235,8 +241,11 @@ public sealed class ShardHost : IShardService, IDisposable
         {
             var writer = Writer();
             writer.Commit();
+            ShardOrdinals.WriteMissing(Folder, writer.LastCommit, _pending);
+            ShardOrdinals.RemoveUnreferenced(Folder, [writer.LastCommit, ClusterManifest.Read(_root).Shards[Shard].Commit]);
             var prepared = new ShardPrepared(writer.LastCommit, _changes);
             _changes = 0;
+            _pending.Clear();
             return Task.FromResult(prepared);
         }
     }
@@ -248,6 +257,7 @@ public sealed class ShardHost : IShardService, IDisposable
             var writer = Writer();
             writer.RestoreCommit(ClusterManifest.Read(_root).Shards[Shard].Commit);
             _changes = 0;
+            _pending.Clear();
         }
         return Task.CompletedTask;
     }
@@ -265,6 +275,7 @@ public sealed class ShardHost : IShardService, IDisposable
         var named = ClusterManifest.Read(_root).Shards[Shard].Commit;
         if (writer.LastCommit.Generation != named.Generation) writer.RestoreCommit(named);
         _changes = 0;
+        _pending.Clear();
         return _writer = writer;
     }
 
@@ -294,6 +305,19 @@ public sealed class ShardHost : IShardService, IDisposable
         public long Version { get; } = version;
         public IndexReader Reader { get; } = reader;
         public IndexStatistics Statistics { get; } = new(reader);
+        private readonly long[]?[] _ordinals = LoadOrdinals(reader);
+
+        private static long[]?[] LoadOrdinals(IndexReader reader)
+        {
+            var result = new long[]?[reader.Segments.Count];
+            for (int s = 0; s < result.Length; s++)
+                result[s] = ShardOrdinals.TryRead(reader.Directory, reader.Segments[s].Name, reader.Segments[s].MaxDoc);
+            return result;
+        }
+
+        /// <summary>A document's cluster-wide ordinal; a segment without ordinals (written before they existed) falls
+        /// back to the document's number in the shard.</summary>
+        public long Ordinal(int segment, int doc) => _ordinals[segment] is { } o ? o[doc] : Reader.DocBase[segment] + doc;
 
         public DenseSearcher Dense(string model, bool int8, int oversample) =>
             _dense.GetOrAdd((EmbeddingModel.ResolveName(model), int8, oversample),

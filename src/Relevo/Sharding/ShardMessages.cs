@@ -76,8 +76,10 @@ public sealed record SparseShardQuery(long Version, Guid QueryId, SparseModel Mo
 /// <summary>One shard's part of a dense query: exact (or int8 then float32-rescored) inner-product search.</summary>
 public sealed record DenseShardQuery(long Version, string Model, bool Int8, int Oversample, float[] Vector, int K);
 
-/// <summary>A shard's best documents, best first: external ids, scores, and document numbers within the shard.</summary>
-public sealed record ShardHits(long Version, string[] Ids, float[] Scores, int[] Docs)
+/// <summary>A shard's best documents, best first: external ids, scores, document numbers within the shard, and each
+/// document's cluster-wide ordinal (its position in the order documents were added to the sharded index), which breaks
+/// ties between equal scores across shards exactly as one index breaks them by its document number.</summary>
+public sealed record ShardHits(long Version, string[] Ids, float[] Scores, int[] Docs, long[] Ordinals)
 {
     public int Count => Ids.Length;
 }
@@ -103,7 +105,9 @@ public interface IShardService
     Task<(long Version, int LiveDocs)> LiveDocsAsync(long version);
 
     // --- writes (through the coordinator only) ---
-    Task AddAsync(Document[] documents, bool replace);
+    /// <param name="ordinals">Each document's cluster-wide ordinal (assigned by the coordinator in the order documents
+    /// arrive; a replaced document gets a new one, as a re-added document gets a new number in one index).</param>
+    Task AddAsync(Document[] documents, long[] ordinals, bool replace);
     Task<int> DeleteAsync(string[] ids);
     /// <summary>Commits the shard's pending changes as a shard commit that readers do not see yet.</summary>
     Task<ShardPrepared> PrepareAsync();
