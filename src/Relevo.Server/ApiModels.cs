@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Relevo.Search;
 
 namespace Relevo.Server;
@@ -23,8 +24,11 @@ public sealed record DeleteResponse(string Id, bool Deleted, long Generation);
 
 public sealed record HealthResponse(string Status, long Generation, int Documents, bool Writable);
 
+/// <summary>/api/stats. On a sharded index <see cref="Shards"/> is the number of shards (absent otherwise),
+/// <see cref="Segments"/> is that number too, and <see cref="IndexSizeBytes"/> is 0 when the shards are on other machines.</summary>
 public sealed record StatsResponse(int Documents, int Segments, long IndexSizeBytes, long Generation, string Analyzer,
-    long QueriesServed, LatencySummary Latency, double UptimeSeconds, bool Writable, IReadOnlyList<PipelineChoice> Pipelines);
+    long QueriesServed, LatencySummary Latency, double UptimeSeconds, bool Writable, IReadOnlyList<PipelineChoice> Pipelines,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Shards = null);
 
 public sealed record PipelinesResponse(string Default, IReadOnlyList<PipelineChoice> Pipelines);
 

@@ -21,23 +21,22 @@ internal static class Endpoints
     {
         var api = app.MapGroup("/api");
 
-        api.MapGet("/search", (ServerContext s, string? q, int? k, string? pipeline, bool? explain) =>
-                TypedResults.Ok(Search(s, new SearchRequest(q, k, pipeline, explain))))
+        api.MapGet("/search", async (ServerContext s, string? q, int? k, string? pipeline, bool? explain) =>
+                TypedResults.Ok(await Search(s, new SearchRequest(q, k, pipeline, explain))))
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
             .WithName("SearchGet")
             .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (BM25 term contributions).");
-        api.MapPost("/search", (ServerContext s, [FromBody] SearchRequest request) => TypedResults.Ok(Search(s, request)))
+        api.MapPost("/search", async (ServerContext s, [FromBody] SearchRequest request) => TypedResults.Ok(await Search(s, request)))
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
             .WithName("SearchPost")
             .WithSummary("Search with a JSON body {q, k, pipeline, explain}.");
 
-        api.MapGet("/documents/{id}", Results<Ok<DocumentResponse>, NotFound<ErrorResponse>> (ServerContext s, string id) =>
+        api.MapGet("/documents/{id}", async Task<Results<Ok<DocumentResponse>, NotFound<ErrorResponse>>> (ServerContext s, string id) =>
             {
                 id = DecodeId(id);
-                using var lease = s.Index.Acquire();
-                var doc = lease.Reader.GetDocument(id);
+                var doc = await s.Index.GetDocumentAsync(id);
                 return doc is null
                     ? TypedResults.NotFound(new ErrorResponse($"no document with _id '{id}'", 404))
                     : TypedResults.Ok(new DocumentResponse(doc.Id, doc.Title, doc.Text));
@@ -80,39 +79,38 @@ internal static class Endpoints
             {
                 Authorize(s, ctx);
                 id = DecodeId(id);
-                if (!await s.Index.DeleteAsync(id, ctx.RequestAborted))
+                var (deleted, generation) = await s.Index.DeleteAsync(id, ctx.RequestAborted);
+                if (!deleted)
                     return TypedResults.NotFound(new ErrorResponse($"no document with _id '{id}'", 404));
-                using var lease = s.Index.Acquire();
-                return TypedResults.Ok(new DeleteResponse(id, true, lease.Reader.Manifest.Generation));
+                return TypedResults.Ok(new DeleteResponse(id, true, generation));
             })
             .Produces<ErrorResponse>(StatusCodes.Status401Unauthorized)
             .Produces<ErrorResponse>(StatusCodes.Status403Forbidden)
             .WithName("DeleteDocument")
             .WithSummary("Delete a document by _id and commit. Needs the API key.");
 
-        api.MapGet("/health", (ServerContext s) =>
+        api.MapGet("/health", async (ServerContext s) =>
             {
-                using var lease = s.Index.Acquire();
-                return TypedResults.Ok(new HealthResponse("ok", lease.Reader.Manifest.Generation, lease.Reader.LiveDocs, s.Index.Writable));
+                var status = await s.Index.StatusAsync(withSize: false);
+                return TypedResults.Ok(new HealthResponse("ok", status.Generation, status.Documents, s.Index.Writable));
             })
             .WithName("Health")
             .WithSummary("Liveness: the served commit generation and document count.");
 
-        api.MapGet("/stats", (ServerContext s) =>
+        api.MapGet("/stats", async (ServerContext s) =>
             {
-                using var lease = s.Index.Acquire();
-                var r = lease.Reader;
-                return TypedResults.Ok(new StatsResponse(r.LiveDocs, r.Segments.Count, IndexSize(r), r.Manifest.Generation, r.Analyzer,
+                var r = await s.Index.StatusAsync(withSize: true);
+                return TypedResults.Ok(new StatsResponse(r.Documents, r.Segments, r.IndexSizeBytes, r.Generation, r.Analyzer,
                     s.Stats.QueriesServed, s.Stats.Summary(), Math.Round(s.Uptime.Elapsed.TotalSeconds, 1), s.Index.Writable,
-                    s.Backend.Pipelines(r)));
+                    s.Index.Pipelines(), r.Shards));
             })
             .WithName("Stats")
-            .WithSummary("Documents, segments, index size, queries served and search latency percentiles (last 8,192 queries).");
+            .WithSummary("Documents, segments, index size, queries served and search latency percentiles (last 8,192 queries); " +
+                         "on a sharded index also the number of shards (segments is then the number of shards, and the size 0 when they are remote).");
 
         api.MapGet("/pipelines", (ServerContext s) =>
             {
-                using var lease = s.Index.Acquire();
-                var choices = s.Backend.Pipelines(lease.Reader);
+                var choices = s.Index.Pipelines();
                 return TypedResults.Ok(new PipelinesResponse(choices[0].Pipeline, choices));
             })
             .WithName("Pipelines")
@@ -122,7 +120,7 @@ internal static class Endpoints
             .ExcludeFromDescription();
     }
 
-    internal static SearchResponse Search(ServerContext s, SearchRequest r)
+    internal static async Task<SearchResponse> Search(ServerContext s, SearchRequest r)
     {
         var o = s.Options;
         string q = r.Q ?? throw new ApiException(400, "q: the query is required");
@@ -135,23 +133,21 @@ internal static class Endpoints
         bool explain = r.Explain ?? false;
 
         long start = Stopwatch.GetTimestamp();
-        using var lease = s.Index.Acquire();
-        var reader = lease.Reader;
-        string pipeline = string.IsNullOrWhiteSpace(r.Pipeline) ? s.Backend.Pipelines(reader)[0].Pipeline : r.Pipeline;
-        var result = s.Backend.Search(reader, pipeline, q, k, explain);
-        var highlighter = new Highlighter(Analyzer.Create(reader.Analyzer), result.QueryTerms);
+        var served = await s.Index.SearchAsync(r.Pipeline, q, k, explain);
+        var result = served.Result;
+        var highlighter = new Highlighter(Analyzer.Create(served.Analyzer), result.QueryTerms);
         var hits = new SearchResultHit[result.Hits.Count];
         for (int i = 0; i < hits.Length; i++)
         {
             var h = result.Hits[i];
-            var doc = reader.Segments[h.Segment].GetDocument(h.Doc);
+            var doc = served.Documents[i] ?? new Document(h.Id, "", ""); // deleted between the search and the fetch (sharded)
             var title = highlighter.Full(doc.Title);
             var snippet = highlighter.Snippet(doc.Text.Length > 0 ? doc.Text : doc.Title);
             hits[i] = new SearchResultHit(i + 1, h.Id, doc.Title, snippet.Text, h.Score, h.Stages, title.Highlights, snippet.Highlights, h.Explanation);
         }
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         s.Stats.Record(ms);
-        return new SearchResponse(q, result.Pipeline, k, result.QueryTerms, reader.Manifest.Generation, Math.Round(ms, 3), hits);
+        return new SearchResponse(q, result.Pipeline, k, result.QueryTerms, served.Generation, Math.Round(ms, 3), hits);
     }
 
     /// <summary>Writes need `Authorization: Bearer KEY`: 401 without it or with a wrong one, 403 on a read-only server.</summary>
@@ -203,17 +199,6 @@ internal static class Endpoints
 
     /// <summary>Kestrel decodes every escape in the path except %2F; an id with a slash arrives as "a%2Fb".</summary>
     private static string DecodeId(string id) => id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
-
-    private static long IndexSize(IndexReader reader)
-    {
-        long total = 0;
-        foreach (var f in new DirectoryInfo(reader.Directory).EnumerateFiles())
-        {
-            try { total += f.Length; }
-            catch (FileNotFoundException) { } // removed by a commit meanwhile
-        }
-        return total;
-    }
 }
 
 /// <summary>One document in POST /api/documents (for the OpenAPI description).</summary>

@@ -30,8 +30,14 @@ internal sealed class PipelineBackend : ISearchBackend
 
     public BackendResult Search(IndexReader reader, string pipeline, string query, int k, bool explain)
     {
-        var parsed = Pipeline.Parse(pipeline);
         var ctx = _contexts.GetValue(reader, r => new SearchContext(r));
+        return Run(ctx, pipeline, query, k, explain);
+    }
+
+    /// <summary>Runs a pipeline in a search context (over one reader, or over a sharded index's backend).</summary>
+    internal static BackendResult Run(SearchContext ctx, string pipeline, string query, int k, bool explain)
+    {
+        var parsed = Pipeline.Parse(pipeline);
         var state = parsed.Execute(query, k, ctx);
         var ranking = state.Ranking!;
         var hits = new BackendHit[ranking.Hits.Count];

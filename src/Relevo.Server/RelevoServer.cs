@@ -18,25 +18,29 @@ namespace Relevo.Server;
 public sealed class RelevoServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly IndexService _index;
+    private readonly IServedIndex _index;
 
     /// <summary>The addresses actually bound (a port 0 in the options is replaced by the port chosen).</summary>
     public IReadOnlyList<string> Addresses { get; }
 
-    private RelevoServer(WebApplication app, IndexService index, IReadOnlyList<string> addresses)
+    /// <summary>What is served: the index folder, or the sharded index's description (e.g. "4 shards in /data/idx").</summary>
+    public string Serving => _index.Description;
+
+    private RelevoServer(WebApplication app, IServedIndex index, IReadOnlyList<string> addresses)
     {
         _app = app;
         _index = index;
         Addresses = addresses;
     }
 
-    /// <summary>Opens the index, binds the addresses and starts serving. <paramref name="extraLogger"/> receives
+    /// <summary>Opens the index (an index folder, a sharded index folder, or <see cref="ServerOptions.Sharded"/>), binds
+    /// the addresses and starts serving. <paramref name="extraLogger"/> receives
     /// every log event too (tests use it).</summary>
     public static async Task<RelevoServer> StartAsync(ServerOptions options, ILoggerProvider? extraLogger = null,
         CancellationToken cancellation = default)
     {
         options.Validate();
-        var index = new IndexService(options);
+        var index = Open(options);
         try
         {
             var app = Build(options, index, extraLogger);
@@ -50,6 +54,8 @@ public sealed class RelevoServer : IAsyncDisposable
                 throw new RelevoException($"--urls {string.Join(';', options.Urls)}: cannot listen ({e.Message})", e);
             }
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+            s_serving(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relevo.Server"),
+                index is ShardedServedIndex ? "sharded" : "local", index.Description, index.Writable, null);
             return new RelevoServer(app, index, addresses);
         }
         catch
@@ -75,7 +81,31 @@ public sealed class RelevoServer : IAsyncDisposable
         }
     }
 
-    private static WebApplication Build(ServerOptions options, IndexService index, ILoggerProvider? extraLogger)
+    /// <summary>The served index the options name: a connection, a sharded index folder (<c>cluster.json</c>) served in
+    /// this process, or an ordinary index folder.</summary>
+    private static IServedIndex Open(ServerOptions options)
+    {
+        bool writable = options.ApiKey is not null;
+        if (options.Sharded is { } connect) return Sharded(connect(), writable);
+        string dir = Path.GetFullPath(options.IndexDirectory);
+        if (Sharding.ClusterManifest.Exists(dir)) return Sharded(new Sharding.LocalShardedIndex(dir), writable);
+        return new LocalServedIndex(options);
+    }
+
+    private static ShardedServedIndex Sharded(Sharding.IShardedIndexConnection connection, bool writable)
+    {
+        try
+        {
+            return new ShardedServedIndex(connection, writable);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static WebApplication Build(ServerOptions options, IServedIndex index, ILoggerProvider? extraLogger)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -132,7 +162,7 @@ public sealed class RelevoServer : IAsyncDisposable
                 $"too many concurrent requests (limit {options.MaxConcurrentRequests}, queue {options.RequestQueueLimit}); retry later"));
         });
 
-        var context = new ServerContext(options, index, new PipelineBackend(), new QueryStats(), Stopwatch.StartNew());
+        var context = new ServerContext(options, index, new QueryStats(), Stopwatch.StartNew());
         builder.Services.AddSingleton(context);
 
         var app = builder.Build();
@@ -146,6 +176,10 @@ public sealed class RelevoServer : IAsyncDisposable
         WebPage.Map(app);
         return app;
     }
+
+    private static readonly Action<ILogger, string, string, bool, Exception?> s_serving =
+        LoggerMessage.Define<string, string, bool>(LogLevel.Information, new EventId(2, "serving"),
+            "serving {Mode} index {Index} (writable: {Writable})");
 
     private static readonly Action<ILogger, string, string, int, double, Exception?> s_request =
         LoggerMessage.Define<string, string, int, double>(LogLevel.Information, new EventId(1, "request"),
@@ -199,5 +233,5 @@ public sealed class RelevoServer : IAsyncDisposable
     }
 }
 
-/// <summary>What every endpoint needs: the options, the index, the search backend and the statistics.</summary>
-internal sealed record ServerContext(ServerOptions Options, IndexService Index, ISearchBackend Backend, QueryStats Stats, Stopwatch Uptime);
+/// <summary>What every endpoint needs: the options, the served index and the statistics.</summary>
+internal sealed record ServerContext(ServerOptions Options, IServedIndex Index, QueryStats Stats, Stopwatch Uptime);

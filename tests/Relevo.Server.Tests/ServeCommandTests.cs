@@ -108,4 +108,36 @@ public sealed partial class ServeCommandTests : IDisposable
         Assert.Equal($"error: {_dir.Path}: not an index (no manifest); create one with `relevo index`", (await stderr).Trim());
         await stdout;
     }
+    [Fact]
+    public async Task Relevo_serve_serves_a_sharded_folder_in_process()
+    {
+        Relevo.Sharding.ShardedIndex.CreateOrOpen(_dir["idx"], 3);
+        using (var c = new Relevo.Sharding.LocalShardedIndex(_dir["idx"])) await c.AddAndCommitAsync(TestData.Small);
+        using var child = Serve();
+        using var http = new HttpClient { BaseAddress = new Uri(child.Address) };
+        Assert.Contains("\"d1\"", await http.GetStringAsync("/api/search?q=vitamin+cancer"));
+        Assert.Contains("\"shards\":3", await http.GetStringAsync("/api/stats"));
+        SpinWait.SpinUntil(() => child.Stdout.Contains("\"Mode\":\"sharded\"", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+        Assert.Contains("\"Index\":\"3 shards in ", child.Stdout);
+    }
+
+    [Theory]
+    [InlineData(2, "error: --index and --cluster are mutually exclusive: serve an index folder or a cluster", "--index", "idx", "--cluster", "redis://localhost:6379")]
+    // No cluster answers there: one error line naming the membership, after the connect timeout.
+    [InlineData(1, "error: --cluster redis://127.0.0.1:1: no Relevo cluster", "--cluster", "redis://127.0.0.1:1", "--connect-timeout", "3")]
+    public async Task Relevo_serve_cluster_option_is_checked(int exitCode, string messageStart, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "relevo.dll"), "serve", .. args, "--urls", "http://127.0.0.1:0"])
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(exitCode, p.ExitCode);
+        string error = (await stderr).Trim();
+        Assert.StartsWith(messageStart, error);
+        Assert.DoesNotContain('\n', error);
+        await stdout;
+    }
 }

@@ -10,7 +10,20 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
-        [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
+        [CommandOption("--index <DIR>")]
+        [Description("The index folder: an ordinary index, or a sharded one (cluster.json), whose shards are then served in this process.")]
+        public string IndexDir { get; init; } = "";
+        [CommandOption("--cluster <MEMBERSHIP>")]
+        [Description("Instead of --index: serve the sharded index of an Orleans cluster, found through its membership store (e.g. redis://localhost:6379).")]
+        public string? Cluster { get; init; }
+
+        [CommandOption("--cluster-id <ID>")][DefaultValue(Relevo.Cluster.ClusterHosting.DefaultClusterId)]
+        [Description("With --cluster: the Orleans cluster id the silos were started with.")]
+        public string ClusterId { get; init; } = Relevo.Cluster.ClusterHosting.DefaultClusterId;
+
+        [CommandOption("--connect-timeout <SECONDS>")][DefaultValue(30)]
+        [Description("With --cluster: how long to wait for the cluster to answer at start.")]
+        public int ConnectTimeout { get; init; } = 30;
         [CommandOption("--urls <URLS>")][DefaultValue("http://127.0.0.1:5080")]
         [Description("Addresses to listen on, separated by ';'. Loopback unless told otherwise.")]
         public string Urls { get; init; } = "http://127.0.0.1:5080";
@@ -23,7 +36,10 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (IndexDir.Length == 0) return ValidationResult.Error("--index is required");
+            if (IndexDir.Length > 0 && Cluster is not null)
+                return ValidationResult.Error("--index and --cluster are mutually exclusive: serve an index folder or a cluster");
+            if (Cluster is { } c && string.IsNullOrWhiteSpace(c)) return ValidationResult.Error("--cluster: the membership address is empty");
+            if (IndexDir.Length == 0 && Cluster is null) return ValidationResult.Error("--index (or --cluster) is required");
             if (MaxBodyMb < 1) return ValidationResult.Error("--max-body-mb must be at least 1");
             if (MaxConcurrent < 1) return ValidationResult.Error("--max-concurrent must be at least 1");
             return ValidationResult.Success();
@@ -36,6 +52,7 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
         var options = new ServerOptions
         {
             IndexDirectory = settings.IndexDir,
+            Sharded = settings.Cluster is { } membership ? () => ClusterConnector.Connect(membership, settings.ClusterId, settings.ConnectTimeout) : null,
             Urls = settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             ApiKey = key,
             MaxBodyBytes = (long)settings.MaxBodyMb << 20,
@@ -47,7 +64,7 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
     private static async Task<int> Run(ServerOptions options, CancellationToken cancellation)
     {
         await using var server = await RelevoServer.StartAsync(options, cancellation: cancellation);
-        Console.Error.WriteLine($"relevo serve: {options.IndexDirectory} on {string.Join(", ", server.Addresses)} " +
+        Console.Error.WriteLine($"relevo serve: {server.Serving} on {string.Join(", ", server.Addresses)} " +
                                 $"({(options.ApiKey is null ? "read-only" : "writes need the API key")}); Ctrl+C stops");
         foreach (var address in server.Addresses)
             if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && !uri.IsLoopback)

@@ -1,0 +1,305 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Relevo.Collections;
+using Relevo.Index;
+using Relevo.Sharding;
+
+namespace Relevo.Server.Tests;
+
+/// <summary>SciFact as one index and as a 4-shard index, each behind a server (the sharded one found by its
+/// cluster.json and served in process), built once for the class.</summary>
+public sealed class ShardedScifactFixture : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    internal ServerHarness Single { get; private set; } = null!;
+    internal ServerHarness Sharded { get; private set; } = null!;
+    public string ShardedRoot => _dir["sharded"];
+    public (string Id, string Text)[] Queries { get; private set; } = [];
+
+    public async Task InitializeAsync()
+    {
+        var data = TestData.Dataset("scifact");
+        var docs = JsonlReader.ReadCorpus(data.CorpusPath).ToArray();
+        TestData.BuildIndex(_dir["single"], docs);
+        ShardedIndex.CreateOrOpen(ShardedRoot, 4);
+        var hosts = ShardedIndex.OpenLocal(ShardedRoot);
+        try
+        {
+            var writer = new ClusterWriter(ShardedRoot, hosts);
+            await writer.AddAsync(docs, replace: false);
+            await writer.CommitAsync();
+        }
+        finally
+        {
+            foreach (var h in hosts) h.Dispose();
+        }
+        Queries = [.. JsonlReader.ReadQueries(data.QueriesPath).Take(50)];
+        Single = await ServerHarness.StartAsync(_dir["single"], withKey: false);
+        Sharded = await ServerHarness.StartAsync(ShardedRoot, withKey: false);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Single is not null) await Single.DisposeAsync();
+        if (Sharded is not null) await Sharded.DisposeAsync();
+        _dir.Dispose();
+    }
+}
+
+/// <summary>The same HTTP API over a sharded index: the same rankings as one index, documents, health and stats.</summary>
+public sealed class ShardedServerTests(ShardedScifactFixture f) : IClassFixture<ShardedScifactFixture>
+{
+    /// <summary>BM25 and query likelihood rank as on one index (tie-aware); RRF of the two, whose scores depend on
+    /// the order of ties in its inputs, gives every document a score that some order of those ties gives it.</summary>
+    [Fact]
+    public async Task Sharded_search_ranks_as_one_index()
+    {
+        const int k = 100;
+        const string rrf = "fuse(rrf,bm25,ql,depth=100)"; // fused at depth k, so the inputs are the lists compared below
+        int compared = 0, stages = 0;
+        foreach (var (_, text) in f.Queries)
+        {
+            var inputs = new List<List<Hit>>();
+            foreach (var pipeline in (string[])["bm25", "ql"])
+            {
+                var one = Hits(await f.Single.Search(text, k, "&pipeline=" + pipeline));
+                var sharded = await f.Sharded.Search(text, k, "&pipeline=" + pipeline);
+                Assert.Equal(pipeline, sharded.GetProperty("pipeline").GetString());
+                AssertSameRanking($"{pipeline} '{text}'", one, Hits(sharded));
+                inputs.Add(one);
+                compared += one.Count;
+            }
+            var fusedOne = await f.Single.Search(text, k, "&pipeline=" + Uri.EscapeDataString(rrf));
+            var fusedSharded = await f.Sharded.Search(text, k, "&pipeline=" + Uri.EscapeDataString(rrf));
+            Assert.Equal(fusedOne.GetProperty("pipeline").GetString(), fusedSharded.GetProperty("pipeline").GetString());
+            AssertRrfOfSomeTieOrder($"one index, rrf '{text}'", inputs, Hits(fusedOne), k);
+            AssertRrfOfSomeTieOrder($"sharded, rrf '{text}'", inputs, Hits(fusedSharded), k);
+            // Each stage's score of a fused hit is its score in that input on one index.
+            foreach (var h in Hits(fusedSharded))
+                for (int i = 0; i < inputs.Count; i++)
+                    if (inputs[i].FirstOrDefault(x => x.Id == h.Id) is { Id: not null } x && h.Stages.TryGetValue(i == 0 ? "bm25" : "ql", out float stage))
+                    {
+                        Assert.True(Close(x.Score, stage), $"'{text}': {h.Id}: stage {i}");
+                        stages++;
+                    }
+        }
+        Assert.True(compared > 5000, $"only {compared} hits compared");
+        Assert.True(stages > 2000, $"only {stages} stage scores compared");
+    }
+
+    [Fact]
+    public async Task Documents_health_stats_and_pipelines_answer_over_shards()
+    {
+        var search = await f.Single.Search(f.Queries[0].Text, 3);
+        string id = ServerHarness.Ids(search)[0];
+        var one = await f.Single.GetJson("/api/documents/" + Uri.EscapeDataString(id));
+        var sharded = await f.Sharded.GetJson("/api/documents/" + Uri.EscapeDataString(id));
+        Assert.Equal(one.GetRawText(), sharded.GetRawText());
+        var missing = await f.Sharded.Client.GetAsync("/api/documents/no-such-doc");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+
+        // Titles, snippets and highlights come from the shards' stored documents, as from one index.
+        var top = (await f.Sharded.Search(f.Queries[0].Text, 3)).GetProperty("hits")[0];
+        var topOne = search.GetProperty("hits")[0];
+        foreach (var field in (string[])["id", "title", "snippet", "titleHighlights", "snippetHighlights"])
+            Assert.Equal(topOne.GetProperty(field).GetRawText(), top.GetProperty(field).GetRawText());
+
+        var health = await f.Sharded.GetJson("/api/health");
+        Assert.Equal("ok", health.GetProperty("status").GetString());
+        Assert.Equal(5183, health.GetProperty("documents").GetInt32());
+        Assert.Equal(ClusterManifest.Read(f.ShardedRoot).Version, health.GetProperty("generation").GetInt64());
+        Assert.False(health.GetProperty("writable").GetBoolean());
+
+        var stats = await f.Sharded.GetJson("/api/stats");
+        Assert.Equal(5183, stats.GetProperty("documents").GetInt32());
+        Assert.Equal(4, stats.GetProperty("shards").GetInt32());
+        Assert.Equal(4, stats.GetProperty("segments").GetInt32());
+        Assert.True(stats.GetProperty("indexSizeBytes").GetInt64() > 0);
+        Assert.Equal("english", stats.GetProperty("analyzer").GetString());
+        Assert.False((await f.Single.GetJson("/api/stats")).TryGetProperty("shards", out _)); // absent on one index
+
+        var pipelines = await f.Sharded.GetJson("/api/pipelines");
+        Assert.Equal("bm25", pipelines.GetProperty("default").GetString());
+
+        // Explanations need one local index: a clear 400, not a 500.
+        var explain = await f.Sharded.Client.GetAsync("/api/search?q=vitamin&explain=true");
+        var (status, error) = await ServerHarness.Error(explain);
+        Assert.Equal(400, status);
+        Assert.Contains("sharded", error);
+        // So do rm3 and rocchio.
+        var rm3 = await ServerHarness.Error(await f.Sharded.Client.GetAsync("/api/search?q=vitamin&pipeline=" + Uri.EscapeDataString("bm25 >> rm3 >> bm25")));
+        Assert.Equal(400, rm3.Status);
+
+        var serving = f.Sharded.Log.Events.Single(e => e.Category == "Relevo.Server" && e.Message.StartsWith("serving", StringComparison.Ordinal));
+        Assert.Contains(serving.State, kv => kv.Key == "Index" && (string)kv.Value! == $"4 shards in {f.ShardedRoot}");
+        Assert.Contains(serving.State, kv => kv.Key == "Mode" && (string)kv.Value! == "sharded");
+    }
+
+    internal readonly record struct Hit(string Id, float Score, Dictionary<string, float> Stages);
+
+    private static List<Hit> Hits(JsonElement search) =>
+        search.GetProperty("hits").EnumerateArray().Select(h => new Hit(h.GetProperty("id").GetString()!, h.GetProperty("score").GetSingle(),
+            h.GetProperty("stages").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetSingle()))).ToList();
+
+    /// <summary>Same scores rank by rank (within 1e-5, relative beyond 1), and the same ids except in the order of equal
+    /// scores: a sharded index breaks ties by (shard, doc), one index by its doc number. Ids of the last group of
+    /// equal scores may differ (which tied documents made the cut).</summary>
+    internal static void AssertSameRanking(string query, List<Hit> expected, List<Hit> actual)
+    {
+        Assert.True(expected.Count == actual.Count, $"{query}: {expected.Count} hits on one index, {actual.Count} sharded");
+        for (int i = 0; i < expected.Count; i++)
+            Assert.True(Close(expected[i].Score, actual[i].Score),
+                $"{query}: rank {i + 1}: score {expected[i].Score} on one index, {actual[i].Score} sharded");
+        foreach (var (start, end) in TieGroups(expected))
+        {
+            if (end == expected.Count) break;
+            var a = expected[start..end].Select(h => h.Id).Order(StringComparer.Ordinal);
+            var b = actual[start..end].Select(h => h.Id).Order(StringComparer.Ordinal);
+            Assert.True(a.SequenceEqual(b), $"{query}: ranks {start + 1}-{end}: {string.Join(",", a)} on one index, {string.Join(",", b)} sharded");
+        }
+    }
+
+    /// <summary>Runs [start, end) of equal scores in a ranked list.</summary>
+    private static IEnumerable<(int Start, int End)> TieGroups(List<Hit> hits)
+    {
+        for (int start = 0; start < hits.Count;)
+        {
+            int end = start + 1;
+            while (end < hits.Count && Close(hits[end].Score, hits[start].Score)) end++;
+            yield return (start, end);
+            start = end;
+        }
+    }
+
+    /// <summary>RRF (k=60) of <paramref name="inputs"/> (each cut at <paramref name="depth"/>) where the documents of a
+    /// run of equal scores may come in any order: a document at ranks [a, b) of equal scores earns between 1/(60+b)
+    /// and 1/(61+a) from that list, and nothing at the least when the run reaches the cut (the other order may have
+    /// cut it). Every fused hit's score must lie in its range, and every document whose least score beats the last
+    /// hit's must be there.</summary>
+    private static void AssertRrfOfSomeTieOrder(string query, List<List<Hit>> inputs, List<Hit> fused, int depth)
+    {
+        // Per list: each listed document's range, and what an unlisted one may have earned (from a run cut at the end).
+        var ranges = new List<Dictionary<string, (double Lo, double Hi)>>();
+        var unlisted = new List<double>();
+        foreach (var list in inputs)
+        {
+            var mine = new Dictionary<string, (double Lo, double Hi)>(StringComparer.Ordinal);
+            double outside = 0;
+            foreach (var (a, b) in TieGroups(list))
+            {
+                bool cut = b == list.Count && list.Count == depth;
+                double lo = cut ? 0 : 1.0 / (60 + b), hi = 1.0 / (61 + a);
+                if (cut) outside = hi;
+                for (int r = a; r < b; r++) mine[list[r].Id] = (lo, hi);
+            }
+            ranges.Add(mine);
+            unlisted.Add(outside);
+        }
+        (double Lo, double Hi) Range(string id)
+        {
+            double lo = 0, hi = 0;
+            for (int i = 0; i < ranges.Count; i++)
+            {
+                if (ranges[i].TryGetValue(id, out var r)) { lo += r.Lo; hi += r.Hi; }
+                else hi += unlisted[i];
+            }
+            return (lo, hi);
+        }
+        var range = ranges.SelectMany(r => r.Keys).Distinct().ToDictionary(id => id, Range, StringComparer.Ordinal);
+        const double tol = 1e-6;
+        foreach (var h in fused)
+        {
+            var (lo, hi) = Range(h.Id);
+            Assert.True(h.Score >= lo - tol && h.Score <= hi + tol, $"{query}: {h.Id} scored {h.Score}, outside [{lo}, {hi}]");
+        }
+        double last = fused.Count == depth ? fused[^1].Score : 0;
+        var present = fused.Select(h => h.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var (id, (lo, _)) in range)
+            Assert.True(lo <= last + tol || present.Contains(id), $"{query}: {id} (at least {lo}) is missing; the last hit scored {last}");
+    }
+
+    private static bool Close(float a, float b) => Math.Abs(a - b) <= 1e-5 * Math.Max(1, Math.Abs(a));
+}
+
+/// <summary>Writes through a sharded index's connection: a 200 means committed cluster-wide, in the owning shard.</summary>
+public sealed class ShardedWriteTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Add_search_get_and_delete_through_a_connection()
+    {
+        string root = _dir["sharded"];
+        ShardedIndex.CreateOrOpen(root, 4);
+        var hosts = ShardedIndex.OpenLocal(root);
+        var writer = new ClusterWriter(root, hosts);
+        await writer.AddAsync(TestData.Small, replace: false);
+        await writer.CommitAsync();
+        foreach (var h in hosts) h.Dispose();
+
+        var clock = Stopwatch.StartNew();
+        LocalShardedIndex? connection = null;
+        await using (var h = await ServerHarness.StartAsync("", o => o with { Sharded = () => connection = new LocalShardedIndex(root) }))
+        {
+            var health = await h.GetJson("/api/health");
+            Assert.Equal(5, health.GetProperty("documents").GetInt32());
+            Assert.True(health.GetProperty("writable").GetBoolean());
+            long before = health.GetProperty("generation").GetInt64();
+
+            const string id = "q-1";
+            var post = await h.PostDocuments($$"""[{"_id":"{{id}}","title":"Quagga","text":"The quagga was a zebra that lived in South Africa."}]""");
+            Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+            using var written = JsonDocument.Parse(await post.Content.ReadAsStringAsync());
+            long generation = written.RootElement.GetProperty("generation").GetInt64();
+            Assert.True(generation > before);
+            Assert.Equal(1, written.RootElement.GetProperty("written").GetInt32());
+
+            var found = await h.Search("quagga zebra");
+            Assert.Equal([id], ServerHarness.Ids(found));
+            Assert.Equal(generation, found.GetProperty("generation").GetInt64());
+            Assert.Equal("Quagga", found.GetProperty("hits")[0].GetProperty("title").GetString());
+            Assert.Equal("Quagga", (await h.GetJson("/api/documents/" + id)).GetProperty("title").GetString());
+            Assert.Equal(6, (await h.GetJson("/api/health")).GetProperty("documents").GetInt32());
+
+            // The document went to the shard that owns its id, in the commit cluster.json names.
+            var manifest = ClusterManifest.Read(root);
+            Assert.Equal(generation, manifest.Version);
+            int owner = ShardRouter.ShardOf(id, 4);
+            for (int s = 0; s < 4; s++)
+            {
+                using var reader = IndexReader.Open(Path.Combine(root, manifest.Shards[s].Folder), manifest.Shards[s].Commit);
+                Assert.Equal(s == owner, reader.GetDocument(id) is not null);
+            }
+
+            // Without the key: 401; the index is unchanged.
+            var anonymous = await h.Client.PostAsync("/api/documents", new StringContent("""[{"_id":"x","text":"y"}]"""));
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+
+            var delete = await h.Client.SendAsync(h.Authorized(HttpMethod.Delete, "/api/documents/" + id));
+            Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+            using var deleted = JsonDocument.Parse(await delete.Content.ReadAsStringAsync());
+            Assert.True(deleted.RootElement.GetProperty("generation").GetInt64() > generation);
+            Assert.Empty(ServerHarness.Ids(await h.Search("quagga zebra")));
+            Assert.Equal(HttpStatusCode.NotFound, (await h.Client.GetAsync("/api/documents/" + id)).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await h.Client.SendAsync(h.Authorized(HttpMethod.Delete, "/api/documents/" + id))).StatusCode);
+            Assert.Equal(5, (await h.GetJson("/api/health")).GetProperty("documents").GetInt32());
+            Assert.Equal(5, (await h.GetJson("/api/stats")).GetProperty("documents").GetInt32());
+        }
+        Assert.NotNull(connection);
+        // The server disposed the connection it was given: the shards' writers are closed, so another can open.
+        using var again = new LocalShardedIndex(root);
+        await again.AddAndCommitAsync([new Document("z", "", "zebra")]);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task A_folder_and_a_connection_together_are_refused()
+    {
+        var e = await Assert.ThrowsAsync<RelevoException>(() => ServerHarness.StartAsync(_dir.Path,
+            o => o with { Sharded = () => throw new InvalidOperationException("not called") }));
+        Assert.Contains("not both", e.Message);
+    }
+}
