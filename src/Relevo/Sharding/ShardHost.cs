@@ -61,7 +61,7 @@ public sealed class ShardHost : IShardService, IDisposable
     {
         using var lease = Acquire(q.Version);
         var s = lease.Snapshot;
-        if (s.Version != q.Version) return Stale(s.Version);
+        if (q.Version != ClusterVersion.Latest && s.Version != q.Version) return Stale(s.Version);
         if (q.Terms.Length != q.Weights.Length) throw new RelevoException("shard query: terms and weights differ in number");
         var terms = new (string, float)[q.Terms.Length];
         for (int i = 0; i < terms.Length; i++) terms[i] = (q.Terms[i], q.Weights[i]);
@@ -87,7 +87,7 @@ public sealed class ShardHost : IShardService, IDisposable
     {
         using var lease = Acquire(q.Version);
         var s = lease.Snapshot;
-        if (s.Version != q.Version) return Stale(s.Version);
+        if (q.Version != ClusterVersion.Latest && s.Version != q.Version) return Stale(s.Version);
         if (s.Reader.MaxDoc == 0) return new ShardHits(s.Version, [], [], [], []);
         var searcher = s.Dense(q.Model, q.Int8, q.Oversample);
         return ToShardHits(s, searcher.Search(q.Vector, q.K));

@@ -7,8 +7,8 @@ using Relevo.Sharding;
 
 namespace Relevo.Tests.Cluster;
 
-/// <summary>SciFact as one ordinary index and as a 4-shard index of the same corpus, and its 300 test queries; and
-/// the tie-aware comparison of a sharded ranking with the single index's.</summary>
+/// <summary>A collection (SciFact by default) as one ordinary index and as a 4-shard index of the same corpus, added in
+/// the same order, and its test queries; and the comparison of a sharded ranking with the single index's.</summary>
 internal sealed class ShardedSciFact : IDisposable
 {
     private readonly TempDir _dir = new();
@@ -16,14 +16,17 @@ internal sealed class ShardedSciFact : IDisposable
     public string SingleDir => _dir["single"];
     public string ShardedDir => _dir["sharded"];
     public IReadOnlyList<(string Id, string Text)> Queries { get; }
-    public IndexReader Single { get; }
+    public IndexReader Single { get; private set; }
 
-    public ShardedSciFact(int shards = 4)
+    public ShardedSciFact(int shards = 4) : this(TestData.Dataset("scifact"), shards) { }
+
+    /// <summary>Any BEIR-layout collection (only the queries judged in its qrels, if it has qrels).</summary>
+    public ShardedSciFact(BeirDataset data, int shards = 4, int maxDocs = int.MaxValue)
     {
-        var data = TestData.Dataset("scifact");
+        IEnumerable<Document> Corpus() => JsonlReader.Read(data.CorpusPath, requireText: false, null).Take(maxDocs).Select(r => new Document(r.Id, r.Title, r.Text));
         using (var w = IndexWriter.Open(SingleDir))
         {
-            CorpusIndexer.AddCorpus(w, data.CorpusPath);
+            w.AddRange(Corpus());
             w.Commit();
         }
         ShardedIndex.CreateOrOpen(ShardedDir, shards);
@@ -31,20 +34,43 @@ internal sealed class ShardedSciFact : IDisposable
         try
         {
             var writer = new ClusterWriter(ShardedDir, hosts);
-            var docs = JsonlReader.Read(data.CorpusPath, requireText: false, null).Select(r => new Document(r.Id, r.Title, r.Text));
-            writer.AddAsync(docs, replace: false).GetAwaiter().GetResult();
+            writer.AddAsync(Corpus(), replace: false).GetAwaiter().GetResult();
             writer.CommitAsync().GetAwaiter().GetResult();
         }
         finally
         {
             foreach (var h in hosts) h.Dispose();
         }
-        var test = Qrels.Load(data.QrelsPath).QueryIds.ToHashSet();
-        Queries = JsonlReader.ReadQueries(data.QueriesPath).Where(q => test.Contains(q.Id)).ToList();
+        var all = JsonlReader.ReadQueries(data.QueriesPath);
+        if (File.Exists(data.QrelsPath))
+        {
+            var test = Qrels.Load(data.QrelsPath).QueryIds.ToHashSet();
+            all = all.Where(q => test.Contains(q.Id)).ToList();
+        }
+        Queries = all;
         Single = IndexReader.Open(SingleDir);
     }
 
     /// <summary>The single index's ranking for every query.</summary>
+    /// <summary>Adds the model's vectors to both indexes (the sharded one through each shard and a cluster-wide commit).</summary>
+    public void AddVectors(string model)
+    {
+        using var m = Relevo.Dense.EmbeddingModel.Load(model);
+        Relevo.Dense.DenseIndexer.AddVectors(SingleDir, m);
+        Single.Dispose();
+        Single = IndexReader.Open(SingleDir);
+        var hosts = ShardedIndex.OpenLocal(ShardedDir);
+        try
+        {
+            foreach (var h in hosts) h.AddVectors(m);
+            new ClusterWriter(ShardedDir, hosts).CommitAsync().GetAwaiter().GetResult();
+        }
+        finally
+        {
+            foreach (var h in hosts) h.Dispose();
+        }
+    }
+
     public Dictionary<string, IReadOnlyList<SearchHit>> Expected(string pipeline, int k)
     {
         using var ctx = new SearchContext(Single);

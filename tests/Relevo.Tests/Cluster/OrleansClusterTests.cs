@@ -50,6 +50,73 @@ public sealed class OrleansClusterTests
         Assert.True(silos.Distinct().Count() >= 2, "all shards on one silo: " + string.Join(", ", silos));
     }
 
+    /// <summary>Runs every query of <paramref name="data"/> through the cluster and the single index for each pipeline
+    /// and demands the same rankings.</summary>
+    private static async Task AssertSameRankings(ShardedSciFact data, IEnumerable<(string Pipeline, int K)> runs)
+    {
+        await using var cluster = await StartCluster(data.ShardedDir);
+        var index = new OrleansShardedIndex(cluster.Client, 4, "english", "test cluster");
+        using var backend = new ClusterBackend(new ClusterSearcher(index.Shards, index.Analyzer));
+        using var ctx = new SearchContext(backend);
+        foreach (var (pipeline, k) in runs)
+        {
+            var expected = data.Expected(pipeline, k);
+            var parsed = Pipeline.Parse(pipeline);
+            var texts = data.Queries.Select(q => q.Text).ToList();
+            foreach (var d in parsed.Root.Descendants().OfType<DenseStage>()) ctx.Dense(d.Spec).PrepareQueries(texts);
+            foreach (var (id, text) in data.Queries)
+            {
+                var problems = ShardedSciFact.Compare(expected[id], parsed.Search(text, k, ctx).Hits);
+                Assert.True(problems.Count == 0, $"{pipeline} k={k} query {id}: {string.Join("; ", problems)}");
+            }
+        }
+        var silos = await index.ShardSilosAsync();
+        Assert.True(silos.Distinct().Count() >= 2, "all shards on one silo: " + string.Join(", ", silos));
+    }
+
+    /// <summary>The 100,000-document synthetic corpus of the benchmarks with 2,000 queries (make-bench-corpus, seed 11).</summary>
+    [Fact]
+    public async Task SyntheticCorpusOf100kDocumentsRanksExactlyAsOneIndex()
+    {
+        using var dir = new TempDir();
+        string tool = Path.GetFullPath(Path.Combine(TestData.RepoRoot, "..", "shared", "tools", "make-bench-corpus"));
+        Assert.True(File.Exists(tool), $"{tool}: the benchmark corpus generator is missing");
+        var psi = new System.Diagnostics.ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { dir["syn"], "--docs", "100000", "--queries", "2000", "--seed", "11" }) psi.ArgumentList.Add(a);
+        using (var p = System.Diagnostics.Process.Start(psi)!)
+        {
+            var err = p.StandardError.ReadToEndAsync();
+            await p.StandardOutput.ReadToEndAsync();
+            await p.WaitForExitAsync();
+            Assert.True(p.ExitCode == 0, "make-bench-corpus failed: " + await err);
+        }
+        var dataset = new Relevo.Collections.BeirDataset("synthetic", Path.Combine(dir["syn"], "corpus.jsonl"), Path.Combine(dir["syn"], "queries.jsonl"), dir["no-qrels"]);
+        using var data = new ShardedSciFact(dataset);
+        Assert.Equal(2000, data.Queries.Count);
+        await AssertSameRankings(data, [("bm25", 10), ("bm25", 100), ("fuse(rrf,bm25,ql,depth=100)", 10)]);
+    }
+
+    /// <summary>Dense and hybrid retrieval across shards, CI-sized: ADI (82 short documents, 35 queries) with arctic-xs.</summary>
+    [Fact]
+    public async Task DenseAndHybridRankExactlyAsOneIndexOnAdi()
+    {
+        using var data = new ShardedSciFact(TestData.Dataset("adi"));
+        data.AddVectors("arctic-xs");
+        await AssertSameRankings(data, [("dense(model=arctic-xs)", 10), ("dense(model=arctic-xs)", 82), ("fuse(rrf,bm25,dense(model=arctic-xs))", 10),
+            ("fuse(minmax,bm25,dense(model=arctic-xs))", 20)]);
+    }
+
+    /// <summary>Dense and hybrid retrieval across shards on all of SciFact (heavy: embeds 5,183 passages on the CPU
+    /// unless the embedding cache has them).</summary>
+    [HeavyFact]
+    public async Task DenseAndHybridRankExactlyAsOneIndexOnSciFact()
+    {
+        using var data = new ShardedSciFact();
+        data.AddVectors("arctic-xs");
+        await AssertSameRankings(data, [("dense(model=arctic-xs)", 100), ("fuse(rrf,bm25,dense(model=arctic-xs))", 100),
+            ("fuse(minmax,bm25,dense(model=arctic-xs))", 10)]);
+    }
+
     [Fact]
     public async Task WritesThroughTheClusterAreCommittedAsOneVersion()
     {
