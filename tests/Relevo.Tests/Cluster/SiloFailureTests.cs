@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
-using System.Text;
 using Relevo.Cluster;
 using Relevo.Search;
 using Relevo.Sharding;
@@ -24,13 +22,13 @@ public sealed class SiloFailureTests(ITestOutputHelper output)
     {
         using var data = new ShardedSciFact();
         var expected = data.Expected("bm25", 10);
-        using var redis = RedisProcess.Start();
+        using var redis = RedisServerProcess.Start();
         string clusterId = "relevo-test-" + Guid.NewGuid().ToString("N")[..8];
         string membership = $"redis://127.0.0.1:{redis.Port}";
         var silos = new List<SiloProcess>();
         try
         {
-            for (int i = 0; i < 3; i++) silos.Add(SiloProcess.Start(membership, data.ShardedDir, clusterId));
+            for (int i = 0; i < 3; i++) silos.Add(SiloProcess.Start(CliRunner.RelevoDll, membership, data.ShardedDir, clusterId));
             using var index = await OrleansShardedIndex.ConnectAsync(Membership.Parse(membership), clusterId, TimeSpan.FromSeconds(90));
             Assert.Equal(4, index.Shards.Count);
             var searcher = new ClusterSearcher(index.Shards, index.Analyzer);
@@ -118,113 +116,5 @@ public sealed class SiloFailureTests(ITestOutputHelper output)
     {
         var problems = ShardedSciFact.Compare(expected, actual);
         Assert.True(problems.Count == 0, $"query {id}: {string.Join("; ", problems)}");
-    }
-
-    /// <summary>One `relevo silo` child process.</summary>
-    private sealed class SiloProcess : IDisposable
-    {
-        private readonly Process _process;
-        public int SiloPort { get; }
-        private readonly StringBuilder _log = new();
-
-        private SiloProcess(Process p, int port) { _process = p; SiloPort = port; }
-
-        /// <summary>Whether a grain's silo identity (e.g. S127.0.0.1:34567:123456) is this process.</summary>
-        public bool Hosts(string siloIdentity) => siloIdentity.Contains($":{SiloPort}:", StringComparison.Ordinal);
-
-        public static SiloProcess Start(string membership, string data, string clusterId)
-        {
-            int port = ClusterHosting.FreePort();
-            var p = CliRunner.Start(["silo", "--cluster", membership, "--data", data, "--cluster-id", clusterId, "--port", port.ToString()]);
-            var ready = new TaskCompletionSource();
-            var log = new StringBuilder();
-            p.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is null) return;
-                lock (log) log.AppendLine(e.Data);
-                if (e.Data.StartsWith("silo ready", StringComparison.Ordinal)) ready.TrySetResult();
-            };
-            p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-            p.BeginOutputReadLine();
-            p.BeginErrorReadLine();
-            if (!ready.Task.Wait(TimeSpan.FromSeconds(90)))
-            {
-                try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-                lock (log) throw new TimeoutException("relevo silo did not start:\n" + log);
-            }
-            return new SiloProcess(p, port);
-        }
-
-        public void Kill() => _process.Kill(); // SIGKILL on Linux
-
-        public void Dispose()
-        {
-            try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            _process.Dispose();
-        }
-    }
-}
-
-/// <summary>A throw-away redis-server on a free loopback port (no persistence), for cluster membership.</summary>
-internal sealed class RedisProcess : IDisposable
-{
-    private readonly Process _process;
-    public int Port { get; }
-
-    private RedisProcess(Process p, int port) { _process = p; Port = port; }
-
-    public static RedisProcess Start()
-    {
-        string? exe = FindOnPath("redis-server")
-            ?? throw new InvalidOperationException("redis-server is not installed: cluster tests need it for Orleans membership " +
-                                                   "(apt-get install -y redis-server; .ci/run does this)");
-        int port = ClusterHosting.FreePort();
-        var psi = new ProcessStartInfo(exe)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" }) psi.ArgumentList.Add(a);
-        var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start redis-server");
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
-        {
-            try
-            {
-                using var c = new TcpClient("127.0.0.1", port);
-                var s = c.GetStream();
-                s.Write("PING\r\n"u8);
-                var buf = new byte[16];
-                int n = s.Read(buf);
-                if (Encoding.ASCII.GetString(buf, 0, n).StartsWith("+PONG", StringComparison.Ordinal)) break;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-            }
-            Thread.Sleep(100);
-            if (DateTime.UtcNow > deadline) { p.Kill(); throw new TimeoutException("redis-server did not answer PING"); }
-        }
-        return new RedisProcess(p, port);
-    }
-
-    private static string? FindOnPath(string name)
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
-        {
-            string candidate = Path.Combine(dir, name);
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
-    }
-
-    public void Dispose()
-    {
-        try { if (!_process.HasExited) _process.Kill(); } catch (InvalidOperationException) { }
-        _process.Dispose();
     }
 }

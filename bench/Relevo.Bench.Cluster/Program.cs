@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Globalization;
+using Relevo.Cluster;
+using Relevo.Collections;
+using Relevo.Index;
+using Relevo.Search;
+using Relevo.Sharding;
+
+// Scatter-gather overhead and throughput of a sharded index: one index in process, the same documents in N shards in
+// process (statistics round trip + merge, no network), and served by 1 and by 3 `relevo silo` processes on loopback
+// (Orleans, Redis membership). docs/benchmarks.md has the results and the command.
+//
+//   dotnet run -c Release --project bench/Relevo.Bench.Cluster -- --dataset ../shared/datasets/scifact [--shards 4]
+//     [--k 10] [--clients 8] [--seconds 10] [--rounds 2] [--work /tmp/rbc]
+
+var opts = Options.Parse(args);
+string dataset = opts.Get("dataset", Path.Combine("..", "shared", "datasets", "scifact"));
+int shards = opts.Int("shards", 4), k = opts.Int("k", 10), clients = opts.Int("clients", 8), seconds = opts.Int("seconds", 10), rounds = opts.Int("rounds", 2);
+string work = opts.Get("work", Path.Combine(Path.GetTempPath(), "relevo-bench-cluster"));
+var data = BeirDataset.FromFolder(dataset);
+Console.WriteLine($"cluster bench: {Environment.ProcessorCount} cores, .NET {Environment.Version}; {data.Name}, {shards} shards, k={k}, " +
+                  $"{clients} clients for throughput; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+
+string single = Path.Combine(work, "single"), sharded = Path.Combine(work, "sharded");
+if (!Manifest.Exists(single) || !ClusterManifest.Exists(sharded))
+{
+    if (Directory.Exists(work)) Directory.Delete(work, true);
+    IEnumerable<Document> Corpus() => JsonlReader.Read(data.CorpusPath, requireText: false, null).Select(r => new Document(r.Id, r.Title, r.Text));
+    using (var w = IndexWriter.Open(single)) { w.AddRange(Corpus()); w.ForceMerge(); }
+    ShardedIndex.CreateOrOpen(sharded, shards);
+    var hosts = ShardedIndex.OpenLocal(sharded);
+    var writer = new ClusterWriter(sharded, hosts);
+    writer.AddAsync(Corpus(), replace: false).GetAwaiter().GetResult();
+    writer.CommitAsync().GetAwaiter().GetResult();
+    foreach (var h in hosts) h.Dispose();
+}
+var queryTexts = JsonlReader.ReadQueries(data.QueriesPath).Select(q => q.Text).ToList();
+using var reader = IndexReader.Open(single);
+var bm25 = new Bm25Searcher(reader);
+var queries = queryTexts.Select(t => Query.Parse(t, bm25.Analyzer)).Where(q => q.Terms.Count > 0).ToList();
+Console.WriteLine($"{queries.Count} queries");
+
+var rows = new List<string>();
+void Measure(string name, Func<Query, Task<int>> search)
+{
+    // warm-up: every query twice
+    for (int i = 0; i < 2; i++) foreach (var q in queries) search(q).GetAwaiter().GetResult();
+    var best = new double[queries.Count];
+    Array.Fill(best, double.MaxValue);
+    for (int r = 0; r < rounds; r++)
+        for (int i = 0; i < queries.Count; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            search(queries[i]).GetAwaiter().GetResult();
+            best[i] = Math.Min(best[i], Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+    var sorted = best.Order().ToArray();
+    double mean = best.Average(), p50 = sorted[sorted.Length / 2], p99 = sorted[(int)(sorted.Length * 0.99)];
+    // throughput: `clients` concurrent loops over the queries for `seconds`
+    long done = 0;
+    var stop = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
+    var sw = Stopwatch.StartNew();
+    var loops = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+    {
+        for (int i = c; DateTime.UtcNow < stop; i++)
+        {
+            await search(queries[i % queries.Count]);
+            Interlocked.Increment(ref done);
+        }
+    })).ToArray();
+    Task.WaitAll(loops);
+    double qps = done / sw.Elapsed.TotalSeconds;
+    string row = string.Create(CultureInfo.InvariantCulture, $"| {name} | {mean:F3} | {p50:F3} | {p99:F3} | {qps:N0} |");
+    Console.WriteLine(row);
+    rows.Add(row);
+}
+
+Console.WriteLine("| setup | mean ms | p50 ms | p99 ms | QPS |");
+Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+Measure("one index, in process", q => Task.FromResult(bm25.Search(q, k).Count));
+{
+    var hosts = ShardedIndex.OpenLocal(sharded);
+    var local = new ClusterSearcher(hosts, "english");
+    Measure($"{shards} shards, in process (statistics + merge)", async q => (await local.SearchBm25Async(q, k)).Count);
+    foreach (var h in hosts) h.Dispose();
+}
+string relevoDll = Path.Combine(AppContext.BaseDirectory, "relevo.dll");
+using (var redis = RedisServerProcess.Start())
+{
+    foreach (int silos in new[] { 1, 3 })
+    {
+        string clusterId = $"bench-{silos}-{Guid.NewGuid():N}"[..20];
+        var processes = new List<SiloProcess>();
+        try
+        {
+            for (int i = 0; i < silos; i++) processes.Add(SiloProcess.Start(relevoDll, redis.Membership, sharded, clusterId));
+            using var index = await OrleansShardedIndex.ConnectAsync(Relevo.Cluster.Membership.Parse(redis.Membership), clusterId);
+            var remote = new ClusterSearcher(index.Shards, index.Analyzer);
+            Measure($"{shards} shards on {silos} silo{(silos > 1 ? "s" : "")} (Orleans, loopback)", async q => (await remote.SearchBm25Async(q, k)).Count);
+            Console.WriteLine($"  placement: {string.Join(", ", await index.ShardSilosAsync())}");
+        }
+        finally
+        {
+            foreach (var p in processes) p.Dispose();
+        }
+    }
+}
+return 0;
+
+internal sealed class Options(Dictionary<string, string> values)
+{
+    public string Get(string name, string fallback) => values.GetValueOrDefault(name, fallback);
+    public int Int(string name, int fallback) => values.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+    public static Options Parse(string[] args)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected argument '{args[i]}'");
+            d[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
+        }
+        return new Options(d);
+    }
+}
