@@ -18,6 +18,8 @@ internal sealed class ShardedServedIndex : IServedIndex
 {
     private readonly IShardedIndexConnection _connection;
     private readonly ClusterSearcher _lookups;
+    // shared by the per-search searchers: a query whose terms were seen at the current version skips a round trip
+    private readonly ClusterStatisticsCache _statistics = new();
     private readonly ConcurrentDictionary<string, Lazy<EmbeddingModel>> _models = new(StringComparer.Ordinal);
 
     public ShardedServedIndex(IShardedIndexConnection connection, bool writable)
@@ -55,7 +57,7 @@ internal sealed class ShardedServedIndex : IServedIndex
             throw new ApiException(400, "explain: explanations need a single local index; this server serves a sharded index " +
                                         "(search without explain=true)");
         string text = string.IsNullOrWhiteSpace(pipeline) ? "bm25" : pipeline;
-        var searcher = new ClusterSearcher(_connection.Shards, _connection.Analyzer);
+        var searcher = new ClusterSearcher(_connection.Shards, _connection.Analyzer, _statistics);
         var backend = new ClusterBackend(searcher, Model); // not disposed: the models it loads are shared, and freed with this
         using var context = new SearchContext(backend);
         // The pipeline waits on the shards synchronously (Relevo.Search.ISearchBackend is synchronous).

@@ -16,17 +16,16 @@ public sealed class ClusterSearcher
     private const int MaxAttempts = 5;
     private readonly IReadOnlyList<IShardService> _shards;
 
-    // Statistics of the last version seen, per term (a query whose terms are all here skips the statistics round trip).
-    private readonly object _statsGate = new();
-    private long _statsVersion = long.MinValue;
-    private long _docCount, _sumTotalTermFreq;
-    private ConcurrentDictionary<string, (long Df, long Ttf)> _termStats = new(StringComparer.Ordinal);
+    private readonly ClusterStatisticsCache _cache;
 
-    public ClusterSearcher(IReadOnlyList<IShardService> shards, string analyzer)
+    /// <param name="cache">Global statistics already gathered (share one between searchers of the same shards, e.g.
+    /// one searcher per request); a new one if null.</param>
+    public ClusterSearcher(IReadOnlyList<IShardService> shards, string analyzer, ClusterStatisticsCache? cache = null)
     {
         if (shards.Count == 0) throw new RelevoException("a sharded search needs at least one shard");
         _shards = shards;
         Analyzer = Analyzer.Create(analyzer);
+        _cache = cache ?? new ClusterStatisticsCache();
     }
 
     public Analyzer Analyzer { get; }
@@ -59,17 +58,17 @@ public sealed class ClusterSearcher
         long version = ClusterVersion.Latest;
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var global = CachedStatistics(terms, version);
+            var global = _cache.Get(terms, version, out long cachedVersion);
             if (global is null)
             {
                 var stats = await Task.WhenAll(Each(s => s.StatisticsAsync(version, terms))).ConfigureAwait(false);
                 long newest = MaxVersion(stats.Select(s => s.Version));
                 if (stats.Any(s => s.Version != newest)) { version = newest; continue; }
                 global = GlobalStatistics.Sum(terms, stats);
-                Remember(newest, global);
+                _cache.Remember(newest, global);
                 version = newest;
             }
-            else version = _statsVersion;
+            else version = cachedVersion;
 
             var request = new SparseShardQuery(version, Guid.NewGuid(), model, terms, weights, k1, b, mu, global, k, float.NegativeInfinity);
             var results = await Task.WhenAll(Each(s => s.SearchSparseAsync(request))).ConfigureAwait(false);
@@ -150,38 +149,6 @@ public sealed class ClusterSearcher
         return m;
     }
 
-    private GlobalStatistics? CachedStatistics(string[] terms, long version)
-    {
-        lock (_statsGate)
-        {
-            if (_statsVersion == long.MinValue || (version != ClusterVersion.Latest && version != _statsVersion)) return null;
-            var df = new long[terms.Length];
-            var ttf = new long[terms.Length];
-            for (int i = 0; i < terms.Length; i++)
-            {
-                if (!_termStats.TryGetValue(terms[i], out var t)) return null;
-                (df[i], ttf[i]) = t;
-            }
-            return new GlobalStatistics(_docCount, _sumTotalTermFreq, terms, df, ttf);
-        }
-    }
-
-    private void Remember(long version, GlobalStatistics global)
-    {
-        lock (_statsGate)
-        {
-            if (version != _statsVersion || _termStats.Count > 1_000_000)
-            {
-                if (version < _statsVersion) return;
-                _termStats = new ConcurrentDictionary<string, (long, long)>(StringComparer.Ordinal);
-                _statsVersion = version;
-                _docCount = global.DocCount;
-                _sumTotalTermFreq = global.SumTotalTermFreq;
-            }
-            for (int i = 0; i < global.Terms.Length; i++) _termStats[global.Terms[i]] = (global.DocFreqs[i], global.TotalTermFreqs[i]);
-        }
-    }
-
     /// <summary>The global top k from the shards' top k lists: score descending, then cluster-wide ordinal (the order
     /// documents were added, which is how one index breaks ties: by document number), then shard and document.</summary>
     internal static IReadOnlyList<SearchHit> Merge(IReadOnlyList<ShardHits> shards, int k)
@@ -207,5 +174,50 @@ public sealed class ClusterSearcher
         var result = new SearchHit[Math.Min(k, total)];
         for (int i = 0; i < result.Length; i++) result[i] = all[i].Hit;
         return result;
+    }
+}
+
+/// <summary>Collection statistics of the newest cluster version seen, per term: a query whose terms are all here skips
+/// the statistics round trip. Thread-safe; shared by the searchers of one set of shards.</summary>
+public sealed class ClusterStatisticsCache
+{
+    private readonly object _gate = new();
+    private long _version = long.MinValue;
+    private long _docCount, _sumTotalTermFreq;
+    private ConcurrentDictionary<string, (long Df, long Ttf)> _terms = new(StringComparer.Ordinal);
+
+    /// <summary>The statistics of <paramref name="terms"/> at <paramref name="version"/> (or at the newest cached version
+    /// for <see cref="ClusterVersion.Latest"/>), or null if some term is not cached.</summary>
+    public GlobalStatistics? Get(string[] terms, long version, out long cachedVersion)
+    {
+        lock (_gate)
+        {
+            cachedVersion = _version;
+            if (_version == long.MinValue || (version != ClusterVersion.Latest && version != _version)) return null;
+            var df = new long[terms.Length];
+            var ttf = new long[terms.Length];
+            for (int i = 0; i < terms.Length; i++)
+            {
+                if (!_terms.TryGetValue(terms[i], out var t)) return null;
+                (df[i], ttf[i]) = t;
+            }
+            return new GlobalStatistics(_docCount, _sumTotalTermFreq, terms, df, ttf);
+        }
+    }
+
+    public void Remember(long version, GlobalStatistics global)
+    {
+        lock (_gate)
+        {
+            if (version < _version) return;
+            if (version != _version || _terms.Count > 1_000_000)
+            {
+                _terms = new ConcurrentDictionary<string, (long, long)>(StringComparer.Ordinal);
+                _version = version;
+                _docCount = global.DocCount;
+                _sumTotalTermFreq = global.SumTotalTermFreq;
+            }
+            for (int i = 0; i < global.Terms.Length; i++) _terms[global.Terms[i]] = (global.DocFreqs[i], global.TotalTermFreqs[i]);
+        }
     }
 }
