@@ -9,14 +9,29 @@ namespace Relevo.Cluster;
 /// package redis-server).</summary>
 public sealed class RedisServerProcess : IDisposable
 {
-    private readonly Process _process;
+    /// <summary>An already running Redis to use instead of starting one (host:port), e.g. the one .ci/run starts.</summary>
+    public const string ExistingVariable = "RELEVO_TEST_REDIS";
+
+    private readonly Process? _process;
+    public string Host { get; } = "127.0.0.1";
     public int Port { get; }
-    public string Membership => $"redis://127.0.0.1:{Port}";
+    public string Membership => $"redis://{Host}:{Port}";
 
-    private RedisServerProcess(Process p, int port) { _process = p; Port = port; }
+    private RedisServerProcess(Process? p, string host, int port) { _process = p; Host = host; Port = port; }
 
+    /// <summary>Starts a redis-server on a free loopback port, or uses the one <c>$RELEVO_TEST_REDIS</c> names
+    /// (clusters on it must use distinct cluster ids, as the tests and benchmarks do).</summary>
     public static RedisServerProcess Start()
     {
+        if (Environment.GetEnvironmentVariable(ExistingVariable) is { Length: > 0 } existing)
+        {
+            int colon = existing.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(existing[(colon + 1)..], out int p0))
+                throw new RelevoException($"${ExistingVariable}: '{existing}' is not host:port");
+            string host = existing[..colon];
+            if (!Ping(host, p0)) throw new RelevoException($"${ExistingVariable}: no Redis answers PING at {existing}");
+            return new RedisServerProcess(null, host, p0);
+        }
         string exe = FindOnPath("redis-server")
             ?? throw new RelevoException("redis-server is not installed: a local cluster keeps Orleans membership in Redis " +
                                          "(apt-get install -y redis-server; .ci/run does this)");
@@ -29,7 +44,7 @@ public sealed class RedisServerProcess : IDisposable
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!Ping(port))
+        while (!Ping("127.0.0.1", port))
         {
             if (DateTime.UtcNow > deadline || p.HasExited)
             {
@@ -38,14 +53,14 @@ public sealed class RedisServerProcess : IDisposable
             }
             Thread.Sleep(100);
         }
-        return new RedisServerProcess(p, port);
+        return new RedisServerProcess(p, "127.0.0.1", port);
     }
 
-    private static bool Ping(int port)
+    private static bool Ping(string host, int port)
     {
         try
         {
-            using var c = new TcpClient("127.0.0.1", port);
+            using var c = new TcpClient(host, port);
             var s = c.GetStream();
             s.Write("PING\r\n"u8);
             var buf = new byte[16];
@@ -75,6 +90,7 @@ public sealed class RedisServerProcess : IDisposable
 
     public void Dispose()
     {
+        if (_process is null) return;
         try { if (!_process.HasExited) _process.Kill(); } catch (InvalidOperationException) { }
         _process.Dispose();
     }
