@@ -58,6 +58,13 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
             MaxBodyBytes = (long)settings.MaxBodyMb << 20,
             MaxConcurrentRequests = settings.MaxConcurrent,
         };
+        if (settings.Cluster is not null)
+        {
+            // Pipelines are synchronous: a search over remote shards holds its thread while the grains answer. Enough
+            // threads from the start for every request the server admits at once, instead of the pool's slow growth.
+            ThreadPool.GetMinThreads(out int workers, out int io);
+            ThreadPool.SetMinThreads(Math.Max(workers, settings.MaxConcurrent + Environment.ProcessorCount), io);
+        }
         return Run(options, cancellation).GetAwaiter().GetResult();
     }
 
