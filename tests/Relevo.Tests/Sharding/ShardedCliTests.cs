@@ -52,6 +52,23 @@ public sealed class ShardedCliTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_sharded_index_with_vectors_answers_a_dense_search()
+    {
+        using var tmp = new TempDir();
+        string index = tmp["adi-4"];
+        var r = Run("index", "--corpus", TestData.Dataset("adi").CorpusPath, "--index", index, "--shards", "4", "--dense", "arctic-xs");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(2, ClusterManifest.Read(index).Version); // documents, then vectors
+        foreach (var pipeline in new[] { "dense(model=arctic-xs)", "fuse(minmax,bm25,dense(model=arctic-xs))" })
+        {
+            r = Run("search", "--index", index, "--query", "computer programs for indexing", "-k", "3", "--pipeline", pipeline, "--json");
+            Assert.Equal(0, r.ExitCode);
+            using var json = System.Text.Json.JsonDocument.Parse(r.Stdout);
+            Assert.Equal(3, json.RootElement.GetProperty("hits").GetArrayLength());
+        }
+    }
+
+    [Fact]
     public void Sharding_a_folder_that_holds_an_ordinary_index_is_refused()
     {
         using var tmp = new TempDir();

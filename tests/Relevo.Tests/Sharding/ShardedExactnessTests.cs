@@ -103,6 +103,29 @@ public sealed class AdiDenseShardingTests(AdiDenseShards index, ITestOutputHelpe
     }
 }
 
+public sealed class AdiFreshSearcherTests(AdiDenseShards index) : IClassFixture<AdiDenseShards>
+{
+    /// <summary>The first search of a new coordinator asks for the latest version; a shard must answer it from the
+    /// version it has rather than call it stale (which the coordinator then took as an empty answer: `relevo search
+    /// --pipeline dense(...)` on a sharded index found nothing).</summary>
+    [Theory]
+    [InlineData("dense(model=arctic-xs)")]
+    [InlineData("dense(model=arctic-xs,int8=true)")]
+    [InlineData("bm25")]
+    public void The_first_query_of_a_new_cluster_searcher_finds_what_one_index_finds(string pipeline)
+    {
+        var manifest = Relevo.Sharding.ClusterManifest.Read(index.Pair.ShardedDir);
+        using var backend = new Relevo.Sharding.ClusterBackend(new Relevo.Sharding.ClusterSearcher(index.Pair.Hosts, manifest.Analyzer));
+        using var ctx = new Relevo.Search.SearchContext(backend);
+        var p = Relevo.Pipelines.Pipeline.Parse(pipeline);
+        var (_, text) = index.Queries[0];
+        var expected = p.Search(text, 10, index.Pair.Single).Hits;
+        var actual = p.Search(text, 10, ctx).Hits;
+        Assert.Equal(10, expected.Count);
+        RankingComparison.AssertSame(RankingComparison.Compare(expected, actual, 10), $"first {pipeline} query");
+    }
+}
+
 /// <summary>SciFact with arctic-xs vectors in both indexes. Heavy: embedding SciFact takes about 20 minutes on 2
 /// cores with a cold embedding cache (seconds when warm; both indexes embed the same texts, so the second is
 /// served by the cache).</summary>
