@@ -227,6 +227,44 @@ public sealed class ClusterCommitTests : IDisposable
         Assert.DoesNotContain(newHits, h => h.DocId == hits[0].DocId || h.DocId == hits[1].DocId);
     }
 
+    [Fact]
+    public async Task Searches_running_during_commits_see_whole_versions()
+    {
+        var (_, writer) = await CreateWith(10);
+        var shared = NewSearcher(); // one searcher used by both threads at once, as a server would
+        var own = NewSearcher();
+        using var done = new CancellationTokenSource();
+        var problems = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        int searches = 0;
+
+        async Task Reader(ClusterSearcher s)
+        {
+            while (!done.IsCancellationRequested)
+            {
+                var hits = await Task.Run(() => Search(s, "common", k: 1000));
+                Interlocked.Increment(ref searches);
+                var ids = Ids(hits);
+                var expected = Enumerable.Range(0, hits.Count).Select(i => $"doc-{i}");
+                if (hits.Count % 10 != 0 || !ids.SetEquals(expected))
+                    problems.Enqueue($"{hits.Count} hits at version {s.Version}: not one whole commit");
+                if (hits.Any(h => h.Score != hits[0].Score))
+                    problems.Enqueue($"{hits.Count} hits at version {s.Version}: scores from different statistics");
+            }
+        }
+
+        var readers = new[] { Reader(shared), Reader(shared), Reader(own) };
+        for (int v = 1; v <= 15; v++)
+        {
+            await writer.AddAsync(Docs(10 * v, 10), replace: false);
+            Assert.Equal(v + 1, await writer.CommitAsync());
+        }
+        await done.CancelAsync();
+        await Task.WhenAll(readers);
+        Assert.Empty(problems);
+        Assert.True(searches > 3, $"only {searches} searches ran");
+        Assert.Equal(160, (await Search(own, "common", k: 1000)).Count);
+    }
+
     /// <summary>A shard service that fails or loses work on demand.</summary>
     private sealed class FaultyShard(IShardService inner) : IShardService
     {
