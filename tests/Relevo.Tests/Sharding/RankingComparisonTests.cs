@@ -110,3 +110,47 @@ public sealed class RankingComparisonTests
         Assert.StartsWith("bm25 differs:", e.Message);
     }
 }
+
+/// <summary>The RRF check must allow exactly what tied inputs allow.</summary>
+public sealed class RrfComparisonTests
+{
+    // input A ties b and c; input B ranks b then a
+    private static readonly (string, double)[][] Inputs =
+    [
+        [("a", 3), ("b", 2), ("c", 2), ("d", 1)],
+        [("b", 5), ("a", 4)],
+    ];
+
+    private static (string, double)[] Fused(params (string Id, double Score)[] hits) =>
+        [.. hits.OrderByDescending(h => h.Score)];
+
+    private static readonly (string, double)[] Expected =
+        Fused(("a", 1.0 / 61 + 1.0 / 62), ("b", 1.0 / 62 + 1.0 / 61), ("c", 1.0 / 63), ("d", 1.0 / 64));
+
+    private static IReadOnlyList<string> Diff((string, double)[] actual, int k = 10) =>
+        RrfComparison.Compare(Inputs, Expected, actual, k);
+
+    [Fact]
+    public void The_same_fusion_agrees() => Assert.Empty(Diff(Expected));
+
+    [Fact]
+    public void Tied_inputs_in_the_other_order_agree() =>
+        // b and c swapped in input A: b gets 1/63 there, c 1/62
+        Assert.Empty(Diff(Fused(("a", 1.0 / 61 + 1.0 / 62), ("b", 1.0 / 63 + 1.0 / 61), ("c", 1.0 / 62), ("d", 1.0 / 64))));
+
+    [Fact]
+    public void A_score_no_tie_order_gives_fails() =>
+        Assert.Contains(Diff(Fused(("a", 1.0 / 61 + 1.0 / 62), ("b", 1.0 / 62 + 1.0 / 61), ("c", 1.0 / 63), ("d", 1.0 / 62))),
+            d => d.StartsWith("actual rank 3: d scores", StringComparison.Ordinal));
+
+    [Fact]
+    public void A_missing_document_fails()
+    {
+        var d = Diff(Fused(("a", 1.0 / 61 + 1.0 / 62), ("b", 1.0 / 62 + 1.0 / 61), ("c", 1.0 / 63)));
+        Assert.Contains(d, x => x.StartsWith("length:", StringComparison.Ordinal));
+        Assert.Contains(d, x => x.StartsWith("d: missing", StringComparison.Ordinal));
+        // and at k = 3, d (1/64 whatever the ties) cannot displace c (at least 1/63)
+        Assert.Contains(RrfComparison.Compare(Inputs, Expected[..3], Fused(("a", 1.0 / 61 + 1.0 / 62), ("b", 1.0 / 62 + 1.0 / 61), ("d", 1.0 / 64)), 3),
+            x => x.StartsWith("c: missing, though every tie order scores it above", StringComparison.Ordinal));
+    }
+}

@@ -15,7 +15,8 @@ namespace Relevo.Tests.Sharding;
 // documents with equal input scores are ranked by document number on one index but by (shard, document) on
 // shards, so a tied document's fused score differs (bm25 on ADI: documents 32 and 57 of query 12 tie at
 // 1.864936 and sit at ranks 18/19 on one index, 19/18 on shards; their RRF scores then differ by 1.6e-4). It
-// would agree if fusion ranked tied input scores alike (e.g. ties by _id, or equal ranks for equal scores).
+// would agree if fusion ranked tied input scores alike (e.g. ties by _id, or equal ranks for equal scores). The RRF
+// tests check instead that every difference is one the order of tied inputs explains (RrfComparison).
 
 /// <summary>SciFact (5,183 documents, 300 queries) without vectors: built once for the class.</summary>
 public sealed class SciFactShards : IDisposable
@@ -46,6 +47,15 @@ public sealed class SciFactShardingTests(SciFactShards index, ITestOutputHelper 
         output.WriteLine($"scifact {pipeline} k={k}: compared in {clock.Elapsed.TotalSeconds:F1} s (indexes built in {index.Pair.BuildTime.TotalSeconds:F1} s)");
         RankingComparison.AssertSame(diffs, $"scifact, 4 shards, {pipeline}, k={k}");
         Assert.True(index.Pair.QueriesWithHits(pipeline, index.Queries, k) == 300, "every SciFact query matches something");
+    }
+
+    [Theory]
+    [InlineData("fuse(rrf,bm25,ql)", 1000)]
+    [InlineData("fuse(rrf,bm25,ql)", 10)]
+    public void Rrf_on_four_shards_differs_from_one_index_only_by_the_order_of_tied_inputs(string pipeline, int k)
+    {
+        var diffs = index.Pair.CompareRrf(pipeline, index.Queries, k);
+        RankingComparison.AssertSame(diffs, $"scifact, 4 shards, {pipeline}, k={k}, up to tied inputs");
     }
 
     [Theory]
@@ -101,6 +111,12 @@ public sealed class AdiDenseShardingTests(AdiDenseShards index, ITestOutputHelpe
         RankingComparison.AssertSame(diffs, $"adi, 4 shards, {pipeline}, k={k}");
         Assert.True(index.Pair.QueriesWithHits(pipeline, index.Queries, k) == index.Queries.Count);
     }
+
+    [Theory]
+    [InlineData("fuse(rrf,bm25,dense(model=arctic-xs))", 10)]
+    [InlineData("fuse(rrf,bm25,dense(model=arctic-xs))", 100)]
+    public void Rrf_on_four_shards_differs_from_one_index_only_by_the_order_of_tied_inputs(string pipeline, int k) =>
+        RankingComparison.AssertSame(index.Pair.CompareRrf(pipeline, index.Queries, k), $"adi, 4 shards, {pipeline}, k={k}, up to tied inputs");
 }
 
 public sealed class AdiFreshSearcherTests(AdiDenseShards index) : IClassFixture<AdiDenseShards>
@@ -164,5 +180,10 @@ public sealed class SciFactDenseShardingTests(SciFactDenseShards index, ITestOut
     [HeavyFact] public void Dense_arctic_xs_at_1000() => Check("dense(model=arctic-xs)", 1000);
     [HeavyFact] public void Dense_arctic_xs_int8_at_100() => Check("dense(model=arctic-xs,int8=true)", 100);
     [Fact(Skip = SciFactShardingTests.RrfSkip)] public void Rrf_of_bm25_and_dense_at_1000() => Check("fuse(rrf,bm25,dense(model=arctic-xs))", 1000);
+    [HeavyFact]
+    public void Rrf_of_bm25_and_dense_at_1000_up_to_tied_inputs() =>
+        RankingComparison.AssertSame(index.Pair.CompareRrf("fuse(rrf,bm25,dense(model=arctic-xs))", index.Queries, 1000),
+            "scifact, 4 shards, rrf of bm25 and dense, k=1000, up to tied inputs");
+
     [HeavyFact] public void Minmax_of_bm25_and_dense_at_1000() => Check("fuse(minmax,bm25,dense(model=arctic-xs))", 1000);
 }

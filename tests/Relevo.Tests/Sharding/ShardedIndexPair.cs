@@ -80,6 +80,30 @@ internal sealed class ShardedIndexPair : IDisposable
         return RankingComparison.CompareRuns(ByQuery(expected), ByQuery(actual), k);
     }
 
+    /// <summary>For a reciprocal-rank-fusion pipeline (fuse(rrf, A, B, ...) with the default k = 60 and depth 1000):
+    /// runs it over both indexes and its inputs over the single index, and returns every difference that the order
+    /// of tied input scores cannot explain (<see cref="RrfComparison"/>).</summary>
+    public IReadOnlyList<string> CompareRrf(string pipeline, IReadOnlyList<(string Id, string Text)> queries, int k, int threads = 2)
+    {
+        var p = Pipeline.Parse(pipeline);
+        var fuse = Assert.IsType<FuseStage>(p.Root);
+        Assert.Equal(FusionMethod.Rrf, fuse.Method);
+        Assert.Equal($"fuse(rrf,{string.Join(",", fuse.Inputs.Select(i => i.Text))})", p.Text); // default k and depth
+        var inputs = fuse.Inputs.Select(i => ByQuery(new Pipeline(i).Run(queries, Math.Max(k, 1000), Single, threads))).ToArray();
+        var expected = ByQuery(p.Run(queries, k, Single, threads));
+        var actual = ByQuery(p.Run(queries, k, Sharded, threads));
+        var diffs = new List<string>();
+        foreach (var (qid, _) in queries)
+        {
+            IReadOnlyList<(string Id, double Score)> Of(Dictionary<string, IReadOnlyList<(string Id, double Score)>> run) =>
+                run.TryGetValue(qid, out var r) ? r : [];
+            foreach (var d in RrfComparison.Compare(inputs.Select(Of).ToArray(), Of(expected), Of(actual), k))
+                diffs.Add($"query {qid}: {d}");
+            if (diffs.Count > RankingComparison.MaxListed) break;
+        }
+        return diffs;
+    }
+
     /// <summary>How many of the queries returned at least one hit on the single index (a sanity check that the
     /// comparison compared something).</summary>
     public int QueriesWithHits(string pipeline, IReadOnlyList<(string Id, string Text)> queries, int k)
