@@ -28,21 +28,11 @@ internal sealed class ShardedIndexPair : IDisposable
 
     /// <param name="corpus">A JSON-lines corpus (optionally gzipped).</param>
     /// <param name="denseModel">A model whose vectors both indexes store (null: none).</param>
-    /// <param name="maxDocs">Index only the first documents of the corpus (null: all).</param>
-    public ShardedIndexPair(string corpus, int shards = 4, EmbeddingModel? denseModel = null, int? maxDocs = null)
+    public ShardedIndexPair(string corpus, int shards = 4, EmbeddingModel? denseModel = null)
     {
         Shards = shards;
         var clock = Stopwatch.StartNew();
         string source = corpus;
-        if (maxDocs is { } max)
-        {
-            // the same documents in the same order, through the same reader, for both indexes
-            source = _dir["subset.jsonl"];
-            using var w = new StreamWriter(source);
-            foreach (var d in JsonlReader.ReadCorpus(corpus).Take(max))
-                w.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>
-                    { ["_id"] = d.Id, ["title"] = d.Title, ["text"] = d.Text }));
-        }
 
         using (var w = IndexWriter.Open(SingleDir))
         {
