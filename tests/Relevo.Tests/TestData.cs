@@ -15,6 +15,12 @@ internal static class TestData
             ? d
             : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "datasets"));
 
+    /// <summary>The shared tools ($RELEVO_TOOLS, else ../shared/tools beside the repository), e.g. make-bench-corpus.</summary>
+    public static string ToolsDir =>
+        Environment.GetEnvironmentVariable("RELEVO_TOOLS") is { Length: > 0 } t
+            ? t
+            : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "tools"));
+
     public static string EvaluationDir => Path.Combine(RepoRoot, "tests", "Relevo.Tests", "Evaluation");
 
     public static BeirDataset Dataset(string name) => BeirDataset.FromFolder(Path.Combine(DatasetsDir, name));

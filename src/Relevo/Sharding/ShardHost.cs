@@ -61,7 +61,7 @@ public sealed class ShardHost : IShardService, IDisposable
     {
         using var lease = Acquire(q.Version);
         var s = lease.Snapshot;
-        if (q.Version != ClusterVersion.Latest && s.Version != q.Version) return Stale(s.Version);
+        if (IsStale(s, q.Version)) return Stale(s.Version);
         if (q.Terms.Length != q.Weights.Length) throw new RelevoException("shard query: terms and weights differ in number");
         var terms = new (string, float)[q.Terms.Length];
         for (int i = 0; i < terms.Length; i++) terms[i] = (q.Terms[i], q.Weights[i]);
@@ -87,7 +87,7 @@ public sealed class ShardHost : IShardService, IDisposable
     {
         using var lease = Acquire(q.Version);
         var s = lease.Snapshot;
-        if (q.Version != ClusterVersion.Latest && s.Version != q.Version) return Stale(s.Version);
+        if (IsStale(s, q.Version)) return Stale(s.Version);
         if (s.Reader.MaxDoc == 0) return new ShardHits(s.Version, [], [], [], []);
         var searcher = s.Dense(q.Model, q.Int8, q.Oversample);
         return ToShardHits(s, searcher.Search(q.Vector, q.K));
@@ -129,6 +129,10 @@ public sealed class ShardHost : IShardService, IDisposable
         using var lease = Acquire(version);
         return Task.FromResult((lease.Snapshot.Version, lease.Snapshot.Reader.LiveDocs));
     }
+
+    /// <summary>A request for a version other than the newest is answered "stale" (with the newest version, so the
+    /// coordinator starts over there); one for <see cref="ClusterVersion.Latest"/> is answered from the newest.</summary>
+    private static bool IsStale(Snapshot s, long version) => version != ClusterVersion.Latest && s.Version != version;
 
     private static ShardHits Stale(long version) => new(version, [], [], [], []);
 
