@@ -345,28 +345,41 @@ public sealed class ShardHost : IShardService, IDisposable
     }
 }
 
-/// <summary>Per process, the <see cref="SharedBound"/> of each query that shards are searching right now, so that
-/// shards of one query hosted in the same process prune with each other's k-th scores.</summary>
+/// <summary>Per process, the <see cref="SharedBound"/> of each query that shards are searching, so that shards of one
+/// query hosted in the same process prune with each other's k-th scores, whether they run at once (grains on one
+/// silo) or one after another (shards searched in process, as one index searches its segments). A bound lives two
+/// seconds after its last use.</summary>
 internal static class SharedBounds
 {
-    private static readonly ConcurrentDictionary<Guid, (SharedBound Bound, int Users)> s_bounds = new();
+    private static readonly ConcurrentDictionary<Guid, Entry> s_bounds = new();
+    private static int s_calls;
+    private static readonly long s_lifetime = 2 * System.Diagnostics.Stopwatch.Frequency;
+
+    private sealed class Entry
+    {
+        public readonly SharedBound Bound = new();
+        public long LastUse = System.Diagnostics.Stopwatch.GetTimestamp();
+    }
 
     public static SharedBound? Enter(Guid query)
     {
         if (query == Guid.Empty) return null;
-        return s_bounds.AddOrUpdate(query, _ => (new SharedBound(), 1), (_, e) => (e.Bound, e.Users + 1)).Bound;
+        if ((Interlocked.Increment(ref s_calls) & 1023) == 0) Sweep();
+        var e = s_bounds.GetOrAdd(query, static _ => new Entry());
+        Volatile.Write(ref e.LastUse, System.Diagnostics.Stopwatch.GetTimestamp());
+        return e.Bound;
     }
 
     public static void Leave(Guid query)
     {
-        if (query == Guid.Empty) return;
-        while (s_bounds.TryGetValue(query, out var e))
-        {
-            if (e.Users <= 1)
-            {
-                if (s_bounds.TryRemove(new KeyValuePair<Guid, (SharedBound, int)>(query, e))) return;
-            }
-            else if (s_bounds.TryUpdate(query, (e.Bound, e.Users - 1), e)) return;
-        }
+        if (query != Guid.Empty && s_bounds.TryGetValue(query, out var e))
+            Volatile.Write(ref e.LastUse, System.Diagnostics.Stopwatch.GetTimestamp());
+    }
+
+    private static void Sweep()
+    {
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        foreach (var (id, e) in s_bounds)
+            if (now - Volatile.Read(ref e.LastUse) > s_lifetime) s_bounds.TryRemove(id, out _);
     }
 }

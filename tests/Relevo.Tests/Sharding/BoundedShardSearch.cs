@@ -86,9 +86,10 @@ internal sealed class BoundedShardSearch : IDisposable
         return _readers.Select(r => new Bm25Searcher(r, new Bm25Parameters(), global) { Algorithm = algorithm }).ToArray();
     }
 
+    // ordinals: the shard's document numbers (the same in the bounded and the unbounded merge, which is all that counts here)
     private static ShardHits ToShardHits(IndexReader reader, IReadOnlyList<SearchHit> hits) =>
         new(0, hits.Select(h => h.DocId).ToArray(), hits.Select(h => h.Score).ToArray(),
-            hits.Select(h => reader.DocBase[h.Segment] + h.Doc).ToArray());
+            hits.Select(h => reader.DocBase[h.Segment] + h.Doc).ToArray(), hits.Select(h => (long)(reader.DocBase[h.Segment] + h.Doc)).ToArray());
 
     public void Dispose()
     {

@@ -283,9 +283,9 @@ public sealed class ClusterCommitTests : IDisposable
         public Task<int> DeleteAsync(string[] ids) => inner.DeleteAsync(ids);
         public Task AbortAsync() => inner.AbortAsync();
 
-        public Task AddAsync(Document[] documents, bool replace)
+        public Task AddAsync(Document[] documents, long[] ordinals, bool replace)
         {
-            if (!DropNextAdd) return inner.AddAsync(documents, replace);
+            if (!DropNextAdd) return inner.AddAsync(documents, ordinals, replace);
             DropNextAdd = false;
             Dropped++;
             return Task.CompletedTask;

@@ -29,16 +29,14 @@ public sealed class SciFactShards : IDisposable
 
 public sealed class SciFactShardingTests(SciFactShards index, ITestOutputHelper output) : IClassFixture<SciFactShards>
 {
-    internal const string RrfSkip = "known: RRF scores by input rank, and tied input scores are ranked by document number " +
-                                    "(one index) or by shard and document (shards), so tied documents get different fused scores";
-
     [Theory]
     [InlineData("bm25", 1000)]
     [InlineData("bm25", 10)]
     [InlineData("bm25(k1=1.2,b=0.75)", 100)]
     [InlineData("ql", 1000)]
     [InlineData("ql(mu=500)", 10)]
-    [InlineData("fuse(rrf,bm25,ql)", 1000, Skip = RrfSkip)]
+    [InlineData("fuse(rrf,bm25,ql)", 1000)]
+    [InlineData("fuse(rrf,bm25,ql)", 10)]
     [InlineData("fuse(minmax,bm25,ql)", 1000)]
     public void Four_shards_rank_as_one_index(string pipeline, int k)
     {
@@ -100,7 +98,7 @@ public sealed class AdiDenseShardingTests(AdiDenseShards index, ITestOutputHelpe
     [InlineData("dense(model=arctic-xs)", 10)]
     [InlineData("dense(model=arctic-xs)", 100)]
     [InlineData("dense(model=arctic-xs,int8=true)", 10)]
-    [InlineData("fuse(rrf,bm25,dense(model=arctic-xs))", 10, Skip = SciFactShardingTests.RrfSkip)]
+    [InlineData("fuse(rrf,bm25,dense(model=arctic-xs))", 10)]
     [InlineData("fuse(minmax,bm25,dense(model=arctic-xs))", 10)]
     [InlineData("fuse(minmax,bm25,dense(model=arctic-xs))", 100)]
     [InlineData("bm25", 100)]
@@ -180,7 +178,7 @@ public sealed class SciFactDenseShardingTests(SciFactDenseShards index, ITestOut
 
     [HeavyFact] public void Dense_arctic_xs_at_1000() => Check("dense(model=arctic-xs)", 1000);
     [HeavyFact] public void Dense_arctic_xs_int8_at_100() => Check("dense(model=arctic-xs,int8=true)", 100);
-    [Fact(Skip = SciFactShardingTests.RrfSkip)] public void Rrf_of_bm25_and_dense_at_1000() => Check("fuse(rrf,bm25,dense(model=arctic-xs))", 1000);
+    [HeavyFact] public void Rrf_of_bm25_and_dense_at_1000() => Check("fuse(rrf,bm25,dense(model=arctic-xs))", 1000);
     [HeavyFact]
     public void Rrf_of_bm25_and_dense_at_1000_up_to_tied_inputs() =>
         RankingComparison.AssertSame(index.Pair.CompareRrf("fuse(rrf,bm25,dense(model=arctic-xs))", index.Queries, 1000),

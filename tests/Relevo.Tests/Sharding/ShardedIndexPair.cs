@@ -61,13 +61,22 @@ internal sealed class ShardedIndexPair : IDisposable
     }
 
     /// <summary>Runs <paramref name="pipeline"/> over both indexes (the way `relevo run` does) and returns every
-    /// difference of the sharded run from the single-index run (empty: equal up to ties).</summary>
+    /// difference of the sharded run from the single-index run (empty: equal). Beyond <see cref="RankingComparison"/>
+    /// (scores rank by rank, the same documents up to ties), the order must be the same too, ties included: shards break
+    /// ties by cluster-wide ordinal, as one index breaks them by document number.</summary>
     public IReadOnlyList<string> Compare(string pipeline, IReadOnlyList<(string Id, string Text)> queries, int k, int threads = 2)
     {
         var p = Pipeline.Parse(pipeline);
-        var expected = p.Run(queries, k, Single, threads);
-        var actual = p.Run(queries, k, Sharded, threads);
-        return RankingComparison.CompareRuns(ByQuery(expected), ByQuery(actual), k);
+        var expected = ByQuery(p.Run(queries, k, Single, threads));
+        var actual = ByQuery(p.Run(queries, k, Sharded, threads));
+        var diffs = new List<string>(RankingComparison.CompareRuns(expected, actual, k));
+        foreach (var (qid, e) in expected)
+        {
+            if (!actual.TryGetValue(qid, out var a)) continue;
+            for (int i = 0; i < Math.Min(e.Count, a.Count) && diffs.Count <= RankingComparison.MaxListed; i++)
+                if (e[i].Id != a[i].Id) { diffs.Add($"query {qid}: rank {i + 1}: {a[i].Id}, expected {e[i].Id} (order of equal scores)"); break; }
+        }
+        return diffs;
     }
 
     /// <summary>For a reciprocal-rank-fusion pipeline (fuse(rrf, A, B, ...) with the default k = 60 and depth 1000):
