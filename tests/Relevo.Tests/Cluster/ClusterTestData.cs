@@ -71,6 +71,48 @@ internal sealed class ShardedSciFact : IDisposable
         }
     }
 
+    /// <summary>Stores, for both indexes, vectors of a synthetic "model": each document's vector is a pseudo-random unit
+    /// vector seeded by its id (<see cref="SyntheticVector"/>). Exercises dense search over shards at a scale no CPU
+    /// embedding model reaches in a test (the real models are checked on ADI and SciFact).</summary>
+    public void AddSyntheticVectors(string model, int dims)
+    {
+        static void AddTo(IndexWriter w, string model, int dims)
+        {
+            foreach (var (entry, reader) in w.SegmentsForVectors())
+            {
+                var rows = new float[reader.MaxDoc * dims];
+                for (int d = 0; d < reader.MaxDoc; d++) SyntheticVector(reader.GetId(d), dims).CopyTo(rows.AsSpan(d * dims));
+                Relevo.Dense.VectorFiles.Write(w.Directory, entry.Name, model, dims, rows);
+                w.AddVectors(entry.Name, model);
+            }
+            w.Commit();
+        }
+        Single.Dispose();
+        using (var w = IndexWriter.Open(SingleDir)) AddTo(w, model, dims);
+        Single = IndexReader.Open(SingleDir);
+        var manifest = ClusterManifest.Read(ShardedDir);
+        var shards = new List<ShardSnapshot>();
+        foreach (var shard in manifest.Shards)
+        {
+            using var w = IndexWriter.Open(Path.Combine(ShardedDir, shard.Folder));
+            AddTo(w, model, dims);
+            shards.Add(shard with { Commit = w.LastCommit });
+        }
+        (manifest with { Version = manifest.Version + 1, Shards = shards }).Commit(ShardedDir);
+    }
+
+    /// <summary>A pseudo-random unit vector determined by <paramref name="key"/>.</summary>
+    public static float[] SyntheticVector(string key, int dims)
+    {
+        var rng = new Random((int)System.IO.Hashing.XxHash32.HashToUInt32(System.Text.Encoding.UTF8.GetBytes(key)));
+        var v = new float[dims];
+        double norm = 0;
+        for (int i = 0; i < dims; i++) { v[i] = (float)(rng.NextDouble() * 2 - 1); norm += v[i] * v[i]; }
+        float inv = (float)(1 / Math.Sqrt(norm));
+        for (int i = 0; i < dims; i++) v[i] *= inv;
+        return v;
+    }
+
     public Dictionary<string, IReadOnlyList<SearchHit>> Expected(string pipeline, int k)
     {
         using var ctx = new SearchContext(Single);

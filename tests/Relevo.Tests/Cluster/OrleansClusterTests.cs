@@ -94,6 +94,21 @@ public sealed class OrleansClusterTests
         using var data = new ShardedSciFact(dataset);
         Assert.Equal(2000, data.Queries.Count);
         await AssertSameRankings(data, [("bm25", 10), ("bm25", 100), ("fuse(rrf,bm25,ql,depth=100)", 10)]);
+
+        // dense: 64-dimensional vectors seeded by document id (no CPU model embeds 100,000 passages in a test)
+        data.AddSyntheticVectors("synthetic-64", 64);
+        await using var cluster = await StartCluster(data.ShardedDir);
+        var index = new OrleansShardedIndex(cluster.Client, 4, "english", "test cluster");
+        var searcher = new ClusterSearcher(index.Shards, index.Analyzer);
+        using var single = new Relevo.Dense.DenseSearcher(data.Single, "synthetic-64");
+        foreach (var (id, _) in data.Queries)
+        {
+            var vector = ShardedSciFact.SyntheticVector("query " + id, 64);
+            var expected = single.Search(vector, 10);
+            var actual = await searcher.SearchDenseAsync(new DenseSpec("synthetic-64"), vector, 10);
+            var problems = ShardedSciFact.Compare(expected, actual);
+            Assert.True(problems.Count == 0, $"dense query {id}: {string.Join("; ", problems)}");
+        }
     }
 
     /// <summary>Dense and hybrid retrieval across shards, CI-sized: ADI (82 short documents, 35 queries) with arctic-xs.</summary>
