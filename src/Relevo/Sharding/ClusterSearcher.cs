@@ -32,7 +32,9 @@ public sealed class ClusterSearcher
     public int ShardCount => _shards.Count;
     public IShardService Shard(int i) => _shards[i];
 
-    /// <summary>The cluster-wide version the last search used.</summary>
+    /// <summary>The cluster-wide version the last search used. <see cref="DocumentsAsync"/> fetches at this version, so
+    /// a searcher that runs searches concurrently must not fetch documents (the server uses one searcher per request,
+    /// sharing a <see cref="ClusterStatisticsCache"/>).</summary>
     public long Version { get; private set; } = ClusterVersion.Latest;
 
     public Task<IReadOnlyList<SearchHit>> SearchBm25Async(Query query, int k, Bm25Parameters? parameters = null)

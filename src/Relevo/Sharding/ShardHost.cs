@@ -163,8 +163,13 @@ public sealed class ShardHost : IShardService, IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             Reload(force: version != ClusterVersion.Latest && (_snapshots.Count == 0 || version > _snapshots[^1].Version));
             if (allowOlder && version != ClusterVersion.Latest)
+            {
                 foreach (var s in _snapshots)
                     if (s.Version == version) return new Lease(s);
+                // document numbers belong to one version: never answer a fetch from another
+                throw new RelevoException($"shard {Shard}: cluster version {version} is no longer open (the shard keeps the " +
+                                          $"two newest, {_snapshots[0].Version}–{_snapshots[^1].Version}); search again");
+            }
             return new Lease(_snapshots[^1]);
         }
     }
