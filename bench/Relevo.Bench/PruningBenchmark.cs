@@ -14,6 +14,24 @@ internal sealed class PruningBenchmark : IBenchmark
     public string Name => "pruning";
     public string Description => "Relevo algorithms on an index: --index DIR --queries FILE [--rounds 3] [--algorithms exhaustive,maxscore,bmw] [--k 10,1000] [--verify true]";
 
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct RUsage
+    {
+        public long UserSec, UserUsec, SysSec, SysUsec;
+        public long MaxRss, IxRss, IdRss, IsRss, MinFlt, MajFlt, NSwap, InBlock, OuBlock, MsgSnd, MsgRcv, NSignals, NVcsw, NIvcsw;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
+    private static extern int GetRUsage(int who, out RUsage usage);
+
+    /// <summary>CPU time of this thread (user + system) on Linux, so a loaded machine's waiting does not count;
+    /// NaN elsewhere.</summary>
+    private static double ThreadCpuMilliseconds()
+    {
+        if (!OperatingSystem.IsLinux() || GetRUsage(1 /* RUSAGE_THREAD */, out var u) != 0) return double.NaN;
+        return (u.UserSec + u.SysSec) * 1e3 + (u.UserUsec + u.SysUsec) / 1e3;
+    }
+
     public int Run(BenchOptions o)
     {
         using var reader = IndexReader.Open(o.String("index") ?? throw new ArgumentException("--index DIR"));
@@ -59,15 +77,21 @@ internal sealed class PruningBenchmark : IBenchmark
         }
         int rounds = o.Int("rounds", 3);
         var sums = new double[variants.Length, ks.Length];
+        var cpu = new double[variants.Length, ks.Length];
         for (int r = 0; r <= rounds; r++)
             for (int v = 0; v < variants.Length; v++)
             {
                 int ki = 0;
                 foreach (int k in ks)
                 {
+                    double cpu0 = ThreadCpuMilliseconds();
                     var sw = Stopwatch.StartNew();
                     foreach (var q in queries) searcher.SearchDocs(q, k, docs, scores, variants[v].A);
-                    if (r > 0) sums[v, ki] += sw.Elapsed.TotalMilliseconds / queries.Count / rounds;
+                    if (r > 0)
+                    {
+                        sums[v, ki] += sw.Elapsed.TotalMilliseconds / queries.Count / rounds;
+                        cpu[v, ki] += (ThreadCpuMilliseconds() - cpu0) / queries.Count / rounds;
+                    }
                     ki++;
                 }
             }
@@ -75,7 +99,7 @@ internal sealed class PruningBenchmark : IBenchmark
         {
             var line = new System.Text.StringBuilder($"{variants[v].Name,-18}");
             for (int ki = 0; ki < ks.Length; ki++)
-                line.Append(CultureInfo.InvariantCulture, $" top-{ks[ki]} {sums[v, ki]:F3} ms ({sums[0, ki] / sums[v, ki]:F1}× {variants[0].Name})  ");
+                line.Append(CultureInfo.InvariantCulture, $" top-{ks[ki]} {sums[v, ki]:F3} ms (cpu {cpu[v, ki]:F3} ms; {sums[0, ki] / sums[v, ki]:F1}× {variants[0].Name})  ");
             Console.WriteLine(line.ToString().TrimEnd());
         }
         return 0;

@@ -29,6 +29,7 @@ public sealed class TopKCollector
         _k = k;
         _count = 0;
         _pendingCount = 0;
+        _inKeys = false;
     }
 
     public int Count => _count;
@@ -45,6 +46,7 @@ public sealed class TopKCollector
 
     public void Collect(int doc, float score)
     {
+        if (_inKeys) MoveToHeap();
         if (_count < _k)
         {
             _scores[_count] = score;
@@ -88,56 +90,80 @@ public sealed class TopKCollector
         (_docs[a], _docs[b]) = (_docs[b], _docs[a]);
     }
 
-    // ---- buffered collection (large k): candidates are appended and merged into the heap by selection in batches
+    // ---- buffered collection (large k): candidates are appended to a buffer and merged with the kept documents by
+    // one selection per k candidates, instead of one heap update per document. While buffering, the kept documents
+    // live in _keys[0.._count) as order keys (not as a heap); _scores[0]/_docs[0] hold the worst of them, so
+    // Threshold reads as usual. Collect turns them back into a heap first.
 
-    private ulong[] _keys = [];
+    private ulong[] _keys = [];     // kept documents [0, _count), pending candidates [_k, _k + _pendingCount)
+    private ulong[] _scratch = [];
+    private readonly int[] _histogram = new int[HistogramBuckets];
     private int _pendingCount;
+    private bool _inKeys;
+    private const int HistogramBuckets = 1024;
 
-    /// <summary>Candidates added by <see cref="CollectBuffered"/> and not yet merged into the heap.</summary>
+    /// <summary>Candidates added by <see cref="CollectBuffered"/> and not yet merged (not in <see cref="Count"/>).</summary>
     internal int PendingCount => _pendingCount;
 
     /// <summary>Like <see cref="Collect"/>, for callers that offer many documents at a time (large k): the candidate is
-    /// appended to a buffer and the buffer merged into the heap by one selection once it holds k candidates, instead
-    /// of one heap update per document. Until that merge <see cref="Threshold"/> ignores the buffered candidates (it
-    /// is lower or equal, so still a safe bound); <see cref="Flush"/>, <see cref="DrainInto"/> and <see cref="Drain"/>
-    /// merge first, and the result is the same as with <see cref="Collect"/>.</summary>
+    /// appended to a buffer, and the buffer is merged with the kept documents by one selection once it holds k
+    /// candidates. Until that merge <see cref="Threshold"/> ignores the buffered candidates (it is lower or equal, so
+    /// still a safe bound). <see cref="Flush"/>, <see cref="DrainInto"/> and <see cref="Drain"/> merge first; the
+    /// result is the same as with <see cref="Collect"/>.</summary>
     public void CollectBuffered(int doc, float score)
     {
+        if (!_inKeys) MoveToKeys();
         int at = _k + _pendingCount;
-        if (at >= _keys.Length) EnsureKeys();
         _keys[at] = Key(doc, score);
         if (++_pendingCount >= PendingCapacity) Flush();
     }
 
     private int PendingCapacity => Math.Max(_k, 256);
 
-    private void EnsureKeys()
+    private void MoveToKeys()
     {
         int size = _k + PendingCapacity;
-        if (_keys.Length < size) Array.Resize(ref _keys, size);
+        if (_keys.Length < size)
+        {
+            _keys = new ulong[size];
+            _scratch = new ulong[size + 1];
+        }
+        for (int i = 0; i < _count; i++) _keys[i] = Key(_docs[i], _scores[i]);
+        _inKeys = true;
     }
 
-    /// <summary>Merges the candidates buffered by <see cref="CollectBuffered"/> into the heap.</summary>
+    private void MoveToHeap()
+    {
+        Flush();
+        for (int i = 0; i < _count; i++)
+        {
+            _scores[i] = ScoreOf(_keys[i]);
+            _docs[i] = DocOf(_keys[i]);
+        }
+        for (int i = (_count >> 1) - 1; i >= 0; i--) SiftDown(i);
+        _inKeys = false;
+    }
+
+    /// <summary>Merges the candidates buffered by <see cref="CollectBuffered"/> with the kept documents.</summary>
     public void Flush()
     {
         int p = _pendingCount;
         if (p == 0) return;
         _pendingCount = 0;
         var keys = _keys;
-        // heap entries go just in front of the pending ones: keys[k - count .. k + p) is the pool to select from
-        int from = _k - _count;
-        for (int i = 0; i < _count; i++) keys[from + i] = Key(_docs[i], _scores[i]);
-        var pool = keys.AsSpan(from, _count + p);
-        int keep = Math.Min(_k, pool.Length);
-        if (keep < pool.Length) SelectLargest(pool, keep);
-        for (int i = 0; i < keep; i++)
-        {
-            ulong key = pool[i];
-            _scores[i] = ScoreOf(key);
-            _docs[i] = DocOf(key);
-        }
+        if (_count < _k) Array.Copy(keys, _k, keys, _count, p); // close the gap: pool = keys[0, count + p)
+        int m = _count + p;
+        int keep = Math.Min(_k, m);
+        if (keep < m) SelectLargest(keys.AsSpan(0, m), keep);
         _count = keep;
-        for (int i = (keep >> 1) - 1; i >= 0; i--) SiftDown(i);
+        if (keep == _k)
+        {
+            // the worst kept document, for Threshold
+            ulong min = ulong.MaxValue;
+            for (int i = 0; i < keep; i++) if (keys[i] < min) min = keys[i];
+            _scores[0] = ScoreOf(min);
+            _docs[0] = DocOf(min);
+        }
     }
 
     /// <summary>Order key: larger is better (higher score, then smaller doc), as <see cref="Worse"/> orders.</summary>
@@ -157,8 +183,51 @@ public sealed class TopKCollector
 
     private static int DocOf(ulong key) => (int)~(uint)key;
 
+    /// <summary>Reorders <paramref name="a"/> so that its <paramref name="m"/> largest keys come first (any order): a
+    /// histogram of the keys' high bits finds the bucket that holds the m-th largest; keys above it are taken at
+    /// once and only that bucket's keys are compared.</summary>
+    private void SelectLargest(Span<ulong> a, int m)
+    {
+        uint lo = uint.MaxValue, hi = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            uint h = (uint)(a[i] >> 32);
+            lo = Math.Min(lo, h);
+            hi = Math.Max(hi, h);
+        }
+        if (lo == hi)
+        {
+            QuickSelectLargest(a, m);
+            return;
+        }
+        int shift = Math.Max(0, 32 - System.Numerics.BitOperations.LeadingZeroCount(hi - lo) - 10); // (hi - lo) >> shift < 1024
+        var hist = _histogram;
+        Array.Clear(hist);
+        for (int i = 0; i < a.Length; i++) hist[(int)(((uint)(a[i] >> 32) - lo) >> shift)]++;
+        int bucket = HistogramBuckets - 1, above = 0;
+        while (above + hist[bucket] < m) above += hist[bucket--];
+        // keys above the bucket to the front of scratch, the bucket's keys to its back (branch-free writes)
+        var scratch = _scratch;
+        int front = 0, back = scratch.Length;
+        uint edge = (uint)bucket;
+        for (int i = 0; i < a.Length; i++)
+        {
+            ulong key = a[i];
+            uint b = ((uint)(key >> 32) - lo) >> shift;
+            scratch[front] = key;
+            front += b > edge ? 1 : 0;
+            scratch[back - 1] = key;
+            back -= b == edge ? 1 : 0;
+        }
+        var inBucket = scratch.AsSpan(back);
+        int need = m - front;
+        if (need < inBucket.Length) QuickSelectLargest(inBucket, need);
+        scratch.AsSpan(0, front).CopyTo(a);
+        inBucket[..need].CopyTo(a[front..]);
+    }
+
     /// <summary>Reorders <paramref name="a"/> so that its <paramref name="m"/> largest keys come first (any order).</summary>
-    private static void SelectLargest(Span<ulong> a, int m)
+    private static void QuickSelectLargest(Span<ulong> a, int m)
     {
         int lo = 0, hi = a.Length - 1;
         while (hi > lo)
@@ -189,15 +258,13 @@ public sealed class TopKCollector
     /// <summary>The collected documents, best first, into the spans; empties the collector and returns the count.</summary>
     public int DrainInto(Span<int> docs, Span<float> scores)
     {
-        Flush();
-        int n = _count;
-        if (n >= 64)
+        if (_inKeys)
         {
-            // large k: one sort instead of n heap removals
+            // buffered: one sort of the kept keys instead of a heap drain
+            Flush();
+            int n = _count;
             if (docs.Length < n || scores.Length < n) throw new ArgumentException("the output spans are shorter than the number of hits");
-            if (_keys.Length < n) EnsureKeys();
             var keys = _keys.AsSpan(0, n);
-            for (int i = 0; i < n; i++) keys[i] = Key(_docs[i], _scores[i]);
             keys.Sort();
             for (int i = 0; i < n; i++)
             {
@@ -206,8 +273,15 @@ public sealed class TopKCollector
                 scores[i] = ScoreOf(key);
             }
             _count = 0;
+            _inKeys = false;
             return n;
         }
+        return DrainHeapInto(docs, scores);
+    }
+
+    private int DrainHeapInto(Span<int> docs, Span<float> scores)
+    {
+        int n = _count;
         if (docs.Length < n || scores.Length < n) throw new ArgumentException("the output spans are shorter than the number of hits");
         for (int i = n - 1; i >= 0; i--)
         {
@@ -227,7 +301,7 @@ public sealed class TopKCollector
     /// <summary>The collected documents, best first; empties the collector.</summary>
     public (int Doc, float Score)[] Drain()
     {
-        Flush();
+        if (_inKeys) MoveToHeap();
         var result = new (int, float)[_count];
         for (int i = _count - 1; i >= 0; i--)
         {

@@ -1,3 +1,4 @@
+using Relevo.Index;
 using Relevo.Index.Formats.V1;
 
 namespace Relevo.Search.Pruning;
@@ -197,44 +198,11 @@ internal static class MaxScore
                             for (int e = 0; e < c; e++) pacc[rowDocs[e]] += rowScores[e];
                             continue;
                         }
-                        var it = its[i];
-                        if (it.Doc >= end) continue;
-                        for (int w = 0; w < Window / 64 && it.Doc < end; w++)
-                        {
-                            ulong bits = pmatched[w];
-                            while (bits != 0)
-                            {
-                                int d = (w << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits);
-                                bits &= bits - 1;
-                                int doc = start + d;
-                                if (it.Advance(doc) == doc) pacc[d] += it.Score();
-                                else if (it.Doc >= end) break;
-                            }
-                        }
+                        AddNonEssential(its[i], start, end, pacc, pmatched);
                     }
                 }
 
-                if (anyMatch)
-                {
-                    for (int w = 0; w < Window / 64; w++)
-                    {
-                        ulong bits = pmatched[w];
-                        if (bits == 0) continue;
-                        pmatched[w] = 0;
-                        while (bits != 0)
-                        {
-                            int d = (w << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits);
-                            bits &= bits - 1;
-                            float score = (float)pacc[d];
-                            pacc[d] = 0;
-                            if (score > theta && !(anyDeleted && deletes.IsDeleted(start + d)))
-                            {
-                                top.CollectBuffered(docBase + start + d, score);
-                                theta = top.Threshold;
-                            }
-                        }
-                    }
-                }
+                if (anyMatch) theta = CollectWindow(top, theta, docBase, start, pacc, pmatched, anyDeleted ? deletes : null);
 
                 // every list moves past the window; the next window starts at the smallest next document
                 start = NoMore;
@@ -246,6 +214,86 @@ internal static class MaxScore
                 }
             }
         }
+    }
+
+    /// <summary>Adds a non-essential term's scores for the window's matched documents (in the accumulators).</summary>
+    private static unsafe void AddNonEssential(TermIterator it, int start, int end, double* acc, ulong* matched)
+    {
+        if (it.Doc >= end) return;
+        for (int w = 0; w < Window / 64 && it.Doc < end; w++)
+        {
+            ulong bits = matched[w];
+            while (bits != 0)
+            {
+                int d = (w << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                int doc = start + d;
+                if (it.Advance(doc) == doc) acc[d] += it.Score();
+                else if (it.Doc >= end) break;
+            }
+        }
+    }
+
+    [ThreadStatic] private static int[]? t_positions;
+    [ThreadStatic] private static float[]? t_candidateScores;
+
+    /// <summary>The window's matched documents above the threshold go to the collector; accumulators and marks are
+    /// cleared. Returns the new threshold. Branch-light: the marks become a list of positions eight bits at a time,
+    /// and the comparison with the threshold only advances a write index.</summary>
+    private static unsafe float CollectWindow(TopKCollector top, float theta, int docBase, int start, double* acc, ulong* matched, DeletedDocs? deletes)
+    {
+        var positions = t_positions ??= new int[Window + 64];
+        var candidateScores = t_candidateScores ??= new float[Window];
+        int count = 0;
+        fixed (int* pos = positions)
+        fixed (float* cs = candidateScores)
+        {
+            for (int w = 0; w < Window / 64; w++)
+            {
+                ulong bits = matched[w];
+                if (bits == 0) continue;
+                matched[w] = 0;
+                int bitCount = System.Numerics.BitOperations.PopCount(bits);
+                int baseDoc = w << 6;
+                int* p = pos + count;
+                // eight positions per round whatever the bit count (past the last bit tzcnt gives 64: written, not counted)
+                do
+                {
+                    p[0] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
+                    p[1] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
+                    p[2] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
+                    p[3] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
+                    p[4] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
+                    p[5] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
+                    p[6] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
+                    p[7] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
+                    p += 8;
+                }
+                while (bits != 0);
+                count += bitCount;
+            }
+            int c = 0;
+            for (int i = 0; i < count; i++)
+            {
+                int d = pos[i];
+                float score = (float)acc[d];
+                acc[d] = 0;
+                pos[c] = d;
+                cs[c] = score;
+                c += score > theta ? 1 : 0;
+            }
+            for (int i = 0; i < c; i++)
+            {
+                float score = cs[i];
+                int d = pos[i];
+                if (score > theta && !(deletes is not null && deletes.IsDeleted(start + d)))
+                {
+                    top.CollectBuffered(docBase + start + d, score);
+                    theta = top.Threshold;
+                }
+            }
+        }
+        return theta;
     }
 
     /// <summary>Largest block maximum among the term's blocks that hold documents below <paramref name="end"/>,
