@@ -142,6 +142,8 @@ internal static class MaxScore
         fixed (ulong* pmatched = matched)
         fixed (int* listDocs = t_listDocs)
         fixed (float* listScores = t_listScores)
+        fixed (int* candidateDocs = t_positions ??= new int[Window + 64])
+        fixed (float* candidateScores = t_candidateScores ??= new float[Window])
         {
             float theta = top.Threshold;
             int start = NoMore;
@@ -166,16 +168,34 @@ internal static class MaxScore
                 double cum = 0;
                 int firstEssential = 0;
                 while (firstEssential < n && cum + windowMax[order[firstEssential]] <= theta) cum += windowMax[order[firstEssential++]];
-                bool staged = false, anyMatch = false;
+                bool staged = false;
+                int withPostings = 0, single = -1;
                 for (int o = 0; o < firstEssential; o++) staged |= its[order[o]].Doc < end;
                 for (int o = firstEssential; o < n; o++)
                 {
                     int i = order[o];
                     listCount[i] = 0;
-                    anyMatch |= its[i].Doc < end;
+                    if (its[i].Doc < end) { withPostings++; single = i; }
                 }
+                bool anyMatch = withPostings > 0;
 
-                if (anyMatch && !staged)
+                if (withPostings == 1 && !staged)
+                {
+                    // one term has postings here: its scores are the documents' scores
+                    int c = its[single].ScoreWindowAbove(end, theta, candidateDocs, candidateScores);
+                    for (int e = 0; e < c; e++)
+                    {
+                        float score = candidateScores[e];
+                        int doc = candidateDocs[e];
+                        if (score > theta && !(anyDeleted && deletes.IsDeleted(doc)))
+                        {
+                            top.CollectBuffered(docBase + doc, score);
+                            theta = top.Threshold;
+                        }
+                    }
+                    anyMatch = false; // nothing accumulated or marked
+                }
+                else if (anyMatch && !staged)
                 {
                     // only essential terms have postings here: straight into the accumulators, in query-term order
                     for (int i = 0; i < n; i++)
@@ -220,6 +240,14 @@ internal static class MaxScore
     private static unsafe void AddNonEssential(TermIterator it, int start, int end, double* acc, ulong* matched)
     {
         if (it.Doc >= end) return;
+        // many marks: score the term's postings here a block at a time, masked; few: look each marked document up
+        int marks = 0;
+        for (int w = 0; w < Window / 64; w++) marks += System.Numerics.BitOperations.PopCount(matched[w]);
+        if (marks * 6 >= it.PostingsBefore(end))
+        {
+            it.AddToMarked(start, end, acc, matched);
+            return;
+        }
         for (int w = 0; w < Window / 64 && it.Doc < end; w++)
         {
             ulong bits = matched[w];

@@ -174,6 +174,76 @@ internal sealed unsafe class TermIterator
         }
     }
 
+    /// <summary>For a window where this is the only term with postings: its score is the document's whole score (one
+    /// term: the double sum is the float itself), so the postings up to <paramref name="end"/> (exclusive) that score
+    /// above <paramref name="theta"/> are written out at once (documents and scores); returns their count.</summary>
+    public int ScoreWindowAbove(int end, float theta, int* docsOut, float* scoresOut)
+    {
+        int c = 0;
+        while (Doc < end)
+        {
+            int from = _index, to = BlockRangeEnd(end);
+            fixed (int* docs = _docs)
+            fixed (float* sc = _blockScores)
+            {
+                ScoreRange(from, to);
+                for (int j = from; j < to; j++)
+                {
+                    float x = sc[j];
+                    docsOut[c] = docs[j];
+                    scoresOut[c] = x;
+                    c += x > theta ? 1 : 0;
+                }
+            }
+            if (to < _blockLength)
+            {
+                _index = to;
+                Doc = _docs[to];
+                return c;
+            }
+            LoadBlock(_block + 1);
+        }
+        return c;
+    }
+
+    /// <summary>For a non-essential term: scores its postings up to <paramref name="end"/> (exclusive) a block at a
+    /// time and adds each score to <c>acc[doc - start]</c> only where the document is marked (× the mark bit, so
+    /// unmarked accumulators stay 0 and marked ones get the exact score); stops at the first document at or after
+    /// <paramref name="end"/>.</summary>
+    public void AddToMarked(int start, int end, double* acc, ulong* matched)
+    {
+        while (Doc < end)
+        {
+            int from = _index, to = BlockRangeEnd(end);
+            fixed (int* docs = _docs)
+            fixed (float* sc = _blockScores)
+            {
+                ScoreRange(from, to);
+                for (int j = from; j < to; j++)
+                {
+                    int d = docs[j] - start;
+                    acc[d] += sc[j] * (float)(int)((matched[d >> 6] >> d) & 1);
+                }
+            }
+            if (to < _blockLength)
+            {
+                _index = to;
+                Doc = _docs[to];
+                return;
+            }
+            LoadBlock(_block + 1);
+        }
+    }
+
+    /// <summary>Roughly how many postings lie from the current one up to <paramref name="end"/>: whole blocks counted.</summary>
+    public int PostingsBefore(int end)
+    {
+        if (Doc >= end) return 0;
+        if (_blockEnd >= end) return _blockLength - _index;
+        int last = FindBlock(end - 1 > _blockEnd ? end - 1 : _blockEnd);
+        return (last - _block + 1) * SegmentFiles.BlockSize - _index;
+    }
+
     /// <summary>As <see cref="AccumulateWindow"/>, but the window-relative documents and their scores are written to
     /// <paramref name="docsOut"/> and <paramref name="scoresOut"/> (summed later, in query-term order); returns their count.</summary>
     public int ScoreWindow(int start, int end, int* docsOut, float* scoresOut, ulong* matched)
