@@ -75,6 +75,7 @@ internal sealed class PruningBenchmark : IBenchmark
                 Console.WriteLine($"verify top-{k}: {queries.Count} queries × {variants.Length} algorithms, {differ} differ from exhaustive");
             }
         }
+        if (o.String("simd-unpack") == "false") Relevo.Index.Formats.BitPacking.UseSimd = false;
         int rounds = o.Int("rounds", 3);
         var sums = new double[variants.Length, ks.Length];
         var cpu = new double[variants.Length, ks.Length];

@@ -118,6 +118,25 @@ public sealed class TopKCollector
         if (++_pendingCount >= PendingCapacity) Flush();
     }
 
+    /// <summary><see cref="CollectBuffered(int, float)"/> for each pair: document <c>docBase + docs[i]</c> with
+    /// score <c>scores[i]</c>.</summary>
+    public void CollectBuffered(ReadOnlySpan<int> docs, ReadOnlySpan<float> scores, int docBase)
+    {
+        if (docs.Length != scores.Length) throw new ArgumentException("as many scores as documents are needed");
+        if (!_inKeys) MoveToKeys();
+        int capacity = PendingCapacity;
+        var keys = _keys;
+        for (int i = 0; i < docs.Length;)
+        {
+            int take = Math.Min(capacity - _pendingCount, docs.Length - i);
+            int at = _k + _pendingCount;
+            for (int j = 0; j < take; j++) keys[at + j] = Key(docBase + docs[i + j], scores[i + j]);
+            i += take;
+            _pendingCount += take;
+            if (_pendingCount >= capacity) Flush();
+        }
+    }
+
     private int PendingCapacity => Math.Max(_k, 256);
 
     private void MoveToKeys()

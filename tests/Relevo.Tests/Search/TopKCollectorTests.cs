@@ -47,7 +47,8 @@ public class TopKCollectorTests
                 if (random.Next(50) == 0) score = random.Next(2) == 0 ? 0f : -0f;
                 offered.Add((doc, score));
                 heap.Collect(doc, score);
-                buffered.CollectBuffered(doc, score);
+                if (round % 2 == 0) buffered.CollectBuffered(doc, score);
+                else buffered.CollectBuffered([doc - 3], [score], 3); // the batch form, one pair at a time
                 // the threshold while buffering never passes the true one (a safe bound for pruning)
                 Assert.True(buffered.Threshold <= heap.Threshold);
                 Assert.True(buffered.Threshold >= threshold);
@@ -60,6 +61,29 @@ public class TopKCollectorTests
             Assert.Equal(expected.Docs, b.Docs);
             Assert.Equal(expected.Scores, b.Scores);
         }
+    }
+
+    [Fact]
+    public void BatchesEqualSingleOffers()
+    {
+        var random = new Random(5);
+        var one = new TopKCollector(700);
+        var batch = new TopKCollector(700);
+        var docs = new int[3000];
+        var scores = new float[3000];
+        for (int round = 0; round < 20; round++)
+        {
+            int n = random.Next(docs.Length);
+            for (int i = 0; i < n; i++)
+            {
+                docs[i] = round * 10_000 + i;
+                scores[i] = random.Next(400) / 3f;
+                one.CollectBuffered(docs[i] + 100, scores[i]);
+            }
+            batch.CollectBuffered(docs.AsSpan(0, n), scores.AsSpan(0, n), 100);
+        }
+        Assert.Equal(Drain(one).Docs, Drain(batch).Docs);
+        Assert.Throws<ArgumentException>(() => batch.CollectBuffered(docs.AsSpan(0, 2), scores.AsSpan(0, 1), 0));
     }
 
     [Fact]

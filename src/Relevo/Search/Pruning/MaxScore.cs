@@ -183,6 +183,12 @@ internal static class MaxScore
                 {
                     // one term has postings here: its scores are the documents' scores
                     int c = its[single].ScoreWindowAbove(end, theta, candidateDocs, candidateScores);
+                    if (!anyDeleted)
+                    {
+                        top.CollectBuffered(new ReadOnlySpan<int>(candidateDocs, c), new ReadOnlySpan<float>(candidateScores, c), docBase);
+                        theta = top.Threshold;
+                        c = 0;
+                    }
                     for (int e = 0; e < c; e++)
                     {
                         float score = candidateScores[e];
@@ -310,11 +316,16 @@ internal static class MaxScore
                 cs[c] = score;
                 c += score > theta ? 1 : 0;
             }
+            if (deletes is null)
+            {
+                top.CollectBuffered(new ReadOnlySpan<int>(pos, c), new ReadOnlySpan<float>(cs, c), docBase + start);
+                return top.Threshold;
+            }
             for (int i = 0; i < c; i++)
             {
                 float score = cs[i];
                 int d = pos[i];
-                if (score > theta && !(deletes is not null && deletes.IsDeleted(start + d)))
+                if (score > theta && !deletes.IsDeleted(start + d))
                 {
                     top.CollectBuffered(docBase + start + d, score);
                     theta = top.Threshold;
