@@ -144,6 +144,7 @@ internal static class MaxScore
         fixed (float* listScores = t_listScores)
         fixed (int* candidateDocs = t_positions ??= new int[Window + 64])
         fixed (float* candidateScores = t_candidateScores ??= new float[Window])
+        fixed (int* touched = t_touched ??= new int[Window])
         {
             float theta = top.Threshold;
             int start = NoMore;
@@ -178,6 +179,7 @@ internal static class MaxScore
                     if (its[i].Doc < end) { withPostings++; single = i; }
                 }
                 bool anyMatch = withPostings > 0;
+                int touchedCount = 0;
 
                 if (withPostings == 1 && !staged)
                 {
@@ -205,14 +207,14 @@ internal static class MaxScore
                 {
                     // only essential terms have postings here: straight into the accumulators, in query-term order
                     for (int i = 0; i < n; i++)
-                        if (listCount[i] >= 0) its[i].AccumulateWindow(start, end, pacc, pmatched);
+                        if (listCount[i] >= 0) touchedCount = its[i].AccumulateWindow(start, end, pacc, pmatched, touched, touchedCount);
                 }
                 else if (anyMatch)
                 {
                     for (int o = firstEssential; o < n; o++)
                     {
                         int i = order[o];
-                        listCount[i] = its[i].ScoreWindow(start, end, listDocs + i * Window, listScores + i * Window, pmatched);
+                        listCount[i] = its[i].ScoreWindow(start, end, listDocs + i * Window, listScores + i * Window, pmatched, touched, ref touchedCount);
                     }
                     for (int i = 0; i < n; i++)
                     {
@@ -228,7 +230,8 @@ internal static class MaxScore
                     }
                 }
 
-                if (anyMatch) theta = CollectWindow(top, theta, docBase, start, pacc, pmatched, anyDeleted ? deletes : null);
+                if (anyMatch) theta = CollectWindow(top, theta, docBase, start, pacc, pmatched, touched, touchedCount, anyDeleted ? deletes : null);
+                touchedCount = 0;
 
                 // every list moves past the window; the next window starts at the smallest next document
                 start = NoMore;
@@ -269,49 +272,27 @@ internal static class MaxScore
     }
 
     [ThreadStatic] private static int[]? t_positions;
+    [ThreadStatic] private static int[]? t_touched;
     [ThreadStatic] private static float[]? t_candidateScores;
 
-    /// <summary>The window's matched documents above the threshold go to the collector; accumulators and marks are
-    /// cleared. Returns the new threshold. Branch-light: the marks become a list of positions eight bits at a time,
-    /// and the comparison with the threshold only advances a write index.</summary>
-    private static unsafe float CollectWindow(TopKCollector top, float theta, int docBase, int start, double* acc, ulong* matched, DeletedDocs? deletes)
+    /// <summary>The window's matched documents (listed in <paramref name="touched"/>, each once) above the threshold go
+    /// to the collector; accumulators and marks are cleared. Returns the new threshold. The comparison with the
+    /// threshold only advances a write index (no branch per document).</summary>
+    private static unsafe float CollectWindow(TopKCollector top, float theta, int docBase, int start, double* acc, ulong* matched,
+        int* touched, int count, DeletedDocs? deletes)
     {
         var positions = t_positions ??= new int[Window + 64];
         var candidateScores = t_candidateScores ??= new float[Window];
-        int count = 0;
         fixed (int* pos = positions)
         fixed (float* cs = candidateScores)
         {
-            for (int w = 0; w < Window / 64; w++)
-            {
-                ulong bits = matched[w];
-                if (bits == 0) continue;
-                matched[w] = 0;
-                int bitCount = System.Numerics.BitOperations.PopCount(bits);
-                int baseDoc = w << 6;
-                int* p = pos + count;
-                // eight positions per round whatever the bit count (past the last bit tzcnt gives 64: written, not counted)
-                do
-                {
-                    p[0] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
-                    p[1] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
-                    p[2] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
-                    p[3] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
-                    p[4] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
-                    p[5] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
-                    p[6] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
-                    p[7] = baseDoc + System.Numerics.BitOperations.TrailingZeroCount(bits); bits &= bits - 1;
-                    p += 8;
-                }
-                while (bits != 0);
-                count += bitCount;
-            }
             int c = 0;
             for (int i = 0; i < count; i++)
             {
-                int d = pos[i];
+                int d = touched[i];
                 float score = (float)acc[d];
                 acc[d] = 0;
+                matched[d >> 6] = 0;
                 pos[c] = d;
                 cs[c] = score;
                 c += score > theta ? 1 : 0;

@@ -147,9 +147,12 @@ internal sealed unsafe class TermIterator
 
     /// <summary>Scores every posting from the current document up to <paramref name="end"/> (exclusive) a block at a
     /// time, adds each score to <c>acc[doc - start]</c> (in double, as the exhaustive scorer sums) and sets the
-    /// document's bit in <paramref name="matched"/>; stops at the first document at or after <paramref name="end"/>.</summary>
-    public void AccumulateWindow(int start, int end, double* acc, ulong* matched)
+    /// document's bit in <paramref name="matched"/>, listing the window-relative document in <paramref name="touched"/>
+    /// the first time it is marked; stops at the first document at or after <paramref name="end"/>. Returns the new
+    /// length of the list.</summary>
+    public int AccumulateWindow(int start, int end, double* acc, ulong* matched, int* touched, int touchedCount)
     {
+        int t = touchedCount;
         while (Doc < end)
         {
             int from = _index, to = BlockRangeEnd(end);
@@ -161,17 +164,22 @@ internal sealed unsafe class TermIterator
                 {
                     int d = docs[j] - start;
                     acc[d] += sc[j];
-                    matched[d >> 6] |= 1UL << d;
+                    // first time in this window: listed once (the mark says whether it was)
+                    ulong word = matched[d >> 6], bit = 1UL << d;
+                    touched[t] = d;
+                    t += (word & bit) == 0 ? 1 : 0;
+                    matched[d >> 6] = word | bit;
                 }
             }
             if (to < _blockLength)
             {
                 _index = to;
                 Doc = _docs[to];
-                return;
+                return t;
             }
             LoadBlock(_block + 1);
         }
+        return t;
     }
 
     /// <summary>For a window where this is the only term with postings: its score is the document's whole score (one
@@ -246,8 +254,9 @@ internal sealed unsafe class TermIterator
 
     /// <summary>As <see cref="AccumulateWindow"/>, but the window-relative documents and their scores are written to
     /// <paramref name="docsOut"/> and <paramref name="scoresOut"/> (summed later, in query-term order); returns their count.</summary>
-    public int ScoreWindow(int start, int end, int* docsOut, float* scoresOut, ulong* matched)
+    public int ScoreWindow(int start, int end, int* docsOut, float* scoresOut, ulong* matched, int* touched, ref int touchedCount)
     {
+        int t = touchedCount;
         int c = 0;
         while (Doc < end)
         {
@@ -261,17 +270,22 @@ internal sealed unsafe class TermIterator
                     int d = docs[j] - start;
                     docsOut[c] = d;
                     scoresOut[c] = sc[j];
-                    matched[d >> 6] |= 1UL << d;
+                    ulong word = matched[d >> 6], bit = 1UL << d;
+                    touched[t] = d;
+                    t += (word & bit) == 0 ? 1 : 0;
+                    matched[d >> 6] = word | bit;
                 }
             }
             if (to < _blockLength)
             {
                 _index = to;
                 Doc = _docs[to];
+                touchedCount = t;
                 return c;
             }
             LoadBlock(_block + 1);
         }
+        touchedCount = t;
         return c;
     }
 
