@@ -245,6 +245,41 @@ public sealed class TopKCollector
         inBucket[..need].CopyTo(a[front..]);
     }
 
+    /// <summary>Sorts the keys ascending: least significant byte first, eight counting passes, each skipped where
+    /// every key has the same byte there (the high bytes of scores and documents mostly do).</summary>
+    private void RadixSort(Span<ulong> keys, Span<ulong> scratch)
+    {
+        if (keys.Length < 64)
+        {
+            keys.Sort();
+            return;
+        }
+        var counts = _histogram; // 1024 ints: 256 used per pass
+        Span<ulong> from = keys, to = scratch;
+        for (int shift = 0; shift < 64; shift += 8)
+        {
+            counts.AsSpan(0, 256).Clear();
+            for (int i = 0; i < from.Length; i++) counts[(int)(from[i] >> shift) & 0xFF]++;
+            if (counts[(int)(from[0] >> shift) & 0xFF] == from.Length) continue; // one value here: order stays
+            int sum = 0;
+            for (int b = 0; b < 256; b++)
+            {
+                int c = counts[b];
+                counts[b] = sum;
+                sum += c;
+            }
+            for (int i = 0; i < from.Length; i++)
+            {
+                ulong key = from[i];
+                to[counts[(int)(key >> shift) & 0xFF]++] = key;
+            }
+            var t = from;
+            from = to;
+            to = t;
+        }
+        if (from != keys) from.CopyTo(keys);
+    }
+
     /// <summary>Reorders <paramref name="a"/> so that its <paramref name="m"/> largest keys come first (any order).</summary>
     private static void QuickSelectLargest(Span<ulong> a, int m)
     {
@@ -284,7 +319,7 @@ public sealed class TopKCollector
             int n = _count;
             if (docs.Length < n || scores.Length < n) throw new ArgumentException("the output spans are shorter than the number of hits");
             var keys = _keys.AsSpan(0, n);
-            keys.Sort();
+            RadixSort(keys, _scratch.AsSpan(0, n));
             for (int i = 0; i < n; i++)
             {
                 ulong key = keys[n - 1 - i];
