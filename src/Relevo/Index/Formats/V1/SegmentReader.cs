@@ -40,7 +40,7 @@ public sealed unsafe class SegmentReader : IDisposable
 
             MaxDoc = _norms.ReadInt32(_norms.PayloadStart);
 
-            // Term dictionary: held in memory as sorted arrays; lookups are binary searches over ordinal order.
+            // Term dictionary: held in memory as sorted arrays (ordinal order), looked up through a hash table (BuildTermTable).
             var r = new ByteReader(dict.Span(dict.PayloadStart, checked((int)(dict.PayloadEnd - dict.PayloadStart))));
             int n = r.ReadInt32();
             _terms = new string[n];
