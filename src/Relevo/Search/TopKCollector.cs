@@ -97,7 +97,7 @@ public sealed class TopKCollector
 
     private ulong[] _keys = [];     // kept documents [0, _count), pending candidates [_k, _k + _pendingCount)
     private ulong[] _scratch = [];
-    private readonly int[] _histogram = new int[HistogramBuckets];
+    private int[] _histogram = [];
     private int _pendingCount;
     private bool _inKeys;
     private const int HistogramBuckets = 1024;
@@ -146,6 +146,7 @@ public sealed class TopKCollector
         {
             _keys = new ulong[size];
             _scratch = new ulong[size + 1];
+            if (_histogram.Length == 0) _histogram = new int[HistogramBuckets];
         }
         for (int i = 0; i < _count; i++) _keys[i] = Key(_docs[i], _scores[i]);
         _inKeys = true;
