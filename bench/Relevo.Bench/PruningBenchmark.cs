@@ -12,7 +12,25 @@ namespace Relevo.Bench;
 internal sealed class PruningBenchmark : IBenchmark
 {
     public string Name => "pruning";
-    public string Description => "Relevo algorithms on an index: --index DIR --queries FILE [--rounds 3]";
+    public string Description => "Relevo algorithms on an index: --index DIR --queries FILE [--rounds 3] [--algorithms exhaustive,maxscore,bmw] [--k 10,1000] [--verify true]";
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct RUsage
+    {
+        public long UserSec, UserUsec, SysSec, SysUsec;
+        public long MaxRss, IxRss, IdRss, IsRss, MinFlt, MajFlt, NSwap, InBlock, OuBlock, MsgSnd, MsgRcv, NSignals, NVcsw, NIvcsw;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
+    private static extern int GetRUsage(int who, out RUsage usage);
+
+    /// <summary>CPU time of this thread (user + system) on Linux, so a loaded machine's waiting does not count;
+    /// NaN elsewhere.</summary>
+    private static double ThreadCpuMilliseconds()
+    {
+        if (!OperatingSystem.IsLinux() || GetRUsage(1 /* RUSAGE_THREAD */, out var u) != 0) return double.NaN;
+        return (u.UserSec + u.SysSec) * 1e3 + (u.UserUsec + u.SysUsec) / 1e3;
+    }
 
     public int Run(BenchOptions o)
     {
@@ -24,31 +42,74 @@ internal sealed class PruningBenchmark : IBenchmark
             var q = Query.Parse(text, searcher.Analyzer);
             if (q.Terms.Count > 0) queries.Add(q);
         }
-        var docs = new int[1000];
-        var scores = new float[1000];
-        var variants = new (string Name, PruningAlgorithm A)[]
+        var docs = new int[10000];
+        var scores = new float[10000];
+        var all = new (string Key, string Name, PruningAlgorithm A)[]
         {
-            ("exhaustive", PruningAlgorithm.Exhaustive),
-            ("MaxScore", PruningAlgorithm.MaxScore),
-            ("block-max WAND", PruningAlgorithm.BlockMaxWand),
+            ("exhaustive", "exhaustive", PruningAlgorithm.Exhaustive),
+            ("maxscore", "MaxScore", PruningAlgorithm.MaxScore),
+            ("bmw", "block-max WAND", PruningAlgorithm.BlockMaxWand),
         };
+        var chosen = (o.String("algorithms") ?? "exhaustive,maxscore,bmw").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var variants = all.Where(a => chosen.Contains(a.Key, StringComparer.OrdinalIgnoreCase)).Select(a => (a.Name, a.A)).ToArray();
+        if (variants.Length == 0) throw new ArgumentException("--algorithms: none of exhaustive, maxscore, bmw");
+        var ks = (o.String("k") ?? "10,1000").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        if (o.String("verify") == "true")
+        {
+            // every algorithm against the exhaustive oracle: same documents, bit-identical scores, for every query and k
+            var exDocs = new int[docs.Length];
+            var exScores = new float[scores.Length];
+            foreach (int k in ks)
+            {
+                int differ = 0;
+                foreach (var q in queries)
+                {
+                    int n = searcher.SearchDocs(q, k, exDocs, exScores, PruningAlgorithm.Exhaustive);
+                    foreach (var (_, a) in variants)
+                    {
+                        int m = searcher.SearchDocs(q, k, docs, scores, a);
+                        if (m != n || !docs.AsSpan(0, m).SequenceEqual(exDocs.AsSpan(0, n)) || !scores.AsSpan(0, m).SequenceEqual(exScores.AsSpan(0, n)))
+                            differ++;
+                    }
+                }
+                Console.WriteLine($"verify top-{k}: {queries.Count} queries × {variants.Length} algorithms, {differ} differ from exhaustive");
+            }
+        }
+        if (o.String("simd-unpack") == "false") Relevo.Index.Formats.BitPacking.UseSimd = false;
         int rounds = o.Int("rounds", 3);
-        var sums = new double[variants.Length, 2];
+        var sums = new double[variants.Length, ks.Length];
+        var cpu = new double[variants.Length, ks.Length];
+        var best = new double[variants.Length, ks.Length][];
         for (int r = 0; r <= rounds; r++)
             for (int v = 0; v < variants.Length; v++)
             {
                 int ki = 0;
-                foreach (int k in new[] { 10, 1000 })
+                foreach (int k in ks)
                 {
+                    var mins = best[v, ki] ??= Enumerable.Repeat(double.MaxValue, queries.Count).ToArray();
+                    double cpu0 = ThreadCpuMilliseconds();
                     var sw = Stopwatch.StartNew();
-                    foreach (var q in queries) searcher.SearchDocs(q, k, docs, scores, variants[v].A);
-                    if (r > 0) sums[v, ki] += sw.Elapsed.TotalMilliseconds / queries.Count / rounds;
+                    for (int i = 0; i < queries.Count; i++)
+                    {
+                        long t = Stopwatch.GetTimestamp();
+                        searcher.SearchDocs(queries[i], k, docs, scores, variants[v].A);
+                        if (r > 0) mins[i] = Math.Min(mins[i], Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                    }
+                    if (r > 0)
+                    {
+                        sums[v, ki] += sw.Elapsed.TotalMilliseconds / queries.Count / rounds;
+                        cpu[v, ki] += (ThreadCpuMilliseconds() - cpu0) / queries.Count / rounds;
+                    }
                     ki++;
                 }
             }
         for (int v = 0; v < variants.Length; v++)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{variants[v].Name,-18} top-10 {sums[v, 0]:F3} ms ({sums[0, 0] / sums[v, 0]:F1}× exhaustive)   top-1000 {sums[v, 1]:F3} ms ({sums[0, 1] / sums[v, 1]:F1}× exhaustive)"));
+        {
+            var line = new System.Text.StringBuilder($"{variants[v].Name,-18}");
+            for (int ki = 0; ki < ks.Length; ki++)
+                line.Append(CultureInfo.InvariantCulture, $" top-{ks[ki]} {sums[v, ki]:F3} ms (cpu {cpu[v, ki]:F3}, per-query best {best[v, ki].Average():F3}; {sums[0, ki] / sums[v, ki]:F1}× {variants[0].Name})  ");
+            Console.WriteLine(line.ToString().TrimEnd());
+        }
         return 0;
     }
 }

@@ -26,7 +26,7 @@ namespace Relevo.Bench;
 internal sealed class SearchBenchmark : IBenchmark
 {
     public string Name => "search";
-    public string Description => "Engines side by side: --corpus DIR (BEIR layout) --work DIR [--java true] [--rounds 2] [--threads cores] [--k1 0.9 --b 0.4]";
+    public string Description => "Engines side by side: --corpus DIR (BEIR layout) --work DIR [--java true] [--reuse false] [--rounds 2] [--threads cores] [--k1 0.9 --b 0.4]";
 
     /// <summary>S10 and S1000: mean, p50, p99 latency in ms.</summary>
     private sealed record EngineResult(string Engine, double IndexSeconds, long Docs, long Size, double[] S10, double[] S1000, double Qps);
@@ -36,6 +36,8 @@ internal sealed class SearchBenchmark : IBenchmark
         string corpusDir = o.String("corpus") ?? throw new ArgumentException("--corpus DIR is required");
         string work = o.String("work") ?? Path.Combine(Path.GetTempPath(), "relevo-bench");
         bool java = o.String("java") != "false";
+        // --reuse true: keep the Relevo and Lucene.NET indexes already under --work (no indexing rate then; Java always indexes)
+        bool reuse = o.String("reuse") == "true";
         int rounds = o.Int("rounds", 2);
         int threads = o.Int("threads", Environment.ProcessorCount);
         float k1 = float.Parse(o.String("k1") ?? "0.9", CultureInfo.InvariantCulture);
@@ -49,27 +51,35 @@ internal sealed class SearchBenchmark : IBenchmark
 
         // ---------------- Relevo: index (parallel analysis), merge to one segment
         string relevoDir = Path.Combine(work, "relevo");
-        if (System.IO.Directory.Exists(relevoDir)) System.IO.Directory.Delete(relevoDir, true);
+        bool reuseRelevo = reuse && File.Exists(Path.Combine(relevoDir, "manifest"));
         var sw = Stopwatch.StartNew();
         long relevoDocs;
-        using (var w = RIndexWriter.Open(relevoDir))
+        if (reuseRelevo)
+            using (var existing = RIndexReader.Open(relevoDir)) relevoDocs = existing.MaxDoc;
+        else
         {
+            if (System.IO.Directory.Exists(relevoDir)) System.IO.Directory.Delete(relevoDir, true);
+            using var w = RIndexWriter.Open(relevoDir);
             relevoDocs = global::Relevo.Index.CorpusIndexer.AddCorpus(w, corpus, threads: threads);
             w.Commit();
             w.ForceMerge();
         }
-        double relevoIndexSeconds = sw.Elapsed.TotalSeconds;
+        double relevoIndexSeconds = reuseRelevo ? double.NaN : sw.Elapsed.TotalSeconds;
         long relevoSize = DirSize(relevoDir);
         Console.WriteLine($"relevo: indexed {relevoDocs:N0} docs in {relevoIndexSeconds:F1} s, {relevoSize / 1e6:F1} MB");
 
         // ---------------- Lucene.NET 4.8: same fields (docs and freqs, id/title/text stored), merge to one segment
         string lnDir = Path.Combine(work, "lucenenet");
-        if (System.IO.Directory.Exists(lnDir)) System.IO.Directory.Delete(lnDir, true);
+        bool reuseLn = reuse && System.IO.Directory.Exists(lnDir) && System.IO.Directory.EnumerateFiles(lnDir, "segments_*").Any();
+        if (!reuseLn && System.IO.Directory.Exists(lnDir)) System.IO.Directory.Delete(lnDir, true);
         var similarity = new Lucene8NormsBm25(k1, b);
         // queries reach Lucene.NET as Relevo analysed them: the two EnglishAnalyzers agree term for term (tests/Analysis)
         var lnAnalyzer = new EnglishAnalyzer(LuceneVersion.LUCENE_48);
         sw.Restart();
         long lnDocs = 0;
+        if (reuseLn)
+            using (var existing = DirectoryReader.Open(FSDirectory.Open(lnDir))) lnDocs = existing.NumDocs;
+        else
         using (var dir = FSDirectory.Open(lnDir))
         {
             var cfg = new IndexWriterConfig(LuceneVersion.LUCENE_48, lnAnalyzer) { Similarity = similarity, RAMBufferSizeMB = 256, OpenMode = OpenMode.CREATE };
@@ -90,7 +100,7 @@ internal sealed class SearchBenchmark : IBenchmark
             w.ForceMerge(1);
             w.Commit();
         }
-        double lnIndexSeconds = sw.Elapsed.TotalSeconds;
+        double lnIndexSeconds = reuseLn ? double.NaN : sw.Elapsed.TotalSeconds;
         long lnSize = DirSize(lnDir);
         Console.WriteLine($"lucene.net: indexed {lnDocs:N0} docs in {lnIndexSeconds:F1} s, {lnSize / 1e6:F1} MB");
 
@@ -203,7 +213,7 @@ internal sealed class SearchBenchmark : IBenchmark
         var results = new List<EngineResult>
         {
             new("Relevo (MaxScore, default)", relevoIndexSeconds, relevoDocs, relevoSize, Summary(t10[0]), Summary(t1000[0]), qpsRelevo),
-            new("Relevo (block-max WAND)", double.NaN, relevoDocs, relevoSize, Summary(t10[1]), Summary(t1000[1]), double.NaN),
+            new("Relevo (block-max WAND)", -1, relevoDocs, relevoSize, Summary(t10[1]), Summary(t1000[1]), double.NaN),
             new("Lucene.NET 4.8", lnIndexSeconds, lnDocs, lnSize, Summary(t10[2]), Summary(t1000[2]), qpsLn),
         };
         if (javaResult is not null) results.Add(javaResult);
@@ -212,7 +222,7 @@ internal sealed class SearchBenchmark : IBenchmark
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in results)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Engine} | {(double.IsNaN(r.IndexSeconds) ? "(same index)" : (r.Docs / r.IndexSeconds).ToString("N0", CultureInfo.InvariantCulture))} | {r.Size / 1048576.0:F1} MiB | {Lat(r.S10)} | {Lat(r.S1000)} | {(double.IsNaN(r.Qps) ? "" : r.Qps.ToString("N0", CultureInfo.InvariantCulture))} |"));
+                $"| {r.Engine} | {(r.IndexSeconds < 0 ? "(same index)" : double.IsNaN(r.IndexSeconds) ? "(reused)" : (r.Docs / r.IndexSeconds).ToString("N0", CultureInfo.InvariantCulture))} | {r.Size / 1048576.0:F1} MiB | {Lat(r.S10)} | {Lat(r.S1000)} | {(double.IsNaN(r.Qps) ? "" : r.Qps.ToString("N0", CultureInfo.InvariantCulture))} |"));
         Console.WriteLine();
         double rm10 = t10[0].Average(), rb10 = t10[1].Average();
         double rm1000 = t1000[0].Average(), rb1000 = t1000[1].Average();

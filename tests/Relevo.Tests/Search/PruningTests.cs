@@ -147,7 +147,7 @@ public class PruningTests(ITestOutputHelper output)
         output.WriteLine($"{checkedScores} scores checked against their block maxima");
     }
 
-    /// <summary>The pruned top-10 path allocates nothing per query in steady state.</summary>
+    /// <summary>The pruned top-10 and top-1000 paths allocate nothing per query in steady state.</summary>
     [Theory]
     [InlineData(PruningAlgorithm.MaxScore)]
     [InlineData(PruningAlgorithm.BlockMaxWand)]
@@ -162,10 +162,13 @@ public class PruningTests(ITestOutputHelper output)
         var docs = new int[1000];
         var scores = new float[1000];
         foreach (var q in queries) { searcher.SearchDocs(q, 10, docs, scores, algorithm); searcher.SearchDocs(q, 1000, docs, scores, algorithm); }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        foreach (var q in queries) searcher.SearchDocs(q, 10, docs, scores, algorithm);
-        long perQuery = (GC.GetAllocatedBytesForCurrentThread() - before) / queries.Count;
-        output.WriteLine($"{algorithm}: {perQuery} bytes per query over {queries.Count} queries");
-        Assert.Equal(0, perQuery);
+        foreach (int k in (int[])[10, 1000])
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (var q in queries) searcher.SearchDocs(q, k, docs, scores, algorithm);
+            long perQuery = (GC.GetAllocatedBytesForCurrentThread() - before) / queries.Count;
+            output.WriteLine($"{algorithm} top-{k}: {perQuery} bytes per query over {queries.Count} queries");
+            Assert.Equal(0, perQuery);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Relevo.Index;
 using Relevo.Index.Formats.V1;
 
 namespace Relevo.Search.Pruning;
@@ -109,11 +110,14 @@ internal static class MaxScore
 
     /// <summary>MaxScore a window of 4096 documents at a time. Per window each term's bound is the largest block maximum
     /// among its blocks in the window; the lowest-bound terms whose bounds sum to at most the threshold are non-essential
-    /// there (a window where all are is skipped without decoding). Essential terms score all their postings in the window;
-    /// then, term by term in query order, the window's accumulators take the essential scores and the non-essential
-    /// terms' scores for documents an essential term matched — so each document's score is summed in double in
-    /// query-term order, exactly as the exhaustive scorer sums it.</summary>
-    private static void RunWindowed(QueryEvaluator ev, SegmentReader seg, int docBase, int n)
+    /// there (a window where all are is skipped without decoding). Essential terms score all their postings in the
+    /// window, a decoded block at a time. Where no non-essential term has a posting in the window (the common case),
+    /// the essential terms add their scores straight into the window's accumulators, in query-term order. Otherwise
+    /// their scores are kept per term, and then, term by term in query order, the accumulators take the essential
+    /// scores and the non-essential terms' scores for documents an essential term matched. Either way each document's
+    /// score is summed in double in query-term order, exactly as the exhaustive scorer sums it. Candidates go to the
+    /// collector's buffer (<see cref="TopKCollector.CollectBuffered"/>), merged by selection k at a time.</summary>
+    private static unsafe void RunWindowed(QueryEvaluator ev, SegmentReader seg, int docBase, int n)
     {
         var its = ev.Iterators; // query-term order (the evaluator adds them so)
         var top = ev.Top;
@@ -129,110 +133,187 @@ internal static class MaxScore
             t_windowMax = new float[t_listCount.Length];
             t_order = new int[t_listCount.Length];
         }
-        var listDocs = t_listDocs;
-        var listScores = t_listScores!;
         var listCount = t_listCount!;
         var windowMax = t_windowMax!;
         var order = t_order!;
         const int NoMore = TermIterator.NoMoreDocs;
 
-        float theta = top.Threshold;
-        int start = NoMore;
-        for (int i = 0; i < n; i++) if (its[i].Doc < start) start = its[i].Doc;
-        while (start != NoMore)
+        fixed (double* pacc = acc)
+        fixed (ulong* pmatched = matched)
+        fixed (int* listDocs = t_listDocs)
+        fixed (float* listScores = t_listScores)
+        fixed (int* candidateDocs = t_positions ??= new int[Window + 64])
+        fixed (float* candidateScores = t_candidateScores ??= new float[Window])
+        fixed (int* touched = t_touched ??= new int[Window])
         {
-            int end = start > int.MaxValue - Window ? int.MaxValue : start + Window;
+            float theta = top.Threshold;
+            int start = NoMore;
+            for (int i = 0; i < n; i++) if (its[i].Doc < start) start = its[i].Doc;
+            while (start != NoMore)
+            {
+                int end = start > int.MaxValue - Window ? int.MaxValue : start + Window;
 
-            // per-window bounds; non-essential: lowest bounds summing to at most the threshold
-            for (int i = 0; i < n; i++)
-            {
-                windowMax[i] = WindowMax(its[i], end);
-                order[i] = i;
-                listCount[i] = -1; // -1: non-essential in this window
-            }
-            for (int i = 1; i < n; i++)
-            {
-                int x = order[i], j = i - 1;
-                while (j >= 0 && windowMax[order[j]] > windowMax[x]) { order[j + 1] = order[j]; j--; }
-                order[j + 1] = x;
-            }
-            double cum = 0;
-            int firstEssential = 0;
-            while (firstEssential < n && cum + windowMax[order[firstEssential]] <= theta) cum += windowMax[order[firstEssential++]];
-            bool anyMatch = false;
-            for (int o = firstEssential; o < n; o++)
-            {
-                int i = order[o];
-                var it = its[i];
-                int c = 0, row = i * Window;
-                while (it.Doc < end)
-                {
-                    int d = it.Doc - start;
-                    listDocs[row + c] = d;
-                    listScores[row + c] = it.Score();
-                    c++;
-                    matched[d >> 6] |= 1UL << d;
-                    it.NextDoc();
-                }
-                listCount[i] = c;
-                anyMatch |= c > 0;
-            }
-
-            if (anyMatch)
-            {
+                // per-window bounds; non-essential: lowest bounds summing to at most the threshold
                 for (int i = 0; i < n; i++)
                 {
-                    int c = listCount[i];
-                    if (c >= 0)
-                    {
-                        int row = i * Window;
-                        for (int e = 0; e < c; e++) acc[listDocs[row + e]] += listScores[row + e];
-                        continue;
-                    }
-                    var it = its[i];
-                    if (it.Doc >= end) continue;
-                    for (int w = 0; w < matched.Length && it.Doc < end; w++)
-                    {
-                        ulong bits = matched[w];
-                        while (bits != 0)
-                        {
-                            int d = (w << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits);
-                            bits &= bits - 1;
-                            int doc = start + d;
-                            if (it.Advance(doc) == doc) acc[d] += it.Score();
-                            else if (it.Doc >= end) break;
-                        }
-                    }
+                    windowMax[i] = WindowMax(its[i], end);
+                    order[i] = i;
+                    listCount[i] = -1; // -1: non-essential in this window
                 }
-                for (int w = 0; w < matched.Length; w++)
+                for (int i = 1; i < n; i++)
                 {
-                    ulong bits = matched[w];
-                    if (bits == 0) continue;
-                    matched[w] = 0;
-                    while (bits != 0)
+                    int x = order[i], j = i - 1;
+                    while (j >= 0 && windowMax[order[j]] > windowMax[x]) { order[j + 1] = order[j]; j--; }
+                    order[j + 1] = x;
+                }
+                double cum = 0;
+                int firstEssential = 0;
+                while (firstEssential < n && cum + windowMax[order[firstEssential]] <= theta) cum += windowMax[order[firstEssential++]];
+                bool staged = false;
+                int withPostings = 0, single = -1;
+                for (int o = 0; o < firstEssential; o++) staged |= its[order[o]].Doc < end;
+                for (int o = firstEssential; o < n; o++)
+                {
+                    int i = order[o];
+                    listCount[i] = 0;
+                    if (its[i].Doc < end) { withPostings++; single = i; }
+                }
+                bool anyMatch = withPostings > 0;
+                int touchedCount = 0;
+
+                if (withPostings == 1 && !staged)
+                {
+                    // one term has postings here: its scores are the documents' scores
+                    int c = its[single].ScoreWindowAbove(end, theta, candidateDocs, candidateScores);
+                    if (!anyDeleted)
                     {
-                        int d = (w << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits);
-                        bits &= bits - 1;
-                        float score = (float)acc[d];
-                        acc[d] = 0;
-                        if (score > theta && !(anyDeleted && deletes.IsDeleted(start + d)))
+                        top.CollectBuffered(new ReadOnlySpan<int>(candidateDocs, c), new ReadOnlySpan<float>(candidateScores, c), docBase);
+                        theta = top.Threshold;
+                        c = 0;
+                    }
+                    for (int e = 0; e < c; e++)
+                    {
+                        float score = candidateScores[e];
+                        int doc = candidateDocs[e];
+                        if (score > theta && !(anyDeleted && deletes.IsDeleted(doc)))
                         {
-                            top.Collect(docBase + start + d, score);
+                            top.CollectBuffered(docBase + doc, score);
                             theta = top.Threshold;
                         }
                     }
+                    anyMatch = false; // nothing accumulated or marked
+                }
+                else if (anyMatch && !staged)
+                {
+                    // only essential terms have postings here: straight into the accumulators, in query-term order
+                    for (int i = 0; i < n; i++)
+                        if (listCount[i] >= 0) touchedCount = its[i].AccumulateWindow(start, end, pacc, pmatched, touched, touchedCount);
+                }
+                else if (anyMatch)
+                {
+                    for (int o = firstEssential; o < n; o++)
+                    {
+                        int i = order[o];
+                        listCount[i] = its[i].ScoreWindow(start, end, listDocs + i * Window, listScores + i * Window, pmatched, touched, ref touchedCount);
+                    }
+                    for (int i = 0; i < n; i++)
+                    {
+                        int c = listCount[i];
+                        if (c >= 0)
+                        {
+                            int* rowDocs = listDocs + i * Window;
+                            float* rowScores = listScores + i * Window;
+                            for (int e = 0; e < c; e++) pacc[rowDocs[e]] += rowScores[e];
+                            continue;
+                        }
+                        AddNonEssential(its[i], start, end, pacc, pmatched);
+                    }
+                }
+
+                if (anyMatch) theta = CollectWindow(top, theta, docBase, start, pacc, pmatched, touched, touchedCount, anyDeleted ? deletes : null);
+                touchedCount = 0;
+
+                // every list moves past the window; the next window starts at the smallest next document
+                start = NoMore;
+                for (int i = 0; i < n; i++)
+                {
+                    var it = its[i];
+                    if (it.Doc < end) it.Advance(end);
+                    if (it.Doc < start) start = it.Doc;
                 }
             }
+        }
+    }
 
-            // every list moves past the window; the next window starts at the smallest next document
-            start = NoMore;
-            for (int i = 0; i < n; i++)
+    /// <summary>Adds a non-essential term's scores for the window's matched documents (in the accumulators).</summary>
+    private static unsafe void AddNonEssential(TermIterator it, int start, int end, double* acc, ulong* matched)
+    {
+        if (it.Doc >= end) return;
+        // many marks: score the term's postings here a block at a time, masked; few: look each marked document up
+        int marks = 0;
+        for (int w = 0; w < Window / 64; w++) marks += System.Numerics.BitOperations.PopCount(matched[w]);
+        if (marks * 6 >= it.PostingsBefore(end))
+        {
+            it.AddToMarked(start, end, acc, matched);
+            return;
+        }
+        for (int w = 0; w < Window / 64 && it.Doc < end; w++)
+        {
+            ulong bits = matched[w];
+            while (bits != 0)
             {
-                var it = its[i];
-                if (it.Doc < end) it.Advance(end);
-                if (it.Doc < start) start = it.Doc;
+                int d = (w << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                int doc = start + d;
+                if (it.Advance(doc) == doc) acc[d] += it.Score();
+                else if (it.Doc >= end) break;
             }
         }
+    }
+
+    [ThreadStatic] private static int[]? t_positions;
+    [ThreadStatic] private static int[]? t_touched;
+    [ThreadStatic] private static float[]? t_candidateScores;
+
+    /// <summary>The window's matched documents (listed in <paramref name="touched"/>, each once) above the threshold go
+    /// to the collector; accumulators and marks are cleared. Returns the new threshold. The comparison with the
+    /// threshold only advances a write index (no branch per document).</summary>
+    private static unsafe float CollectWindow(TopKCollector top, float theta, int docBase, int start, double* acc, ulong* matched,
+        int* touched, int count, DeletedDocs? deletes)
+    {
+        var positions = t_positions ??= new int[Window + 64];
+        var candidateScores = t_candidateScores ??= new float[Window];
+        fixed (int* pos = positions)
+        fixed (float* cs = candidateScores)
+        {
+            int c = 0;
+            for (int i = 0; i < count; i++)
+            {
+                int d = touched[i];
+                float score = (float)acc[d];
+                acc[d] = 0;
+                matched[d >> 6] = 0;
+                pos[c] = d;
+                cs[c] = score;
+                c += score > theta ? 1 : 0;
+            }
+            if (deletes is null)
+            {
+                top.CollectBuffered(new ReadOnlySpan<int>(pos, c), new ReadOnlySpan<float>(cs, c), docBase + start);
+                return top.Threshold;
+            }
+            for (int i = 0; i < c; i++)
+            {
+                float score = cs[i];
+                int d = pos[i];
+                if (score > theta && !deletes.IsDeleted(start + d))
+                {
+                    top.CollectBuffered(docBase + start + d, score);
+                    theta = top.Threshold;
+                }
+            }
+        }
+        return theta;
     }
 
     /// <summary>Largest block maximum among the term's blocks that hold documents below <paramref name="end"/>,

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Relevo.Index.Formats.V1;
 
 namespace Relevo.Search.Pruning;
@@ -12,6 +14,7 @@ internal sealed unsafe class TermIterator
 
     private readonly PostingsCursor _cursor = new();
     private readonly int[] _docs, _freqs; // the cursor's decoded block
+    private readonly float[] _blockScores = new float[SegmentFiles.BlockSize];
     private int _blockLength;
     private bool _freqsReady;
     private float[] _blockMax = new float[16];
@@ -140,6 +143,197 @@ internal sealed unsafe class TermIterator
     {
         if (!_freqsReady) LoadFreqs();
         return Bm25Scorer.Score(Weight, _freqs[_index], _normInverse[_norms[Doc]]);
+    }
+
+    /// <summary>Scores every posting from the current document up to <paramref name="end"/> (exclusive) a block at a
+    /// time, adds each score to <c>acc[doc - start]</c> (in double, as the exhaustive scorer sums) and sets the
+    /// document's bit in <paramref name="matched"/>, listing the window-relative document in <paramref name="touched"/>
+    /// the first time it is marked; stops at the first document at or after <paramref name="end"/>. Returns the new
+    /// length of the list.</summary>
+    public int AccumulateWindow(int start, int end, double* acc, ulong* matched, int* touched, int touchedCount)
+    {
+        int t = touchedCount;
+        while (Doc < end)
+        {
+            int from = _index, to = BlockRangeEnd(end);
+            fixed (int* docs = _docs)
+            fixed (float* sc = _blockScores)
+            {
+                ScoreRange(from, to);
+                for (int j = from; j < to; j++)
+                {
+                    int d = docs[j] - start;
+                    acc[d] += sc[j];
+                    // first time in this window: listed once (the mark says whether it was)
+                    ulong word = matched[d >> 6], bit = 1UL << d;
+                    touched[t] = d;
+                    t += (word & bit) == 0 ? 1 : 0;
+                    matched[d >> 6] = word | bit;
+                }
+            }
+            if (to < _blockLength)
+            {
+                _index = to;
+                Doc = _docs[to];
+                return t;
+            }
+            LoadBlock(_block + 1);
+        }
+        return t;
+    }
+
+    /// <summary>For a window where this is the only term with postings: its score is the document's whole score (one
+    /// term: the double sum is the float itself), so the postings up to <paramref name="end"/> (exclusive) that score
+    /// above <paramref name="theta"/> are written out at once (documents and scores); returns their count.</summary>
+    public int ScoreWindowAbove(int end, float theta, int* docsOut, float* scoresOut)
+    {
+        int c = 0;
+        while (Doc < end)
+        {
+            int from = _index, to = BlockRangeEnd(end);
+            fixed (int* docs = _docs)
+            fixed (float* sc = _blockScores)
+            {
+                ScoreRange(from, to);
+                for (int j = from; j < to; j++)
+                {
+                    float x = sc[j];
+                    docsOut[c] = docs[j];
+                    scoresOut[c] = x;
+                    c += x > theta ? 1 : 0;
+                }
+            }
+            if (to < _blockLength)
+            {
+                _index = to;
+                Doc = _docs[to];
+                return c;
+            }
+            LoadBlock(_block + 1);
+        }
+        return c;
+    }
+
+    /// <summary>For a non-essential term: scores its postings up to <paramref name="end"/> (exclusive) a block at a
+    /// time and adds each score to <c>acc[doc - start]</c> only where the document is marked (× the mark bit, so
+    /// unmarked accumulators stay 0 and marked ones get the exact score); stops at the first document at or after
+    /// <paramref name="end"/>.</summary>
+    public void AddToMarked(int start, int end, double* acc, ulong* matched)
+    {
+        while (Doc < end)
+        {
+            int from = _index, to = BlockRangeEnd(end);
+            fixed (int* docs = _docs)
+            fixed (float* sc = _blockScores)
+            {
+                ScoreRange(from, to);
+                for (int j = from; j < to; j++)
+                {
+                    int d = docs[j] - start;
+                    acc[d] += sc[j] * (float)(int)((matched[d >> 6] >> d) & 1);
+                }
+            }
+            if (to < _blockLength)
+            {
+                _index = to;
+                Doc = _docs[to];
+                return;
+            }
+            LoadBlock(_block + 1);
+        }
+    }
+
+    /// <summary>Roughly how many postings lie from the current one up to <paramref name="end"/>: whole blocks counted.</summary>
+    public int PostingsBefore(int end)
+    {
+        if (Doc >= end) return 0;
+        if (_blockEnd >= end) return _blockLength - _index;
+        int last = FindBlock(end - 1 > _blockEnd ? end - 1 : _blockEnd);
+        return (last - _block + 1) * SegmentFiles.BlockSize - _index;
+    }
+
+    /// <summary>As <see cref="AccumulateWindow"/>, but the window-relative documents and their scores are written to
+    /// <paramref name="docsOut"/> and <paramref name="scoresOut"/> (summed later, in query-term order); returns their count.</summary>
+    public int ScoreWindow(int start, int end, int* docsOut, float* scoresOut, ulong* matched, int* touched, ref int touchedCount)
+    {
+        int t = touchedCount;
+        int c = 0;
+        while (Doc < end)
+        {
+            int from = _index, to = BlockRangeEnd(end);
+            fixed (int* docs = _docs)
+            fixed (float* sc = _blockScores)
+            {
+                ScoreRange(from, to);
+                for (int j = from; j < to; j++, c++)
+                {
+                    int d = docs[j] - start;
+                    docsOut[c] = d;
+                    scoresOut[c] = sc[j];
+                    ulong word = matched[d >> 6], bit = 1UL << d;
+                    touched[t] = d;
+                    t += (word & bit) == 0 ? 1 : 0;
+                    matched[d >> 6] = word | bit;
+                }
+            }
+            if (to < _blockLength)
+            {
+                _index = to;
+                Doc = _docs[to];
+                touchedCount = t;
+                return c;
+            }
+            LoadBlock(_block + 1);
+        }
+        touchedCount = t;
+        return c;
+    }
+
+    /// <summary>Index in the decoded block of the first document at or after <paramref name="end"/> (the block length if none).</summary>
+    private int BlockRangeEnd(int end)
+    {
+        if (_blockEnd < end) return _blockLength;
+        var docs = _docs;
+        int lo = _index, hi = _blockLength - 1; // docs[hi] >= end
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (docs[mid] < end) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+
+    /// <summary>BM25 scores of the decoded block's postings [from, to) into the block score buffer, eight at a time
+    /// where AVX2 is there: the same float operations in the same order as <see cref="Bm25Scorer.Score"/>, so the
+    /// same bits.</summary>
+    private void ScoreRange(int from, int to)
+    {
+        if (!_freqsReady) LoadFreqs();
+        float w = Weight;
+        byte* norms = _norms;
+        fixed (int* docs = _docs)
+        fixed (int* freqs = _freqs)
+        fixed (float* ni = _normInverse)
+        fixed (float* sc = _blockScores)
+        {
+            int j = from;
+            if (Avx2.IsSupported)
+            {
+                var vw = Vector256.Create(w);
+                var one = Vector256.Create(1f);
+                var lowByte = Vector256.Create(0xFF);
+                for (; j + 8 <= to; j += 8)
+                {
+                    // norms: a 4-byte gather at each document's norm byte (the norms file ends with a 12-byte footer)
+                    var nb = Avx2.And(Avx2.GatherVector256((int*)norms, Avx.LoadVector256(docs + j), 1), lowByte);
+                    var inv = Avx2.GatherVector256(ni, nb, 4);
+                    var tf = Avx.ConvertToVector256Single(Avx.LoadVector256(freqs + j));
+                    var s = Avx.Subtract(vw, Avx.Divide(vw, Avx.Add(one, Avx.Multiply(tf, inv))));
+                    Avx.Store(sc + j, s);
+                }
+            }
+            for (; j < to; j++) sc[j] = Bm25Scorer.Score(w, freqs[j], ni[norms[docs[j]]]);
+        }
     }
 
     private void LoadFreqs()
