@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Relevo.Index;
 using Relevo.Search;
 
@@ -10,27 +9,19 @@ namespace Relevo.Dense;
 public sealed class DenseRetriever : IDenseRetriever, IDisposable
 {
     private readonly DenseSearcher _searcher;
-    private readonly ConcurrentDictionary<string, float[]> _queryVectors = new(StringComparer.Ordinal);
+    private readonly QueryVectorCache _queryVectors;
 
-    public DenseRetriever(IndexReader reader, string model, DenseSearchOptions? options = null) =>
+    public DenseRetriever(IndexReader reader, string model, DenseSearchOptions? options = null)
+    {
         _searcher = new DenseSearcher(reader, model, options: options);
+        _queryVectors = new QueryVectorCache(() => _searcher.Encoder);
+    }
 
     public string Model => _searcher.Model;
 
-    public void PrepareQueries(IReadOnlyList<string> texts)
-    {
-        var missing = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var t in texts)
-            if (!_queryVectors.ContainsKey(t) && seen.Add(t)) missing.Add(t);
-        if (missing.Count == 0) return;
-        int dims = _searcher.Dimensions;
-        var vectors = new float[missing.Count * dims];
-        _searcher.Encoder.EmbedQueries(missing, vectors);
-        for (int i = 0; i < missing.Count; i++) _queryVectors[missing[i]] = vectors.AsSpan(i * dims, dims).ToArray();
-    }
+    public void PrepareQueries(IReadOnlyList<string> texts) => _queryVectors.Prepare(texts);
 
-    public float[] EmbedQuery(string text) => _queryVectors.GetOrAdd(text, t => _searcher.EmbedQuery(t));
+    public float[] EmbedQuery(string text) => _queryVectors.Get(text);
 
     public IReadOnlyList<SearchHit> Search(string queryText, int k) => _searcher.Search(EmbedQuery(queryText), k);
 

@@ -35,25 +35,13 @@ public sealed class ClusterBackend(ClusterSearcher searcher, Func<string, Embedd
 
     private sealed class ClusterDenseRetriever(ClusterBackend backend, DenseSpec spec) : IDenseRetriever
     {
-        private readonly ConcurrentDictionary<string, float[]> _queryVectors = new(StringComparer.Ordinal);
+        private readonly QueryVectorCache _queryVectors = new(() => backend.Model(spec.Model));
 
         public string Model => EmbeddingModel.ResolveName(spec.Model);
 
-        public void PrepareQueries(IReadOnlyList<string> texts)
-        {
-            var missing = new List<string>();
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var t in texts)
-                if (!_queryVectors.ContainsKey(t) && seen.Add(t)) missing.Add(t);
-            if (missing.Count == 0) return;
-            var model = backend.Model(spec.Model);
-            var vectors = new float[missing.Count * model.Dimensions];
-            model.EmbedQueries(missing, vectors);
-            for (int i = 0; i < missing.Count; i++)
-                _queryVectors[missing[i]] = vectors.AsSpan(i * model.Dimensions, model.Dimensions).ToArray();
-        }
+        public void PrepareQueries(IReadOnlyList<string> texts) => _queryVectors.Prepare(texts);
 
-        public float[] EmbedQuery(string text) => _queryVectors.GetOrAdd(text, t => backend.Model(spec.Model).EmbedQuery(t));
+        public float[] EmbedQuery(string text) => _queryVectors.Get(text);
 
         public IReadOnlyList<SearchHit> Search(string queryText, int k) => Search(EmbedQuery(queryText), k);
 

@@ -1,7 +1,3 @@
-using System.IO.Hashing;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Relevo.Index;
 
 namespace Relevo.Sharding;
@@ -23,15 +19,6 @@ public sealed record ClusterManifest(int Format, long Version, string Analyzer, 
     public const int CurrentFormat = 1;
     /// <summary>Documents go to shard xxHash32(UTF-8 of _id) mod N (<see cref="ShardRouter"/>).</summary>
     public const string XxHash32Routing = "xxhash32-mod";
-    private const string ChecksumPrefix = "\nchecksum ";
-
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
-
     public int ShardCount => Shards.Count;
 
     public static string FolderName(int shard) => $"shard-{shard:D3}";
@@ -44,24 +31,8 @@ public sealed record ClusterManifest(int Format, long Version, string Analyzer, 
         string path = Path.Combine(directory, FileName);
         if (!File.Exists(path))
             throw new RelevoException($"{path}: no sharded index here (the cluster manifest is missing)");
-        string text = Encoding.UTF8.GetString(File.ReadAllBytes(path));
-        int at = text.LastIndexOf(ChecksumPrefix, StringComparison.Ordinal);
-        if (at < 0) throw new Index.Formats.CorruptIndexException(path, "the checksum line is missing");
-        string body = text[..at];
-        string stored = text[(at + ChecksumPrefix.Length)..].Trim();
-        string actual = Checksum(body);
-        if (!string.Equals(stored, actual, StringComparison.Ordinal))
-            throw new Index.Formats.CorruptIndexException(path, $"checksum mismatch (stored {stored}, computed {actual})");
-        ClusterManifest? m;
-        try
-        {
-            m = JsonSerializer.Deserialize<ClusterManifest>(body, Json);
-        }
-        catch (JsonException e)
-        {
-            throw new Index.Formats.CorruptIndexException(path, $"unreadable: {e.Message}");
-        }
-        if (m?.Shards is null || m.Analyzer is null || m.Routing is null || m.Shards.Count == 0)
+        var m = Index.Formats.ChecksummedJson.Read<ClusterManifest>(path);
+        if (m.Shards is null || m.Analyzer is null || m.Routing is null || m.Shards.Count == 0)
             throw new Index.Formats.CorruptIndexException(path, "unreadable: no shards");
         if (m.Format != CurrentFormat)
             throw new Index.Formats.CorruptIndexException(path, $"cluster manifest format {m.Format} is not supported (this build reads {CurrentFormat})");
@@ -71,21 +42,6 @@ public sealed record ClusterManifest(int Format, long Version, string Analyzer, 
     }
 
     /// <summary>Atomically makes this the sharded index's current cluster-wide commit.</summary>
-    public void Commit(string directory, Action<string>? stage = null)
-    {
-        string body = JsonSerializer.Serialize(this, Json);
-        string text = body + ChecksumPrefix + Checksum(body) + "\n";
-        string temp = Path.Combine(directory, FileName + ".tmp");
-        using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            f.Write(Encoding.UTF8.GetBytes(text));
-            f.Flush(flushToDisk: true);
-        }
-        stage?.Invoke("cluster-manifest-temp-written");
-        File.Move(temp, Path.Combine(directory, FileName), overwrite: true);
-        stage?.Invoke("cluster-manifest-renamed");
-        Manifest.FsyncDirectory(directory);
-    }
-
-    private static string Checksum(string body) => XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(body)).ToString("x16");
+    public void Commit(string directory, Action<string>? stage = null) =>
+        Index.Formats.ChecksummedJson.Write(directory, FileName, this, stage, "cluster-manifest-");
 }
