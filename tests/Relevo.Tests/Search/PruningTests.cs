@@ -164,11 +164,18 @@ public class PruningTests(ITestOutputHelper output)
         foreach (var q in queries) { searcher.SearchDocs(q, 10, docs, scores, algorithm); searcher.SearchDocs(q, 1000, docs, scores, algorithm); }
         foreach (int k in (int[])[10, 1000])
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            foreach (var q in queries) searcher.SearchDocs(q, k, docs, scores, algorithm);
-            long perQuery = (GC.GetAllocatedBytesForCurrentThread() - before) / queries.Count;
-            output.WriteLine($"{algorithm} top-{k}: {perQuery} bytes per query over {queries.Count} queries");
-            Assert.Equal(0, perQuery);
+            // Best of three passes: an allocation per query shows in every pass; a one-off of the runtime's (seen once in
+            // a full parallel test run: 21 bytes per query at k = 1000, never when run alone) does not.
+            var passes = new long[3];
+            for (int pass = 0; pass < passes.Length; pass++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                foreach (var q in queries) searcher.SearchDocs(q, k, docs, scores, algorithm);
+                passes[pass] = GC.GetAllocatedBytesForCurrentThread() - before;
+            }
+            long perQuery = passes.Min() / queries.Count;
+            output.WriteLine($"{algorithm} top-{k}: {perQuery} bytes per query over {queries.Count} queries (passes: {string.Join(", ", passes)} bytes)");
+            Assert.Equal(0, passes.Min());
         }
     }
 }
