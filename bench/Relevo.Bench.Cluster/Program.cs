@@ -25,7 +25,7 @@ string single = Path.Combine(work, "single"), sharded = Path.Combine(work, "shar
 if (!Manifest.Exists(single) || !ClusterManifest.Exists(sharded))
 {
     if (Directory.Exists(work)) Directory.Delete(work, true);
-    IEnumerable<Document> Corpus() => JsonlReader.Read(data.CorpusPath, requireText: false, null).Select(r => new Document(r.Id, r.Title, r.Text));
+    IEnumerable<Document> Corpus() => JsonlReader.ReadCorpus(data.CorpusPath);
     using (var w = IndexWriter.Open(single)) { w.AddRange(Corpus()); w.ForceMerge(); }
     ShardedIndex.CreateOrOpen(sharded, shards);
     var hosts = ShardedIndex.OpenLocal(sharded);

@@ -23,7 +23,7 @@ internal sealed class ShardedSciFact : IDisposable
     /// <summary>Any BEIR-layout collection (only the queries judged in its qrels, if it has qrels).</summary>
     public ShardedSciFact(BeirDataset data, int shards = 4, int maxDocs = int.MaxValue)
     {
-        IEnumerable<Document> Corpus() => JsonlReader.Read(data.CorpusPath, requireText: false, null).Take(maxDocs).Select(r => new Document(r.Id, r.Title, r.Text));
+        IEnumerable<Document> Corpus() => JsonlReader.ReadCorpus(data.CorpusPath).Take(maxDocs);
         using (var w = IndexWriter.Open(SingleDir))
         {
             w.AddRange(Corpus());
