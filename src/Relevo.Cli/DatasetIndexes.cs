@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Relevo.Collections;
+using Relevo.Dense;
 using Relevo.Index;
 
 namespace Relevo.Cli;
@@ -22,10 +23,10 @@ internal static class DatasetIndexes
             return indexDir;
 
         if (Directory.Exists(indexDir)) Directory.Delete(indexDir, recursive: true);
-        using (var writer = IndexWriter.Open(indexDir, new IndexWriterOptions { Analyzer = analyzer }))
+        using (var writer = SearchIndex.OpenWriter(indexDir, new WriterOptions { Analyzer = analyzer }, CliIndex.Extensions()))
         {
             ProgressReporter.Run($"index {dataset.Name}", "docs", report =>
-                CorpusIndexer.AddCorpus(writer, dataset.CorpusPath, (f, n) => report(f, 1, n)));
+                writer.AddCorpus(dataset.CorpusPath, (f, n) => report(f, 1, n)));
             writer.Commit();
         }
         File.WriteAllText(sourcePath, JsonSerializer.Serialize(source));
@@ -35,10 +36,11 @@ internal static class DatasetIndexes
     /// <summary>Adds a model's vectors to the segments that lack them (the embedding cache makes repeats cheap).</summary>
     public static void EnsureVectors(string indexDir, string model)
     {
-        using (var reader = IndexReader.Open(indexDir))
-            if (Relevo.Dense.DenseSearcher.IsAvailable(reader, model)) return;
-        using var embedding = Relevo.Dense.EmbeddingModel.Load(model);
+        string name = EmbeddingModel.ResolveName(model);
+        if (VectorComponent.Everywhere(Manifest.Read(indexDir).Segments, name)) return;
+        using var embedding = EmbeddingModel.Load(model);
+        using var writer = SearchIndex.OpenWriter(indexDir, new WriterOptions(), CliIndex.Extensions());
         ProgressReporter.Run($"embed {Path.GetFileName(indexDir)} with {model}", "passages", report =>
-            Relevo.Dense.DenseIndexer.AddVectors(indexDir, embedding, (f, n) => report(f, 1, n)));
+            DenseIndexer.AddVectors(writer, embedding, (f, n) => report(f, 1, n)));
     }
 }

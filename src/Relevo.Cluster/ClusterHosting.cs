@@ -12,7 +12,7 @@ namespace Relevo.Cluster;
 
 /// <summary>Where cluster membership lives. Today: Redis (<c>redis://host:port</c>, or a StackExchange.Redis
 /// connection string after <c>redis:</c>), through Orleans' Redis clustering provider.</summary>
-public sealed record Membership(string RedisConnection)
+internal sealed record Membership(string RedisConnection)
 {
     public static Membership Parse(string text)
     {
@@ -31,7 +31,7 @@ public sealed record Membership(string RedisConnection)
 /// <summary>How Relevo's silos and clients are configured: one cluster id, Redis membership, JSON for Relevo's
 /// message records, fast failure detection (a silo killed with SIGKILL is declared dead within seconds), and short
 /// response timeouts so a call to a dead silo fails fast and is retried on a survivor.</summary>
-public static class ClusterHosting
+internal static class ClusterHosting
 {
     public const string DefaultClusterId = "relevo";
 
@@ -57,26 +57,30 @@ public static class ClusterHosting
         }));
 
     private static bool IsRelevoType(Type t) =>
-        t.Namespace is { } ns && (ns == "Relevo.Sharding" || ns == "Relevo.Index") && t.Assembly == typeof(ShardHits).Assembly;
+        t.Namespace is { } ns && (ns == "Relevo" || ns == "Relevo.Sharding" || ns == "Relevo.Index") && t.Assembly == typeof(ShardHits).Assembly;
 
     /// <summary>Configures a silo that serves the sharded index in <paramref name="dataDirectory"/>.</summary>
-    public static ISiloBuilder ConfigureSilo(ISiloBuilder silo, Membership membership, string dataDirectory,
+    public static ISiloBuilder ConfigureSilo(ISiloBuilder silo, Membership membership, string dataDirectory, ExtensionRegistry registry,
         int siloPort, int gatewayPort, string clusterId = DefaultClusterId, IPAddress? advertise = null)
     {
         string data = Path.GetFullPath(dataDirectory);
-        if (!ClusterManifest.Exists(data))
-            throw new RelevoException($"{Path.Combine(data, ClusterManifest.FileName)}: --data must be a sharded index (create one with `relevo index --shards N`)");
+        if (!ShardedManifest.Exists(data))
+            throw new RelevoException($"{Path.Combine(data, ShardedManifest.FileName)}: --data must be a sharded index (create one with `relevo index --shards N`)");
         silo.UseRedisClustering(membership.RedisConnection);
         silo.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = clusterId; });
         silo.ConfigureEndpoints(advertise ?? IPAddress.Loopback, siloPort, gatewayPort, listenOnAnyHostAddress: advertise is null ? false : true);
-        ConfigureServices(silo.Services, data);
+        ConfigureServices(silo.Services, data, registry);
         return silo;
     }
 
     /// <summary>Services every Relevo silo needs (the test cluster calls this too).</summary>
-    public static void ConfigureServices(IServiceCollection services, string dataDirectory)
+    public static void ConfigureServices(IServiceCollection services, string dataDirectory, ExtensionRegistry registry)
     {
-        services.Configure<RelevoSiloOptions>(o => o.DataDirectory = dataDirectory);
+        services.Configure<RelevoSiloOptions>(o =>
+        {
+            o.DataDirectory = dataDirectory;
+            o.Registry = registry;
+        });
         AddRelevoSerialization(services);
         ConfigureFailureDetection(services);
     }
@@ -105,14 +109,14 @@ public static class ClusterHosting
 
 /// <summary>A sharded index served by an Orleans cluster, as the HTTP server and the CLI see it: shard grains behind
 /// <see cref="IShardService"/>, writes through the writer grain.</summary>
-public sealed class OrleansShardedIndex : IShardedIndexConnection, IClusterWriteService
+internal sealed class OrleansShards : IShardedConnection, IShardedWrites
 {
     private readonly IGrainFactory _grains;
     private readonly IHost? _host;
     private readonly IClusterWriterGrain _writer;
 
     /// <param name="shardCount">From the cluster manifest (a client that can read the folder) or given.</param>
-    public OrleansShardedIndex(IGrainFactory grains, int shardCount, string analyzer, string description, IHost? host = null)
+    public OrleansShards(IGrainFactory grains, int shardCount, string analyzer, string description, IHost? host = null)
     {
         _grains = grains;
         _host = host;
@@ -127,7 +131,14 @@ public sealed class OrleansShardedIndex : IShardedIndexConnection, IClusterWrite
     public string Description { get; }
     public string Analyzer { get; }
     public IReadOnlyList<IShardService> Shards { get; }
-    public IClusterWriteService Writes => this;
+    public IShardedWrites Writes => this;
+
+    /// <summary>The shards' folders are the silos' own.</summary>
+    public IReadOnlyList<Manifest>? LocalCommits() => null;
+
+    public DocumentWriter OpenWriter(WriterOptions options, Action? committed) =>
+        throw new RelevoException($"{Description}: a cluster is written through its writer grain (the HTTP API of `relevo serve --cluster`), " +
+                                  "or index into the sharded folder before starting the silos");
 
     public Task<long> AddAndCommitAsync(Document[] documents) => _writer.AddAndCommit(documents);
     public Task<(bool Deleted, long Version)> DeleteAndCommitAsync(string id) => _writer.DeleteAndCommit(id);
@@ -143,7 +154,7 @@ public sealed class OrleansShardedIndex : IShardedIndexConnection, IClusterWrite
     /// <summary>Starts an Orleans client for the cluster and returns the sharded index it serves (shard count and
     /// analyzer as the cluster's writer grain reads them from the cluster manifest). Waits up to
     /// <paramref name="timeout"/> for the cluster to answer.</summary>
-    public static async Task<OrleansShardedIndex> ConnectAsync(Membership membership, string clusterId = ClusterHosting.DefaultClusterId,
+    public static async Task<OrleansShards> ConnectAsync(Membership membership, string clusterId = ClusterHosting.DefaultClusterId,
         TimeSpan? timeout = null)
     {
         var builder = Host.CreateApplicationBuilder();
@@ -179,7 +190,7 @@ public sealed class OrleansShardedIndex : IShardedIndexConnection, IClusterWrite
                     await Task.Delay(500).ConfigureAwait(false);
                 }
             }
-            return new OrleansShardedIndex(grains, info.Shards, info.Analyzer,
+            return new OrleansShards(grains, info.Shards, info.Analyzer,
                 $"{info.Shards} shards on cluster '{clusterId}' (membership redis {membership.RedisConnection})", host);
         }
         catch
@@ -194,5 +205,32 @@ public sealed class OrleansShardedIndex : IShardedIndexConnection, IClusterWrite
         if (_host is null) return;
         _host.StopAsync().GetAwaiter().GetResult();
         _host.Dispose();
+    }
+}
+
+/// <summary>Relevo's sharded index served by an Orleans cluster (silos started with `relevo silo`; docs/cluster.md), as a
+/// client sees it.</summary>
+public static class RelevoCluster
+{
+    /// <summary>Connects to the cluster whose membership store is <paramref name="membership"/> (e.g.
+    /// <c>redis://localhost:6379</c>) and returns its sharded index, searched and written through the shard and writer
+    /// grains exactly as one index would rank. Waits up to <paramref name="timeout"/> (default 30 s) for it to answer.</summary>
+    public static async Task<SearchIndex> ConnectAsync(string membership, SearchIndexOptions? options = null,
+        string clusterId = "relevo", TimeSpan? timeout = null)
+    {
+        var parsed = Membership.Parse(membership);
+        var wait = timeout ?? TimeSpan.FromSeconds(30);
+        OrleansShards shards;
+        try
+        {
+            shards = await OrleansShards.ConnectAsync(parsed, clusterId, wait).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not RelevoException)
+        {
+            string reason = e.Message.Split('\n')[0].Trim();
+            throw new RelevoException($"--cluster {membership}: no Relevo cluster '{clusterId}' answered within {wait.TotalSeconds:0} s ({e.GetType().Name}: {reason})", e);
+        }
+        var registry = ExtensionRegistry.Create((options ?? new SearchIndexOptions()).Extensions);
+        return new SearchIndex(new ShardedIndexSource(shards), registry);
     }
 }

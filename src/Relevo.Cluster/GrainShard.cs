@@ -14,11 +14,10 @@ internal sealed class GrainShard(IShardGrain grain, bool retry = true) : IShardS
     public static TimeSpan RetryFor { get; set; } = TimeSpan.FromSeconds(60);
 
     public Task<ShardStatistics> StatisticsAsync(long version, string[] terms) => Read(() => grain.Statistics(version, terms));
-    public Task<ShardHits> SearchSparseAsync(SparseShardQuery query) => Read(() => grain.SearchSparse(query));
-    public Task<ShardHits> SearchDenseAsync(DenseShardQuery query) => Read(() => grain.SearchDense(query));
+    public Task<ShardHits> SearchAsync(ShardRetrieval query) => Read(() => grain.Search(query));
     public Task<Document?[]> DocumentsAsync(long version, int[] docs) => Read(() => grain.Documents(version, docs));
     public Task<Document?> DocumentAsync(long version, string id) => Read(() => grain.Document(version, id));
-    public Task<float[]?> VectorAsync(long version, string model, int doc) => Read(() => grain.Vector(version, model, doc));
+    public Task<ShardFetched> FetchAsync(ShardFetch fetch) => Read(() => grain.Fetch(fetch));
     public Task<(long Version, int LiveDocs)> LiveDocsAsync(long version) => Read(() => grain.LiveDocs(version));
     public Task AddAsync(Document[] documents, long[] ordinals, bool replace) => grain.Add(documents, ordinals, replace);
     public Task<int> DeleteAsync(string[] ids) => grain.Delete(ids);

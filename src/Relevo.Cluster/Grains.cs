@@ -10,14 +10,13 @@ namespace Relevo.Cluster;
 /// <summary>One shard of the sharded index, hosted by whichever silo Orleans places it on (key: the shard number).
 /// Its state is only the opened folder, which every silo can read, so when a silo dies the next call re-activates the
 /// shard on a survivor.</summary>
-public interface IShardGrain : IGrainWithIntegerKey
+internal interface IShardGrain : IGrainWithIntegerKey
 {
     Task<ShardStatistics> Statistics(long version, string[] terms);
-    Task<ShardHits> SearchSparse(SparseShardQuery query);
-    Task<ShardHits> SearchDense(DenseShardQuery query);
+    Task<ShardHits> Search(ShardRetrieval query);
     Task<Document?[]> Documents(long version, int[] docs);
     Task<Document?> Document(long version, string id);
-    Task<float[]?> Vector(long version, string model, int doc);
+    Task<ShardFetched> Fetch(ShardFetch fetch);
     Task<(long Version, int LiveDocs)> LiveDocs(long version);
     Task Add(Document[] documents, long[] ordinals, bool replace);
     Task<int> Delete(string[] ids);
@@ -29,7 +28,7 @@ public interface IShardGrain : IGrainWithIntegerKey
 
 /// <summary>The cluster's one writer (key 0): routes adds, replaces and deletes to the owning shards and commits them
 /// as one cluster-wide version. Calls are serialized (not reentrant).</summary>
-public interface IClusterWriterGrain : IGrainWithIntegerKey
+internal interface IClusterWriterGrain : IGrainWithIntegerKey
 {
     Task<long> AddAndCommit(Document[] documents);
     Task<(bool Deleted, long Version)> DeleteAndCommit(string id);
@@ -38,10 +37,12 @@ public interface IClusterWriterGrain : IGrainWithIntegerKey
     Task<(int Shards, string Analyzer, long Version)> Describe();
 }
 
-/// <summary>Where the silo finds the sharded index (a folder every silo can read and write).</summary>
-public sealed class RelevoSiloOptions
+/// <summary>Where the silo finds the sharded index (a folder every silo can read and write), and the extensions its
+/// shards serve retrievers and document operations with (e.g. dense retrieval).</summary>
+internal sealed class RelevoSiloOptions
 {
     public string DataDirectory { get; set; } = "";
+    public ExtensionRegistry Registry { get; set; } = ExtensionRegistry.Core;
 }
 
 [Reentrant]
@@ -55,7 +56,7 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         int shard = (int)this.GetPrimaryKeyLong();
-        _host = new ShardHost(options.Value.DataDirectory, shard);
+        _host = new ShardHost(options.Value.DataDirectory, shard, options.Value.Registry);
         log.LogInformation("shard {Shard} activated on {Silo} from {Folder}", shard, RuntimeIdentity, _host.Folder);
         return Task.CompletedTask;
     }
@@ -70,11 +71,10 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
     // Searches run on the thread pool so that one shard serves several queries at once (the grain is reentrant and
     // ShardHost is thread-safe); Orleans' scheduler would otherwise run them one at a time.
     public Task<ShardStatistics> Statistics(long version, string[] terms) => Task.Run(() => Host.Statistics(version, terms));
-    public Task<ShardHits> SearchSparse(SparseShardQuery query) => Task.Run(() => Host.SearchSparse(query));
-    public Task<ShardHits> SearchDense(DenseShardQuery query) => Task.Run(() => Host.SearchDense(query));
+    public Task<ShardHits> Search(ShardRetrieval query) => Task.Run(() => Host.Search(query));
     public Task<Document?[]> Documents(long version, int[] docs) => Task.Run(() => Host.DocumentsAsync(version, docs));
     public Task<Document?> Document(long version, string id) => Task.Run(() => Host.DocumentAsync(version, id));
-    public Task<float[]?> Vector(long version, string model, int doc) => Task.Run(() => Host.VectorAsync(version, model, doc));
+    public Task<ShardFetched> Fetch(ShardFetch fetch) => Task.Run(() => Host.FetchAsync(fetch));
     public Task<(long Version, int LiveDocs)> LiveDocs(long version) => Host.LiveDocsAsync(version);
     public Task Add(Document[] documents, long[] ordinals, bool replace) => Task.Run(() => Host.AddAsync(documents, ordinals, replace));
     public Task<int> Delete(string[] ids) => Task.Run(() => Host.DeleteAsync(ids));
@@ -86,19 +86,19 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
 internal sealed class ClusterWriterGrain(IOptions<RelevoSiloOptions> options, IGrainFactory grains, ILogger<ClusterWriterGrain> log)
     : Grain, IClusterWriterGrain
 {
-    private ClusterWriter? _writer;
+    private ShardedWriter? _writer;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         string root = options.Value.DataDirectory;
-        var manifest = ClusterManifest.Read(root);
+        var manifest = ShardedManifest.Read(root);
         var shards = new IShardService[manifest.ShardCount];
         for (int i = 0; i < shards.Length; i++) shards[i] = new GrainShard(grains.GetGrain<IShardGrain>(i), retry: false);
-        _writer = new ClusterWriter(root, shards);
+        _writer = new ShardedWriter(root, shards);
         return Task.CompletedTask;
     }
 
-    private ClusterWriter Writer => _writer ?? throw new InvalidOperationException("writer grain is not active");
+    private ShardedWriter Writer => _writer ?? throw new InvalidOperationException("writer grain is not active");
 
     public async Task<long> AddAndCommit(Document[] documents)
     {
@@ -124,7 +124,7 @@ internal sealed class ClusterWriterGrain(IOptions<RelevoSiloOptions> options, IG
             if (n == 0)
             {
                 await Writer.RollbackAsync();
-                return (false, ClusterManifest.Read(options.Value.DataDirectory).Version);
+                return (false, ShardedManifest.Read(options.Value.DataDirectory).Version);
             }
             long version = await Writer.CommitAsync();
             log.LogInformation("deleted {Id}, cluster version {Version}", id, version);
@@ -139,7 +139,7 @@ internal sealed class ClusterWriterGrain(IOptions<RelevoSiloOptions> options, IG
 
     public Task<(int Shards, string Analyzer, long Version)> Describe()
     {
-        var m = ClusterManifest.Read(options.Value.DataDirectory);
+        var m = ShardedManifest.Read(options.Value.DataDirectory);
         return Task.FromResult((m.ShardCount, m.Analyzer, m.Version));
     }
 

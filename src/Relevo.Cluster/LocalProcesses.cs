@@ -7,7 +7,7 @@ namespace Relevo.Cluster;
 /// <summary>A throw-away redis-server on a free loopback port, without persistence: cluster membership for tests,
 /// benchmarks and trying a cluster on one machine (docs/cluster.md). Needs `redis-server` on the PATH (Debian's
 /// package redis-server).</summary>
-public sealed class RedisServerProcess : IDisposable
+internal sealed class RedisServerProcess : IDisposable
 {
     /// <summary>An already running Redis to use instead of starting one (host:port), e.g. the one .ci/run starts.</summary>
     public const string ExistingVariable = "RELEVO_TEST_REDIS";
@@ -97,7 +97,7 @@ public sealed class RedisServerProcess : IDisposable
 }
 
 /// <summary>A `relevo silo` child process (the CLI's relevo.dll run with `dotnet`).</summary>
-public sealed class SiloProcess : IDisposable
+internal sealed class SiloProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _log;

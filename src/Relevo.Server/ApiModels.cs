@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Relevo.Search;
 
 namespace Relevo.Server;
 

@@ -21,13 +21,14 @@ internal static class Endpoints
     {
         var api = app.MapGroup("/api");
 
-        api.MapGet("/search", async (ServerContext s, string? q, int? k, string? pipeline, bool? explain) =>
-                TypedResults.Ok(await Search(s, new SearchRequest(q, k, pipeline, explain))))
+        api.MapGet("/search", async (ServerContext s, HttpContext ctx, string? q, int? k, string? pipeline, bool? explain) =>
+                TypedResults.Ok(await Search(s, new SearchRequest(q, k, pipeline, explain), ctx.RequestAborted)))
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
             .WithName("SearchGet")
             .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (BM25 term contributions).");
-        api.MapPost("/search", async (ServerContext s, [FromBody] SearchRequest request) => TypedResults.Ok(await Search(s, request)))
+        api.MapPost("/search", async (ServerContext s, HttpContext ctx, [FromBody] SearchRequest request) =>
+                TypedResults.Ok(await Search(s, request, ctx.RequestAborted)))
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
             .WithName("SearchPost")
@@ -92,7 +93,7 @@ internal static class Endpoints
         api.MapGet("/health", async (ServerContext s) =>
             {
                 var status = await s.Index.StatusAsync(withSize: false);
-                return TypedResults.Ok(new HealthResponse("ok", status.Generation, status.Documents, s.Index.Writable));
+                return TypedResults.Ok(new HealthResponse("ok", status.Generation, status.Documents, s.Writable));
             })
             .WithName("Health")
             .WithSummary("Liveness: the served commit generation and document count.");
@@ -100,9 +101,9 @@ internal static class Endpoints
         api.MapGet("/stats", async (ServerContext s) =>
             {
                 var r = await s.Index.StatusAsync(withSize: true);
-                return TypedResults.Ok(new StatsResponse(r.Documents, r.Segments, r.IndexSizeBytes, r.Generation, r.Analyzer,
-                    s.Stats.QueriesServed, s.Stats.Summary(), Math.Round(s.Uptime.Elapsed.TotalSeconds, 1), s.Index.Writable,
-                    s.Index.Pipelines(), r.Shards));
+                return TypedResults.Ok(new StatsResponse(r.Documents, r.Segments, r.SizeBytes, r.Generation, r.Analyzer,
+                    s.Stats.QueriesServed, s.Stats.Summary(), Math.Round(s.Uptime.Elapsed.TotalSeconds, 1), s.Writable,
+                    s.Index.PipelineChoices(), r.Shards));
             })
             .WithName("Stats")
             .WithSummary("Documents, segments, index size, queries served and search latency percentiles (last 8,192 queries); " +
@@ -110,7 +111,7 @@ internal static class Endpoints
 
         api.MapGet("/pipelines", (ServerContext s) =>
             {
-                var choices = s.Index.Pipelines();
+                var choices = s.Index.PipelineChoices();
                 return TypedResults.Ok(new PipelinesResponse(choices[0].Pipeline, choices));
             })
             .WithName("Pipelines")
@@ -120,7 +121,7 @@ internal static class Endpoints
             .ExcludeFromDescription();
     }
 
-    internal static async Task<SearchResponse> Search(ServerContext s, SearchRequest r)
+    internal static async Task<SearchResponse> Search(ServerContext s, SearchRequest r, CancellationToken cancellation)
     {
         var o = s.Options;
         string q = r.Q ?? throw new ApiException(400, "q: the query is required");
@@ -131,23 +132,33 @@ internal static class Endpoints
         if (k < 1 || k > o.MaxK) throw new ApiException(400, $"k: must be between 1 and {o.MaxK}, found {k}");
         if (r.Pipeline is { Length: > 1024 }) throw new ApiException(400, "pipeline: longer than 1024 characters");
         bool explain = r.Explain ?? false;
+        if (explain && s.Index.IsSharded)
+            throw new ApiException(400, "explain: explanations need a single local index; this server serves a sharded index " +
+                                        "(search without explain=true)");
+        string pipeline = string.IsNullOrWhiteSpace(r.Pipeline) ? "bm25" : r.Pipeline;
 
         long start = Stopwatch.GetTimestamp();
-        var served = await s.Index.SearchAsync(r.Pipeline, q, k, explain);
-        var result = served.Result;
-        var highlighter = new Highlighter(Analyzer.Create(served.Analyzer), result.QueryTerms);
+        var result = await s.Index.SearchAsync(q, pipeline, k, new SearchOptions { Documents = true, Explain = explain }, cancellation);
+        var highlighter = new Highlighter(Analyzer.Create(result.Analyzer), result.QueryTerms);
         var hits = new SearchResultHit[result.Hits.Count];
         for (int i = 0; i < hits.Length; i++)
         {
             var h = result.Hits[i];
-            var doc = served.Documents[i] ?? new Document(h.Id, "", ""); // deleted between the search and the fetch (sharded)
+            var doc = result.Documents![i] ?? new Document(h.Id, "", ""); // deleted between the search and the fetch (sharded)
             var title = highlighter.Full(doc.Title);
             var snippet = highlighter.Snippet(doc.Text.Length > 0 ? doc.Text : doc.Title);
-            hits[i] = new SearchResultHit(i + 1, h.Id, doc.Title, snippet.Text, h.Score, h.Stages, title.Highlights, snippet.Highlights, h.Explanation);
+            var stages = new Dictionary<string, float>(result.Stages.Count);
+            for (int st = 0; st < result.Stages.Count; st++)
+            {
+                float v = result.StageScores(st)[i];
+                if (!float.IsNaN(v)) stages[result.Stages[st]] = v;
+            }
+            hits[i] = new SearchResultHit(i + 1, h.Id, doc.Title, snippet.Text, h.Score, stages, title.Highlights, snippet.Highlights,
+                result.Explanations?[i]);
         }
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         s.Stats.Record(ms);
-        return new SearchResponse(q, result.Pipeline, k, result.QueryTerms, served.Generation, Math.Round(ms, 3), hits);
+        return new SearchResponse(q, result.Pipeline, k, result.QueryTerms, result.Generation, Math.Round(ms, 3), hits);
     }
 
     /// <summary>Writes need `Authorization: Bearer KEY`: 401 without it or with a wrong one, 403 on a read-only server.</summary>

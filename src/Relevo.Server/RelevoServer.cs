@@ -18,7 +18,7 @@ namespace Relevo.Server;
 public sealed class RelevoServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly IServedIndex _index;
+    private readonly SearchIndex _index;
 
     /// <summary>The addresses actually bound (a port 0 in the options is replaced by the port chosen).</summary>
     public IReadOnlyList<string> Addresses { get; }
@@ -26,7 +26,7 @@ public sealed class RelevoServer : IAsyncDisposable
     /// <summary>What is served: the index folder, or the sharded index's description (e.g. "4 shards in /data/idx").</summary>
     public string Serving => _index.Description;
 
-    private RelevoServer(WebApplication app, IServedIndex index, IReadOnlyList<string> addresses)
+    private RelevoServer(WebApplication app, SearchIndex index, IReadOnlyList<string> addresses)
     {
         _app = app;
         _index = index;
@@ -55,7 +55,7 @@ public sealed class RelevoServer : IAsyncDisposable
             }
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
             s_serving(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relevo.Server"),
-                index is ShardedServedIndex ? "sharded" : "local", index.Description, index.Writable, null);
+                index.IsSharded ? "sharded" : "local", index.Description, options.ApiKey is not null, null);
             return new RelevoServer(app, index, addresses);
         }
         catch
@@ -81,31 +81,17 @@ public sealed class RelevoServer : IAsyncDisposable
         }
     }
 
-    /// <summary>The served index the options name: a connection, a sharded index folder (<c>cluster.json</c>) served in
-    /// this process, or an ordinary index folder.</summary>
-    private static IServedIndex Open(ServerOptions options)
+    /// <summary>The served index the options name: a cluster's (through <see cref="ServerOptions.Connect"/>), or the index
+    /// folder (an ordinary or a sharded index, whose shards are then served in this process).</summary>
+    private static SearchIndex Open(ServerOptions options)
     {
-        bool writable = options.ApiKey is not null;
-        if (options.Sharded is { } connect) return Sharded(connect(), writable);
+        if (options.Connect is { } connect) return connect();
         string dir = Path.GetFullPath(options.IndexDirectory);
-        if (Sharding.ClusterManifest.Exists(dir)) return Sharded(new Sharding.LocalShardedIndex(dir), writable);
-        return new LocalServedIndex(options);
+        if (!Directory.Exists(dir)) throw new RelevoException($"{dir}: no such index folder");
+        return SearchIndex.Open(dir, new SearchIndexOptions { Extensions = options.Extensions, Writable = options.ApiKey is not null });
     }
 
-    private static ShardedServedIndex Sharded(Sharding.IShardedIndexConnection connection, bool writable)
-    {
-        try
-        {
-            return new ShardedServedIndex(connection, writable);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-    }
-
-    private static WebApplication Build(ServerOptions options, IServedIndex index, ILoggerProvider? extraLogger)
+    private static WebApplication Build(ServerOptions options, SearchIndex index, ILoggerProvider? extraLogger)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -234,4 +220,8 @@ public sealed class RelevoServer : IAsyncDisposable
 }
 
 /// <summary>What every endpoint needs: the options, the served index and the statistics.</summary>
-internal sealed record ServerContext(ServerOptions Options, IServedIndex Index, QueryStats Stats, Stopwatch Uptime);
+internal sealed record ServerContext(ServerOptions Options, SearchIndex Index, QueryStats Stats, Stopwatch Uptime)
+{
+    /// <summary>Writes are accepted (the server has an API key).</summary>
+    public bool Writable => Options.ApiKey is not null;
+}

@@ -3,13 +3,16 @@ namespace Relevo.Server;
 /// <summary>How `relevo serve` runs: which index, where it listens, who may write, and its limits.</summary>
 public sealed record ServerOptions
 {
-    /// <summary>The index folder: an ordinary index with a commit, or a sharded index (<c>cluster.json</c>), which is then
-    /// served in this process through <see cref="Sharding.LocalShardedIndex"/>. Empty when <see cref="Sharded"/> is set.</summary>
+    /// <summary>The index folder: an ordinary index with a commit, or a sharded index (<c>cluster.json</c>), whose shards
+    /// are then served in this process. Empty when <see cref="Connect"/> is set.</summary>
     public string IndexDirectory { get; init; } = "";
 
-    /// <summary>Instead of <see cref="IndexDirectory"/>: opens the sharded index to serve (e.g. a client of an Orleans
-    /// cluster). Called once at start; the server owns the connection and disposes it when it stops.</summary>
-    public Func<Sharding.IShardedIndexConnection>? Sharded { get; init; }
+    /// <summary>Instead of <see cref="IndexDirectory"/>: opens the index to serve (e.g. an Orleans cluster's, through
+    /// <c>RelevoCluster.ConnectAsync</c>). Called once at start; the server disposes the index when it stops.</summary>
+    public Func<SearchIndex>? Connect { get; init; }
+
+    /// <summary>Extensions whose stages the served pipelines may use (dense retrieval, LLM stages).</summary>
+    public IReadOnlyList<IRelevoExtension> Extensions { get; init; } = [];
 
     /// <summary>Addresses to listen on. Loopback unless told otherwise; port 0 picks a free port.</summary>
     public IReadOnlyList<string> Urls { get; init; } = ["http://127.0.0.1:5080"];
@@ -37,9 +40,9 @@ public sealed record ServerOptions
     internal void Validate()
     {
         bool hasFolder = !string.IsNullOrWhiteSpace(IndexDirectory);
-        if (hasFolder && Sharded is not null)
+        if (hasFolder && Connect is not null)
             throw new RelevoException("--index and --cluster: serve either an index folder or a cluster, not both");
-        if (!hasFolder && Sharded is null) throw new RelevoException("--index: an index folder (or --cluster) is required");
+        if (!hasFolder && Connect is null) throw new RelevoException("--index: an index folder (or --cluster) is required");
         if (Urls.Count == 0) throw new RelevoException("--urls: at least one address is required");
         if (ApiKey is { } key && key.Trim().Length < 8) throw new RelevoException("--api-key: use at least 8 characters");
         if (MaxBodyBytes < 1024) throw new RelevoException("max body size must be at least 1024 bytes");

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Relevo.Answers;
+using Relevo.Llm;
 using Relevo.Evaluation;
 
 namespace Relevo.Cli.Commands;

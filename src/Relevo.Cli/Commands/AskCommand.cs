@@ -1,8 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
-using Relevo.Answers;
-using Relevo.Index;
-using Relevo.Search;
+using Relevo.Llm;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -35,10 +33,10 @@ internal sealed class AskCommand : Command<AskCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel, required: true);
-        using var reader = IndexReader.Open(settings.IndexDir);
-        using var ctx = new SearchContext(reader) { Llm = llm };
-        var r = Asker.Ask(ctx, settings.Question!, new AskOptions(settings.Pipeline, settings.Depth, settings.Passages, settings.Threshold, settings.Iterations));
+        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel, required: true)!;
+        using var index = CliIndex.Open(settings.IndexDir, llm);
+        var r = Asker.AskAsync(index, llm, settings.Question!, new AskOptions(settings.Pipeline, settings.Depth, settings.Passages, settings.Threshold, settings.Iterations),
+            cancellation).GetAwaiter().GetResult();
         var payload = new
         {
             question = r.Question, answer = r.Answer, citations = r.Citations, invalid_citations = r.InvalidCitations,

@@ -21,7 +21,7 @@ public sealed class DeleteCommand : Command<DeleteCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         if (!Manifest.Exists(settings.IndexDir)) throw new RelevoException($"{settings.IndexDir}: no index here");
-        using var writer = IndexWriter.Open(settings.IndexDir);
+        using var writer = SearchIndex.OpenWriter(settings.IndexDir, new WriterOptions(), CliIndex.Extensions());
         int deleted = 0;
         var missing = new List<string>();
         foreach (var id in settings.Ids)

@@ -29,18 +29,19 @@ public sealed class DenseCommand : Command<DenseCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
+        if (!Relevo.Index.Manifest.Exists(settings.IndexDir) && !Relevo.Sharding.ShardedManifest.Exists(settings.IndexDir))
+            throw new RelevoException($"{Path.Combine(settings.IndexDir, Relevo.Index.Manifest.FileName)}: no index here (the manifest is missing)");
         using var model = EmbeddingModel.Load(settings.Model, settings.EncoderOptions);
-        Run(settings.IndexDir, model);
+        using var writer = SearchIndex.OpenWriter(settings.IndexDir, new WriterOptions(), CliIndex.Extensions());
+        Run(writer, model);
         return 0;
     }
 
     /// <summary>Encodes the missing segments with a progress bar (passages/s) and prints one summary line.</summary>
-    internal static DenseIndexResult Run(string indexDir, EmbeddingModel model, Relevo.Index.IndexWriter? writer = null)
+    internal static DenseIndexResult Run(DocumentWriter writer, EmbeddingModel model)
     {
         var result = ProgressReporter.Run($"embed {model.Name}", "passages", report =>
-            writer is null
-                ? DenseIndexer.AddVectors(indexDir, model, (fraction, n) => report(fraction, 1, n))
-                : DenseIndexer.AddVectors(writer, model, (fraction, n) => report(fraction, 1, n)));
+            DenseIndexer.AddVectors(writer, model, (fraction, n) => report(fraction, 1, n)));
         Console.WriteLine($"{model.Name}: {result.Passages:N0} passages embedded in {result.SegmentsEncoded} segment(s) " +
                           $"({result.SegmentsSkipped} already had vectors) in {result.Elapsed.TotalSeconds:N1} s");
         return result;

@@ -5,7 +5,6 @@ using Relevo.Collections;
 using Relevo.Evaluation;
 using Relevo.Index;
 using Relevo.Pipelines;
-using Relevo.Search;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using YamlDotNet.Core;
@@ -69,18 +68,18 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         if (spec.K < 1) throw new RelevoException($"{path}: field k: must be at least 1");
         for (int i = 0; i < spec.Pipelines.Count; i++)
         {
-            try { Pipeline.Parse(spec.Pipelines[i]); }
+            try { CliIndex.CanonicalPipeline(spec.Pipelines[i]); }
             catch (PipelineSyntaxException e) { throw new RelevoException($"{path}: field pipelines[{i}]: {e.Message}"); }
         }
         string baseline = spec.Baseline ?? spec.Pipelines[0];
-        if (!spec.Pipelines.Exists(p => Pipeline.Parse(p).Text == Pipeline.Parse(baseline).Text))
+        if (!spec.Pipelines.Exists(p => CliIndex.CanonicalPipeline(p) == CliIndex.CanonicalPipeline(baseline)))
             throw new RelevoException($"{path}: field baseline: '{baseline}' is not one of the pipelines");
         Evaluator.ParseMeasures(spec.Measures);
         return spec;
     }
 
     private static bool UsesLlm(Pipeline p) =>
-        p.Root.Descendants().Any(s => s is Relevo.Rerank.LlmStage or Relevo.Rerank.ExpandStage);
+        p.Root.Descendants().Any(s => s is Relevo.Llm.LlmStage or Relevo.Llm.ExpandStage);
 
     /// <summary>Every embedding model a pipeline uses, so the dataset's index can be given its vectors first.</summary>
     private static IEnumerable<string> DenseModels(IEnumerable<Pipeline> pipelines)
@@ -89,9 +88,9 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         foreach (var p in pipelines)
             foreach (var stage in p.Root.Descendants())
             {
-                if (stage is DenseStage d) models.Add(d.Spec.Model);
-                if (stage is VectorPrfStage v) models.Add(v.Model);
-                if (stage is Relevo.Rerank.DenseRerankStage r) models.Add(r.Spec.Model);
+                if (stage is Relevo.Dense.DenseStage d) models.Add(d.Spec.Model);
+                if (stage is Relevo.Dense.VectorPrfStage v) models.Add(v.Model);
+                if (stage is Relevo.Dense.DenseRerankStage r) models.Add(r.Spec.Model);
             }
         return models;
     }
@@ -101,11 +100,12 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         var spec = Load(settings.File);
         string name = Path.GetFileNameWithoutExtension(settings.File);
         string output = settings.Output ?? Path.Combine("docs", "results", name + ".md");
-        var pipelines = spec.Pipelines.Select(Pipeline.Parse).ToList();
-        string baselineText = Pipeline.Parse(spec.Baseline ?? spec.Pipelines[0]).Text;
+        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
+        var registry = ExtensionRegistry.Create(CliIndex.Extensions(llm));
+        var pipelines = spec.Pipelines.Select(p => Pipeline.Parse(p, registry)).ToList();
+        string baselineText = Pipeline.Parse(spec.Baseline ?? spec.Pipelines[0], registry).Text;
         int baseline = pipelines.FindIndex(p => p.Text == baselineText);
         int threads = settings.Threads ?? Environment.ProcessorCount;
-        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
 
         var md = new StringBuilder();
         md.Append("# ").Append(spec.Title ?? name).Append("\n\n");
@@ -122,8 +122,8 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
             var dataset = DatasetDownload.Resolve(datasetName);
             string indexDir = DatasetIndexes.Ensure(dataset, Path.Combine(settings.IndexRoot, dataset.Name));
             foreach (var model in DenseModels(pipelines)) DatasetIndexes.EnsureVectors(indexDir, model);
-            using var reader = IndexReader.Open(indexDir);
-            using var ctx = new SearchContext(reader) { Llm = llm };
+            using var index = CliIndex.Open(indexDir, llm);
+            var status = index.StatusAsync(withSize: false).GetAwaiter().GetResult();
             var queries = JsonlReader.ReadQueries(dataset.QueriesPath);
             var evaluator = new Evaluator(Qrels.Load(dataset.QrelsPath));
             string commit = Convert.ToHexString(SHA256.HashData(System.IO.File.ReadAllBytes(Path.Combine(indexDir, Manifest.FileName))))[..16];
@@ -145,7 +145,7 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
                 else
                 {
                     run = ProgressReporter.Run($"{dataset.Name}: {p.Text}", "queries", report =>
-                        p.Run(queries, spec.K, ctx, threads, null, n => report((double)n / queries.Count, 1, n)));
+                        index.Run(queries, p.Text, spec.K, new RunOptions { Threads = threads, Progress = n => report((double)n / queries.Count, 1, n), Cancellation = cancellation }));
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                     string temp = path + ".tmp";
                     run.Write(temp);
@@ -159,7 +159,7 @@ public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
             var view = new EvalView(dataset.QrelsPath, paths, pipelines.Select(p => p.Text).ToList(), runs, results, baseline, comparison, evaluator);
             var grid = EvalOutput.Summary(view) with
             {
-                Title = $"{dataset.Name} ({reader.LiveDocs:N0} documents, {queries.Count} queries)",
+                Title = $"{dataset.Name} ({status.Documents:N0} documents, {queries.Count} queries)",
                 Note = EvalOutput.Legend(view),
             };
             EvalOutput.WriteMarkdown(md, grid, "##");

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using Relevo.Index;
 using Spectre.Console.Cli;
 
 namespace Relevo.Cli.Commands;
@@ -40,88 +39,30 @@ public sealed class IndexCommand : Command<IndexCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        if (settings.Shards is not null || Relevo.Sharding.ClusterManifest.Exists(settings.IndexDir))
-            return IndexSharded(settings);
         string corpus = settings.CorpusPath();
-        var options = new IndexWriterOptions
+        var options = new WriterOptions
         {
             Analyzer = settings.Analyzer,
+            Shards = settings.Shards,
             ReplaceExisting = settings.Replace,
             RamBudgetBytes = (long)settings.RamMb << 20,
             CommitStage = CliHost.CommitStageHook(),
         };
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var writer = IndexWriter.Open(settings.IndexDir, options);
+        using var writer = SearchIndex.OpenWriter(settings.IndexDir, options, CliIndex.Extensions());
         long added = ProgressReporter.Run("index", "docs", report =>
-            CorpusIndexer.AddCorpus(writer, corpus, (fraction, docs) => report(fraction, 1, docs)));
-        writer.Commit();
+            writer.AddCorpus(corpus, (fraction, docs) => report(fraction, 1, docs)));
+        long version = writer.Commit();
+        bool sharded = Relevo.Sharding.ShardedManifest.Exists(settings.IndexDir);
         Console.WriteLine($"indexed {added:N0} documents from {corpus} into {settings.IndexDir} " +
-                          $"({writer.LiveDocs:N0} live documents) in {clock.Elapsed.TotalSeconds:N1} s");
+                          (sharded
+                              ? $"({Relevo.Sharding.ShardedManifest.Read(settings.IndexDir).ShardCount} shards, {writer.LiveDocs:N0} live documents, cluster version {version}) "
+                              : $"({writer.LiveDocs:N0} live documents) ") +
+                          $"in {clock.Elapsed.TotalSeconds:N1} s");
         if (settings.Dense is { } dense)
         {
             using var model = Relevo.Dense.EmbeddingModel.Load(dense);
-            DenseCommand.Run(settings.IndexDir, model, writer);
-        }
-        return 0;
-    }
-
-    private static int IndexSharded(Settings settings)
-    {
-        string corpus = settings.CorpusPath();
-        if (!File.Exists(corpus)) throw new RelevoException($"{corpus}: file not found");
-        int shards = settings.Shards ?? Relevo.Sharding.ClusterManifest.Read(settings.IndexDir).ShardCount;
-        Relevo.Sharding.ShardedIndex.CreateOrOpen(settings.IndexDir, shards, settings.Analyzer);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var hosts = Relevo.Sharding.ShardedIndex.OpenLocal(settings.IndexDir);
-        try
-        {
-            var writer = new Relevo.Sharding.ClusterWriter(settings.IndexDir, hosts);
-            var position = new Relevo.Collections.JsonlReader.Position();
-            double fraction = 0;
-            long line = 0;
-            IEnumerable<Document> Documents()
-            {
-                foreach (var r in Relevo.Collections.JsonlReader.Read(corpus, requireText: false, position))
-                {
-                    fraction = position.TotalBytes == 0 ? 0 : (double)position.BytesRead / position.TotalBytes;
-                    line = r.Line;
-                    yield return new Document(r.Id, r.Title, r.Text);
-                }
-                fraction = 1;
-            }
-            long added;
-            try
-            {
-                added = ProgressReporter.Run("index", "docs", report =>
-                    writer.AddAsync(Documents(), settings.Replace, added: n => report(fraction, 1, n)).GetAwaiter().GetResult());
-            }
-            catch (DuplicateDocumentIdException e)
-            {
-                // documents go to the shards in batches, so the line is the last one read (at or after the duplicate)
-                throw new RelevoException($"{corpus}: field _id: {e.Message} (found by line {line}); nothing was committed", e);
-            }
-            long version = writer.CommitAsync().GetAwaiter().GetResult();
-            long live = 0;
-            foreach (var h in hosts) live += h.LiveDocsAsync(Relevo.Sharding.ClusterVersion.Latest).GetAwaiter().GetResult().LiveDocs;
-            Console.WriteLine($"indexed {added:N0} documents from {corpus} into {settings.IndexDir} ({shards} shards, " +
-                              $"{live:N0} live documents, cluster version {version}) in {clock.Elapsed.TotalSeconds:N1} s");
-            if (settings.Dense is { } dense)
-            {
-                using var model = Relevo.Dense.EmbeddingModel.Load(dense);
-                for (int i = 0; i < hosts.Length; i++)
-                {
-                    var host = hosts[i];
-                    var result = ProgressReporter.Run($"embed {model.Name} shard {i}", "passages", report =>
-                        host.AddVectors(model, (fraction, n) => report(fraction, 1, n)));
-                    Console.WriteLine($"{model.Name}: shard {i}: {result.Passages:N0} passages embedded in {result.Elapsed.TotalSeconds:N1} s");
-                }
-                version = writer.CommitAsync().GetAwaiter().GetResult();
-                Console.WriteLine($"vectors committed as cluster version {version}");
-            }
-        }
-        finally
-        {
-            foreach (var h in hosts) h.Dispose();
+            DenseCommand.Run(writer, model);
         }
         return 0;
     }

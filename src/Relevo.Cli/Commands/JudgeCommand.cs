@@ -1,8 +1,7 @@
 using System.ComponentModel;
-using Relevo.Answers;
+using Relevo.Llm;
 using Relevo.Collections;
 using Relevo.Evaluation;
-using Relevo.Index;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -37,8 +36,8 @@ internal sealed class JudgeCommand : Command<JudgeCommand.Settings>
         var queries = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (id, text) in JsonlReader.ReadQueries(settings.QueriesPath())) queries.TryAdd(id, text);
         var runs = settings.Runs.Select(TrecRun.Load).ToList();
-        using var reader = IndexReader.Open(settings.IndexDir);
-        var result = Judge.Run(reader, queries, runs, settings.Depth, llm);
+        using var index = CliIndex.Open(settings.IndexDir, llm);
+        var result = Judge.Run(index, queries, runs, settings.Depth, llm);
         if (Path.GetDirectoryName(Path.GetFullPath(settings.Output)) is { } dir) Directory.CreateDirectory(dir);
         using (var w = new StreamWriter(settings.Output)) Judge.Write(w, result.Judgments);
         Console.WriteLine($"wrote {result.Judgments.Count:N0} judgments to {settings.Output}" +

@@ -1,4 +1,4 @@
-using Relevo.Rerank;
+using Relevo.Llm;
 
 namespace Relevo.Cli.Commands;
 

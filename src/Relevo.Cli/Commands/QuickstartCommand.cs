@@ -1,9 +1,6 @@
 using System.ComponentModel;
 using Relevo.Collections;
 using Relevo.Evaluation;
-using Relevo.Index;
-using Relevo.Pipelines;
-using Relevo.Search;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -38,33 +35,38 @@ public sealed class QuickstartCommand : Command<QuickstartCommand.Settings>
 
         if (settings.Dense is { } model) DatasetIndexes.EnsureVectors(indexDir, model);
 
-        using var reader = IndexReader.Open(indexDir);
+        using var index = CliIndex.Open(indexDir);
+        var status = index.StatusAsync().GetAwaiter().GetResult();
         var queries = JsonlReader.ReadQueries(dataset.QueriesPath);
-        using var ctx = new SearchContext(reader);
         var evaluator = new Evaluator(Qrels.Load(dataset.QrelsPath));
         var pipelines = new List<string> { "bm25", "bm25 >> rm3(terms=10,docs=10,weight=0.5) >> bm25" };
         if (settings.Dense is { } m)
             pipelines.AddRange([$"dense(model={m})", $"fuse(rrf, bm25, dense(model={m}))", $"fuse(minmax, bm25, dense(model={m}), alpha=0.5)"]);
 
-        var table = new Table().Title($"{dataset.Name}: {reader.LiveDocs:N0} documents, {queries.Count} queries")
+        var table = new Table().Title($"{dataset.Name}: {status.Documents:N0} documents, {queries.Count} queries")
             .AddColumn("pipeline").AddColumn(new TableColumn("nDCG@10").RightAligned()).AddColumn(new TableColumn("R@100").RightAligned())
             .AddColumn(new TableColumn("R@1000").RightAligned()).AddColumn(new TableColumn("MAP").RightAligned());
         string F(double v) => v.ToString("F4", System.Globalization.CultureInfo.InvariantCulture);
         double searchSeconds = 0;
         foreach (var text in pipelines)
         {
-            var pipeline = Pipeline.Parse(text);
+            string pipeline = index.CanonicalPipeline(text);
             clock.Restart();
-            var run = ProgressReporter.Run(pipeline.Text, "queries", report =>
-                pipeline.Run(queries, 1000, ctx, settings.Threads ?? Environment.ProcessorCount, null, n => report((double)n / queries.Count, 1, n)));
+            var run = ProgressReporter.Run(pipeline, "queries", report =>
+                index.Run(queries, pipeline, 1000, new RunOptions
+                {
+                    Threads = settings.Threads ?? Environment.ProcessorCount,
+                    Progress = n => report((double)n / queries.Count, 1, n),
+                    Cancellation = cancellation,
+                }));
             if (text == "bm25") searchSeconds = clock.Elapsed.TotalSeconds;
             var result = evaluator.Evaluate(run, ["ndcg_cut_10", "recall_100", "recall_1000", "map"]);
-            table.AddRow(Markup.Escape(pipeline.Text), F(result.Mean("ndcg_cut_10")), F(result.Mean("recall_100")), F(result.Mean("recall_1000")), F(result.Mean("map")));
+            table.AddRow(Markup.Escape(pipeline), F(result.Mean("ndcg_cut_10")), F(result.Mean("recall_100")), F(result.Mean("recall_1000")), F(result.Mean("map")));
         }
         if (Published.TryGetValue(dataset.Name, out var p))
             table.AddRow("[grey]Pyserini bm25-flat (published)[/]", F(p.Ndcg10), F(p.R100), F(p.R1000), "[grey]-[/]");
         AnsiConsole.Write(table);
-        Console.WriteLine($"index: {indexSeconds:N1} s ({reader.LiveDocs / Math.Max(indexSeconds, 1e-9):N0} docs/s), {reader.SizeInBytes() / 1048576.0:N1} MiB in {indexDir}; BM25 search: {queries.Count} queries in {searchSeconds:N2} s");
+        Console.WriteLine($"index: {indexSeconds:N1} s ({status.Documents / Math.Max(indexSeconds, 1e-9):N0} docs/s), {status.SizeBytes / 1048576.0:N1} MiB in {indexDir}; BM25 search: {queries.Count} queries in {searchSeconds:N2} s");
         return 0;
     }
 }

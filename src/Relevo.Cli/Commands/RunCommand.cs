@@ -1,9 +1,6 @@
 using System.ComponentModel;
 using Relevo.Collections;
 using Relevo.Evaluation;
-using Relevo.Index;
-using Relevo.Pipelines;
-using Relevo.Search;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -36,25 +33,33 @@ public sealed class RunCommand : Command<RunCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        var pipeline = Pipeline.Parse(settings.Pipeline);
-        var queries = JsonlReader.ReadQueries(settings.QueriesPath());
         using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
-        using var index = OpenedIndex.Open(settings.IndexDir, llm);
-        var ctx = index.Context;
+        string pipeline = CliIndex.CanonicalPipeline(settings.Pipeline, llm);
+        var queries = JsonlReader.ReadQueries(settings.QueriesPath());
+        using var index = CliIndex.Open(settings.IndexDir, llm);
         if (settings.Tag is { } t && t.Any(char.IsWhiteSpace)) throw new RelevoException("--tag: a TREC run tag cannot contain spaces");
-        var run = ProgressReporter.Run("search", "queries", report =>
-            pipeline.Run(queries, settings.K, ctx, settings.Threads, settings.Tag, n => report((double)n / queries.Count, 1, n)));
-        LlmOptions.Report(llm);
+        var options = new RunOptions { Threads = settings.Threads, Tag = settings.Tag, Cancellation = cancellation };
+        TrecRun? run = null;
         if (settings.Output is { } output)
         {
             if (Path.GetDirectoryName(Path.GetFullPath(output)) is { } dir) Directory.CreateDirectory(dir);
-            run.Write(output);
-            Console.WriteLine($"wrote {run.Count:N0} lines for {run.QueryIds.Count:N0} queries to {output}");
+            long lines;
+            using (var file = new FileStream(output, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+                lines = ProgressReporter.Run("search", "queries", report =>
+                    index.WriteRun(queries, file, pipeline, settings.K, options with { Progress = n => report((double)n / queries.Count, 1, n) }));
+            Console.WriteLine($"wrote {lines:N0} lines for {queries.Count:N0} queries to {output}");
+            if (settings.Eval) run = TrecRun.Load(output);
         }
+        else
+        {
+            run = ProgressReporter.Run("search", "queries", report =>
+                index.Run(queries, pipeline, settings.K, options with { Progress = n => report((double)n / queries.Count, 1, n) }));
+        }
+        LlmOptions.Report(llm);
         if (settings.Eval)
         {
             string qrels = settings.QrelsPath() ?? throw new RelevoException("--eval needs --dataset or --qrels");
-            var result = new Evaluator(Qrels.Load(qrels)).Evaluate(run, settings.Measures.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            var result = new Evaluator(Qrels.Load(qrels)).Evaluate(run!, settings.Measures.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             var table = new Table().AddColumn("measure").AddColumn(new TableColumn("value").RightAligned());
             foreach (var m in result.Measures)
                 table.AddRow(m, result.Mean(m).ToString("F4", System.Globalization.CultureInfo.InvariantCulture));

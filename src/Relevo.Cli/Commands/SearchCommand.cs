@@ -1,8 +1,5 @@
 using System.ComponentModel;
 using System.Text.Json;
-using Relevo.Index;
-using Relevo.Pipelines;
-using Relevo.Search;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -32,45 +29,50 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         if (string.IsNullOrWhiteSpace(settings.Query)) throw new RelevoException("--query: empty query");
-        var pipeline = Pipelines.Pipeline.Parse(settings.Pipeline);
         using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
-        using var index = OpenedIndex.Open(settings.IndexDir, llm);
-        var ctx = index.Context;
+        string pipeline = CliIndex.CanonicalPipeline(settings.Pipeline, llm);
+        using var index = CliIndex.Open(settings.IndexDir, llm);
+        bool explain = settings.Explain && index.Explains(pipeline);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var state = pipeline.Execute(settings.Query, settings.K, ctx);
+        var result = index.Search(settings.Query, pipeline, settings.K, new SearchOptions { Documents = true, Explain = explain });
         double ms = clock.Elapsed.TotalMilliseconds;
         LlmOptions.Report(llm);
-        var hits = state.Ranking!.Hits;
-        if (settings.Explain && pipeline.Explain(state, hits.Count > 0 ? hits[0] : default, ctx) is null && hits.Count > 0)
-            Console.Error.WriteLine($"note: --explain shows BM25 term contributions; '{pipeline.Text}' does not end with bm25");
+        var hits = result.Hits;
+        if (settings.Explain && !explain && hits.Count > 0)
+            Console.Error.WriteLine($"note: --explain shows BM25 term contributions; '{pipeline}' does not end with bm25");
 
-        var terms = state.Query.Terms ?? Query.Parse(settings.Query, ctx.Analyzer);
         if (settings.Json)
         {
             var rows = new List<object>();
             for (int i = 0; i < hits.Count; i++)
             {
-                var doc = index.GetDocument(hits[i]);
-                var stages = state.Ranking.Stages.Where(s => s.Scores.ContainsKey(hits[i].DocId)).ToDictionary(s => s.Stage, s => s.Scores[hits[i].DocId]);
+                var doc = result.Documents![i] ?? throw new RelevoException($"document {hits[i].Id} was deleted meanwhile");
+                var stages = new Dictionary<string, float>();
+                for (int s = 0; s < result.Stages.Count; s++)
+                    if (!float.IsNaN(result.StageScores(s)[i])) stages[result.Stages[s]] = result.StageScores(s)[i];
                 rows.Add(new
                 {
-                    rank = i + 1, id = hits[i].DocId, score = hits[i].Score, title = doc.Title, text = doc.Text, stages,
-                    explanation = settings.Explain ? pipeline.Explain(state, hits[i], ctx) : null,
+                    rank = i + 1, id = hits[i].Id, score = hits[i].Score, title = doc.Title, text = doc.Text, stages,
+                    explanation = result.Explanations?[i],
                 });
             }
-            var payload = new { query = settings.Query, terms = terms.Terms.Select(t => new { term = t.Term, weight = t.Weight }), pipeline = pipeline.Text, took_ms = ms, hits = rows };
+            var payload = new { query = settings.Query, terms = result.QueryTermWeights.Select(t => new { term = t.Term, weight = t.Weight }), pipeline = result.Pipeline, took_ms = ms, hits = rows };
             Console.WriteLine(JsonSerializer.Serialize(payload, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }
-        Console.WriteLine($"query: {terms}  ({hits.Count} hits, {ms:N1} ms, {pipeline.Text})");
+        Console.WriteLine($"query: {FormatTerms(result.QueryTermWeights)}  ({hits.Count} hits, {ms:N1} ms, {result.Pipeline})");
         for (int i = 0; i < hits.Count; i++)
         {
-            var doc = index.GetDocument(hits[i]);
-            Console.WriteLine($"{i + 1,3}. {hits[i].DocId}  {hits[i].Score:F4}  {Shorten(doc.Title.Length > 0 ? doc.Title : doc.Text, 90)}");
-            if (settings.Explain && pipeline.Explain(state, hits[i], ctx) is { } e) PrintExplanation(e);
+            var doc = result.Documents![i] ?? throw new RelevoException($"document {hits[i].Id} was deleted meanwhile");
+            Console.WriteLine($"{i + 1,3}. {hits[i].Id}  {hits[i].Score:F4}  {Shorten(doc.Title.Length > 0 ? doc.Title : doc.Text, 90)}");
+            if (result.Explanations?[i] is { } e) PrintExplanation(e);
         }
         return 0;
     }
+
+    /// <summary>"term^weight term ..." (weights other than 1 shown).</summary>
+    private static string FormatTerms(IReadOnlyList<(string Term, float Weight)> terms) =>
+        string.Join(' ', terms.Select(t => t.Weight == 1 ? t.Term : FormattableString.Invariant($"{t.Term}^{t.Weight:0.####}")));
 
     private static void PrintExplanation(Explanation e)
     {

@@ -52,19 +52,13 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
         var options = new ServerOptions
         {
             IndexDirectory = settings.IndexDir,
-            Sharded = settings.Cluster is { } membership ? () => ClusterConnector.Connect(membership, settings.ClusterId, settings.ConnectTimeout) : null,
+            Connect = settings.Cluster is { } membership ? () => ClusterConnector.Connect(membership, settings.ClusterId, settings.ConnectTimeout) : null,
+            Extensions = CliIndex.Extensions(),
             Urls = settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             ApiKey = key,
             MaxBodyBytes = (long)settings.MaxBodyMb << 20,
             MaxConcurrentRequests = settings.MaxConcurrent,
         };
-        if (settings.Cluster is not null)
-        {
-            // Pipelines are synchronous: a search over remote shards holds its thread while the grains answer. Enough
-            // threads from the start for every request the server admits at once, instead of the pool's slow growth.
-            ThreadPool.GetMinThreads(out int workers, out int io);
-            ThreadPool.SetMinThreads(Math.Max(workers, settings.MaxConcurrent + Environment.ProcessorCount), io);
-        }
         return Run(options, cancellation).GetAwaiter().GetResult();
     }
 

@@ -47,7 +47,7 @@ public sealed class SiloCommand : Command<SiloCommand.Settings>
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff "; });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Relevo", LogLevel.Information);
-        builder.UseOrleans(silo => ClusterHosting.ConfigureSilo(silo, membership, settings.Data, port, gateway, settings.ClusterId,
+        builder.UseOrleans(silo => ClusterHosting.ConfigureSilo(silo, membership, settings.Data, ExtensionRegistry.Create(CliIndex.Extensions()), port, gateway, settings.ClusterId,
             settings.Advertise is { } a ? IPAddress.Parse(a) : null));
         using var host = builder.Build();
         host.Start();

@@ -1,7 +1,7 @@
 namespace Relevo.Analysis;
 
 /// <summary>Turns text into a sequence of index terms. Instances are stateless and shared across threads.</summary>
-public abstract class Analyzer
+internal abstract class Analyzer
 {
     /// <summary>The names <see cref="Create"/> accepts, in the order they are listed to users.</summary>
     public static IReadOnlyList<string> KnownNames { get; } = ["english", "lowercase"];

@@ -2,7 +2,7 @@ namespace Relevo.Analysis;
 
 /// <summary>Produces the same terms as Lucene 4.8's EnglishAnalyzer: StandardTokenizer → (StandardFilter, a no-op)
 /// → EnglishPossessiveFilter → LowerCaseFilter → StopFilter (33 English stop words) → PorterStemFilter.</summary>
-public sealed class EnglishAnalyzer : Analyzer
+internal sealed class EnglishAnalyzer : Analyzer
 {
     internal static readonly EnglishAnalyzer Instance = new();
 

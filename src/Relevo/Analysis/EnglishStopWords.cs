@@ -1,7 +1,7 @@
 namespace Relevo.Analysis;
 
 /// <summary>Lucene's default English stop set (StopAnalyzer.ENGLISH_STOP_WORDS_SET, used by EnglishAnalyzer): 33 words.</summary>
-public static class EnglishStopWords
+internal static class EnglishStopWords
 {
     /// <summary>The 33 words, lower-case.</summary>
     public static IReadOnlyList<string> Words { get; } =

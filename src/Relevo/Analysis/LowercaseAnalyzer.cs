@@ -1,7 +1,7 @@
 namespace Relevo.Analysis;
 
 /// <summary>Lucene 4.8's StandardTokenizer followed by LowerCaseFilter only: no possessives, stop words or stemming.</summary>
-public sealed class LowercaseAnalyzer : Analyzer
+internal sealed class LowercaseAnalyzer : Analyzer
 {
     internal static readonly LowercaseAnalyzer Instance = new();
 

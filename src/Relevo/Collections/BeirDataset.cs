@@ -1,7 +1,7 @@
 namespace Relevo.Collections;
 
 /// <summary>A test collection in BEIR layout: corpus.jsonl[.gz], queries.jsonl, qrels/test.tsv.</summary>
-public sealed record BeirDataset(string Name, string CorpusPath, string QueriesPath, string QrelsPath)
+internal sealed record BeirDataset(string Name, string CorpusPath, string QueriesPath, string QrelsPath)
 {
     /// <summary>Opens a folder in BEIR layout, naming the first file that is missing.</summary>
     public static BeirDataset FromFolder(string folder, string split = "test")

@@ -4,12 +4,12 @@ using System.Security.Cryptography;
 namespace Relevo.Collections;
 
 /// <summary>How far a download has got: bytes received so far and, when the server says, the total.</summary>
-public readonly record struct DownloadProgress(long BytesDone, long? BytesTotal);
+internal readonly record struct DownloadProgress(long BytesDone, long? BytesTotal);
 
 /// <summary>Downloads a BEIR dataset zip, checks its MD5 against the value BEIR publishes, and unpacks it into
 /// the cache so that <c>{cache}/{name}/corpus.jsonl, queries.jsonl, qrels/*.tsv</c> appear all at once or not at
 /// all.</summary>
-public static class BeirDownloader
+internal static class BeirDownloader
 {
     /// <summary>Where BEIR hosts its dataset zips; a dataset is <c>{DefaultBaseAddress}{name}.zip</c>.</summary>
     public static readonly Uri DefaultBaseAddress = new("https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/");

@@ -2,7 +2,7 @@ namespace Relevo.Collections;
 
 /// <summary>Finds a dataset by path or bare name: $RELEVO_DATA, then ../shared/datasets beside the repository
 /// root, then the user cache.</summary>
-public static class DatasetLocator
+internal static class DatasetLocator
 {
     public static string CacheRoot =>
         Environment.GetEnvironmentVariable("RELEVO_CACHE") is { Length: > 0 } c

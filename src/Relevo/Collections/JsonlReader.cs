@@ -9,7 +9,7 @@ namespace Relevo.Collections;
 
 /// <summary>Reads BEIR JSON-lines files (corpus.jsonl[.gz], queries.jsonl) strictly: invalid UTF-8, malformed
 /// JSON, a missing or empty `_id` or a field of the wrong type is an error naming the file, line and field.</summary>
-public static class JsonlReader
+internal static class JsonlReader
 {
     /// <summary>A parsed line: id, title (corpus only) and text.</summary>
     public readonly record struct Record(string Id, string Title, string Text, int Line);

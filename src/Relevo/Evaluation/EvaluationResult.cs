@@ -31,7 +31,7 @@ public sealed class EvaluationResult
     public IReadOnlyList<string> Measures { get; }
 
     /// <summary>Parsed measures, aligned with <see cref="Measures"/>.</summary>
-    public IReadOnlyList<Measure> MeasureSpecs => _measures;
+    internal IReadOnlyList<Measure> MeasureSpecs => _measures;
 
     /// <summary>The evaluated queries in trec_eval order (ordinal order of query ids).</summary>
     public IReadOnlyList<string> QueryIds => _queryIds;

@@ -114,7 +114,7 @@ public sealed class Evaluator
     public EvaluationOptions Options { get; }
 
     /// <summary>Parses measure names (canonical or short), dropping repeats; throws RelevoException on an unknown one.</summary>
-    public static Measure[] ParseMeasures(IEnumerable<string> measures)
+    internal static Measure[] ParseMeasures(IEnumerable<string> measures)
     {
         var list = new List<Measure>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -132,7 +132,7 @@ public sealed class Evaluator
     public EvaluationResult Evaluate(TrecRun run, IEnumerable<string> measures) => Evaluate(run, ParseMeasures(measures));
 
     /// <summary>Evaluates a run for parsed measures.</summary>
-    public EvaluationResult Evaluate(TrecRun run, IReadOnlyList<Measure> measures)
+    internal EvaluationResult Evaluate(TrecRun run, IReadOnlyList<Measure> measures)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(measures);
@@ -270,7 +270,7 @@ public sealed class Evaluator
 
     /// <summary>Interpolated precision at recall 0.0, 0.1, ..., 1.0 (trec_eval iprec_at_recall), averaged over
     /// the same queries as <see cref="Evaluate(TrecRun, IReadOnlyList{Measure})"/>: the points of a recall–precision curve.</summary>
-    public double[] InterpolatedPrecision(TrecRun run)
+    internal double[] InterpolatedPrecision(TrecRun run)
     {
         ArgumentNullException.ThrowIfNull(run);
         var curve = new double[11];

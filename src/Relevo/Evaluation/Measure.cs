@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Relevo.Evaluation;
 
 /// <summary>The kinds of measure the evaluator computes.</summary>
-public enum MeasureKind
+internal enum MeasureKind
 {
     /// <summary><c>ndcg_cut_K</c>, nDCG@K: gain = grade, log2(rank+1) discount, ideal from all judged grades.</summary>
     NdcgCut,
@@ -38,7 +38,7 @@ public enum MeasureKind
 }
 
 /// <summary>One measure with its cutoff, named canonically the way trec_eval prints it (e.g. <c>ndcg_cut_10</c>).</summary>
-public readonly record struct Measure(MeasureKind Kind, int Cutoff)
+internal readonly record struct Measure(MeasureKind Kind, int Cutoff)
 {
     /// <summary>The canonical (trec_eval) name.</summary>
     public string Name => Kind switch

@@ -1,7 +1,7 @@
 namespace Relevo.Evaluation;
 
 /// <summary>Settings of a multi-run comparison.</summary>
-public sealed record ComparisonOptions
+internal sealed record ComparisonOptions
 {
     /// <summary>Permutations of the paired randomization test (default 10,000).</summary>
     public int Permutations { get; init; } = 10_000;
@@ -12,7 +12,7 @@ public sealed record ComparisonOptions
 }
 
 /// <summary>One run against the baseline on one measure, over the queries both were evaluated on.</summary>
-public sealed record ComparisonCell(
+internal sealed record ComparisonCell(
     int RunIndex, string Measure, double Value, double BaselineValue, double Delta, int Queries,
     double TTestP, double RandomizationP, double TTestPHolm, double RandomizationPHolm,
     int Wins, int Ties, int Losses, bool SignificantTTest, bool SignificantRandomization);
@@ -20,7 +20,7 @@ public sealed record ComparisonCell(
 /// <summary>Compares several evaluated runs with a baseline: difference of means, paired t-test and paired
 /// randomization test per (run, measure), Holm–Bonferroni across all runs and measures (each test separately),
 /// and per-query win/tie/loss counts.</summary>
-public sealed class RunComparison
+internal sealed class RunComparison
 {
     private RunComparison(IReadOnlyList<EvaluationResult> results, int baseline, List<ComparisonCell> cells, ComparisonOptions options)
     {

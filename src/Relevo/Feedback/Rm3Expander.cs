@@ -7,17 +7,18 @@ namespace Relevo.Feedback;
 /// by Σ_d tf(t,d) / |d|₁ × score(d) (raw retrieval scores), is pruned to <c>terms</c> terms and scaled to unit L1;
 /// the new query is weight × q̂ + (1 − weight) × RM, with q̂ the query's term counts scaled to unit L1.
 /// Where Anserini leaves ties in hash order, terms tie-break by ordinal order so runs are reproducible.</summary>
-public sealed record Rm3Expander(int Terms = 10, int Docs = 10, float OriginalQueryWeight = 0.5f)
+internal sealed record Rm3Expander(int Terms = 10, int Docs = 10, float OriginalQueryWeight = 0.5f)
 {
-    public Query Expand(Query query, IReadOnlyList<SearchHit> ranking, SearchContext ctx)
+    /// <param name="feedback">The filtered term vectors of the top documents (<see cref="TermVectors.ForHitsAsync"/>).</param>
+    public Query Expand(Query query, IReadOnlyList<Hit> ranking, Dictionary<string, float>[] feedback)
     {
-        int n = Math.Min(Docs, ranking.Count);
+        int n = feedback.Length;
         var vectors = new Dictionary<string, float>[n];
         var norms = new float[n];
         var vocabulary = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < n; i++)
         {
-            vectors[i] = TermVectors.Prune(TermVectors.ForDocument(ctx, ranking[i]), Terms);
+            vectors[i] = TermVectors.Prune(feedback[i], Terms);
             foreach (var t in vectors[i].Keys) vocabulary.Add(t);
             float l1 = 0;
             foreach (var x in vectors[i].Values) l1 += x;

@@ -5,14 +5,15 @@ namespace Relevo.Feedback;
 /// <summary>Rocchio feedback over term vectors (as Anserini's RocchioReranker, without negative feedback): the query's
 /// term counts scaled to unit L2, plus beta times the mean of the top <c>docs</c> documents' unit-L2 term vectors
 /// pruned to its <c>terms</c> heaviest terms, the query side weighted by alpha.</summary>
-public sealed record RocchioExpander(int Terms = 10, int Docs = 10, float Alpha = 1f, float Beta = 0.5f)
+internal sealed record RocchioExpander(int Terms = 10, int Docs = 10, float Alpha = 1f, float Beta = 0.5f)
 {
-    public Query Expand(Query query, IReadOnlyList<SearchHit> ranking, SearchContext ctx)
+    /// <param name="feedback">The filtered term vectors of the top documents (<see cref="TermVectors.ForHitsAsync"/>).</param>
+    public Query Expand(Query query, Dictionary<string, float>[] feedback)
     {
-        int n = Math.Min(Docs, ranking.Count);
+        int n = feedback.Length;
         var mean = new Dictionary<string, float>(StringComparer.Ordinal);
         for (int i = 0; i < n; i++)
-            foreach (var (t, x) in TermVectors.ScaleToUnitL2(TermVectors.ForDocument(ctx, ranking[i])))
+            foreach (var (t, x) in TermVectors.ScaleToUnitL2(feedback[i]))
                 mean[t] = mean.GetValueOrDefault(t) + x / n;
         var expansion = TermVectors.Prune(mean, Terms);
         var q = TermVectors.ScaleToUnitL2(TermVectors.FromQuery(query));

@@ -1,4 +1,5 @@
-using Relevo.Index;
+using Relevo.Analysis;
+using Relevo.Pipelines;
 using Relevo.Search;
 
 namespace Relevo.Feedback;
@@ -7,22 +8,45 @@ namespace Relevo.Feedback;
 /// of [a-z0-9] only, and no term that occurs in more than 10% of the documents (a df cut-off in place of a stop list).</summary>
 internal static class TermVectors
 {
-    public static Dictionary<string, float> ForDocument(SearchContext ctx, SearchHit hit)
+    /// <summary>The filtered term vectors of the first <paramref name="n"/> hits (documents fetched where they live;
+    /// document frequencies over the whole index, so a sharded index filters as one index would).</summary>
+    public static async ValueTask<Dictionary<string, float>[]> ForHitsAsync(IReadOnlyList<Hit> hits, int n, StageContext context)
     {
+        n = Math.Min(n, hits.Count);
+        var head = new Hit[n];
+        for (int i = 0; i < n; i++) head[i] = hits[i];
+        var docs = await context.DocumentsAsync(head).ConfigureAwait(false);
         // Term vectors are not stored: re-analysing the stored text gives the same terms the index holds.
-        var doc = ctx.Reader.Segments[hit.Segment].GetDocument(hit.Doc);
-        var tf = new Dictionary<string, float>(StringComparer.Ordinal);
-        foreach (var t in ctx.Analyzer.Terms(doc.IndexedText))
-            tf[t] = tf.GetValueOrDefault(t) + 1;
-        long numDocs = ctx.Reader.LiveDocs;
-        var filtered = new Dictionary<string, float>(StringComparer.Ordinal);
-        foreach (var (term, f) in tf)
+        var counts = new Dictionary<string, float>[n];
+        var vocabulary = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < n; i++)
         {
-            if (!IsFeedbackTerm(term)) continue;
-            if ((float)ctx.Statistics.DocFreq(term) / numDocs > 0.1f) continue;
-            filtered[term] = f;
+            var tf = new Dictionary<string, float>(StringComparer.Ordinal);
+            if (docs[i] is { } doc)
+                foreach (var t in context.Analyzer.Terms(doc.IndexedText))
+                    tf[t] = tf.GetValueOrDefault(t) + 1;
+            counts[i] = tf;
+            foreach (var t in tf.Keys)
+                if (IsFeedbackTerm(t) && seen.Add(t)) vocabulary.Add(t);
         }
-        return filtered;
+        var stats = await context.Target.StatisticsAsync(vocabulary, context.Cancellation).ConfigureAwait(false);
+        var df = new Dictionary<string, long>(vocabulary.Count, StringComparer.Ordinal);
+        for (int i = 0; i < vocabulary.Count; i++) df[vocabulary[i]] = stats.DocFreqs[i];
+        long numDocs = stats.LiveDocs;
+        var vectors = new Dictionary<string, float>[n];
+        for (int i = 0; i < n; i++)
+        {
+            var filtered = new Dictionary<string, float>(StringComparer.Ordinal);
+            foreach (var (term, f) in counts[i])
+            {
+                if (!IsFeedbackTerm(term)) continue;
+                if ((float)df[term] / numDocs > 0.1f) continue;
+                filtered[term] = f;
+            }
+            vectors[i] = filtered;
+        }
+        return vectors;
     }
 
     private static bool IsFeedbackTerm(string term)

@@ -1,13 +1,11 @@
-using Relevo.Search;
-
 namespace Relevo.Fusion;
 
 /// <summary>Fusion of several ranked lists into one. Every method first cuts each input at <c>depth</c>.
 /// The fused list is ordered by score descending, ties by document id (ordinal) ascending, so it is deterministic.</summary>
-public static class RankFusion
+internal static class RankFusion
 {
     /// <summary>Reciprocal rank fusion (Cormack et al. 2009): Σ w_i / (k + rank_i), ranks from 1.</summary>
-    public static List<SearchHit> ReciprocalRank(IReadOnlyList<IReadOnlyList<SearchHit>> inputs, double k = 60,
+    public static List<Hit> ReciprocalRank(IReadOnlyList<IReadOnlyList<Hit>> inputs, double k = 60,
         IReadOnlyList<double>? weights = null, int depth = 1000)
     {
         CheckWeights(inputs, weights);
@@ -22,7 +20,7 @@ public static class RankFusion
     }
 
     /// <summary>Borda count: in a list cut at n documents, rank r earns n - r + 1 points.</summary>
-    public static List<SearchHit> Borda(IReadOnlyList<IReadOnlyList<SearchHit>> inputs, IReadOnlyList<double>? weights = null, int depth = 1000)
+    public static List<Hit> Borda(IReadOnlyList<IReadOnlyList<Hit>> inputs, IReadOnlyList<double>? weights = null, int depth = 1000)
     {
         CheckWeights(inputs, weights);
         var acc = new Accumulator();
@@ -37,7 +35,7 @@ public static class RankFusion
 
     /// <summary>CombSUM (Fox and Shaw): Σ w_i · normalized score_i; a document absent from a list gets nothing from it.
     /// CombMNZ multiplies that sum by the number of lists the document appears in.</summary>
-    public static List<SearchHit> CombSum(IReadOnlyList<IReadOnlyList<SearchHit>> inputs, Normalization normalization,
+    public static List<Hit> CombSum(IReadOnlyList<IReadOnlyList<Hit>> inputs, Normalization normalization,
         IReadOnlyList<double>? weights = null, int depth = 1000, bool mnz = false)
     {
         CheckWeights(inputs, weights);
@@ -54,7 +52,7 @@ public static class RankFusion
 
     /// <summary>Convex interpolation of two normalized lists: alpha · a + (1 - alpha) · b. A document missing from one
     /// list takes that list's lowest normalized score (0 after min-max), as Pyserini's hybrid search does.</summary>
-    public static List<SearchHit> Interpolate(IReadOnlyList<SearchHit> a, IReadOnlyList<SearchHit> b, double alpha,
+    public static List<Hit> Interpolate(IReadOnlyList<Hit> a, IReadOnlyList<Hit> b, double alpha,
         Normalization normalization, int depth = 1000)
     {
         if (alpha < 0 || alpha > 1) throw new RelevoException($"fuse: alpha must be within [0, 1], got {alpha}");
@@ -66,10 +64,10 @@ public static class RankFusion
         var acc = new Accumulator();
         var inA = new HashSet<string>(StringComparer.Ordinal);
         var inB = new HashSet<string>(StringComparer.Ordinal);
-        for (int r = 0; r < ca.Count; r++) { acc.Add(ca[r], alpha * na[r]); inA.Add(ca[r].DocId); }
-        for (int r = 0; r < cb.Count; r++) { acc.Add(cb[r], (1 - alpha) * nb[r]); inB.Add(cb[r].DocId); }
-        foreach (var h in ca) if (!inB.Contains(h.DocId)) acc.Add(h, (1 - alpha) * floorB);
-        foreach (var h in cb) if (!inA.Contains(h.DocId)) acc.Add(h, alpha * floorA);
+        for (int r = 0; r < ca.Count; r++) { acc.Add(ca[r], alpha * na[r]); inA.Add(ca[r].Id); }
+        for (int r = 0; r < cb.Count; r++) { acc.Add(cb[r], (1 - alpha) * nb[r]); inB.Add(cb[r].Id); }
+        foreach (var h in ca) if (!inB.Contains(h.Id)) acc.Add(h, (1 - alpha) * floorB);
+        foreach (var h in cb) if (!inA.Contains(h.Id)) acc.Add(h, alpha * floorA);
         return acc.Ranked();
     }
 
@@ -81,15 +79,15 @@ public static class RankFusion
         return m;
     }
 
-    private static IReadOnlyList<SearchHit> Cut(IReadOnlyList<SearchHit> hits, int depth)
+    private static IReadOnlyList<Hit> Cut(IReadOnlyList<Hit> hits, int depth)
     {
         if (hits.Count <= depth) return hits;
-        var list = new List<SearchHit>(depth);
+        var list = new List<Hit>(depth);
         for (int i = 0; i < depth; i++) list.Add(hits[i]);
         return list;
     }
 
-    private static void CheckWeights(IReadOnlyList<IReadOnlyList<SearchHit>> inputs, IReadOnlyList<double>? weights)
+    private static void CheckWeights(IReadOnlyList<IReadOnlyList<Hit>> inputs, IReadOnlyList<double>? weights)
     {
         if (weights is not null && weights.Count != inputs.Count)
             throw new RelevoException($"fuse: {weights.Count} weights given for {inputs.Count} inputs");
@@ -98,20 +96,20 @@ public static class RankFusion
     /// <summary>Sums contributions per document id, remembering where the document lives.</summary>
     private sealed class Accumulator
     {
-        private readonly Dictionary<string, (SearchHit Hit, double Score, int Count)> _docs = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (Hit Hit, double Score, int Count)> _docs = new(StringComparer.Ordinal);
 
-        public void Add(SearchHit hit, double contribution)
+        public void Add(Hit hit, double contribution)
         {
-            if (_docs.TryGetValue(hit.DocId, out var e)) _docs[hit.DocId] = (e.Hit, e.Score + contribution, e.Count + 1);
-            else _docs[hit.DocId] = (hit, contribution, 1);
+            if (_docs.TryGetValue(hit.Id, out var e)) _docs[hit.Id] = (e.Hit, e.Score + contribution, e.Count + 1);
+            else _docs[hit.Id] = (hit, contribution, 1);
         }
 
-        public List<SearchHit> Ranked(bool multiplyByCount = false)
+        public List<Hit> Ranked(bool multiplyByCount = false)
         {
-            var list = new List<(SearchHit Hit, double Score)>(_docs.Count);
+            var list = new List<(Hit Hit, double Score)>(_docs.Count);
             foreach (var (_, e) in _docs) list.Add((e.Hit, multiplyByCount ? e.Score * e.Count : e.Score));
-            list.Sort((x, y) => x.Score != y.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Hit.DocId, y.Hit.DocId));
-            var result = new List<SearchHit>(list.Count);
+            list.Sort((x, y) => x.Score != y.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Hit.Id, y.Hit.Id));
+            var result = new List<Hit>(list.Count);
             foreach (var (hit, score) in list) result.Add(hit with { Score = (float)score });
             return result;
         }

@@ -1,15 +1,13 @@
-using Relevo.Search;
-
 namespace Relevo.Fusion;
 
-public enum Normalization { None, MinMax, ZScore }
+internal enum Normalization { None, MinMax, ZScore }
 
 /// <summary>Per-list score normalization before score-based fusion.</summary>
-public static class ScoreNormalization
+internal static class ScoreNormalization
 {
     /// <summary>Normalized scores of a ranked list, in its order. Min-max maps to [0, 1] (all equal: 1); z-score
     /// subtracts the mean and divides by the population standard deviation (all equal: 0).</summary>
-    public static double[] Normalize(IReadOnlyList<SearchHit> hits, Normalization method)
+    public static double[] Normalize(IReadOnlyList<Hit> hits, Normalization method)
     {
         var result = new double[hits.Count];
         if (hits.Count == 0) return result;

@@ -4,7 +4,7 @@ namespace Relevo.Index;
 
 /// <summary>Feeds a JSON-lines corpus into a writer, turning per-document errors into file:line:field messages.
 /// It does not commit: the caller commits on success and disposes (discarding everything) on failure.</summary>
-public static class CorpusIndexer
+internal static class CorpusIndexer
 {
     /// <param name="progress">Called now and then with (fraction of the file read, documents so far).</param>
     /// <param name="threads">Analysis threads (0: one per core); the index is the same for any number.</param>

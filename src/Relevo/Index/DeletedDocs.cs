@@ -5,7 +5,7 @@ namespace Relevo.Index;
 
 /// <summary>The deleted documents of one segment: a bitset, written as a new generation file on each commit
 /// that changes it (segments themselves never change).</summary>
-public sealed class DeletedDocs
+internal sealed class DeletedDocs
 {
     private readonly ulong[] _bits;
 

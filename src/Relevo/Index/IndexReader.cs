@@ -1,10 +1,15 @@
+using System.Collections.Concurrent;
+using Relevo.Analysis;
 using Relevo.Index.Formats.V1;
+using Relevo.Search;
 
 namespace Relevo.Index;
 
-/// <summary>A consistent, read-only view of one commit of an index: its segments and their deletions.
-/// Safe to share between threads; a later commit is seen by opening a new reader.</summary>
-public sealed class IndexReader : IDisposable
+/// <summary>A consistent, read-only view of one commit of an index: its segments and their deletions, its collection
+/// statistics, and whatever per-commit state components and stages open over it (<see cref="Component{T}"/>, e.g.
+/// memory-mapped vectors), which lives as long as the reader. Safe to share between threads; a later commit is seen
+/// by opening a new reader.</summary>
+internal sealed class IndexReader : IDisposable
 {
     public string Directory { get; }
     public Manifest Manifest { get; }
@@ -21,7 +26,15 @@ public sealed class IndexReader : IDisposable
         int b = 0;
         for (int i = 0; i < segments.Count; i++) { bases[i] = b; b += segments[i].MaxDoc; }
         DocBase = bases;
+        Statistics = new IndexStatistics(this);
+        AnalyzerInstance = Analysis.Analyzer.Create(manifest.Analyzer);
     }
+
+    /// <summary>Collection statistics of this commit (deleted documents count until a merge removes them, as in Lucene).</summary>
+    public IndexStatistics Statistics { get; }
+
+    /// <summary>The analyzer the index was built with.</summary>
+    public Analyzer AnalyzerInstance { get; }
 
     /// <summary>Opens the latest commit. If a writer commits and removes old files while we open, retry on the newer manifest.</summary>
     public static IndexReader Open(string directory)
@@ -54,7 +67,7 @@ public sealed class IndexReader : IDisposable
                 var deletes = s.DeletesFile is { } f
                     ? DeletedDocs.Read(Path.Combine(directory, f), s.MaxDoc)
                     : new DeletedDocs(s.MaxDoc);
-                readers.Add(new SegmentReader(directory, s.Name, deletes));
+                readers.Add(new V1SegmentReader(directory, s.Name, deletes));
             }
             return readers;
         }
@@ -103,8 +116,46 @@ public sealed class IndexReader : IDisposable
         return total;
     }
 
+    /// <summary>Hits from global document numbers and scores: each document's segment, local number and id.</summary>
+    public Hit[] ToHits(ReadOnlySpan<int> docs, ReadOnlySpan<float> scores)
+    {
+        var hits = new Hit[docs.Length];
+        for (int i = 0; i < hits.Length; i++)
+        {
+            int global = docs[i];
+            int s = SegmentOf(global);
+            int doc = global - DocBase[s];
+            hits[i] = new Hit(Segments[s].GetId(doc), scores[i], s, doc);
+        }
+        return hits;
+    }
+
+    private readonly ConcurrentDictionary<string, Lazy<object>> _components = new(StringComparer.Ordinal);
+    private int _disposed;
+
+    /// <summary>Per-commit state opened once and shared by every search of this reader (e.g. a model's memory-mapped
+    /// vectors), created by <paramref name="open"/> on first use under <paramref name="key"/>, and disposed with the
+    /// reader. Keys come from the index's own contents (component names, model names), so their number is bounded.</summary>
+    public T Component<T>(string key, Func<IndexReader, T> open) where T : class
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var lazy = _components.GetOrAdd(key, _ => new Lazy<object>(() => open(this), LazyThreadSafetyMode.ExecutionAndPublication));
+        try
+        {
+            return (T)lazy.Value;
+        }
+        catch
+        {
+            _components.TryRemove(new KeyValuePair<string, Lazy<object>>(key, lazy)); // a failed open is retried next time
+            throw;
+        }
+    }
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        foreach (var c in _components.Values)
+            if (c.IsValueCreated && c.Value is IDisposable d) d.Dispose();
         foreach (var s in Segments) s.Dispose();
     }
 }

@@ -6,7 +6,7 @@ namespace Relevo.Index;
 /// <summary>Adds, replaces and deletes documents, and commits them atomically. One writer per index at a time
 /// (a lock file guards it). Nothing is visible to readers, or survives a crash, until <see cref="Commit"/> returns;
 /// disposing without committing discards the uncommitted changes and leaves the last commit as it was.</summary>
-public sealed class IndexWriter : IDisposable
+internal sealed class IndexWriter : IDisposable
 {
     public const string LockFileName = "write.lock";
 
@@ -222,7 +222,7 @@ public sealed class IndexWriter : IDisposable
         var deletes = new DeletedDocs(stats.MaxDoc);
         foreach (int d in _bufferDeleted) deletes.Delete(d);
         var entry = new SegmentEntry(name, stats.MaxDoc, stats.SumTotalTermFreq, stats.DocsWithTerms, stats.TermCount, 0, 0);
-        var reader = new SegmentReader(_dir, name, new DeletedDocs(stats.MaxDoc));
+        var reader = new V1SegmentReader(_dir, name, new DeletedDocs(stats.MaxDoc));
         _segments.Add((entry, reader, deletes, deletes.Count > 0));
         _buffer = new SegmentBuffer();
         _bufferIds.Clear();
@@ -267,27 +267,67 @@ public sealed class IndexWriter : IDisposable
     public void ForceMerge()
     {
         Flush();
-        var live = new List<SegmentReader>();
-        foreach (var s in _segments)
-        {
-            s.Reader.Deletes = s.Deletes; // the merge sees pending deletions
-            live.Add(s.Reader);
-        }
-        if (live.Count <= 1 && LiveDocs == (live.Count == 0 ? 0 : live[0].MaxDoc))
+        int liveSegments = 0;
+        foreach (var s in _segments) if (s.Deletes.Count < s.Entry.MaxDoc) liveSegments++;
+        if (_segments.Count <= 1 && (_segments.Count == 0 || _segments[0].Deletes.Count == 0))
         {
             Commit();
             return;
         }
-        string name = "_" + (_nextSegment++).ToString("x");
-        var stats = SegmentWriter.Write(_dir, name, new SegmentMerger(live));
-        // Dense vectors: the merged segment keeps the vectors of live documents for models every merged segment has.
-        var vectors = Dense.VectorMerger.Merge(_dir, name, _segments.ConvertAll(s => (s.Entry, s.Reader)));
-        foreach (var s in _segments) s.Reader.Dispose();
-        _segments.Clear();
-        var entry = new SegmentEntry(name, stats.MaxDoc, stats.SumTotalTermFreq, stats.DocsWithTerms, stats.TermCount, 0, 0) { Vectors = vectors };
-        _segments.Add((entry, new SegmentReader(_dir, name, new DeletedDocs(stats.MaxDoc)), new DeletedDocs(stats.MaxDoc), false));
-        _dirty = true;
+        if (liveSegments == 0)
+        {
+            Commit(); // every document deleted: the commit drops every segment
+            return;
+        }
+        MergeRange(0, _segments.Count);
         Commit();
+    }
+
+    /// <summary>Replaces the adjacent segments [start, start + count) by one segment of their live documents, in
+    /// order (so documents keep their relative order, and ties between equal scores still break as before); every
+    /// segment component's data is carried over by its registered component. Not committed.</summary>
+    private void MergeRange(int start, int count)
+    {
+        var range = _segments.GetRange(start, count);
+        foreach (var s in range)
+            foreach (var c in s.Entry.Components)
+                if (FindComponent(c.Component) is null)
+                    throw new RelevoException($"{_dir}: segment {s.Entry.Name} holds '{c.Component}' data, which this program cannot " +
+                                              $"merge (it was written by an extension that is not loaded here); nothing was merged");
+        var readers = new List<SegmentReader>(count);
+        foreach (var s in range)
+        {
+            s.Reader.Deletes = s.Deletes; // the merge sees pending deletions
+            readers.Add(s.Reader);
+        }
+        string name = "_" + (_nextSegment++).ToString("x");
+        var stats = SegmentWriter.Write(_dir, name, new SegmentMerger(readers));
+        var components = new List<ComponentData>();
+        var sources = range.ConvertAll(s => (s.Entry, s.Reader));
+        foreach (var component in ComponentsIn(range)) components.AddRange(component.Merge(_dir, name, sources));
+        foreach (var s in range) s.Reader.Dispose();
+        var entry = new SegmentEntry(name, stats.MaxDoc, stats.SumTotalTermFreq, stats.DocsWithTerms, stats.TermCount, 0, 0)
+        {
+            Components = components,
+        };
+        _segments.RemoveRange(start, count);
+        _segments.Insert(start, (entry, new V1SegmentReader(_dir, name, new DeletedDocs(stats.MaxDoc)), new DeletedDocs(stats.MaxDoc), false));
+        _dirty = true;
+    }
+
+    private SegmentComponent? FindComponent(string name)
+    {
+        foreach (var c in _options.Components) if (string.Equals(c.Name, name, StringComparison.Ordinal)) return c;
+        return null;
+    }
+
+    private List<SegmentComponent> ComponentsIn(List<(SegmentEntry Entry, SegmentReader Reader, DeletedDocs Deletes, bool DeletesChanged)> range)
+    {
+        var list = new List<SegmentComponent>();
+        foreach (var s in range)
+            foreach (var c in s.Entry.Components)
+                if (FindComponent(c.Component) is { } component && !list.Contains(component)) list.Add(component);
+        return list;
     }
 
     /// <summary>The writer's last commit (what <see cref="Commit"/> last made durable, or what it opened).</summary>
@@ -350,12 +390,12 @@ public sealed class IndexWriter : IDisposable
         {
             foreach (var f in SegmentFiles.All(s.Name)) keep.Add(f);
             if (s.DeletesFile is { } d) keep.Add(d);
-            foreach (var f in Dense.VectorFiles.All(s.Name, s.Vectors)) keep.Add(f); // dense vectors
+            foreach (var f in s.ComponentFiles()) keep.Add(f);
         }
         foreach (var f in _segments)
         {
             foreach (var name in SegmentFiles.All(f.Entry.Name)) keep.Add(name);
-            foreach (var name in Dense.VectorFiles.All(f.Entry.Name, f.Entry.Vectors)) keep.Add(name); // dense vectors
+            foreach (var name in f.Entry.ComponentFiles()) keep.Add(name);
         }
         foreach (var file in System.IO.Directory.EnumerateFiles(_dir))
         {
@@ -364,28 +404,34 @@ public sealed class IndexWriter : IDisposable
         }
     }
 
-    // --- Dense vectors (src/Relevo/Dense/DenseIndexer.cs) ---
+    // --- Segment components (e.g. the dense extension's vectors) ---
 
-    /// <summary>The segments as of the last commit or flush, with readers, for writing per-segment vector files.</summary>
-    internal IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> SegmentsForVectors()
+    /// <summary>The segments as of the last commit or flush, with readers, for writing per-segment component data.</summary>
+    internal IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> Segments()
     {
         var list = new List<(SegmentEntry, SegmentReader)>(_segments.Count);
         foreach (var s in _segments) list.Add((s.Entry, s.Reader));
         return list;
     }
 
-    /// <summary>Records that <paramref name="segment"/> now has (fsynced) vector files for <paramref name="model"/>;
-    /// the next <see cref="Commit"/> makes it part of the index atomically.</summary>
-    internal void AddVectors(string segment, string model)
+    /// <summary>Records that <paramref name="segment"/> now has <paramref name="data"/> (its files written and fsynced);
+    /// the next <see cref="Commit"/> makes it part of the index atomically. Data of the same component and key is
+    /// replaced.</summary>
+    internal void AddComponentData(string segment, ComponentData data)
     {
         for (int i = 0; i < _segments.Count; i++)
         {
             var s = _segments[i];
-            if (s.Entry.Name != segment || s.Entry.HasVectors(model)) continue;
-            _segments[i] = s with { Entry = s.Entry with { Vectors = [.. s.Entry.Vectors, model] } };
+            if (s.Entry.Name != segment) continue;
+            var components = new List<ComponentData>(s.Entry.Components.Count + 1);
+            foreach (var c in s.Entry.Components)
+                if (c.Component != data.Component || c.Key != data.Key) components.Add(c);
+            components.Add(data);
+            _segments[i] = s with { Entry = s.Entry with { Components = components } };
             _dirty = true;
             return;
         }
+        throw new InvalidOperationException($"no segment {segment} in the writer");
     }
 
     private static bool IsIndexFile(string name) =>

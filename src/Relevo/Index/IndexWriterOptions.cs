@@ -1,6 +1,6 @@
 namespace Relevo.Index;
 
-public sealed record IndexWriterOptions
+internal sealed record IndexWriterOptions
 {
     /// <summary>Analyzer for a new index; an existing index keeps the one it was created with.</summary>
     public string Analyzer { get; init; } = "english";
@@ -14,6 +14,10 @@ public sealed record IndexWriterOptions
     /// <summary>Commits other than the writer's own whose files must not be removed (a shard of a sharded index keeps
     /// the commit the cluster manifest names until the next cluster-wide commit replaces it).</summary>
     public Func<IReadOnlyList<Manifest>>? ProtectedCommits { get; init; }
+
+    /// <summary>The segment components (vectors, ...) this writer carries through merges; a merge of segments that hold
+    /// data of a component not listed here is refused rather than dropping it.</summary>
+    public IReadOnlyList<SegmentComponent> Components { get; init; } = [];
 
     /// <summary>Test hook: called at each commit stage (crash-safety tests kill the process there).</summary>
     public Action<string>? CommitStage { get; init; }

@@ -1,31 +1,52 @@
+using System.Text.Json.Serialization;
 
 namespace Relevo.Index;
 
+/// <summary>Data a segment carries beside its postings for one component (e.g. the vectors of one model): the
+/// component's name, its key within the component (the model) and the files it occupies in the index folder, which
+/// the manifest lists so that every program keeps them, whether or not it knows the component.</summary>
+internal sealed record ComponentData(string Component, string Key, IReadOnlyList<string> Files);
+
 /// <summary>One live segment as the manifest records it.</summary>
-public sealed record SegmentEntry(
+internal sealed record SegmentEntry(
     string Name, int MaxDoc, long SumTotalTermFreq, int DocsWithTerms, int TermCount,
     long DeleteGeneration, int DeleteCount)
 {
     public string? DeletesFile => DeleteGeneration == 0 ? null : Formats.V1.SegmentFiles.Deletes(Name, DeleteGeneration);
 
-    // --- Dense vectors (src/Relevo/Dense) ---
-    /// <summary>Models this segment has vector files for (<c>{segment}.{model}.vec/.vq8</c>); empty in manifests
-    /// written before dense retrieval, which therefore still read.</summary>
-    public IReadOnlyList<string> Vectors { get; init; } = [];
+    /// <summary>Per-segment component data (vectors, ...) with the files each occupies.</summary>
+    public IReadOnlyList<ComponentData> Components { get; init; } = [];
 
-    public bool HasVectors(string model)
+    /// <summary>Format 1 listed a segment's vector models here (files <c>{segment}.{model}.vec</c> and <c>.vq8</c>);
+    /// read only, turned into <see cref="Components"/> by <see cref="Manifest.Upgrade"/>.</summary>
+    [JsonPropertyName("vectors")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Format1Vectors { get; init; }
+
+    /// <summary>The data of <paramref name="component"/> under <paramref name="key"/>, or null.</summary>
+    public ComponentData? Component(string component, string key)
     {
-        foreach (var m in Vectors) if (string.Equals(m, model, StringComparison.Ordinal)) return true;
-        return false;
+        foreach (var c in Components)
+            if (string.Equals(c.Component, component, StringComparison.Ordinal) && string.Equals(c.Key, key, StringComparison.Ordinal))
+                return c;
+        return null;
+    }
+
+    /// <summary>Every file of the segment's component data.</summary>
+    public IEnumerable<string> ComponentFiles()
+    {
+        foreach (var c in Components)
+            foreach (var f in c.Files) yield return f;
     }
 }
 
 /// <summary>The one file that says which segments make up the index at a commit. It is replaced atomically
 /// (write a temp file, fsync, rename, fsync the folder), so a crash leaves either the old or the new commit.</summary>
-public sealed record Manifest(int Format, long Generation, string Analyzer, int NextSegment, IReadOnlyList<SegmentEntry> Segments)
+internal sealed record Manifest(int Format, long Generation, string Analyzer, int NextSegment, IReadOnlyList<SegmentEntry> Segments)
 {
     public const string FileName = "manifest";
-    public const int CurrentFormat = 1;
+    /// <summary>2: per-segment component data with their files (1: a list of vector models).</summary>
+    public const int CurrentFormat = 2;
 
     public static Manifest Empty(string analyzer) => new(CurrentFormat, 0, analyzer, 0, []);
 
@@ -36,12 +57,26 @@ public sealed record Manifest(int Format, long Generation, string Analyzer, int 
         string path = Path.Combine(directory, FileName);
         if (!File.Exists(path))
             throw new RelevoException($"{path}: no index here (the manifest is missing)");
-        var m = Formats.ChecksummedJson.Read<Manifest>(path);
-        if (m.Segments is null || m.Analyzer is null)
+        return Formats.ChecksummedJson.Read<Manifest>(path).Upgrade(path);
+    }
+
+    /// <summary>Checks a manifest read from <paramref name="path"/> and brings an older format's to the current one.</summary>
+    public Manifest Upgrade(string path)
+    {
+        if (Segments is null || Analyzer is null)
             throw new Formats.CorruptIndexException(path, "unreadable: empty manifest");
-        if (m.Format != CurrentFormat)
-            throw new Formats.CorruptIndexException(path, $"manifest format {m.Format} is not supported (this build reads {CurrentFormat})");
-        return m;
+        if (Format is < 1 or > CurrentFormat)
+            throw new Formats.CorruptIndexException(path, $"manifest format {Format} is not supported (this build reads 1 to {CurrentFormat})");
+        if (Format == CurrentFormat) return this;
+        var segments = new List<SegmentEntry>(Segments.Count);
+        foreach (var s in Segments)
+        {
+            var components = new List<ComponentData>();
+            foreach (var model in s.Format1Vectors ?? [])
+                components.Add(new ComponentData("vectors", model, [$"{s.Name}.{model}.vec", $"{s.Name}.{model}.vq8"]));
+            segments.Add(s with { Components = components, Format1Vectors = null });
+        }
+        return this with { Format = CurrentFormat, Segments = segments };
     }
 
     /// <summary>Atomically makes this manifest the index's current commit.</summary>

@@ -4,7 +4,7 @@ namespace Relevo.Index;
 /// commit, without closing a reader that a search still uses (Lucene's SearcherManager idea). Every reader is
 /// reference-counted: the manager holds one reference to the current reader, and each <see cref="Acquire"/> adds
 /// one until its lease is disposed. A replaced reader is disposed when its last lease is.</summary>
-public sealed class ReaderManager : IDisposable
+internal sealed class ReaderManager : IDisposable
 {
     private readonly object _gate = new();
     private readonly object _refreshGate = new();
@@ -96,7 +96,7 @@ public sealed class ReaderManager : IDisposable
 
 /// <summary>One holder's reference to a reader of a <see cref="ReaderManager"/>; disposing it releases the reference
 /// (once, however often it is called).</summary>
-public sealed class ReaderLease : IDisposable
+internal sealed class ReaderLease : IDisposable
 {
     private ReaderManager.Counted? _counted;
     private readonly IndexReader _reader;

@@ -4,7 +4,7 @@ namespace Relevo.Index;
 
 /// <summary>Lucene's one-byte length norm (SmallFloat.intToByte4 / byte4ToInt, Lucene 8+ and Anserini):
 /// exact for lengths below 24, then 4 significant bits. Reproducing it is what makes our BM25 scores equal Lucene's.</summary>
-public static class SmallFloat
+internal static class SmallFloat
 {
     private static readonly int MaxInt4 = LongToInt4(int.MaxValue);
     private static readonly int NumFreeValues = 255 - MaxInt4;

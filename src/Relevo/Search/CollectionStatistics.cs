@@ -4,7 +4,7 @@ namespace Relevo.Search;
 
 /// <summary>The collection-wide numbers BM25 needs. A searcher takes them from its own index by default; a
 /// sharded deployment passes statistics gathered from every shard so each shard scores as one index would.</summary>
-public interface ICollectionStatistics
+internal interface ICollectionStatistics
 {
     /// <summary>Documents that have at least one indexed term (Lucene's docCount).</summary>
     long DocCount { get; }
@@ -17,7 +17,7 @@ public interface ICollectionStatistics
 }
 
 /// <summary>Statistics of one index commit. As in Lucene, deleted documents still count until a merge removes them.</summary>
-public sealed class IndexStatistics : ICollectionStatistics
+internal sealed class IndexStatistics : ICollectionStatistics
 {
     private readonly IndexReader _reader;
 

@@ -1,19 +1,21 @@
 using Relevo.Index;
+using Relevo.Search.Similarities;
 
 namespace Relevo.Search;
 
 /// <summary>Exhaustive term-at-a-time scoring: every posting of every query term is scored and summed (in double,
 /// as Lucene's disjunctions do) and the top k kept. It is the reference the pruning algorithms are checked against.</summary>
-public static class ExhaustiveScorer
+internal static class ExhaustiveScorer
 {
     [ThreadStatic] private static double[]? t_scores;
     [ThreadStatic] private static int[]? t_touched;
     [ThreadStatic] private static bool[]? t_seen;
 
-    public static IReadOnlyList<SearchHit> Search<TScorer>(IndexReader reader, IReadOnlyList<(string Term, TScorer Scorer)> terms, int k)
+    /// <summary>Scores every document that has a posting of a query term and offers those not below the collector's
+    /// threshold (its floor and shared bound included) to it.</summary>
+    public static void Search<TScorer>(IndexReader reader, Weight<TScorer> weight, TopKCollector top)
         where TScorer : struct, ITermScorer
     {
-        var top = new TopKCollector(k);
         for (int s = 0; s < reader.Segments.Count; s++)
         {
             var seg = reader.Segments[s];
@@ -24,12 +26,13 @@ public static class ExhaustiveScorer
             var seen = t_seen is { } tn && tn.Length >= seg.MaxDoc ? tn : (t_seen = new bool[size]);
             int nTouched = 0;
             var norms = seg.Norms;
-            for (int t = 0; t < terms.Count; t++)
+            PostingsCursor? cursor = null;
+            for (int t = 0; t < weight.TermCount; t++)
             {
-                int ord = seg.FindTerm(terms[t].Term);
+                int ord = seg.FindTerm(weight.Terms[t]);
                 if (ord < 0) continue;
-                var scorer = terms[t].Scorer;
-                var cursor = seg.Postings(ord);
+                var scorer = weight.Scorers[t];
+                cursor = seg.Postings(ord, cursor);
                 for (int b = 0; b < cursor.BlockCount; b++)
                 {
                     cursor.ReadBlock(b);
@@ -49,9 +52,8 @@ public static class ExhaustiveScorer
                 float score = (float)scores[d];
                 scores[d] = 0;
                 seen[d] = false;
-                if (!seg.IsDeleted(d)) top.Collect(docBase + d, score);
+                if (!seg.IsDeleted(d) && score >= top.Threshold) top.Collect(docBase + d, score); // ties: the collector decides
             }
         }
-        return SearchHits.FromGlobalDocs(reader, top.Drain());
     }
 }

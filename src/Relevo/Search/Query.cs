@@ -5,7 +5,7 @@ namespace Relevo.Search;
 /// <summary>A weighted bag of analyzed terms. Parsed from text, each term weighs its count (a term typed twice
 /// weighs twice, as in Anserini's bag-of-words query); feedback (RM3, Rocchio) produces fractional weights.
 /// The weight multiplies the term's score, like a Lucene BoostQuery.</summary>
-public sealed class Query
+internal sealed class Query
 {
     public IReadOnlyList<(string Term, float Weight)> Terms { get; }
     public string Text { get; }

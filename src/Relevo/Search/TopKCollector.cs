@@ -1,7 +1,9 @@
 namespace Relevo.Search;
 
-/// <summary>Keeps the k best (score, global doc) pairs in a min-heap; ties go to the smaller doc number, as in Lucene.</summary>
-public sealed class TopKCollector
+/// <summary>Keeps the k best (score, global doc) pairs in a min-heap; ties go to the smaller doc number, as in Lucene.
+/// Options for searching one shard of a larger collection: a floor every kept document must beat, and a bound shared
+/// with the searches of the same query's other shards (both given to <see cref="Reset"/>).</summary>
+internal sealed class TopKCollector
 {
     private float[] _scores;
     private int[] _docs;
@@ -16,9 +18,9 @@ public sealed class TopKCollector
         _k = k;
     }
 
-    /// <summary>Empties the collector and sets a new k; the arrays are kept (and only grown), so a reused collector
-    /// allocates nothing in steady state.</summary>
-    public void Reset(int k)
+    /// <summary>Empties the collector and sets a new k, the floor and the shared bound; the arrays are kept (and only
+    /// grown), so a reused collector allocates nothing in steady state.</summary>
+    public void Reset(int k, float floor = float.NegativeInfinity, SharedBound? shared = null)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
         if (k > _scores.Length)
@@ -28,8 +30,8 @@ public sealed class TopKCollector
         }
         _k = k;
         _count = 0;
-        _floor = float.NegativeInfinity;
-        Shared = null;
+        _floor = floor;
+        Shared = shared;
         _pendingCount = 0;
         _inKeys = false;
     }
@@ -38,17 +40,16 @@ public sealed class TopKCollector
 
     /// <summary>A score every collected document must beat, known before the search (e.g. another shard's k-th
     /// score, lowered by one ulp so that documents tying with it are still collected). Pruning algorithms read it
-    /// through <see cref="Threshold"/>, so they skip what cannot beat it. Reset clears it.</summary>
-    public float Floor
-    {
-        get => _floor;
-        set => _floor = value;
-    }
+    /// through <see cref="Threshold"/>, so they skip what cannot beat it.</summary>
+    public float Floor => _floor;
 
     /// <summary>A bound shared with searches of other shards of the same query that run in this process: this
     /// collector publishes its k-th score there once it is full, and its threshold never falls below the shared
-    /// value. Reset clears it.</summary>
-    public SharedBound? Shared { get; set; }
+    /// value.</summary>
+    public SharedBound? Shared { get; private set; }
+
+    /// <summary>Stops publishing to the shared bound (the search is over; draining does not raise it).</summary>
+    public void DetachShared() => Shared = null;
 
     public int Count => _count;
     public int Capacity => _k;
@@ -406,7 +407,7 @@ public sealed class TopKCollector
 /// score is a lower bound of the global k-th score, so a document of another shard that cannot beat it cannot be
 /// in the global top k. The value is published one ulp below the k-th score: a document that ties with it may
 /// still win on the tie-break, so it must not be pruned.</summary>
-public sealed class SharedBound
+internal sealed class SharedBound
 {
     private float _value = float.NegativeInfinity;
 

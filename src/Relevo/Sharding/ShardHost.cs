@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Relevo.Dense;
 using Relevo.Index;
+using Relevo.Pipelines;
 using Relevo.Search;
 
 namespace Relevo.Sharding;
@@ -8,10 +8,13 @@ namespace Relevo.Sharding;
 /// <summary>Serves one shard of a sharded index from its folder: reads at the cluster-wide version a request names
 /// (the shard commit <c>cluster.json</c> records for it, not the shard's own latest commit), and applies writes that
 /// a coordinator routes here. Every process that can read the folder can host it (an Orleans grain wraps one; tests
-/// and the CLI use it in process). Thread-safe.</summary>
-public sealed class ShardHost : IShardService, IDisposable
+/// and the CLI use it in process). Retrievers and document operations come from the host's
+/// <see cref="ExtensionRegistry"/> (so a silo with the dense extension serves dense retrieval). Thread-safe.</summary>
+internal sealed class ShardHost : IShardService, IDisposable
 {
     private readonly string _root;
+    private readonly ExtensionRegistry _registry;
+    private readonly ConcurrentDictionary<string, RetrieverStage> _retrievers = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly object _writeGate = new();
     // The last two versions opened: a query that started on the older one finishes on it.
@@ -26,13 +29,14 @@ public sealed class ShardHost : IShardService, IDisposable
     public int Shard { get; }
     public string Folder { get; }
 
-    public ShardHost(string root, int shard)
+    public ShardHost(string root, int shard, ExtensionRegistry registry)
     {
         _root = root;
+        _registry = registry;
         Shard = shard;
-        var manifest = ClusterManifest.Read(root);
+        var manifest = ShardedManifest.Read(root);
         if (shard < 0 || shard >= manifest.ShardCount)
-            throw new RelevoException($"{Path.Combine(root, ClusterManifest.FileName)}: there is no shard {shard} (the index has {manifest.ShardCount})");
+            throw new RelevoException($"{Path.Combine(root, ShardedManifest.FileName)}: there is no shard {shard} (the index has {manifest.ShardCount})");
         Folder = Path.Combine(root, manifest.Shards[shard].Folder);
     }
 
@@ -52,45 +56,51 @@ public sealed class ShardHost : IShardService, IDisposable
             df[i] = stats.DocFreq(terms[i]);
             ttf[i] = stats.TotalTermFreq(terms[i]);
         }
-        return new ShardStatistics(s.Version, stats.DocCount, stats.SumTotalTermFreq, df, ttf);
+        return new ShardStatistics(s.Version, stats.DocCount, stats.SumTotalTermFreq, df, ttf) { LiveDocs = s.Reader.LiveDocs };
     }
 
-    public Task<ShardHits> SearchSparseAsync(SparseShardQuery query) => Task.FromResult(SearchSparse(query));
+    public Task<ShardHits> SearchAsync(ShardRetrieval query) => Task.FromResult(Search(query));
 
-    public ShardHits SearchSparse(SparseShardQuery q)
+    /// <summary>The shard's top k for a retrieval, scored with the collection-wide statistics the coordinator sent,
+    /// pruned with the floor and with the k-th scores of the same query's other shards in this process.</summary>
+    public ShardHits Search(ShardRetrieval q)
     {
         using var lease = Acquire(q.Version);
         var s = lease.Snapshot;
         if (IsStale(s, q.Version)) return Stale(s.Version);
         if (q.Terms.Length != q.Weights.Length) throw new RelevoException("shard query: terms and weights differ in number");
-        var terms = new (string, float)[q.Terms.Length];
-        for (int i = 0; i < terms.Length; i++) terms[i] = (q.Terms[i], q.Weights[i]);
-        var query = new Query(string.Join(' ', q.Terms), terms);
-        IReadOnlyList<SearchHit> hits;
-        if (q.Model == SparseModel.Bm25)
+        var retriever = Retriever(q.Retriever);
+        Query? terms = null;
+        if (q.Terms.Length > 0)
         {
-            var searcher = new Bm25Searcher(s.Reader, new Bm25Parameters(q.K1, q.B), q.Statistics);
-            var bound = SharedBounds.Enter(q.QueryId);
-            try { hits = searcher.SearchShard(query, q.K, q.Floor, bound); }
-            finally { SharedBounds.Leave(q.QueryId); }
+            var list = new (string, float)[q.Terms.Length];
+            for (int i = 0; i < list.Length; i++) list[i] = (q.Terms[i], q.Weights[i]);
+            terms = new Query(string.Join(' ', q.Terms), list);
         }
-        else
+        var reader = s.Reader;
+        if (q.K <= 0) throw new RelevoException("k must be at least 1");
+        int cap = Math.Min(q.K, Math.Max(reader.MaxDoc, 1));
+        var docs = new int[cap];
+        var scores = new float[cap];
+        int n;
+        var bound = SharedBounds.Enter(q.QueryId);
+        try
         {
-            hits = new QueryLikelihoodSearcher(s.Reader, q.Mu, q.Statistics).Search(query, q.K);
+            n = reader.MaxDoc == 0 ? 0 : retriever.Search(reader, new RetrievalRequest(terms, q.Vector), q.Statistics, q.K, docs, scores, q.Floor, bound);
         }
-        return ToShardHits(s, hits);
+        finally { SharedBounds.Leave(q.QueryId); }
+        return ToShardHits(s, reader.ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n)));
     }
 
-    public Task<ShardHits> SearchDenseAsync(DenseShardQuery query) => Task.FromResult(SearchDense(query));
-
-    public ShardHits SearchDense(DenseShardQuery q)
+    /// <summary>The retriever a coordinator names by its canonical text, parsed with this host's extensions (kept:
+    /// at most a few hundred distinct texts).</summary>
+    private RetrieverStage Retriever(string text)
     {
-        using var lease = Acquire(q.Version);
-        var s = lease.Snapshot;
-        if (IsStale(s, q.Version)) return Stale(s.Version);
-        if (s.Reader.MaxDoc == 0) return new ShardHits(s.Version, [], [], [], []);
-        var searcher = s.Dense(q.Model, q.Int8, q.Oversample);
-        return ToShardHits(s, searcher.Search(q.Vector, q.K));
+        if (_retrievers.TryGetValue(text, out var r)) return r;
+        var stage = PipelineParser.Parse(text, _registry) as RetrieverStage
+            ?? throw new RelevoException($"shard query: '{text}' is not a retriever");
+        if (_retrievers.Count < 256) _retrievers.TryAdd(text, stage);
+        return stage;
     }
 
     public Task<Document?[]> DocumentsAsync(long version, int[] docs)
@@ -115,13 +125,22 @@ public sealed class ShardHost : IShardService, IDisposable
         return Task.FromResult(lease.Snapshot.Reader.GetDocument(id));
     }
 
-    public Task<float[]?> VectorAsync(long version, string model, int doc)
+    public Task<ShardFetched> FetchAsync(ShardFetch fetch)
     {
-        using var lease = Acquire(version, allowOlder: true);
+        using var lease = Acquire(fetch.Version, allowOlder: true);
         var s = lease.Snapshot;
-        if (doc < 0 || doc >= s.Reader.MaxDoc) return Task.FromResult<float[]?>(null);
-        int seg = s.Reader.SegmentOf(doc);
-        return Task.FromResult<float[]?>(s.Dense(model, false, 4).GetVector(seg, doc - s.Reader.DocBase[seg]).ToArray());
+        var r = s.Reader;
+        var operation = _registry.DocumentOperation(fetch.Operation);
+        var results = new byte[]?[fetch.Docs.Length];
+        for (int i = 0; i < results.Length; i++)
+        {
+            int d = fetch.Docs[i];
+            if (d < 0 || d >= r.MaxDoc) continue;
+            int seg = r.SegmentOf(d);
+            int local = d - r.DocBase[seg];
+            if (!r.Segments[seg].IsDeleted(local)) results[i] = operation(r, fetch.Argument, seg, local);
+        }
+        return Task.FromResult(new ShardFetched(s.Version, results));
     }
 
     public Task<(long Version, int LiveDocs)> LiveDocsAsync(long version)
@@ -131,20 +150,20 @@ public sealed class ShardHost : IShardService, IDisposable
     }
 
     /// <summary>A request for a version other than the newest is answered "stale" (with the newest version, so the
-    /// coordinator starts over there); one for <see cref="ClusterVersion.Latest"/> is answered from the newest.</summary>
-    private static bool IsStale(Snapshot s, long version) => version != ClusterVersion.Latest && s.Version != version;
+    /// coordinator starts over there); one for <see cref="ShardVersion.Latest"/> is answered from the newest.</summary>
+    private static bool IsStale(Snapshot s, long version) => version != ShardVersion.Latest && s.Version != version;
 
     private static ShardHits Stale(long version) => new(version, [], [], [], []);
 
-    private static ShardHits ToShardHits(Snapshot s, IReadOnlyList<SearchHit> hits)
+    private static ShardHits ToShardHits(Snapshot s, Hit[] hits)
     {
-        var ids = new string[hits.Count];
-        var scores = new float[hits.Count];
-        var docs = new int[hits.Count];
-        var ordinals = new long[hits.Count];
-        for (int i = 0; i < hits.Count; i++)
+        var ids = new string[hits.Length];
+        var scores = new float[hits.Length];
+        var docs = new int[hits.Length];
+        var ordinals = new long[hits.Length];
+        for (int i = 0; i < hits.Length; i++)
         {
-            ids[i] = hits[i].DocId;
+            ids[i] = hits[i].Id;
             scores[i] = hits[i].Score;
             docs[i] = s.Reader.DocBase[hits[i].Segment] + hits[i].Doc;
             ordinals[i] = s.Ordinal(hits[i].Segment, hits[i].Doc);
@@ -161,8 +180,8 @@ public sealed class ShardHost : IShardService, IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            Reload(force: version != ClusterVersion.Latest && (_snapshots.Count == 0 || version > _snapshots[^1].Version));
-            if (allowOlder && version != ClusterVersion.Latest)
+            Reload(force: version != ShardVersion.Latest && (_snapshots.Count == 0 || version > _snapshots[^1].Version));
+            if (allowOlder && version != ShardVersion.Latest)
             {
                 foreach (var s in _snapshots)
                     if (s.Version == version) return new Lease(s);
@@ -176,7 +195,7 @@ public sealed class ShardHost : IShardService, IDisposable
 
     private bool ManifestChanged()
     {
-        var info = new FileInfo(Path.Combine(_root, ClusterManifest.FileName));
+        var info = new FileInfo(Path.Combine(_root, ShardedManifest.FileName));
         return (info.LastWriteTimeUtc, info.Exists ? info.Length : -1) != _manifestStamp;
     }
 
@@ -184,9 +203,9 @@ public sealed class ShardHost : IShardService, IDisposable
     private void Reload(bool force)
     {
         if (!force && _snapshots.Count > 0 && !ManifestChanged()) return;
-        var info = new FileInfo(Path.Combine(_root, ClusterManifest.FileName));
+        var info = new FileInfo(Path.Combine(_root, ShardedManifest.FileName));
         var stamp = (info.LastWriteTimeUtc, info.Length);
-        var manifest = ClusterManifest.Read(_root);
+        var manifest = ShardedManifest.Read(_root);
         if (_snapshots.Count > 0 && manifest.Version <= _snapshots[^1].Version)
         {
             _manifestStamp = stamp;
@@ -237,11 +256,12 @@ public sealed class ShardHost : IShardService, IDisposable
         return Task.FromResult(n);
     }
 
-    /// <summary>Encodes vectors of <paramref name="model"/> for this shard's segments that lack them, as a shard commit
-    /// that the next cluster-wide commit publishes (in-process indexing only; not part of <see cref="IShardService"/>).</summary>
-    public DenseIndexResult AddVectors(EmbeddingModel model, Action<double, long>? progress = null)
+    /// <summary>Runs <paramref name="action"/> on this shard's writer under the write lock (in-process indexing only,
+    /// e.g. adding vectors as a shard commit that the next cluster-wide commit publishes; not part of
+    /// <see cref="IShardService"/>).</summary>
+    public T WithWriter<T>(Func<IndexWriter, T> action)
     {
-        lock (_writeGate) return DenseIndexer.AddVectors(Writer(), model, progress);
+        lock (_writeGate) return action(Writer());
     }
 
     public Task<ShardPrepared> PrepareAsync()
@@ -251,7 +271,7 @@ public sealed class ShardHost : IShardService, IDisposable
             var writer = Writer();
             writer.Commit();
             ShardOrdinals.WriteMissing(Folder, writer.LastCommit, _pending);
-            ShardOrdinals.RemoveUnreferenced(Folder, [writer.LastCommit, ClusterManifest.Read(_root).Shards[Shard].Commit]);
+            ShardOrdinals.RemoveUnreferenced(Folder, [writer.LastCommit, ShardedManifest.Read(_root).Shards[Shard].Commit]);
             var prepared = new ShardPrepared(writer.LastCommit, _changes);
             _changes = 0;
             _pending.Clear();
@@ -264,7 +284,7 @@ public sealed class ShardHost : IShardService, IDisposable
         lock (_writeGate)
         {
             var writer = Writer();
-            writer.RestoreCommit(ClusterManifest.Read(_root).Shards[Shard].Commit);
+            writer.RestoreCommit(ShardedManifest.Read(_root).Shards[Shard].Commit);
             _changes = 0;
             _pending.Clear();
         }
@@ -279,9 +299,10 @@ public sealed class ShardHost : IShardService, IDisposable
         var writer = IndexWriter.Open(Folder, new IndexWriterOptions
         {
             ReplaceExisting = true,
-            ProtectedCommits = () => [ClusterManifest.Read(_root).Shards[Shard].Commit],
+            Components = _registry.Components,
+            ProtectedCommits = () => [ShardedManifest.Read(_root).Shards[Shard].Commit],
         });
-        var named = ClusterManifest.Read(_root).Shards[Shard].Commit;
+        var named = ShardedManifest.Read(_root).Shards[Shard].Commit;
         if (writer.LastCommit.Generation != named.Generation) writer.RestoreCommit(named);
         _changes = 0;
         _pending.Clear();
@@ -309,11 +330,10 @@ public sealed class ShardHost : IShardService, IDisposable
     private sealed class Snapshot(long version, IndexReader reader)
     {
         private int _refs = 1;
-        private readonly ConcurrentDictionary<(string, bool, int), DenseSearcher> _dense = new();
 
         public long Version { get; } = version;
         public IndexReader Reader { get; } = reader;
-        public IndexStatistics Statistics { get; } = new(reader);
+        public IndexStatistics Statistics => Reader.Statistics;
         private readonly long[]?[] _ordinals = LoadOrdinals(reader);
 
         private static long[]?[] LoadOrdinals(IndexReader reader)
@@ -328,16 +348,11 @@ public sealed class ShardHost : IShardService, IDisposable
         /// back to the document's number in the shard.</summary>
         public long Ordinal(int segment, int doc) => _ordinals[segment] is { } o ? o[doc] : Reader.DocBase[segment] + doc;
 
-        public DenseSearcher Dense(string model, bool int8, int oversample) =>
-            _dense.GetOrAdd((EmbeddingModel.ResolveName(model), int8, oversample),
-                key => new DenseSearcher(Reader, key.Item1, options: new DenseSearchOptions { Int8 = key.Item2, Oversample = key.Item3 }));
-
         public void AddRef() => Interlocked.Increment(ref _refs);
 
         public void Release()
         {
             if (Interlocked.Decrement(ref _refs) != 0) return;
-            foreach (var d in _dense.Values) d.Dispose();
             Reader.Dispose();
         }
     }

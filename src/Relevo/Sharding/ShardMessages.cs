@@ -7,7 +7,7 @@ namespace Relevo.Sharding;
 
 /// <summary>Which shard owns a document: xxHash32 of the UTF-8 bytes of its _id, modulo the number of shards. Stable
 /// across processes, machines and .NET versions (unlike <see cref="string.GetHashCode()"/>).</summary>
-public static class ShardRouter
+internal static class ShardRouter
 {
     public static int ShardOf(string id, int shards)
     {
@@ -20,17 +20,20 @@ public static class ShardRouter
 }
 
 /// <summary>A request for "whatever cluster-wide version is current" rather than a given one.</summary>
-public static class ClusterVersion
+internal static class ShardVersion
 {
     public const long Latest = -1;
 }
 
-/// <summary>A shard's own statistics for some terms, at one cluster-wide version.</summary>
-public sealed record ShardStatistics(long Version, long DocCount, long SumTotalTermFreq, long[] DocFreqs, long[] TotalTermFreqs);
+/// <summary>A shard's own statistics for some terms, at one cluster-wide version, with its live document count.</summary>
+internal sealed record ShardStatistics(long Version, long DocCount, long SumTotalTermFreq, long[] DocFreqs, long[] TotalTermFreqs)
+{
+    public int LiveDocs { get; init; }
+}
 
 /// <summary>Collection statistics summed over every shard: what each shard scores with, so that a sharded search
 /// ranks as one index would (Elasticsearch's "DFS query then fetch"). Only the query's terms are known.</summary>
-public sealed record GlobalStatistics(long DocCount, long SumTotalTermFreq, string[] Terms, long[] DocFreqs, long[] TotalTermFreqs)
+internal sealed record GlobalStatistics(long DocCount, long SumTotalTermFreq, string[] Terms, long[] DocFreqs, long[] TotalTermFreqs)
     : ICollectionStatistics
 {
     public long DocFreq(string term)
@@ -64,43 +67,44 @@ public sealed record GlobalStatistics(long DocCount, long SumTotalTermFreq, stri
     }
 }
 
-/// <summary>Which sparse model a shard scores with.</summary>
-public enum SparseModel { Bm25, QueryLikelihood }
+/// <summary>One shard's part of a retrieval: the retriever (its canonical pipeline text, which the shard parses with
+/// its own extensions), the request (analysed terms with weights, or a vector), the collection-wide statistics of the
+/// terms, k, and the pruning bounds (a floor every hit must beat, and the id under which shards of this query running
+/// in the same process share their k-th scores).</summary>
+internal sealed record ShardRetrieval(long Version, Guid QueryId, string Retriever, string[] Terms, float[] Weights, float[]? Vector,
+    GlobalStatistics? Statistics, int K, float Floor);
 
-/// <summary>One shard's part of a sparse query: analysed terms with their weights, the model's parameters, the global
-/// statistics, and the pruning bounds (a floor every hit must beat, and the id under which shards of this query
-/// running in the same process share their k-th scores).</summary>
-public sealed record SparseShardQuery(long Version, Guid QueryId, SparseModel Model, string[] Terms, float[] Weights,
-    float K1, float B, float Mu, GlobalStatistics Statistics, int K, float Floor);
+/// <summary>A document operation (<see cref="ExtensionRegistry"/>) to run on some of a shard's documents (shard
+/// document numbers) at a version, e.g. reading their stored vectors.</summary>
+internal sealed record ShardFetch(long Version, string Operation, string Argument, int[] Docs);
 
-/// <summary>One shard's part of a dense query: exact (or int8 then float32-rescored) inner-product search.</summary>
-public sealed record DenseShardQuery(long Version, string Model, bool Int8, int Oversample, float[] Vector, int K);
+/// <summary>What a shard answered a <see cref="ShardFetch"/> with (null where the document is gone).</summary>
+internal sealed record ShardFetched(long Version, byte[]?[] Results);
 
 /// <summary>A shard's best documents, best first: external ids, scores, document numbers within the shard, and each
 /// document's cluster-wide ordinal (its position in the order documents were added to the sharded index), which breaks
 /// ties between equal scores across shards exactly as one index breaks them by its document number.</summary>
-public sealed record ShardHits(long Version, string[] Ids, float[] Scores, int[] Docs, long[] Ordinals)
+internal sealed record ShardHits(long Version, string[] Ids, float[] Scores, int[] Docs, long[] Ordinals)
 {
     public int Count => Ids.Length;
 }
 
 /// <summary>What a shard did when asked to prepare a cluster-wide commit: its new commit, and how many changes it
 /// applied since the last one (the coordinator compares that with what it sent, to notice lost changes).</summary>
-public sealed record ShardPrepared(Manifest Commit, long Changes);
+internal sealed record ShardPrepared(Manifest Commit, long Changes);
 
 /// <summary>One shard as a coordinator sees it: an ordinary Relevo index folder served in this process
 /// (<see cref="ShardHost"/>) or by an Orleans grain on some silo. Every read names the cluster-wide version it
-/// wants (or <see cref="ClusterVersion.Latest"/>) and answers with the version it used; a shard that has moved
+/// wants (or <see cref="ShardVersion.Latest"/>) and answers with the version it used; a shard that has moved
 /// past the requested version answers with its own, and the coordinator starts over at that version.</summary>
-public interface IShardService
+internal interface IShardService
 {
     Task<ShardStatistics> StatisticsAsync(long version, string[] terms);
-    Task<ShardHits> SearchSparseAsync(SparseShardQuery query);
-    Task<ShardHits> SearchDenseAsync(DenseShardQuery query);
+    Task<ShardHits> SearchAsync(ShardRetrieval query);
     /// <summary>Stored documents by shard document number (null where deleted or out of range).</summary>
     Task<Document?[]> DocumentsAsync(long version, int[] docs);
     Task<Document?> DocumentAsync(long version, string id);
-    Task<float[]?> VectorAsync(long version, string model, int doc);
+    Task<ShardFetched> FetchAsync(ShardFetch fetch);
     /// <summary>How many live documents the shard has at the version.</summary>
     Task<(long Version, int LiveDocs)> LiveDocsAsync(long version);
 

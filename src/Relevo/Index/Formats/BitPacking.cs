@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Relevo.Index.Formats;
 
 /// <summary>Fixed-width bit packing of small unsigned integers (little-endian bit order), as used by postings blocks.</summary>
-public static unsafe class BitPacking
+internal static unsafe class BitPacking
 {
     public static int BitsRequired(uint max) => max == 0 ? 0 : 32 - BitOperations.LeadingZeroCount(max);
 

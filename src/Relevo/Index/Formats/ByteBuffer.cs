@@ -1,7 +1,7 @@
 namespace Relevo.Index.Formats;
 
 /// <summary>A growable byte buffer reused across terms and blocks while writing a segment.</summary>
-public sealed class ByteBuffer
+internal sealed class ByteBuffer
 {
     private byte[] _data = new byte[4096];
     public int Length { get; private set; }

@@ -6,7 +6,7 @@ namespace Relevo.Index.Formats;
 /// <summary>Every index file starts with a header (magic, file kind, format version) and ends with a footer
 /// (footer magic + XxHash64 of everything before it), as Lucene's CodecUtil does, so a damaged or foreign file
 /// is refused with its name instead of being read as garbage.</summary>
-public static class FileFormat
+internal static class FileFormat
 {
     public const uint HeaderMagic = 0x4F564C52; // "RLVO" little-endian
     public const uint FooterMagic = 0x524C564F; // "OVLR"
@@ -50,7 +50,7 @@ public static class FileFormat
 }
 
 /// <summary>An index file that fails its checks; the message names the file.</summary>
-public sealed class CorruptIndexException(string path, string reason)
+internal sealed class CorruptIndexException(string path, string reason)
     : RelevoException($"{path}: corrupt index file: {reason}")
 {
     public string FilePath { get; } = path;

@@ -4,7 +4,7 @@ using System.IO.Hashing;
 namespace Relevo.Index.Formats;
 
 /// <summary>A buffered, checksummed, fsync-on-close writer for one index file.</summary>
-public sealed class IndexOutput : IDisposable
+internal sealed class IndexOutput : IDisposable
 {
     private readonly FileStream _file;
     private readonly XxHash64 _hash = new();

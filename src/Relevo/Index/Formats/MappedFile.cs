@@ -5,7 +5,7 @@ using System.Buffers.Binary;
 namespace Relevo.Index.Formats;
 
 /// <summary>A read-only memory-mapped index file, verified (header, version, checksum) when opened.</summary>
-public sealed unsafe class MappedFile : IDisposable
+internal sealed unsafe class MappedFile : IDisposable
 {
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
@@ -64,7 +64,7 @@ public sealed unsafe class MappedFile : IDisposable
 }
 
 /// <summary>Sequential reader over a mapped region: varints and fixed-width little-endian values.</summary>
-public unsafe ref struct ByteReader
+internal unsafe ref struct ByteReader
 {
     private readonly ReadOnlySpan<byte> _data;
     public int Position;

@@ -1,4 +1,5 @@
-using Relevo.Index.Formats.V1;
+using Relevo.Index;
+using Relevo.Search.Similarities;
 
 namespace Relevo.Search.Pruning;
 
@@ -8,14 +9,14 @@ namespace Relevo.Search.Pruning;
 /// jumps past the nearest block boundary, since no document before it can be competitive.</summary>
 internal static class BlockMaxWand
 {
-    public static void Run(QueryEvaluator ev, SegmentReader seg, int docBase, int n)
+    public static void Run<TScorer>(Weight<TScorer> ev, SegmentReader seg, int docBase, int n) where TScorer : struct, ITermScorer
     {
         var its = ev.Iterators;
         var top = ev.Top;
         var contrib = ev.Contributions;
         var deletes = seg.Deletes;
         bool anyDeleted = deletes.Count > 0;
-        const int NoMore = TermIterator.NoMoreDocs;
+        const int NoMore = int.MaxValue;
 
         SortByDoc(its, 0, n);
         float theta = top.Threshold;
@@ -86,7 +87,7 @@ internal static class BlockMaxWand
         }
     }
 
-    private static void SortByDoc(TermIterator[] its, int from, int to)
+    private static void SortByDoc<TScorer>(TermIterator<TScorer>[] its, int from, int to) where TScorer : struct, ITermScorer
     {
         for (int i = from + 1; i < to; i++)
         {

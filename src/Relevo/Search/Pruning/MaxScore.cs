@@ -1,9 +1,9 @@
 using Relevo.Index;
-using Relevo.Index.Formats.V1;
+using Relevo.Search.Similarities;
 
 namespace Relevo.Search.Pruning;
 
-/// <summary>MaxScore (Turtle and Flood 1995, as in Lucene 9+ and PISA), rank-safe. Terms are ordered by their
+/// <summary>MaxScore (Turtle and Flood 1995, as in Lucene 9+ and PISA), rank-safe for any scorer with upper bounds. Terms are ordered by their
 /// upper bound; the lowest-bound terms whose bounds together cannot beat the current k-th score are
 /// "non-essential": candidates come only from the essential terms, and a non-essential term is looked up for a
 /// candidate only while the candidate's partial score plus the remaining bounds (global, then per block) can still
@@ -15,7 +15,7 @@ internal static class MaxScore
     public const int WindowedFromK = 100;
     private const int WindowBits = 12, Window = 1 << WindowBits;
 
-    public static void Run(QueryEvaluator ev, SegmentReader seg, int docBase, int n)
+    public static void Run<TScorer>(Weight<TScorer> ev, SegmentReader seg, int docBase, int n) where TScorer : struct, ITermScorer
     {
         if (ev.Top.Capacity >= WindowedFromK) { RunWindowed(ev, seg, docBase, n); return; }
         var its = ev.Iterators;
@@ -42,9 +42,9 @@ internal static class MaxScore
 
         while (fe < n)
         {
-            int doc = TermIterator.NoMoreDocs;
+            int doc = int.MaxValue;
             for (int i = fe; i < n; i++) if (its[i].Doc < doc) doc = its[i].Doc;
-            if (doc == TermIterator.NoMoreDocs) break;
+            if (doc == int.MaxValue) break;
 
             double partial = 0;
             for (int i = fe; i < n; i++)
@@ -117,7 +117,7 @@ internal static class MaxScore
     /// scores and the non-essential terms' scores for documents an essential term matched. Either way each document's
     /// score is summed in double in query-term order, exactly as the exhaustive scorer sums it. Candidates go to the
     /// collector's buffer (<see cref="TopKCollector.CollectBuffered"/>), merged by selection k at a time.</summary>
-    private static unsafe void RunWindowed(QueryEvaluator ev, SegmentReader seg, int docBase, int n)
+    private static unsafe void RunWindowed<TScorer>(Weight<TScorer> ev, SegmentReader seg, int docBase, int n) where TScorer : struct, ITermScorer
     {
         var its = ev.Iterators; // query-term order (the evaluator adds them so)
         var top = ev.Top;
@@ -136,7 +136,7 @@ internal static class MaxScore
         var listCount = t_listCount!;
         var windowMax = t_windowMax!;
         var order = t_order!;
-        const int NoMore = TermIterator.NoMoreDocs;
+        const int NoMore = int.MaxValue;
 
         fixed (double* pacc = acc)
         fixed (ulong* pmatched = matched)
@@ -246,7 +246,8 @@ internal static class MaxScore
     }
 
     /// <summary>Adds a non-essential term's scores for the window's matched documents (in the accumulators).</summary>
-    private static unsafe void AddNonEssential(TermIterator it, int start, int end, double* acc, ulong* matched)
+    private static unsafe void AddNonEssential<TScorer>(TermIterator<TScorer> it, int start, int end, double* acc, ulong* matched)
+        where TScorer : struct, ITermScorer
     {
         if (it.Doc >= end) return;
         // many marks: score the term's postings here a block at a time, masked; few: look each marked document up
@@ -318,7 +319,7 @@ internal static class MaxScore
 
     /// <summary>Largest block maximum among the term's blocks that hold documents below <paramref name="end"/>,
     /// from its current document on (0 if it has none there).</summary>
-    private static float WindowMax(TermIterator it, int end)
+    private static float WindowMax<TScorer>(TermIterator<TScorer> it, int end) where TScorer : struct, ITermScorer
     {
         if (it.Doc >= end) return 0;
         int b = it.ShallowBlock(it.Doc);

@@ -1,24 +1,26 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
-using Relevo.Index.Formats.V1;
+using Relevo.Index;
+using Relevo.Search.Similarities;
 
 namespace Relevo.Search.Pruning;
 
-/// <summary>Document-at-a-time iterator over one query term's postings in one segment, with BM25 scoring and the
-/// block maxima dynamic pruning needs. Reused from query to query (see <see cref="QueryEvaluator"/>): nothing is
-/// allocated per query once its arrays have grown to the longest list seen.</summary>
-internal sealed unsafe class TermIterator
+/// <summary>The per-segment scorer of one query term: a document-at-a-time iterator over its postings that scores
+/// with <typeparamref name="TScorer"/> and knows the upper bounds dynamic pruning needs (of the whole list, and of
+/// each block, from the impacts the format stores). Reused from query to query (see <see cref="Weight{TScorer}"/>):
+/// nothing is allocated per query once its arrays have grown to the longest list seen.</summary>
+internal sealed unsafe class TermIterator<TScorer> where TScorer : struct, ITermScorer
 {
     public const int NoMoreDocs = int.MaxValue;
 
-    private readonly PostingsCursor _cursor = new();
-    private readonly int[] _docs, _freqs; // the cursor's decoded block
-    private readonly float[] _blockScores = new float[SegmentFiles.BlockSize];
+    private PostingsCursor? _cursor;
+    private int[] _docs = [], _freqs = []; // the cursor's decoded block
+    private readonly float[] _blockScores = new float[PostingsCursor.BlockSize];
+    private readonly int[] _impactTfs = new int[PostingsCursor.BlockSize];
+    private readonly byte[] _impactNorms = new byte[PostingsCursor.BlockSize];
     private int _blockLength;
     private bool _freqsReady;
     private float[] _blockMax = new float[16];
-    private float[] _normInverse = null!;
+    private TScorer _scorer;
     private byte* _norms;
     private int _index;      // position inside the decoded block
     private int _block;      // decoded block, or -1
@@ -30,30 +32,29 @@ internal sealed unsafe class TermIterator
     public int Doc;
     /// <summary>Position of the term in the query's term list: scores are summed in this order.</summary>
     public int TermIndex;
-    public float Weight;
     /// <summary>Upper bound of this term's score over the whole list.</summary>
     public float MaxScore;
 
-    public TermIterator()
+    public void Reset(SegmentReader segment, int ord, int termIndex, TScorer scorer)
     {
-        _docs = _cursor.Docs;
-        _freqs = _cursor.Freqs;
-    }
-
-    public void Reset(SegmentReader segment, int ord, int termIndex, float weight, float[] normInverse)
-    {
-        segment.Postings(ord, _cursor);
+        // a cursor belongs to its segment's format: re-pointed when it is the same kind, replaced otherwise
+        var cursor = segment.Postings(ord, _cursor);
+        if (!ReferenceEquals(cursor, _cursor))
+        {
+            _cursor = cursor;
+            _docs = cursor.Docs;
+            _freqs = cursor.Freqs;
+        }
         _norms = segment.NormsPointer;
-        _normInverse = normInverse;
+        _scorer = scorer;
         TermIndex = termIndex;
-        Weight = weight;
-        _blockCount = _cursor.BlockCount;
+        _blockCount = cursor.BlockCount;
         if (_blockMax.Length < _blockCount) _blockMax = new float[Math.Max(_blockCount, _blockMax.Length * 2)];
         _blockMax.AsSpan(0, _blockCount).Fill(float.NaN);
         float max = 0;
         foreach (var (tf, norm) in segment.ListImpacts(ord))
         {
-            float sc = Bm25Scorer.Score(weight, tf, normInverse[norm]);
+            float sc = scorer.Score(tf, norm);
             if (sc > max) max = sc;
         }
         MaxScore = max;
@@ -73,7 +74,7 @@ internal sealed unsafe class TermIterator
             _blockLength = 0;
             return;
         }
-        _cursor.ReadDocs(block);
+        _cursor!.ReadDocs(block);
         _block = block;
         _blockLength = _cursor.BlockLength;
         _blockEnd = _docs[_blockLength - 1];
@@ -117,8 +118,8 @@ internal sealed unsafe class TermIterator
     private int FindBlock(int target)
     {
         int b = Math.Max(_block, _shallow);
-        if (b > 0 && b <= _blockCount && _cursor.BlockLastDoc(b - 1) >= target) b = Math.Max(_block, 0); // target behind the resume point
-        while (b < _blockCount && _cursor.BlockLastDoc(b) < target) b++;
+        if (b > 0 && b <= _blockCount && _cursor!.BlockLastDoc(b - 1) >= target) b = Math.Max(_block, 0); // target behind the resume point
+        while (b < _blockCount && _cursor!.BlockLastDoc(b) < target) b++;
         return _shallow = b;
     }
 
@@ -126,23 +127,35 @@ internal sealed unsafe class TermIterator
     public int ShallowBlock(int target) => target <= _blockEnd && _block >= 0 ? _block : FindBlock(target);
 
     /// <summary>Last document of a block (<see cref="NoMoreDocs"/> past the end).</summary>
-    public int BlockLastDoc(int block) => block >= _blockCount ? NoMoreDocs : _cursor.BlockLastDoc(block);
+    public int BlockLastDoc(int block) => block >= _blockCount ? NoMoreDocs : _cursor!.BlockLastDoc(block);
 
     /// <summary>Largest score any document of a block can get (0 past the end); computed once per block and query.</summary>
     public float BlockMax(int block)
     {
         if (block >= _blockCount) return 0;
         float m = _blockMax[block];
-        if (float.IsNaN(m)) _blockMax[block] = m = _cursor.BlockMaxScore(block, Weight, _normInverse);
+        if (float.IsNaN(m)) _blockMax[block] = m = ComputeBlockMax(block);
         return m;
     }
 
-    /// <summary>BM25 score of the current document (exactly as the exhaustive scorer computes it).</summary>
+    private float ComputeBlockMax(int block)
+    {
+        int n = _cursor!.BlockImpacts(block, _impactTfs, _impactNorms);
+        float max = 0;
+        for (int i = 0; i < n; i++)
+        {
+            float s = _scorer.Score(_impactTfs[i], _impactNorms[i]);
+            if (s > max) max = s;
+        }
+        return max;
+    }
+
+    /// <summary>Score of the current document (exactly as the exhaustive scorer computes it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float Score()
     {
         if (!_freqsReady) LoadFreqs();
-        return Bm25Scorer.Score(Weight, _freqs[_index], _normInverse[_norms[Doc]]);
+        return _scorer.Score(_freqs[_index], _norms[Doc]);
     }
 
     /// <summary>Scores every posting from the current document up to <paramref name="end"/> (exclusive) a block at a
@@ -249,7 +262,7 @@ internal sealed unsafe class TermIterator
         if (Doc >= end) return 0;
         if (_blockEnd >= end) return _blockLength - _index;
         int last = FindBlock(end - 1 > _blockEnd ? end - 1 : _blockEnd);
-        return (last - _block + 1) * SegmentFiles.BlockSize - _index;
+        return (last - _block + 1) * PostingsCursor.BlockSize - _index;
     }
 
     /// <summary>As <see cref="AccumulateWindow"/>, but the window-relative documents and their scores are written to
@@ -303,42 +316,20 @@ internal sealed unsafe class TermIterator
         return lo;
     }
 
-    /// <summary>BM25 scores of the decoded block's postings [from, to) into the block score buffer, eight at a time
-    /// where AVX2 is there: the same float operations in the same order as <see cref="Bm25Scorer.Score"/>, so the
-    /// same bits.</summary>
+    /// <summary>Scores of the decoded block's postings [from, to) into the block score buffer (the scorer's block
+    /// loop: the same bits as <see cref="Score"/>).</summary>
     private void ScoreRange(int from, int to)
     {
         if (!_freqsReady) LoadFreqs();
-        float w = Weight;
-        byte* norms = _norms;
         fixed (int* docs = _docs)
         fixed (int* freqs = _freqs)
-        fixed (float* ni = _normInverse)
         fixed (float* sc = _blockScores)
-        {
-            int j = from;
-            if (Avx2.IsSupported)
-            {
-                var vw = Vector256.Create(w);
-                var one = Vector256.Create(1f);
-                var lowByte = Vector256.Create(0xFF);
-                for (; j + 8 <= to; j += 8)
-                {
-                    // norms: a 4-byte gather at each document's norm byte (the norms file ends with a 12-byte footer)
-                    var nb = Avx2.And(Avx2.GatherVector256((int*)norms, Avx.LoadVector256(docs + j), 1), lowByte);
-                    var inv = Avx2.GatherVector256(ni, nb, 4);
-                    var tf = Avx.ConvertToVector256Single(Avx.LoadVector256(freqs + j));
-                    var s = Avx.Subtract(vw, Avx.Divide(vw, Avx.Add(one, Avx.Multiply(tf, inv))));
-                    Avx.Store(sc + j, s);
-                }
-            }
-            for (; j < to; j++) sc[j] = Bm25Scorer.Score(w, freqs[j], ni[norms[docs[j]]]);
-        }
+            _scorer.ScoreBlock(docs, freqs, _norms, sc, from, to);
     }
 
     private void LoadFreqs()
     {
-        _cursor.ReadFreqs();
+        _cursor!.ReadFreqs();
         _freqsReady = true;
     }
 }

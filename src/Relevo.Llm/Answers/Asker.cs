@@ -1,0 +1,94 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Relevo.Llm;
+
+/// <summary>How <c>relevo ask</c> answers: the pipeline that retrieves, how many of its hits are scored (0–10,
+/// pointwise), the relevance a passage needs to be kept (REAR), how many passages the answer may read, and how many
+/// retrieve-then-answer rounds run (Iter-RetGen: later rounds retrieve with the question plus the draft answer).</summary>
+internal sealed record AskOptions(string Pipeline = "bm25", int Depth = 20, int Passages = 5, double Threshold = 5, int Iterations = 1);
+
+internal sealed record AskPassage(string DocId, string Title, string Text, double Relevance);
+
+/// <summary>The answer, the citations that name a given passage, those that did not (removed from the answer), and the
+/// passages the answer read, in the order it read them.</summary>
+internal sealed record AskResult(string Question, string Answer, IReadOnlyList<string> Citations,
+    IReadOnlyList<string> InvalidCitations, IReadOnlyList<AskPassage> Passages, int Iterations);
+
+internal static partial class Asker
+{
+    /// <param name="index">The index to retrieve from (opened with the LLM extension when the pipeline has LLM stages).</param>
+    public static async Task<AskResult> AskAsync(SearchIndex index, LlmClient llm, string question, AskOptions options,
+        CancellationToken cancellation = default)
+    {
+        if (string.IsNullOrWhiteSpace(question)) throw new RelevoException("--question: empty question");
+        if (options.Iterations < 1) throw new RelevoException("--iterations must be at least 1");
+        string pipeline = index.CanonicalPipeline(options.Pipeline);
+        var scorer = new PointwiseStage(options.Depth, LlmStage.DefaultCriteria);
+        AskResult? result = null;
+        string retrievalQuery = question;
+        for (int round = 1; round <= options.Iterations; round++)
+        {
+            var found = await index.SearchAsync(retrievalQuery, pipeline, options.Depth, new SearchOptions { Documents = true }, cancellation).ConfigureAwait(false);
+            var docs = found.Documents!.Where(d => d is not null).Select(d => d!).ToList();
+            var scores = scorer.Score(question, docs.Select(d => Prompts.Passage(d)).ToList(), llm);
+            // REAR: keep what the model finds relevant enough, the strongest first
+            var kept = Enumerable.Range(0, docs.Count).Where(i => scores[i] >= options.Threshold)
+                .OrderByDescending(i => scores[i]).ThenBy(i => i).Take(options.Passages)
+                .Select(i => new AskPassage(docs[i].Id, docs[i].Title, docs[i].Text, Math.Round(scores[i], 4))).ToList();
+            var ordered = LongContextOrder(kept);
+            result = Answer(question, ordered, llm, round);
+            retrievalQuery = question + " " + result.Answer;
+        }
+        return result!;
+    }
+
+    /// <summary>Strongest passages at both ends, weakest in the middle: ranks 1, 3, 5, ... then ..., 6, 4, 2.</summary>
+    public static List<T> LongContextOrder<T>(IReadOnlyList<T> byStrength)
+    {
+        var front = new List<T>();
+        var back = new List<T>();
+        for (int i = 0; i < byStrength.Count; i++) (i % 2 == 0 ? front : back).Add(byStrength[i]);
+        back.Reverse();
+        front.AddRange(back);
+        return front;
+    }
+
+    public static string Prompt(string question, IReadOnlyList<AskPassage> passages)
+    {
+        var sb = new StringBuilder();
+        sb.Append("Answer the question using only the passages below. After each claim, cite the passage it comes from by its id ");
+        sb.Append("in brackets, e.g. [12345]. If the passages do not answer the question, say so.\n\n");
+        foreach (var p in passages)
+            sb.Append('[').Append(p.DocId).Append("] ").Append(Prompts.Passage(new Document(p.DocId, p.Title, p.Text), 300)).Append('\n');
+        sb.Append($"\nQuestion: {question}\nAnswer:");
+        return sb.ToString();
+    }
+
+    private static AskResult Answer(string question, IReadOnlyList<AskPassage> passages, LlmClient llm, int round)
+    {
+        if (passages.Count == 0)
+            return new AskResult(question, "None of the retrieved passages is relevant enough to answer the question.", [], [], [], round);
+        var reply = llm.Complete(new LlmRequest(null, Prompt(question, passages), MaxTokens: 512))
+            ?? throw new RelevoException($"the LLM endpoint {llm.Settings.Endpoint} did not answer after {llm.Settings.MaxRetries} retries");
+        var given = new HashSet<string>(passages.Select(p => p.DocId), StringComparer.Ordinal);
+        var citations = new List<string>();
+        var invalid = new List<string>();
+        string answer = Citation().Replace(reply.Text.Trim(), m =>
+        {
+            string id = m.Groups[1].Value.Trim();
+            if (given.Contains(id))
+            {
+                if (!citations.Contains(id)) citations.Add(id);
+                return m.Value;
+            }
+            if (!invalid.Contains(id)) invalid.Add(id);
+            return "";
+        });
+        if (invalid.Count > 0) llm.Stats.Repair();
+        return new AskResult(question, Regex.Replace(answer, "  +", " ").Trim(), citations, invalid, passages, round);
+    }
+
+    [GeneratedRegex(@"\[([^\[\]\n]{1,64})\]")]
+    private static partial Regex Citation();
+}

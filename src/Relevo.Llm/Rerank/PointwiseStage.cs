@@ -1,0 +1,64 @@
+
+namespace Relevo.Llm;
+
+/// <summary>llm.pointwise: a fine-grained 0–10 score per passage (ERank). When the endpoint returns log-probabilities,
+/// the score is the expected value over the digits of the first token rather than the argmax. With criteria, one
+/// score per criterion, combined by weight.</summary>
+internal sealed class PointwiseStage(int top, IReadOnlyList<Criterion> criteria, bool logprobs = true) : LlmStage(top, criteria)
+{
+    public bool Logprobs { get; } = logprobs;
+    protected override string Name => "llm.pointwise";
+    public override string Text => Format(("logprobs", NotDefault(Logprobs, true)));
+
+    protected override (int[] Order, float[] Scores) Rerank(string query, string[] passages, LlmClient llm)
+    {
+        var scores = Score(query, passages, llm);
+        return (ByScore(scores), scores);
+    }
+
+    /// <summary>The weighted criterion scores of each passage.</summary>
+    public float[] Score(string query, IReadOnlyList<string> passages, LlmClient llm)
+    {
+        var requests = new List<LlmRequest>(passages.Count * Criteria.Count);
+        foreach (var p in passages)
+            foreach (var c in Criteria)
+                requests.Add(new LlmRequest(null, Prompts.Pointwise(query, p, c.Name), MaxTokens: 4, TopLogprobs: Logprobs ? 20 : 0));
+        var replies = llm.CompleteAll(requests);
+        double wsum = Criteria.Sum(c => c.Weight);
+        var scores = new float[passages.Count];
+        for (int i = 0; i < passages.Count; i++)
+        {
+            double s = 0;
+            for (int j = 0; j < Criteria.Count; j++)
+            {
+                double? v = ReadScore(replies[i * Criteria.Count + j]);
+                if (v is null) llm.Stats.Repair();
+                s += Criteria[j].Weight * (v ?? 0);
+            }
+            scores[i] = (float)(wsum > 0 ? s / wsum : s);
+        }
+        return scores;
+    }
+
+    /// <summary>Expected value over the 0–10 tokens of the first generated token when log-probabilities came back,
+    /// else the first number in the text; null for a refusal or nonsense.</summary>
+    public static double? ReadScore(LlmReply? reply)
+    {
+        if (reply is null) return null;
+        if (reply.Tokens is [var first, ..] && first.Top.Count > 0)
+        {
+            double mass = 0, sum = 0;
+            foreach (var (token, lp) in first.Top)
+            {
+                if (int.TryParse(token.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int d) && d is >= 0 and <= 10)
+                {
+                    double p = Math.Exp(lp);
+                    mass += p;
+                    sum += p * d;
+                }
+            }
+            if (mass > 0) return sum / mass;
+        }
+        return Prompts.FirstNumber(reply.Text, 0, 10);
+    }
+}

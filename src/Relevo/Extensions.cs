@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using Relevo.Index;
+using Relevo.Pipelines;
+
+namespace Relevo;
+
+/// <summary>Adds capabilities to Relevo: pipeline stages (with the parameters they accept), services those stages use
+/// (an embedding model, an LLM client), and, for Relevo's own layers, per-segment index components. Pass extensions
+/// in <see cref="SearchIndexOptions.Extensions"/>; the core registers bm25, ql, fuse, rm3, rocchio and cascade itself.</summary>
+public interface IRelevoExtension
+{
+    void Register(ExtensionRegistry registry);
+}
+
+/// <summary>Builds a stage from its parsed text: arguments are read (and checked, with column-precise errors) through
+/// <paramref name="syntax"/>, nested pipelines built with <see cref="StageSyntax.Pipeline"/>.</summary>
+public delegate Stage StageFactory(StageSyntax syntax);
+
+/// <summary>What the extensions of one <see cref="SearchIndex"/> registered: stage factories by name, services,
+/// segment components and document operations. The pipeline parser looks stages up here, so a new stage needs no
+/// change to the parser.</summary>
+public sealed class ExtensionRegistry
+{
+    private readonly Dictionary<string, (StageFactory Factory, string Usage)> _stages = new(StringComparer.Ordinal);
+    private readonly List<string> _order = [];
+    private readonly Dictionary<Type, (Func<object> Create, bool Dispose)> _services = [];
+    private readonly List<SegmentComponent> _components = [];
+    private readonly Dictionary<string, DocumentOperation> _operations = new(StringComparer.Ordinal);
+    private readonly List<Func<IReadOnlyList<SegmentEntry>, IEnumerable<PipelineChoice>>> _choices = [];
+
+    /// <summary>A registry with the core stages and the given extensions.</summary>
+    public static ExtensionRegistry Create(IEnumerable<IRelevoExtension>? extensions = null)
+    {
+        var r = new ExtensionRegistry();
+        CoreStages.Register(r);
+        if (extensions is not null)
+            foreach (var e in extensions) e.Register(r);
+        return r;
+    }
+
+    /// <summary>The registry of the core stages only.</summary>
+    public static ExtensionRegistry Core { get; } = Create();
+
+    /// <summary>Adds a stage called <paramref name="name"/>; <paramref name="usage"/> lists its arguments for error
+    /// messages, e.g. "bm25(k1,b)". A name registered twice is an error.</summary>
+    public void AddStage(string name, string usage, StageFactory factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (!_stages.TryAdd(name, (factory, usage))) throw new ArgumentException($"a stage '{name}' is registered already", nameof(name));
+        _order.Add(name);
+    }
+
+    /// <summary>Adds a service stages reach through <see cref="StageContext.GetService{T}"/>, created on first use (one
+    /// per <see cref="SearchIndex"/>) and disposed with it when disposable.</summary>
+    public void AddService<T>(Func<T> create) where T : class => _services[typeof(T)] = (create, true);
+
+    /// <summary>A service its owner keeps and disposes (e.g. an LLM client shared by several indexes).</summary>
+    internal void AddBorrowedService<T>(T instance) where T : class => _services[typeof(T)] = (() => instance, false);
+
+    internal void AddComponent(SegmentComponent component) => _components.Add(component);
+
+    internal void AddDocumentOperation(string name, DocumentOperation operation) => _operations[name] = operation;
+
+    /// <summary>Pipelines to offer on a search page, given the segments of the index (e.g. dense and hybrid for every
+    /// model whose vectors every segment holds).</summary>
+    internal void AddPipelineChoices(Func<IReadOnlyList<SegmentEntry>, IEnumerable<PipelineChoice>> offer) => _choices.Add(offer);
+
+    internal IReadOnlyList<Func<IReadOnlyList<SegmentEntry>, IEnumerable<PipelineChoice>>> ChoiceProviders => _choices;
+
+    internal bool TryGetStage(string name, out StageFactory factory)
+    {
+        bool found = _stages.TryGetValue(name, out var s);
+        factory = s.Factory;
+        return found;
+    }
+
+    internal IReadOnlyList<string> StageNames => _order;
+
+    /// <summary>Every stage's usage, for syntax errors: "stages: bm25(k1,b) | ql(mu) | ...".</summary>
+    internal string StageList => "stages: " + string.Join(" | ", _order.Select(n => _stages[n].Usage));
+
+    internal IReadOnlyList<SegmentComponent> Components => _components;
+
+    internal DocumentOperation DocumentOperation(string name) =>
+        _operations.TryGetValue(name, out var op) ? op : throw new RelevoException($"no document operation '{name}' is registered here");
+
+    internal ServiceSet CreateServices() => new(_services);
+}
+
+/// <summary>Data an extension computes for one document where the document lives (its own process or a shard's):
+/// e.g. the dense extension's stored vector. Arguments: the commit, an argument (the model), segment and document.</summary>
+internal delegate byte[]? DocumentOperation(IndexReader reader, string argument, int segment, int doc);
+
+/// <summary>The services of one <see cref="SearchIndex"/>: created on first use, disposed with it.</summary>
+internal sealed class ServiceSet(IReadOnlyDictionary<Type, (Func<object> Create, bool Dispose)> factories) : IDisposable
+{
+    private readonly ConcurrentDictionary<Type, Lazy<object>> _created = new();
+
+    public T Get<T>() where T : class =>
+        TryGet<T>() ?? throw new RelevoException($"no {typeof(T).Name} here (the extension that provides it is not loaded)");
+
+    public T? TryGet<T>() where T : class
+    {
+        if (!factories.TryGetValue(typeof(T), out var factory)) return null;
+        return (T)_created.GetOrAdd(typeof(T), _ => new Lazy<object>(factory.Create, LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (type, s) in _created)
+            if (s.IsValueCreated && factories[type].Dispose && s.Value is IDisposable d) d.Dispose();
+    }
+}

@@ -1,0 +1,18 @@
+namespace Relevo.Index;
+
+/// <summary>Data a segment carries beside its postings, written by an extension (the dense extension's vectors; an
+/// ANN graph or impacts later) and committed with the segment: its files are named in the manifest
+/// (<see cref="SegmentEntry.Components"/>), so every writer keeps them. A writer knows the components registered with
+/// it (<see cref="IndexWriterOptions.Components"/>) and asks them to carry their data through merges.</summary>
+internal abstract class SegmentComponent
+{
+    /// <summary>The name the manifest records the data under (e.g. "vectors").</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Writes (and fsyncs) the merged segment's data for this component from the source segments, in the
+    /// merged numbering: the sources' live documents in order, deleted ones dropped (each source's
+    /// <see cref="SegmentReader.Deletes"/> are the deletions the merge applies). Returns the data the merged segment
+    /// has; data that not every source with live documents has is dropped.</summary>
+    public abstract IReadOnlyList<ComponentData> Merge(string directory, string mergedSegment,
+        IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources);
+}

@@ -1,0 +1,194 @@
+using Relevo.Index;
+using Relevo.Pipelines;
+
+namespace Relevo;
+
+/// <summary>What a <see cref="SearchIndex"/> searches and writes: one index folder (<see cref="LocalIndexSource"/>) or
+/// a sharded index, its shards in this process or on a cluster (<see cref="Sharding.ShardedIndexSource"/>). The one
+/// place that knows which.</summary>
+internal abstract class IndexSource : IDisposable
+{
+    public abstract string Description { get; }
+    public abstract string AnalyzerName { get; }
+    public abstract bool IsSharded { get; }
+
+    /// <summary>A target for one query (a leased commit of a local index, or a per-query view of the shards);
+    /// dispose it when the query is done.</summary>
+    public abstract TargetLease AcquireTarget();
+
+    public abstract Task<Document?> GetDocumentAsync(string id);
+    public abstract Task<IndexStatus> StatusAsync(bool withSize);
+
+    /// <summary>The segments of the current commit (every shard's, on a sharded index) when they can be read here; null
+    /// for a remote cluster.</summary>
+    public abstract IReadOnlyList<SegmentEntry>? CurrentSegments();
+
+    public abstract DocumentWriter OpenWriter(WriterOptions options);
+
+    /// <summary>Adds or replaces documents and commits them; returns the new generation.</summary>
+    public abstract Task<long> AddAndCommitAsync(IReadOnlyList<Document> documents, CancellationToken cancellation);
+
+    /// <summary>Deletes one document and commits; Deleted is false (and nothing written) when no live document has the id.</summary>
+    public abstract Task<(bool Deleted, long Generation)> DeleteAndCommitAsync(string id, CancellationToken cancellation);
+
+    /// <summary>Makes the latest commit the one searches see; true if it changed.</summary>
+    public abstract bool Refresh();
+
+    public abstract void Dispose();
+}
+
+/// <summary>A search target held for one query; disposing releases it (a local commit stays open until released).</summary>
+internal readonly struct TargetLease(ISearchTarget target, IDisposable? release) : IDisposable
+{
+    public ISearchTarget Target => target;
+    public void Dispose() => release?.Dispose();
+}
+
+/// <summary>One ordinary index folder: searches lease the current commit (<see cref="ReaderManager"/>), and writes go
+/// through the index's one writer, opened at start when the index is writable.</summary>
+internal sealed class LocalIndexSource : IndexSource
+{
+    private readonly string _dir;
+    private readonly ExtensionRegistry _registry;
+    private readonly ReaderManager _readers;
+    private readonly IndexWriter? _writer;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    public LocalIndexSource(string dir, ExtensionRegistry registry, bool writable)
+    {
+        _dir = dir;
+        _registry = registry;
+        if (writable) _writer = IndexWriter.Open(dir, WriterSettings(new WriterOptions { ReplaceExisting = true }));
+        try
+        {
+            _readers = new ReaderManager(dir);
+        }
+        catch
+        {
+            _writer?.Dispose();
+            throw;
+        }
+    }
+
+    public override string Description => _dir;
+    public override bool IsSharded => false;
+
+    public override string AnalyzerName
+    {
+        get { using var lease = _readers.Acquire(); return lease.Reader.Analyzer; }
+    }
+
+    public override TargetLease AcquireTarget()
+    {
+        var lease = _readers.Acquire();
+        return new TargetLease(new LocalTarget(lease.Reader, _registry), lease);
+    }
+
+    public override Task<Document?> GetDocumentAsync(string id)
+    {
+        using var lease = _readers.Acquire();
+        return Task.FromResult(lease.Reader.GetDocument(id));
+    }
+
+    public override Task<IndexStatus> StatusAsync(bool withSize)
+    {
+        using var lease = _readers.Acquire();
+        var r = lease.Reader;
+        return Task.FromResult(new IndexStatus(r.Manifest.Generation, r.LiveDocs, r.Segments.Count, withSize ? FolderSize(_dir) : 0, r.Analyzer, null));
+    }
+
+    /// <summary>The bytes of the files directly in a folder (an index folder has no subfolders).</summary>
+    internal static long FolderSize(string directory)
+    {
+        long total = 0;
+        foreach (var f in new DirectoryInfo(directory).EnumerateFiles())
+        {
+            try { total += f.Length; }
+            catch (FileNotFoundException) { } // removed by a commit meanwhile
+        }
+        return total;
+    }
+
+    public override IReadOnlyList<SegmentEntry> CurrentSegments()
+    {
+        using var lease = _readers.Acquire();
+        return lease.Reader.Manifest.Segments;
+    }
+
+    private IndexWriterOptions WriterSettings(WriterOptions o) => new()
+    {
+        Analyzer = o.Analyzer,
+        ReplaceExisting = o.ReplaceExisting,
+        RamBudgetBytes = o.RamBudgetBytes,
+        CommitStage = o.CommitStage,
+        Components = _registry.Components,
+    };
+
+    public override DocumentWriter OpenWriter(WriterOptions options)
+    {
+        if (_writer is not null) throw new RelevoException($"{_dir}: this index is open for writing already (its writer holds the lock)");
+        return new LocalDocumentWriter(IndexWriter.Open(_dir, WriterSettings(options)), options, () => _readers.Refresh());
+    }
+
+    public override async Task<long> AddAndCommitAsync(IReadOnlyList<Document> documents, CancellationToken cancellation)
+    {
+        var writer = RequireWriter();
+        await _writeGate.WaitAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            try
+            {
+                foreach (var d in documents) writer.Add(d);
+                writer.Commit();
+            }
+            catch
+            {
+                writer.Rollback();
+                throw;
+            }
+            _readers.Refresh();
+            return _readers.Generation;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public override async Task<(bool Deleted, long Generation)> DeleteAndCommitAsync(string id, CancellationToken cancellation)
+    {
+        var writer = RequireWriter();
+        await _writeGate.WaitAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            try
+            {
+                if (!writer.Delete(id)) return (false, _readers.Generation);
+                writer.Commit();
+            }
+            catch
+            {
+                writer.Rollback();
+                throw;
+            }
+            _readers.Refresh();
+            return (true, _readers.Generation);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private IndexWriter RequireWriter() =>
+        _writer ?? throw new RelevoException($"{_dir}: opened read-only (open it writable to add or delete documents)");
+
+    public override bool Refresh() => _readers.Refresh();
+
+    public override void Dispose()
+    {
+        _readers.Dispose();
+        _writer?.Dispose();
+        _writeGate.Dispose();
+    }
+}

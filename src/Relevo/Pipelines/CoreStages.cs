@@ -1,0 +1,27 @@
+using Relevo.Search.Similarities;
+
+namespace Relevo.Pipelines;
+
+/// <summary>The stages the core provides: sparse retrievers, fusion, term feedback and the cascade of rerankers.</summary>
+internal static class CoreStages
+{
+    public static void Register(ExtensionRegistry r)
+    {
+        r.AddStage("bm25", "bm25(k1,b)", s =>
+        {
+            s.Accept("k1", "b");
+            s.NoPositional();
+            return new Bm25Stage(new Bm25Parameters(s.Float("k1", Bm25Scorer.DefaultK1, 0, 100), s.Float("b", Bm25Scorer.DefaultB, 0, 1)));
+        });
+        r.AddStage("ql", "ql(mu)", s =>
+        {
+            s.Accept("mu");
+            s.NoPositional();
+            return new QueryLikelihoodStage(s.Float("mu", 1000f, 1e-6, 1e9));
+        });
+        r.AddStage("fuse", "fuse(rrf|borda|combsum|combmnz|minmax|zscore, pipeline, pipeline..., k, alpha, weights, norm, depth)", FuseStage.Build);
+        r.AddStage("rm3", "rm3(terms,docs,weight)", Rm3Stage.Build);
+        r.AddStage("rocchio", "rocchio(terms,docs,alpha,beta)", RocchioStage.Build);
+        r.AddStage("cascade", "cascade(reranker, reranker, top)", CascadeStage.Build);
+    }
+}

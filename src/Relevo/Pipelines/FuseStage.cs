@@ -1,0 +1,97 @@
+using Relevo.Fusion;
+
+namespace Relevo.Pipelines;
+
+internal enum FusionMethod { Rrf, Borda, CombSum, CombMnz, MinMax, ZScore }
+
+/// <summary>fuse(method, p1, p2, ...): runs each sub-pipeline on the incoming query, cuts each at depth, fuses.
+/// rrf (k, weights), borda (weights), combsum/combmnz (norm=minmax|zscore|none, weights), and minmax/zscore:
+/// convex interpolation alpha · p1 + (1 − alpha) · p2 of normalized scores.</summary>
+internal sealed class FuseStage(FusionMethod method, IReadOnlyList<Stage> inputs, double k, double alpha,
+    IReadOnlyList<double>? weights, int fuseDepth, Normalization normalization) : Stage
+{
+    public const int MaxDepth = 10_000;
+
+    public FusionMethod Method { get; } = method;
+    public IReadOnlyList<Stage> Inputs { get; } = inputs;
+    public override IReadOnlyList<Stage> Children => Inputs;
+
+    public override string Text
+    {
+        get
+        {
+            var parts = new List<string> { Method.ToString().ToLowerInvariant() };
+            parts.AddRange(Inputs.Select(i => i.Text));
+            if (Method == FusionMethod.Rrf && k != 60) parts.Add($"k={Num(k)}");
+            if (Method is FusionMethod.MinMax or FusionMethod.ZScore && alpha != 0.5) parts.Add($"alpha={Num(alpha)}");
+            if (Method is FusionMethod.CombSum or FusionMethod.CombMnz && normalization != Normalization.MinMax)
+                parts.Add($"norm={normalization.ToString().ToLowerInvariant()}");
+            if (weights is not null) parts.Add($"weights=[{string.Join(",", weights.Select(w => Num(w)))}]");
+            if (fuseDepth != 1000) parts.Add($"depth={fuseDepth}");
+            return $"fuse({string.Join(",", parts)})";
+        }
+    }
+
+    public override async ValueTask<PipelineState> RunAsync(PipelineState state, StageContext context, int depth)
+    {
+        var rankings = new Ranking?[Inputs.Count];
+        var lists = new IReadOnlyList<Hit>[Inputs.Count];
+        for (int i = 0; i < Inputs.Count; i++)
+        {
+            rankings[i] = (await Inputs[i].RunAsync(state with { Ranking = null }, context, Math.Max(depth, fuseDepth)).ConfigureAwait(false)).Ranking;
+            lists[i] = rankings[i]?.Hits ?? [];
+        }
+        List<Hit> fused = Method switch
+        {
+            FusionMethod.Rrf => RankFusion.ReciprocalRank(lists, k, weights, fuseDepth),
+            FusionMethod.Borda => RankFusion.Borda(lists, weights, fuseDepth),
+            FusionMethod.CombSum => RankFusion.CombSum(lists, normalization, weights, fuseDepth),
+            FusionMethod.CombMnz => RankFusion.CombSum(lists, normalization, weights, fuseDepth, mnz: true),
+            FusionMethod.MinMax => RankFusion.Interpolate(lists[0], lists[1], alpha, Normalization.MinMax, fuseDepth),
+            FusionMethod.ZScore => RankFusion.Interpolate(lists[0], lists[1], alpha, Normalization.ZScore, fuseDepth),
+            _ => throw new InvalidOperationException(),
+        };
+        if (fused.Count > depth) fused.RemoveRange(depth, fused.Count - depth);
+        return state with { Ranking = Ranking.Fused(rankings, [.. fused], Text) };
+    }
+
+    public static Stage Build(StageSyntax s)
+    {
+        if (s.PositionalCount == 0 || s.Word(0) is not var (methodName, methodColumn))
+            throw s.Error(s.Column, "fuse needs a method first: fuse(rrf|borda|combsum|combmnz|minmax|zscore, pipeline, pipeline...)");
+        FusionMethod method = methodName switch
+        {
+            "rrf" => FusionMethod.Rrf,
+            "borda" => FusionMethod.Borda,
+            "combsum" => FusionMethod.CombSum,
+            "combmnz" => FusionMethod.CombMnz,
+            "minmax" => FusionMethod.MinMax,
+            "zscore" => FusionMethod.ZScore,
+            _ => throw s.Error(methodColumn, $"unknown fusion method '{methodName}' (rrf, borda, combsum, combmnz, minmax, zscore)"),
+        };
+        var inputs = new List<Stage>();
+        for (int i = 1; i < s.PositionalCount; i++) inputs.Add(s.Pipeline(i));
+        if (inputs.Count < 2) throw s.Error(s.Column, "fuse needs at least two pipelines to fuse");
+        if (method is FusionMethod.MinMax or FusionMethod.ZScore && inputs.Count != 2)
+            throw s.Error(s.Column, $"fuse({methodName}, ...) interpolates exactly two pipelines; use combsum with norm={methodName} for more");
+        s.Accept(method switch
+        {
+            FusionMethod.Rrf => ["k", "weights", "depth"],
+            FusionMethod.Borda => ["weights", "depth"],
+            FusionMethod.CombSum or FusionMethod.CombMnz => ["norm", "weights", "depth"],
+            _ => ["alpha", "depth"],
+        });
+        var weights = s.Numbers("weights", -1e6, 1e6);
+        if (weights is not null && weights.Count != inputs.Count)
+            throw s.Error(s.ColumnOf("weights"), $"{weights.Count} weights for {inputs.Count} pipelines");
+        var norm = s.String("norm") switch
+        {
+            null or "minmax" => Normalization.MinMax,
+            "zscore" => Normalization.ZScore,
+            "none" => Normalization.None,
+            var other => throw s.Error(s.ColumnOf("norm"), $"unknown norm '{other}' (minmax, zscore, none)"),
+        };
+        return new FuseStage(method, inputs, s.Float("k", 60f, 0, 1e9), s.Float("alpha", 0.5f, 0, 1), weights,
+            s.Int("depth", 1000, 1, MaxDepth), norm);
+    }
+}

@@ -1,0 +1,91 @@
+using Relevo.Analysis;
+using Relevo.Index;
+using Relevo.Search;
+
+namespace Relevo.Pipelines;
+
+/// <summary>What a retriever asks the index for: analysed weighted terms (sparse) or a vector (dense).</summary>
+internal sealed record RetrievalRequest(Query? Terms, float[]? Vector = null);
+
+/// <summary>Collection statistics of some terms, and the live document count (feedback's term filters).</summary>
+internal sealed record TermStatistics(long DocCount, long LiveDocs, long[] DocFreqs);
+
+/// <summary>Where a pipeline runs: one commit of one local index (<see cref="LocalTarget"/>), or a sharded index at
+/// one cluster-wide version, in this process or on a cluster (<see cref="Sharding.ShardedTarget"/>). Stages reach the
+/// index only through it, so every stage runs on both.</summary>
+internal interface ISearchTarget
+{
+    Analyzer Analyzer { get; }
+
+    /// <summary>The commit generation (local) or cluster-wide version (sharded) the last search ran on.</summary>
+    long Version { get; }
+
+    /// <summary>The top k of the retriever for the request, over the whole index (every shard scoring with the
+    /// collection-wide statistics, merged as one index would rank).</summary>
+    ValueTask<Hit[]> RetrieveAsync(RetrieverStage retriever, RetrievalRequest request, int k, CancellationToken cancellation);
+
+    /// <summary>The stored documents of hits (null where deleted meanwhile).</summary>
+    ValueTask<Document?[]> DocumentsAsync(IReadOnlyList<Hit> hits, CancellationToken cancellation);
+
+    /// <summary>Document frequencies of the terms over the whole index, with the live document count.</summary>
+    ValueTask<TermStatistics> StatisticsAsync(IReadOnlyList<string> terms, CancellationToken cancellation);
+
+    /// <summary>What a registered document operation (e.g. the dense extension's "stored vector") answers for each
+    /// hit, run where the hit's document lives.</summary>
+    ValueTask<byte[]?[]> FetchAsync(string operation, string argument, IReadOnlyList<Hit> hits, CancellationToken cancellation);
+
+    /// <summary>The one local commit, for what only runs on a local index (explanations); null on a sharded index.</summary>
+    IndexReader? LocalReader { get; }
+}
+
+/// <summary>One commit of one local index.</summary>
+internal sealed class LocalTarget(IndexReader reader, ExtensionRegistry registry) : ISearchTarget
+{
+    public IndexReader Reader => reader;
+    public Analyzer Analyzer => reader.AnalyzerInstance;
+    public long Version => reader.Manifest.Generation;
+    public IndexReader? LocalReader => reader;
+
+    public ValueTask<Hit[]> RetrieveAsync(RetrieverStage retriever, RetrievalRequest request, int k, CancellationToken cancellation)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(Retrieve(reader, retriever, request, k));
+    }
+
+    /// <summary>The top k of a retriever over one commit, as hits.</summary>
+    public static Hit[] Retrieve(IndexReader reader, RetrieverStage retriever, RetrievalRequest request, int k)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        int cap = Math.Min(k, Math.Max(reader.MaxDoc, 1));
+        var docs = new int[cap];
+        var scores = new float[cap];
+        int n = retriever.Search(reader, request, null, k, docs, scores, float.NegativeInfinity, null);
+        return reader.ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n));
+    }
+
+    public ValueTask<Document?[]> DocumentsAsync(IReadOnlyList<Hit> hits, CancellationToken cancellation)
+    {
+        var docs = new Document?[hits.Count];
+        for (int i = 0; i < docs.Length; i++)
+        {
+            var seg = reader.Segments[hits[i].Segment];
+            docs[i] = seg.IsDeleted(hits[i].Doc) ? null : seg.GetDocument(hits[i].Doc);
+        }
+        return ValueTask.FromResult(docs);
+    }
+
+    public ValueTask<TermStatistics> StatisticsAsync(IReadOnlyList<string> terms, CancellationToken cancellation)
+    {
+        var df = new long[terms.Count];
+        for (int i = 0; i < df.Length; i++) df[i] = reader.Statistics.DocFreq(terms[i]);
+        return ValueTask.FromResult(new TermStatistics(reader.Statistics.DocCount, reader.LiveDocs, df));
+    }
+
+    public ValueTask<byte[]?[]> FetchAsync(string operation, string argument, IReadOnlyList<Hit> hits, CancellationToken cancellation)
+    {
+        var op = registry.DocumentOperation(operation);
+        var result = new byte[]?[hits.Count];
+        for (int i = 0; i < result.Length; i++) result[i] = op(reader, argument, hits[i].Segment, hits[i].Doc);
+        return ValueTask.FromResult(result);
+    }
+}

@@ -1,0 +1,134 @@
+using Relevo.Index;
+using Relevo.Search.Pruning;
+using Relevo.Search.Similarities;
+
+namespace Relevo.Search;
+
+/// <summary>How the top k is found. All three return the same documents and scores.</summary>
+internal enum PruningAlgorithm
+{
+    /// <summary>Every posting scored (term-at-a-time): the oracle the others are tested against.</summary>
+    Exhaustive,
+    /// <summary>MaxScore (Turtle and Flood) with block-max checks on the non-essential terms.</summary>
+    MaxScore,
+    /// <summary>Block-max WAND (Ding and Suel).</summary>
+    BlockMaxWand,
+}
+
+/// <summary>A query with its collection statistics applied: for each query term that can score (in query order) its
+/// <typeparamref name="TScorer"/>, which carries the term's weight and the model's tables. <see cref="Search"/>
+/// makes a per-segment scorer of it (term iterators driven by a pruning algorithm, or the exhaustive scorer) and
+/// feeds a <see cref="TopKCollector"/>. Instances are per thread and reused (<see cref="ForThread"/>): after warm-up a
+/// query allocates nothing here.</summary>
+internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
+{
+    [ThreadStatic] private static Weight<TScorer>? t_current;
+
+    /// <summary>This thread's weight, emptied.</summary>
+    public static Weight<TScorer> ForThread()
+    {
+        var w = t_current ??= new Weight<TScorer>();
+        w.TermCount = 0;
+        return w;
+    }
+
+    public readonly TopKCollector Top = new(16);
+    private TermIterator<TScorer>[] _pool = [];
+    public TermIterator<TScorer>[] Iterators = new TermIterator<TScorer>[8];
+    /// <summary>Query terms that can score, in query order, with their scorers.</summary>
+    public string[] Terms = new string[8];
+    public TScorer[] Scorers = new TScorer[8];
+    public int TermCount;
+    /// <summary>Per query term, its score contribution to the document being scored (0 if absent).</summary>
+    public float[] Contributions = new float[8];
+    /// <summary>Scratch: prefix sums of upper bounds.</summary>
+    public double[] Bounds = new double[8];
+
+    /// <summary>Fills this weight with the query's terms that can score under <paramref name="similarity"/>.</summary>
+    public Weight<TScorer> For(Query query, ISimilarity<TScorer> similarity)
+    {
+        TermCount = 0;
+        var terms = query.Terms;
+        for (int i = 0; i < terms.Count; i++)
+        {
+            var (term, weight) = terms[i];
+            if (similarity.TryGetScorer(term, weight, out var scorer)) Add(term, scorer);
+        }
+        return this;
+    }
+
+    public void Add(string term, TScorer scorer)
+    {
+        if (TermCount == Terms.Length)
+        {
+            Array.Resize(ref Terms, TermCount * 2);
+            Array.Resize(ref Scorers, TermCount * 2);
+        }
+        Terms[TermCount] = term;
+        Scorers[TermCount] = scorer;
+        TermCount++;
+    }
+
+    private void EnsureIterators(int n)
+    {
+        if (_pool.Length >= n) return;
+        int size = Math.Max(n, _pool.Length * 2);
+        var pool = new TermIterator<TScorer>[size];
+        Array.Copy(_pool, pool, _pool.Length);
+        for (int i = _pool.Length; i < size; i++) pool[i] = new TermIterator<TScorer>();
+        _pool = pool;
+        Iterators = new TermIterator<TScorer>[size];
+        Contributions = new float[size];
+        Bounds = new double[size];
+    }
+
+    /// <summary>The top k of the reader's documents into the spans (global doc numbers, best first; ties by smaller
+    /// document number); returns how many. Only documents scoring above <paramref name="floor"/> are kept, and
+    /// <paramref name="shared"/> (if given) is a k-th-score bound shared with other shards' searches of this query.</summary>
+    public int Search(IndexReader reader, int k, PruningAlgorithm algorithm, Span<int> docs, Span<float> scores,
+        float floor = float.NegativeInfinity, SharedBound? shared = null)
+    {
+        Top.Reset(k, floor, shared);
+        if (algorithm == PruningAlgorithm.Exhaustive)
+            ExhaustiveScorer.Search(reader, this, Top);
+        else
+        {
+            EnsureIterators(TermCount);
+            if (Contributions.Length < TermCount) Contributions = new float[Math.Max(TermCount, Contributions.Length * 2)];
+            for (int s = 0; s < reader.Segments.Count; s++)
+            {
+                var seg = reader.Segments[s];
+                int n = 0;
+                for (int t = 0; t < TermCount; t++)
+                {
+                    int ord = seg.FindTerm(Terms[t]);
+                    if (ord < 0) continue;
+                    var it = _pool[n];
+                    it.Reset(seg, ord, t, Scorers[t]);
+                    Iterators[n++] = it;
+                }
+                if (n == 0) continue;
+                if (algorithm == PruningAlgorithm.BlockMaxWand) BlockMaxWand.Run(this, seg, reader.DocBase[s], n);
+                else MaxScore.Run(this, seg, reader.DocBase[s], n);
+            }
+        }
+        Top.DetachShared();
+        return Top.DrainInto(docs, scores);
+    }
+
+    /// <summary>The document's score from the recorded contributions, summed in double in query-term order and cast
+    /// to float, exactly as <see cref="ExhaustiveScorer"/> sums; clears the contributions.</summary>
+    public float ExactScore()
+    {
+        double sum = 0;
+        var c = Contributions;
+        for (int t = 0; t < TermCount; t++)
+        {
+            sum += c[t];
+            c[t] = 0;
+        }
+        return (float)sum;
+    }
+
+    public void ClearContributions() => Contributions.AsSpan(0, TermCount).Clear();
+}

@@ -1,0 +1,70 @@
+namespace Relevo;
+
+/// <summary>How <see cref="SearchIndex.Open"/> opens an index.</summary>
+public sealed record SearchIndexOptions
+{
+    /// <summary>Extensions whose stages and services the index's pipelines may use (e.g. <c>new DenseExtension()</c>
+    /// from Relevo.Dense); the core stages (bm25, ql, fuse, rm3, rocchio, cascade) are always there.</summary>
+    public IReadOnlyList<IRelevoExtension> Extensions { get; init; } = [];
+
+    /// <summary>Open the index's writer at once (holding its lock), for <see cref="SearchIndex.AddAsync"/> and
+    /// <see cref="SearchIndex.DeleteAsync"/>. Without it those fail and the index can be written by another process.</summary>
+    public bool Writable { get; init; }
+}
+
+/// <summary>What a search returns besides hits.</summary>
+public sealed record SearchOptions
+{
+    /// <summary>Fetch each hit's stored document (<see cref="SearchResult.Documents"/>).</summary>
+    public bool Documents { get; init; }
+
+    /// <summary>Explain each hit's score when the pipeline ends with BM25 (<see cref="SearchResult.Explanations"/>).</summary>
+    public bool Explain { get; init; }
+}
+
+/// <summary>How <see cref="SearchIndex.Run"/> and <see cref="SearchIndex.WriteRun"/> run many queries.</summary>
+public sealed record RunOptions
+{
+    /// <summary>Queries run at once; the run is identical for any number.</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>The run tag (last column of a TREC run line); the pipeline's canonical text by default.</summary>
+    public string? Tag { get; init; }
+
+    /// <summary>Called now and then with the number of queries done.</summary>
+    public Action<int>? Progress { get; init; }
+
+    /// <summary>Stops the run (between queries, and inside long stages).</summary>
+    public CancellationToken Cancellation { get; init; }
+}
+
+/// <summary>How <see cref="SearchIndex.OpenWriter"/> and <see cref="SearchIndex.Create"/> write.</summary>
+public sealed record WriterOptions
+{
+    /// <summary>Analyzer of a new index ("english": Lucene's EnglishAnalyzer; "lowercase"); an existing index keeps its own.</summary>
+    public string Analyzer { get; init; } = "english";
+
+    /// <summary>A new index of this many shards (documents routed by a hash of their _id); null: an ordinary index.</summary>
+    public int? Shards { get; init; }
+
+    /// <summary>An added document whose id exists replaces it; otherwise a duplicate id is an error.</summary>
+    public bool ReplaceExisting { get; init; }
+
+    /// <summary>Memory for buffered documents before a segment is written.</summary>
+    public long RamBudgetBytes { get; init; } = 256L << 20;
+
+    /// <summary>Analysis threads (0: one per core); the index is the same for any number.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Test hook: called at each commit stage (crash-safety tests stop the process there).</summary>
+    internal Action<string>? CommitStage { get; init; }
+}
+
+/// <summary>A choice of pipeline a search page offers for an index: an id ("bm25", "dense-arctic-xs"), a label and the
+/// pipeline text it runs.</summary>
+public sealed record PipelineChoice(string Id, string Label, string Pipeline);
+
+/// <summary>The state of an index: the commit generation (cluster-wide version on a sharded index), live documents,
+/// segments (shards on a sharded index), size on disk (0 when unknown, e.g. shards on other machines), analyzer, and
+/// the number of shards (null for an ordinary index).</summary>
+public sealed record IndexStatus(long Generation, int Documents, int Segments, long SizeBytes, string Analyzer, int? Shards);

@@ -1,0 +1,49 @@
+using Relevo.Index;
+
+namespace Relevo.Sharding;
+
+/// <summary>One shard as a cluster-wide commit records it: its folder (relative to the sharded index) and the exact
+/// shard commit readers must open.</summary>
+internal sealed record ShardSnapshot(string Folder, Manifest Commit);
+
+/// <summary>The file that makes a sharded index: <c>cluster.json</c> in its root, naming every shard folder and,
+/// for each, the shard commit that belongs to this cluster-wide version. Readers open each shard at exactly that
+/// commit, so a cluster-wide commit is seen whole or not at all; it is replaced atomically (temp file, fsync,
+/// rename, fsync of the folder) like a shard's own manifest.</summary>
+internal sealed record ShardedManifest(int Format, long Version, string Analyzer, string Routing, IReadOnlyList<ShardSnapshot> Shards)
+{
+    /// <summary>The ordinal the next added document gets (see <see cref="ShardHits.Ordinals"/>).</summary>
+    public long NextOrdinal { get; init; }
+
+    public const string FileName = "cluster.json";
+    public const int CurrentFormat = 1;
+    /// <summary>Documents go to shard xxHash32(UTF-8 of _id) mod N (<see cref="ShardRouter"/>).</summary>
+    public const string XxHash32Routing = "xxhash32-mod";
+    public int ShardCount => Shards.Count;
+
+    public static string FolderName(int shard) => $"shard-{shard:D3}";
+
+    /// <summary>True if <paramref name="directory"/> is a sharded index.</summary>
+    public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
+
+    public static ShardedManifest Read(string directory)
+    {
+        string path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+            throw new RelevoException($"{path}: no sharded index here (the cluster manifest is missing)");
+        var m = Index.Formats.ChecksummedJson.Read<ShardedManifest>(path);
+        if (m.Shards is null || m.Analyzer is null || m.Routing is null || m.Shards.Count == 0)
+            throw new Index.Formats.CorruptIndexException(path, "unreadable: no shards");
+        if (m.Format != CurrentFormat)
+            throw new Index.Formats.CorruptIndexException(path, $"cluster manifest format {m.Format} is not supported (this build reads {CurrentFormat})");
+        if (m.Routing != XxHash32Routing)
+            throw new Index.Formats.CorruptIndexException(path, $"routing '{m.Routing}' is not supported (this build routes by {XxHash32Routing})");
+        var shards = new List<ShardSnapshot>(m.Shards.Count);
+        foreach (var s in m.Shards) shards.Add(s with { Commit = s.Commit.Upgrade(path) });
+        return m with { Shards = shards };
+    }
+
+    /// <summary>Atomically makes this the sharded index's current cluster-wide commit.</summary>
+    public void Commit(string directory, Action<string>? stage = null) =>
+        Index.Formats.ChecksummedJson.Write(directory, FileName, this, stage, "cluster-manifest-");
+}

@@ -1,0 +1,245 @@
+using System.Collections.Concurrent;
+using Relevo.Analysis;
+using Relevo.Index;
+using Relevo.Pipelines;
+using Relevo.Search;
+
+namespace Relevo.Sharding;
+
+/// <summary>A pipeline's view of a sharded index (shards in this process or grains on a cluster) for one query: each
+/// retrieval gathers the collection statistics of its terms from every shard, has every shard search with the global
+/// values, and merges the shards' top k into the global top k (best first; ties by the documents' cluster-wide
+/// ordinals, as one index breaks them by document number). Everything the query reads comes from one cluster-wide
+/// version: if a commit lands between the phases, the retrieval starts over at the newer version.
+/// <para>A hit's <see cref="Hit.Segment"/> is its shard and <see cref="Hit.Doc"/> its document number within the shard.</para></summary>
+internal sealed class ShardedTarget : ISearchTarget
+{
+    private const int MaxAttempts = 5;
+    private readonly IReadOnlyList<IShardService> _shards;
+    private readonly GlobalStatisticsCache _cache;
+
+    /// <param name="cache">Global statistics already gathered (one per set of shards, shared by their queries).</param>
+    public ShardedTarget(IReadOnlyList<IShardService> shards, Analyzer analyzer, GlobalStatisticsCache cache)
+    {
+        if (shards.Count == 0) throw new RelevoException("a sharded search needs at least one shard");
+        _shards = shards;
+        Analyzer = analyzer;
+        _cache = cache;
+    }
+
+    public Analyzer Analyzer { get; }
+    public IndexReader? LocalReader => null;
+
+    /// <summary>The cluster-wide version this query's reads used (<see cref="ShardVersion.Latest"/> before the first).</summary>
+    public long Version { get; private set; } = ShardVersion.Latest;
+
+    public async ValueTask<Hit[]> RetrieveAsync(RetrieverStage retriever, RetrievalRequest request, int k, CancellationToken cancellation)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        var query = request.Terms;
+        var terms = new string[query?.Terms.Count ?? 0];
+        var weights = new float[terms.Length];
+        for (int i = 0; i < terms.Length; i++) (terms[i], weights[i]) = query!.Terms[i];
+        if (query is not null && terms.Length == 0) return [];
+
+        long version = Version;
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            GlobalStatistics? global = null;
+            if (terms.Length > 0)
+            {
+                global = _cache.Get(terms, version, out long cachedVersion);
+                if (global is null)
+                {
+                    var stats = await Task.WhenAll(Each(s => s.StatisticsAsync(version, terms))).ConfigureAwait(false);
+                    long newest = MaxVersion(stats, static s => s.Version);
+                    if (Array.Exists(stats, s => s.Version != newest) || (version != ShardVersion.Latest && newest != version))
+                    {
+                        version = newest;
+                        continue;
+                    }
+                    global = GlobalStatistics.Sum(terms, stats);
+                    _cache.Remember(newest, global);
+                    version = newest;
+                }
+                else version = cachedVersion;
+            }
+
+            var message = new ShardRetrieval(version, Guid.NewGuid(), retriever.Text, terms, weights, request.Vector, global, k, float.NegativeInfinity);
+            var results = await Task.WhenAll(Each(s => s.SearchAsync(message))).ConfigureAwait(false);
+            long answered = MaxVersion(results, static r => r.Version);
+            if (Array.Exists(results, r => r.Version != answered) || (version != ShardVersion.Latest && answered != version))
+            {
+                version = answered;
+                continue;
+            }
+            Version = answered;
+            return Merge(results, k);
+        }
+        throw new RelevoException($"the sharded index kept changing during the search ({MaxAttempts} attempts); try again");
+    }
+
+    public async ValueTask<Document?[]> DocumentsAsync(IReadOnlyList<Hit> hits, CancellationToken cancellation)
+    {
+        var result = new Document?[hits.Count];
+        var tasks = new List<Task>();
+        foreach (var (shard, positions, docs) in ByShard(hits))
+        {
+            var s = _shards[shard];
+            tasks.Add(Task.Run(async () =>
+            {
+                var found = await s.DocumentsAsync(Version, docs).ConfigureAwait(false);
+                for (int j = 0; j < positions.Count; j++) result[positions[j]] = found[j];
+            }, cancellation));
+        }
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+        return result;
+    }
+
+    public async ValueTask<TermStatistics> StatisticsAsync(IReadOnlyList<string> terms, CancellationToken cancellation)
+    {
+        var array = terms.ToArray();
+        long version = Version;
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var stats = await Task.WhenAll(Each(s => s.StatisticsAsync(version, array))).ConfigureAwait(false);
+            long newest = MaxVersion(stats, static s => s.Version);
+            if (Array.Exists(stats, s => s.Version != newest) || (version != ShardVersion.Latest && newest != version))
+            {
+                version = newest;
+                continue;
+            }
+            Version = newest;
+            var global = GlobalStatistics.Sum(array, stats);
+            long live = 0;
+            foreach (var s in stats) live += s.LiveDocs;
+            return new TermStatistics(global.DocCount, live, global.DocFreqs);
+        }
+        throw new RelevoException($"the sharded index kept changing during the search ({MaxAttempts} attempts); try again");
+    }
+
+    public async ValueTask<byte[]?[]> FetchAsync(string operation, string argument, IReadOnlyList<Hit> hits, CancellationToken cancellation)
+    {
+        var result = new byte[]?[hits.Count];
+        var tasks = new List<Task>();
+        foreach (var (shard, positions, docs) in ByShard(hits))
+        {
+            var s = _shards[shard];
+            tasks.Add(Task.Run(async () =>
+            {
+                var fetched = await s.FetchAsync(new ShardFetch(Version, operation, argument, docs)).ConfigureAwait(false);
+                for (int j = 0; j < positions.Count; j++) result[positions[j]] = fetched.Results[j];
+            }, cancellation));
+        }
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>The hits of each shard: their positions in <paramref name="hits"/> and their shard document numbers.</summary>
+    private static List<(int Shard, List<int> Positions, int[] Docs)> ByShard(IReadOnlyList<Hit> hits)
+    {
+        var groups = new SortedDictionary<int, List<int>>();
+        for (int i = 0; i < hits.Count; i++)
+        {
+            if (!groups.TryGetValue(hits[i].Segment, out var list)) groups[hits[i].Segment] = list = [];
+            list.Add(i);
+        }
+        var result = new List<(int, List<int>, int[])>(groups.Count);
+        foreach (var (shard, positions) in groups)
+        {
+            var docs = new int[positions.Count];
+            for (int j = 0; j < docs.Length; j++) docs[j] = hits[positions[j]].Doc;
+            result.Add((shard, positions, docs));
+        }
+        return result;
+    }
+
+    private Task<T>[] Each<T>(Func<IShardService, Task<T>> call)
+    {
+        var tasks = new Task<T>[_shards.Count];
+        for (int i = 0; i < tasks.Length; i++) tasks[i] = call(_shards[i]);
+        return tasks;
+    }
+
+    private static long MaxVersion<T>(T[] answers, Func<T, long> version)
+    {
+        long m = long.MinValue;
+        foreach (var a in answers) m = Math.Max(m, version(a));
+        return m;
+    }
+
+    /// <summary>The global top k from the shards' top k lists: score descending, then cluster-wide ordinal (the order
+    /// documents were added, which is how one index breaks ties: by document number), then shard and document.</summary>
+    internal static Hit[] Merge(IReadOnlyList<ShardHits> shards, int k)
+    {
+        int total = 0;
+        foreach (var s in shards) total += s.Count;
+        var all = new (Hit Hit, long Ordinal)[total];
+        int n = 0;
+        for (int s = 0; s < shards.Count; s++)
+        {
+            var r = shards[s];
+            for (int i = 0; i < r.Count; i++) all[n++] = (new Hit(r.Ids[i], r.Scores[i], s, r.Docs[i]), r.Ordinals[i]);
+        }
+        Array.Sort(all, static (x, y) =>
+        {
+            int c = y.Hit.Score.CompareTo(x.Hit.Score);
+            if (c != 0) return c;
+            c = x.Ordinal.CompareTo(y.Ordinal);
+            if (c != 0) return c;
+            c = x.Hit.Segment.CompareTo(y.Hit.Segment);
+            return c != 0 ? c : x.Hit.Doc.CompareTo(y.Hit.Doc);
+        });
+        var result = new Hit[Math.Min(k, total)];
+        for (int i = 0; i < result.Length; i++) result[i] = all[i].Hit;
+        return result;
+    }
+}
+
+/// <summary>Collection statistics of the newest cluster version seen, per term: a query whose terms are all here skips
+/// the statistics round trip. Thread-safe; shared by the queries of one set of shards. Bounded: past a million terms
+/// it starts afresh.</summary>
+internal sealed class GlobalStatisticsCache
+{
+    private readonly object _gate = new();
+    private long _version = long.MinValue;
+    private long _docCount, _sumTotalTermFreq;
+    private ConcurrentDictionary<string, (long Df, long Ttf)> _terms = new(StringComparer.Ordinal);
+
+    /// <summary>The statistics of <paramref name="terms"/> at <paramref name="version"/> (or at the newest cached version
+    /// for <see cref="ShardVersion.Latest"/>), or null if some term is not cached.</summary>
+    public GlobalStatistics? Get(string[] terms, long version, out long cachedVersion)
+    {
+        lock (_gate)
+        {
+            cachedVersion = _version;
+            if (_version == long.MinValue || (version != ShardVersion.Latest && version != _version)) return null;
+            var df = new long[terms.Length];
+            var ttf = new long[terms.Length];
+            for (int i = 0; i < terms.Length; i++)
+            {
+                if (!_terms.TryGetValue(terms[i], out var t)) return null;
+                (df[i], ttf[i]) = t;
+            }
+            return new GlobalStatistics(_docCount, _sumTotalTermFreq, terms, df, ttf);
+        }
+    }
+
+    public void Remember(long version, GlobalStatistics global)
+    {
+        lock (_gate)
+        {
+            if (version < _version) return;
+            if (version != _version || _terms.Count > 1_000_000)
+            {
+                _terms = new ConcurrentDictionary<string, (long, long)>(StringComparer.Ordinal);
+                _version = version;
+                _docCount = global.DocCount;
+                _sumTotalTermFreq = global.SumTotalTermFreq;
+            }
+            for (int i = 0; i < global.Terms.Length; i++) _terms[global.Terms[i]] = (global.DocFreqs[i], global.TotalTermFreqs[i]);
+        }
+    }
+}

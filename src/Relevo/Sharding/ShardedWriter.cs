@@ -1,0 +1,167 @@
+using Relevo.Index;
+
+namespace Relevo.Sharding;
+
+/// <summary>Creating and opening sharded indexes in this process.</summary>
+internal static class ShardedFolders
+{
+    /// <summary>Creates an empty sharded index of <paramref name="shards"/> shards in <paramref name="root"/> (each an
+    /// ordinary, empty index folder) and commits cluster-wide version 0; or, if one exists, checks that it has that
+    /// many shards. A folder that holds an ordinary index is refused.</summary>
+    public static ShardedManifest CreateOrOpen(string root, int shards, string analyzer = "english")
+    {
+        if (shards < 1 || shards > 1024) throw new RelevoException($"--shards must be between 1 and 1024 (got {shards})");
+        if (ShardedManifest.Exists(root))
+        {
+            var existing = ShardedManifest.Read(root);
+            if (existing.ShardCount != shards)
+                throw new RelevoException($"{Path.Combine(root, ShardedManifest.FileName)}: the index has {existing.ShardCount} shards, not {shards} " +
+                                          "(documents are routed by shard count, so it cannot change)");
+            return existing;
+        }
+        if (Manifest.Exists(root))
+            throw new RelevoException($"{root}: holds an ordinary (unsharded) index; shard into a new folder");
+        Directory.CreateDirectory(root);
+        var snapshots = new List<ShardSnapshot>();
+        for (int i = 0; i < shards; i++)
+        {
+            string folder = ShardedManifest.FolderName(i);
+            using var writer = IndexWriter.Open(Path.Combine(root, folder), new IndexWriterOptions { Analyzer = analyzer });
+            writer.Commit();
+            snapshots.Add(new ShardSnapshot(folder, writer.LastCommit));
+        }
+        var manifest = new ShardedManifest(ShardedManifest.CurrentFormat, 0, snapshots[0].Commit.Analyzer, ShardedManifest.XxHash32Routing, snapshots);
+        manifest.Commit(root);
+        return manifest;
+    }
+
+    /// <summary>Every shard of the sharded index in <paramref name="root"/>, served in this process.</summary>
+    public static ShardHost[] OpenLocal(string root, ExtensionRegistry registry)
+    {
+        var manifest = ShardedManifest.Read(root);
+        var hosts = new ShardHost[manifest.ShardCount];
+        for (int i = 0; i < hosts.Length; i++) hosts[i] = new ShardHost(root, i, registry);
+        return hosts;
+    }
+}
+
+/// <summary>Writes to a sharded index through its shards: each add, replace or delete goes to the shard that owns the
+/// document's _id, and <see cref="CommitAsync"/> makes everything since the last commit visible as one cluster-wide
+/// version. The commit is two-phase: every shard first commits its changes as a shard commit nobody reads yet, then
+/// the cluster manifest naming all those commits replaces the old one atomically. If a shard fails, or reports fewer
+/// changes than were sent to it (its host restarted and lost them), every shard returns to the commit the cluster
+/// manifest still names and the commit fails: readers never see part of a batch. One writer per sharded index.</summary>
+internal sealed class ShardedWriter(string root, IReadOnlyList<IShardService> shards)
+{
+    private readonly long[] _sent = new long[shards.Count];
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private long _nextOrdinal = ShardedManifest.Read(root).NextOrdinal;
+
+    public int ShardCount => shards.Count;
+
+    /// <summary>Sends documents to their shards in batches; <paramref name="replace"/>: an existing _id is replaced
+    /// (otherwise it is an error).</summary>
+    public async Task<long> AddAsync(IEnumerable<Document> documents, bool replace, int batchSize = 4096, Action<long>? added = null)
+    {
+        var batches = new List<(Document, long)>[shards.Count];
+        for (int i = 0; i < batches.Length; i++) batches[i] = [];
+        long n = 0;
+        foreach (var d in documents)
+        {
+            if (string.IsNullOrEmpty(d.Id)) throw new RelevoException("document has an empty _id");
+            int s = ShardRouter.ShardOf(d.Id, shards.Count);
+            batches[s].Add((d, _nextOrdinal++));
+            n++;
+            if (batches[s].Count >= batchSize) await SendAsync(s, batches[s], replace).ConfigureAwait(false);
+            if ((n & 1023) == 0) added?.Invoke(n);
+        }
+        for (int s = 0; s < batches.Length; s++)
+            if (batches[s].Count > 0) await SendAsync(s, batches[s], replace).ConfigureAwait(false);
+        added?.Invoke(n);
+        return n;
+    }
+
+    private async Task SendAsync(int shard, List<(Document Doc, long Ordinal)> batch, bool replace)
+    {
+        var docs = new Document[batch.Count];
+        var ordinals = new long[batch.Count];
+        for (int i = 0; i < docs.Length; i++) (docs[i], ordinals[i]) = batch[i];
+        batch.Clear();
+        await shards[shard].AddAsync(docs, ordinals, replace).ConfigureAwait(false);
+        Interlocked.Add(ref _sent[shard], docs.Length);
+    }
+
+    /// <summary>Deletes documents by id; returns how many existed.</summary>
+    public async Task<int> DeleteAsync(IReadOnlyList<string> ids)
+    {
+        var byShard = new List<string>[shards.Count];
+        for (int i = 0; i < byShard.Length; i++) byShard[i] = [];
+        foreach (var id in ids) byShard[ShardRouter.ShardOf(id, shards.Count)].Add(id);
+        int deleted = 0;
+        for (int s = 0; s < byShard.Length; s++)
+        {
+            if (byShard[s].Count == 0) continue;
+            deleted += await shards[s].DeleteAsync([.. byShard[s]]).ConfigureAwait(false);
+            Interlocked.Add(ref _sent[s], byShard[s].Count);
+        }
+        return deleted;
+    }
+
+    /// <summary>Makes every change since the last commit visible at once, as a new cluster-wide version; returns it.</summary>
+    public async Task<long> CommitAsync(Action<string>? stage = null)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var current = ShardedManifest.Read(root);
+            if (current.ShardCount != shards.Count)
+                throw new RelevoException($"{Path.Combine(root, ShardedManifest.FileName)}: {current.ShardCount} shards, but the writer has {shards.Count}");
+            ShardPrepared[] prepared;
+            try
+            {
+                prepared = await Task.WhenAll(shards.Select(s => s.PrepareAsync())).ConfigureAwait(false);
+                for (int i = 0; i < prepared.Length; i++)
+                    if (prepared[i].Changes != Interlocked.Read(ref _sent[i]))
+                        throw new RelevoException($"commit aborted: shard {i} applied {prepared[i].Changes} of the {Interlocked.Read(ref _sent[i])} changes " +
+                                                  "sent to it since the last commit (its host restarted?); nothing was committed — send the changes again");
+                stage?.Invoke("shards-prepared");
+            }
+            catch
+            {
+                await AbortAllAsync().ConfigureAwait(false);
+                throw;
+            }
+            var snapshots = new List<ShardSnapshot>(shards.Count);
+            for (int i = 0; i < prepared.Length; i++) snapshots.Add(current.Shards[i] with { Commit = prepared[i].Commit });
+            var next = current with { Version = current.Version + 1, Shards = snapshots, NextOrdinal = _nextOrdinal };
+            next.Commit(root, stage);
+            Array.Clear(_sent);
+            return next.Version;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Discards every change since the last commit, on every shard.</summary>
+    public async Task RollbackAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try { await AbortAllAsync().ConfigureAwait(false); }
+        finally { _gate.Release(); }
+    }
+
+    private async Task AbortAllAsync()
+    {
+        Array.Clear(_sent);
+        _nextOrdinal = ShardedManifest.Read(root).NextOrdinal;
+        var errors = new List<Exception>();
+        foreach (var s in shards)
+        {
+            try { await s.AbortAsync().ConfigureAwait(false); }
+            catch (Exception e) { errors.Add(e); }
+        }
+        if (errors.Count > 0) throw new AggregateException("returning the shards to the last cluster-wide commit failed", errors);
+    }
+}
