@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace Relevo.Dense;
 
 /// <summary>The embedding models one <see cref="SearchIndex"/>'s dense stages use, each loaded once (on first use) with
-/// its query-vector cache, and disposed with the index.</summary>
+/// its query-vector cache, and disposed with the index (unless a loader of the host's gave them: the host owns those).</summary>
 internal sealed class DenseModels(Func<string, EmbeddingModel>? load = null) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<(EmbeddingModel Model, QueryVectorCache Queries)>> _models = new(StringComparer.Ordinal);
@@ -38,6 +38,7 @@ internal sealed class DenseModels(Func<string, EmbeddingModel>? load = null) : I
 
     public void Dispose()
     {
+        if (load is not null) return;
         foreach (var m in _models.Values)
             if (m.IsValueCreated) m.Value.Model.Dispose();
     }

@@ -35,7 +35,7 @@ internal class SparseSearcher<TScorer> where TScorer : struct, ITermScorer
     }
 
     /// <summary>The top k documents.</summary>
-    public Hit[] Search(Query query, int k, PruningAlgorithm? algorithm = null, float floor = float.NegativeInfinity, SharedBound? shared = null)
+    public IReadOnlyList<Hit> Search(Query query, int k, PruningAlgorithm? algorithm = null, float floor = float.NegativeInfinity, SharedBound? shared = null)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
         int cap = Math.Min(k, Math.Max(Reader.MaxDoc, 1));
@@ -59,7 +59,7 @@ internal sealed class Bm25Searcher : SparseSearcher<Bm25TermScorer>
     public Bm25Parameters Parameters => _bm25.Parameters;
     public Analyzer Analyzer => Reader.AnalyzerInstance;
 
-    public Hit[] Search(string queryText, int k) => Search(Query.Parse(queryText, Analyzer), k);
+    public IReadOnlyList<Hit> Search(string queryText, int k) => Search(Query.Parse(queryText, Analyzer), k);
 
     /// <summary>Each query term's contribution to a document's score; they add up to the score Search returns.</summary>
     public Explanation Explain(Query query, Hit hit)

@@ -1,4 +1,4 @@
-using Relevo.Answers;
+using Relevo.Llm;
 using Relevo.Evaluation;
 
 namespace Relevo.Tests.Answers;

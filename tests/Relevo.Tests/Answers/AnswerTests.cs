@@ -1,8 +1,5 @@
-using Relevo.Answers;
+using Relevo.Llm;
 using Relevo.Evaluation;
-using Relevo.Pipelines;
-using Relevo.Rerank;
-using Relevo.Tests.Rerank;
 
 namespace Relevo.Tests.Answers;
 
@@ -14,15 +11,15 @@ public sealed class AnswerTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlm
     private ChatAnswer Answer(ChatCall c) => Oracle.Answer(c, fx.Grade);
 
     [Fact]
-    public void AskKeepsRelevantPassagesOrdersThemAndChecksCitations()
+    public async Task AskKeepsRelevantPassagesOrdersThemAndChecksCitations()
     {
         using var dbl = new ChatTestDouble(Answer);
         using var llm = new LlmClient(Settings(dbl));
-        using var ctx = fx.Context(llm);
+        using var index = fx.Open(llm);
         // a query whose relevant document BM25 finds in its top 5
-        var (qid, question) = fx.Queries.First(q => Pipeline.Parse("bm25").Search(q.Text, 5, ctx).Hits
-            .Any(h => fx.Qrels.ForQuery(q.Id)!.GetValueOrDefault(h.DocId) > 0));
-        var r = Asker.Ask(ctx, question, new AskOptions("bm25", Depth: 20, Passages: 5, Threshold: 5, Iterations: 2));
+        var (qid, question) = fx.Queries.First(q => index.Search(q.Text, "bm25", 5).Hits
+            .Any(h => fx.Qrels.ForQuery(q.Id)!.GetValueOrDefault(h.Id) > 0));
+        var r = await Asker.AskAsync(index, llm, question, new AskOptions("bm25", Depth: 20, Passages: 5, Threshold: 5, Iterations: 2));
         Assert.Equal(2, r.Iterations);
         Assert.NotEmpty(r.Passages);
         var relevant = fx.Qrels.ForQuery(qid)!.Where(x => x.Value > 0).Select(x => x.Key).ToHashSet();
@@ -44,10 +41,9 @@ public sealed class AnswerTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlm
     {
         using var dbl = new ChatTestDouble(Answer) { FaultRate = 0.1 };
         using var llm = new LlmClient(Settings(dbl));
-        using var ctx = fx.Context(null);
         var queries = fx.Queries.Take(30).ToList();
-        var run = Pipeline.Parse("bm25").Run(queries, 10, ctx);
-        var result = Judge.Run(fx.Reader, queries.ToDictionary(q => q.Id, q => q.Text), [run], 10, llm);
+        var run = fx.Index.Run(queries, "bm25", 10);
+        var result = Judge.Run(fx.Index, queries.ToDictionary(q => q.Id, q => q.Text), [run], 10, llm);
         Assert.Equal(300, result.Judgments.Count);
         Assert.Equal(0, result.Unjudged);
         Assert.True(llm.Stats.Retries > 0);

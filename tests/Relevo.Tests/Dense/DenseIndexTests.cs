@@ -11,7 +11,7 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
     /// <summary>minilm loaded once for the class (small documents: a few seconds on 2 cores).</summary>
     public sealed class Model : IDisposable
     {
-        public EmbeddingModel Encoder { get; } = EmbeddingModel.Load("minilm");
+        internal EmbeddingModel Encoder { get; } = EmbeddingModel.Load("minilm");
         public void Dispose() => Encoder.Dispose();
     }
 
@@ -40,22 +40,35 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
         w.Commit();
     }
 
+    private static DenseIndexResult AddVectors(string dir, EmbeddingModel model)
+    {
+        using var w = SearchIndex.OpenWriter(dir, new WriterOptions(), [new DenseExtension()]);
+        return DenseIndexer.AddVectors(w, model);
+    }
+
+    /// <summary>The index opened with dense retrieval that embeds queries with the class's model.</summary>
+    private SearchIndex Open(string dir) => SearchIndex.Open(dir, new SearchIndexOptions { Extensions = [new DenseExtension(_ => _model)] });
+
+    private static IReadOnlyList<string> Models(SegmentEntry s) =>
+        s.Components.Where(c => c.Component == VectorComponent.ComponentName).Select(c => c.Key).ToList();
+
     [Fact]
     public void Search_finds_the_semantic_match_and_scores_are_cosines()
     {
         using var tmp = new TempDir();
         AddAll(tmp.Path, First);
-        var result = DenseIndexer.AddVectors(tmp.Path, _model);
+        var result = AddVectors(tmp.Path, _model);
         Assert.Equal(1, result.SegmentsEncoded);
         using var reader = IndexReader.Open(tmp.Path);
-        Assert.Equal(["minilm"], reader.Manifest.Segments[0].Vectors);
-        using var searcher = new DenseSearcher(reader, "minilm", _model);
-        Assert.Equal(384, searcher.Dimensions);
-        var hits = searcher.Search("which animal naps all day long", 4);
-        Assert.Equal("d2", hits[0].DocId);
+        Assert.Equal(["minilm"], Models(reader.Manifest.Segments[0]));
+        var vectors = DenseSearcher.For(reader, "minilm", int8: false);
+        Assert.Equal(384, vectors.Dimensions);
+        using var index = Open(tmp.Path);
+        var hits = index.Search("which animal naps all day long", "dense(model=minilm)", 4).Hits;
+        Assert.Equal("d2", hits[0].Id);
         Assert.Equal(4, hits.Count);
-        float[] q = searcher.EmbedQuery("which animal naps all day long");
-        float expected = System.Numerics.Tensors.TensorPrimitives.Dot(q, searcher.GetVector(hits[0].Segment, hits[0].Doc));
+        float[] q = _model.EmbedQuery("which animal naps all day long");
+        float expected = System.Numerics.Tensors.TensorPrimitives.Dot(q, vectors.GetVector(hits[0].Segment, hits[0].Doc));
         Assert.Equal(expected, hits[0].Score, 5);
         for (int i = 1; i < hits.Count; i++) Assert.True(hits[i - 1].Score >= hits[i].Score);
     }
@@ -65,23 +78,23 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
     {
         using var tmp = new TempDir();
         AddAll(tmp.Path, First);
-        DenseIndexer.AddVectors(tmp.Path, _model);
+        AddVectors(tmp.Path, _model);
         AddAll(tmp.Path, Second); // a second segment without vectors
-        using (var reader = IndexReader.Open(tmp.Path))
+        using (var index = Open(tmp.Path))
         {
-            Assert.False(DenseSearcher.IsAvailable(reader, "minilm"));
-            var e = Assert.ThrowsAny<RelevoException>(() => new DenseSearcher(reader, "minilm", _model));
+            var e = Assert.ThrowsAny<RelevoException>(() => index.Search("coffee", "dense(model=minilm)", 1));
             Assert.Contains("relevo dense", e.Message);
+            Assert.Single(index.PipelineChoices()); // dense is offered only when every segment has vectors
         }
-        var result = DenseIndexer.AddVectors(tmp.Path, _model);
+        var result = AddVectors(tmp.Path, _model);
         Assert.Equal(1, result.SegmentsEncoded);
         Assert.Equal(1, result.SegmentsSkipped);
         Assert.Equal(2, result.Passages);
         using (var w = IndexWriter.Open(tmp.Path)) { } // a writer's clean-up must keep referenced vector files
-        using var r2 = IndexReader.Open(tmp.Path);
-        using var s2 = new DenseSearcher(r2, "minilm", _model);
-        Assert.Equal("d6", s2.Search("caffeine keeps me awake", 1)[0].DocId);
-        Assert.Equal("d1", s2.Search("vitamin deficiency and cancer", 1)[0].DocId);
+        using var i2 = Open(tmp.Path);
+        Assert.Equal(3, i2.PipelineChoices().Count);
+        Assert.Equal("d6", i2.Search("caffeine keeps me awake", "dense(model=minilm)", 1).Hits[0].Id);
+        Assert.Equal("d1", i2.Search("vitamin deficiency and cancer", "dense(model=minilm)", 1).Hits[0].Id);
     }
 
     [Fact]
@@ -90,37 +103,55 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
         using var tmp = new TempDir();
         AddAll(tmp.Path, First);
         AddAll(tmp.Path, Second);
-        DenseIndexer.AddVectors(tmp.Path, _model);
+        AddVectors(tmp.Path, _model);
         var before = new Dictionary<string, float[]>();
         using (var reader = IndexReader.Open(tmp.Path))
-        using (var s = new DenseSearcher(reader, "minilm", _model))
+        using (var index = Open(tmp.Path))
         {
-            foreach (var h in s.Search("anything", 6)) before[h.DocId] = s.GetVector(h.Segment, h.Doc).ToArray();
+            var vectors = DenseSearcher.For(reader, "minilm", int8: false);
+            foreach (var h in index.Search("anything", "dense(model=minilm)", 6).Hits) before[h.Id] = vectors.GetVector(h.Segment, h.Doc).ToArray();
         }
-        using (var w = IndexWriter.Open(tmp.Path))
+        using (var w = SearchIndex.OpenWriter(tmp.Path, new WriterOptions(), [new DenseExtension()]))
         {
             Assert.True(w.Delete("d2"));
             w.Commit();
         }
-        using (var reader = IndexReader.Open(tmp.Path))
-        using (var s = new DenseSearcher(reader, "minilm", _model))
+        using (var index = Open(tmp.Path))
         {
-            var hits = s.Search("which animal naps all day long", 10);
+            var hits = index.Search("which animal naps all day long", "dense(model=minilm)", 10).Hits;
             Assert.Equal(5, hits.Count);
-            Assert.DoesNotContain(hits, h => h.DocId == "d2");
+            Assert.DoesNotContain(hits, h => h.Id == "d2");
         }
-        using (var w = IndexWriter.Open(tmp.Path)) w.ForceMerge();
+        using (var w = SearchIndex.OpenWriter(tmp.Path, new WriterOptions(), [new DenseExtension()])) w.ForceMerge();
         using (var reader = IndexReader.Open(tmp.Path))
-        using (var s = new DenseSearcher(reader, "minilm", _model))
+        using (var index = Open(tmp.Path))
         {
             Assert.Single(reader.Segments);
-            Assert.Equal(["minilm"], reader.Manifest.Segments[0].Vectors);
-            var hits = s.Search("which animal naps all day long", 10);
+            Assert.Equal(["minilm"], Models(reader.Manifest.Segments[0]));
+            var vectors = DenseSearcher.For(reader, "minilm", int8: false);
+            var hits = index.Search("which animal naps all day long", "dense(model=minilm)", 10).Hits;
             Assert.Equal(5, hits.Count);
-            foreach (var h in hits) Assert.Equal(before[h.DocId], s.GetVector(h.Segment, h.Doc).ToArray());
+            foreach (var h in hits) Assert.Equal(before[h.Id], vectors.GetVector(h.Segment, h.Doc).ToArray());
         }
         // the old segments' vector files are gone
         Assert.Single(Directory.GetFiles(tmp.Path, "*.vec"));
+    }
+
+    [Fact]
+    public void A_merge_without_the_dense_extension_is_refused_rather_than_dropping_vectors()
+    {
+        using var tmp = new TempDir();
+        AddAll(tmp.Path, First);
+        AddAll(tmp.Path, Second);
+        AddVectors(tmp.Path, _model);
+        using (var w = IndexWriter.Open(tmp.Path))
+        {
+            var e = Assert.Throws<RelevoException>(() => w.ForceMerge());
+            Assert.Contains("'vectors'", e.Message);
+        }
+        using var reader = IndexReader.Open(tmp.Path);
+        Assert.Equal(2, reader.Segments.Count);
+        Assert.All(reader.Manifest.Segments, s => Assert.Equal(["minilm"], Models(s)));
     }
 
     [Fact]
@@ -129,15 +160,13 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
         using var tmp = new TempDir();
         AddAll(tmp.Path, First);
         AddAll(tmp.Path, Second);
-        DenseIndexer.AddVectors(tmp.Path, _model);
-        using var reader = IndexReader.Open(tmp.Path);
-        using var exact = new DenseSearcher(reader, "minilm", _model);
-        using var int8 = new DenseSearcher(reader, "minilm", _model, new DenseSearchOptions { Int8 = true, MinCandidates = 3, Oversample = 1 });
+        AddVectors(tmp.Path, _model);
+        using var index = Open(tmp.Path);
         foreach (string q in new[] { "coffee", "volcano eruption", "soccer goal", "programming" })
         {
-            var a = exact.Search(q, 3);
-            var b = int8.Search(q, 3);
-            Assert.Equal(a[0].DocId, b[0].DocId);
+            var a = index.Search(q, "dense(model=minilm)", 3).Hits;
+            var b = index.Search(q, "dense(model=minilm,int8=true,oversample=1)", 3).Hits;
+            Assert.Equal(a[0].Id, b[0].Id);
             Assert.Equal(a[0].Score, b[0].Score); // rescored in float32: the exact score
         }
     }
@@ -147,18 +176,18 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
     {
         using var tmp = new TempDir();
         AddAll(tmp.Path, First);
-        DenseIndexer.AddVectors(tmp.Path, _model);
+        AddVectors(tmp.Path, _model);
         string vec = Path.Combine(tmp.Path, VectorFiles.FloatFile("_0", "minilm"));
         byte[] bytes = File.ReadAllBytes(vec);
         bytes[100] ^= 0x10;
         File.WriteAllBytes(vec, bytes);
-        using var reader = IndexReader.Open(tmp.Path);
-        var e = Assert.Throws<CorruptIndexException>(() => new DenseSearcher(reader, "minilm", _model));
+        using var index = Open(tmp.Path);
+        var e = Assert.Throws<CorruptIndexException>(() => index.Search("coffee", "dense(model=minilm)", 3));
         Assert.Contains(vec, e.Message);
     }
 
     [Fact]
-    public void Orphan_vector_files_from_a_crash_are_removed_and_old_manifests_read()
+    public void Orphan_vector_files_from_a_crash_are_removed()
     {
         using var tmp = new TempDir();
         AddAll(tmp.Path, First);
@@ -168,23 +197,35 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
         Assert.Empty(Directory.GetFiles(tmp.Path, "*.vec"));
         Assert.Empty(Directory.GetFiles(tmp.Path, "*.vq8"));
         using var reader = IndexReader.Open(tmp.Path);
-        Assert.Empty(reader.Manifest.Segments[0].Vectors);
+        Assert.Empty(reader.Manifest.Segments[0].Components);
     }
 
     [Fact]
-    public void Manifest_without_vectors_property_still_reads()
+    public void A_format_1_manifest_with_vectors_reads_as_component_data_and_searches()
     {
         using var tmp = new TempDir();
         AddAll(tmp.Path, First);
+        AddVectors(tmp.Path, _model);
+        // rewrite the manifest as format 1 wrote it: "vectors": [models] per segment, no components
         string path = Path.Combine(tmp.Path, Manifest.FileName);
         string text = File.ReadAllText(path);
-        int at = text.LastIndexOf("\nchecksum ", StringComparison.Ordinal);
-        string body = System.Text.RegularExpressions.Regex.Replace(text[..at], @",\s*""vectors"": \[\s*\]", "");
-        Assert.DoesNotContain("vectors", body);
+        string body = text[..text.LastIndexOf("\nchecksum ", StringComparison.Ordinal)];
+        var json = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject();
+        json["format"] = 1;
+        foreach (var seg in json["segments"]!.AsArray())
+        {
+            seg!.AsObject().Remove("components");
+            seg.AsObject()["vectors"] = new System.Text.Json.Nodes.JsonArray("minilm");
+        }
+        body = json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
         string sum = System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(body)).ToString("x16");
         File.WriteAllText(path, body + "\nchecksum " + sum + "\n");
         var m = Manifest.Read(tmp.Path);
-        Assert.Empty(m.Segments[0].Vectors);
+        Assert.Equal(Manifest.CurrentFormat, m.Format);
+        Assert.Equal(["_0.minilm.vec", "_0.minilm.vq8"], m.Segments[0].ComponentFiles());
+        using (var w = IndexWriter.Open(tmp.Path)) { } // the upgraded manifest names the files: a writer keeps them
+        using var index = Open(tmp.Path);
+        Assert.Equal("d2", index.Search("which animal naps all day long", "dense(model=minilm)", 1).Hits[0].Id);
     }
 
     [Fact]
@@ -204,10 +245,14 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
     [Fact]
     public void Pipeline_stage_text_parses()
     {
-        Assert.Equal("dense(model=arctic-xs)", Relevo.Pipelines.Pipeline.Parse("dense(model=arctic-xs)").Text);
-        Assert.Equal("dense(model=minilm,int8=true,oversample=8)", Relevo.Pipelines.Pipeline.Parse("dense(model=minilm, int8=true, oversample=8)").Text);
-        Assert.Equal("dense(model=minilm,int8=true)", Relevo.Pipelines.Pipeline.Parse("dense(model=minilm,int8=true,oversample=4)").Text);
-        Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Relevo.Pipelines.Pipeline.Parse("dense(model=x,int8=yes)"));
-        Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Relevo.Pipelines.Pipeline.Parse("dense(model=x,color=red)"));
+        var registry = ExtensionRegistry.Create([new DenseExtension()]);
+        string Parse(string text) => Relevo.Pipelines.Pipeline.Parse(text, registry).Text;
+        Assert.Equal("dense(model=arctic-xs)", Parse("dense(model=arctic-xs)"));
+        Assert.Equal("dense(model=minilm,int8=true,oversample=8)", Parse("dense(model=minilm, int8=true, oversample=8)"));
+        Assert.Equal("dense(model=minilm,int8=true)", Parse("dense(model=minilm,int8=true,oversample=4)"));
+        Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Parse("dense(model=x,int8=yes)"));
+        Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Parse("dense(model=x,color=red)"));
+        var e = Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Relevo.Pipelines.Pipeline.Parse("dense(model=arctic-xs)"));
+        Assert.Contains("unknown stage 'dense'", e.Message); // the core alone does not know the dense extension's stages
     }
 }

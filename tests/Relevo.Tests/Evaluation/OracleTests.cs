@@ -28,7 +28,7 @@ public class OracleTests(ITestOutputHelper output)
         {
             var ds = Relevo.Collections.BeirDataset.FromFolder(folder);
             TrecRun run;
-            using (var lucene = new Relevo.Tests.Oracles.LuceneBm25(ds.CorpusPath))
+            using (var lucene = new Relevo.Testing.LuceneBm25(ds.CorpusPath))
                 run = lucene.Run(Relevo.Collections.JsonlReader.ReadQueries(ds.QueriesPath), 1000);
             // drop every fifth judged query from the run so "a run missing a query" is covered on real data
             if (allQueries)

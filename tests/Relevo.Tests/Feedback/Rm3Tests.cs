@@ -21,14 +21,15 @@ public class Rm3Tests
     }
 
     [Fact]
-    public void TermWeightsMatchHandComputation()
+    public async Task TermWeightsMatchHandComputation()
     {
         using var tmp = new TempDir();
         using var reader = ToyIndex(tmp.Path);
-        var ctx = new SearchContext(reader);
+        var ctx = Contexts.Local(reader);
         // Feedback scores fixed by hand: d1 = 2, d2 = 1.
-        var ranking = new List<SearchHit> { new("d1", 2f, 0, 0), new("d2", 1f, 0, 1) };
-        var expanded = new Rm3Expander(Terms: 10, Docs: 2, OriginalQueryWeight: 0.5f).Expand(Query.Parse("apple", ctx.Analyzer), ranking, ctx);
+        var ranking = new List<Hit> { new("d1", 2f, 0, 0), new("d2", 1f, 0, 1) };
+        var feedback = await TermVectors.ForHitsAsync(ranking, 2, ctx);
+        var expanded = new Rm3Expander(Terms: 10, Docs: 2, OriginalQueryWeight: 0.5f).Expand(Query.Parse("apple", reader.AnalyzerInstance), ranking, feedback);
         // Feedback vectors: "common" is in 4 of 20 documents (> 10%), "x" is one letter, "café" is not [a-z0-9]: all dropped.
         //   d1 = {apple 2, banana 1}, |d1| = 3;  d2 = {apple 1, cherri 1}, |d2| = 2  (Porter: cherry -> cherri)
         // RM: apple = 2/3*2 + 1/2*1 = 11/6, banana = 1/3*2 = 2/3, cherri = 1/2*1 = 1/2; sum 3
@@ -43,30 +44,31 @@ public class Rm3Tests
     }
 
     [Fact]
-    public void TermsArePrunedPerDocumentAndInTheModel()
+    public async Task TermsArePrunedPerDocumentAndInTheModel()
     {
         using var tmp = new TempDir();
         using var reader = ToyIndex(tmp.Path);
-        var ctx = new SearchContext(reader);
-        var ranking = new List<SearchHit> { new("d1", 2f, 0, 0), new("d2", 1f, 0, 1) };
+        var ctx = Contexts.Local(reader);
+        var ranking = new List<Hit> { new("d1", 2f, 0, 0), new("d2", 1f, 0, 1) };
         // terms = 1: d1 -> {apple 2}, d2 -> {apple 1} or {cherri 1}: ties go to the smaller term, "appl".
         // RM = {appl 1}; mixed with q = {appl 1}: appl 1.
-        var expanded = new Rm3Expander(Terms: 1, Docs: 2, OriginalQueryWeight: 0.3f).Expand(Query.Parse("apple", ctx.Analyzer), ranking, ctx);
+        var feedback = await TermVectors.ForHitsAsync(ranking, 2, ctx);
+        var expanded = new Rm3Expander(Terms: 1, Docs: 2, OriginalQueryWeight: 0.3f).Expand(Query.Parse("apple", reader.AnalyzerInstance), ranking, feedback);
         var (term, weight) = Assert.Single(expanded.Terms);
         Assert.Equal("appl", term);
         Assert.Equal(1f, weight, 6);
     }
 
     [Fact]
-    public void Bm25Rm3Bm25RunsEndToEnd()
+    public async Task Bm25Rm3Bm25RunsEndToEnd()
     {
         using var tmp = new TempDir();
         using var reader = ToyIndex(tmp.Path);
-        var ctx = new SearchContext(reader);
+        var ctx = Contexts.Local(reader);
         var pipeline = Relevo.Pipelines.Pipeline.Parse("bm25 >> rm3(docs=2) >> bm25");
-        var state = pipeline.Execute("banana", 10, ctx);
+        var state = await pipeline.ExecuteAsync("banana", 10, ctx);
         // d1 is the only banana document; its feedback brings in apple, so d2 (apple cherry) is now retrieved too.
-        Assert.Equal(["d1", "d2"], state.Ranking!.Hits.Select(h => h.DocId));
+        Assert.Equal(["d1", "d2"], state.Ranking!.Hits.Select(h => h.Id));
         Assert.Equal(2, state.Ranking.Stages.Count);
         var e = pipeline.Explain(state, state.Ranking.Hits[1], ctx)!;
         Assert.Equal(state.Ranking.Hits[1].Score, e.Score, 5);

@@ -6,11 +6,11 @@ namespace Relevo.Tests.Fusion;
 /// <summary>Fusion methods on small rankings whose fused scores are worked out by hand beside each case.</summary>
 public class RankFusionTests
 {
-    private static List<SearchHit> L(params (string Id, float Score)[] hits) => hits.Select(h => new SearchHit(h.Id, h.Score, 0, 0)).ToList();
-    private static (string, double)[] Out(List<SearchHit> hits) => hits.Select(h => (h.DocId, Math.Round((double)h.Score, 6))).ToArray();
+    private static List<Hit> L(params (string Id, float Score)[] hits) => hits.Select(h => new Hit(h.Id, h.Score, 0, 0)).ToList();
+    private static (string, double)[] Out(List<Hit> hits) => hits.Select(h => (h.Id, Math.Round((double)h.Score, 6))).ToArray();
 
-    private static readonly List<SearchHit> A = L(("a", 10), ("b", 8), ("c", 4));
-    private static readonly List<SearchHit> B = L(("b", 0.9f), ("d", 0.5f), ("a", 0.1f));
+    private static readonly List<Hit> A = L(("a", 10), ("b", 8), ("c", 4));
+    private static readonly List<Hit> B = L(("b", 0.9f), ("d", 0.5f), ("a", 0.1f));
 
     [Fact]
     public void ReciprocalRank()
@@ -18,7 +18,7 @@ public class RankFusionTests
         // k = 60: a = 1/61 + 1/63 = 0.032266, b = 1/62 + 1/61 = 0.032522, c = 1/63 = 0.015873, d = 1/62 = 0.016129
         Assert.Equal([("b", 0.032522), ("a", 0.032266), ("d", 0.016129), ("c", 0.015873)], Out(RankFusion.ReciprocalRank([A, B])));
         // weights 2 and 1: a = 2/61 + 1/63 = 0.048660, b = 2/62 + 1/61 = 0.048651
-        Assert.Equal("a", RankFusion.ReciprocalRank([A, B], weights: [2, 1])[0].DocId);
+        Assert.Equal("a", RankFusion.ReciprocalRank([A, B], weights: [2, 1])[0].Id);
         // k = 0, depth 1: a = 1/1, b = 1/1 -> a tie, broken by doc id
         Assert.Equal([("a", 1.0), ("b", 1.0)], Out(RankFusion.ReciprocalRank([A, B], k: 0, depth: 1)));
     }
@@ -28,8 +28,8 @@ public class RankFusionTests
     {
         Assert.Empty(RankFusion.ReciprocalRank([L(), L()]));
         Assert.Equal(Out(RankFusion.ReciprocalRank([A])), Out(RankFusion.ReciprocalRank([A, L()])));
-        Assert.Equal(["a", "b", "c"], RankFusion.CombSum([A, L()], Normalization.MinMax).Select(h => h.DocId));
-        Assert.Equal(["a", "b", "c"], RankFusion.Interpolate(A, L(), 0.5, Normalization.MinMax).Select(h => h.DocId));
+        Assert.Equal(["a", "b", "c"], RankFusion.CombSum([A, L()], Normalization.MinMax).Select(h => h.Id));
+        Assert.Equal(["a", "b", "c"], RankFusion.Interpolate(A, L(), 0.5, Normalization.MinMax).Select(h => h.Id));
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public class RankFusionTests
         // c = 0.5*0 + (missing from B: B's floor 0) = 0, d = (missing from A: 0) + 0.5*0.5 = 0.25
         Assert.Equal([("b", 0.833333), ("a", 0.5), ("d", 0.25), ("c", 0.0)], Out(RankFusion.Interpolate(A, B, 0.5, Normalization.MinMax)));
         // alpha 1 keeps A's order exactly
-        Assert.Equal(["a", "b", "c", "d"], RankFusion.Interpolate(A, B, 1.0, Normalization.MinMax).Select(h => h.DocId));
+        Assert.Equal(["a", "b", "c", "d"], RankFusion.Interpolate(A, B, 1.0, Normalization.MinMax).Select(h => h.Id));
         Assert.Throws<RelevoException>(() => RankFusion.Interpolate(A, B, 1.5, Normalization.MinMax));
     }
 
@@ -76,6 +76,6 @@ public class RankFusionTests
         var x = L(("z", 1), ("y", 1));
         var y = L(("y", 1), ("z", 1));
         // Both get 1/61 + 1/62: equal, so y (smaller id) first.
-        Assert.Equal(["y", "z"], RankFusion.ReciprocalRank([x, y]).Select(h => h.DocId));
+        Assert.Equal(["y", "z"], RankFusion.ReciprocalRank([x, y]).Select(h => h.Id));
     }
 }

@@ -30,8 +30,8 @@ public class IndexWriterTests
             Assert.Equal(x.Count, y.Count);
             for (int i = 0; i < x.Count; i++)
             {
-                Assert.True(x[i].DocId == y[i].DocId && x[i].Score == y[i].Score,
-                    $"q{qid} rank {i + 1}: {x[i].DocId} {x[i].Score} vs {y[i].DocId} {y[i].Score}");
+                Assert.True(x[i].Id == y[i].Id && x[i].Score == y[i].Score,
+                    $"q{qid} rank {i + 1}: {x[i].Id} {x[i].Score} vs {y[i].Id} {y[i].Score}");
             }
         }
     }
@@ -83,7 +83,7 @@ public class IndexWriterTests
             var searcher = new Bm25Searcher(reader);
             foreach (var (_, text) in Queries())
                 foreach (var hit in searcher.Search(text, 1000))
-                    Assert.DoesNotContain(hit.DocId, deleted);
+                    Assert.DoesNotContain(hit.Id, deleted);
             Assert.Null(reader.GetDocument(docs[0].Id));
             Assert.Equal(docs[1].Text, reader.GetDocument(docs[1].Id)!.Text);
         }
@@ -123,7 +123,7 @@ public class IndexWriterTests
         Assert.Equal("bananas", reader.GetDocument("1")!.Text);
         var searcher = new Bm25Searcher(reader);
         Assert.Empty(searcher.Search("apples", 10));
-        Assert.Equal("1", Assert.Single(searcher.Search("banana", 10)).DocId);
+        Assert.Equal("1", Assert.Single(searcher.Search("banana", 10)).Id);
     }
 
     [Fact]
@@ -155,7 +155,7 @@ public class ParallelIndexingTests
     {
         var corpus = TestData.Dataset("scifact").CorpusPath;
         var options = new IndexWriterOptions { RamBudgetBytes = 4 << 20, ReplaceExisting = true };
-        var docs = new List<Relevo.Index.Document>(Relevo.Collections.JsonlReader.ReadCorpus(corpus));
+        var docs = new List<Document>(Relevo.Collections.JsonlReader.ReadCorpus(corpus));
         docs.Add(docs[17] with { Text = "replaced " + docs[17].Text }); // a replacement across a flush
         using var one = new TempDir();
         using var two = new TempDir();
@@ -182,7 +182,7 @@ public class MergeStoredTests
     [InlineData(true)]
     public void MergedSegmentsKeepEveryStoredDocument(bool withDeletes)
     {
-        var docs = new List<Relevo.Index.Document>(Relevo.Collections.JsonlReader.ReadCorpus(TestData.Dataset("scifact").CorpusPath));
+        var docs = new List<Document>(Relevo.Collections.JsonlReader.ReadCorpus(TestData.Dataset("scifact").CorpusPath));
         using var tmp = new TempDir();
         using (var w = IndexWriter.Open(tmp.Path, new IndexWriterOptions { RamBudgetBytes = 1 << 20 }))
         {

@@ -1,3 +1,4 @@
+using Relevo.Search.Similarities;
 using Relevo.Index;
 using Relevo.Index.Formats.V1;
 using Relevo.Search;
@@ -35,9 +36,10 @@ public class PostingsTests
         }
         using var tmp = new TempDir();
         SegmentWriter.Write(tmp.Path, "_0", new SyntheticSource(docCount, norms, terms));
-        using var seg = new SegmentReader(tmp.Path, "_0", new DeletedDocs(docCount));
+        using var seg = new V1SegmentReader(tmp.Path, "_0", new DeletedDocs(docCount));
 
-        var impacts = new List<(int Tf, byte Norm)>();
+        var tfs = new int[PostingsCursor.BlockSize];
+        var impactNorms = new byte[PostingsCursor.BlockSize];
         foreach (var (term, docs, freqs) in terms)
         {
             int ord = seg.FindTerm(term);
@@ -48,13 +50,14 @@ public class PostingsTests
             for (int b = 0; b < cursor.BlockCount; b++)
             {
                 cursor.ReadBlock(b);
-                cursor.BlockImpacts(b, impacts);
+                int n = cursor.BlockImpacts(b, tfs, impactNorms);
+                var impacts = Enumerable.Range(0, n).Select(i => (tfs[i], impactNorms[i])).ToList();
                 Assert.Equal(cursor.Docs[cursor.BlockLength - 1], cursor.BlockLastDoc(b));
                 foreach (var (k1, bb) in new[] { (0.9f, 0.4f), (1.2f, 0.75f), (2.0f, 1.0f), (0.5f, 0f) })
                 {
                     var normInverse = Bm25Scorer.NormInverseTable(k1, bb, 900f);
                     float max = 0;
-                    foreach (var (tf, n) in impacts) max = Math.Max(max, Bm25Scorer.Score(1f, tf, normInverse[n]));
+                    foreach (var (tf, nb) in impacts) max = Math.Max(max, Bm25Scorer.Score(1f, tf, normInverse[nb]));
                     for (int i = 0; i < cursor.BlockLength; i++)
                         Assert.True(Bm25Scorer.Score(1f, cursor.Freqs[i], normInverse[norms[cursor.Docs[i]]]) <= max,
                             $"{term} block {b}: a score exceeds the stored block maximum");

@@ -1,6 +1,6 @@
 using Relevo.Evaluation;
 using Relevo.Pipelines;
-using Relevo.Rerank;
+using Relevo.Llm;
 using Xunit.Abstractions;
 
 namespace Relevo.Tests.Rerank;
@@ -19,8 +19,8 @@ public sealed class LlmRerankerTests(SciFactLlmFixture fx, ITestOutputHelper out
 
     private TrecRun Run(string pipeline, LlmClient llm, int queries = QueryCount)
     {
-        using var ctx = fx.Context(llm);
-        return Pipeline.Parse(pipeline).Run(fx.Queries.Take(queries).ToList(), 100, ctx, threads: 4);
+        using var index = fx.Open(llm);
+        return index.Run(fx.Queries.Take(queries).ToList(), pipeline, 100, new RunOptions { Threads = 4 });
     }
 
     [Theory]
@@ -163,8 +163,8 @@ public sealed class LlmRerankerTests(SciFactLlmFixture fx, ITestOutputHelper out
     [Fact]
     public void WithoutSettingsAnLlmStageSaysHowToPassThem()
     {
-        using var ctx = fx.Context(null);
-        var e = Assert.Throws<RelevoException>(() => Pipeline.Parse("bm25 >> llm.listwise").Search("cancer", 10, ctx));
+        using var index = fx.Open(null);
+        var e = Assert.Throws<RelevoException>(() => index.Search("cancer", "bm25 >> llm.listwise", 10));
         Assert.Contains("--llm", e.Message);
         Assert.Contains("RELEVO_LLM_ENDPOINT", e.Message);
     }
@@ -197,8 +197,8 @@ public sealed class LlmStageParsingTests
     [InlineData("bm25 >> rerank(dense(arctic-xs), depth=50)", "bm25>>rerank(dense(model=arctic-xs),depth=50)")]
     public void CanonicalText(string text, string canonical)
     {
-        Assert.Equal(canonical, Pipeline.Parse(text).Text);
-        Assert.Equal(canonical, Pipeline.Parse(canonical).Text);
+        Assert.Equal(canonical, LlmPipelines.Parse(text).Text);
+        Assert.Equal(canonical, LlmPipelines.Parse(canonical).Text);
     }
 
     [Theory]
@@ -212,7 +212,7 @@ public sealed class LlmStageParsingTests
     [InlineData("bm25 >> llm.list", "did you mean 'llm.listwise'")]
     public void Errors(string text, string message)
     {
-        var e = Assert.Throws<PipelineSyntaxException>(() => Pipeline.Parse(text));
+        var e = Assert.Throws<PipelineSyntaxException>(() => LlmPipelines.Parse(text));
         Assert.Contains(message, e.Message);
     }
 
@@ -252,16 +252,24 @@ public sealed class CrossEncoderStageTests
     public void ParsesWithAFolder()
     {
         Assert.Equal("bm25>>rerank(cross(model=\"/models/ms marco\"),depth=50)",
-            Pipeline.Parse("bm25 >> rerank(cross(model=\"/models/ms marco\"), depth=50)").Text);
-        Assert.Contains("cross needs model=FOLDER", Assert.Throws<PipelineSyntaxException>(() => Pipeline.Parse("bm25 >> rerank(cross)")).Message);
+            LlmPipelines.Parse("bm25 >> rerank(cross(model=\"/models/ms marco\"), depth=50)").Text);
+        Assert.Contains("cross needs model=FOLDER", Assert.Throws<PipelineSyntaxException>(() => LlmPipelines.Parse("bm25 >> rerank(cross)")).Message);
     }
 
     [Fact]
     public void MissingFilesAndBiEncodersAreRefused()
     {
         using var tmp = new TempDir();
-        Assert.Contains("model.onnx", Assert.Throws<RelevoException>(() => CrossEncoder.Load(tmp.Path)).Message);
-        var e = Assert.Throws<RelevoException>(() => CrossEncoder.Load(Relevo.Dense.EmbeddingModel.BuiltInFolder("arctic-xs")));
+        Assert.Contains("model.onnx", Assert.Throws<RelevoException>(() => Relevo.Dense.CrossEncoder.Load(tmp.Path)).Message);
+        var e = Assert.Throws<RelevoException>(() => Relevo.Dense.CrossEncoder.Load(Relevo.Dense.EmbeddingModel.BuiltInFolder("arctic-xs")));
         Assert.Contains("[batch, labels] logits", e.Message);
     }
+}
+
+/// <summary>Parsing with the LLM and dense extensions' stages.</summary>
+internal static class LlmPipelines
+{
+    private static readonly ExtensionRegistry Registry = ExtensionRegistry.Create([new LlmExtension(null), new Relevo.Dense.DenseExtension()]);
+
+    public static Pipeline Parse(string text) => Pipeline.Parse(text, Registry);
 }

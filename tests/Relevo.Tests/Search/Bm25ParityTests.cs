@@ -2,7 +2,6 @@ using Relevo.Collections;
 using Relevo.Evaluation;
 using Relevo.Index;
 using Relevo.Search;
-using Relevo.Tests.Oracles;
 using Xunit.Abstractions;
 
 namespace Relevo.Tests.Search;
@@ -30,7 +29,7 @@ public class Bm25ParityTests(ITestOutputHelper output)
     {
         var ds = TestData.Dataset(name);
         using var tmp = new TempDir();
-        using var reader = BuildIndex(ds.CorpusPath, tmp.Path);
+        using var reader = TestIndexes.Build(ds.CorpusPath, tmp.Path);
         using var lucene = new LuceneBm25(ds.CorpusPath, 0.9f, 0.4f, lucene8Norms: true);
         var searcher = new Bm25Searcher(reader);
         var queries = JsonlReader.ReadQueries(ds.QueriesPath);
@@ -45,12 +44,12 @@ public class Bm25ParityTests(ITestOutputHelper output)
                 float expected = theirs[i].Score / (1 + 0.9f);
                 bool sameScore = Math.Abs(ours[i].Score - expected) <= 1e-5f * Math.Max(1f, expected);
                 // A different document at the same rank is fine only inside a tie.
-                bool sameDoc = ours[i].DocId == theirs[i].DocId || sameScore && HasTie(theirs, i);
+                bool sameDoc = ours[i].Id == theirs[i].DocId || sameScore && HasTie(theirs, i);
                 if (!sameScore || !sameDoc)
                 {
                     mismatched++;
                     if (mismatched <= 10)
-                        output.WriteLine($"{name} q{qid} rank {i + 1}: Relevo {ours[i].DocId} {ours[i].Score}, Lucene {theirs[i].DocId} {expected}");
+                        output.WriteLine($"{name} q{qid} rank {i + 1}: Relevo {ours[i].Id} {ours[i].Score}, Lucene {theirs[i].DocId} {expected}");
                 }
                 compared++;
             }
@@ -73,12 +72,13 @@ public class Bm25ParityTests(ITestOutputHelper output)
     {
         var ds = TestData.Dataset(name);
         using var tmp = new TempDir();
-        using var reader = BuildIndex(ds.CorpusPath, tmp.Path);
+        using var reader = TestIndexes.Build(ds.CorpusPath, tmp.Path);
         using var lucene = new LuceneBm25(ds.CorpusPath, 0.9f, 0.4f);
         var queries = JsonlReader.ReadQueries(ds.QueriesPath);
         var evaluator = new Evaluator(Qrels.Load(ds.QrelsPath));
         string[] measures = ["ndcg_cut_10", "map"];
-        var ours = evaluator.Evaluate(Relevo.Pipelines.Pipeline.Parse("bm25").Run(queries, 1000, new SearchContext(reader)), measures);
+        using var index = SearchIndex.Open(tmp.Path);
+        var ours = evaluator.Evaluate(index.Run(queries, "bm25", 1000), measures);
         var theirs = evaluator.Evaluate(lucene.Run(queries, 1000), measures);
         foreach (var m in measures)
         {
@@ -94,8 +94,9 @@ public class Bm25ParityTests(ITestOutputHelper output)
     {
         var ds = TestData.Dataset("scifact");
         using var tmp = new TempDir();
-        using var reader = BuildIndex(ds.CorpusPath, tmp.Path);
-        var run = Relevo.Pipelines.Pipeline.Parse("bm25").Run(JsonlReader.ReadQueries(ds.QueriesPath), 1000, new SearchContext(reader), threads: 2);
+        using var reader = TestIndexes.Build(ds.CorpusPath, tmp.Path);
+        using var index = SearchIndex.Open(tmp.Path);
+        var run = index.Run(JsonlReader.ReadQueries(ds.QueriesPath), "bm25", 1000, new RunOptions { Threads = 2 });
         var result = new Evaluator(Qrels.Load(ds.QrelsPath)).Evaluate(run, ["ndcg_cut_10", "recall_100", "recall_1000"]);
         output.WriteLine($"scifact: nDCG@10 {result.Mean("ndcg_cut_10"):F4}, R@100 {result.Mean("recall_100"):F4}, R@1000 {result.Mean("recall_1000"):F4}");
         Assert.InRange(result.Mean("ndcg_cut_10"), 0.679 - 0.003, 0.679 + 0.003);

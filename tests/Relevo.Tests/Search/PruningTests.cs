@@ -1,3 +1,4 @@
+using Relevo.Search.Similarities;
 using Relevo.Collections;
 using Relevo.Index;
 using Relevo.Search;
@@ -54,7 +55,7 @@ public class PruningTests(ITestOutputHelper output)
     {
         var ds = TestData.Dataset(name);
         using var tmp = new TempDir();
-        using var reader = Bm25ParityTests.BuildIndex(ds.CorpusPath, tmp.Path);
+        using var reader = TestIndexes.Build(ds.CorpusPath, tmp.Path);
         var searcher = new Bm25Searcher(reader);
         var queries = new List<Query>();
         foreach (var (_, text) in JsonlReader.ReadQueries(ds.QueriesPath))
@@ -107,55 +108,73 @@ public class PruningTests(ITestOutputHelper output)
         Assert.True(CompareAll(searcher, queries, "synthetic") > 10_000);
     }
 
-    /// <summary>Every stored block maximum (and each list's maximum) is at least every real score in its block, for
-    /// every term of a real collection and several BM25 parameter settings.</summary>
+    /// <summary>Every block's maximum over its stored impacts (and each list's, over the list's impact frontier) is at
+    /// least every real score in the block, for every term of a real collection, for BM25 at several parameter settings
+    /// and for query likelihood: the bounds MaxScore and block-max WAND prune with hold for either model.</summary>
     [Fact]
     public void BlockMaximaBoundEveryRealScore()
     {
         var ds = TestData.Dataset("scifact");
         using var tmp = new TempDir();
-        using var reader = Bm25ParityTests.BuildIndex(ds.CorpusPath, tmp.Path);
-        var seg = reader.Segments[0];
-        var norms = seg.Norms.ToArray();
+        using var reader = TestIndexes.Build(ds.CorpusPath, tmp.Path);
         long checkedScores = 0;
         foreach (var (k1, b) in new[] { (0.9f, 0.4f), (1.2f, 0.75f), (3f, 1f), (0.1f, 0f) })
         {
             var normInverse = Bm25Scorer.NormInverseTable(k1, b, 123.4f);
-            var cursor = new Relevo.Index.Formats.V1.PostingsCursor();
-            for (int ord = 0; ord < seg.TermCount; ord++)
-            {
-                float weight = 0.5f + ord % 7;
-                seg.Postings(ord, cursor);
-                float listMax = cursor.MaxScore(weight, normInverse);
-                float frontierMax = 0;
-                foreach (var (tf, n) in seg.ListImpacts(ord)) frontierMax = Math.Max(frontierMax, Bm25Scorer.Score(weight, tf, normInverse[n]));
-                Assert.Equal(listMax, frontierMax);
-                for (int blk = 0; blk < cursor.BlockCount; blk++)
-                {
-                    cursor.ReadBlock(blk);
-                    float max = cursor.BlockMaxScore(blk, weight, normInverse);
-                    Assert.True(max <= listMax);
-                    for (int i = 0; i < cursor.BlockLength; i++)
-                    {
-                        float s = Bm25Scorer.Score(weight, cursor.Freqs[i], normInverse[norms[cursor.Docs[i]]]);
-                        if (s > max) Assert.Fail($"{seg.Term(ord)} block {blk}: score {s:R} above the block maximum {max:R}");
-                        checkedScores++;
-                    }
-                }
-            }
+            checkedScores += CheckBounds(reader, ord => new Bm25TermScorer(0.5f + ord % 7, normInverse));
+        }
+        foreach (float mu in new[] { 1000f, 50f })
+        {
+            var lengths = DirichletTermScorer.LengthTable(mu);
+            checkedScores += CheckBounds(reader, ord => new DirichletTermScorer(1f + ord % 3, mu, 1f / (100 + ord % 5000), lengths));
         }
         output.WriteLine($"{checkedScores} scores checked against their block maxima");
     }
 
+    private static long CheckBounds<TScorer>(IndexReader reader, Func<int, TScorer> scorerOf) where TScorer : struct, ITermScorer
+    {
+        var seg = reader.Segments[0];
+        var norms = seg.Norms.ToArray();
+        var tfs = new int[Relevo.Index.PostingsCursor.BlockSize];
+        var impactNorms = new byte[Relevo.Index.PostingsCursor.BlockSize];
+        long checkedScores = 0;
+        Relevo.Index.PostingsCursor? cursor = null;
+        for (int ord = 0; ord < seg.TermCount; ord++)
+        {
+            var scorer = scorerOf(ord);
+            cursor = seg.Postings(ord, cursor);
+            float frontierMax = 0;
+            foreach (var (tf, n) in seg.ListImpacts(ord)) frontierMax = Math.Max(frontierMax, scorer.Score(tf, n));
+            float listMax = 0;
+            for (int blk = 0; blk < cursor.BlockCount; blk++)
+            {
+                cursor.ReadBlock(blk);
+                int count = cursor.BlockImpacts(blk, tfs, impactNorms);
+                float max = 0;
+                for (int i = 0; i < count; i++) max = Math.Max(max, scorer.Score(tfs[i], impactNorms[i]));
+                listMax = Math.Max(listMax, max);
+                for (int i = 0; i < cursor.BlockLength; i++)
+                {
+                    float s = scorer.Score(cursor.Freqs[i], norms[cursor.Docs[i]]);
+                    if (s > max) Assert.Fail($"{seg.Term(ord)} block {blk}: score {s:R} above the block maximum {max:R}");
+                    checkedScores++;
+                }
+            }
+            Assert.Equal(listMax, frontierMax); // the frontier finds the list's maximum
+        }
+        return checkedScores;
+    }
+
     /// <summary>The pruned top-10 and top-1000 paths allocate nothing per query in steady state.</summary>
     [Theory]
-    [InlineData(PruningAlgorithm.MaxScore)]
-    [InlineData(PruningAlgorithm.BlockMaxWand)]
-    public void PrunedSearchAllocatesNothingPerQuery(PruningAlgorithm algorithm)
+    [InlineData("MaxScore")]
+    [InlineData("BlockMaxWand")]
+    public void PrunedSearchAllocatesNothingPerQuery(string algorithmName)
     {
+        var algorithm = Enum.Parse<PruningAlgorithm>(algorithmName);
         var ds = TestData.Dataset("scifact");
         using var tmp = new TempDir();
-        using var reader = Bm25ParityTests.BuildIndex(ds.CorpusPath, tmp.Path);
+        using var reader = TestIndexes.Build(ds.CorpusPath, tmp.Path);
         var searcher = new Bm25Searcher(reader);
         var queries = new List<Query>();
         foreach (var (_, text) in JsonlReader.ReadQueries(ds.QueriesPath)) queries.Add(Query.Parse(text, searcher.Analyzer));

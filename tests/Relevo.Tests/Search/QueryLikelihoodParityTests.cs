@@ -1,6 +1,5 @@
 using Relevo.Collections;
 using Relevo.Search;
-using Relevo.Tests.Oracles;
 using Xunit.Abstractions;
 
 namespace Relevo.Tests.Search;
@@ -15,15 +14,15 @@ public class QueryLikelihoodParityTests(ITestOutputHelper output)
     {
         var ds = TestData.Dataset(name);
         using var tmp = new TempDir();
-        using var reader = Bm25ParityTests.BuildIndex(ds.CorpusPath, tmp.Path);
+        using var reader = TestIndexes.Build(ds.CorpusPath, tmp.Path);
         using var lucene = new LuceneBm25(ds.CorpusPath, new LuceneBm25.Lucene8NormsDirichlet(mu));
         var searcher = new QueryLikelihoodSearcher(reader, mu);
         int compared = 0, mismatched = 0;
         foreach (var (qid, text) in JsonlReader.ReadQueries(ds.QueriesPath))
         {
             var theirs = lucene.Search(text, 50);
-            var ours = searcher.Search(Query.Parse(text, searcher.Analyzer), 50);
-            var byId = ours.ToDictionary(h => h.DocId, h => h.Score);
+            var ours = searcher.Search(Query.Parse(text, reader.AnalyzerInstance), 50);
+            var byId = ours.ToDictionary(h => h.Id, h => h.Score);
             foreach (var (doc, score) in theirs)
             {
                 if (score <= 0) continue; // floored scores tie at zero in any order

@@ -1,12 +1,12 @@
 using Relevo.Analysis;
 using Relevo.Index;
 using Relevo.Search;
-using Relevo.Search.Pruning;
+using Relevo.Search.Similarities;
 using Relevo.Sharding;
 
 namespace Relevo.Tests.Sharding;
 
-/// <summary>Rank safety of the pruning bounds a shard search takes (<see cref="Bm25Searcher.SearchShard"/>): a floor
+/// <summary>Rank safety of the pruning bounds a shard search takes (<see cref="SparseSearcher{TScorer}.Search"/>): a floor
 /// known before the search and a <see cref="SharedBound"/> raised by the other shards of the same query. The shards
 /// are searched one after another in one thread, sharing one bound, so every shard after the first prunes with
 /// the k-th scores of those before it; the merged top k must be exactly the unbounded one.</summary>
@@ -18,7 +18,7 @@ internal sealed class BoundedShardSearch : IDisposable
 
     public BoundedShardSearch(string shardedDir)
     {
-        var manifest = ClusterManifest.Read(shardedDir);
+        var manifest = ShardedManifest.Read(shardedDir);
         _analyzer = Analyzer.Create(manifest.Analyzer);
         _readers = new IndexReader[manifest.ShardCount];
         for (int i = 0; i < _readers.Length; i++)
@@ -39,12 +39,12 @@ internal sealed class BoundedShardSearch : IDisposable
         {
             var query = Query.Parse(text, _analyzer);
             if (query.Terms.Count == 0) continue;
-            var searchers = Searchers(query, algorithm);
+            var searchers = Searchers(query);
 
             var unbounded = new ShardHits[_readers.Length];
             for (int s = 0; s < _readers.Length; s++)
-                unbounded[s] = ToShardHits(_readers[s], searchers[s].SearchShard(query, k, float.NegativeInfinity, null));
-            var expected = ClusterSearcher.Merge(unbounded, k);
+                unbounded[s] = ToShardHits(_readers[s], searchers[s].Search(query, k, algorithm));
+            var expected = ShardedTarget.Merge(unbounded, k);
 
             var first = unbounded[order[0]];
             float floor = first.Count == k ? MathF.BitDecrement(first.Scores[^1]) : float.NegativeInfinity;
@@ -54,17 +54,17 @@ internal sealed class BoundedShardSearch : IDisposable
             {
                 int s = order[i];
                 if (float.IsFinite(floor) || float.IsFinite(shared.Value)) bounded++;
-                pruned[s] = ToShardHits(_readers[s], searchers[s].SearchShard(query, k, floor, shared));
+                pruned[s] = ToShardHits(_readers[s], searchers[s].Search(query, k, algorithm, floor, shared));
             }
-            var actual = ClusterSearcher.Merge(pruned, k);
+            var actual = ShardedTarget.Merge(pruned, k);
 
-            if (actual.Count != expected.Count)
-                diffs.Add($"query {qid}: {actual.Count} hits with bounds, {expected.Count} without");
-            for (int i = 0; i < Math.Min(actual.Count, expected.Count); i++)
+            if (actual.Length != expected.Length)
+                diffs.Add($"query {qid}: {actual.Length} hits with bounds, {expected.Length} without");
+            for (int i = 0; i < Math.Min(actual.Length, expected.Length); i++)
             {
-                if (actual[i].DocId != expected[i].DocId || BitConverter.SingleToInt32Bits(actual[i].Score) != BitConverter.SingleToInt32Bits(expected[i].Score))
+                if (actual[i].Id != expected[i].Id || BitConverter.SingleToInt32Bits(actual[i].Score) != BitConverter.SingleToInt32Bits(expected[i].Score))
                 {
-                    diffs.Add($"query {qid}: rank {i + 1}: {actual[i].DocId} {actual[i].Score:R} with bounds, {expected[i].DocId} {expected[i].Score:R} without");
+                    diffs.Add($"query {qid}: rank {i + 1}: {actual[i].Id} {actual[i].Score:R} with bounds, {expected[i].Id} {expected[i].Score:R} without");
                     break;
                 }
             }
@@ -73,7 +73,7 @@ internal sealed class BoundedShardSearch : IDisposable
         return (diffs, bounded);
     }
 
-    private Bm25Searcher[] Searchers(Query query, PruningAlgorithm algorithm)
+    private Bm25Searcher[] Searchers(Query query)
     {
         var terms = query.Terms.Select(t => t.Term).ToArray();
         var perShard = new List<ShardStatistics>();
@@ -83,12 +83,12 @@ internal sealed class BoundedShardSearch : IDisposable
                 terms.Select(stats.DocFreq).ToArray(), terms.Select(stats.TotalTermFreq).ToArray()));
         }
         var global = GlobalStatistics.Sum(terms, perShard);
-        return _readers.Select(r => new Bm25Searcher(r, new Bm25Parameters(), global) { Algorithm = algorithm }).ToArray();
+        return _readers.Select(r => new Bm25Searcher(r, new Bm25Parameters(), global)).ToArray();
     }
 
     // ordinals: the shard's document numbers (the same in the bounded and the unbounded merge, which is all that counts here)
-    private static ShardHits ToShardHits(IndexReader reader, IReadOnlyList<SearchHit> hits) =>
-        new(0, hits.Select(h => h.DocId).ToArray(), hits.Select(h => h.Score).ToArray(),
+    private static ShardHits ToShardHits(IndexReader reader, IReadOnlyList<Hit> hits) =>
+        new(0, hits.Select(h => h.Id).ToArray(), hits.Select(h => h.Score).ToArray(),
             hits.Select(h => reader.DocBase[h.Segment] + h.Doc).ToArray(), hits.Select(h => (long)(reader.DocBase[h.Segment] + h.Doc)).ToArray());
 
     public void Dispose()

@@ -1,5 +1,8 @@
+using Relevo.Analysis;
 using Relevo.Index;
+using Relevo.Pipelines;
 using Relevo.Search;
+using Relevo.Search.Similarities;
 using Relevo.Sharding;
 
 namespace Relevo.Tests.Sharding;
@@ -28,26 +31,49 @@ public sealed class ClusterCommitTests : IDisposable
 
     private ShardHost[] Hosts()
     {
-        var hosts = ShardedIndex.OpenLocal(Root);
+        var hosts = ShardedFolders.OpenLocal(Root, ExtensionRegistry.Core);
         _open.AddRange(hosts);
         return hosts;
     }
 
-    /// <summary>A searcher over freshly opened hosts (a new process, as far as the shards are concerned).</summary>
-    private ClusterSearcher NewSearcher() => new(Hosts(), ClusterManifest.Read(Root).Analyzer);
-
-    private static Task<IReadOnlyList<SearchHit>> Search(ClusterSearcher s, string text, int k = 100) =>
-        s.SearchBm25Async(Query.Parse(text, s.Analyzer), k);
-
-    private static HashSet<string> Ids(IEnumerable<SearchHit> hits) => new(hits.Select(h => h.DocId), StringComparer.Ordinal);
-
-    private static Task<long> Live(ClusterSearcher s) => s.LiveDocsAsync();
-
-    private async Task<(ShardHost[] Hosts, ClusterWriter Writer)> CreateWith(int docs)
+    /// <summary>A coordinator's view over freshly opened hosts (a new process, as far as the shards are concerned); it
+    /// keeps the cluster-wide version its last search used, as one query's target does.</summary>
+    private sealed class Searcher(IReadOnlyList<IShardService> shards, string analyzer)
     {
-        ShardedIndex.CreateOrOpen(Root, Shards);
+        private static readonly Bm25Stage Bm25 = new(new Bm25Parameters());
+        private readonly ShardedTarget _target = new(shards, Analyzer.Create(analyzer), new GlobalStatisticsCache());
+
+        public long Version => _target.Version;
+
+        public async Task<IReadOnlyList<Hit>> SearchAsync(string text, int k) =>
+            await _target.RetrieveAsync(Bm25, new RetrievalRequest(Query.Parse(text, _target.Analyzer)), k, default);
+
+        public async Task<Document?[]> DocumentsAsync(IReadOnlyList<Hit> hits) => await _target.DocumentsAsync(hits, default);
+
+        public Task<Document?> GetDocumentAsync(string id) =>
+            shards[ShardRouter.ShardOf(id, shards.Count)].DocumentAsync(ShardVersion.Latest, id);
+
+        public async Task<long> LiveDocsAsync()
+        {
+            long n = 0;
+            foreach (var s in shards) n += (await s.LiveDocsAsync(ShardVersion.Latest)).LiveDocs;
+            return n;
+        }
+    }
+
+    private Searcher NewSearcher() => new(Hosts(), ShardedManifest.Read(Root).Analyzer);
+
+    private static Task<IReadOnlyList<Hit>> Search(Searcher s, string text, int k = 100) => s.SearchAsync(text, k);
+
+    private static HashSet<string> Ids(IEnumerable<Hit> hits) => new(hits.Select(h => h.Id), StringComparer.Ordinal);
+
+    private static Task<long> Live(Searcher s) => s.LiveDocsAsync();
+
+    private async Task<(ShardHost[] Hosts, ShardedWriter Writer)> CreateWith(int docs)
+    {
+        ShardedFolders.CreateOrOpen(Root, Shards);
         var hosts = Hosts();
-        var writer = new ClusterWriter(Root, hosts);
+        var writer = new ShardedWriter(Root, hosts);
         await writer.AddAsync(Docs(0, docs), replace: false);
         Assert.Equal(1, await writer.CommitAsync());
         return (hosts, writer);
@@ -56,7 +82,7 @@ public sealed class ClusterCommitTests : IDisposable
     /// <summary>The segments of each shard's own latest commit, against those cluster.json names for it.</summary>
     private void AssertShardsAtClusterCommit()
     {
-        var cluster = ClusterManifest.Read(Root);
+        var cluster = ShardedManifest.Read(Root);
         foreach (var shard in cluster.Shards)
         {
             var own = Manifest.Read(Path.Combine(Root, shard.Folder));
@@ -65,14 +91,14 @@ public sealed class ClusterCommitTests : IDisposable
     }
 
     private static string Describe(Manifest m) =>
-        string.Join("; ", m.Segments.Select(s => $"{s.Name} docs {s.MaxDoc} deletes {s.DeleteCount}@{s.DeleteGeneration} vectors [{string.Join(",", s.Vectors)}]"));
+        string.Join("; ", m.Segments.Select(s => $"{s.Name} docs {s.MaxDoc} deletes {s.DeleteCount}@{s.DeleteGeneration} components [{string.Join(",", s.Components.Select(c => $"{c.Component}/{c.Key}"))}]"));
 
     [Fact]
     public async Task A_commit_becomes_visible_to_every_shard_at_once()
     {
-        ShardedIndex.CreateOrOpen(Root, Shards);
+        ShardedFolders.CreateOrOpen(Root, Shards);
         var hosts = Hosts();
-        var writer = new ClusterWriter(Root, hosts);
+        var writer = new ShardedWriter(Root, hosts);
         var before = NewSearcher();
         Assert.Equal(0, await Live(before));
 
@@ -82,7 +108,7 @@ public sealed class ClusterCommitTests : IDisposable
 
         long version = await writer.CommitAsync();
         Assert.Equal(1, version);
-        Assert.Equal(1, ClusterManifest.Read(Root).Version);
+        Assert.Equal(1, ShardedManifest.Read(Root).Version);
         foreach (var s in new[] { NewSearcher(), before }) // a new searcher, and one opened before the commit
         {
             Assert.Equal(40, await Live(s));
@@ -90,7 +116,7 @@ public sealed class ClusterCommitTests : IDisposable
             Assert.Equal(40, hits.Count);
             Assert.Equal(1, s.Version);
             Assert.Equal(Shards, hits.Select(h => h.Segment).Distinct().Count()); // every shard answered
-            foreach (var h in hits) Assert.Equal(ShardRouter.ShardOf(h.DocId, Shards), h.Segment);
+            foreach (var h in hits) Assert.Equal(ShardRouter.ShardOf(h.Id, Shards), h.Segment);
         }
     }
 
@@ -102,11 +128,11 @@ public sealed class ClusterCommitTests : IDisposable
     public async Task A_shard_failing_to_prepare_leaves_the_cluster_and_every_shard_at_the_old_commit(int mode)
     {
         var failure = (Failure)mode;
-        ShardedIndex.CreateOrOpen(Root, Shards);
+        ShardedFolders.CreateOrOpen(Root, Shards);
         var hosts = Hosts();
         var faulty = new FaultyShard(hosts[2]);
         var services = new IShardService[] { hosts[0], hosts[1], faulty, hosts[3] };
-        var writer = new ClusterWriter(Root, services);
+        var writer = new ShardedWriter(Root, services);
         await writer.AddAsync(Docs(0, 40), replace: false);
         Assert.Equal(1, await writer.CommitAsync());
         var reader = NewSearcher();
@@ -119,7 +145,7 @@ public sealed class ClusterCommitTests : IDisposable
         var e = await Assert.ThrowsAnyAsync<Exception>(() => writer.CommitAsync());
         Assert.Contains("prepare failed", e.Message);
 
-        Assert.Equal(1, ClusterManifest.Read(Root).Version);
+        Assert.Equal(1, ShardedManifest.Read(Root).Version);
         AssertShardsAtClusterCommit();
         Assert.Equal(oldHits, Ids(await Search(reader, "common")));
         Assert.Equal(oldHits, Ids(await Search(NewSearcher(), "common")));
@@ -137,10 +163,10 @@ public sealed class ClusterCommitTests : IDisposable
     [Fact]
     public async Task A_lost_change_refuses_the_commit_and_nothing_becomes_visible()
     {
-        ShardedIndex.CreateOrOpen(Root, Shards);
+        ShardedFolders.CreateOrOpen(Root, Shards);
         var hosts = Hosts();
         var lossy = new FaultyShard(hosts[1]);
-        var writer = new ClusterWriter(Root, [hosts[0], lossy, hosts[2], hosts[3]]);
+        var writer = new ShardedWriter(Root, [hosts[0], lossy, hosts[2], hosts[3]]);
         await writer.AddAsync(Docs(0, 40), replace: false);
         await writer.CommitAsync();
 
@@ -151,11 +177,11 @@ public sealed class ClusterCommitTests : IDisposable
         Assert.Contains("commit aborted: shard 1 applied 0 of the", e.Message);
         Assert.Contains("nothing was committed", e.Message);
 
-        Assert.Equal(1, ClusterManifest.Read(Root).Version);
+        Assert.Equal(1, ShardedManifest.Read(Root).Version);
         AssertShardsAtClusterCommit();
         var s = NewSearcher();
         Assert.Equal(40, await Live(s));
-        Assert.All(await Search(s, "common"), h => Assert.True(int.Parse(h.DocId[4..], System.Globalization.CultureInfo.InvariantCulture) < 40, h.DocId));
+        Assert.All(await Search(s, "common"), h => Assert.True(int.Parse(h.Id[4..], System.Globalization.CultureInfo.InvariantCulture) < 40, h.Id));
 
         // sent again, everything arrives
         await writer.AddAsync(Docs(40, 40), replace: false);
@@ -172,7 +198,7 @@ public sealed class ClusterCommitTests : IDisposable
         const string replaced = "doc-5";
         int owner = ShardRouter.ShardOf(replaced, Shards);
         for (int s = 0; s < Shards; s++)
-            Assert.Equal(s == owner, await hosts[s].DocumentAsync(ClusterVersion.Latest, replaced) is not null);
+            Assert.Equal(s == owner, await hosts[s].DocumentAsync(ShardVersion.Latest, replaced) is not null);
 
         Assert.Equal(3, await writer.DeleteAsync([.. victims, "no-such-doc"]));
         await writer.AddAsync([new Document(replaced, "new title", "zanzibar replaced text")], replace: true);
@@ -193,9 +219,9 @@ public sealed class ClusterCommitTests : IDisposable
         Assert.Equal(37, await Live(reader));
         for (int s = 0; s < Shards; s++)
         {
-            var doc = await hosts[s].DocumentAsync(ClusterVersion.Latest, replaced);
+            var doc = await hosts[s].DocumentAsync(ShardVersion.Latest, replaced);
             Assert.Equal(s == owner ? "new title" : null, doc?.Title);
-            foreach (var v in victims) Assert.Null(await hosts[s].DocumentAsync(ClusterVersion.Latest, v));
+            foreach (var v in victims) Assert.Null(await hosts[s].DocumentAsync(ShardVersion.Latest, v));
         }
         Assert.Equal("new title", (await NewSearcher().GetDocumentAsync(replaced))?.Title);
     }
@@ -211,20 +237,20 @@ public sealed class ClusterCommitTests : IDisposable
         Assert.All(atV, d => Assert.NotNull(d));
 
         // V+1 deletes some of those documents and replaces others
-        await writer.DeleteAsync([hits[0].DocId, hits[1].DocId]);
-        await writer.AddAsync([new Document(hits[2].DocId, "rewritten", "rewritten text")], replace: true);
+        await writer.DeleteAsync([hits[0].Id, hits[1].Id]);
+        await writer.AddAsync([new Document(hits[2].Id, "rewritten", "rewritten text")], replace: true);
         Assert.Equal(2, await writer.CommitAsync());
         Assert.Equal(38, await Live(reader)); // the reader's shards have opened V+1
         Assert.Equal(1, reader.Version);
 
         var stillV = await reader.DocumentsAsync(hits);
         Assert.Equal(atV.Select(d => d!.Title), stillV.Select(d => d?.Title));
-        Assert.Equal(atV.Select(d => d!.Id), hits.Select(h => h.DocId));
+        Assert.Equal(atV.Select(d => d!.Id), hits.Select(h => h.Id));
 
         // a new search moves the reader to V+1
         var newHits = await Search(reader, "common unique7 unique8", k: 10);
         Assert.Equal(2, reader.Version);
-        Assert.DoesNotContain(newHits, h => h.DocId == hits[0].DocId || h.DocId == hits[1].DocId);
+        Assert.DoesNotContain(newHits, h => h.Id == hits[0].Id || h.Id == hits[1].Id);
     }
 
     [Fact]
@@ -237,7 +263,7 @@ public sealed class ClusterCommitTests : IDisposable
         var problems = new System.Collections.Concurrent.ConcurrentQueue<string>();
         int searches = 0;
 
-        async Task Reader(ClusterSearcher s)
+        async Task Reader(Searcher s)
         {
             while (!done.IsCancellationRequested)
             {
@@ -282,11 +308,10 @@ public sealed class ClusterCommitTests : IDisposable
         public int Dropped { get; private set; }
 
         public Task<ShardStatistics> StatisticsAsync(long version, string[] terms) => inner.StatisticsAsync(version, terms);
-        public Task<ShardHits> SearchSparseAsync(SparseShardQuery query) => inner.SearchSparseAsync(query);
-        public Task<ShardHits> SearchDenseAsync(DenseShardQuery query) => inner.SearchDenseAsync(query);
+        public Task<ShardHits> SearchAsync(ShardRetrieval query) => inner.SearchAsync(query);
         public Task<Document?[]> DocumentsAsync(long version, int[] docs) => inner.DocumentsAsync(version, docs);
         public Task<Document?> DocumentAsync(long version, string id) => inner.DocumentAsync(version, id);
-        public Task<float[]?> VectorAsync(long version, string model, int doc) => inner.VectorAsync(version, model, doc);
+        public Task<ShardFetched> FetchAsync(ShardFetch fetch) => inner.FetchAsync(fetch);
         public Task<(long Version, int LiveDocs)> LiveDocsAsync(long version) => inner.LiveDocsAsync(version);
         public Task<int> DeleteAsync(string[] ids) => inner.DeleteAsync(ids);
         public Task AbortAsync() => inner.AbortAsync();

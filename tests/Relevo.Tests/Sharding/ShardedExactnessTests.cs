@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Relevo.Collections;
 using Relevo.Dense;
-using Relevo.Search.Pruning;
+using Relevo.Search;
 using Xunit.Abstractions;
 
 namespace Relevo.Tests.Sharding;
@@ -22,7 +22,7 @@ namespace Relevo.Tests.Sharding;
 /// <summary>SciFact (5,183 documents, 300 queries) without vectors: built once for the class.</summary>
 public sealed class SciFactShards : IDisposable
 {
-    internal ShardedIndexPair Pair { get; } = new(TestData.Dataset("scifact").CorpusPath);
+    internal ShardedPair Pair { get; } = new(TestData.Dataset("scifact").CorpusPath);
     internal List<(string Id, string Text)> Queries { get; } = JsonlReader.ReadQueries(TestData.Dataset("scifact").QueriesPath);
     public void Dispose() => Pair.Dispose();
 }
@@ -58,12 +58,13 @@ public sealed class SciFactShardingTests(SciFactShards index, ITestOutputHelper 
     }
 
     [Theory]
-    [InlineData(PruningAlgorithm.MaxScore, 10)]
-    [InlineData(PruningAlgorithm.MaxScore, 1000)]
-    [InlineData(PruningAlgorithm.BlockMaxWand, 10)]
-    [InlineData(PruningAlgorithm.BlockMaxWand, 100)]
-    public void Shard_pruning_with_a_floor_and_a_shared_bound_is_rank_safe(PruningAlgorithm algorithm, int k)
+    [InlineData("MaxScore", 10)]
+    [InlineData("MaxScore", 1000)]
+    [InlineData("BlockMaxWand", 10)]
+    [InlineData("BlockMaxWand", 100)]
+    public void Shard_pruning_with_a_floor_and_a_shared_bound_is_rank_safe(string algorithmName, int k)
     {
+        var algorithm = Enum.Parse<PruningAlgorithm>(algorithmName);
         using var bounded = new BoundedShardSearch(index.Pair.ShardedDir);
         foreach (int[] order in new[] { new[] { 0, 1, 2, 3 }, new[] { 3, 2, 1, 0 } })
         {
@@ -80,10 +81,10 @@ public sealed class SciFactShardingTests(SciFactShards index, ITestOutputHelper 
 public sealed class AdiDenseShards : IDisposable
 {
     private readonly EmbeddingModel _model = EmbeddingModel.Load("arctic-xs");
-    internal ShardedIndexPair Pair { get; }
+    internal ShardedPair Pair { get; }
     internal List<(string Id, string Text)> Queries { get; } = JsonlReader.ReadQueries(TestData.Dataset("adi").QueriesPath);
 
-    public AdiDenseShards() => Pair = new ShardedIndexPair(TestData.Dataset("adi").CorpusPath, denseModel: _model);
+    public AdiDenseShards() => Pair = new ShardedPair(TestData.Dataset("adi").CorpusPath, denseModel: _model);
 
     public void Dispose()
     {
@@ -129,13 +130,10 @@ public sealed class AdiFreshSearcherTests(AdiDenseShards index) : IClassFixture<
     [InlineData("bm25")]
     public void The_first_query_of_a_new_cluster_searcher_finds_what_one_index_finds(string pipeline)
     {
-        var manifest = Relevo.Sharding.ClusterManifest.Read(index.Pair.ShardedDir);
-        using var backend = new Relevo.Sharding.ClusterBackend(new Relevo.Sharding.ClusterSearcher(index.Pair.Hosts, manifest.Analyzer));
-        using var ctx = new Relevo.Search.SearchContext(backend);
-        var p = Relevo.Pipelines.Pipeline.Parse(pipeline);
+        using var fresh = index.Pair.OpenSharded();
         var (_, text) = index.Queries[0];
-        var expected = p.Search(text, 10, index.Pair.Single).Hits;
-        var actual = p.Search(text, 10, ctx).Hits;
+        var expected = index.Pair.Single.Search(text, pipeline, 10).Hits;
+        var actual = fresh.Search(text, pipeline, 10).Hits;
         Assert.Equal(10, expected.Count);
         RankingComparison.AssertSame(RankingComparison.Compare(expected, actual, 10), $"first {pipeline} query");
     }
@@ -147,15 +145,15 @@ public sealed class AdiFreshSearcherTests(AdiDenseShards index) : IClassFixture<
 public sealed class SciFactDenseShards : IDisposable
 {
     private readonly EmbeddingModel? _model;
-    private readonly ShardedIndexPair? _pair;
-    internal ShardedIndexPair Pair => _pair ?? throw new InvalidOperationException("heavy fixture not built");
+    private readonly ShardedPair? _pair;
+    internal ShardedPair Pair => _pair ?? throw new InvalidOperationException("heavy fixture not built");
     internal List<(string Id, string Text)> Queries { get; } = JsonlReader.ReadQueries(TestData.Dataset("scifact").QueriesPath);
 
     public SciFactDenseShards()
     {
         if (!HeavyFactAttribute.Enabled) return; // xunit builds class fixtures even when every test is skipped
         _model = EmbeddingModel.Load("arctic-xs");
-        _pair = new ShardedIndexPair(TestData.Dataset("scifact").CorpusPath, denseModel: _model);
+        _pair = new ShardedPair(TestData.Dataset("scifact").CorpusPath, denseModel: _model);
     }
 
     public void Dispose()

@@ -36,7 +36,7 @@ public sealed class SmallShardedIndexTests
         string corpus = tmp["corpus.jsonl"];
         File.WriteAllLines(corpus, Texts.Take(docs).Select((t, i) =>
             JsonSerializer.Serialize(new Dictionary<string, string> { ["_id"] = $"d{i}", ["title"] = "", ["text"] = t })));
-        using var pair = new ShardedIndexPair(corpus);
+        using var pair = new ShardedPair(corpus);
         foreach (var pipeline in new[] { "bm25", "ql", "fuse(minmax,bm25,ql)" })
             foreach (int k in new[] { 1, 2, 5, 10 })
                 RankingComparison.AssertSame(pair.Compare(pipeline, Queries, k), $"{docs} documents, {pipeline}, k={k}");

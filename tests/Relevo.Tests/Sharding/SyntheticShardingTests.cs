@@ -1,46 +1,17 @@
 using System.Diagnostics;
 using Relevo.Collections;
-using Relevo.Search.Pruning;
+using Relevo.Search;
 using Xunit.Abstractions;
 
 namespace Relevo.Tests.Sharding;
-
-/// <summary>The synthetic benchmark corpus, written by ../shared/tools/make-bench-corpus (deterministic for given
-/// arguments) into a temporary folder.</summary>
-internal static class BenchCorpus
-{
-    public static TimeSpan Generate(string outDir, int docs, int queries, int seed)
-    {
-        string tool = Path.Combine(TestData.ToolsDir, "make-bench-corpus");
-        if (!File.Exists(tool)) throw new FileNotFoundException($"{tool} not found (set RELEVO_TOOLS to the shared tools folder)", tool);
-        var psi = new ProcessStartInfo("python3")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { tool, outDir, "--docs", $"{docs}", "--queries", $"{queries}", "--seed", $"{seed}" }) psi.ArgumentList.Add(a);
-        var clock = Stopwatch.StartNew();
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start python3");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(600_000))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"make-bench-corpus --docs {docs} ran over 10 minutes");
-        }
-        if (p.ExitCode != 0) throw new InvalidOperationException($"make-bench-corpus failed ({p.ExitCode}): {stderr.Result}{stdout.Result}");
-        return clock.Elapsed;
-    }
-}
 
 /// <summary>A synthetic corpus indexed as one index and as 4 shards.</summary>
 public abstract class SyntheticShards : IDisposable
 {
     private readonly TempDir _dir = new();
-    private readonly ShardedIndexPair? _pair;
+    private readonly ShardedPair? _pair;
 
-    internal ShardedIndexPair Pair => _pair ?? throw new InvalidOperationException("heavy fixture not built");
+    internal ShardedPair Pair => _pair ?? throw new InvalidOperationException("heavy fixture not built");
     internal List<(string Id, string Text)> Queries { get; } = [];
     public TimeSpan GenerateTime { get; }
     public int Docs { get; }
@@ -52,7 +23,7 @@ public abstract class SyntheticShards : IDisposable
         string corpus = _dir["corpus"];
         GenerateTime = BenchCorpus.Generate(corpus, docs, queries, seed);
         Queries = JsonlReader.ReadQueries(Path.Combine(corpus, "queries.jsonl"));
-        _pair = new ShardedIndexPair(Path.Combine(corpus, "corpus.jsonl"));
+        _pair = new ShardedPair(Path.Combine(corpus, "corpus.jsonl"));
         File.Delete(Path.Combine(corpus, "corpus.jsonl"));
     }
 
@@ -77,11 +48,11 @@ public sealed class SyntheticShardingTests(SyntheticShards20K index, ITestOutput
     public void Bm25_on_four_shards_ranks_as_one_index(int k) => SyntheticChecks.Compare(index, output, k);
 
     [Theory]
-    [InlineData(PruningAlgorithm.MaxScore, 10)]
-    [InlineData(PruningAlgorithm.BlockMaxWand, 10)]
-    [InlineData(PruningAlgorithm.MaxScore, 1000)]
-    public void Shard_pruning_with_a_floor_and_a_shared_bound_is_rank_safe(PruningAlgorithm algorithm, int k) =>
-        SyntheticChecks.Bounds(index, output, algorithm, k);
+    [InlineData("MaxScore", 10)]
+    [InlineData("BlockMaxWand", 10)]
+    [InlineData("MaxScore", 1000)]
+    public void Shard_pruning_with_a_floor_and_a_shared_bound_is_rank_safe(string algorithm, int k) =>
+        SyntheticChecks.Bounds(index, output, Enum.Parse<PruningAlgorithm>(algorithm), k);
 }
 
 [Trait("Category", "Heavy")]

@@ -1,0 +1,53 @@
+using System.Text.Json;
+
+namespace Relevo.IntegrationTests.Rerank;
+
+/// <summary>The real CLI against the loopback double: run with --llm (cost line, cache re-run byte for byte), judge,
+/// eval --agreement and ask.</summary>
+public sealed class LlmCliTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlmFixture>
+{
+    [Fact]
+    public void RunJudgeAgreementAndAsk()
+    {
+        using var tmp = new TempDir();
+        using var dbl = new ChatTestDouble(c => Oracle.Answer(c, fx.Grade));
+        File.WriteAllLines(tmp["queries.jsonl"], fx.Queries.Take(10).Select(q => JsonSerializer.Serialize(new { _id = q.Id, text = q.Text })));
+        var env = new Dictionary<string, string> { ["RELEVO_LLM_CACHE"] = tmp["cache"], ["RELEVO_LLM_ENDPOINT"] = "", ["RELEVO_LLM_MODEL"] = "" };
+        string[] Run(string output) =>
+        [
+            "run", "--index", fx.IndexDir, "--queries", tmp["queries.jsonl"], "--pipeline", "bm25 >> llm.listwise", "-k", "100",
+            "--threads", "2", "--output", output, "--llm", dbl.Endpoint, "--llm-model", "oracle",
+        ];
+        var first = CliRunner.Run(Run(tmp["a.run"]), env);
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Contains("llm: 90 requests, 90 HTTP calls, 0 cached", first.Stderr);
+        int calls = dbl.Requests;
+        var second = CliRunner.Run(Run(tmp["b.run"]), env);
+        Assert.True(second.ExitCode == 0, second.Stderr);
+        Assert.Contains("0 HTTP calls, 90 cached", second.Stderr);
+        Assert.Equal(calls, dbl.Requests);
+        Assert.Equal(File.ReadAllBytes(tmp["a.run"]), File.ReadAllBytes(tmp["b.run"]));
+
+        var bm25 = CliRunner.Run(["run", "--index", fx.IndexDir, "--queries", tmp["queries.jsonl"], "-k", "100", "--output", tmp["bm25.run"]], env);
+        Assert.True(bm25.ExitCode == 0, bm25.Stderr);
+        var judge = CliRunner.Run(["judge", "--queries", tmp["queries.jsonl"], "--index", fx.IndexDir, "--run", tmp["a.run"], "--depth", "5",
+            "--output", tmp["llm.tsv"], "--llm", dbl.Endpoint, "--llm-model", "oracle"], env);
+        Assert.True(judge.ExitCode == 0, judge.Stderr);
+        Assert.Contains("wrote 50 judgments", judge.Stdout);
+        var qrels = Path.Combine(TestData.DatasetsDir, "scifact", "qrels", "test.tsv");
+        var agree = CliRunner.Run(["eval", "--agreement", qrels, "--agreement", tmp["llm.tsv"], "--run", tmp["a.run"], "--run", tmp["bm25.run"]], env);
+        Assert.True(agree.ExitCode == 0, agree.Stderr);
+        Assert.Contains("Cohen's kappa, binary (grade >= 1): 1.0000", agree.Stdout);
+        Assert.Contains("Kendall's tau between the system orderings: 1.0000", agree.Stdout);
+
+        var ask = CliRunner.Run(["ask", "--index", fx.IndexDir, "--question", fx.Queries[0].Text, "--llm", dbl.Endpoint, "--llm-model", "oracle"], env);
+        Assert.True(ask.ExitCode == 0, ask.Stderr);
+        using var json = JsonDocument.Parse(ask.Stdout);
+        Assert.Equal(fx.Queries[0].Text, json.RootElement.GetProperty("question").GetString());
+        Assert.True(json.RootElement.TryGetProperty("citations", out _));
+
+        var missing = CliRunner.Run(["run", "--index", fx.IndexDir, "--queries", tmp["queries.jsonl"], "--pipeline", "bm25 >> llm.pointwise", "--output", tmp["c.run"]], env);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("--llm", missing.Stderr + missing.Stdout);
+    }
+}

@@ -1,0 +1,181 @@
+using Orleans.TestingHost;
+using Relevo.Cluster;
+using Relevo.Dense;
+using Relevo.Index;
+using Relevo.Pipelines;
+using Relevo.Sharding;
+
+namespace Relevo.IntegrationTests.Cluster;
+
+/// <summary>Three in-process silos (Orleans' test host) serving a 4-shard index: every query ranks as on the single
+/// index (same documents, same order, scores within 1e-5), for bm25, ql, fused and dense pipelines; writes through the
+/// cluster become visible whole.</summary>
+public sealed class OrleansClusterTests
+{
+    private static readonly IReadOnlyList<IRelevoExtension> Extensions = [new DenseExtension()];
+
+    private static async Task<InProcessTestCluster> StartCluster(string data, short silos = 3)
+    {
+        var builder = new InProcessTestClusterBuilder(silos);
+        builder.ConfigureSilo((_, silo) => ClusterHosting.ConfigureServices(silo.Services, data, ExtensionRegistry.Create(Extensions)));
+        builder.ConfigureClient(client => ClusterHosting.AddRelevoSerialization(client.Services));
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    /// <summary>The cluster's sharded index as a client sees it (what RelevoCluster.ConnectAsync returns).</summary>
+    private static (SearchIndex Index, OrleansShards Shards) Connect(InProcessTestCluster cluster)
+    {
+        var shards = new OrleansShards(cluster.Client, 4, "english", "test cluster");
+        return (new SearchIndex(new ShardedIndexSource(shards), ExtensionRegistry.Create(Extensions)), shards);
+    }
+
+    /// <summary>Runs every query of <paramref name="data"/> through the cluster and the single index for each pipeline
+    /// and demands the same rankings (order of ties included); the shards must be spread over the silos.</summary>
+    private static async Task AssertSameRankings(ShardedPair data, IEnumerable<(string Pipeline, int K)> runs)
+    {
+        await using var cluster = await StartCluster(data.ShardedDir);
+        var (index, shards) = Connect(cluster);
+        using (index)
+        {
+            foreach (var (pipeline, k) in runs)
+            {
+                var expected = data.Single.Run(data.Queries, pipeline, k);
+                var actual = index.Run(data.Queries, pipeline, k, new RunOptions { Threads = 2 });
+                RankingComparison.AssertSame(ShardedPair.CompareRuns(expected, actual, k), $"{pipeline} k={k} on the cluster");
+                Assert.Equal(data.Queries.Count, actual.QueryIds.Count);
+            }
+            var silos = await shards.ShardSilosAsync();
+            Assert.True(silos.Distinct().Count() >= 2, "all shards on one silo: " + string.Join(", ", silos));
+        }
+    }
+
+    [Fact]
+    public async Task FourShardsOnThreeSilosRankExactlyAsOneIndex()
+    {
+        using var data = new ShardedPair(TestData.Dataset("scifact"));
+        Assert.Equal(300, data.Queries.Count);
+        await AssertSameRankings(data, [("bm25", 100), ("ql", 100), ("fuse(rrf,bm25,ql)", 100), ("fuse(minmax,bm25,ql)", 10), ("bm25", 1000),
+            ("bm25>>rm3(terms=10,docs=10,weight=0.5)>>bm25", 100)]);
+    }
+
+    /// <summary>The 100,000-document synthetic corpus of the benchmarks with 2,000 queries (make-bench-corpus, seed 11).</summary>
+    [Fact]
+    public async Task SyntheticCorpusOf100kDocumentsRanksExactlyAsOneIndex()
+    {
+        using var dir = new TempDir();
+        var dataset = SyntheticCorpus(dir, 100_000, 2000);
+        using var data = new ShardedPair(dataset);
+        Assert.Equal(2000, data.Queries.Count);
+        await AssertSameRankings(data, [("bm25", 10), ("bm25", 100), ("fuse(rrf,bm25,ql,depth=100)", 10)]);
+
+        // dense: 64-dimensional vectors seeded by document id (no CPU model embeds 100,000 passages in a test); the
+        // query vectors go to the retriever directly, on one commit of the single index and through the grains
+        data.AddSyntheticVectors("synthetic-64", 64);
+        data.Close();
+        await using var cluster = await StartCluster(data.ShardedDir);
+        var (_, shards) = Connect(cluster);
+        var dense = new DenseStage(new DenseSpec("synthetic-64"));
+        using var single = IndexReader.Open(data.SingleDir);
+        foreach (var (id, _) in data.Queries)
+        {
+            var request = new RetrievalRequest(null, ShardedPair.SyntheticVector("query " + id, 64));
+            var expected = LocalTarget.Retrieve(single, dense, request, 10);
+            var target = new ShardedTarget(shards.Shards, Relevo.Analysis.Analyzer.Create("english"), new GlobalStatisticsCache());
+            var actual = await target.RetrieveAsync(dense, request, 10, default);
+            RankingComparison.AssertSame(RankingComparison.Compare(expected, actual, 10), $"dense query {id}");
+            Assert.Equal(expected.Select(h => h.Id), actual.Select(h => h.Id));
+        }
+    }
+
+    /// <summary>arctic-xs over the 100,000-document synthetic corpus, 2,000 queries (heavy beyond heavy: embedding
+    /// 100,000 passages takes hours on 2 CPU cores, so it also needs RELEVO_SYNTHETIC_DOCS, the number of documents
+    /// to take, e.g. 100000; a smaller number checks the test itself quickly).</summary>
+    [HeavyFact]
+    public async Task DenseArcticXsOnTheSyntheticCorpusRanksExactlyAsOneIndex()
+    {
+        if (!int.TryParse(Environment.GetEnvironmentVariable("RELEVO_SYNTHETIC_DOCS"), out int docs) || docs < 1)
+            Assert.Fail("set RELEVO_SYNTHETIC_DOCS (e.g. 100000) to say how much of the synthetic corpus to embed");
+        using var dir = new TempDir();
+        var dataset = SyntheticCorpus(dir, 100_000, 2000);
+        using var data = new ShardedPair(dataset, maxDocs: docs);
+        using (var model = EmbeddingModel.Load("arctic-xs")) data.AddVectors(model);
+        await AssertSameRankings(data, [("dense(model=arctic-xs)", 10), ("fuse(rrf,bm25,dense(model=arctic-xs))", 10)]);
+    }
+
+    private static Relevo.Collections.BeirDataset SyntheticCorpus(TempDir dir, int docs, int queries)
+    {
+        BenchCorpus.Generate(dir["syn"], docs, queries, seed: 11);
+        return new Relevo.Collections.BeirDataset("synthetic", Path.Combine(dir["syn"], "corpus.jsonl"), Path.Combine(dir["syn"], "queries.jsonl"), dir["no-qrels"]);
+    }
+
+    /// <summary>Dense and hybrid retrieval across shards, CI-sized: ADI (82 short documents, 35 queries) with arctic-xs.</summary>
+    [Fact]
+    public async Task DenseAndHybridRankExactlyAsOneIndexOnAdi()
+    {
+        using var data = new ShardedPair(TestData.Dataset("adi"));
+        using (var model = EmbeddingModel.Load("arctic-xs")) data.AddVectors(model);
+        await AssertSameRankings(data, [("dense(model=arctic-xs)", 10), ("dense(model=arctic-xs)", 82), ("fuse(rrf,bm25,dense(model=arctic-xs))", 10),
+            ("fuse(minmax,bm25,dense(model=arctic-xs))", 20), ("dense(model=arctic-xs)>>vprf>>dense(model=arctic-xs)", 10),
+            ("bm25>>rerank(dense(model=arctic-xs),depth=20)", 10)]);
+    }
+
+    /// <summary>Dense and hybrid retrieval across shards on all of SciFact (heavy: embeds 5,183 passages on the CPU
+    /// unless the embedding cache has them).</summary>
+    [HeavyFact]
+    public async Task DenseAndHybridRankExactlyAsOneIndexOnSciFact()
+    {
+        using var data = new ShardedPair(TestData.Dataset("scifact"));
+        using (var model = EmbeddingModel.Load("arctic-xs")) data.AddVectors(model);
+        await AssertSameRankings(data, [("dense(model=arctic-xs)", 100), ("fuse(rrf,bm25,dense(model=arctic-xs))", 100),
+            ("fuse(minmax,bm25,dense(model=arctic-xs))", 10)]);
+    }
+
+    [Fact]
+    public async Task WritesThroughTheClusterAreCommittedAsOneVersion()
+    {
+        using var data = new ShardedPair(TestData.Dataset("scifact"));
+        data.Close();
+        await using var cluster = await StartCluster(data.ShardedDir);
+        var (index, _) = Connect(cluster);
+        using var _index = index;
+        long before = ShardedManifest.Read(data.ShardedDir).Version;
+        const string query = "zyzzogeton quokka";
+        Assert.Empty((await index.SearchAsync(query)).Hits);
+
+        var docs = new[]
+        {
+            new Document("new-1", "zyzzogeton", "a zyzzogeton is a tropical insect"),
+            new Document("new-2", "quokka", "the quokka is a small marsupial"),
+            new Document("new-3", "both", "zyzzogeton and quokka"),
+        };
+        long version = await index.AddAsync(docs);
+        Assert.Equal(before + 1, version);
+        var hits = (await index.SearchAsync(query)).Hits;
+        Assert.Equal(["new-3", "new-1", "new-2"], hits.Take(1).Select(h => h.Id).Concat(hits.Skip(1).Select(h => h.Id).Order()));
+        foreach (var d in docs)
+        {
+            // each document lives in the shard its id routes to, and nowhere else
+            int owner = ShardRouter.ShardOf(d.Id, 4);
+            var manifest = ShardedManifest.Read(data.ShardedDir);
+            for (int s = 0; s < 4; s++)
+            {
+                using var r = IndexReader.Open(Path.Combine(data.ShardedDir, manifest.Shards[s].Folder), manifest.Shards[s].Commit);
+                Assert.Equal(s == owner, r.GetDocument(d.Id) is not null);
+            }
+        }
+
+        // replace and delete
+        await index.AddAsync([new Document("new-2", "quokka", "renamed: no marsupial here")]);
+        Assert.Equal("renamed: no marsupial here", (await index.GetDocumentAsync("new-2"))!.Text);
+        var (deleted, v2) = await index.DeleteAsync("new-1");
+        Assert.True(deleted);
+        Assert.Equal(before + 3, v2);
+        Assert.DoesNotContain((await index.SearchAsync(query)).Hits, h => h.Id == "new-1");
+        var (again, v3) = await index.DeleteAsync("new-1");
+        Assert.False(again);
+        Assert.Equal(v2, v3);
+        Assert.Equal(5183 + 2, (await index.StatusAsync(withSize: false)).Documents);
+    }
+}

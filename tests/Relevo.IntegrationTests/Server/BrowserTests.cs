@@ -1,0 +1,98 @@
+using System.Globalization;
+using Microsoft.Playwright;
+using Relevo.Index;
+
+using Relevo.Server;
+
+namespace Relevo.IntegrationTests.Server;
+
+/// <summary>Runs only where Debian's chromium is installed (.ci/run installs it; CI=true makes a missing browser a
+/// failure rather than a skip). $RELEVO_CHROMIUM names another binary.</summary>
+public sealed class BrowserFactAttribute : FactAttribute
+{
+    public static string ChromiumPath =>
+        Environment.GetEnvironmentVariable("RELEVO_CHROMIUM") is { Length: > 0 } p ? p : "/usr/bin/chromium";
+
+    public BrowserFactAttribute()
+    {
+        if (!File.Exists(ChromiumPath) && Environment.GetEnvironmentVariable("CI") != "true")
+            Skip = $"no browser at {ChromiumPath}: install it with `apt-get install -y chromium` (as .ci/run does)";
+    }
+}
+
+/// <summary>Drives the search page in headless Chromium through Playwright (no browser download: Debian's binary).</summary>
+public sealed class BrowserTests : IDisposable
+{
+    private const string Hostile = "<img src=x onerror=alert(1)>";
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [BrowserFact]
+    public async Task Typing_a_query_shows_highlighted_results_explain_adds_up_and_hostile_text_stays_text()
+    {
+        Assert.True(File.Exists(BrowserFactAttribute.ChromiumPath), $"no browser at {BrowserFactAttribute.ChromiumPath}; .ci/run installs Debian's chromium");
+        TestIndexes.Write(_dir["idx"], [.. TestIndexes.Small,
+            new Document("evil", Hostile, "Vitamin facts <script>alert(2)</script> and <b>bold</b> claims.")]);
+        await using var h = await ServerHarness.StartAsync(_dir["idx"]);
+        string origin = h.BaseAddress.GetLeftPart(UriPartial.Authority);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = BrowserFactAttribute.ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+        var page = await browser.NewPageAsync();
+        var dialogs = new List<string>();
+        var outside = new List<string>();
+        var consoleErrors = new List<string>();
+        page.Dialog += async (_, d) => { dialogs.Add(d.Message); await d.DismissAsync(); };
+        page.Request += (_, r) => { if (!r.Url.StartsWith(origin, StringComparison.Ordinal)) outside.Add(r.Url); };
+        page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text); };
+
+        await page.GotoAsync(origin + "/");
+        await Assertions.Expect(page.Locator("#pipelines")).ToContainTextAsync("BM25");
+        await page.Locator("#q").PressSequentiallyAsync("vitamin deficiency", new() { Delay = 20 });
+        var hits = page.Locator("#results li.hit");
+        await Assertions.Expect(hits.First).ToBeVisibleAsync();
+        await Assertions.Expect(hits.First.Locator(".hit-title")).ToHaveTextAsync("Vitamin D and cancer");
+        await Assertions.Expect(hits.First.Locator(".hit-title mark").First).ToHaveTextAsync("Vitamin");
+        await Assertions.Expect(hits.First.Locator(".hit-snippet mark")).ToHaveTextAsync(["Vitamin", "deficiency"]);
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("results");
+
+        // The hostile title is shown as the literal text, and nothing in it became an element.
+        var evil = page.Locator("li.hit[data-id='evil']");
+        await Assertions.Expect(evil.Locator(".hit-title")).ToHaveTextAsync(Hostile);
+        await Assertions.Expect(evil.Locator(".hit-snippet")).ToContainTextAsync("<script>alert(2)</script> and <b>bold</b>");
+        Assert.Equal(0, await page.Locator("#results img, #results script, #results b").CountAsync());
+
+        // Explain: a table per hit whose contributions add up to the score shown.
+        await page.Locator("#explain").CheckAsync();
+        await Assertions.Expect(hits.First.Locator("table.explain")).ToBeVisibleAsync();
+        int count = await hits.CountAsync();
+        for (int i = 0; i < count; i++)
+        {
+            var hit = hits.Nth(i);
+            var parts = await hit.Locator("table.explain td.contribution").AllTextContentsAsync();
+            double sum = parts.Sum(p => double.Parse(p, CultureInfo.InvariantCulture));
+            double total = double.Parse(await hit.Locator("table.explain td.total").TextContentAsync() ?? "", CultureInfo.InvariantCulture);
+            double score = double.Parse(await hit.Locator(".score").TextContentAsync() ?? "", CultureInfo.InvariantCulture);
+            Assert.Equal(score, total, 4);
+            Assert.Equal(total, sum, 3); // each part is rounded to 4 decimals
+        }
+        await Assertions.Expect(hits.First.Locator("table.explain td").First).ToHaveTextAsync("vitamin");
+        await page.Locator("#explain").UncheckAsync();
+        await Assertions.Expect(page.Locator("table.explain")).ToHaveCountAsync(0);
+
+        // An error is shown as a message, not as an empty page.
+        await page.Locator("#q").FillAsync(new string('x', 1100));
+        await page.Locator("#go").ClickAsync();
+        await Assertions.Expect(page.Locator("#status .error")).ToContainTextAsync("the limit is 1024");
+
+        Assert.Empty(dialogs);
+        Assert.Empty(outside);
+        Assert.DoesNotContain(consoleErrors, e => !e.Contains("400", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+
+using Relevo.Server;
+
+namespace Relevo.IntegrationTests.Server;
+
+/// <summary>The real `relevo serve` (relevo.dll beside the tests) as a child process: it binds loopback, logs one JSON
+/// line per request, and a write it answered 200 survives the process being killed (SIGKILL, no clean shutdown).</summary>
+public sealed partial class ServeCommandTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [GeneratedRegex(@"relevo serve: .* on (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex Listening();
+
+    private sealed class Child(Process process, string address, StringBuilder stdout) : IDisposable
+    {
+        public Process Process => process;
+        public string Address => address;
+        public string Stdout { get { lock (stdout) return stdout.ToString(); } }
+
+        public void Dispose()
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.WaitForExit(10_000);
+            process.Dispose();
+        }
+    }
+
+    private Child Serve(params string[] extra)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "relevo.dll"));
+        foreach (var a in (string[])["serve", "--index", _dir["idx"], "--urls", "http://127.0.0.1:0", .. extra]) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("RELEVO_API_KEY");
+        var p = Process.Start(psi)!;
+        var stdout = new StringBuilder();
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        var clock = Stopwatch.StartNew();
+        var stderr = new StringBuilder();
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            var read = p.StandardError.ReadLineAsync();
+            if (!read.Wait(TimeSpan.FromSeconds(60)) || read.Result is null) break;
+            stderr.AppendLine(read.Result);
+            var m = Listening().Match(read.Result);
+            if (m.Success)
+            {
+                _ = p.StandardError.ReadToEndAsync();
+                return new Child(p, m.Groups[1].Value, stdout);
+            }
+        }
+        if (!p.HasExited) p.Kill(entireProcessTree: true);
+        throw new Xunit.Sdk.XunitException("relevo serve did not start: " + stderr);
+    }
+
+    [Fact]
+    public async Task Relevo_serve_answers_logs_json_lines_and_keeps_a_write_through_a_kill()
+    {
+        TestIndexes.Write(_dir["idx"], TestIndexes.Small);
+        const string key = "cli-test-key-42";
+        using (var child = Serve("--api-key", key))
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(child.Address) };
+            var post = new HttpRequestMessage(HttpMethod.Post, "/api/documents")
+            {
+                Content = new StringContent("{\"_id\":\"k1\",\"title\":\"Quagga\",\"text\":\"extinct zebra\"}\n", Encoding.UTF8, "application/x-ndjson"),
+            };
+            post.Headers.Authorization = new("Bearer", key);
+            Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(post)).StatusCode);
+            Assert.Contains("\"k1\"", await http.GetStringAsync("/api/search?q=quagga"));
+            Assert.Contains("<input id=\"q\"", await http.GetStringAsync("/"));
+            // The console logger writes from a background queue: give it a moment before the kill.
+            string[] RequestLines() => child.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Where(l => l.Contains("\"Relevo.Server.Requests\"", StringComparison.Ordinal)).ToArray();
+            SpinWait.SpinUntil(() => RequestLines().Length >= 3, TimeSpan.FromSeconds(20));
+            child.Process.Kill(); // SIGKILL: no shutdown, no flush
+            await child.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            var lines = RequestLines();
+            Assert.Equal(3, lines.Length);
+            Assert.All(lines, l => Assert.StartsWith("{", l.TrimStart()));
+            Assert.Contains("\"Path\":\"/api/documents\"", lines[0]);
+        }
+        using (var child = Serve())
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(child.Address) };
+            Assert.Contains("\"Quagga\"", await http.GetStringAsync("/api/documents/k1"));
+            var r = await http.PostAsync("/api/documents", new StringContent("[]"));
+            Assert.Equal(HttpStatusCode.Forbidden, r.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Relevo_serve_on_a_folder_without_an_index_fails_with_one_clear_line()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "relevo.dll"), "serve", "--index", _dir.Path, "--urls", "http://127.0.0.1:0" })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(1, p.ExitCode);
+        Assert.Equal($"error: {_dir.Path}: not an index (no manifest); create one with `relevo index`", (await stderr).Trim());
+        await stdout;
+    }
+    [Fact]
+    public async Task Relevo_serve_serves_a_sharded_folder_in_process()
+    {
+        using (var w = SearchIndex.OpenWriter(_dir["idx"], new WriterOptions { Shards = 3 }))
+        {
+            w.AddRange(TestIndexes.Small);
+            w.Commit();
+        }
+        using var child = Serve();
+        using var http = new HttpClient { BaseAddress = new Uri(child.Address) };
+        Assert.Contains("\"d1\"", await http.GetStringAsync("/api/search?q=vitamin+cancer"));
+        Assert.Contains("\"shards\":3", await http.GetStringAsync("/api/stats"));
+        SpinWait.SpinUntil(() => child.Stdout.Contains("\"Mode\":\"sharded\"", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+        Assert.Contains("\"Index\":\"3 shards in ", child.Stdout);
+    }
+
+    [Theory]
+    [InlineData(2, "error: --index and --cluster are mutually exclusive: serve an index folder or a cluster", "--index", "idx", "--cluster", "redis://localhost:6379")]
+    // No cluster answers there: one error line naming the membership, after the connect timeout.
+    [InlineData(1, "error: --cluster redis://127.0.0.1:1: no Relevo cluster", "--cluster", "redis://127.0.0.1:1", "--connect-timeout", "3")]
+    public async Task Relevo_serve_cluster_option_is_checked(int exitCode, string messageStart, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "relevo.dll"), "serve", .. args, "--urls", "http://127.0.0.1:0"])
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(exitCode, p.ExitCode);
+        string error = (await stderr).Trim();
+        Assert.StartsWith(messageStart, error);
+        Assert.DoesNotContain('\n', error);
+        await stdout;
+    }
+}

@@ -1,0 +1,15 @@
+using Relevo.Index;
+using Relevo.Pipelines;
+
+namespace Relevo.Testing;
+
+/// <summary>Stage contexts for unit tests of stages: a pipeline's view of one local commit.</summary>
+internal static class Contexts
+{
+    /// <summary>A context over one commit of a local index, with the registry's services (the core's by default).</summary>
+    public static StageContext Local(IndexReader reader, ExtensionRegistry? registry = null)
+    {
+        registry ??= ExtensionRegistry.Core;
+        return new StageContext(new LocalTarget(reader, registry), registry.CreateServices(), default);
+    }
+}
