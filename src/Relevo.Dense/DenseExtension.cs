@@ -10,11 +10,13 @@ public sealed class DenseExtension : IRelevoExtension
 {
     private readonly Func<string, EmbeddingModel>? _load;
 
+    /// <summary>Dense retrieval with the models loaded by name (arctic-xs, minilm) or from a model folder.</summary>
     public DenseExtension() { }
 
     /// <summary>With a model loader of the host's (e.g. to share loaded models between indexes).</summary>
     internal DenseExtension(Func<string, EmbeddingModel> load) => _load = load;
 
+    /// <inheritdoc/>
     public void Register(ExtensionRegistry registry)
     {
         registry.AddStage("dense", "dense(model,int8,oversample)", DenseStage.Build);

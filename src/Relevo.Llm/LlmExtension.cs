@@ -25,6 +25,7 @@ public sealed class LlmExtension : IRelevoExtension, IDisposable
     /// <summary>Stages that call <paramref name="client"/> (owned by the caller); null: LLM stages fail when run.</summary>
     internal LlmExtension(LlmClient? client) => _client = client;
 
+    /// <inheritdoc/>
     public void Register(ExtensionRegistry registry)
     {
         registry.AddStage("llm.pointwise", "llm.pointwise(top,logprobs,criteria)", s =>

@@ -3,33 +3,33 @@ using System.Text.Json.Serialization;
 namespace Relevo.Server;
 
 /// <summary>The body of POST /api/search (GET takes the same as query parameters).</summary>
-public sealed record SearchRequest(string? Q, int? K = null, string? Pipeline = null, bool? Explain = null);
+internal sealed record SearchRequest(string? Q, int? K = null, string? Pipeline = null, bool? Explain = null);
 
 /// <summary>The answer to a search: the hits, the canonical pipeline, the analyzed query terms, the commit
 /// generation searched and the time taken (milliseconds, server side).</summary>
-public sealed record SearchResponse(string Query, string Pipeline, int K, IReadOnlyList<string> Terms, long Generation,
+internal sealed record SearchResponse(string Query, string Pipeline, int K, IReadOnlyList<string> Terms, long Generation,
     double TookMs, IReadOnlyList<SearchResultHit> Hits);
 
 /// <summary>One hit. Highlights are [start, length] ranges (UTF-16 offsets) of the title and snippet that match a
 /// query term; stages holds each pipeline stage's score; explanation is there when asked for (explain=true).</summary>
-public sealed record SearchResultHit(int Rank, string Id, string Title, string Snippet, float Score,
+internal sealed record SearchResultHit(int Rank, string Id, string Title, string Snippet, float Score,
     IReadOnlyDictionary<string, float> Stages, int[][] TitleHighlights, int[][] SnippetHighlights, Explanation? Explanation);
 
-public sealed record DocumentResponse(string Id, string Title, string Text);
+internal sealed record DocumentResponse(string Id, string Title, string Text);
 
-public sealed record WriteResponse(int Written, long Generation);
+internal sealed record WriteResponse(int Written, long Generation);
 
-public sealed record DeleteResponse(string Id, bool Deleted, long Generation);
+internal sealed record DeleteResponse(string Id, bool Deleted, long Generation);
 
-public sealed record HealthResponse(string Status, long Generation, int Documents, bool Writable);
+internal sealed record HealthResponse(string Status, long Generation, int Documents, bool Writable);
 
 /// <summary>/api/stats. On a sharded index <see cref="Shards"/> is the number of shards (absent otherwise),
 /// <see cref="Segments"/> is that number too, and <see cref="IndexSizeBytes"/> is 0 when the shards are on other machines.</summary>
-public sealed record StatsResponse(int Documents, int Segments, long IndexSizeBytes, long Generation, string Analyzer,
+internal sealed record StatsResponse(int Documents, int Segments, long IndexSizeBytes, long Generation, string Analyzer,
     long QueriesServed, LatencySummary Latency, double UptimeSeconds, bool Writable, IReadOnlyList<PipelineChoice> Pipelines,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Shards = null);
 
-public sealed record PipelinesResponse(string Default, IReadOnlyList<PipelineChoice> Pipelines);
+internal sealed record PipelinesResponse(string Default, IReadOnlyList<PipelineChoice> Pipelines);
 
 /// <summary>Every 4xx/5xx answer: a message a person can act on, and the status repeated.</summary>
-public sealed record ErrorResponse(string Error, int Status);
+internal sealed record ErrorResponse(string Error, int Status);

@@ -213,4 +213,4 @@ internal static class Endpoints
 }
 
 /// <summary>One document in POST /api/documents (for the OpenAPI description).</summary>
-public sealed record DocumentInput([property: JsonPropertyName("_id")] string Id, string? Title, string? Text);
+internal sealed record DocumentInput([property: JsonPropertyName("_id")] string Id, string? Title, string? Text);

@@ -46,4 +46,4 @@ internal sealed class QueryStats
 }
 
 /// <summary>Search latency in milliseconds over the last <see cref="Window"/> queries.</summary>
-public sealed record LatencySummary(int Window, double MeanMs, double P50Ms, double P90Ms, double P99Ms, double MaxMs);
+internal sealed record LatencySummary(int Window, double MeanMs, double P50Ms, double P90Ms, double P99Ms, double MaxMs);

@@ -33,7 +33,7 @@ public sealed class RelevoServer : IAsyncDisposable
         Addresses = addresses;
     }
 
-    /// <summary>Opens the index (an index folder, a sharded index folder, or <see cref="ServerOptions.Sharded"/>), binds
+    /// <summary>Opens the index (an index folder, a sharded index folder, or <see cref="ServerOptions.Connect"/>), binds
     /// the addresses and starts serving. <paramref name="extraLogger"/> receives
     /// every log event too (tests use it).</summary>
     public static async Task<RelevoServer> StartAsync(ServerOptions options, ILoggerProvider? extraLogger = null,
@@ -68,6 +68,7 @@ public sealed class RelevoServer : IAsyncDisposable
     /// <summary>Runs until the process is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellation"/> fires.</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellation = default) => _app.WaitForShutdownAsync(cancellation);
 
+    /// <summary>Stops serving and closes the index.</summary>
     public async ValueTask DisposeAsync()
     {
         try

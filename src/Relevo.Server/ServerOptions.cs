@@ -32,6 +32,7 @@ public sealed record ServerOptions
     /// <summary>Requests served at once; more wait in a queue of <see cref="RequestQueueLimit"/> and beyond it get 429.</summary>
     public int MaxConcurrentRequests { get; init; } = 64;
 
+    /// <summary>Requests that wait for a place when <see cref="MaxConcurrentRequests"/> are being served (429 beyond).</summary>
     public int RequestQueueLimit { get; init; } = 256;
 
     /// <summary>Log one structured (JSON) line per request to the console.</summary>

@@ -39,6 +39,7 @@ public abstract class DocumentWriter : IDisposable
     /// extensions that add per-segment data (vectors) as part of the next commit.</summary>
     internal abstract void ForEachIndexWriter(Action<IndexWriter, int> action);
 
+    /// <summary>Closes the writer; changes not committed are discarded.</summary>
     public abstract void Dispose();
 }
 

@@ -9,6 +9,7 @@ namespace Relevo;
 /// in <see cref="SearchIndexOptions.Extensions"/>; the core registers bm25, ql, fuse, rm3, rocchio and cascade itself.</summary>
 public interface IRelevoExtension
 {
+    /// <summary>Adds the extension's stages, services and components to <paramref name="registry"/>.</summary>
     void Register(ExtensionRegistry registry);
 }
 

@@ -324,6 +324,7 @@ public sealed class SearchIndex : IDisposable
     /// <summary>Makes searches see the latest commit (written by another process); true if it changed.</summary>
     public bool Refresh() => _source.Refresh();
 
+    /// <summary>Closes the index (its readers, writer and the services extensions opened).</summary>
     public void Dispose()
     {
         try { _services.Dispose(); }

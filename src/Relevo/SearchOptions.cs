@@ -38,7 +38,7 @@ public sealed record RunOptions
     public CancellationToken Cancellation { get; init; }
 }
 
-/// <summary>How <see cref="SearchIndex.OpenWriter"/> and <see cref="SearchIndex.Create"/> write.</summary>
+/// <summary>How <see cref="DocumentWriter"/>s write (<see cref="SearchIndex.OpenWriter(string, WriterOptions?, IReadOnlyList{IRelevoExtension}?)"/>).</summary>
 public sealed record WriterOptions
 {
     /// <summary>Analyzer of a new index ("english": Lucene's EnglishAnalyzer; "lowercase"); an existing index keeps its own.</summary>

@@ -24,10 +24,12 @@ public sealed class SearchResult
         Explanations = explanations;
     }
 
+    /// <summary>The query text as given.</summary>
     public string Query { get; }
 
     /// <summary>The pipeline's canonical text.</summary>
     public string Pipeline { get; }
+    /// <summary>How many hits were asked for.</summary>
     public int K { get; }
 
     /// <summary>The analysed query terms the last retriever searched with.</summary>
@@ -36,6 +38,7 @@ public sealed class SearchResult
     /// <summary>The same terms with their weights (a term typed twice weighs 2; feedback gives fractional weights).</summary>
     public IReadOnlyList<(string Term, float Weight)> QueryTermWeights { get; }
 
+    /// <summary>The hits, best first.</summary>
     public IReadOnlyList<Hit> Hits => _ranking.Hits;
 
     /// <summary>The stages that scored, in pipeline order.</summary>

@@ -5,7 +5,7 @@ using Spectre.Console.Cli;
 namespace Relevo.Cli.Commands;
 
 /// <summary>--dataset NAME|PATH, or the files one by one with --corpus / --queries / --qrels.</summary>
-public class DatasetSettings : CommandSettings
+internal class DatasetSettings : CommandSettings
 {
     [CommandOption("--dataset <NAME|PATH>")]
     [Description("A folder in BEIR layout, or a name looked up in $RELEVO_DATA, ../shared/datasets, the user cache (BEIR names are downloaded there).")]

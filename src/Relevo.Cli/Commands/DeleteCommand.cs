@@ -5,7 +5,7 @@ using Spectre.Console.Cli;
 
 namespace Relevo.Cli.Commands;
 
-public sealed class DeleteCommand : Command<DeleteCommand.Settings>
+internal sealed class DeleteCommand : Command<DeleteCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {

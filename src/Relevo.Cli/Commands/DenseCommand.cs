@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 namespace Relevo.Cli.Commands;
 
 /// <summary>relevo dense: adds a model's vectors to an existing index (only segments that lack them are encoded).</summary>
-public sealed class DenseCommand : Command<DenseCommand.Settings>
+internal sealed class DenseCommand : Command<DenseCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {

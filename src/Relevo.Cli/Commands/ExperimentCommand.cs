@@ -16,7 +16,7 @@ namespace Relevo.Cli.Commands;
 /// <summary>`relevo experiment experiments/NAME.yaml`: datasets × pipelines → runs (cached by index commit and
 /// pipeline text) → one evaluation table per dataset with significance against the baseline, written to
 /// docs/results/NAME.md together with the command that reproduces it.</summary>
-public sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
+internal sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {

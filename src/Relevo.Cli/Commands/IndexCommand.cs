@@ -3,7 +3,7 @@ using Spectre.Console.Cli;
 
 namespace Relevo.Cli.Commands;
 
-public sealed class IndexCommand : Command<IndexCommand.Settings>
+internal sealed class IndexCommand : Command<IndexCommand.Settings>
 {
     public sealed class Settings : DatasetSettings
     {

@@ -4,7 +4,7 @@ using Spectre.Console.Cli;
 
 namespace Relevo.Cli.Commands;
 
-public sealed class OptimizeCommand : Command<OptimizeCommand.Settings>
+internal sealed class OptimizeCommand : Command<OptimizeCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {

@@ -8,7 +8,7 @@ namespace Relevo.Cli.Commands;
 
 /// <summary>The README's main job: index SciFact, run BM25 over its test queries and print the evaluation table
 /// beside the published Pyserini figures.</summary>
-public sealed class QuickstartCommand : Command<QuickstartCommand.Settings>
+internal sealed class QuickstartCommand : Command<QuickstartCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {

@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 
 namespace Relevo.Cli.Commands;
 
-public sealed class RunCommand : Command<RunCommand.Settings>
+internal sealed class RunCommand : Command<RunCommand.Settings>
 {
     public sealed class Settings : DatasetSettings
     {

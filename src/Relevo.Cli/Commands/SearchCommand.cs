@@ -5,7 +5,7 @@ using Spectre.Console.Cli;
 
 namespace Relevo.Cli.Commands;
 
-public sealed class SearchCommand : Command<SearchCommand.Settings>
+internal sealed class SearchCommand : Command<SearchCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {

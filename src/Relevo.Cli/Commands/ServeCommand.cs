@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 namespace Relevo.Cli.Commands;
 
 /// <summary>`relevo serve`: the index as a JSON API and a search page (src/Relevo.Server; docs/server.md).</summary>
-public sealed class ServeCommand : Command<ServeCommand.Settings>
+internal sealed class ServeCommand : Command<ServeCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {

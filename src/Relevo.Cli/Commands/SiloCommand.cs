@@ -10,7 +10,7 @@ namespace Relevo.Cli.Commands;
 
 /// <summary>`relevo silo`: one Orleans silo of a Relevo cluster; it hosts whichever shards Orleans places on it
 /// (docs/cluster.md).</summary>
-public sealed class SiloCommand : Command<SiloCommand.Settings>
+internal sealed class SiloCommand : Command<SiloCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {

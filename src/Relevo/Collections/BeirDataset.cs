@@ -1,8 +1,19 @@
 namespace Relevo.Collections;
 
 /// <summary>A test collection in BEIR layout: corpus.jsonl[.gz], queries.jsonl, qrels/test.tsv.</summary>
-internal sealed record BeirDataset(string Name, string CorpusPath, string QueriesPath, string QrelsPath)
+public sealed record BeirDataset(string Name, string CorpusPath, string QueriesPath, string QrelsPath)
 {
+    /// <summary>A dataset by name or folder: a folder in BEIR layout, or a name looked up in <c>$RELEVO_DATA</c>, then
+    /// <c>../shared/datasets</c> beside the repository, then the user cache; a BEIR name found nowhere is downloaded from
+    /// the official BEIR address into the user cache (its checksum checked).</summary>
+    public static BeirDataset Load(string nameOrPath) => DatasetLocator.ResolveOrDownload(nameOrPath);
+
+    /// <summary>The queries, in file order (<c>{"_id", "text"}</c> per line).</summary>
+    public IReadOnlyList<(string Id, string Text)> ReadQueries() => JsonlReader.ReadQueries(QueriesPath);
+
+    /// <summary>The relevance judgments.</summary>
+    public Evaluation.Qrels ReadQrels() => Evaluation.Qrels.Load(QrelsPath);
+
     /// <summary>Opens a folder in BEIR layout, naming the first file that is missing.</summary>
     public static BeirDataset FromFolder(string folder, string split = "test")
     {

@@ -81,6 +81,8 @@ public sealed class Evaluator
     private readonly string[] _qrelsQueries;
     private readonly int _maxIdeal;
 
+    /// <summary>An evaluator of runs against <paramref name="qrels"/>, with trec_eval's defaults unless
+    /// <paramref name="options"/> say otherwise.</summary>
     public Evaluator(Qrels qrels, EvaluationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(qrels);
@@ -111,6 +113,7 @@ public sealed class Evaluator
     /// <summary>The qrels this evaluator judges with.</summary>
     public Qrels Qrels => _qrels;
 
+    /// <summary>The relevance level and query set the evaluator uses.</summary>
     public EvaluationOptions Options { get; }
 
     /// <summary>Parses measure names (canonical or short), dropping repeats; throws RelevoException on an unknown one.</summary>

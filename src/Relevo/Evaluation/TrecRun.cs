@@ -23,6 +23,7 @@ public sealed class TrecRun
     private readonly Dictionary<string, Ranking> _queries = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
 
+    /// <summary>An empty run with a tag (one word).</summary>
     public TrecRun(string tag = "relevo")
     {
         if (string.IsNullOrWhiteSpace(tag) || tag.AsSpan().IndexOfAny(' ', '\t') >= 0)

@@ -10,7 +10,10 @@ public sealed class PipelineSyntaxException : RelevoException
         Problem = problem;
     }
 
+    /// <summary>Where in the pipeline text the problem is (1-based).</summary>
     public int Column { get; }
+
+    /// <summary>The problem, without the text and the list of stages.</summary>
     public string Problem { get; }
 }
 

@@ -36,6 +36,7 @@ public sealed class Ranking
     /// <summary>The hits, best first.</summary>
     public IReadOnlyList<Hit> Hits => _hits;
     internal Hit[] HitArray => _hits;
+    /// <summary>How many hits.</summary>
     public int Count => _hits.Length;
 
     /// <summary>The stages that scored, in pipeline order (a name repeated in one pipeline gets " #2", ...).</summary>

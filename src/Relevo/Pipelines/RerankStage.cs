@@ -9,6 +9,7 @@ public abstract class RerankStage : Stage
     /// <summary>The most candidates a reranker takes.</summary>
     public const int MaxTop = 1000;
 
+    /// <summary>A reranker of the incoming top <paramref name="top"/>.</summary>
     protected RerankStage(int top) => Top = top;
 
     /// <summary>How many of the incoming hits are reranked.</summary>
@@ -20,6 +21,7 @@ public abstract class RerankStage : Stage
     /// <summary>The new order of the head as indices into <paramref name="head"/>, and each head item's stage score.</summary>
     protected abstract ValueTask<(int[] Order, float[] Scores)> RerankAsync(string query, IReadOnlyList<Hit> head, StageContext context);
 
+    /// <inheritdoc/>
     public override async ValueTask<PipelineState> RunAsync(PipelineState state, StageContext context, int depth)
     {
         var ranking = state.Ranking ?? throw new RelevoException($"{Name} needs a ranking before it (e.g. bm25 >> {Name})");

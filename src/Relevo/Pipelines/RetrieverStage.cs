@@ -10,6 +10,7 @@ namespace Relevo.Pipelines;
 /// search hands it. Retrievers come from Relevo's own assemblies.</summary>
 public abstract class RetrieverStage : Stage
 {
+    /// <inheritdoc/>
     public override async ValueTask<PipelineState> RunAsync(PipelineState state, StageContext context, int depth)
     {
         var request = await PrepareRequestAsync(state.Query, context).ConfigureAwait(false);

@@ -33,6 +33,7 @@ public abstract class Stage
         foreach (var c in Children) await c.PrepareAsync(queryTexts, context).ConfigureAwait(false);
     }
 
+    /// <summary>The canonical text.</summary>
     public override string ToString() => Text;
 
     /// <summary>A number as stage texts write it (invariant, at most six decimals).</summary>

@@ -57,6 +57,7 @@ public sealed class StageSyntax
     /// <summary>The column of a given named argument's value (for errors about it).</summary>
     public int ColumnOf(string key) => _named.TryGetValue(key, out var v) ? v.Column : Column;
 
+    /// <summary>A text argument (one value), or null when not given.</summary>
     public string? String(string key) =>
         _named.TryGetValue(key, out var v) ? v.Scalar ?? throw Error(v.Column, $"{key} takes one value, not a list") : null;
 
@@ -71,6 +72,7 @@ public sealed class StageSyntax
         return (float)d;
     }
 
+    /// <summary>A true/false argument.</summary>
     public bool Bool(string key, bool defaultValue)
     {
         if (!_named.TryGetValue(key, out var v)) return defaultValue;

@@ -131,7 +131,7 @@ internal sealed class TopKCollector
     private bool _inKeys;
     private const int HistogramBuckets = 1024;
 
-    /// <summary>Candidates added by <see cref="CollectBuffered"/> and not yet merged (not in <see cref="Count"/>).</summary>
+    /// <summary>Candidates added by <see cref="CollectBuffered(int, float)"/> and not yet merged (not in <see cref="Count"/>).</summary>
     internal int PendingCount => _pendingCount;
 
     /// <summary>Like <see cref="Collect"/>, for callers that offer many documents at a time (large k): the candidate is
@@ -193,7 +193,7 @@ internal sealed class TopKCollector
         _inKeys = false;
     }
 
-    /// <summary>Merges the candidates buffered by <see cref="CollectBuffered"/> with the kept documents.</summary>
+    /// <summary>Merges the candidates buffered by <see cref="CollectBuffered(int, float)"/> with the kept documents.</summary>
     public void Flush()
     {
         int p = _pendingCount;

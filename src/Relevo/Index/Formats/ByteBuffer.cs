@@ -43,7 +43,7 @@ internal sealed class ByteBuffer
         Length += 4;
     }
 
-    /// <summary>Packs values of a fixed bit width, little-endian bit order (see <see cref="BitPacking.Unpack"/>).</summary>
+    /// <summary>Packs values of a fixed bit width, little-endian bit order (see <see cref="BitPacking.Unpack(byte*, int, int, Span{uint})"/>).</summary>
     public void WritePacked(ReadOnlySpan<uint> values, int bits)
     {
         if (bits == 0) return;

@@ -116,7 +116,7 @@ internal static class MaxScore
     /// their scores are kept per term, and then, term by term in query order, the accumulators take the essential
     /// scores and the non-essential terms' scores for documents an essential term matched. Either way each document's
     /// score is summed in double in query-term order, exactly as the exhaustive scorer sums it. Candidates go to the
-    /// collector's buffer (<see cref="TopKCollector.CollectBuffered"/>), merged by selection k at a time.</summary>
+    /// collector's buffer (<see cref="TopKCollector.CollectBuffered(int, float)"/>), merged by selection k at a time.</summary>
     private static unsafe void RunWindowed<TScorer>(Weight<TScorer> ev, SegmentReader seg, int docBase, int n) where TScorer : struct, ITermScorer
     {
         var its = ev.Iterators; // query-term order (the evaluator adds them so)
