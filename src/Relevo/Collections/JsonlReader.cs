@@ -3,7 +3,6 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
-using Relevo.Index;
 
 namespace Relevo.Collections;
 

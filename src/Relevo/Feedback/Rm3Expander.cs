@@ -9,7 +9,7 @@ namespace Relevo.Feedback;
 /// Where Anserini leaves ties in hash order, terms tie-break by ordinal order so runs are reproducible.</summary>
 internal sealed record Rm3Expander(int Terms = 10, int Docs = 10, float OriginalQueryWeight = 0.5f)
 {
-    /// <param name="feedback">The filtered term vectors of the top documents (<see cref="TermVectors.ForHitsAsync"/>).</param>
+    /// <param name="feedback">The filtered term vectors of the top documents (TermVectors.Filter of the documents' counts).</param>
     public Query Expand(Query query, IReadOnlyList<Hit> ranking, Dictionary<string, float>[] feedback)
     {
         int n = feedback.Length;

@@ -7,7 +7,7 @@ namespace Relevo.Feedback;
 /// pruned to its <c>terms</c> heaviest terms, the query side weighted by alpha.</summary>
 internal sealed record RocchioExpander(int Terms = 10, int Docs = 10, float Alpha = 1f, float Beta = 0.5f)
 {
-    /// <param name="feedback">The filtered term vectors of the top documents (<see cref="TermVectors.ForHitsAsync"/>).</param>
+    /// <param name="feedback">The filtered term vectors of the top documents (TermVectors.Filter of the documents' counts).</param>
     public Query Expand(Query query, Dictionary<string, float>[] feedback)
     {
         int n = feedback.Length;

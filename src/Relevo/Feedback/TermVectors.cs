@@ -1,5 +1,4 @@
 using Relevo.Analysis;
-using Relevo.Pipelines;
 using Relevo.Search;
 
 namespace Relevo.Feedback;
@@ -8,48 +7,33 @@ namespace Relevo.Feedback;
 /// of [a-z0-9] only, and no term that occurs in more than 10% of the documents (a df cut-off in place of a stop list).</summary>
 internal static class TermVectors
 {
-    /// <summary>The filtered term vectors of the first <paramref name="n"/> hits (documents fetched where they live;
-    /// document frequencies over the whole index, so a sharded index filters as one index would).</summary>
-    public static async ValueTask<Dictionary<string, float>[]> ForHitsAsync(IReadOnlyList<Hit> hits, int n, StageContext context)
+    /// <summary>A document's term frequencies, from its stored text re-analysed (term vectors are not stored; the
+    /// analyzer gives the same terms the index holds), in the order terms first occur. An absent document has none.</summary>
+    public static Dictionary<string, float> Counts(Document? doc, Analyzer analyzer)
     {
-        n = Math.Min(n, hits.Count);
-        var head = new Hit[n];
-        for (int i = 0; i < n; i++) head[i] = hits[i];
-        var docs = await context.DocumentsAsync(head).ConfigureAwait(false);
-        // Term vectors are not stored: re-analysing the stored text gives the same terms the index holds.
-        var counts = new Dictionary<string, float>[n];
-        var vocabulary = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < n; i++)
-        {
-            var tf = new Dictionary<string, float>(StringComparer.Ordinal);
-            if (docs[i] is { } doc)
-                foreach (var t in context.Analyzer.Terms(doc.IndexedText))
-                    tf[t] = tf.GetValueOrDefault(t) + 1;
-            counts[i] = tf;
-            foreach (var t in tf.Keys)
-                if (IsFeedbackTerm(t) && seen.Add(t)) vocabulary.Add(t);
-        }
-        var stats = await context.Target.StatisticsAsync(vocabulary, context.Cancellation).ConfigureAwait(false);
-        var df = new Dictionary<string, long>(vocabulary.Count, StringComparer.Ordinal);
-        for (int i = 0; i < vocabulary.Count; i++) df[vocabulary[i]] = stats.DocFreqs[i];
-        long numDocs = stats.LiveDocs;
-        var vectors = new Dictionary<string, float>[n];
-        for (int i = 0; i < n; i++)
-        {
-            var filtered = new Dictionary<string, float>(StringComparer.Ordinal);
-            foreach (var (term, f) in counts[i])
-            {
-                if (!IsFeedbackTerm(term)) continue;
-                if ((float)df[term] / numDocs > 0.1f) continue;
-                filtered[term] = f;
-            }
-            vectors[i] = filtered;
-        }
-        return vectors;
+        var tf = new Dictionary<string, float>(StringComparer.Ordinal);
+        if (doc is not null)
+            foreach (var t in analyzer.Terms(doc.IndexedText))
+                tf[t] = tf.GetValueOrDefault(t) + 1;
+        return tf;
     }
 
-    private static bool IsFeedbackTerm(string term)
+    /// <summary>The feedback terms of a document's counts (in their order): the term filter, and no term in more than
+    /// 10% of the <paramref name="numDocs"/> live documents (<paramref name="docFreq"/> over the whole index).</summary>
+    public static Dictionary<string, float> Filter(Dictionary<string, float> counts, IReadOnlyDictionary<string, long> docFreq, long numDocs)
+    {
+        var filtered = new Dictionary<string, float>(StringComparer.Ordinal);
+        foreach (var (term, f) in counts)
+        {
+            if (!IsFeedbackTerm(term)) continue;
+            if ((float)docFreq[term] / numDocs > 0.1f) continue;
+            filtered[term] = f;
+        }
+        return filtered;
+    }
+
+    /// <summary>2 to 20 characters of [a-z0-9] (Anserini's feedback-term filter).</summary>
+    public static bool IsFeedbackTerm(string term)
     {
         if (term.Length < 2 || term.Length > 20) return false;
         foreach (char c in term)

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Relevo.Analysis;
 using Relevo.Index.Formats.V1;
-using Relevo.Search;
 
 namespace Relevo.Index;
 

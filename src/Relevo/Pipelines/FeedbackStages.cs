@@ -13,7 +13,7 @@ internal sealed class Rm3Stage(Rm3Expander expander) : Stage
     {
         var ranking = state.Ranking ?? throw new RelevoException("rm3 needs a ranking before it (e.g. bm25 >> rm3 >> bm25)");
         var q = RetrieverStage.TermsOf(state.Query, context);
-        var feedback = await TermVectors.ForHitsAsync(ranking.Hits, expander.Docs, context).ConfigureAwait(false);
+        var feedback = await FeedbackVectors.ForHitsAsync(ranking.Hits, expander.Docs, context).ConfigureAwait(false);
         return state with { Query = state.Query with { Terms = expander.Expand(q, ranking.Hits, feedback) } };
     }
 
@@ -34,7 +34,7 @@ internal sealed class RocchioStage(RocchioExpander expander) : Stage
     {
         var ranking = state.Ranking ?? throw new RelevoException("rocchio needs a ranking before it (e.g. bm25 >> rocchio >> bm25)");
         var q = RetrieverStage.TermsOf(state.Query, context);
-        var feedback = await TermVectors.ForHitsAsync(ranking.Hits, expander.Docs, context).ConfigureAwait(false);
+        var feedback = await FeedbackVectors.ForHitsAsync(ranking.Hits, expander.Docs, context).ConfigureAwait(false);
         return state with { Query = state.Query with { Terms = expander.Expand(q, feedback) } };
     }
 
@@ -44,5 +44,34 @@ internal sealed class RocchioStage(RocchioExpander expander) : Stage
         s.NoPositional();
         return new RocchioStage(new RocchioExpander(s.Int("terms", 10, 1, Rm3Stage.MaxTerms), s.Int("docs", 10, 1, Rm3Stage.MaxDocs),
             s.Float("alpha", 1f, 0, 1e6), s.Float("beta", 0.5f, 0, 1e6)));
+    }
+}
+
+/// <summary>The feedback documents of RM3 and Rocchio as filtered term vectors, wherever the documents live.</summary>
+internal static class FeedbackVectors
+{
+    /// <summary>The filtered term vectors of the first <paramref name="n"/> hits: documents fetched where they live,
+    /// document frequencies over the whole index (so a sharded index filters as one index would).</summary>
+    public static async ValueTask<Dictionary<string, float>[]> ForHitsAsync(IReadOnlyList<Hit> hits, int n, StageContext context)
+    {
+        n = Math.Min(n, hits.Count);
+        var head = new Hit[n];
+        for (int i = 0; i < n; i++) head[i] = hits[i];
+        var docs = await context.DocumentsAsync(head).ConfigureAwait(false);
+        var counts = new Dictionary<string, float>[n];
+        var vocabulary = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < n; i++)
+        {
+            counts[i] = TermVectors.Counts(docs[i], context.Analyzer);
+            foreach (var t in counts[i].Keys)
+                if (TermVectors.IsFeedbackTerm(t) && seen.Add(t)) vocabulary.Add(t);
+        }
+        var stats = await context.Target.StatisticsAsync(vocabulary, context.Cancellation).ConfigureAwait(false);
+        var df = new Dictionary<string, long>(vocabulary.Count, StringComparer.Ordinal);
+        for (int i = 0; i < vocabulary.Count; i++) df[vocabulary[i]] = stats.DocFreqs[i];
+        var vectors = new Dictionary<string, float>[n];
+        for (int i = 0; i < n; i++) vectors[i] = TermVectors.Filter(counts[i], df, stats.LiveDocs);
+        return vectors;
     }
 }

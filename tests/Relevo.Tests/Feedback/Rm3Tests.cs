@@ -28,7 +28,7 @@ public class Rm3Tests
         var ctx = Contexts.Local(reader);
         // Feedback scores fixed by hand: d1 = 2, d2 = 1.
         var ranking = new List<Hit> { new("d1", 2f, 0, 0), new("d2", 1f, 0, 1) };
-        var feedback = await TermVectors.ForHitsAsync(ranking, 2, ctx);
+        var feedback = await Relevo.Pipelines.FeedbackVectors.ForHitsAsync(ranking, 2, ctx);
         var expanded = new Rm3Expander(Terms: 10, Docs: 2, OriginalQueryWeight: 0.5f).Expand(Query.Parse("apple", reader.AnalyzerInstance), ranking, feedback);
         // Feedback vectors: "common" is in 4 of 20 documents (> 10%), "x" is one letter, "café" is not [a-z0-9]: all dropped.
         //   d1 = {apple 2, banana 1}, |d1| = 3;  d2 = {apple 1, cherri 1}, |d2| = 2  (Porter: cherry -> cherri)
@@ -52,7 +52,7 @@ public class Rm3Tests
         var ranking = new List<Hit> { new("d1", 2f, 0, 0), new("d2", 1f, 0, 1) };
         // terms = 1: d1 -> {apple 2}, d2 -> {apple 1} or {cherri 1}: ties go to the smaller term, "appl".
         // RM = {appl 1}; mixed with q = {appl 1}: appl 1.
-        var feedback = await TermVectors.ForHitsAsync(ranking, 2, ctx);
+        var feedback = await Relevo.Pipelines.FeedbackVectors.ForHitsAsync(ranking, 2, ctx);
         var expanded = new Rm3Expander(Terms: 1, Docs: 2, OriginalQueryWeight: 0.3f).Expand(Query.Parse("apple", reader.AnalyzerInstance), ranking, feedback);
         var (term, weight) = Assert.Single(expanded.Terms);
         Assert.Equal("appl", term);

@@ -1,6 +1,5 @@
-using Relevo.Index;
 
-namespace Relevo.Search;
+namespace Relevo.Index;
 
 /// <summary>The collection-wide numbers BM25 needs. A searcher takes them from its own index by default; a
 /// sharded deployment passes statistics gathered from every shard so each shard scores as one index would.</summary>
