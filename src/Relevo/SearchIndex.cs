@@ -38,7 +38,7 @@ public sealed class SearchIndex : IDisposable
         options ??= new SearchIndexOptions();
         var registry = ExtensionRegistry.Create(options.Extensions);
         string dir = Path.GetFullPath(path);
-        if (!Directory.Exists(dir)) throw new RelevoException($"{path}: no such index folder");
+        if (!Directory.Exists(dir)) throw new RelevoException($"{path}: no index here (the folder does not exist)");
         IndexSource source = ShardedManifest.Exists(dir)
             ? new ShardedIndexSource(new LocalShards(dir, registry))
             : Manifest.Exists(dir)

@@ -49,8 +49,10 @@ internal sealed class IndexStatistics : ICollectionStatistics
     public long TotalTermFreq(string term)
     {
         long ttf = 0;
-        foreach (var s in _reader.Segments)
+        var segments = _reader.Segments;
+        for (int i = 0; i < segments.Count; i++) // indexer, not foreach: no enumerator per query term
         {
+            var s = segments[i];
             int ord = s.FindTerm(term);
             if (ord >= 0) ttf += s.TotalTermFreq(ord);
         }

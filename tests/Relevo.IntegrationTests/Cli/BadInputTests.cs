@@ -101,6 +101,6 @@ public class BadInputTests
         using var tmp = new TempDir();
         var r = CliRunner.Run(["search", "--index", tmp["none"], "--query", "wind"]);
         Assert.Equal(1, r.ExitCode);
-        Assert.Contains("manifest is missing", r.Stderr);
+        Assert.Contains($"{tmp["none"]}: no index here (the folder does not exist)", r.Stderr);
     }
 }

@@ -14,7 +14,8 @@ public class PruningTests(ITestOutputHelper output)
     private static readonly int[] Ks = [1, 10, 100, 1000];
     private static readonly PruningAlgorithm[] Pruned = [PruningAlgorithm.MaxScore, PruningAlgorithm.BlockMaxWand];
 
-    private int CompareAll(Bm25Searcher searcher, IReadOnlyList<Query> queries, string name)
+    private int CompareAll<TScorer>(SparseSearcher<TScorer> searcher, IReadOnlyList<Query> queries, string name)
+        where TScorer : struct, ITermScorer
     {
         int compared = 0;
         int cap = Math.Max(1, searcher.Reader.MaxDoc);
@@ -51,19 +52,22 @@ public class PruningTests(ITestOutputHelper output)
     [InlineData("cranfield")]
     [InlineData("cacm")]
     [InlineData("vaswani")]
+    [InlineData("adi")]
     public void PrunedEqualsExhaustiveOnRealCollections(string name)
     {
         var ds = TestData.Dataset(name);
         using var tmp = new TempDir();
         using var reader = TestIndexes.Build(ds.CorpusPath, tmp.Path);
-        var searcher = new Bm25Searcher(reader);
         var queries = new List<Query>();
         foreach (var (_, text) in JsonlReader.ReadQueries(ds.QueriesPath))
         {
-            var q = Query.Parse(text, searcher.Analyzer);
+            var q = Query.Parse(text, reader.AnalyzerInstance);
             if (q.Terms.Count > 0) queries.Add(q);
         }
-        Assert.True(CompareAll(searcher, queries, name) > 0);
+        Assert.True(CompareAll(new Bm25Searcher(reader), queries, $"{name} bm25") > 0);
+        // query likelihood prunes with the same algorithms over the same impacts, so it joins the oracle test
+        Assert.True(CompareAll(new QueryLikelihoodSearcher(reader), queries, $"{name} ql") > 0);
+        Assert.True(CompareAll(new QueryLikelihoodSearcher(reader, mu: 200), queries, $"{name} ql(mu=200)") > 0);
     }
 
     /// <summary>A Zipf-shaped synthetic collection in several segments (a small RAM budget), with deletions and
@@ -106,6 +110,7 @@ public class PruningTests(ITestOutputHelper output)
             queries.Add(new Query("synthetic", terms));
         }
         Assert.True(CompareAll(searcher, queries, "synthetic") > 10_000);
+        Assert.True(CompareAll(new QueryLikelihoodSearcher(reader, mu: 1000), queries, "synthetic ql") > 10_000);
     }
 
     /// <summary>Every block's maximum over its stored impacts (and each list's, over the list's impact frontier) is at
@@ -165,19 +170,27 @@ public class PruningTests(ITestOutputHelper output)
         return checkedScores;
     }
 
-    /// <summary>The pruned top-10 and top-1000 paths allocate nothing per query in steady state.</summary>
+    /// <summary>The pruned top-10 and top-1000 paths allocate nothing per query in steady state, for BM25 and for
+    /// query likelihood.</summary>
     [Theory]
-    [InlineData("MaxScore")]
-    [InlineData("BlockMaxWand")]
-    public void PrunedSearchAllocatesNothingPerQuery(string algorithmName)
+    [InlineData("MaxScore", "bm25")]
+    [InlineData("BlockMaxWand", "bm25")]
+    [InlineData("MaxScore", "ql")]
+    public void PrunedSearchAllocatesNothingPerQuery(string algorithmName, string model)
     {
         var algorithm = Enum.Parse<PruningAlgorithm>(algorithmName);
         var ds = TestData.Dataset("scifact");
         using var tmp = new TempDir();
         using var reader = TestIndexes.Build(ds.CorpusPath, tmp.Path);
-        var searcher = new Bm25Searcher(reader);
         var queries = new List<Query>();
-        foreach (var (_, text) in JsonlReader.ReadQueries(ds.QueriesPath)) queries.Add(Query.Parse(text, searcher.Analyzer));
+        foreach (var (_, text) in JsonlReader.ReadQueries(ds.QueriesPath)) queries.Add(Query.Parse(text, reader.AnalyzerInstance));
+        if (model == "bm25") AssertNoAllocation(new Bm25Searcher(reader), queries, algorithm);
+        else AssertNoAllocation(new QueryLikelihoodSearcher(reader), queries, algorithm);
+    }
+
+    private void AssertNoAllocation<TScorer>(SparseSearcher<TScorer> searcher, List<Query> queries, PruningAlgorithm algorithm)
+        where TScorer : struct, ITermScorer
+    {
         var docs = new int[1000];
         var scores = new float[1000];
         foreach (var q in queries) { searcher.SearchDocs(q, 10, docs, scores, algorithm); searcher.SearchDocs(q, 1000, docs, scores, algorithm); }
@@ -193,7 +206,7 @@ public class PruningTests(ITestOutputHelper output)
                 passes[pass] = GC.GetAllocatedBytesForCurrentThread() - before;
             }
             long perQuery = passes.Min() / queries.Count;
-            output.WriteLine($"{algorithm} top-{k}: {perQuery} bytes per query over {queries.Count} queries (passes: {string.Join(", ", passes)} bytes)");
+            output.WriteLine($"{typeof(TScorer).Name} {algorithm} top-{k}: {perQuery} bytes per query over {queries.Count} queries (passes: {string.Join(", ", passes)} bytes)");
             Assert.Equal(0, passes.Min());
         }
     }
