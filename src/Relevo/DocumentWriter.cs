@@ -32,6 +32,11 @@ public abstract class DocumentWriter : IDisposable
     /// <summary>Merges the index's segments into one (each shard's, on a sharded index) and commits.</summary>
     public abstract void ForceMerge();
 
+    /// <summary>Commits like <see cref="Commit"/>, with the segments this writer wrote merged into one (per shard on a
+    /// sharded index); segments the index had when the writer opened are left as they are. A large batch becomes one
+    /// segment without rewriting what was indexed before.</summary>
+    public abstract long CommitMerged();
+
     /// <summary>Live documents, committed and pending.</summary>
     public abstract long LiveDocs { get; }
 
@@ -73,6 +78,13 @@ internal sealed class LocalDocumentWriter(IndexWriter writer, WriterOptions opti
     {
         writer.ForceMerge();
         committed?.Invoke();
+    }
+
+    public override long CommitMerged()
+    {
+        writer.MergeNewSegments();
+        committed?.Invoke();
+        return writer.LastCommit.Generation;
     }
 
     public override long LiveDocs => writer.LiveDocs;

@@ -122,6 +122,7 @@ internal sealed class LocalIndexSource : IndexSource
         RamBudgetBytes = o.RamBudgetBytes,
         CommitStage = o.CommitStage,
         Components = _registry.Components,
+        MergePolicy = o.MergeSegments ? MergePolicy.Default : null,
     };
 
     public override DocumentWriter OpenWriter(WriterOptions options)

@@ -76,6 +76,7 @@ public sealed class SearchIndex : IDisposable
             RamBudgetBytes = options.RamBudgetBytes,
             CommitStage = options.CommitStage,
             Components = registry.Components,
+            MergePolicy = options.MergeSegments ? MergePolicy.Default : null,
         };
         return new LocalDocumentWriter(IndexWriter.Open(path, settings), options, null);
     }
@@ -340,6 +341,7 @@ public sealed class SearchIndex : IDisposable
         public override bool Delete(string id) => inner.Delete(id);
         public override long Commit() => inner.Commit();
         public override void ForceMerge() => inner.ForceMerge();
+        public override long CommitMerged() => inner.CommitMerged();
         public override long LiveDocs => inner.LiveDocs;
         internal override void ForEachIndexWriter(Action<IndexWriter, int> action) => inner.ForEachIndexWriter(action);
 

@@ -56,6 +56,13 @@ public sealed record WriterOptions
     /// <summary>Analysis threads (0: one per core); the index is the same for any number.</summary>
     public int Threads { get; init; }
 
+    /// <summary>Segments merge as the index grows, at each commit (Lucene's log merge policy over adjacent segments:
+    /// ten of one size become one of the next), so an index of many small commits stays a few segments; false: they
+    /// stay as written until <see cref="DocumentWriter.ForceMerge"/> or <see cref="DocumentWriter.CommitMerged"/>.
+    /// Documents keep their order, so merging changes no ranking of an index without deletions (a merge drops deleted
+    /// documents, which collection statistics count until then, as Lucene's do).</summary>
+    public bool MergeSegments { get; init; } = true;
+
     /// <summary>Test hook: called at each commit stage (crash-safety tests stop the process there).</summary>
     internal Action<string>? CommitStage { get; init; }
 }

@@ -33,8 +33,15 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         [Description("Create (or add to) a sharded index of N shards: one ordinary index folder per shard, documents routed by a stable hash of _id, and cluster.json naming each cluster-wide commit. Served by `relevo silo`/`relevo serve --cluster`, or searched in process by search/run.")]
         public int? Shards { get; init; }
 
+        [CommandOption("--merge <WHEN>")]
+        [Description("final: the segments this run writes are merged into one when it commits (what was indexed before is not rewritten); log: Lucene's log merge policy at the commit (ten segments of one size become one); none: segments stay as written (`relevo optimize` merges them later).")]
+        [DefaultValue("final")]
+        public string Merge { get; init; } = "final";
+
         public override Spectre.Console.ValidationResult Validate() =>
-            IndexDir.Length == 0 ? Spectre.Console.ValidationResult.Error("--index is required") : base.Validate();
+            IndexDir.Length == 0 ? Spectre.Console.ValidationResult.Error("--index is required")
+            : Merge is not ("final" or "log" or "none") ? Spectre.Console.ValidationResult.Error($"--merge: '{Merge}' is not one of final, log, none")
+            : base.Validate();
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
@@ -47,12 +54,13 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
             ReplaceExisting = settings.Replace,
             RamBudgetBytes = (long)settings.RamMb << 20,
             CommitStage = CliHost.CommitStageHook(),
+            MergeSegments = settings.Merge == "log",
         };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var writer = SearchIndex.OpenWriter(settings.IndexDir, options, CliIndex.Extensions());
         long added = ProgressReporter.Run("index", "docs", report =>
             writer.AddCorpus(corpus, (fraction, docs) => report(fraction, 1, docs)));
-        long version = writer.Commit();
+        long version = settings.Merge == "final" ? writer.CommitMerged() : writer.Commit();
         bool sharded = Relevo.Sharding.ShardedManifest.Exists(settings.IndexDir);
         Console.WriteLine($"indexed {added:N0} documents from {corpus} into {settings.IndexDir} " +
                           (sharded

@@ -20,6 +20,8 @@ internal sealed class IndexWriter : IDisposable
     // Segments of the last commit plus segments flushed since, each with its pending deletions.
     private readonly List<(SegmentEntry Entry, SegmentReader Reader, DeletedDocs Deletes, bool DeletesChanged)> _segments = [];
     private SegmentBuffer _buffer = new();
+    // segments of the commit the writer opened (MergeNewSegments leaves them alone)
+    private readonly HashSet<string> _openedWith = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _bufferIds = new(StringComparer.Ordinal);
     private readonly HashSet<int> _bufferDeleted = [];
     private bool _dirty;
@@ -31,6 +33,7 @@ internal sealed class IndexWriter : IDisposable
     {
         _dir = dir;
         _options = options;
+        MergePolicy = options.MergePolicy;
         _lock = lockFile;
         _committed = Manifest.Exists(dir) ? Manifest.Read(dir) : Manifest.Empty(options.Analyzer);
         _analyzer = Analyzer.Create(_committed.Analyzer);
@@ -39,6 +42,7 @@ internal sealed class IndexWriter : IDisposable
         {
             var entry = FindEntry(_committed, reader.Name);
             _segments.Add((entry, reader, reader.Deletes.Clone(), false));
+            _openedWith.Add(entry.Name);
         }
         RemoveUnreferencedFiles();
     }
@@ -229,11 +233,16 @@ internal sealed class IndexWriter : IDisposable
         _bufferDeleted.Clear();
     }
 
+    /// <summary>How segments merge at each commit; null: only when asked. Starts as the options'.</summary>
+    public MergePolicy? MergePolicy { get; set; }
+
     /// <summary>Makes every change so far durable and visible, atomically.</summary>
     public void Commit()
     {
         if (!_dirty && Manifest.Exists(_dir)) return;
         Flush();
+        if (MergePolicy is { } policy)
+            while (policy.FindMerge(LiveDocsPerSegment(), SegmentKinds()) is { } merge) MergeRange(merge.Start, merge.Count);
         Stage("segments-written");
         long generation = _committed.Generation + 1;
         var entries = new List<SegmentEntry>();
@@ -281,6 +290,38 @@ internal sealed class IndexWriter : IDisposable
         }
         MergeRange(0, _segments.Count);
         Commit();
+    }
+
+    /// <summary>Merges the segments written since this writer opened (they are the newest, so adjacent) into one, and
+    /// commits: a batch that built many segments leaves one, without rewriting the segments it found.</summary>
+    public void MergeNewSegments()
+    {
+        Flush();
+        _dirty = true; // commits even when nothing changed and nothing merges (the caller asked for a commit)
+        int first = _segments.FindIndex(s => !_openedWith.Contains(s.Entry.Name));
+        if (first >= 0 && _segments.Count - first > 1) MergeRange(first, _segments.Count - first);
+        Commit();
+    }
+
+    // what each segment carries besides postings, e.g. "vectors/arctic-xs" (the merge policy merges only alike segments)
+    private List<string> SegmentKinds()
+    {
+        var kinds = new List<string>(_segments.Count);
+        foreach (var s in _segments)
+        {
+            var keys = new List<string>(s.Entry.Components.Count);
+            foreach (var c in s.Entry.Components) keys.Add(c.Component + "/" + c.Key);
+            keys.Sort(StringComparer.Ordinal);
+            kinds.Add(string.Join(',', keys));
+        }
+        return kinds;
+    }
+
+    private List<long> LiveDocsPerSegment()
+    {
+        var live = new List<long>(_segments.Count);
+        foreach (var s in _segments) live.Add(s.Entry.MaxDoc - s.Deletes.Count);
+        return live;
     }
 
     /// <summary>Replaces the adjacent segments [start, start + count) by one segment of their live documents, in

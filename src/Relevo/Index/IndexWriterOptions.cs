@@ -19,6 +19,10 @@ internal sealed record IndexWriterOptions
     /// data of a component not listed here is refused rather than dropping it.</summary>
     public IReadOnlyList<SegmentComponent> Components { get; init; } = [];
 
+    /// <summary>When segments merge by themselves at a commit (adjacent ones, a level at a time); null: only when asked
+    /// (<see cref="IndexWriter.ForceMerge"/>, <see cref="IndexWriter.MergeNewSegments"/>).</summary>
+    public MergePolicy? MergePolicy { get; init; }
+
     /// <summary>Test hook: called at each commit stage (crash-safety tests kill the process there).</summary>
     public Action<string>? CommitStage { get; init; }
 }

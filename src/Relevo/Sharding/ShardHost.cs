@@ -270,7 +270,7 @@ internal sealed class ShardHost : IShardService, IDisposable
         {
             var writer = Writer();
             writer.Commit();
-            ShardOrdinals.WriteMissing(Folder, writer.LastCommit, _pending);
+            ShardOrdinals.WriteMissing(Folder, writer.LastCommit, _pending, ShardedManifest.Read(_root).Shards[Shard].Commit);
             ShardOrdinals.RemoveUnreferenced(Folder, [writer.LastCommit, ShardedManifest.Read(_root).Shards[Shard].Commit]);
             var prepared = new ShardPrepared(writer.LastCommit, _changes);
             _changes = 0;
@@ -300,6 +300,7 @@ internal sealed class ShardHost : IShardService, IDisposable
         {
             ReplaceExisting = true,
             Components = _registry.Components,
+            MergePolicy = MergePolicy.Default, // a server's small commits merge as they pile up
             ProtectedCommits = () => [ShardedManifest.Read(_root).Shards[Shard].Commit],
         });
         var named = ShardedManifest.Read(_root).Shards[Shard].Commit;

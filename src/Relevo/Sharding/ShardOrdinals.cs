@@ -53,12 +53,22 @@ internal static class ShardOrdinals
 
     /// <summary>Writes the ordinals of every segment of <paramref name="commit"/> that has none yet: a document added
     /// since the last cluster-wide commit takes the ordinal the coordinator sent with it, any other document (a merge
-    /// moved it) keeps the one it had in an older segment.</summary>
-    public static void WriteMissing(string folder, Manifest commit, IReadOnlyDictionary<string, long> pending)
+    /// moved it) keeps the one it had in an older segment — of this commit, or of <paramref name="published"/> (the
+    /// cluster-wide commit before it, whose segments a merge may have replaced; their files are still there).</summary>
+    public static void WriteMissing(string folder, Manifest commit, IReadOnlyDictionary<string, long> pending, Manifest? published = null)
     {
         using var reader = IndexReader.Open(folder, commit);
+        using var before = published is null ? null : IndexReader.Open(folder, published);
+        var sources = new List<(SegmentReader Segment, long[] Ordinals)>();
         var known = new long[]?[reader.Segments.Count];
-        for (int s = 0; s < known.Length; s++) known[s] = TryRead(folder, reader.Segments[s].Name, reader.Segments[s].MaxDoc);
+        for (int s = 0; s < known.Length; s++)
+        {
+            known[s] = TryRead(folder, reader.Segments[s].Name, reader.Segments[s].MaxDoc);
+            if (known[s] is { } o) sources.Add((reader.Segments[s], o));
+        }
+        if (before is not null)
+            foreach (var seg in before.Segments)
+                if (TryRead(folder, seg.Name, seg.MaxDoc) is { } o) sources.Add((seg, o));
         for (int s = 0; s < known.Length; s++)
         {
             if (known[s] is not null) continue;
@@ -69,15 +79,15 @@ internal static class ShardOrdinals
                 string id = seg.GetId(d);
                 if (pending.TryGetValue(id, out long o)) { ordinals[d] = o; continue; }
                 ordinals[d] = long.MaxValue; // deleted copies and documents of unknown origin sort last among ties
-                for (int t = 0; t < known.Length; t++)
+                foreach (var (other, otherOrdinals) in sources)
                 {
-                    if (t == s || known[t] is not { } other) continue;
-                    int doc = reader.Segments[t].FindId(id);
-                    if (doc >= 0) { ordinals[d] = other[doc]; break; }
+                    int doc = other.FindId(id);
+                    if (doc >= 0 && !other.IsDeleted(doc)) { ordinals[d] = otherOrdinals[doc]; break; }
                 }
             }
             Write(folder, seg.Name, ordinals);
             known[s] = ordinals;
+            sources.Add((seg, ordinals));
         }
     }
 

@@ -10,6 +10,14 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
     Action? release, Action? committed) : DocumentWriter
 {
     private bool _dirty;
+    private bool _merging = ApplyMergePolicy(hosts, options.MergeSegments);
+
+    // the shards' writers outlive this writer (a server keeps them), so its choice is undone on Dispose
+    private static bool ApplyMergePolicy(IReadOnlyList<ShardHost> hosts, bool merge)
+    {
+        foreach (var h in hosts) h.WithWriter(w => w.MergePolicy = merge ? MergePolicy.Default : null);
+        return merge;
+    }
 
     public override void Add(Document document) => AddRange([document]);
 
@@ -67,6 +75,13 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
         Commit();
     }
 
+    public override long CommitMerged()
+    {
+        foreach (var h in hosts) h.WithWriter(w => { w.MergeNewSegments(); return 0; });
+        _dirty = true;
+        return Commit();
+    }
+
     public override long LiveDocs
     {
         get
@@ -92,6 +107,7 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
         try
         {
             if (_dirty) writer.RollbackAsync().GetAwaiter().GetResult();
+            if (!_merging) _merging = ApplyMergePolicy(hosts, true);
         }
         finally
         {

@@ -56,6 +56,8 @@ public class CrashSafetyTests
         for (int attempt = 0; attempt < 6; attempt++)
         {
             using var p = CliRunner.Start(["index", "--corpus", more, "--index", index, "--ram-mb", "1", "--replace"]);
+            // the kill lands at a random moment on purpose (reading, flushing, merging or committing); no outcome
+            // depends on the timing, every one is checked below
             Thread.Sleep(random.Next(150, 2500));
             bool finished = p.HasExited;
             if (!finished) p.Kill();

@@ -42,8 +42,17 @@ public sealed class LimitsAndDurabilityTests : IDisposable
         var slow = new SlowContent("[{\"_id\":\"s1\",\"text\":\"slow\"}]"u8.ToArray(), gate.Task);
         var pending = h.Client.SendAsync(h.Authorized(HttpMethod.Post, "/api/documents", slow));
         await slow.Started.Task.WaitAsync(TimeSpan.FromSeconds(20));
-        await Task.Delay(200);
-        var (status, error) = await ServerHarness.Error(await h.Client.GetAsync("/api/search?q=vitamin"));
+        // the write holds the permit from the moment the server takes it until the gate opens: until then a search may
+        // still get in (200); once it holds it, every search is refused, and nothing else can release it
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        HttpResponseMessage response;
+        while ((response = await h.Client.GetAsync("/api/search?q=vitamin")).StatusCode == HttpStatusCode.OK)
+        {
+            response.Dispose();
+            Assert.True(DateTime.UtcNow < deadline, "searches still answered 200 20 s after the slow write began");
+            await Task.Delay(10);
+        }
+        var (status, error) = await ServerHarness.Error(response);
         Assert.Equal(429, status);
         Assert.Contains("too many concurrent requests", error);
         // Health is never limited: a load balancer must reach it.

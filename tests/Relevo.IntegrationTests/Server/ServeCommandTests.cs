@@ -24,6 +24,16 @@ public sealed partial class ServeCommandTests : IDisposable
         public string Address => address;
         public string Stdout { get { lock (stdout) return stdout.ToString(); } }
 
+        /// <summary>Waits (without spinning) until the output so far satisfies <paramref name="done"/>, or the process
+        /// exits, or the timeout passes; the caller asserts on the output afterwards.</summary>
+        public void WaitForOutput(Func<string, bool> done, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            lock (stdout)
+                while (!done(stdout.ToString()) && !process.HasExited && DateTime.UtcNow < deadline)
+                    Monitor.Wait(stdout, TimeSpan.FromMilliseconds(250)); // pulsed by each line read
+        }
+
         public void Dispose()
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
@@ -40,7 +50,15 @@ public sealed partial class ServeCommandTests : IDisposable
         psi.Environment.Remove("RELEVO_API_KEY");
         var p = Process.Start(psi)!;
         var stdout = new StringBuilder();
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
+        p.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stdout)
+            {
+                stdout.AppendLine(e.Data);
+                Monitor.PulseAll(stdout);
+            }
+        };
         p.BeginOutputReadLine();
         var clock = Stopwatch.StartNew();
         var stderr = new StringBuilder();
@@ -77,12 +95,12 @@ public sealed partial class ServeCommandTests : IDisposable
             Assert.Contains("\"k1\"", await http.GetStringAsync("/api/search?q=quagga"));
             Assert.Contains("<input id=\"q\"", await http.GetStringAsync("/"));
             // The console logger writes from a background queue: give it a moment before the kill.
-            string[] RequestLines() => child.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            static string[] RequestLines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
                 .Where(l => l.Contains("\"Relevo.Server.Requests\"", StringComparison.Ordinal)).ToArray();
-            SpinWait.SpinUntil(() => RequestLines().Length >= 3, TimeSpan.FromSeconds(20));
+            child.WaitForOutput(o => RequestLines(o).Length >= 3, TimeSpan.FromSeconds(20));
             child.Process.Kill(); // SIGKILL: no shutdown, no flush
             await child.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            var lines = RequestLines();
+            var lines = RequestLines(child.Stdout);
             Assert.Equal(3, lines.Length);
             Assert.All(lines, l => Assert.StartsWith("{", l.TrimStart()));
             Assert.Contains("\"Path\":\"/api/documents\"", lines[0]);
@@ -122,7 +140,7 @@ public sealed partial class ServeCommandTests : IDisposable
         using var http = new HttpClient { BaseAddress = new Uri(child.Address) };
         Assert.Contains("\"d1\"", await http.GetStringAsync("/api/search?q=vitamin+cancer"));
         Assert.Contains("\"shards\":3", await http.GetStringAsync("/api/stats"));
-        SpinWait.SpinUntil(() => child.Stdout.Contains("\"Mode\":\"sharded\"", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+        child.WaitForOutput(o => o.Contains("\"Mode\":\"sharded\"", StringComparison.Ordinal), TimeSpan.FromSeconds(20));
         Assert.Contains("\"Index\":\"3 shards in ", child.Stdout);
     }
 

@@ -262,6 +262,7 @@ public sealed class ClusterCommitTests : IDisposable
         using var done = new CancellationTokenSource();
         var problems = new System.Collections.Concurrent.ConcurrentQueue<string>();
         int searches = 0;
+        using var finished = new SemaphoreSlim(0); // released once per finished search
 
         async Task Reader(Searcher s)
         {
@@ -269,6 +270,7 @@ public sealed class ClusterCommitTests : IDisposable
             {
                 var hits = await Task.Run(() => Search(s, "common", k: 1000));
                 Interlocked.Increment(ref searches);
+                finished.Release();
                 var ids = Ids(hits);
                 var expected = Enumerable.Range(0, hits.Count).Select(i => $"doc-{i}");
                 if (hits.Count % 10 != 0 || !ids.SetEquals(expected))
@@ -284,13 +286,8 @@ public sealed class ClusterCommitTests : IDisposable
             await writer.AddAsync(Docs(10 * v, 10), replace: false);
             Assert.Equal(v + 1, await writer.CommitAsync());
             // let a search finish after each commit (on a busy machine the commits could otherwise outrun the readers)
-            int seen = Volatile.Read(ref searches);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (Volatile.Read(ref searches) <= seen)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "no search finished within 30 s of a commit");
-                await Task.Delay(5);
-            }
+            while (finished.CurrentCount > 0) await finished.WaitAsync(); // searches that finished before the commit
+            Assert.True(await finished.WaitAsync(TimeSpan.FromSeconds(30)), "no search finished within 30 s of a commit");
         }
         await done.CancelAsync();
         await Task.WhenAll(readers);
