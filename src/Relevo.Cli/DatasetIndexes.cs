@@ -22,7 +22,7 @@ internal static class DatasetIndexes
             JsonSerializer.Deserialize<Source>(File.ReadAllText(sourcePath)) == source)
             return indexDir;
 
-        if (Directory.Exists(indexDir)) Directory.Delete(indexDir, recursive: true);
+        IndexFolder.DeleteIndex(indexDir, SourceFile); // only the index's own files: a wrong --index loses nothing
         using (var writer = SearchIndex.OpenWriter(indexDir, new WriterOptions { Analyzer = analyzer }, CliIndex.Extensions()))
         {
             ProgressReporter.Run($"index {dataset.Name}", "docs", report =>

@@ -54,14 +54,16 @@ internal sealed class LocalIndexSource : IndexSource
     private readonly IndexWriter? _writer;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
-    public LocalIndexSource(string dir, ExtensionRegistry registry, bool writable)
+    public LocalIndexSource(string dir, ExtensionRegistry registry, bool writable, Action<string, Exception>? problem = null)
     {
+        _problem = problem;
         _dir = dir;
         _registry = registry;
-        if (writable) _writer = IndexWriter.Open(dir, WriterSettings(new WriterOptions { ReplaceExisting = true }));
+        // a served index merges in the background (MergeInBackground), not inside the commits that writes wait for
+        if (writable) _writer = IndexWriter.Open(dir, WriterSettings(new WriterOptions { ReplaceExisting = true, MergeSegments = false }));
         try
         {
-            _readers = new ReaderManager(dir);
+            _readers = new ReaderManager(dir) { RefreshFailed = e => problem?.Invoke($"{dir}: a committed change is not visible yet (opening its reader failed; retried at the next search)", e) };
         }
         catch
         {
@@ -128,7 +130,7 @@ internal sealed class LocalIndexSource : IndexSource
     public override DocumentWriter OpenWriter(WriterOptions options)
     {
         if (_writer is not null) throw new RelevoException($"{_dir}: this index is open for writing already (its writer holds the lock)");
-        return new LocalDocumentWriter(IndexWriter.Open(_dir, WriterSettings(options)), options, () => _readers.Refresh());
+        return new LocalDocumentWriter(IndexWriter.Open(_dir, WriterSettings(options)), options, () => _readers.TryRefresh());
     }
 
     public override async Task<long> AddAndCommitAsync(IReadOnlyList<Document> documents, CancellationToken cancellation)
@@ -147,12 +149,13 @@ internal sealed class LocalIndexSource : IndexSource
                 writer.Rollback();
                 throw;
             }
-            _readers.Refresh();
-            return _readers.Generation;
+            _readers.TryRefresh(); // the commit is durable: a reader that fails to open is retried, never reported as a failed write
+            return writer.LastCommit.Generation;
         }
         finally
         {
             _writeGate.Release();
+            StartMerging();
         }
     }
 
@@ -172,12 +175,88 @@ internal sealed class LocalIndexSource : IndexSource
                 writer.Rollback();
                 throw;
             }
-            _readers.Refresh();
-            return (true, _readers.Generation);
+            _readers.TryRefresh();
+            return (true, writer.LastCommit.Generation);
         }
         finally
         {
             _writeGate.Release();
+            StartMerging();
+        }
+    }
+
+    // ---------------------------------------------------------------- background merges
+
+    private Task _merges = Task.CompletedTask;
+    private readonly object _mergeGate = new();
+    private readonly CancellationTokenSource _closing = new();
+
+    /// <summary>Merges done in the background since the index opened, and their time (for logs and stats).</summary>
+    public int MergesDone => Volatile.Read(ref _mergesDone);
+    private int _mergesDone;
+
+    private readonly Action<string, Exception>? _problem;
+
+    // a failed background merge leaves the index as it was; the next write starts merging again
+    private void MergeFailed(Exception e) => _problem?.Invoke($"{_dir}: a background merge failed (the index is unchanged)", e);
+
+    /// <summary>Starts merging segments in the background (Lucene's log policy) unless merges are running already.
+    /// A merge reads a snapshot of its segments while writes go on, then takes the write gate only to swap the merged
+    /// segment in and commit.</summary>
+    private void StartMerging()
+    {
+        lock (_mergeGate)
+        {
+            if (!_merges.IsCompleted || _closing.IsCancellationRequested) return;
+            _merges = Task.Run(MergeInBackground);
+        }
+    }
+
+    private async Task MergeInBackground()
+    {
+        var writer = RequireWriter();
+        while (!_closing.IsCancellationRequested)
+        {
+            IndexWriter.BackgroundMerge? merge;
+            await _writeGate.WaitAsync().ConfigureAwait(false);
+            try { merge = writer.StartMerge(MergePolicy.Default); }
+            finally { _writeGate.Release(); }
+            if (merge is null) return;
+            try
+            {
+                merge.Run();
+            }
+            catch (Exception e)
+            {
+                await _writeGate.WaitAsync().ConfigureAwait(false);
+                try { writer.AbandonMerge(merge); }
+                finally { _writeGate.Release(); }
+                MergeFailed(e);
+                return;
+            }
+            await _writeGate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (_closing.IsCancellationRequested)
+                {
+                    writer.AbandonMerge(merge);
+                    return;
+                }
+                writer.FinishMerge(merge);
+                writer.Commit();
+                Interlocked.Increment(ref _mergesDone);
+            }
+            catch (Exception e)
+            {
+                writer.Rollback(); // the merged segment is in no commit: the index stays as the last commit left it
+                MergeFailed(e);
+                return;
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
+            _readers.TryRefresh();
         }
     }
 
@@ -188,8 +267,17 @@ internal sealed class LocalIndexSource : IndexSource
 
     public override void Dispose()
     {
+        Task merges;
+        lock (_mergeGate)
+        {
+            _closing.Cancel();
+            merges = _merges;
+        }
+        try { merges.Wait(); } // a merge in flight finishes writing and is then given up (its files removed)
+        catch (AggregateException) { }
         _readers.Dispose();
         _writer?.Dispose();
         _writeGate.Dispose();
+        _closing.Dispose();
     }
 }

@@ -42,8 +42,8 @@ public sealed class SearchIndex : IDisposable
         IndexSource source = ShardedManifest.Exists(dir)
             ? new ShardedIndexSource(new LocalShards(dir, registry))
             : Manifest.Exists(dir)
-                ? new LocalIndexSource(dir, registry, options.Writable)
-                : throw new RelevoException($"{path}: not an index (no manifest); create one with `relevo index`");
+                ? new LocalIndexSource(dir, registry, options.Writable, options.Problem)
+                : throw IndexFolder.NoIndex(dir, path);
         return new SearchIndex(source, registry);
     }
 

@@ -10,6 +10,11 @@ public sealed record SearchIndexOptions
     /// <summary>Open the index's writer at once (holding its lock), for <see cref="SearchIndex.AddAsync"/> and
     /// <see cref="SearchIndex.DeleteAsync"/>. Without it those fail and the index can be written by another process.</summary>
     public bool Writable { get; init; }
+
+    /// <summary>Hears what went wrong without failing a request: a new commit's reader that could not be opened yet
+    /// (retried at the next search) or a background merge that failed (retried after the next write). The server logs
+    /// them.</summary>
+    public Action<string, Exception>? Problem { get; init; }
 }
 
 /// <summary>What a search returns besides hits.</summary>

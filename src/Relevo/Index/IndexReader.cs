@@ -35,15 +35,17 @@ internal sealed class IndexReader : IDisposable
     /// <summary>The analyzer the index was built with.</summary>
     public Analyzer AnalyzerInstance { get; }
 
-    /// <summary>Opens the latest commit. If a writer commits and removes old files while we open, retry on the newer manifest.</summary>
-    public static IndexReader Open(string directory)
+    /// <summary>Opens the latest commit. If a writer commits and removes old files while we open, retry on the newer
+    /// manifest. Segments that <paramref name="reuse"/> (an open reader of an earlier commit) has are shared with it,
+    /// not opened again: a commit that adds one small segment to a large index costs that segment.</summary>
+    public static IndexReader Open(string directory, IndexReader? reuse = null)
     {
         for (int attempt = 0; ; attempt++)
         {
             var manifest = Manifest.Read(directory);
             try
             {
-                return new IndexReader(directory, manifest, OpenSegments(directory, manifest));
+                return new IndexReader(directory, manifest, OpenSegments(directory, manifest, reuse));
             }
             catch (RelevoException) when (attempt < 3 && Manifest.Read(directory).Generation != manifest.Generation)
             {
@@ -53,20 +55,32 @@ internal sealed class IndexReader : IDisposable
 
     /// <summary>Opens a given commit of the index (e.g. the one a sharded index's cluster manifest names for this
     /// shard), which need not be the latest; its files must still exist.</summary>
-    public static IndexReader Open(string directory, Manifest manifest) =>
-        new(directory, manifest, OpenSegments(directory, manifest));
+    public static IndexReader Open(string directory, Manifest manifest, IndexReader? reuse = null) =>
+        new(directory, manifest, OpenSegments(directory, manifest, reuse));
 
-    internal static List<SegmentReader> OpenSegments(string directory, Manifest manifest)
+    internal static List<SegmentReader> OpenSegments(string directory, Manifest manifest, IndexReader? reuse = null)
     {
         var readers = new List<SegmentReader>();
+        Dictionary<string, int>? previous = null;
+        if (reuse is not null && string.Equals(Path.GetFullPath(reuse.Directory), Path.GetFullPath(directory), StringComparison.Ordinal))
+        {
+            previous = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < reuse.Segments.Count; i++) previous[reuse.Segments[i].Name] = i;
+        }
         try
         {
             foreach (var s in manifest.Segments)
             {
-                var deletes = s.DeletesFile is { } f
-                    ? DeletedDocs.Read(Path.Combine(directory, f), s.MaxDoc)
-                    : new DeletedDocs(s.MaxDoc);
-                readers.Add(new V1SegmentReader(directory, s.Name, deletes));
+                if (previous is not null && previous.TryGetValue(s.Name, out int p))
+                {
+                    // segment files never change; only the deletions may be newer
+                    var old = reuse!.Segments[p];
+                    var oldEntry = reuse.Manifest.Segments[p];
+                    var shared = oldEntry.DeleteGeneration == s.DeleteGeneration ? old.Deletes : ReadDeletes(directory, s);
+                    readers.Add(old.Share(shared));
+                    continue;
+                }
+                readers.Add(new V1SegmentReader(directory, s.Name, ReadDeletes(directory, s)));
             }
             return readers;
         }
@@ -76,6 +90,9 @@ internal sealed class IndexReader : IDisposable
             throw;
         }
     }
+
+    private static DeletedDocs ReadDeletes(string directory, SegmentEntry s) =>
+        s.DeletesFile is { } f ? DeletedDocs.Read(Path.Combine(directory, f), s.MaxDoc) : new DeletedDocs(s.MaxDoc);
 
     public string Analyzer => Manifest.Analyzer;
 

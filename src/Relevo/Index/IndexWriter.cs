@@ -25,6 +25,7 @@ internal sealed class IndexWriter : IDisposable
     private readonly Dictionary<string, int> _bufferIds = new(StringComparer.Ordinal);
     private readonly HashSet<int> _bufferDeleted = [];
     private bool _dirty;
+    private bool _markedCommitted;
 
     public string Directory => _dir;
     public Analyzer Analyzer => _analyzer;
@@ -51,7 +52,7 @@ internal sealed class IndexWriter : IDisposable
     public static IndexWriter Open(string directory, IndexWriterOptions? options = null)
     {
         options ??= new IndexWriterOptions();
-        System.IO.Directory.CreateDirectory(directory);
+        IndexFolder.PrepareForWriter(directory);
         FileStream lockFile;
         try
         {
@@ -265,11 +266,40 @@ internal sealed class IndexWriter : IDisposable
         Stage("deletes-written");
         var manifest = new Manifest(Manifest.CurrentFormat, generation, _analyzer.Name, _nextSegment, entries);
         manifest.Commit(_dir, Stage);
+        // The commit is durable from here on: nothing below may fail it (the caller is told it committed).
         Stage("committed");
         _committed = manifest;
-        ReloadSegments();
-        RemoveUnreferencedFiles();
+        AdoptCommit(manifest);
         _dirty = false;
+        try
+        {
+            if (!_markedCommitted)
+            {
+                IndexFolder.MarkCommitted(_dir); // from now on a missing manifest means damage
+                _markedCommitted = true;
+            }
+            RemoveUnreferencedFiles();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // a leftover file is removed by a later commit or the next writer; the marker is written again then
+        }
+    }
+
+    /// <summary>After a commit: the segments it names keep their open readers and pending-free deletions (nothing is
+    /// reopened); segments it dropped (every document deleted) are closed.</summary>
+    private void AdoptCommit(Manifest manifest)
+    {
+        var entries = new Dictionary<string, SegmentEntry>(StringComparer.Ordinal);
+        foreach (var e in manifest.Segments) entries[e.Name] = e;
+        var kept = new List<(SegmentEntry, SegmentReader, DeletedDocs, bool)>(_segments.Count);
+        foreach (var s in _segments)
+        {
+            if (entries.TryGetValue(s.Entry.Name, out var entry)) kept.Add((entry, s.Reader, s.Deletes, false));
+            else s.Reader.Dispose();
+        }
+        _segments.Clear();
+        _segments.AddRange(kept);
     }
 
     /// <summary>Merges all segments into one (dropping deleted documents) and commits.</summary>
@@ -331,6 +361,9 @@ internal sealed class IndexWriter : IDisposable
     {
         var range = _segments.GetRange(start, count);
         foreach (var s in range)
+            if (_merging.Contains(s.Entry.Name))
+                throw new RelevoException($"{_dir}: segment {s.Entry.Name} is being merged in the background; try again when that merge is done");
+        foreach (var s in range)
             foreach (var c in s.Entry.Components)
                 if (FindComponent(c.Component) is null)
                     throw new RelevoException($"{_dir}: segment {s.Entry.Name} holds '{c.Component}' data, which this program cannot " +
@@ -356,6 +389,120 @@ internal sealed class IndexWriter : IDisposable
         _dirty = true;
     }
 
+    // --- Merges in the background (a server's writer: writes keep their latency while segments merge) ---
+
+    // segments being merged by a BackgroundMerge, and the names of the segments those merges write
+    private readonly HashSet<string> _merging = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _mergeOutputs = new(StringComparer.Ordinal);
+
+    /// <summary>A merge chosen by <see cref="StartMerge"/>: <see cref="Run"/> writes the merged segment from a snapshot
+    /// of its sources without the writer (other threads keep adding, deleting and committing meanwhile), and
+    /// <see cref="FinishMerge"/> swaps it in, carrying over deletions made since the snapshot.</summary>
+    internal sealed class BackgroundMerge
+    {
+        internal required string Directory { get; init; }
+        internal required string Name { get; init; }
+        internal required List<(SegmentEntry Entry, SegmentReader Reader)> Sources { get; init; }
+        internal required List<SegmentComponent> Components { get; init; }
+        internal SegmentEntry? Result { get; private set; }
+
+        /// <summary>Live documents the merge reads.</summary>
+        public long Documents
+        {
+            get { long n = 0; foreach (var (_, r) in Sources) n += r.LiveDocs; return n; }
+        }
+
+        /// <summary>Writes the merged segment (fsynced); call without holding the writer.</summary>
+        public void Run()
+        {
+            var readers = Sources.ConvertAll(s => s.Reader);
+            var stats = SegmentWriter.Write(Directory, Name, new SegmentMerger(readers));
+            var components = new List<ComponentData>();
+            foreach (var component in Components) components.AddRange(component.Merge(Directory, Name, Sources));
+            Result = new SegmentEntry(Name, stats.MaxDoc, stats.SumTotalTermFreq, stats.DocsWithTerms, stats.TermCount, 0, 0)
+            {
+                Components = components,
+            };
+        }
+
+        internal void CloseSources()
+        {
+            foreach (var (_, r) in Sources) r.Dispose();
+        }
+    }
+
+    /// <summary>Chooses the next merge by <paramref name="policy"/> among segments no other merge is working on, and
+    /// snapshots its sources; null when none is due. Call under the same lock as the writer's other methods.</summary>
+    public BackgroundMerge? StartMerge(MergePolicy policy)
+    {
+        var live = LiveDocsPerSegment();
+        var kinds = SegmentKinds();
+        for (int i = 0; i < _segments.Count; i++)
+            if (_merging.Contains(_segments[i].Entry.Name)) kinds[i] = "\0merging " + i; // a kind of its own: no run includes it
+        if (policy.FindMerge(live, kinds) is not { } pick) return null;
+        var range = _segments.GetRange(pick.Start, pick.Count);
+        foreach (var seg in range)
+            foreach (var c in seg.Entry.Components)
+                if (FindComponent(c.Component) is null) return null; // data this program cannot carry over: leave them be
+        var sources = new List<(SegmentEntry, SegmentReader)>(range.Count);
+        foreach (var seg in range)
+        {
+            sources.Add((seg.Entry, seg.Reader.Share(seg.Deletes.Clone())));
+            _merging.Add(seg.Entry.Name);
+        }
+        string name = "_" + (_nextSegment++).ToString("x");
+        _mergeOutputs.Add(name);
+        return new BackgroundMerge { Directory = _dir, Name = name, Sources = sources, Components = ComponentsIn(range) };
+    }
+
+    /// <summary>Replaces the merge's sources by its merged segment (documents deleted since the snapshot are deleted in
+    /// it); not committed. Call under the writer's lock after <see cref="BackgroundMerge.Run"/> returned.</summary>
+    public void FinishMerge(BackgroundMerge merge)
+    {
+        var result = merge.Result ?? throw new InvalidOperationException("the merge has not run");
+        var deletes = new DeletedDocs(result.MaxDoc);
+        int first = -1, remaining = 0, merged = 0;
+        foreach (var (entry, snapshot) in merge.Sources)
+        {
+            int at = _segments.FindIndex(x => x.Entry.Name == entry.Name);
+            // a source the last commit dropped had every document deleted
+            DeletedDocs? now = at >= 0 ? _segments[at].Deletes : null;
+            if (at >= 0)
+            {
+                if (first < 0) first = at;
+                else if (at != first + remaining) throw new InvalidOperationException($"segment {entry.Name} moved during a merge");
+                remaining++;
+            }
+            for (int d = 0; d < entry.MaxDoc; d++)
+            {
+                if (snapshot.IsDeleted(d)) continue;
+                if (now is null || now.IsDeleted(d)) deletes.Delete(merged);
+                merged++;
+            }
+        }
+        if (merged != result.MaxDoc) throw new InvalidOperationException($"merged segment {result.Name}: {result.MaxDoc} documents, expected {merged}");
+        for (int i = first; i < first + remaining; i++) _segments[i].Reader.Dispose();
+        if (remaining > 0) _segments.RemoveRange(first, remaining);
+        else first = _segments.Count; // cannot happen for a non-empty result unless everything was deleted; keep order anyway
+        _segments.Insert(first, (result, new V1SegmentReader(_dir, result.Name, deletes.Clone()), deletes, deletes.Count > 0));
+        EndMerge(merge);
+        _dirty = true;
+    }
+
+    /// <summary>Gives a merge up (it failed, or the writer closes): its files are removed, its sources stay.</summary>
+    public void AbandonMerge(BackgroundMerge merge)
+    {
+        EndMerge(merge);
+        foreach (var file in System.IO.Directory.EnumerateFiles(_dir, merge.Name + ".*")) SegmentWriter.TryDelete(file);
+    }
+
+    private void EndMerge(BackgroundMerge merge)
+    {
+        merge.CloseSources();
+        foreach (var (entry, _) in merge.Sources) _merging.Remove(entry.Name);
+        _mergeOutputs.Remove(merge.Name);
+    }
+
     private SegmentComponent? FindComponent(string name)
     {
         foreach (var c in _options.Components) if (string.Equals(c.Name, name, StringComparison.Ordinal)) return c;
@@ -379,8 +526,6 @@ internal sealed class IndexWriter : IDisposable
     /// commit its cluster manifest names when a cluster-wide commit did not complete.</summary>
     public void RestoreCommit(Manifest target)
     {
-        foreach (var s in _segments) s.Reader.Dispose();
-        _segments.Clear();
         _buffer = new SegmentBuffer();
         _bufferIds.Clear();
         _bufferDeleted.Clear();
@@ -400,8 +545,6 @@ internal sealed class IndexWriter : IDisposable
     /// <summary>Drops every uncommitted change.</summary>
     public void Rollback()
     {
-        foreach (var s in _segments) s.Reader.Dispose();
-        _segments.Clear();
         _buffer = new SegmentBuffer();
         _bufferIds.Clear();
         _bufferDeleted.Clear();
@@ -412,13 +555,28 @@ internal sealed class IndexWriter : IDisposable
         _dirty = false;
     }
 
+    /// <summary>Readers for the segments of the last commit, with its deletions: segments open already keep their
+    /// readers (segment files never change), others are opened.</summary>
     private void ReloadSegments()
     {
-        foreach (var s in _segments) s.Reader.Dispose();
+        var open = new Dictionary<string, SegmentReader>(StringComparer.Ordinal);
+        foreach (var s in _segments) open[s.Entry.Name] = s.Reader;
         _segments.Clear();
-        if (!Manifest.Exists(_dir)) return;
-        foreach (var reader in IndexReader.OpenSegments(_dir, _committed))
-            _segments.Add((FindEntry(_committed, reader.Name), reader, reader.Deletes.Clone(), false));
+        try
+        {
+            if (!Manifest.Exists(_dir)) return;
+            foreach (var entry in _committed.Segments)
+            {
+                var deletes = entry.DeletesFile is { } f ? DeletedDocs.Read(Path.Combine(_dir, f), entry.MaxDoc) : new DeletedDocs(entry.MaxDoc);
+                if (open.Remove(entry.Name, out var reader)) reader.Deletes = deletes;
+                else reader = new V1SegmentReader(_dir, entry.Name, deletes);
+                _segments.Add((entry, reader, deletes.Clone(), false));
+            }
+        }
+        finally
+        {
+            foreach (var r in open.Values) r.Dispose();
+        }
     }
 
     /// <summary>Deletes files no commit refers to: leftovers of a crash, merged-away segments, old deletions.</summary>
@@ -441,7 +599,7 @@ internal sealed class IndexWriter : IDisposable
         foreach (var file in System.IO.Directory.EnumerateFiles(_dir))
         {
             string name = Path.GetFileName(file);
-            if (!keep.Contains(name) && IsIndexFile(name)) SegmentWriter.TryDelete(file);
+            if (!keep.Contains(name) && IsIndexFile(name) && !IsMergeOutput(name)) SegmentWriter.TryDelete(file);
         }
     }
 
@@ -475,8 +633,15 @@ internal sealed class IndexWriter : IDisposable
         throw new InvalidOperationException($"no segment {segment} in the writer");
     }
 
-    private static bool IsIndexFile(string name) =>
-        name.StartsWith('_') || name == Manifest.FileName + ".tmp";
+    private static bool IsIndexFile(string name) => IndexFolder.IsOwnedFile(name);
+
+    // a file a background merge is writing (the segment is in no commit yet)
+    private bool IsMergeOutput(string name)
+    {
+        foreach (var output in _mergeOutputs)
+            if (name.Length > output.Length && name.StartsWith(output, StringComparison.Ordinal) && name[output.Length] is '.' or '_') return true;
+        return false;
+    }
 
     private void Stage(string stage) => _options.CommitStage?.Invoke(stage);
 

@@ -25,9 +25,17 @@ internal sealed class ReaderManager : IDisposable
         get { lock (_gate) return _current.Reader.Manifest.Generation; }
     }
 
+    /// <summary>Set when a refresh after a commit failed: the next <see cref="Acquire"/> tries again, so a commit that
+    /// was acknowledged becomes visible as soon as the index can be opened.</summary>
+    private volatile bool _stale;
+
+    /// <summary>Hears a refresh that failed (the current reader stays in use and the refresh is retried).</summary>
+    public Action<Exception>? RefreshFailed { get; init; }
+
     /// <summary>A lease on the current reader: one commit's consistent snapshot. Dispose it when done.</summary>
     public ReaderLease Acquire()
     {
+        if (_stale) TryRefresh();
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -48,8 +56,21 @@ internal sealed class ReaderManager : IDisposable
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 current = _current.Reader.Manifest.Generation;
             }
-            if (Manifest.Read(Directory).Generation == current) return false;
-            var fresh = new Counted(IndexReader.Open(Directory));
+            if (Manifest.Read(Directory).Generation == current)
+            {
+                _stale = false;
+                return false;
+            }
+            Counted fresh;
+            var reuse = AcquireCurrent();
+            try
+            {
+                fresh = new Counted(IndexReader.Open(Directory, reuse.Reader)); // unchanged segments are shared, not reopened
+            }
+            finally
+            {
+                reuse.Release();
+            }
             Counted old;
             lock (_gate)
             {
@@ -62,7 +83,34 @@ internal sealed class ReaderManager : IDisposable
                 _current = fresh;
             }
             old.Release();
+            _stale = false;
             return true;
+        }
+    }
+
+    /// <summary>Refreshes without throwing (after a commit that is already durable): a failure is reported to
+    /// <see cref="RefreshFailed"/>, the current reader stays, and the next <see cref="Acquire"/> tries again.</summary>
+    public bool TryRefresh()
+    {
+        try
+        {
+            return Refresh();
+        }
+        catch (Exception e) when (e is not ObjectDisposedException)
+        {
+            _stale = true;
+            RefreshFailed?.Invoke(e);
+            return false;
+        }
+    }
+
+    private Counted AcquireCurrent()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _current.AddRef();
+            return _current;
         }
     }
 

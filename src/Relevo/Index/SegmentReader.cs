@@ -20,6 +20,11 @@ internal abstract unsafe class SegmentReader : IDisposable
     public int LiveDocs => MaxDoc - Deletes.Count;
     public bool IsDeleted(int doc) => Deletes.IsDeleted(doc);
 
+    /// <summary>Another reader of the same segment with other deletions (a later commit's), sharing this one's open
+    /// files and in-memory tables instead of opening and verifying them again; each reader is disposed on its own, and
+    /// the files close with the last.</summary>
+    public abstract SegmentReader Share(DeletedDocs deletes);
+
     /// <summary>Norm bytes of all documents (Lucene's one-byte length encoding), in document order.</summary>
     public abstract ReadOnlySpan<byte> Norms { get; }
 

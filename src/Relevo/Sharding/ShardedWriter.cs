@@ -21,7 +21,7 @@ internal static class ShardedFolders
         }
         if (Manifest.Exists(root))
             throw new RelevoException($"{root}: holds an ordinary (unsharded) index; shard into a new folder");
-        Directory.CreateDirectory(root);
+        IndexFolder.PrepareForShardedRoot(root);
         var snapshots = new List<ShardSnapshot>();
         for (int i = 0; i < shards; i++)
         {

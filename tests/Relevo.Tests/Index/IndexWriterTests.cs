@@ -95,7 +95,7 @@ public class IndexWriterTests
         using var fresh = Build(tmp["fresh"], docs.Where(d => !deleted.Contains(d.Id)));
         AssertSameRankings(fresh, merged);
         // Only the live files of the last commit remain.
-        Assert.Equal(6, Directory.GetFiles(tmp["idx"]).Count(f => !f.EndsWith("write.lock", StringComparison.Ordinal)));
+        Assert.Equal(6, Directory.GetFiles(tmp["idx"]).Count(f => Path.GetFileName(f) is not ("write.lock" or IndexFolder.MarkerFileName)));
     }
 
     [Fact]

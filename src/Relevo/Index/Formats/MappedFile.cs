@@ -7,7 +7,6 @@ namespace Relevo.Index.Formats;
 /// <summary>A read-only memory-mapped index file, verified (header, version, checksum) when opened.</summary>
 internal sealed unsafe class MappedFile : IDisposable
 {
-    private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly byte* _base;
     private bool _disposed;
@@ -26,8 +25,11 @@ internal sealed unsafe class MappedFile : IDisposable
         if (!File.Exists(path)) throw new RelevoException($"{path}: index file is missing");
         Length = new FileInfo(path).Length;
         if (Length == 0) throw new CorruptIndexException(path, "file is empty");
-        _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        // The mapping outlives the file descriptor: map, then close the file, so an open index costs no descriptors
+        // however many segments it has (a process's descriptor limit bounds nothing here).
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1))
+        using (var map = MemoryMappedFile.CreateFromFile(file, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false))
+            _view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         _base = p + _view.PointerOffset;
@@ -59,7 +61,6 @@ internal sealed unsafe class MappedFile : IDisposable
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
             _view.Dispose();
         }
-        _map?.Dispose();
     }
 }
 

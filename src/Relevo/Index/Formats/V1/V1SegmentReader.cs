@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Text;
 using K4os.Compression.LZ4;
@@ -21,6 +22,8 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
     private readonly (int FirstDoc, long Offset, int Compressed, int Raw)[] _storedBlocks;
 
     private readonly int _maxDoc;
+    // how many readers share these files and tables (Share): the last one to be disposed unmaps the files
+    private readonly StrongBox<int> _sharers = new(1);
     public override int MaxDoc => _maxDoc;
     public override int TermCount => _terms.Length;
 
@@ -79,6 +82,33 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
             throw;
         }
     }
+
+    // a reader over the same files and in-memory tables, with other deletions
+    private V1SegmentReader(V1SegmentReader from, DeletedDocs deletes) : base(from.Name, deletes)
+    {
+        _postings = from._postings;
+        _norms = from._norms;
+        _ids = from._ids;
+        _docs = from._docs;
+        _terms = from._terms;
+        _termTable = from._termTable;
+        _docFreq = from._docFreq;
+        _totalTermFreq = from._totalTermFreq;
+        _postingsOffset = from._postingsOffset;
+        (_idsOffsets, _idsSorted, _idsBytes) = (from._idsOffsets, from._idsSorted, from._idsBytes);
+        _storedBlocks = from._storedBlocks;
+        _maxDoc = from._maxDoc;
+        _sharers = from._sharers;
+        if (deletes.MaxDoc != MaxDoc)
+            throw new CorruptIndexException(deletes.Path ?? Name, $"deletions cover {deletes.MaxDoc} documents but the segment has {MaxDoc}");
+        lock (_sharers)
+        {
+            if (_sharers.Value == 0) throw new ObjectDisposedException(Name);
+            _sharers.Value++;
+        }
+    }
+
+    public override SegmentReader Share(DeletedDocs deletes) => new V1SegmentReader(this, deletes);
 
     private static MappedFile Open(string directory, string file, string kind, List<IDisposable> opened)
     {
@@ -291,8 +321,16 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
         }
     }
 
+    private bool _disposed;
+
     public override void Dispose()
     {
+        lock (_sharers)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            if (--_sharers.Value > 0) return;
+        }
         _postings.Dispose();
         _norms.Dispose();
         _ids.Dispose();
