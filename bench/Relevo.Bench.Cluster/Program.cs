@@ -1,8 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
+using Relevo;
+using Relevo.Analysis;
 using Relevo.Cluster;
 using Relevo.Collections;
 using Relevo.Index;
+using Relevo.Pipelines;
 using Relevo.Search;
 using Relevo.Sharding;
 
@@ -12,6 +15,9 @@ using Relevo.Sharding;
 //
 //   dotnet run -c Release --project bench/Relevo.Bench.Cluster -- --dataset ../shared/datasets/scifact [--shards 4]
 //     [--k 10] [--clients 8] [--seconds 10] [--rounds 2] [--work /tmp/rbc]
+//
+// --work: the indexes are built there once (in "single" and "sharded") and reused. The harness deletes only folders it
+// recorded as its own there (in .relevo-bench-cluster); a "single" or "sharded" it did not make stops it.
 
 var opts = Options.Parse(args);
 string dataset = opts.Get("dataset", Path.Combine("..", "shared", "datasets", "scifact"));
@@ -22,17 +28,16 @@ Console.WriteLine($"cluster bench: {Environment.ProcessorCount} cores, .NET {Env
                   $"{clients} clients for throughput; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
 
 string single = Path.Combine(work, "single"), sharded = Path.Combine(work, "sharded");
-if (!Manifest.Exists(single) || !ClusterManifest.Exists(sharded))
+if (!Manifest.Exists(single) || !ShardedManifest.Exists(sharded) || ShardedManifest.Read(sharded).ShardCount != shards)
 {
-    if (Directory.Exists(work)) Directory.Delete(work, true);
-    IEnumerable<Document> Corpus() => JsonlReader.ReadCorpus(data.CorpusPath);
-    using (var w = IndexWriter.Open(single)) { w.AddRange(Corpus()); w.ForceMerge(); }
-    ShardedIndex.CreateOrOpen(sharded, shards);
-    var hosts = ShardedIndex.OpenLocal(sharded);
-    var writer = new ClusterWriter(sharded, hosts);
-    writer.AddAsync(Corpus(), replace: false).GetAwaiter().GetResult();
-    writer.CommitAsync().GetAwaiter().GetResult();
-    foreach (var h in hosts) h.Dispose();
+    if (WorkFolder.Prepare(work, ["single", "sharded"]) is { } refusal)
+    {
+        Console.Error.WriteLine(refusal);
+        return 2;
+    }
+    Console.WriteLine($"indexing {data.CorpusPath} into {work} (one index, and {shards} shards)");
+    using (var w = SearchIndex.OpenWriter(single)) { w.AddCorpus(data.CorpusPath); w.ForceMerge(); }
+    using (var w = SearchIndex.OpenWriter(sharded, new WriterOptions { Shards = shards })) { w.AddCorpus(data.CorpusPath); w.Commit(); }
 }
 var queryTexts = JsonlReader.ReadQueries(data.QueriesPath).Select(q => q.Text).ToList();
 using var reader = IndexReader.Open(single);
@@ -75,14 +80,30 @@ void Measure(string name, Func<Query, Task<int>> search)
     rows.Add(row);
 }
 
+// BM25 top k over shards, without fetching documents: one ShardedTarget per query (it keeps the cluster version its
+// query read), sharing the global statistics cache, as a sharded SearchIndex makes them.
+var bm25Stage = (RetrieverStage)Pipeline.Parse("bm25", ExtensionRegistry.Core).Root;
+Func<Query, Task<int>> Sharded(IReadOnlyList<IShardService> shardServices, string analyzerName)
+{
+    var analyzer = Analyzer.Create(analyzerName);
+    var cache = new GlobalStatisticsCache();
+    return async q => (await new ShardedTarget(shardServices, analyzer, cache)
+        .RetrieveAsync(bm25Stage, new RetrievalRequest(q), k, CancellationToken.None).ConfigureAwait(false)).Length;
+}
+
 Console.WriteLine("| setup | mean ms | p50 ms | p99 ms | QPS |");
 Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
 Measure("one index, in process", q => Task.FromResult(bm25.Search(q, k).Count));
 {
-    var hosts = ShardedIndex.OpenLocal(sharded);
-    var local = new ClusterSearcher(hosts, "english");
-    Measure($"{shards} shards, in process (statistics + merge)", async q => (await local.SearchBm25Async(q, k)).Count);
-    foreach (var h in hosts) h.Dispose();
+    var hosts = ShardedFolders.OpenLocal(sharded, ExtensionRegistry.Core);
+    try
+    {
+        Measure($"{shards} shards, in process (statistics + merge)", Sharded(hosts, ShardedManifest.Read(sharded).Analyzer));
+    }
+    finally
+    {
+        foreach (var h in hosts) h.Dispose();
+    }
 }
 string relevoDll = Path.Combine(AppContext.BaseDirectory, "relevo.dll");
 using (var redis = RedisServerProcess.Start())
@@ -94,9 +115,8 @@ using (var redis = RedisServerProcess.Start())
         try
         {
             for (int i = 0; i < silos; i++) processes.Add(SiloProcess.Start(relevoDll, redis.Membership, sharded, clusterId));
-            using var index = await OrleansShardedIndex.ConnectAsync(Relevo.Cluster.Membership.Parse(redis.Membership), clusterId);
-            var remote = new ClusterSearcher(index.Shards, index.Analyzer);
-            Measure($"{shards} shards on {silos} silo{(silos > 1 ? "s" : "")} (Orleans, loopback)", async q => (await remote.SearchBm25Async(q, k)).Count);
+            using var index = await OrleansShards.ConnectAsync(Relevo.Cluster.Membership.Parse(redis.Membership), clusterId);
+            Measure($"{shards} shards on {silos} silo{(silos > 1 ? "s" : "")} (Orleans, loopback)", Sharded(index.Shards, index.Analyzer));
             Console.WriteLine($"  placement: {string.Join(", ", await index.ShardSilosAsync())}");
         }
         finally
@@ -121,5 +141,38 @@ internal sealed class Options(Dictionary<string, string> values)
             d[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
         }
         return new Options(d);
+    }
+}
+
+/// <summary>The --work folder: the harness deletes only subfolders it recorded in its marker file as made by itself.</summary>
+internal static class WorkFolder
+{
+    public const string MarkerName = ".relevo-bench-cluster";
+
+    /// <summary>Makes <paramref name="work"/> ready to build <paramref name="names"/> in: each of them that the marker
+    /// records is deleted, and the marker records them all before anything is built (so that a run stopped half-way
+    /// leaves folders the next run knows as its own). Returns why not, without deleting anything, when one of them
+    /// exists without being recorded.</summary>
+    public static string? Prepare(string work, IReadOnlyList<string> names)
+    {
+        string marker = Path.Combine(work, MarkerName);
+        var recorded = File.Exists(marker)
+            ? new HashSet<string>(File.ReadAllLines(marker), StringComparer.Ordinal)
+            : new HashSet<string>(StringComparer.Ordinal);
+        foreach (string name in names)
+        {
+            string path = Path.Combine(work, name);
+            if (File.Exists(path) || (Directory.Exists(path) && !recorded.Contains(name)))
+                return $"{path} exists and this benchmark did not create it (it is not recorded in {marker}), so it will " +
+                       "not delete it; pass a new or empty --work folder, or move it away yourself";
+        }
+        Directory.CreateDirectory(work);
+        File.WriteAllLines(marker, names);
+        foreach (string name in names)
+        {
+            string path = Path.Combine(work, name);
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true); // recorded: checked above
+        }
+        return null;
     }
 }

@@ -5,6 +5,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
+using Relevo;
 using Relevo.Collections;
 using Relevo.Dense;
 using Relevo.Evaluation;
@@ -94,38 +95,56 @@ void Search()
     using var tmp = new TempFolder();
     var rng = new Random(42);
     var rows = new float[(long)n * dims];
-    using (var w = IndexWriter.Open(tmp.Path, new IndexWriterOptions { Analyzer = "lowercase" }))
+    for (int i = 0; i < n; i++)
     {
-        for (int i = 0; i < n; i++)
+        var row = rows.AsSpan(i * dims, dims);
+        real.AsSpan(i % docs.Count * dims, dims).CopyTo(row);
+        if (i >= docs.Count)
         {
-            w.Add(new Document(i < docs.Count ? DocId(i) : "synthetic-" + i, "", "x"));
-            var row = rows.AsSpan(i * dims, dims);
-            real.AsSpan(i % docs.Count * dims, dims).CopyTo(row);
-            if (i >= docs.Count)
-            {
-                for (int j = 0; j < dims; j++) row[j] += (float)(rng.NextDouble() - 0.5) * 0.08f;
-                TensorPrimitives.Divide(row, TensorPrimitives.Norm(row), row);
-            }
+            for (int j = 0; j < dims; j++) row[j] += (float)(rng.NextDouble() - 0.5) * 0.08f;
+            TensorPrimitives.Divide(row, TensorPrimitives.Norm(row), row);
         }
+    }
+    // The index through the public writer; its vectors as DenseIndexer adds them (per segment, in doc-number order,
+    // named in the next commit), but from the rows above instead of from the encoder.
+    using (var w = SearchIndex.OpenWriter(tmp.Path, new WriterOptions { Analyzer = "lowercase" }, [new DenseExtension()]))
+    {
+        for (int i = 0; i < n; i++) w.Add(new Document(DocId(i), "", "x"));
+        w.Commit();
+        w.ForEachIndexWriter((iw, _) =>
+        {
+            foreach (var (entry, segment) in iw.Segments())
+            {
+                var segmentRows = new float[(long)segment.MaxDoc * dims];
+                for (int d = 0; d < segment.MaxDoc; d++)
+                    rows.AsSpan(RowOf(segment.GetId(d)) * dims, dims).CopyTo(segmentRows.AsSpan(d * dims, dims));
+                VectorFiles.Write(iw.Directory, entry.Name, model.Name, dims, segmentRows);
+                iw.AddComponentData(entry.Name, VectorComponent.Data(entry.Name, model.Name));
+            }
+        });
         w.Commit();
     }
-    var manifest = Manifest.Read(tmp.Path);
-    VectorFiles.Write(tmp.Path, manifest.Segments[0].Name, "arctic-xs", dims, rows);
-    var withVectors = manifest with { Generation = manifest.Generation + 1, Segments = [manifest.Segments[0] with { Vectors = ["arctic-xs"] }] };
-    withVectors.Commit(tmp.Path);
 
     using var reader = IndexReader.Open(tmp.Path);
     Console.WriteLine($"{n:N0} vectors × {dims} dims, {queries.Count} queries, k={k}, 1 thread, {Environment.ProcessorCount} cores");
+    int oversample = new DenseSpec(model.Name).Oversample; // as dense(model=arctic-xs,int8=true): max(4k, 100) rescored
+    var topDocs = new int[k];
+    var topScores = new float[k];
     double floatQps = 0;
     foreach (bool int8 in new[] { false, true })
     {
-        using var s = new DenseSearcher(reader, "arctic-xs", model, new DenseSearchOptions { Int8 = int8 });
-        for (int i = 0; i < 20; i++) s.Search(qv.AsSpan(i % queries.Count * dims, dims), k); // warm-up
+        using var s = new DenseSearcher(reader, model.Name, int8);
+        IReadOnlyList<Hit> SearchOne(int query)
+        {
+            int found = s.Search(qv.AsSpan(query % queries.Count * dims, dims), k, oversample, topDocs, topScores);
+            return reader.ToHits(topDocs.AsSpan(0, found), topScores.AsSpan(0, found));
+        }
+        for (int i = 0; i < 20; i++) SearchOne(i); // warm-up
         var clock = Stopwatch.StartNew();
         int runs = 0;
         while (clock.Elapsed.TotalSeconds < 5 || runs < queries.Count)
         {
-            s.Search(qv.AsSpan(runs % queries.Count * dims, dims), k);
+            SearchOne(runs);
             runs++;
         }
         double qps = runs / clock.Elapsed.TotalSeconds;
@@ -133,7 +152,8 @@ void Search()
         Console.WriteLine(Fmt($"{(int8 ? "int8 + rescoring" : "float32 exact"),-17}: {qps,8:F1} queries/s ({1000 / qps:F2} ms/query){(int8 ? $", {qps / floatQps:F2}x" : "")}"));
     }
 
-    string DocId(int i) => i.ToString(CultureInfo.InvariantCulture);
+    string DocId(int i) => i < docs.Count ? i.ToString(CultureInfo.InvariantCulture) : "synthetic-" + i.ToString(CultureInfo.InvariantCulture);
+    int RowOf(string id) => int.Parse(id.StartsWith("synthetic-", StringComparison.Ordinal) ? id["synthetic-".Length..] : id, CultureInfo.InvariantCulture);
 }
 
 string[] Passages(EmbeddingModel model, int n)

@@ -20,6 +20,8 @@ internal static class Benchmarks
         new SearchBenchmark(),
         new IndexBenchmark(),
         new PruningBenchmark(),
+        new LuceneNetIndexCommand(),
+        new LuceneNetRunCommand(),
     ];
 }
 
@@ -62,7 +64,7 @@ internal static class BenchHost
         {
             Console.WriteLine("usage: dotnet run -c Release --project bench/Relevo.Bench -- <benchmark> [--option value ...]");
             Console.WriteLine();
-            foreach (var b in Benchmarks.All) Console.WriteLine($"  {b.Name,-12} {b.Description}");
+            foreach (var b in Benchmarks.All) Console.WriteLine($"  {b.Name,-16} {b.Description}");
             return args.Length == 0 ? 1 : 0;
         }
         var bench = Array.Find(Benchmarks.All, b => b.Name == args[0]);

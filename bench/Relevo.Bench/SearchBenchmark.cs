@@ -1,19 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
-using Lucene.Net.Analysis.En;
 using Lucene.Net.Index;
 using Lucene.Net.Search;
-using Lucene.Net.Search.Similarities;
 using Lucene.Net.Store;
-using Lucene.Net.Util;
 using Relevo.Collections;
 using Relevo.Evaluation;
 using Relevo.Search;
 using RQuery = Relevo.Search.Query;
 using Relevo.Search.Pruning;
-using LDocument = Lucene.Net.Documents.Document;
-using LField = Lucene.Net.Documents.Field;
-using LFieldType = Lucene.Net.Documents.FieldType;
+using Relevo.Search.Similarities;
 using RIndexReader = Relevo.Index.IndexReader;
 using RIndexWriter = Relevo.Index.IndexWriter;
 
@@ -74,34 +69,13 @@ internal sealed class SearchBenchmark : IBenchmark
         string lnDir = Path.Combine(work, "lucenenet");
         bool reuseLn = reuse && System.IO.Directory.Exists(lnDir) && System.IO.Directory.EnumerateFiles(lnDir, "segments_*").Any();
         if (!reuseLn && System.IO.Directory.Exists(lnDir)) System.IO.Directory.Delete(lnDir, true);
-        var similarity = new Lucene8NormsBm25(k1, b);
-        // queries reach Lucene.NET as Relevo analysed them: the two EnglishAnalyzers agree term for term (tests/Analysis)
-        var lnAnalyzer = new EnglishAnalyzer(LuceneVersion.LUCENE_48);
+        var similarity = LuceneNet.Similarity(k1, b);
         sw.Restart();
-        long lnDocs = 0;
+        long lnDocs;
         if (reuseLn)
             using (var existing = DirectoryReader.Open(FSDirectory.Open(lnDir))) lnDocs = existing.NumDocs;
         else
-        using (var dir = FSDirectory.Open(lnDir))
-        {
-            var cfg = new IndexWriterConfig(LuceneVersion.LUCENE_48, lnAnalyzer) { Similarity = similarity, RAMBufferSizeMB = 256, OpenMode = OpenMode.CREATE };
-            var contents = new LFieldType { IsIndexed = true, IsTokenized = true, IsStored = false, IndexOptions = IndexOptions.DOCS_AND_FREQS };
-            contents.Freeze();
-            using var w = new IndexWriter(dir, cfg);
-            foreach (var d in JsonlReader.ReadCorpus(corpus))
-            {
-                w.AddDocument(new LDocument
-                {
-                    new Lucene.Net.Documents.StringField("id", d.Id, LField.Store.YES),
-                    new Lucene.Net.Documents.StoredField("title", d.Title),
-                    new Lucene.Net.Documents.StoredField("text", d.Text),
-                    new LField("contents", d.IndexedText, contents),
-                });
-                lnDocs++;
-            }
-            w.ForceMerge(1);
-            w.Commit();
-        }
+            lnDocs = LuceneNet.BuildIndex(corpus, lnDir, similarity);
         double lnIndexSeconds = reuseLn ? double.NaN : sw.Elapsed.TotalSeconds;
         long lnSize = DirSize(lnDir);
         Console.WriteLine(reuseLn
@@ -118,9 +92,8 @@ internal sealed class SearchBenchmark : IBenchmark
             var q = RQuery.Parse(text, relevo.Analyzer);
             if (q.Terms.Count == 0) continue;
             rq.Add((id, q));
-            var bq = new BooleanQuery();
-            foreach (var (term, weight) in q.Terms) bq.Add(new TermQuery(new Term("contents", term)) { Boost = weight }, Occur.SHOULD);
-            lq.Add(bq);
+            // queries reach Lucene.NET as Relevo analysed them: the two EnglishAnalyzers agree term for term (tests/Analysis)
+            lq.Add(LuceneNet.BagOfWords(q.Terms));
         }
         using var lnReader = DirectoryReader.Open(FSDirectory.Open(lnDir));
         var lnSearcher = new IndexSearcher(lnReader) { Similarity = similarity };
@@ -128,12 +101,12 @@ internal sealed class SearchBenchmark : IBenchmark
         var docs = new int[1000];
         var scores = new float[1000];
         Action<int, int> RelevoEngine(PruningAlgorithm a) => (i, k) => relevo.SearchDocs(rq[i].Query, k, docs, scores, a);
-        Action<int, int> LuceneNet = (i, k) => lnSearcher.Search(lq[i], k);
+        Action<int, int> luceneNetSearch = (i, k) => lnSearcher.Search(lq[i], k);
         var engines = new (string Name, Action<int, int> Search)[]
         {
             ("Relevo MaxScore", RelevoEngine(PruningAlgorithm.MaxScore)),
             ("Relevo BMW", RelevoEngine(PruningAlgorithm.BlockMaxWand)),
-            ("Lucene.NET 4.8", LuceneNet),
+            ("Lucene.NET 4.8", luceneNetSearch),
         };
         int warm = Math.Max(2, 4000 / rq.Count);
         foreach (var (name, search) in engines)
@@ -187,11 +160,11 @@ internal sealed class SearchBenchmark : IBenchmark
             var ids = new string[hits.Count];
             var sc = new float[hits.Count];
             var ranked = new List<(string, double)>();
-            for (int j = 0; j < hits.Count; j++) { ids[j] = hits[j].DocId; sc[j] = hits[j].Score; ranked.Add((ids[j], sc[j])); }
+            for (int j = 0; j < hits.Count; j++) { ids[j] = hits[j].Id; sc[j] = hits[j].Score; ranked.Add((ids[j], sc[j])); }
             top10[rq[i].Id] = (ids, sc);
             relevoRun.AddRanking(rq[i].Id, ranked);
             var ex = relevo.Search(rq[i].Query, 10, PruningAlgorithm.Exhaustive);
-            exhaustiveRun.AddRanking(rq[i].Id, ex.Select(h => (h.DocId, (double)h.Score)).ToList());
+            exhaustiveRun.AddRanking(rq[i].Id, ex.Select(h => (h.Id, (double)h.Score)).ToList());
             var lnTop = lnSearcher.Search(lq[i], 10);
             lnRun.AddRanking(rq[i].Id, lnTop.ScoreDocs.Select(sd => (lnSearcher.Doc(sd.Doc).Get("id"), (double)sd.Score)).ToList());
         }
@@ -354,23 +327,6 @@ internal sealed class SearchBenchmark : IBenchmark
         long total = 0;
         foreach (var f in new DirectoryInfo(dir).EnumerateFiles()) total += f.Length;
         return total;
-    }
-
-    /// <summary>BM25 as Lucene 8+ defines it (length norms SmallFloat.intToByte4, statistics over docCount), in Lucene.NET
-    /// 4.8: its scores are Lucene 8's (and Relevo's) times (k1 + 1), the ranking the same.</summary>
-    private sealed class Lucene8NormsBm25(float k1, float b) : BM25Similarity(k1, b)
-    {
-        protected override float AvgFieldLength(CollectionStatistics collectionStats) =>
-            (float)(collectionStats.SumTotalTermFreq / (double)collectionStats.DocCount);
-
-        public override Lucene.Net.Search.Explanation IdfExplain(CollectionStatistics collectionStats, TermStatistics termStats)
-        {
-            long df = termStats.DocFreq, n = collectionStats.DocCount;
-            return new Lucene.Net.Search.Explanation(Idf(df, n), $"idf(docFreq={df}, docCount={n})");
-        }
-
-        protected override byte EncodeNormValue(float boost, int fieldLength) => global::Relevo.Index.SmallFloat.IntToByte4(fieldLength);
-        protected override float DecodeNormValue(byte b) => global::Relevo.Index.SmallFloat.Byte4ToInt(b);
     }
 
     /// <summary>An indexing-rate ratio, or a note that a reused index has no rate.</summary>

@@ -21,9 +21,18 @@ import org.apache.lucene.store.FSDirectory;
  * field "title text" with docs and freqs (as Relevo), id/title/text stored; bag-of-words queries with each term boosted
  * by its count. Prints one RESULT line and writes each query's top 10 to a run file.
  * Usage: LuceneBench CORPUS_DIR INDEX_DIR K1 B THREADS RUN_OUT [ROUNDS]
+ *
+ * Two more modes, one process each, for bench/end-to-end.sh:
+ *   LuceneBench index CORPUS_DIR INDEX_DIR [K1 B]         builds the same one-segment index and prints one line
+ *   LuceneBench run INDEX_DIR QUERIES_FILE K RUN_OUT [K1 B] [TAG]
+ *     what a minimal Lucene 8 user program does for a TREC run: opens the index, reads queries.jsonl, analyses each
+ *     query into the same bag-of-words query, searcher.search(query, k), loads each hit's stored "id" and writes
+ *     "qid Q0 docid rank score tag" lines through a BufferedWriter.
  */
 public final class LuceneBench {
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("index")) { index(args); return; }
+        if (args.length > 0 && args[0].equals("run")) { run(args); return; }
         Path corpusDir = Paths.get(args[0]), indexDir = Paths.get(args[1]);
         float k1 = Float.parseFloat(args[2]), b = Float.parseFloat(args[3]);
         int threads = Integer.parseInt(args[4]);
@@ -33,37 +42,8 @@ public final class LuceneBench {
         BM25Similarity sim = new BM25Similarity(k1, b);
 
         // ---- indexing
-        deleteTree(indexDir);
-        Files.createDirectories(indexDir);
-        FieldType contents = new FieldType();
-        contents.setTokenized(true);
-        contents.setIndexOptions(IndexOptions.DOCS_AND_FREQS);
-        contents.setStored(false);
-        contents.freeze();
         long t0 = System.nanoTime();
-        long docs = 0;
-        try (FSDirectory dir = FSDirectory.open(indexDir)) {
-            IndexWriterConfig cfg = new IndexWriterConfig(analyzer).setSimilarity(sim).setRAMBufferSizeMB(256)
-                .setOpenMode(IndexWriterConfig.OpenMode.CREATE);
-            try (IndexWriter w = new IndexWriter(dir, cfg); BufferedReader r = open(corpusDir, "corpus.jsonl")) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    if (line.isBlank()) continue;
-                    Map<String, String> m = Json.parseFlat(line);
-                    String id = m.getOrDefault("_id", ""), title = m.getOrDefault("title", ""), text = m.getOrDefault("text", "");
-                    String indexed = title.isEmpty() ? text : text.isEmpty() ? title : title + " " + text;
-                    Document d = new Document();
-                    d.add(new StringField("id", id, Field.Store.YES));
-                    d.add(new StoredField("title", title));
-                    d.add(new StoredField("text", text));
-                    d.add(new Field("contents", indexed, contents));
-                    w.addDocument(d);
-                    docs++;
-                }
-                w.forceMerge(1);
-                w.commit();
-            }
-        }
+        long docs = buildIndex(corpusDir, indexDir, analyzer, sim);
         double indexSeconds = (System.nanoTime() - t0) / 1e9;
         long size = 0;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(indexDir)) { for (Path p : ds) size += Files.size(p); }
@@ -76,22 +56,10 @@ public final class LuceneBench {
             while ((line = r.readLine()) != null) {
                 if (line.isBlank()) continue;
                 Map<String, String> m = Json.parseFlat(line);
-                LinkedHashMap<String, Integer> counts = new LinkedHashMap<>();
-                try (TokenStream ts = analyzer.tokenStream("contents", m.getOrDefault("text", ""))) {
-                    CharTermAttribute term = ts.addAttribute(CharTermAttribute.class);
-                    ts.reset();
-                    while (ts.incrementToken()) counts.merge(term.toString(), 1, Integer::sum);
-                    ts.end();
-                }
-                if (counts.isEmpty()) continue;
-                BooleanQuery.Builder q = new BooleanQuery.Builder();
-                for (Map.Entry<String, Integer> e : counts.entrySet()) {
-                    Query tq = new TermQuery(new Term("contents", e.getKey()));
-                    if (e.getValue() != 1) tq = new BoostQuery(tq, e.getValue());
-                    q.add(tq, BooleanClause.Occur.SHOULD);
-                }
+                Query q = bagOfWords(analyzer, m.getOrDefault("text", ""));
+                if (q == null) continue;
                 qids.add(m.get("_id"));
-                queries.add(q.build());
+                queries.add(q);
             }
         }
 
@@ -134,6 +102,118 @@ public final class LuceneBench {
                 "RESULT docs=%d index_s=%.3f size=%d t10_mean=%.6f t10_p50=%.6f t10_p99=%.6f t1000_mean=%.6f t1000_p50=%.6f t1000_p99=%.6f qps=%.1f queries=%d",
                 docs, indexSeconds, size, mean(t10), pct(t10, 50), pct(t10, 99), mean(t1000), pct(t1000, 50), pct(t1000, 99), qps, queries.size()));
         }
+    }
+
+    /** "index CORPUS_DIR INDEX_DIR [K1 B]": the benchmark's one-segment index, in its own process. */
+    static void index(String[] args) throws IOException {
+        Path corpusDir = Paths.get(args[1]), indexDir = Paths.get(args[2]);
+        float k1 = args.length > 3 ? Float.parseFloat(args[3]) : 0.9f, b = args.length > 4 ? Float.parseFloat(args[4]) : 0.4f;
+        if (Files.exists(indexDir)) {
+            try (var entries = Files.list(indexDir)) {
+                if (entries.findAny().isPresent()) throw new IllegalArgumentException(indexDir + ": not empty");
+            }
+        }
+        long t0 = System.nanoTime();
+        long docs = buildIndex(corpusDir, indexDir, new EnglishAnalyzer(), new BM25Similarity(k1, b));
+        System.out.println(String.format(Locale.ROOT, "indexed %d documents from %s into %s (one segment) in %.1f s",
+            docs, corpusDir, indexDir, (System.nanoTime() - t0) / 1e9));
+    }
+
+    /** "run INDEX_DIR QUERIES_FILE K RUN_OUT [K1 B] [TAG]": a TREC run, as a minimal user program writes it. */
+    static void run(String[] args) throws IOException {
+        Path indexDir = Paths.get(args[1]), queriesFile = Paths.get(args[2]);
+        int k = Integer.parseInt(args[3]);
+        Path runOut = Paths.get(args[4]);
+        float k1 = args.length > 5 ? Float.parseFloat(args[5]) : 0.9f, b = args.length > 6 ? Float.parseFloat(args[6]) : 0.4f;
+        String tag = args.length > 7 ? args[7] : "lucene8";
+        Analyzer analyzer = new EnglishAnalyzer();
+        Set<String> idOnly = Collections.singleton("id");
+        long lines = 0, queries = 0;
+        try (FSDirectory dir = FSDirectory.open(indexDir); DirectoryReader reader = DirectoryReader.open(dir);
+             BufferedReader in = Files.newBufferedReader(queriesFile, StandardCharsets.UTF_8);
+             BufferedWriter out = Files.newBufferedWriter(runOut, StandardCharsets.UTF_8)) {
+            IndexSearcher searcher = new IndexSearcher(reader);
+            searcher.setSimilarity(new BM25Similarity(k1, b));
+            searcher.setQueryCache(null);
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.isBlank()) continue;
+                Map<String, String> m = Json.parseFlat(line);
+                String qid = m.get("_id");
+                queries++;
+                Query q = bagOfWords(analyzer, m.getOrDefault("text", ""));
+                if (q == null) continue;
+                ScoreDoc[] hits = searcher.search(q, k).scoreDocs;
+                for (int i = 0; i < hits.length; i++) {
+                    out.write(qid);
+                    out.write(" Q0 ");
+                    out.write(searcher.doc(hits[i].doc, idOnly).get("id"));
+                    out.write(' ');
+                    out.write(Integer.toString(i + 1));
+                    out.write(' ');
+                    out.write(Float.toString(hits[i].score));
+                    out.write(' ');
+                    out.write(tag);
+                    out.write('\n');
+                }
+                lines += hits.length;
+            }
+        }
+        System.out.println(String.format(Locale.ROOT, "wrote %d lines for %d queries to %s", lines, queries, runOut));
+    }
+
+    /** A new index in INDEX_DIR: one field "title text" with docs and freqs, id/title/text stored, merged to one segment. */
+    static long buildIndex(Path corpusDir, Path indexDir, Analyzer analyzer, BM25Similarity sim) throws IOException {
+        deleteTree(indexDir);
+        Files.createDirectories(indexDir);
+        FieldType contents = new FieldType();
+        contents.setTokenized(true);
+        contents.setIndexOptions(IndexOptions.DOCS_AND_FREQS);
+        contents.setStored(false);
+        contents.freeze();
+        long docs = 0;
+        try (FSDirectory dir = FSDirectory.open(indexDir)) {
+            IndexWriterConfig cfg = new IndexWriterConfig(analyzer).setSimilarity(sim).setRAMBufferSizeMB(256)
+                .setOpenMode(IndexWriterConfig.OpenMode.CREATE);
+            try (IndexWriter w = new IndexWriter(dir, cfg); BufferedReader r = open(corpusDir, "corpus.jsonl")) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    if (line.isBlank()) continue;
+                    Map<String, String> m = Json.parseFlat(line);
+                    String id = m.getOrDefault("_id", ""), title = m.getOrDefault("title", ""), text = m.getOrDefault("text", "");
+                    String indexed = title.isEmpty() ? text : text.isEmpty() ? title : title + " " + text;
+                    Document d = new Document();
+                    d.add(new StringField("id", id, Field.Store.YES));
+                    d.add(new StoredField("title", title));
+                    d.add(new StoredField("text", text));
+                    d.add(new Field("contents", indexed, contents));
+                    w.addDocument(d);
+                    docs++;
+                }
+                w.forceMerge(1);
+                w.commit();
+            }
+        }
+        return docs;
+    }
+
+    /** Anserini's bag of words: each distinct analysed term a SHOULD clause boosted by its count; null when no terms. */
+    static Query bagOfWords(Analyzer analyzer, String text) throws IOException {
+        LinkedHashMap<String, Integer> counts = new LinkedHashMap<>();
+        try (TokenStream ts = analyzer.tokenStream("contents", text)) {
+            CharTermAttribute term = ts.addAttribute(CharTermAttribute.class);
+            ts.reset();
+            while (ts.incrementToken()) counts.merge(term.toString(), 1, Integer::sum);
+            ts.end();
+        }
+        if (counts.isEmpty()) return null;
+        BooleanQuery.Builder q = new BooleanQuery.Builder();
+        for (Map.Entry<String, Integer> e : counts.entrySet()) {
+            Query tq = new TermQuery(new Term("contents", e.getKey()));
+            if (e.getValue() != 1) tq = new BoostQuery(tq, e.getValue());
+            q.add(tq, BooleanClause.Occur.SHOULD);
+        }
+        return q.build();
     }
 
     /** Per-query latency in milliseconds, one thread. */
