@@ -28,8 +28,9 @@ internal sealed class IndexBenchmark : IBenchmark
         foreach (var d in docs) analyzer.Analyze(d.IndexedText, sink);
         Console.WriteLine($"analysis only, one thread: {sw.Elapsed.TotalSeconds:F1} s, {sink.Count:N0} terms");
         docs = null;
-        if (Directory.Exists(work)) Directory.Delete(work, true);
-        using var w = IndexWriter.Open(work, new IndexWriterOptions { RamBudgetBytes = ram });
+        string indexDir = work;
+        global::Relevo.Index.IndexFolder.DeleteIndex(indexDir); // only an index's own files; anything else is refused
+        using var w = IndexWriter.Open(indexDir, new IndexWriterOptions { RamBudgetBytes = ram });
         sw.Restart();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         CorpusIndexer.AddCorpus(w, corpus, threads: threads);
@@ -37,7 +38,7 @@ internal sealed class IndexBenchmark : IBenchmark
         Console.WriteLine($"add ({threads} analysis threads): {sw.Elapsed.TotalSeconds:F1} s; GC pauses so far {GC.GetTotalPauseDuration().TotalSeconds:F1} s, gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}");
         sw.Restart();
         w.Commit();
-        Console.WriteLine($"commit: {sw.Elapsed.TotalSeconds:F1} s, {Manifest.Read(work).Segments.Count} segments");
+        Console.WriteLine($"commit: {sw.Elapsed.TotalSeconds:F1} s, {Manifest.Read(indexDir).Segments.Count} segments");
         sw.Restart();
         w.ForceMerge();
         Console.WriteLine($"merge to one segment: {sw.Elapsed.TotalSeconds:F1} s");

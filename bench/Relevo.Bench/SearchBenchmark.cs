@@ -53,7 +53,7 @@ internal sealed class SearchBenchmark : IBenchmark
             using (var existing = RIndexReader.Open(relevoDir)) relevoDocs = existing.MaxDoc;
         else
         {
-            if (System.IO.Directory.Exists(relevoDir)) System.IO.Directory.Delete(relevoDir, true);
+            global::Relevo.Index.IndexFolder.DeleteIndex(relevoDir); // only an index's own files; anything else is refused
             using var w = RIndexWriter.Open(relevoDir);
             relevoDocs = global::Relevo.Index.CorpusIndexer.AddCorpus(w, corpus, threads: threads);
             w.Commit();
@@ -68,7 +68,7 @@ internal sealed class SearchBenchmark : IBenchmark
         // ---------------- Lucene.NET 4.8: same fields (docs and freqs, id/title/text stored), merge to one segment
         string lnDir = Path.Combine(work, "lucenenet");
         bool reuseLn = reuse && System.IO.Directory.Exists(lnDir) && System.IO.Directory.EnumerateFiles(lnDir, "segments_*").Any();
-        if (!reuseLn && System.IO.Directory.Exists(lnDir)) System.IO.Directory.Delete(lnDir, true);
+        if (!reuseLn) BenchFolders.Recreate(lnDir);
         var similarity = LuceneNet.Similarity(k1, b);
         sw.Restart();
         long lnDocs;
