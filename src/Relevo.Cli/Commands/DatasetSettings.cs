@@ -25,27 +25,33 @@ internal class DatasetSettings : CommandSettings
 
     private BeirDataset? _resolved;
 
+    /// <summary>The --dataset folder; its qrels file may be missing (only <see cref="QrelsPath"/> needs it).</summary>
     internal BeirDataset? ResolveDataset()
     {
         if (Dataset is null) return null;
-        return _resolved ??= DatasetDownload.Resolve(Dataset);
+        return _resolved ??= DatasetDownload.Resolve(Dataset, needsQrels: false);
     }
 
     internal string CorpusPath() => Corpus ?? ResolveDataset()?.CorpusPath
         ?? throw new RelevoException("give --dataset or --corpus");
     internal string QueriesPath() => Queries ?? ResolveDataset()?.QueriesPath
         ?? throw new RelevoException("give --dataset or --queries");
-    internal string? QrelsPath() => Qrels ?? ResolveDataset()?.QrelsPath;
+
+    /// <summary>--qrels, or the --dataset's qrels file, which must then exist; null if neither option is given.</summary>
+    internal string? QrelsPath() => Qrels ?? ResolveDataset()?.RequireQrels().QrelsPath;
 }
 
 /// <summary>Dataset resolution with a progress bar when a BEIR download is needed.</summary>
 internal static class DatasetDownload
 {
-    public static BeirDataset Resolve(string nameOrPath)
+    /// <param name="nameOrPath">A dataset folder or name.</param>
+    /// <param name="needsQrels">True for the commands that evaluate (experiment, quickstart): a dataset without its
+    /// qrels file is then an error now, before anything is indexed. Commands that only index or search pass false.</param>
+    public static BeirDataset Resolve(string nameOrPath, bool needsQrels = true)
     {
-        if (DatasetLocator.TryResolveLocal(nameOrPath) is { } local) return local;
-        return ProgressReporter.Run($"download {nameOrPath}", "bytes", report =>
+        var dataset = DatasetLocator.TryResolveLocal(nameOrPath) ?? ProgressReporter.Run($"download {nameOrPath}", "bytes", report =>
             DatasetLocator.ResolveOrDownload(nameOrPath, new Progress<DownloadProgress>(p =>
                 report(p.BytesTotal is > 0 ? (double)p.BytesDone / p.BytesTotal.Value : 0, 1, p.BytesDone))));
+        return needsQrels ? dataset.RequireQrels() : dataset;
     }
 }

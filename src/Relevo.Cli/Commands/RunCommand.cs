@@ -35,6 +35,8 @@ internal sealed class RunCommand : Command<RunCommand.Settings>
     {
         using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
         string pipeline = CliIndex.CanonicalPipeline(settings.Pipeline, llm);
+        // Judgments are read before any search, so a dataset without them fails at once; without --eval none are needed.
+        var judgments = settings.Eval ? Qrels.Load(settings.QrelsPath() ?? throw new RelevoException("--eval needs --dataset or --qrels")) : null;
         var queries = JsonlReader.ReadQueries(settings.QueriesPath());
         using var index = CliIndex.Open(settings.IndexDir, llm);
         if (settings.Tag is { } t && t.Any(char.IsWhiteSpace)) throw new RelevoException("--tag: a TREC run tag cannot contain spaces");
@@ -58,8 +60,7 @@ internal sealed class RunCommand : Command<RunCommand.Settings>
         LlmOptions.Report(llm);
         if (settings.Eval)
         {
-            string qrels = settings.QrelsPath() ?? throw new RelevoException("--eval needs --dataset or --qrels");
-            var result = new Evaluator(Qrels.Load(qrels)).Evaluate(run!, settings.Measures.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            var result = new Evaluator(judgments!).Evaluate(run!, settings.Measures.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             var table = new Table().AddColumn("measure").AddColumn(new TableColumn("value").RightAligned());
             foreach (var m in result.Measures)
                 table.AddRow(m, result.Mean(m).ToString("F4", System.Globalization.CultureInfo.InvariantCulture));

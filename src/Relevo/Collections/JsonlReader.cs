@@ -1,13 +1,15 @@
 using System.Buffers;
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
 namespace Relevo.Collections;
 
-/// <summary>Reads BEIR JSON-lines files (corpus.jsonl[.gz], queries.jsonl) strictly: invalid UTF-8, malformed
-/// JSON, a missing or empty `_id` or a field of the wrong type is an error naming the file, line and field.</summary>
+/// <summary>Reads BEIR JSON-lines files (corpus.jsonl[.gz], queries.jsonl) strictly: invalid UTF-8, a \u escape that
+/// leaves a lone surrogate, malformed JSON, a key that Relevo reads (_id, title, text) given twice in one object, a
+/// field of the wrong type, a missing `_id` or (in a corpus) an `_id` that breaks <see cref="DocumentIds"/>' rule is an
+/// error naming the file, line and field. A UTF-8 byte order mark is skipped at the start of the file only. A
+/// `.gz` file is read through <see cref="CheckedGZipStream"/>, so a truncated or damaged one is an error too.</summary>
 internal static class JsonlReader
 {
     /// <summary>A parsed line: id, title (corpus only) and text.</summary>
@@ -42,10 +44,11 @@ internal static class JsonlReader
 
     public static IEnumerable<Record> Read(string path, bool requireText, Position? position)
     {
+        if (Directory.Exists(path)) throw new RelevoException($"{path}: is a directory, not a JSON-lines file");
         if (!File.Exists(path)) throw new RelevoException($"{path}: file not found");
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         if (position is not null) { position._stream = file; position.TotalBytes = file.Length; }
-        Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new CheckedGZipStream(file) : file;
         using var _ = stream;
         var buffer = new byte[1 << 16];
         int start = 0, end = 0, line = 0;
@@ -60,7 +63,7 @@ internal static class JsonlReader
                 if (end == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
                 int n;
                 try { n = stream.Read(buffer, end, buffer.Length - end); }
-                catch (InvalidDataException e) { throw new RelevoException($"{path}:{line + 1}: cannot decompress: {e.Message}"); }
+                catch (InvalidDataException e) { throw new RelevoException($"{path}: {e.Message}"); }
                 if (n == 0) eof = true;
                 end += n;
                 continue;
@@ -70,11 +73,18 @@ internal static class JsonlReader
             line++;
             var bytes = buffer.AsSpan(start, lineEnd - start);
             if (bytes.Length > 0 && bytes[^1] == '\r') bytes = bytes[..^1];
+            // A byte order mark is allowed (and skipped) at the start of the file only.
+            if (line == 1 && bytes.StartsWith(Utf8Bom)) bytes = bytes[Utf8Bom.Length..];
             start = nl < 0 ? end : nl + 1;
             if (IsBlank(bytes)) continue;
             yield return Parse(path, line, bytes, requireText);
         }
     }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    /// <summary>The fields a line is read for; each may appear once per object.</summary>
+    private static readonly string[] Fields = ["_id", "title", "text"];
 
     private static bool IsBlank(ReadOnlySpan<byte> b)
     {
@@ -84,10 +94,15 @@ internal static class JsonlReader
 
     private static Record Parse(string path, int line, ReadOnlySpan<byte> bytes, bool requireText)
     {
-        var check = new char[bytes.Length];
-        if (Utf8.ToUtf16(bytes, check, out int valid, out _, replaceInvalidSequences: false) != OperationStatus.Done)
+        if (!Utf8.IsValid(bytes))
+        {
+            int valid = ValidUtf8Prefix(bytes);
             throw new RelevoException($"{path}:{line}: {FieldAt(bytes, valid)}invalid UTF-8 at byte {valid + 1} of the line");
+        }
+        if (bytes.StartsWith(Utf8Bom))
+            throw new RelevoException($"{path}:{line}: a byte order mark (EF BB BF) is allowed only at the start of the file");
         string? id = null, title = null, text = null;
+        int seen = 0, field = -1;
         try
         {
             var reader = new Utf8JsonReader(bytes);
@@ -95,11 +110,17 @@ internal static class JsonlReader
                 throw new RelevoException($"{path}:{line}: malformed JSON: a line must be one JSON object");
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                string name = reader.GetString()!;
-                reader.Read();
-                switch (name)
+                field = reader.ValueTextEquals("_id"u8) ? 0 : reader.ValueTextEquals("title"u8) ? 1 : reader.ValueTextEquals("text"u8) ? 2 : -1;
+                if (field >= 0)
                 {
-                    case "_id":
+                    if ((seen & (1 << field)) != 0)
+                        throw new RelevoException($"{path}:{line}: field {Fields[field]}: the key \"{Fields[field]}\" appears twice in one object");
+                    seen |= 1 << field;
+                }
+                reader.Read();
+                switch (field)
+                {
+                    case 0:
                         id = reader.TokenType switch
                         {
                             JsonTokenType.String => reader.GetString(),
@@ -107,16 +128,17 @@ internal static class JsonlReader
                             _ => throw new RelevoException($"{path}:{line}: field _id: expected a string, found {reader.TokenType}"),
                         };
                         break;
-                    case "title":
+                    case 1:
                         title = ReadString(path, line, ref reader, "title");
                         break;
-                    case "text":
+                    case 2:
                         text = ReadString(path, line, ref reader, "text");
                         break;
                     default:
                         reader.Skip();
                         break;
                 }
+                field = -1;
             }
             if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
                 throw new RelevoException($"{path}:{line}: malformed JSON: trailing content after the object");
@@ -125,23 +147,51 @@ internal static class JsonlReader
         {
             throw new RelevoException($"{path}:{line}: malformed JSON: {TrimJsonMessage(e.Message)}");
         }
+        catch (InvalidOperationException)
+        {
+            // What Utf8JsonReader throws when a \u escape leaves half of a surrogate pair, which no string can hold
+            // as text (it could not be written as UTF-8).
+            throw new RelevoException($"{path}:{line}: {(field >= 0 ? $"field {Fields[field]}: " : "")}" +
+                                      "a \\u escape gives a lone surrogate (half of a UTF-16 pair), which is not valid Unicode");
+        }
         if (id is null) throw new RelevoException($"{path}:{line}: field _id: missing");
-        if (id.Length == 0) throw new RelevoException($"{path}:{line}: field _id: empty");
-        if (requireText && string.IsNullOrWhiteSpace(text))
-            throw new RelevoException($"{path}:{line}: field text: {(text is null ? "missing" : "empty query")}");
+        if (requireText)
+        {
+            if (id.Length == 0) throw new RelevoException($"{path}:{line}: field _id: empty");
+            if (string.IsNullOrWhiteSpace(text))
+                throw new RelevoException($"{path}:{line}: field text: {(text is null ? "missing" : "empty query")}");
+        }
+        else if (DocumentIds.Problem(id) is { } problem)
+        {
+            throw new RelevoException($"{path}:{line}: field _id: {problem}");
+        }
         return new Record(id, title ?? "", text ?? "", line);
     }
 
-    /// <summary>"field NAME: " for the JSON field whose value holds byte <paramref name="offset"/>, or "" if none.
-    /// Invalid bytes are masked with '?' (same length) so the line can be parsed to find it.</summary>
-    private static string FieldAt(ReadOnlySpan<byte> bytes, int offset)
+    /// <summary>How many bytes at the start of <paramref name="bytes"/> are valid UTF-8.</summary>
+    internal static int ValidUtf8Prefix(ReadOnlySpan<byte> bytes)
+    {
+        var scratch = new char[bytes.Length];
+        Utf8.ToUtf16(bytes, scratch, out int valid, out _, replaceInvalidSequences: false);
+        return valid;
+    }
+
+    /// <summary>"field NAME: " for the JSON field whose value holds byte <paramref name="offset"/>, or "" if none.</summary>
+    private static string FieldAt(ReadOnlySpan<byte> bytes, int offset) =>
+        FieldNameAt(bytes, offset) is { } name ? $"field {name}: " : "";
+
+    /// <summary>The name of the JSON field whose value holds byte <paramref name="offset"/> of a line with invalid
+    /// UTF-8, or null if none. Invalid bytes are masked with '?' (same length) so the line can be parsed to find it.</summary>
+    internal static string? FieldNameAt(ReadOnlySpan<byte> bytes, int offset)
     {
         var masked = bytes.ToArray();
         var scratch = new char[masked.Length];
-        for (int guard = 0; guard < masked.Length; guard++)
+        int at = 0;
+        while (at < masked.Length)
         {
-            if (Utf8.ToUtf16(masked, scratch, out int ok, out _, replaceInvalidSequences: false) == OperationStatus.Done) break;
-            masked[ok] = (byte)'?';
+            if (Utf8.ToUtf16(masked.AsSpan(at), scratch, out int ok, out _, replaceInvalidSequences: false) == OperationStatus.Done) break;
+            at += ok;
+            masked[at++] = (byte)'?';
         }
         try
         {
@@ -151,11 +201,12 @@ internal static class JsonlReader
             {
                 if (reader.TokenType == JsonTokenType.PropertyName) { name = reader.GetString(); continue; }
                 long start = reader.TokenStartIndex, end = start + reader.ValueSpan.Length + 2;
-                if (name is not null && offset >= start && offset < end) return $"field {name}: ";
+                if (name is not null && offset >= start && offset < end) return name;
             }
         }
         catch (JsonException) { }
-        return "";
+        catch (InvalidOperationException) { } // a key with a lone surrogate escape
+        return null;
     }
 
     private static string? ReadString(string path, int line, ref Utf8JsonReader reader, string field) => reader.TokenType switch

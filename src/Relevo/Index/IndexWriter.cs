@@ -93,7 +93,7 @@ internal sealed class IndexWriter : IDisposable
     /// <summary>Adds a document. A duplicate id is an error unless the writer replaces existing documents.</summary>
     public void Add(Document doc)
     {
-        if (string.IsNullOrEmpty(doc.Id)) throw new RelevoException("document has an empty _id");
+        if (Collections.DocumentIds.Problem(doc.Id) is { } problem) throw new RelevoException($"document _id: {problem}");
         if (Exists(doc.Id))
         {
             if (!_options.ReplaceExisting) throw new DuplicateDocumentIdException(doc.Id);
@@ -157,7 +157,7 @@ internal sealed class IndexWriter : IDisposable
             for (int i = 0; i < n; i++)
             {
                 var doc = batch[i].Document;
-                if (string.IsNullOrEmpty(doc.Id)) throw new RelevoException("document has an empty _id");
+                if (Collections.DocumentIds.Problem(doc.Id) is { } problem) throw new RelevoException($"document _id: {problem}");
                 if (Exists(doc.Id))
                 {
                     if (!_options.ReplaceExisting) throw new DuplicateDocumentIdException(doc.Id);
