@@ -58,8 +58,16 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var writer = SearchIndex.OpenWriter(settings.IndexDir, options, CliIndex.Extensions());
-        long added = ProgressReporter.Run("index", "docs", report =>
-            writer.AddCorpus(corpus, (fraction, docs) => report(fraction, 1, docs)));
+        long added;
+        try
+        {
+            added = ProgressReporter.Run("index", "docs", report =>
+                writer.AddCorpus(corpus, (fraction, docs) => report(fraction, 1, docs)));
+        }
+        catch (RelevoException e) when (!e.Message.Contains("nothing was committed", StringComparison.Ordinal))
+        {
+            throw new RelevoException($"{e.Message}; nothing was committed (the index is as it was)", e);
+        }
         long version = settings.Merge == "final" ? writer.CommitMerged() : writer.Commit();
         bool sharded = Relevo.Sharding.ShardedManifest.Exists(settings.IndexDir);
         Console.WriteLine($"indexed {added:N0} documents from {corpus} into {settings.IndexDir} " +

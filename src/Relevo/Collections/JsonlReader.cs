@@ -37,6 +37,9 @@ internal static class JsonlReader
         foreach (var r in Read(path, requireText: true, null))
         {
             if (!seen.Add(r.Id)) throw new RelevoException($"{path}:{r.Line}: field _id: duplicate query id '{r.Id}'");
+            foreach (char c in r.Id)
+                if (char.IsWhiteSpace(c))
+                    throw new RelevoException($"{path}:{r.Line}: field _id: a query id cannot hold white space (TREC run and qrels lines separate fields by it)");
             list.Add((r.Id, r.Text));
         }
         return list;

@@ -27,14 +27,14 @@ internal static partial class IndexFolder
 
     /// <summary>Makes <paramref name="directory"/> ready for a writer: creates and marks it when it is missing or empty,
     /// marks an existing index that predates markers, and refuses a folder that is not a Relevo index (naming what it
-    /// found) or an index whose manifest is missing.</summary>
-    public static void PrepareForWriter(string directory)
+    /// found) or an index whose manifest is missing. Returns whether it created the folder.</summary>
+    public static bool PrepareForWriter(string directory)
     {
         string marker = Path.Combine(directory, MarkerFileName);
         if (Manifest.Exists(directory))
         {
             if (!File.Exists(marker) || !Read(marker).Committed) Write(directory, committed: true);
-            return;
+            return false;
         }
         if (File.Exists(marker))
         {
@@ -42,7 +42,7 @@ internal static partial class IndexFolder
             if (m.Kind == ShardedKind)
                 throw new RelevoException($"{directory}: holds a sharded index (cluster.json); open it as one, not as an ordinary index");
             if (m.Committed) throw Damaged(directory);
-            return; // created by a writer that never committed: its files are ours to clean up
+            return false; // created by a writer that never committed: its files are ours to clean up
         }
         if (File.Exists(Path.Combine(directory, "cluster.json")))
             throw new RelevoException($"{directory}: holds a sharded index (cluster.json); open it as one, not as an ordinary index");
@@ -56,8 +56,27 @@ internal static partial class IndexFolder
                 throw new RelevoException($"{directory}: the folder is not empty and holds no Relevo index " +
                                           $"({entries.Length} entries, e.g. '{Path.GetFileName(entries[0])}'); index into a new or empty folder");
         }
+        bool created = !System.IO.Directory.Exists(directory);
         System.IO.Directory.CreateDirectory(directory);
         Write(directory, committed: false);
+        return created;
+    }
+
+    /// <summary>Undoes <see cref="PrepareForWriter"/> for a writer that closes without ever committing: removes the
+    /// marker and the lock file, and the folder if the writer created it and it is empty now.</summary>
+    public static void RemoveUncommitted(string directory, bool createdFolder)
+    {
+        if (Manifest.Exists(directory)) return;
+        try
+        {
+            File.Delete(Path.Combine(directory, MarkerFileName));
+            File.Delete(Path.Combine(directory, IndexWriter.LockFileName));
+            if (createdFolder && !System.IO.Directory.EnumerateFileSystemEntries(directory).Any()) System.IO.Directory.Delete(directory);
+        }
+        catch (IOException)
+        {
+            // another writer opened it meanwhile: it is theirs now
+        }
     }
 
     /// <summary>Makes <paramref name="root"/> ready to become a sharded index (shard folders and cluster.json inside):

@@ -26,6 +26,7 @@ internal sealed class IndexWriter : IDisposable
     private readonly HashSet<int> _bufferDeleted = [];
     private bool _dirty;
     private bool _markedCommitted;
+    private bool _createdFolder;
 
     public string Directory => _dir;
     public Analyzer Analyzer => _analyzer;
@@ -52,7 +53,7 @@ internal sealed class IndexWriter : IDisposable
     public static IndexWriter Open(string directory, IndexWriterOptions? options = null)
     {
         options ??= new IndexWriterOptions();
-        IndexFolder.PrepareForWriter(directory);
+        bool created = IndexFolder.PrepareForWriter(directory);
         FileStream lockFile;
         try
         {
@@ -64,7 +65,7 @@ internal sealed class IndexWriter : IDisposable
         }
         try
         {
-            return new IndexWriter(directory, options, lockFile);
+            return new IndexWriter(directory, options, lockFile) { _createdFolder = created };
         }
         catch
         {
@@ -655,6 +656,8 @@ internal sealed class IndexWriter : IDisposable
             RemoveUnreferencedFilesAfterClose();
         }
         _lock.Dispose();
+        // a writer that never committed leaves no trace: not even the marker of a new index
+        if (_committed.Generation == 0 && !Manifest.Exists(_dir)) IndexFolder.RemoveUncommitted(_dir, _createdFolder);
     }
 
     private void RemoveUnreferencedFilesAfterClose()

@@ -29,6 +29,7 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
 
     public override long AddCorpus(string path, Action<double, long>? progress = null)
     {
+        if (Directory.Exists(path)) throw new RelevoException($"{path}: is a directory, not a JSON-lines file");
         if (!File.Exists(path)) throw new RelevoException($"{path}: file not found");
         var position = new JsonlReader.Position();
         double fraction = 0;

@@ -108,4 +108,18 @@ public class FileSafetyTests
         using var reader = IndexReader.Open(index);
         Assert.Equal(82, reader.LiveDocs);
     }
+
+    [Fact]
+    public void A_first_index_that_fails_leaves_no_folder_behind()
+    {
+        using var tmp = new TempDir();
+        string bad = tmp["bad.jsonl"];
+        File.WriteAllText(bad, "{\"_id\":\"a\",\"text\":\"fine\"}\n{\"_id\":\"a\",\"text\":\"again\"}\n");
+        string index = tmp["new-index"];
+        var r = CliRunner.Run(["index", "--corpus", bad, "--index", index]);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("bad.jsonl:2: field _id", r.Stderr);
+        Assert.Contains("nothing was committed", r.Stderr);
+        Assert.False(Directory.Exists(index), "the failed run left the folder it created");
+    }
 }

@@ -75,6 +75,8 @@ public sealed class JsonlReaderTests : IDisposable
         Assert.StartsWith($"{path}:2: field text: a \\u escape gives a lone surrogate", Refused(path, queries: true));
         path = Write("queries2.jsonl", [.. "{\"_id\":\"1\",\"text\":\"a"u8, 0xC3, 0x28, .. "\"}\n"u8]);
         Assert.Equal($"{path}:1: field text: invalid UTF-8 at byte 21 of the line", Refused(path, queries: true));
+        path = Write("queries3.jsonl", "{\"_id\":\"1\",\"text\":\"a\"}\n{\"_id\":\"q 2\",\"text\":\"b\"}\n");
+        Assert.StartsWith($"{path}:2: field _id: a query id cannot hold white space", Refused(path, queries: true));
     }
 
     [Fact]
