@@ -5,4 +5,11 @@ namespace Relevo.Server;
 internal sealed class ApiException(int statusCode, string message) : RelevoException(message)
 {
     public int StatusCode { get; } = statusCode;
+
+    /// <summary>Sent as the Retry-After header (whole seconds) when set: the request may succeed if sent again later.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
+    /// <summary>Close the connection after the answer: the request body was not read to its end (it is too large, or
+    /// too slow), so the connection cannot carry another request.</summary>
+    public bool CloseConnection { get; init; }
 }

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Microsoft.AspNetCore.Routing;
@@ -25,12 +27,30 @@ internal static class Endpoints
                 TypedResults.Ok(await Search(s, new SearchRequest(q, k, pipeline, explain), ctx.RequestAborted)))
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
+            .Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable)
             .WithName("SearchGet")
             .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (BM25 term contributions).");
-        api.MapPost("/search", async (ServerContext s, HttpContext ctx, [FromBody] SearchRequest request) =>
-                TypedResults.Ok(await Search(s, request, ctx.RequestAborted)))
+        api.MapPost("/search", async (ServerContext s, HttpContext ctx, IOptions<JsonOptions> json) =>
+                TypedResults.Ok(await Search(s, ParseSearchBody(BufferedBody.Of(ctx), json.Value.SerializerOptions), ctx.RequestAborted)))
+            .WithMetadata(new TakesBody(BodyKind.Search))
+            .AddOpenApiOperationTransformer(async (operation, context, cancellation) =>
+            {
+                // Described here rather than with .Accepts(), whose content-type matching would answer another type with
+                // 404; RequestBodies answers it with 415.
+                var schema = await context.GetOrCreateSchemaAsync(typeof(SearchRequest), null, cancellation);
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Description = "The query and its options as a JSON object.",
+                    Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+                };
+            })
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
+            .Produces<ErrorResponse>(StatusCodes.Status408RequestTimeout)
+            .Produces<ErrorResponse>(StatusCodes.Status413PayloadTooLarge)
+            .Produces<ErrorResponse>(StatusCodes.Status415UnsupportedMediaType)
             .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
+            .Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable)
             .WithName("SearchPost")
             .WithSummary("Search with a JSON body {q, k, pipeline, explain}.");
 
@@ -48,8 +68,7 @@ internal static class Endpoints
         api.MapPost("/documents", async (ServerContext s, HttpContext ctx) =>
             {
                 Authorize(s, ctx);
-                var body = await ReadBody(s, ctx);
-                var docs = DocumentParser.Parse(body);
+                var docs = DocumentParser.Parse(BufferedBody.Of(ctx).Span);
                 long generation = await s.Index.AddAsync(docs, ctx.RequestAborted);
                 return TypedResults.Ok(new WriteResponse(docs.Count, generation));
             })
@@ -72,7 +91,9 @@ internal static class Endpoints
             .Produces<ErrorResponse>(StatusCodes.Status401Unauthorized)
             .Produces<ErrorResponse>(StatusCodes.Status403Forbidden)
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
+            .Produces<ErrorResponse>(StatusCodes.Status408RequestTimeout)
             .Produces<ErrorResponse>(StatusCodes.Status413PayloadTooLarge)
+            .WithMetadata(new TakesBody(BodyKind.Documents))
             .WithName("AddDocuments")
             .WithSummary("Add or replace (by _id) documents: a JSON array or JSON lines of {_id, title, text}. Needs the API key. A 200 means committed: durable and visible to the next search.");
 
@@ -144,6 +165,7 @@ internal static class Endpoints
         for (int i = 0; i < hits.Length; i++)
         {
             var h = result.Hits[i];
+            if (!float.IsFinite(h.Score)) throw NotFinite(result.Pipeline, h.Id, h.Score);
             var doc = result.Documents![i] ?? new Document(h.Id, "", ""); // deleted between the search and the fetch (sharded)
             var title = highlighter.Full(doc.Title);
             var snippet = highlighter.Snippet(doc.Text.Length > 0 ? doc.Text : doc.Title);
@@ -151,18 +173,51 @@ internal static class Endpoints
             for (int st = 0; st < result.Stages.Count; st++)
             {
                 float v = result.StageScores(st)[i];
-                if (!float.IsNaN(v)) stages[result.Stages[st]] = v;
+                if (float.IsInfinity(v)) throw NotFinite(result.Stages[st], h.Id, v);
+                if (!float.IsNaN(v)) stages[result.Stages[st]] = v; // NaN: the stage did not rank this document
             }
+            var explanation = result.Explanations?[i];
+            if (explanation is not null && !Finite(explanation)) throw NotFinite(result.Pipeline, h.Id, explanation.Score);
             hits[i] = new SearchResultHit(i + 1, h.Id, doc.Title, snippet.Text, h.Score, stages, title.Highlights, snippet.Highlights,
-                result.Explanations?[i]);
+                explanation);
         }
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         s.Stats.Record(ms);
         return new SearchResponse(q, result.Pipeline, k, result.QueryTerms, result.Generation, Math.Round(ms, 3), hits);
     }
 
+    /// <summary>A score JSON cannot carry (infinite, or NaN): large weights multiplied through nested fusions overflow
+    /// float. The answer is a 400 about the pipeline, never a response the JSON writer fails on.</summary>
+    private static ApiException NotFinite(string pipeline, string id, float score) =>
+        new(400, $"pipeline: '{pipeline}' gives document '{id}' the score {score.ToString(System.Globalization.CultureInfo.InvariantCulture)}, " +
+                 "which is not a finite number; use smaller weights");
+
+    private static bool Finite(Explanation e)
+    {
+        if (!float.IsFinite(e.Score) || !float.IsFinite(e.K1) || !float.IsFinite(e.B)) return false;
+        foreach (var t in e.Terms)
+            if (!float.IsFinite(t.QueryWeight) || !float.IsFinite(t.Idf) || !float.IsFinite(t.AverageLength) || !float.IsFinite(t.Score))
+                return false;
+        return true;
+    }
+
+    /// <summary>A search body: a JSON object {q, k, pipeline, explain}; errors name the field.</summary>
+    private static SearchRequest ParseSearchBody(ReadOnlyMemory<byte> body, JsonSerializerOptions options)
+    {
+        SearchRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize<SearchRequest>(body.Span, options);
+        }
+        catch (JsonException e)
+        {
+            throw new ApiException(400, $"request body: cannot be read as JSON {{\"q\", \"k\", \"pipeline\", \"explain\"}}: {e.Message}");
+        }
+        return request ?? throw new ApiException(400, "request body: expected a JSON object {\"q\", \"k\", \"pipeline\", \"explain\"}, found null");
+    }
+
     /// <summary>Writes need `Authorization: Bearer KEY`: 401 without it or with a wrong one, 403 on a read-only server.</summary>
-    private static void Authorize(ServerContext s, HttpContext ctx)
+    internal static void Authorize(ServerContext s, HttpContext ctx)
     {
         if (s.Options.ApiKey is not { } key)
             throw new ApiException(403, "this server is read-only: start it with --api-key to allow writes");
@@ -174,38 +229,6 @@ internal static class Endpoints
         var expected = Encoding.UTF8.GetBytes(key);
         if (!CryptographicOperations.FixedTimeEquals(given, expected))
             throw new ApiException(401, "wrong API key");
-    }
-
-    /// <summary>How much of an oversized body is read and discarded before answering 413.</summary>
-    internal static long DrainLimit(long maxBodyBytes) => maxBodyBytes * 4 + (1 << 20);
-
-    private static async Task<byte[]> ReadBody(ServerContext s, HttpContext ctx)
-    {
-        long max = s.Options.MaxBodyBytes;
-        long? declared = ctx.Request.ContentLength;
-        if (declared > DrainLimit(max))
-            throw new ApiException(413, $"request body is {declared} bytes; the limit is {max}");
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        long total = 0;
-        try
-        {
-            int n;
-            while ((n = await ctx.Request.Body.ReadAsync(chunk, ctx.RequestAborted)) > 0)
-            {
-                total += n;
-                if (total <= max) buffer.Write(chunk, 0, n); // past the limit, keep reading only to drain the body
-            }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            total = long.MaxValue;
-        }
-        if (total > max)
-            throw new ApiException(413, declared is { } length
-                ? $"request body is {length} bytes; the limit is {max}"
-                : $"request body is larger than the limit of {max} bytes");
-        return buffer.ToArray();
     }
 
     /// <summary>Kestrel decodes every escape in the path except %2F; an id with a slash arrives as "a%2Fb".</summary>

@@ -1,12 +1,10 @@
 using System.Diagnostics;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -104,9 +102,9 @@ public sealed class RelevoServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            // Bodies over MaxBodyBytes are refused by the endpoint after it has drained them (so the client reads a clean
-            // 413 instead of a reset connection); Kestrel's own hard cap only stops bodies far beyond the limit.
-            k.Limits.MaxRequestBodySize = Endpoints.DrainLimit(options.MaxBodyBytes);
+            // RequestBodies sets each request's own limit before its body is read; this is only the ceiling. Kestrel's
+            // minimum body data rate (240 bytes/s after a 5 s grace) stays on beside ServerOptions.BodyTimeout.
+            k.Limits.MaxRequestBodySize = RequestBodies.DrainLimit(Math.Max(options.MaxBodyBytes, options.MaxSearchBodyBytes));
         });
 
         builder.Logging.ClearProviders();
@@ -133,21 +131,7 @@ public sealed class RelevoServer : IAsyncDisposable
             doc.Info.Version = "1";
             return Task.CompletedTask;
         }));
-        builder.Services.AddRateLimiter(o =>
-        {
-            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
-                ctx.Request.Path.StartsWithSegments("/api/health")
-                    ? RateLimitPartition.GetNoLimiter("health")
-                    : RateLimitPartition.GetConcurrencyLimiter("all", _ => new ConcurrencyLimiterOptions
-                    {
-                        PermitLimit = options.MaxConcurrentRequests,
-                        QueueLimit = options.RequestQueueLimit,
-                        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-                    }));
-            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.OnRejected = (ctx, token) => new ValueTask(WriteError(ctx.HttpContext, 429,
-                $"too many concurrent requests (limit {options.MaxConcurrentRequests}, queue {options.RequestQueueLimit}); retry later"));
-        });
+        builder.Services.AddSingleton(_ => new Admission(options)); // created by the container, so disposed with it
 
         var context = new ServerContext(options, index, new QueryStats(), Stopwatch.StartNew());
         builder.Services.AddSingleton(context);
@@ -157,7 +141,12 @@ public sealed class RelevoServer : IAsyncDisposable
         var errorLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relevo.Server");
         app.Use((ctx, next) => LogRequest(ctx, next, requestLog));
         app.Use((ctx, next) => MapErrors(ctx, next, errorLog));
-        app.UseRateLimiter();
+        // Routing first, so that the body step knows the endpoint's body limit; the body is read before admission,
+        // so neither a large body nor a slow one holds one of the concurrent places.
+        app.UseRouting();
+        app.Use((ctx, next) => RequestBodies.HandleAsync(ctx, next, context));
+        var admission = app.Services.GetRequiredService<Admission>();
+        app.Use((ctx, next) => admission.HandleAsync(ctx, next));
         app.MapOpenApi("/openapi.json");
         Endpoints.Map(app);
         WebPage.Map(app);
@@ -206,16 +195,21 @@ public sealed class RelevoServer : IAsyncDisposable
                 BadHttpRequestException b => (b.StatusCode, b.Message),
                 _ => (500, "internal error; see the server log"),
             };
-            if (status >= 500) log.LogError(e, "{Method} {Path} failed", ctx.Request.Method, ctx.Request.Path.Value);
-            await WriteError(ctx, status, message);
+            if (status >= 500 && e is not ApiException) log.LogError(e, "{Method} {Path} failed", ctx.Request.Method, ctx.Request.Path.Value);
+            var api = e as ApiException;
+            // Kestrel refused the body (too large, too slow), leaving it unread: close the connection too.
+            bool close = api?.CloseConnection ?? e is BadHttpRequestException { StatusCode: 408 or 413 };
+            await WriteError(ctx, status, message, api?.RetryAfterSeconds, close);
         }
     }
 
-    internal static Task WriteError(HttpContext ctx, int status, string message)
+    internal static Task WriteError(HttpContext ctx, int status, string message, int? retryAfterSeconds = null, bool closeConnection = false)
     {
         ctx.Response.Clear();
         ctx.Response.StatusCode = status;
         if (status == 401) ctx.Response.Headers.WWWAuthenticate = "Bearer";
+        if (retryAfterSeconds is { } seconds) ctx.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (closeConnection) ctx.Response.Headers.Connection = "close";
         return ctx.Response.WriteAsJsonAsync(new ErrorResponse(message, status));
     }
 }

@@ -20,8 +20,18 @@ public sealed record ServerOptions
     /// <summary>The bearer token that writes need. Null: the server is read-only (writes answer 403) and opens no writer.</summary>
     public string? ApiKey { get; init; }
 
-    /// <summary>Largest request body, in bytes (413 beyond).</summary>
+    /// <summary>Largest body of a write (POST /api/documents), in bytes (413 beyond). It is read only once the request
+    /// carries the API key.</summary>
     public long MaxBodyBytes { get; init; } = 32L << 20;
+
+    /// <summary>Largest body of every other request, in bytes (413 beyond): a search body (POST /api/search) holds a query
+    /// of at most <see cref="MaxQueryChars"/> characters and a pipeline, so it needs a few KiB; endpoints that take no
+    /// body refuse one declared larger than this too.</summary>
+    public long MaxSearchBodyBytes { get; init; } = 16L << 10;
+
+    /// <summary>Longest time to receive a request body (408 beyond, and the connection is closed). Bodies are read
+    /// before the request waits for one of the <see cref="MaxConcurrentRequests"/> places, so a slow client holds none.</summary>
+    public TimeSpan BodyTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Longest query, in characters (400 beyond).</summary>
     public int MaxQueryChars { get; init; } = 1024;
@@ -35,6 +45,9 @@ public sealed record ServerOptions
     /// <summary>Requests that wait for a place when <see cref="MaxConcurrentRequests"/> are being served (429 beyond).</summary>
     public int RequestQueueLimit { get; init; } = 256;
 
+    /// <summary>Longest time a request waits in the queue for a place (503 beyond, with Retry-After).</summary>
+    public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Log one structured (JSON) line per request to the console.</summary>
     public bool LogRequests { get; init; } = true;
 
@@ -46,8 +59,15 @@ public sealed record ServerOptions
         if (!hasFolder && Connect is null) throw new RelevoException("--index: an index folder (or --cluster) is required");
         if (Urls.Count == 0) throw new RelevoException("--urls: at least one address is required");
         if (ApiKey is { } key && key.Trim().Length < 8) throw new RelevoException("--api-key: use at least 8 characters");
-        if (MaxBodyBytes < 1024) throw new RelevoException("max body size must be at least 1024 bytes");
+        if (MaxBodyBytes < 1024 || MaxBodyBytes > 1L << 30) throw new RelevoException("max body size (--max-body-mb) must be between 1 KiB and 1 GiB");
+        if (MaxSearchBodyBytes < 1024 || MaxSearchBodyBytes > 1L << 30)
+            throw new RelevoException("max search body size (--max-search-body-kb) must be between 1 KiB and 1 GiB");
+        if (BodyTimeout <= TimeSpan.Zero || BodyTimeout > TimeSpan.FromHours(1))
+            throw new RelevoException($"body timeout (--body-timeout) must be more than 0 and at most 1 hour, found {BodyTimeout}");
+        if (QueueTimeout <= TimeSpan.Zero || QueueTimeout > TimeSpan.FromHours(1))
+            throw new RelevoException($"queue timeout (--queue-timeout) must be more than 0 and at most 1 hour, found {QueueTimeout}");
         if (MaxQueryChars < 1 || MaxK < 1) throw new RelevoException("max query length and max k must be at least 1");
-        if (MaxConcurrentRequests < 1 || RequestQueueLimit < 0) throw new RelevoException("max concurrent requests must be at least 1");
+        if (MaxConcurrentRequests < 1) throw new RelevoException("max concurrent requests must be at least 1");
+        if (RequestQueueLimit < 0) throw new RelevoException("the request queue limit (--max-queue) must be at least 0");
     }
 }

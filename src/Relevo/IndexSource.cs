@@ -265,11 +265,15 @@ internal sealed class LocalIndexSource : IndexSource
 
     public override bool Refresh() => _readers.Refresh();
 
+    private bool _disposed;
+
     public override void Dispose()
     {
         Task merges;
         lock (_mergeGate)
         {
+            if (_disposed) return;
+            _disposed = true;
             _closing.Cancel();
             merges = _merges;
         }

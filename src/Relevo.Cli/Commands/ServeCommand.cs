@@ -30,9 +30,21 @@ internal sealed class ServeCommand : Command<ServeCommand.Settings>
         [CommandOption("--api-key <KEY>")]
         [Description("Bearer token that writes need (or $RELEVO_API_KEY). Without one the server is read-only.")]
         public string? ApiKey { get; init; }
-        [CommandOption("--max-body-mb <MB>")][DefaultValue(32)][Description("Largest request body.")] public int MaxBodyMb { get; init; } = 32;
-        [CommandOption("--max-concurrent <N>")][DefaultValue(64)][Description("Requests served at once (a queue of 256 more wait; beyond, 429).")]
+        [CommandOption("--max-body-mb <MB>")][DefaultValue(32)][Description("Largest body of a write (POST /api/documents); beyond, 413.")]
+        public int MaxBodyMb { get; init; } = 32;
+        [CommandOption("--max-search-body-kb <KB>")][DefaultValue(16)]
+        [Description("Largest body of any other request (a POST /api/search body); beyond, 413.")]
+        public int MaxSearchBodyKb { get; init; } = 16;
+        [CommandOption("--body-timeout <SECONDS>")][DefaultValue(30)]
+        [Description("Longest time to receive a request body; beyond, 408 and the connection is closed.")]
+        public int BodyTimeout { get; init; } = 30;
+        [CommandOption("--max-concurrent <N>")][DefaultValue(64)][Description("Requests served at once (more wait in the queue).")]
         public int MaxConcurrent { get; init; } = 64;
+        [CommandOption("--max-queue <N>")][DefaultValue(256)][Description("Requests that wait for a place; beyond, 429 with Retry-After.")]
+        public int MaxQueue { get; init; } = 256;
+        [CommandOption("--queue-timeout <SECONDS>")][DefaultValue(10)]
+        [Description("Longest wait in the queue; beyond, 503 with Retry-After.")]
+        public int QueueTimeout { get; init; } = 10;
 
         public override ValidationResult Validate()
         {
@@ -40,8 +52,13 @@ internal sealed class ServeCommand : Command<ServeCommand.Settings>
                 return ValidationResult.Error("--index and --cluster are mutually exclusive: serve an index folder or a cluster");
             if (Cluster is { } c && string.IsNullOrWhiteSpace(c)) return ValidationResult.Error("--cluster: the membership address is empty");
             if (IndexDir.Length == 0 && Cluster is null) return ValidationResult.Error("--index (or --cluster) is required");
-            if (MaxBodyMb < 1) return ValidationResult.Error("--max-body-mb must be at least 1");
+            if (MaxBodyMb is < 1 or > 1024) return ValidationResult.Error($"--max-body-mb must be between 1 and 1024, found {MaxBodyMb}");
+            if (MaxSearchBodyKb is < 1 or > 1024)
+                return ValidationResult.Error($"--max-search-body-kb must be between 1 and 1024, found {MaxSearchBodyKb}");
+            if (BodyTimeout is < 1 or > 3600) return ValidationResult.Error($"--body-timeout must be between 1 and 3600 seconds, found {BodyTimeout}");
             if (MaxConcurrent < 1) return ValidationResult.Error("--max-concurrent must be at least 1");
+            if (MaxQueue < 0) return ValidationResult.Error($"--max-queue must be at least 0, found {MaxQueue}");
+            if (QueueTimeout is < 1 or > 3600) return ValidationResult.Error($"--queue-timeout must be between 1 and 3600 seconds, found {QueueTimeout}");
             return ValidationResult.Success();
         }
     }
@@ -57,7 +74,11 @@ internal sealed class ServeCommand : Command<ServeCommand.Settings>
             Urls = settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             ApiKey = key,
             MaxBodyBytes = (long)settings.MaxBodyMb << 20,
+            MaxSearchBodyBytes = (long)settings.MaxSearchBodyKb << 10,
+            BodyTimeout = TimeSpan.FromSeconds(settings.BodyTimeout),
             MaxConcurrentRequests = settings.MaxConcurrent,
+            RequestQueueLimit = settings.MaxQueue,
+            QueueTimeout = TimeSpan.FromSeconds(settings.QueueTimeout),
         };
         return Run(options, cancellation).GetAwaiter().GetResult();
     }

@@ -72,18 +72,63 @@ internal sealed class QueryLikelihoodStage(float mu) : RetrieverStage
     }
 }
 
-/// <summary>Searchers of one reader by parameters, for reuse across queries; at most <see cref="Capacity"/> are kept
-/// (parameters come from queries, so the set is not bounded): past it a searcher is made per query.</summary>
+/// <summary>Searchers of one reader by parameters, for reuse across queries. Parameters come from queries, so the set
+/// of keys has no bound: at most <see cref="Capacity"/> searchers are kept, and a new one evicts the least recently
+/// used, so the parameters in use stay cached whatever else clients send. Thread-safe; a searcher is built outside
+/// the lock (two threads may build the same one; the first kept wins).</summary>
 internal sealed class SearcherCache<TKey, TSearcher> where TKey : notnull where TSearcher : class
 {
     public const int Capacity = 32;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<TKey, TSearcher> _searchers = new();
+    private readonly Dictionary<TKey, LinkedListNode<(TKey Key, TSearcher Searcher)>> _byKey = new(Capacity);
+    private readonly LinkedList<(TKey Key, TSearcher Searcher)> _recent = new(); // most recently used first
+    private readonly Lock _lock = new();
+
+    /// <summary>How many searchers are kept.</summary>
+    public int Count
+    {
+        get { lock (_lock) return _byKey.Count; }
+    }
 
     public TSearcher Get(TKey key, Func<TKey, TSearcher> create)
     {
-        if (_searchers.TryGetValue(key, out var s)) return s;
-        s = create(key);
-        if (_searchers.Count < Capacity) _searchers.TryAdd(key, s);
-        return s;
+        lock (_lock)
+        {
+            if (TryUse(key, out var cached)) return cached;
+        }
+        var made = create(key);
+        lock (_lock)
+        {
+            if (TryUse(key, out var cached)) return cached; // another thread built it meanwhile
+            if (_byKey.Count >= Capacity)
+            {
+                var oldest = _recent.Last!; // reused for the new entry
+                _recent.RemoveLast();
+                _byKey.Remove(oldest.Value.Key);
+                oldest.Value = (key, made);
+                _recent.AddFirst(oldest);
+                _byKey.Add(key, oldest);
+            }
+            else
+            {
+                _byKey.Add(key, _recent.AddFirst((key, made)));
+            }
+        }
+        return made;
+    }
+
+    private bool TryUse(TKey key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out TSearcher searcher)
+    {
+        if (!_byKey.TryGetValue(key, out var node))
+        {
+            searcher = null;
+            return false;
+        }
+        if (node != _recent.First)
+        {
+            _recent.Remove(node);
+            _recent.AddFirst(node);
+        }
+        searcher = node.Value.Searcher;
+        return true;
     }
 }
