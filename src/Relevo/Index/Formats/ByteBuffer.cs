@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Relevo.Index.Formats;
 
 /// <summary>A growable byte buffer reused across terms and blocks while writing a segment.</summary>
@@ -9,10 +11,24 @@ internal sealed class ByteBuffer
 
     public void Clear() => Length = 0;
 
+    /// <summary>The most bytes a buffer holds (the largest byte array), under int.MaxValue: an offset into a buffer
+    /// always fits the 32-bit offsets of format 1. Writers check it before a buffer would pass it, naming the file.</summary>
+    public static int MaxLength => Array.MaxLength;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Ensure(int extra)
     {
-        if (Length + extra > _data.Length)
-            Array.Resize(ref _data, Math.Max(_data.Length * 2, Length + extra));
+        if ((long)Length + extra > _data.Length) Grow(extra);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Grow(int extra)
+    {
+        long need = (long)Length + extra;
+        if (need > MaxLength)
+            throw new InvalidOperationException($"a write buffer would pass {MaxLength} bytes, the most one holds");
+        // doubling, capped at the largest array: growth past 1 GiB stays amortized instead of a copy per write
+        Array.Resize(ref _data, (int)Math.Max(Math.Min(2L * _data.Length, MaxLength), need));
     }
 
     public void WriteByte(byte b) { Ensure(1); _data[Length++] = b; }

@@ -21,25 +21,56 @@ internal static class FileFormat
     }
 
     /// <summary>Checks header, version and footer checksum of a whole file image; returns the format version.</summary>
-    public static int Verify(string path, ReadOnlySpan<byte> file, string kind, int maxVersion)
+    public static unsafe int Verify(string path, ReadOnlySpan<byte> file, string kind, int maxVersion)
     {
-        if (file.Length < HeaderLength + FooterLength)
-            throw new CorruptIndexException(path, $"file is truncated ({file.Length} bytes)");
-        if (BinaryPrimitives.ReadUInt32LittleEndian(file) != HeaderMagic)
+        fixed (byte* p = file) return Verify(path, p, file.Length, kind, maxVersion);
+    }
+
+    /// <summary>Checks header, version and footer checksum of the <paramref name="length"/> bytes of a whole file at
+    /// <paramref name="file"/> (a mapping; files may pass 2 GiB, more than one span holds); returns the format version.</summary>
+    public static unsafe int Verify(string path, byte* file, long length, string kind, int maxVersion)
+    {
+        if (length < HeaderLength + FooterLength)
+            throw new CorruptIndexException(path, $"file is truncated ({length} bytes)");
+        var header = new ReadOnlySpan<byte>(file, HeaderLength);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header) != HeaderMagic)
             throw new CorruptIndexException(path, "not a Relevo index file (bad header magic)");
-        if (!file.Slice(4, 4).SequenceEqual(KindBytes(kind)))
-            throw new CorruptIndexException(path, $"expected a '{kind}' file but found '{Encoding.ASCII.GetString(file.Slice(4, 4))}'");
-        int version = BinaryPrimitives.ReadInt32LittleEndian(file[8..]);
+        if (!header.Slice(4, 4).SequenceEqual(KindBytes(kind)))
+            throw new CorruptIndexException(path, $"expected a '{kind}' file but found '{Encoding.ASCII.GetString(header.Slice(4, 4))}'");
+        int version = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
         if (version < 1 || version > maxVersion)
             throw new CorruptIndexException(path, $"format version {version} is not supported (this build reads 1..{maxVersion})");
-        var footer = file[^FooterLength..];
+        var footer = new ReadOnlySpan<byte>(file + length - FooterLength, FooterLength);
         if (BinaryPrimitives.ReadUInt32LittleEndian(footer) != FooterMagic)
             throw new CorruptIndexException(path, "bad footer magic (file truncated or overwritten)");
         ulong expected = BinaryPrimitives.ReadUInt64LittleEndian(footer[4..]);
-        ulong actual = System.IO.Hashing.XxHash64.HashToUInt64(file[..^FooterLength]);
+        ulong actual = Checksum(file, length - FooterLength);
         if (expected != actual)
             throw new CorruptIndexException(path, $"checksum mismatch (stored {expected:x16}, computed {actual:x16})");
         return version;
+    }
+
+    /// <summary>Bytes hashed per step by <see cref="Checksum(byte*, long, int)"/>: a span holds at most int.MaxValue
+    /// bytes (a multiple of XxHash64's 32-byte stripe, so no step leaves a partial stripe to buffer).</summary>
+    public const int ChecksumChunk = 1 << 30;
+
+    /// <summary>XxHash64 of <paramref name="data"/>, appended <paramref name="chunk"/> bytes at a time (tests).</summary>
+    public static unsafe ulong Checksum(ReadOnlySpan<byte> data, int chunk)
+    {
+        fixed (byte* p = data) return Checksum(p, data.Length, chunk);
+    }
+
+    /// <summary>XxHash64 of <paramref name="length"/> bytes at <paramref name="data"/>, in one pass: at once when they fit
+    /// one chunk, else appended <paramref name="chunk"/> bytes at a time (the same hash as one call over all of them,
+    /// which is what <see cref="IndexOutput"/> writes, appending as it flushes).</summary>
+    public static unsafe ulong Checksum(byte* data, long length, int chunk = ChecksumChunk)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunk);
+        if (length <= chunk) return System.IO.Hashing.XxHash64.HashToUInt64(new ReadOnlySpan<byte>(data, (int)length));
+        var hash = new System.IO.Hashing.XxHash64();
+        for (long done = 0; done < length; done += chunk)
+            hash.Append(new ReadOnlySpan<byte>(data + done, (int)Math.Min(chunk, length - done)));
+        return hash.GetCurrentHashAsUInt64();
     }
 
     private static byte[] KindBytes(string kind)

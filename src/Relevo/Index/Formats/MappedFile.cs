@@ -35,7 +35,7 @@ internal sealed unsafe class MappedFile : IDisposable
         _base = p + _view.PointerOffset;
         try
         {
-            Version = FileFormat.Verify(path, Span(0, checked((int)Math.Min(Length, int.MaxValue))), kind, maxVersion);
+            Version = FileFormat.Verify(path, _base, Length, kind, maxVersion); // every byte, past 2 GiB too
         }
         catch
         {

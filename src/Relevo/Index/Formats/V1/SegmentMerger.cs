@@ -45,23 +45,24 @@ internal sealed class SegmentMerger : ISegmentSource
     }
 
     /// <summary>Without deletions the merged documents are the sources' in order: their compressed stored blocks are
-    /// copied as they are (renumbered), not decompressed and compressed again.</summary>
-    public StoredDocsBuilder? Stored
+    /// copied as they are (renumbered), straight from the mapped files, not decompressed and compressed again nor held
+    /// in memory (a merged store may be many GiB).</summary>
+    public bool CopyStoredBlocks(IndexOutput docs, List<(int FirstDoc, long Offset, int Compressed, int Raw)> index)
     {
-        get
-        {
-            foreach (var seg in _segments) if (seg.Deletes.Count > 0) return null;
-            var builder = new StoredDocsBuilder();
-            foreach (var seg in _segments)
-                for (int i = 0; i < seg.StoredBlockCount; i++)
-                {
-                    var (first, data, raw) = seg.StoredBlock(i);
-                    int next = i + 1 < seg.StoredBlockCount ? seg.StoredBlockFirstDoc(i + 1) : seg.MaxDoc;
-                    builder.AddCompressedBlock(data, raw, next - first);
-                }
-            return builder;
-        }
+        foreach (var seg in _segments) if (seg.Deletes.Count > 0) return false;
+        int first = 0;
+        foreach (var seg in _segments)
+            for (int i = 0; i < seg.StoredBlockCount; i++)
+            {
+                var data = seg.StoredBlock(i, out int blockFirst, out int raw);
+                int next = i + 1 < seg.StoredBlockCount ? seg.StoredBlockFirstDoc(i + 1) : seg.MaxDoc;
+                index.Add((first, docs.Position, data.Length, raw));
+                docs.WriteBytes(data);
+                first += next - blockFirst;
+            }
+        return true;
     }
+
     public byte[] Norms => _norms;
 
     private V1SegmentReader.StoredCursor[]? _stored;

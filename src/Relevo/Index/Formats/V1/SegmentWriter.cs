@@ -16,6 +16,11 @@ internal interface ISegmentSource
     /// <summary>Stored documents already serialized and compressed (the in-memory buffer does this as documents
     /// arrive); null to have the writer read every document with <see cref="GetDocument"/>.</summary>
     StoredDocsBuilder? Stored => null;
+    /// <summary>Writes the stored documents as compressed blocks that already exist (a merge without deletions copies
+    /// its sources' blocks from their mapped files, renumbered, holding none of them in memory) and lists each in
+    /// <paramref name="index"/>; false, writing nothing, to have the writer use <see cref="Stored"/> or
+    /// <see cref="GetDocument"/>.</summary>
+    bool CopyStoredBlocks(IndexOutput docs, List<(int FirstDoc, long Offset, int Compressed, int Raw)> index) => false;
 }
 
 /// <summary>Builds the stored-documents blocks of a segment incrementally: each document is serialized into the
@@ -39,17 +44,6 @@ internal sealed class StoredDocsBuilder
         Bytes += _block.Length - before;
         _count++;
         if (_block.Length >= SegmentWriter.StoredBlockBytes) Cut();
-    }
-
-    /// <summary>Appends an already compressed block holding <paramref name="docs"/> documents (merges without deletions
-    /// copy the source segments' blocks instead of recompressing them).</summary>
-    public void AddCompressedBlock(byte[] data, int raw, int docs)
-    {
-        if (_count > _blockFirst) throw new InvalidOperationException("a partly filled block is pending");
-        Blocks.Add((_count, data, raw));
-        Bytes += data.Length;
-        _count += docs;
-        _blockFirst = _count;
     }
 
     /// <summary>Compresses the last, partly filled block (call once, before writing).</summary>
@@ -81,6 +75,10 @@ internal sealed record SegmentStats(int MaxDoc, long SumTotalTermFreq, int DocsW
 internal static class SegmentWriter
 {
     internal const int StoredBlockBytes = 60 * 1024; // larger blocks compress better; merges read them sequentially
+
+    // the most one block of postings takes: two width bytes and 128 values of 32 bits twice; and its impacts
+    private const int MaxBlockBytes = 2 + 2 * 4 * SegmentFiles.BlockSize;
+    private const int MaxImpactsBytes = 5 + SegmentFiles.BlockSize * (5 + 1);
 
     public static SegmentStats Write(string directory, string segment, ISegmentSource source)
     {
@@ -131,6 +129,10 @@ internal static class SegmentWriter
             long totalTf = 0;
             for (int start = 0; start < tp.Count; start += SegmentFiles.BlockSize)
             {
+                // the skip table's offsets into a term's impacts and data are 32 bits
+                if (data.Length > ByteBuffer.MaxLength - MaxBlockBytes || impacts.Length > ByteBuffer.MaxLength - MaxImpactsBytes)
+                    throw new RelevoException($"{post.Path}: the postings of '{tp.Term}' pass {ByteBuffer.MaxLength} bytes, the most " +
+                                              $"format {SegmentFiles.Version} holds for one term; write fewer documents per segment");
                 int n = Math.Min(SegmentFiles.BlockSize, tp.Count - start);
                 uint maxDelta = 0, maxFreq = 0;
                 Array.Clear(maxTfByNorm);
@@ -165,6 +167,10 @@ internal static class SegmentWriter
             post.WriteBytes(data.Span);
 
             int len = Encoding.UTF8.GetByteCount(tp.Term);
+            // the reader reads the dictionary as one span: it stays under 2 GiB (a term takes at most 4 varints more)
+            if (body.Length > ByteBuffer.MaxLength - 4 - (len + 40))
+                throw new RelevoException($"{dict.Path}: the term dictionary passes {ByteBuffer.MaxLength} bytes at term {termCount:N0}, the " +
+                                          $"most format {SegmentFiles.Version} holds; write fewer documents per segment");
             if (len > termBytes.Length) termBytes = new byte[len * 2];
             Encoding.UTF8.GetBytes(tp.Term, termBytes);
             body.WriteVarInt((ulong)len);
@@ -214,6 +220,7 @@ internal static class SegmentWriter
     private static void WriteIdsAndDocs(string directory, string segment, ISegmentSource source, List<string> written)
     {
         int count = source.DocCount;
+        string idsPath = Path.Combine(directory, SegmentFiles.Ids(segment));
         var idBytes = new ByteBuffer();
         var offsets = new int[count + 1];
         var ids = new string[count];
@@ -227,11 +234,18 @@ internal static class SegmentWriter
                 ids[doc] = id;
                 offsets[doc] = idBytes.Length;
                 int n = Encoding.UTF8.GetByteCount(id);
+                if (idBytes.Length > ByteBuffer.MaxLength - n)
+                    throw new RelevoException($"{idsPath}: the document ids pass {ByteBuffer.MaxLength} bytes of UTF-8 at document {doc:N0}, " +
+                                              $"the most format {SegmentFiles.Version}'s 32-bit offsets reach; write fewer documents per segment");
                 if (n > idScratch.Length) idScratch = new byte[n * 2];
                 Encoding.UTF8.GetBytes(id, idScratch);
                 idBytes.WriteBytes(idScratch.AsSpan(0, n));
             }
-            if (source.Stored is { } stored)
+            if (source.CopyStoredBlocks(docs, index))
+            {
+                for (int doc = 0; doc < count; doc++) AddId(doc, source.GetId(doc));
+            }
+            else if (source.Stored is { } stored)
             {
                 stored.Finish();
                 for (int doc = 0; doc < count; doc++) AddId(doc, source.GetId(doc));
@@ -276,7 +290,7 @@ internal static class SegmentWriter
         var sorted = new int[count];
         for (int i = 0; i < count; i++) sorted[i] = i;
         Array.Sort(sorted, (a, b) => string.CompareOrdinal(ids[a], ids[b]));
-        using var o = new IndexOutput(Path.Combine(directory, SegmentFiles.Ids(segment)), SegmentFiles.IdsKind, SegmentFiles.Version);
+        using var o = new IndexOutput(idsPath, SegmentFiles.IdsKind, SegmentFiles.Version);
         o.WriteInt32(count);
         foreach (int off in offsets) o.WriteInt32(off);
         foreach (int s in sorted) o.WriteInt32(s);

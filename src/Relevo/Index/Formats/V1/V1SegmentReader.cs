@@ -41,7 +41,7 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
             _maxDoc = _norms.ReadInt32(_norms.PayloadStart);
 
             // Term dictionary: held in memory as sorted arrays (ordinal order), looked up through a hash table (BuildTermTable).
-            var r = new ByteReader(dict.Span(dict.PayloadStart, checked((int)(dict.PayloadEnd - dict.PayloadStart))));
+            var r = new ByteReader(dict.Span(dict.PayloadStart, SpanLength(dict, dict.PayloadStart, "term dictionary")));
             int n = r.ReadInt32();
             _terms = new string[n];
             _docFreq = new int[n];
@@ -68,7 +68,9 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
             _idsBytes = _idsSorted + 4L * MaxDoc;
 
             long indexOffset = _docs.ReadInt64(_docs.PayloadEnd - 8);
-            var ir = new ByteReader(_docs.Span(indexOffset, checked((int)(_docs.PayloadEnd - indexOffset))));
+            if (indexOffset < _docs.PayloadStart || indexOffset > _docs.PayloadEnd - 12)
+                throw new CorruptIndexException(_docs.Path, $"block table offset {indexOffset} lies outside the file");
+            var ir = new ByteReader(_docs.Span(indexOffset, SpanLength(_docs, indexOffset, "block table")));
             int blocks = ir.ReadInt32();
             _storedBlocks = new (int, long, int, int)[blocks];
             for (int i = 0; i < blocks; i++)
@@ -109,6 +111,16 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
     }
 
     public override SegmentReader Share(DeletedDocs deletes) => new V1SegmentReader(this, deletes);
+
+    /// <summary>Length of a region that is read as one span, from <paramref name="start"/> to the payload's end: under
+    /// 2 GiB (writers keep it there), else the file is refused, naming it.</summary>
+    private static int SpanLength(MappedFile file, long start, string what)
+    {
+        long length = file.PayloadEnd - start;
+        if (length > int.MaxValue)
+            throw new CorruptIndexException(file.Path, $"its {what} takes {length} bytes, more than format {SegmentFiles.Version} holds (2 GiB)");
+        return (int)length;
+    }
 
     private static MappedFile Open(string directory, string file, string kind, List<IDisposable> opened)
     {
@@ -238,15 +250,25 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
         return chars[..n].SequenceCompareTo(id.AsSpan());
     }
 
-    public override Document GetDocument(int doc)
+    /// <summary>The stored block that holds <paramref name="doc"/>.</summary>
+    private int StoredBlockOf(int doc)
     {
-        if ((uint)doc >= (uint)MaxDoc) throw new ArgumentOutOfRangeException(nameof(doc));
         int lo = 0, hi = _storedBlocks.Length - 1;
         while (lo < hi)
         {
             int mid = (lo + hi + 1) >>> 1;
             if (_storedBlocks[mid].FirstDoc <= doc) lo = mid; else hi = mid - 1;
         }
+        return lo;
+    }
+
+    /// <summary>Where in the stored-documents file the block holding <paramref name="doc"/> starts (tests of large files).</summary>
+    internal long StoredBlockOffset(int doc) => _storedBlocks[StoredBlockOf(doc)].Offset;
+
+    public override Document GetDocument(int doc)
+    {
+        if ((uint)doc >= (uint)MaxDoc) throw new ArgumentOutOfRangeException(nameof(doc));
+        int lo = StoredBlockOf(doc);
         var block = _storedBlocks[lo];
         var raw = new byte[block.Raw];
         int decoded = LZ4Codec.Decode(_docs.Span(block.Offset, block.Compressed), raw);
@@ -267,11 +289,14 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
     internal int StoredBlockCount => _storedBlocks.Length;
     internal int StoredBlockFirstDoc(int i) => _storedBlocks[i].FirstDoc;
 
-    /// <summary>A stored block as written: first document, compressed bytes (copied), raw length (merges copy blocks).</summary>
-    internal (int FirstDoc, byte[] Data, int Raw) StoredBlock(int i)
+    /// <summary>A stored block as written: its compressed bytes in the mapped file, first document and raw length
+    /// (merges copy blocks).</summary>
+    internal ReadOnlySpan<byte> StoredBlock(int i, out int firstDoc, out int raw)
     {
         var b = _storedBlocks[i];
-        return (b.FirstDoc, _docs.Span(b.Offset, b.Compressed).ToArray(), b.Raw);
+        firstDoc = b.FirstDoc;
+        raw = b.Raw;
+        return _docs.Span(b.Offset, b.Compressed);
     }
 
     /// <summary>Sequential access to stored documents (merges): each block is decompressed once, not once per document.</summary>
@@ -289,12 +314,7 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
         if ((uint)doc >= (uint)MaxDoc) throw new ArgumentOutOfRangeException(nameof(doc));
         if (cursor.Block < 0 || doc < cursor.NextDoc || cursor.Block + 1 < _storedBlocks.Length && doc >= _storedBlocks[cursor.Block + 1].FirstDoc)
         {
-            int lo = 0, hi = _storedBlocks.Length - 1;
-            while (lo < hi)
-            {
-                int mid = (lo + hi + 1) >>> 1;
-                if (_storedBlocks[mid].FirstDoc <= doc) lo = mid; else hi = mid - 1;
-            }
+            int lo = StoredBlockOf(doc);
             var block = _storedBlocks[lo];
             if (cursor.Raw.Length < block.Raw) cursor.Raw = new byte[Math.Max(block.Raw, cursor.Raw.Length * 2)];
             int decoded = LZ4Codec.Decode(_docs.Span(block.Offset, block.Compressed), cursor.Raw.AsSpan(0, block.Raw));
