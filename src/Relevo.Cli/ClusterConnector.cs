@@ -6,7 +6,8 @@ namespace Relevo.Cli;
 /// `relevo silo`; docs/cluster.md), opened with the CLI's extensions.</summary>
 internal static class ClusterConnector
 {
-    public static SearchIndex Connect(string membership, string clusterId = ClusterHosting.DefaultClusterId, int timeoutSeconds = 30) =>
-        RelevoCluster.ConnectAsync(membership, new SearchIndexOptions { Extensions = CliIndex.Extensions() }, clusterId,
+    public static SearchIndex Connect(string membership, string clusterId = ClusterHosting.DefaultClusterId, int timeoutSeconds = 30,
+        IReadOnlyList<IRelevoExtension>? extensions = null) =>
+        RelevoCluster.ConnectAsync(membership, new SearchIndexOptions { Extensions = extensions ?? CliIndex.Extensions() }, clusterId,
             TimeSpan.FromSeconds(timeoutSeconds)).GetAwaiter().GetResult();
 }

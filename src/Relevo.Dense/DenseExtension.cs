@@ -9,6 +9,7 @@ namespace Relevo.Dense;
 public sealed class DenseExtension : IRelevoExtension
 {
     private readonly Func<string, EmbeddingModel>? _load;
+    private readonly ModelCatalog _catalog = ModelCatalog.Local;
 
     /// <summary>Dense retrieval with the models loaded by name (arctic-xs, minilm) or from a model folder.</summary>
     public DenseExtension() { }
@@ -16,13 +17,18 @@ public sealed class DenseExtension : IRelevoExtension
     /// <summary>With a model loader of the host's (e.g. to share loaded models between indexes).</summary>
     internal DenseExtension(Func<string, EmbeddingModel> load) => _load = load;
 
+    /// <summary>For a server: pipelines name models from <paramref name="catalog"/> (built-ins, or the subfolders of the
+    /// operator's models folder), never paths.</summary>
+    internal DenseExtension(ModelCatalog catalog) => _catalog = catalog;
+
     /// <inheritdoc/>
     public void Register(ExtensionRegistry registry)
     {
-        registry.AddStage("dense", "dense(model,int8,oversample)", DenseStage.Build);
-        registry.AddStage("vprf", "vprf(docs,alpha,beta,model)", VectorPrfStage.Build);
-        registry.AddStage("rerank", "rerank(dense(model)|cross(model), depth)", RerankStages.Build);
-        registry.AddService(() => new DenseModels(_load));
+        var catalog = _catalog;
+        registry.AddStage("dense", "dense(model,int8,oversample)", s => DenseStage.Build(s, catalog));
+        registry.AddStage("vprf", "vprf(docs,alpha,beta,model)", s => VectorPrfStage.Build(s, catalog));
+        registry.AddStage("rerank", "rerank(dense(model)|cross(model), depth)", s => RerankStages.Build(s, catalog));
+        registry.AddService(() => new DenseModels(catalog, _load));
         registry.AddComponent(VectorComponent.Instance);
         registry.AddDocumentOperation(StoredVectors.Operation, StoredVectors.Read);
         registry.AddPipelineChoices(Choices);

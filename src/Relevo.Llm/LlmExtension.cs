@@ -58,7 +58,11 @@ public sealed class LlmExtension : IRelevoExtension, IDisposable
             s.NoPositional();
             return new ExpandStage(s.Int("repeat", 5, 0, 100));
         });
-        if (_client is { } client) registry.AddBorrowedService(client);
+        if (_client is { } client)
+        {
+            registry.AddBorrowedService(client);
+            registry.AddBorrowedService<IAnswerer>(new LlmAnswerer(client));
+        }
     }
 
     private static int Top(StageSyntax s) => s.Int("top", 100, 1, RerankStage.MaxTop);

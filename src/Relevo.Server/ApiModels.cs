@@ -27,9 +27,20 @@ internal sealed record HealthResponse(string Status, long Generation, int Docume
 /// <see cref="Segments"/> is that number too, and <see cref="IndexSizeBytes"/> is 0 when the shards are on other machines.</summary>
 internal sealed record StatsResponse(int Documents, int Segments, long IndexSizeBytes, long Generation, string Analyzer,
     long QueriesServed, LatencySummary Latency, double UptimeSeconds, bool Writable, IReadOnlyList<PipelineChoice> Pipelines,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Shards = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Shards = null, bool Ask = false);
 
-internal sealed record PipelinesResponse(string Default, IReadOnlyList<PipelineChoice> Pipelines);
+internal sealed record PipelinesResponse(string Default, IReadOnlyList<PipelineChoice> Pipelines, bool Ask = false);
+
+/// <summary>The body of POST /api/ask: the question and how passages are found and chosen (see <see cref="AskOptions"/>).</summary>
+internal sealed record AskRequest(string? Question, string? Pipeline = null, int? Depth = null, int? Passages = null,
+    double? Threshold = null, int? Iterations = null);
+
+/// <summary>The answer with its valid citations (passage ids), those the model made up (removed from the answer), the
+/// rounds run, and the passages it read.</summary>
+internal sealed record AskResponse(string Question, string Answer, IReadOnlyList<string> Citations, IReadOnlyList<string> InvalidCitations,
+    int Iterations, IReadOnlyList<AskResponsePassage> Passages, double TookMs);
+
+internal sealed record AskResponsePassage(string Id, double Relevance, string Title, string Text);
 
 /// <summary>Every 4xx/5xx answer: a message a person can act on, and the status repeated.</summary>
 internal sealed record ErrorResponse(string Error, int Status);

@@ -69,6 +69,9 @@ internal static class Endpoints
             {
                 Authorize(s, ctx);
                 var docs = DocumentParser.Parse(BufferedBody.Of(ctx).Span);
+                if (docs.Count > s.Options.MaxEmbeddedDocumentsPerWrite && s.Index.EmbedsOnWrite)
+                    throw new ApiException(413, $"request body: {docs.Count} documents; this index holds vectors, so a write embeds what it adds, " +
+                                                $"at most {s.Options.MaxEmbeddedDocumentsPerWrite} documents per request: send them in smaller requests");
                 long generation = await s.Index.AddAsync(docs, ctx.RequestAborted);
                 return TypedResults.Ok(new WriteResponse(docs.Count, generation));
             })
@@ -124,7 +127,7 @@ internal static class Endpoints
                 var r = await s.Index.StatusAsync(withSize: true);
                 return TypedResults.Ok(new StatsResponse(r.Documents, r.Segments, r.SizeBytes, r.Generation, r.Analyzer,
                     s.Stats.QueriesServed, s.Stats.Summary(), Math.Round(s.Uptime.Elapsed.TotalSeconds, 1), s.Writable,
-                    s.Index.PipelineChoices(), r.Shards));
+                    s.Choices(), r.Shards, s.Index.CanAnswer));
             })
             .WithName("Stats")
             .WithSummary("Documents, segments, index size, queries served and search latency percentiles (last 8,192 queries); " +
@@ -132,11 +135,36 @@ internal static class Endpoints
 
         api.MapGet("/pipelines", (ServerContext s) =>
             {
-                var choices = s.Index.PipelineChoices();
-                return TypedResults.Ok(new PipelinesResponse(choices[0].Pipeline, choices));
+                var choices = s.Choices();
+                return TypedResults.Ok(new PipelinesResponse(s.Allowed is null ? choices[0].Pipeline : s.DefaultPipeline, choices, s.Index.CanAnswer));
             })
             .WithName("Pipelines")
             .WithSummary("The pipelines this index offers (BM25; dense and hybrid when the index has vectors), default first.");
+
+        api.MapPost("/ask", async (ServerContext s, HttpContext ctx, IOptions<JsonOptions> json) =>
+                TypedResults.Ok(await Ask(s, ParseBody<AskRequest>(BufferedBody.Of(ctx), json.Value.SerializerOptions, "{\"question\", \"pipeline\", \"depth\", \"passages\", \"threshold\", \"iterations\"}"), ctx.RequestAborted)))
+            .WithMetadata(new TakesBody(BodyKind.Search))
+            .AddOpenApiOperationTransformer(async (operation, context, cancellation) =>
+            {
+                var schema = await context.GetOrCreateSchemaAsync(typeof(AskRequest), null, cancellation);
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Description = "The question and how passages are found and chosen, as a JSON object.",
+                    Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+                };
+            })
+            .Produces<AskResponse>()
+            .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
+            .Produces<ErrorResponse>(StatusCodes.Status403Forbidden)
+            .Produces<ErrorResponse>(StatusCodes.Status413PayloadTooLarge)
+            .Produces<ErrorResponse>(StatusCodes.Status415UnsupportedMediaType)
+            .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
+            .Produces<ErrorResponse>(StatusCodes.Status501NotImplemented)
+            .Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable)
+            .WithName("Ask")
+            .WithSummary("Answer a question from the index's passages with [id] citations: retrieve (pipeline, depth), keep the passages the LLM finds " +
+                         "relevant enough (threshold 0-10, at most `passages`), answer (iterations rounds). Needs a server started with --llm.");
 
         api.MapFallback((HttpContext ctx) => TypedResults.NotFound(new ErrorResponse($"no such endpoint: {ctx.Request.Method} {ctx.Request.Path}", 404)))
             .ExcludeFromDescription();
@@ -156,10 +184,21 @@ internal static class Endpoints
         if (explain && s.Index.IsSharded)
             throw new ApiException(400, "explain: explanations need a single local index; this server serves a sharded index " +
                                         "(search without explain=true)");
-        string pipeline = string.IsNullOrWhiteSpace(r.Pipeline) ? "bm25" : r.Pipeline;
+        string pipeline = s.Pipeline(r.Pipeline);
 
         long start = Stopwatch.GetTimestamp();
-        var result = await s.Index.SearchAsync(q, pipeline, k, new SearchOptions { Documents = true, Explain = explain }, cancellation);
+        SearchResult result;
+        using (var budget = s.Budget(cancellation))
+        {
+            try
+            {
+                result = await s.Index.SearchAsync(q, pipeline, k, new SearchOptions { Documents = true, Explain = explain }, budget.Token);
+            }
+            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+            {
+                throw s.OverBudget("search");
+            }
+        }
         var highlighter = new Highlighter(Analyzer.Create(result.Analyzer), result.QueryTerms);
         var hits = new SearchResultHit[result.Hits.Count];
         for (int i = 0; i < hits.Length; i++)
@@ -184,6 +223,63 @@ internal static class Endpoints
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         s.Stats.Record(ms);
         return new SearchResponse(q, result.Pipeline, k, result.QueryTerms, result.Generation, Math.Round(ms, 3), hits);
+    }
+
+    /// <summary>Limits of an answer's work (each passage scored is an LLM call).</summary>
+    internal const int MaxAskDepth = 100, MaxAskPassages = 20, MaxAskIterations = 3;
+
+    internal static async Task<AskResponse> Ask(ServerContext s, AskRequest r, CancellationToken cancellation)
+    {
+        if (!s.Index.CanAnswer)
+            throw new ApiException(501, "this server answers no questions: it was started without an LLM (relevo serve --llm URL --llm-model NAME)");
+        string question = r.Question ?? throw new ApiException(400, "question: required");
+        if (string.IsNullOrWhiteSpace(question)) throw new ApiException(400, "question: empty");
+        if (question.Length > s.Options.MaxQueryChars)
+            throw new ApiException(400, $"question: {question.Length} characters; the limit is {s.Options.MaxQueryChars}");
+        int depth = r.Depth ?? 20, passages = r.Passages ?? 5, iterations = r.Iterations ?? 1;
+        double threshold = r.Threshold ?? 5;
+        if (depth is < 1 or > MaxAskDepth) throw new ApiException(400, $"depth: must be between 1 and {MaxAskDepth}, found {depth}");
+        if (passages is < 1 or > MaxAskPassages) throw new ApiException(400, $"passages: must be between 1 and {MaxAskPassages}, found {passages}");
+        if (iterations is < 1 or > MaxAskIterations) throw new ApiException(400, $"iterations: must be between 1 and {MaxAskIterations}, found {iterations}");
+        if (!double.IsFinite(threshold) || threshold is < 0 or > 10) throw new ApiException(400, "threshold: must be a number from 0 to 10");
+        if (r.Pipeline is { Length: > 1024 }) throw new ApiException(400, "pipeline: longer than 1024 characters");
+        string pipeline = s.Pipeline(r.Pipeline);
+        long start = Stopwatch.GetTimestamp();
+        AskResult answer;
+        using (var budget = s.Budget(cancellation))
+        {
+            try
+            {
+                answer = await s.Index.AskAsync(question, new AskOptions(pipeline, depth, passages, threshold, iterations), budget.Token);
+            }
+            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+            {
+                throw s.OverBudget("answer");
+            }
+        }
+        var read = new AskResponsePassage[answer.Passages.Count];
+        for (int i = 0; i < read.Length; i++)
+        {
+            var p = answer.Passages[i];
+            read[i] = new AskResponsePassage(p.DocId, p.Relevance, p.Title, p.Text);
+        }
+        return new AskResponse(answer.Question, answer.Answer, answer.Citations, answer.InvalidCitations, answer.Iterations, read,
+            Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3));
+    }
+
+    /// <summary>A JSON object body of type T; errors name the shape expected.</summary>
+    private static T ParseBody<T>(ReadOnlyMemory<byte> body, JsonSerializerOptions options, string shape) where T : class
+    {
+        T? request;
+        try
+        {
+            request = JsonSerializer.Deserialize<T>(body.Span, options);
+        }
+        catch (JsonException e)
+        {
+            throw new ApiException(400, $"request body: cannot be read as JSON {shape}: {e.Message}");
+        }
+        return request ?? throw new ApiException(400, $"request body: expected a JSON object {shape}, found null");
     }
 
     /// <summary>A score JSON cannot carry (infinite, or NaN): large weights multiplied through nested fusions overflow

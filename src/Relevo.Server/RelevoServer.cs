@@ -38,10 +38,12 @@ public sealed class RelevoServer : IAsyncDisposable
         CancellationToken cancellation = default)
     {
         options.Validate();
-        var index = Open(options);
+        var problems = new ProblemLog();
+        var index = Open(options, problems);
         try
         {
-            var app = Build(options, index, extraLogger);
+            var app = Build(options, index, extraLogger, Allowed(options, index));
+            problems.Log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relevo.Server.Index");
             try
             {
                 await app.StartAsync(cancellation);
@@ -82,15 +84,47 @@ public sealed class RelevoServer : IAsyncDisposable
 
     /// <summary>The served index the options name: a cluster's (through <see cref="ServerOptions.Connect"/>), or the index
     /// folder (an ordinary or a sharded index, whose shards are then served in this process).</summary>
-    private static SearchIndex Open(ServerOptions options)
+    private static SearchIndex Open(ServerOptions options, ProblemLog problems)
     {
         if (options.Connect is { } connect) return connect();
         string dir = Path.GetFullPath(options.IndexDirectory);
         if (!Directory.Exists(dir)) throw new RelevoException($"{dir}: no such index folder");
-        return SearchIndex.Open(dir, new SearchIndexOptions { Extensions = options.Extensions, Writable = options.ApiKey is not null });
+        return SearchIndex.Open(dir, new SearchIndexOptions
+        {
+            Extensions = options.Extensions,
+            Writable = options.ApiKey is not null,
+            Problem = problems.Report,
+        });
     }
 
-    private static WebApplication Build(ServerOptions options, SearchIndex index, ILoggerProvider? extraLogger)
+    /// <summary>Problems that fail no request (a reader refresh, a background merge), logged once the log exists.</summary>
+    private sealed class ProblemLog
+    {
+        public ILogger? Log { get; set; }
+        public void Report(string message, Exception e) => Log?.LogWarning(e, "{Problem}", message);
+    }
+
+    /// <summary>The canonical texts of the operator's allowed pipelines (a syntax error names the option).</summary>
+    private static List<string>? Allowed(ServerOptions options, SearchIndex index)
+    {
+        if (options.AllowedPipelines is not { } given) return null;
+        var list = new List<string>();
+        foreach (var p in given)
+        {
+            try
+            {
+                string canonical = index.CanonicalPipeline(p);
+                if (!list.Contains(canonical)) list.Add(canonical);
+            }
+            catch (RelevoException e)
+            {
+                throw new RelevoException($"--pipelines: '{p}': {e.Message}", e);
+            }
+        }
+        return list;
+    }
+
+    private static WebApplication Build(ServerOptions options, SearchIndex index, ILoggerProvider? extraLogger, List<string>? allowed)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -133,7 +167,7 @@ public sealed class RelevoServer : IAsyncDisposable
         }));
         builder.Services.AddSingleton(_ => new Admission(options)); // created by the container, so disposed with it
 
-        var context = new ServerContext(options, index, new QueryStats(), Stopwatch.StartNew());
+        var context = new ServerContext(options, index, new QueryStats(), Stopwatch.StartNew()) { Allowed = allowed };
         builder.Services.AddSingleton(context);
 
         var app = builder.Build();
@@ -219,4 +253,49 @@ internal sealed record ServerContext(ServerOptions Options, SearchIndex Index, Q
 {
     /// <summary>Writes are accepted (the server has an API key).</summary>
     public bool Writable => Options.ApiKey is not null;
+
+    /// <summary>The canonical texts of <see cref="ServerOptions.AllowedPipelines"/>, in order; null: any pipeline.</summary>
+    public IReadOnlyList<string>? Allowed { get; init; }
+
+    /// <summary>The pipeline a request without one runs.</summary>
+    public string DefaultPipeline => Allowed is { } a ? a[0] : "bm25";
+
+    /// <summary>The canonical pipeline to run for what a client asked (a syntax error is a 400 naming the column; a
+    /// pipeline the operator did not allow is a 403).</summary>
+    public string Pipeline(string? requested)
+    {
+        string text = string.IsNullOrWhiteSpace(requested) ? DefaultPipeline : requested;
+        if (Allowed is not { } allowed) return text;
+        string canonical = Index.CanonicalPipeline(text);
+        foreach (var a in allowed) if (a == canonical) return canonical;
+        throw new ApiException(403, $"pipeline: '{canonical}' is not offered by this server; it offers {string.Join("; ", allowed)}");
+    }
+
+    /// <summary>The choices a page offers: the index's, only those allowed, and the allowed ones it lacks.</summary>
+    public IReadOnlyList<PipelineChoice> Choices()
+    {
+        var choices = Index.PipelineChoices();
+        if (Allowed is not { } allowed) return choices;
+        var list = new List<PipelineChoice>();
+        foreach (var a in allowed)
+        {
+            PipelineChoice? found = null;
+            foreach (var c in choices) if (Index.CanonicalPipeline(c.Pipeline) == a) found = c;
+            list.Add(found ?? new PipelineChoice(a, a, a));
+        }
+        return list;
+    }
+
+    /// <summary>A token that stops the work when the client leaves or <see cref="ServerOptions.RequestTimeout"/> passes.</summary>
+    public CancellationTokenSource Budget(CancellationToken aborted)
+    {
+        var budget = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        budget.CancelAfter(Options.RequestTimeout);
+        return budget;
+    }
+
+    /// <summary>The answer to work the time budget stopped.</summary>
+    public ApiException OverBudget(string what) =>
+        new(503, $"the {what} ran past this server's time budget of {Options.RequestTimeout.TotalSeconds:0.###} s and was stopped; " +
+                 "try a simpler pipeline or a smaller k") { RetryAfterSeconds = 1 };
 }

@@ -48,6 +48,18 @@ public sealed record ServerOptions
     /// <summary>Longest time a request waits in the queue for a place (503 beyond, with Retry-After).</summary>
     public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Longest time a search or an answer may take, LLM calls included: beyond it the work is stopped and the
+    /// answer is 503. The work also stops when the client goes away.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The pipelines clients may run (pipeline texts, compared in canonical form), the first being the default;
+    /// null: any pipeline the index can run. Other pipelines answer 403.</summary>
+    public IReadOnlyList<string>? AllowedPipelines { get; init; }
+
+    /// <summary>Most documents one write may add to an index that embeds what it adds (one holding a model's vectors:
+    /// each document costs an encoder pass inside the commit); 413 beyond.</summary>
+    public int MaxEmbeddedDocumentsPerWrite { get; init; } = 256;
+
     /// <summary>Log one structured (JSON) line per request to the console.</summary>
     public bool LogRequests { get; init; } = true;
 
@@ -69,5 +81,9 @@ public sealed record ServerOptions
         if (MaxQueryChars < 1 || MaxK < 1) throw new RelevoException("max query length and max k must be at least 1");
         if (MaxConcurrentRequests < 1) throw new RelevoException("max concurrent requests must be at least 1");
         if (RequestQueueLimit < 0) throw new RelevoException("the request queue limit (--max-queue) must be at least 0");
+        if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > TimeSpan.FromHours(1))
+            throw new RelevoException($"request timeout (--request-timeout) must be more than 0 and at most 1 hour, found {RequestTimeout}");
+        if (AllowedPipelines is { Count: 0 }) throw new RelevoException("--pipelines: name at least one pipeline (or leave it out to allow any)");
+        if (MaxEmbeddedDocumentsPerWrite < 1) throw new RelevoException("--max-embed-docs must be at least 1");
     }
 }

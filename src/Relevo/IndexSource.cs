@@ -34,6 +34,10 @@ internal abstract class IndexSource : IDisposable
     /// <summary>Makes the latest commit the one searches see; true if it changed.</summary>
     public abstract bool Refresh();
 
+    /// <summary>The index's services (set by <see cref="SearchIndex"/>): writes use them to give new documents the
+    /// per-segment data the index holds (vectors, embedded with the index's model).</summary>
+    internal ServiceSet? Services { get; set; }
+
     public abstract void Dispose();
 }
 
@@ -142,6 +146,7 @@ internal sealed class LocalIndexSource : IndexSource
             try
             {
                 foreach (var d in documents) writer.Add(d);
+                if (Services is { } services) writer.CompleteComponents(services); // e.g. embed them for the index's vectors
                 writer.Commit();
             }
             catch

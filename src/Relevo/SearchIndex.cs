@@ -29,6 +29,7 @@ public sealed class SearchIndex : IDisposable
         _source = source;
         _registry = registry;
         _services = registry.CreateServices();
+        _source.Services = _services;
     }
 
     /// <summary>Opens the index in <paramref name="path"/>: an index folder, or a sharded index (a folder with
@@ -321,6 +322,25 @@ public sealed class SearchIndex : IDisposable
     /// <summary>Deletes a document and commits; Deleted is false (and nothing written) when no live document has the id.</summary>
     public Task<(bool Deleted, long Generation)> DeleteAsync(string id, CancellationToken cancellation = default) =>
         _source.DeleteAndCommitAsync(id, cancellation);
+
+    /// <summary>Whether questions can be answered here (an extension with an LLM endpoint is loaded).</summary>
+    internal bool CanAnswer => _services.TryGet<IAnswerer>() is not null;
+
+    /// <summary>Answers a question from this index's passages, with citations (the LLM extension's answerer).</summary>
+    internal Task<AskResult> AskAsync(string question, AskOptions options, CancellationToken cancellation = default) =>
+        (_services.TryGet<IAnswerer>() ?? throw new RelevoException("no LLM to answer with: give an LLM endpoint and model (relevo serve --llm URL --llm-model NAME)"))
+        .AskAsync(this, question, options, cancellation);
+
+    /// <summary>Whether adding documents embeds them (the index holds a model's vectors on every segment), which makes
+    /// a write cost an encoder pass per document.</summary>
+    internal bool EmbedsOnWrite
+    {
+        get
+        {
+            var segments = _source.CurrentSegments(); // null for a remote cluster's shards: not known here
+            return segments is { Count: > 0 } && segments[0].Components.Count > 0;
+        }
+    }
 
     /// <summary>Makes searches see the latest commit (written by another process); true if it changed.</summary>
     public bool Refresh() => _source.Refresh();

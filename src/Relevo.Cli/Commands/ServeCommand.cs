@@ -46,8 +46,30 @@ internal sealed class ServeCommand : Command<ServeCommand.Settings>
         [Description("Longest wait in the queue; beyond, 503 with Retry-After.")]
         public int QueueTimeout { get; init; } = 10;
 
+        [CommandOption("--request-timeout <SECONDS>")][DefaultValue(10)]
+        [Description("Time budget of a search or an answer, LLM calls included; beyond, the work stops and the answer is 503.")]
+        public int RequestTimeout { get; init; } = 10;
+        [CommandOption("--pipelines <LIST>")]
+        [Description("The only pipelines clients may run, separated by ';' (the first is the default), e.g. \"bm25;fuse(rrf,bm25,dense(model=arctic-xs))\". Others answer 403.")]
+        public string? Pipelines { get; init; }
+        [CommandOption("--models <DIR>")]
+        [Description("A folder of model folders that pipelines may name (dense(model=NAME), rerank(cross(model=NAME))) besides arctic-xs and minilm; clients can never name a path.")]
+        public string? Models { get; init; }
+        [CommandOption("--max-embed-docs <N>")][DefaultValue(256)]
+        [Description("Most documents one write may add when the index holds vectors (each is embedded in the commit); beyond, 413.")]
+        public int MaxEmbedDocs { get; init; } = 256;
+        [CommandOption("--llm <URL>")][Description("OpenAI-compatible endpoint for LLM stages and POST /api/ask (else $RELEVO_LLM_ENDPOINT; key in $RELEVO_LLM_API_KEY). Only the operator sets it, never a client.")]
+        public string? Llm { get; init; }
+        [CommandOption("--llm-model <NAME>")][Description(LlmOptions.ModelHelp)]
+        public string? LlmModel { get; init; }
+
         public override ValidationResult Validate()
         {
+            if (RequestTimeout is < 1 or > 3600) return ValidationResult.Error($"--request-timeout must be between 1 and 3600 seconds, found {RequestTimeout}");
+            if (MaxEmbedDocs < 1) return ValidationResult.Error($"--max-embed-docs must be at least 1, found {MaxEmbedDocs}");
+            if (Pipelines is { } p && p.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length == 0)
+                return ValidationResult.Error("--pipelines: name at least one pipeline");
+            if (Models is { } m && !Directory.Exists(m)) return ValidationResult.Error($"--models: {m} is not a folder");
             if (IndexDir.Length > 0 && Cluster is not null)
                 return ValidationResult.Error("--index and --cluster are mutually exclusive: serve an index folder or a cluster");
             if (Cluster is { } c && string.IsNullOrWhiteSpace(c)) return ValidationResult.Error("--cluster: the membership address is empty");
@@ -66,11 +88,20 @@ internal sealed class ServeCommand : Command<ServeCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         string? key = settings.ApiKey ?? (Environment.GetEnvironmentVariable("RELEVO_API_KEY") is { Length: > 0 } k ? k : null);
+        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
+        // clients name models from the operator's catalog only (built-ins and --models), never a path of this machine
+        var catalog = new Relevo.Dense.ModelCatalog(settings.Models, allowPaths: false);
+        IReadOnlyList<IRelevoExtension> extensions = [new Relevo.Dense.DenseExtension(catalog), new Relevo.Llm.LlmExtension(llm)];
         var options = new ServerOptions
         {
             IndexDirectory = settings.IndexDir,
-            Connect = settings.Cluster is { } membership ? () => ClusterConnector.Connect(membership, settings.ClusterId, settings.ConnectTimeout) : null,
-            Extensions = CliIndex.Extensions(),
+            Connect = settings.Cluster is { } membership
+                ? () => ClusterConnector.Connect(membership, settings.ClusterId, settings.ConnectTimeout, extensions)
+                : null,
+            Extensions = extensions,
+            RequestTimeout = TimeSpan.FromSeconds(settings.RequestTimeout),
+            AllowedPipelines = settings.Pipelines?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            MaxEmbeddedDocumentsPerWrite = settings.MaxEmbedDocs,
             Urls = settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             ApiKey = key,
             MaxBodyBytes = (long)settings.MaxBodyMb << 20,

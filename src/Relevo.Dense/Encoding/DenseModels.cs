@@ -4,17 +4,20 @@ namespace Relevo.Dense;
 
 /// <summary>The embedding models one <see cref="SearchIndex"/>'s dense stages use, each loaded once (on first use) with
 /// its query-vector cache, and disposed with the index (unless a loader of the host's gave them: the host owns those).</summary>
-internal sealed class DenseModels(Func<string, EmbeddingModel>? load = null) : IDisposable
+internal sealed class DenseModels(ModelCatalog catalog, Func<string, EmbeddingModel>? load = null) : IDisposable
 {
+    public ModelCatalog Catalog => catalog;
+
     private readonly ConcurrentDictionary<string, Lazy<(EmbeddingModel Model, QueryVectorCache Queries)>> _models = new(StringComparer.Ordinal);
 
-    /// <summary>Models a user may name are bounded by what loads: a name that does not load is not kept.</summary>
+    /// <summary>Models a user may name are bounded by what loads (on a server: by the catalog's names): a name that does
+    /// not load is not kept.</summary>
     private (EmbeddingModel Model, QueryVectorCache Queries) Entry(string nameOrFolder)
     {
-        string key = EmbeddingModel.ResolveName(nameOrFolder);
+        string key = catalog.Key(nameOrFolder);
         var lazy = _models.GetOrAdd(key, _ => new Lazy<(EmbeddingModel, QueryVectorCache)>(() =>
         {
-            var model = load is null ? EmbeddingModel.Load(nameOrFolder) : load(nameOrFolder);
+            var model = load is null ? catalog.LoadEmbedding(nameOrFolder) : load(nameOrFolder);
             return (model, new QueryVectorCache(() => model));
         }, LazyThreadSafetyMode.ExecutionAndPublication));
         try
@@ -35,6 +38,9 @@ internal sealed class DenseModels(Func<string, EmbeddingModel>? load = null) : I
 
     /// <summary>Embeds query texts ahead, in length-sorted batches.</summary>
     public void Prepare(string nameOrFolder, IReadOnlyList<string> texts) => Entry(nameOrFolder).Queries.Prepare(texts);
+
+    /// <summary>A cross-encoder by what a pipeline named (loaded once per folder per process).</summary>
+    public CrossEncoder CrossEncoder(string requested) => catalog.LoadCrossEncoder(requested);
 
     public void Dispose()
     {

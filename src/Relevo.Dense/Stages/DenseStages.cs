@@ -6,7 +6,12 @@ namespace Relevo.Dense;
 
 /// <summary>Which dense retriever: the model, and whether to scan the int8 copy first (rescoring the best
 /// k × oversample in float32).</summary>
-internal readonly record struct DenseSpec(string Model, bool Int8 = false, int Oversample = 4);
+internal readonly record struct DenseSpec(string Model, bool Int8 = false, int Oversample = 4)
+{
+    /// <summary>The name the index stores the model's vectors under (Model is what the pipeline said: a name, or a
+    /// folder in local use). Resolved when the pipeline is parsed, so searching never looks at the file system.</summary>
+    public string Key { get; init; } = Model;
+}
 
 /// <summary>dense(model=M[,int8=true][,oversample=4]): exact cosine search over the index's vectors for M. The query is
 /// embedded where the pipeline runs (once; a sharded index gets the vector), the vectors searched where they are.</summary>
@@ -31,17 +36,37 @@ internal sealed class DenseStage(DenseSpec spec) : RetrieverStage
 
     internal override int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
         Span<int> docs, Span<float> scores, float floor, SharedBound? shared) =>
-        DenseSearcher.For(reader, EmbeddingModel.ResolveName(Spec.Model), Spec.Int8)
+        DenseSearcher.For(reader, Spec.Key, Spec.Int8)
             .Search(request.Vector ?? throw new RelevoException("dense: the request has no query vector"), k, Spec.Oversample, docs, scores, floor, shared);
 
-    public static Stage Build(StageSyntax s)
+    public static Stage Build(StageSyntax s, ModelCatalog catalog) => new DenseStage(ParseSpec(s, catalog));
+
+    internal static DenseSpec ParseSpec(StageSyntax s, ModelCatalog catalog)
     {
         s.Accept("model", "int8", "oversample");
         string? model = s.String("model");
-        if (s.PositionalCount == 1 && model is null && s.Word(0) is var (word, _))
+        int column = s.Has("model") ? s.ColumnOf("model") : s.Column;
+        if (s.PositionalCount == 1 && model is null && s.Word(0) is var (word, wordColumn))
+        {
             model = word; // dense(arctic-xs)
+            column = wordColumn;
+        }
         else s.NoPositional();
-        return new DenseStage(new DenseSpec(model ?? "arctic-xs", s.Bool("int8", false), s.Int("oversample", 4, 1, MaxOversample)));
+        model ??= "arctic-xs";
+        return new DenseSpec(model, s.Bool("int8", false), s.Int("oversample", 4, 1, MaxOversample)) { Key = ModelKey(s, catalog, model, column) };
+    }
+
+    /// <summary>The catalog's key for a model a pipeline named; a refusal is a syntax error at the model's column.</summary>
+    internal static string ModelKey(StageSyntax s, ModelCatalog catalog, string model, int column)
+    {
+        try
+        {
+            return catalog.Key(model);
+        }
+        catch (RelevoException e)
+        {
+            throw s.Error(column, e.Message);
+        }
     }
 }
 
@@ -51,9 +76,10 @@ internal static class StoredVectors
     public const string Operation = "dense.vector";
 
     /// <summary>The operation: a document's float32 row for a model, as bytes.</summary>
-    public static byte[]? Read(IndexReader reader, string model, int segment, int doc)
+    /// <param name="key">The model's key (its name) in the index: never a path.</param>
+    public static byte[]? Read(IndexReader reader, string key, int segment, int doc)
     {
-        var row = DenseSearcher.For(reader, EmbeddingModel.ResolveName(model), int8: false).GetVector(segment, doc);
+        var row = DenseSearcher.For(reader, key, int8: false).GetVector(segment, doc);
         return System.Runtime.InteropServices.MemoryMarshal.AsBytes(row).ToArray();
     }
 
@@ -72,8 +98,10 @@ internal static class StoredVectors
 /// <summary>vprf(docs, alpha, beta, model): vector pseudo-relevance feedback for dense retrieval (Rocchio on
 /// embeddings, as in Li et al.'s vector PRF): q' = alpha · q + beta · mean of the top <c>docs</c> document vectors,
 /// renormalized to unit length. The next dense retriever searches with q'.</summary>
-internal sealed class VectorPrfStage(int docs, float alpha, float beta, string model) : Stage
+internal sealed class VectorPrfStage(int docs, float alpha, float beta, string model, string key) : Stage
 {
+    /// <summary>The name the index stores the model's vectors under.</summary>
+    public string Key { get; } = key;
     public const string DefaultModel = "arctic-xs";
     public int Docs { get; } = docs;
     public float Alpha { get; } = alpha;
@@ -95,7 +123,7 @@ internal sealed class VectorPrfStage(int docs, float alpha, float beta, string m
         int n = Math.Min(Docs, ranking.Count);
         var head = new Hit[n];
         for (int i = 0; i < n; i++) head[i] = ranking.Hits[i];
-        var vectors = await StoredVectors.OfAsync(head, Model, context).ConfigureAwait(false);
+        var vectors = await StoredVectors.OfAsync(head, Key, context).ConfigureAwait(false);
         return state with { Query = state.Query with { Vector = Expand(q, vectors) } };
     }
 
@@ -115,12 +143,13 @@ internal sealed class VectorPrfStage(int docs, float alpha, float beta, string m
         return result;
     }
 
-    public static Stage Build(StageSyntax s)
+    public static Stage Build(StageSyntax s, ModelCatalog catalog)
     {
         s.Accept("docs", "alpha", "beta", "model");
         s.NoPositional();
+        string model = s.String("model") ?? DefaultModel;
         return new VectorPrfStage(s.Int("docs", 3, 1, 1000), s.Float("alpha", 1f, 0, 1e6), s.Float("beta", 1f, 0, 1e6),
-            s.String("model") ?? DefaultModel);
+            model, DenseStage.ModelKey(s, catalog, model, s.Has("model") ? s.ColumnOf("model") : s.Column));
     }
 }
 
@@ -142,7 +171,7 @@ internal sealed class DenseRerankStage(DenseSpec spec, int depth) : RerankStage(
     {
         var q = context.GetService<DenseModels>().EmbedQuery(Spec.Model, query);
         float qn = Norm(q);
-        var vectors = await StoredVectors.OfAsync(head, Spec.Model, context).ConfigureAwait(false);
+        var vectors = await StoredVectors.OfAsync(head, Spec.Key, context).ConfigureAwait(false);
         var scores = new float[head.Count];
         for (int i = 0; i < head.Count; i++)
         {
@@ -169,7 +198,7 @@ internal sealed class CrossEncoderStage(string folder, int depth) : RerankStage(
 
     protected override async ValueTask<(int[] Order, float[] Scores)> RerankAsync(string query, IReadOnlyList<Hit> head, StageContext context)
     {
-        var model = CrossEncoder.Load(Folder);
+        var model = context.GetService<DenseModels>().CrossEncoder(Folder);
         var docs = await context.DocumentsAsync(head).ConfigureAwait(false);
         var passages = new string[head.Count];
         for (int i = 0; i < passages.Length; i++)
@@ -182,7 +211,7 @@ internal sealed class CrossEncoderStage(string folder, int depth) : RerankStage(
 /// <summary>rerank(dense(model=M)|cross(model=FOLDER), depth=100).</summary>
 internal static class RerankStages
 {
-    public static Stage Build(StageSyntax s)
+    public static Stage Build(StageSyntax s, ModelCatalog catalog)
     {
         s.Accept("depth");
         int depth = s.Int("depth", 100, 1, RerankStage.MaxTop);
@@ -190,11 +219,15 @@ internal static class RerankStages
         {
             cross.Accept("model");
             cross.NoPositional();
-            string folder = cross.String("model") ?? throw cross.Error(cross.Column, "cross needs model=FOLDER (a folder with model.onnx and vocab.txt)");
+            string folder = cross.String("model") ?? throw cross.Error(cross.Column, "cross needs model=NAME (a model folder with model.onnx and vocab.txt)");
+            if (!catalog.AllowPaths && !ModelConfig.IsValidName(folder))
+                throw cross.Error(cross.ColumnOf("model"), $"cross-encoder model: name a model ({catalog.Offered()}), not a path");
             return new CrossEncoderStage(folder, depth);
         }
-        if (s.PositionalCount != 1 || s.Single(0) is not { } inner || inner.Build() is not DenseStage dense)
-            throw s.Error(s.Column, "rerank needs a dense model or a cross-encoder: rerank(dense(model=arctic-xs), depth=100) or rerank(cross(model=FOLDER), depth=100)");
-        return new DenseRerankStage(dense.Spec, depth);
+        if (s.PositionalCount != 1 || s.Single(0) is not { Name: "dense" } inner)
+            throw s.Error(s.Column, "rerank needs a dense model or a cross-encoder: rerank(dense(model=arctic-xs), depth=100) or rerank(cross(model=NAME), depth=100)");
+        var spec = DenseStage.ParseSpec(inner, catalog);
+        inner.CheckAccepted();
+        return new DenseRerankStage(spec, depth);
     }
 }

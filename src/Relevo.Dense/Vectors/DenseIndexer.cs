@@ -56,7 +56,7 @@ internal static class DenseIndexer
     }
 
     /// <summary>Writes (and fsyncs) a segment's vector files for a model; returns the passages embedded.</summary>
-    private static int Encode(string directory, SegmentEntry entry, SegmentReader reader, EmbeddingModel model, Action<int> progress)
+    internal static int Encode(string directory, SegmentEntry entry, SegmentReader reader, EmbeddingModel model, Action<int> progress)
     {
         var live = new List<int>(reader.LiveDocs);
         var texts = new List<string>(reader.LiveDocs);

@@ -51,6 +51,26 @@ internal sealed class VectorComponent : SegmentComponent
         return result;
     }
 
+    /// <summary>A served index with a model's vectors embeds the documents a write adds, with the same model (through
+    /// the embedding cache), in the same commit.</summary>
+    public override ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, string key, ServiceSet services)
+    {
+        var models = services.TryGet<DenseModels>()
+            ?? throw new RelevoException($"the index holds '{key}' vectors, and new documents cannot be embedded here (no dense models)");
+        EmbeddingModel model;
+        try
+        {
+            model = models.Model(key);
+        }
+        catch (RelevoException e)
+        {
+            throw new RelevoException($"the index holds '{key}' vectors, so new documents must be embedded with that model, and it " +
+                                      $"cannot be loaded here ({e.Message}); nothing was written", e);
+        }
+        DenseIndexer.Encode(directory, segment, reader, model, _ => { });
+        return Data(segment.Name, key);
+    }
+
     /// <summary>Whether every segment holds vectors for the model.</summary>
     public static bool Everywhere(IReadOnlyList<SegmentEntry> segments, string model)
     {

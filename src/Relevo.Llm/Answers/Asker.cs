@@ -3,17 +3,12 @@ using System.Text.RegularExpressions;
 
 namespace Relevo.Llm;
 
-/// <summary>How <c>relevo ask</c> answers: the pipeline that retrieves, how many of its hits are scored (0–10,
-/// pointwise), the relevance a passage needs to be kept (REAR), how many passages the answer may read, and how many
-/// retrieve-then-answer rounds run (Iter-RetGen: later rounds retrieve with the question plus the draft answer).</summary>
-internal sealed record AskOptions(string Pipeline = "bm25", int Depth = 20, int Passages = 5, double Threshold = 5, int Iterations = 1);
-
-internal sealed record AskPassage(string DocId, string Title, string Text, double Relevance);
-
-/// <summary>The answer, the citations that name a given passage, those that did not (removed from the answer), and the
-/// passages the answer read, in the order it read them.</summary>
-internal sealed record AskResult(string Question, string Answer, IReadOnlyList<string> Citations,
-    IReadOnlyList<string> InvalidCitations, IReadOnlyList<AskPassage> Passages, int Iterations);
+/// <summary>The LLM extension's <see cref="IAnswerer"/>: <see cref="Asker"/> with its endpoint.</summary>
+internal sealed class LlmAnswerer(LlmClient llm) : IAnswerer
+{
+    public Task<AskResult> AskAsync(SearchIndex index, string question, AskOptions options, CancellationToken cancellation) =>
+        Asker.AskAsync(index, llm, question, options, cancellation);
+}
 
 internal static partial class Asker
 {
@@ -22,6 +17,7 @@ internal static partial class Asker
         CancellationToken cancellation = default)
     {
         if (string.IsNullOrWhiteSpace(question)) throw new RelevoException("--question: empty question");
+        using var _ = LlmClient.CancelWith(cancellation); // the scoring and answering calls stop when the caller does
         if (options.Iterations < 1) throw new RelevoException("--iterations must be at least 1");
         string pipeline = index.CanonicalPipeline(options.Pipeline);
         var scorer = new PointwiseStage(options.Depth, LlmStage.DefaultCriteria);

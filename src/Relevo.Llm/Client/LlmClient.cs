@@ -119,7 +119,25 @@ internal sealed class LlmClient : IDisposable
         _chat = new ChatClient(settings.Model, new ApiKeyCredential(settings.ApiKey ?? "none"), options).AsIChatClient();
     }
 
-    /// <summary>The reply, or null when the endpoint failed after every retry (counted in <see cref="LlmStats.Failures"/>).</summary>
+    // The cancellation of the request a stage or an answer is working for: set around the (synchronous) reranking
+    // code, it flows into every call made meanwhile, so a client that leaves or a time budget that runs out stops them.
+    private static readonly AsyncLocal<CancellationToken> s_cancellation = new();
+
+    /// <summary>Calls made until the result is disposed (in this async flow) are cancelled by <paramref name="token"/>.</summary>
+    public static IDisposable CancelWith(CancellationToken token)
+    {
+        var previous = s_cancellation.Value;
+        s_cancellation.Value = token;
+        return new Restore(previous);
+    }
+
+    private sealed class Restore(CancellationToken previous) : IDisposable
+    {
+        public void Dispose() => s_cancellation.Value = previous;
+    }
+
+    /// <summary>The reply, or null when the endpoint failed after every retry (counted in <see cref="LlmStats.Failures"/>).
+    /// Throws <see cref="OperationCanceledException"/> when the request it works for is cancelled (<see cref="CancelWith"/>).</summary>
     public LlmReply? Complete(LlmRequest request) => CompleteAsync(request).GetAwaiter().GetResult();
 
     /// <summary>Many requests, at most Concurrency at a time; replies in request order.</summary>
@@ -135,7 +153,8 @@ internal sealed class LlmClient : IDisposable
             Stats.CacheHit();
             return cached;
         }
-        await _slots.WaitAsync().ConfigureAwait(false);
+        var cancellation = s_cancellation.Value;
+        await _slots.WaitAsync(cancellation).ConfigureAwait(false);
         try
         {
             var messages = new List<AiChatMessage>();
@@ -151,9 +170,10 @@ internal sealed class LlmClient : IDisposable
             ChatResponse response;
             try
             {
-                response = await _chat.GetResponseAsync(messages, options).ConfigureAwait(false);
+                response = await _chat.GetResponseAsync(messages, options, cancellation).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is ClientResultException or HttpRequestException or TimeoutRejectedException
+            catch (Exception e) when (!cancellation.IsCancellationRequested
+                                      && e is ClientResultException or HttpRequestException or TimeoutRejectedException
                                           or TaskCanceledException or JsonException or InvalidOperationException)
             {
                 Stats.Failure();

@@ -14,7 +14,9 @@ internal sealed class ExpandStage(int repeat = 5) : Stage
     {
         var llm = LlmStage.Client(context);
         string q = state.Query.Text;
-        var reply = await llm.CompleteAsync(new LlmRequest(null, Prompts.Expand(q), MaxTokens: 200)).ConfigureAwait(false);
+        LlmReply? reply;
+        using (LlmClient.CancelWith(context.Cancellation))
+            reply = await llm.CompleteAsync(new LlmRequest(null, Prompts.Expand(q), MaxTokens: 200)).ConfigureAwait(false);
         if (reply is null || string.IsNullOrWhiteSpace(reply.Text)) return state;
         string text = string.Join(' ', Enumerable.Repeat(q, Repeat)) + " " + reply.Text.Trim();
         return state with { Query = new PipelineQuery(text) };

@@ -19,7 +19,7 @@ internal abstract class LlmStage(int top, IReadOnlyList<Criterion> criteria) : R
         var docs = await context.DocumentsAsync(head).ConfigureAwait(false);
         var passages = new string[head.Count];
         for (int i = 0; i < passages.Length; i++) passages[i] = docs[i] is { } d ? Prompts.Passage(d) : "";
-        return Rerank(query, passages, llm);
+        using (LlmClient.CancelWith(context.Cancellation)) return Rerank(query, passages, llm);
     }
 
     /// <summary>The LLM client the index was opened with (its endpoint), or an error saying how to give one.</summary>

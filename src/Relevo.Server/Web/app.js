@@ -36,6 +36,7 @@ async function loadPipelines() {
     const r = await fetch('/api/pipelines');
     const body = await r.json();
     pipeline = body.default;
+    $('ask').hidden = !body.ask;
     box.replaceChildren();
     if (body.pipelines.length < 2) {
       box.append(el('span', 'muted', body.pipelines[0].label));
@@ -128,6 +129,48 @@ async function search() {
   }
 }
 
+// The answer, its citations and the passages it read: all as text (the model's output is untrusted too).
+function renderAnswer(body) {
+  const box = $('answer');
+  box.replaceChildren();
+  box.append(el('h2', null, 'Answer'), el('p', 'answer-text', body.answer));
+  const meta = `${fmt(body.tookMs / 1000, 1)} s · cites ${body.citations.length ? body.citations.join(', ') : 'nothing'}` +
+    (body.invalidCitations.length ? ` · removed made-up citations ${body.invalidCitations.join(', ')}` : '');
+  box.append(el('p', 'muted', meta));
+  const list = el('ol', 'passages');
+  for (const p of body.passages) {
+    const item = el('li', 'passage');
+    item.append(el('p', 'hit-title', `[${p.id}] ${p.title || ''}`), el('p', 'hit-meta', `relevance ${fmt(p.relevance, 1)} / 10`),
+      el('p', 'hit-snippet', p.text.length > 600 ? p.text.slice(0, 600) + '…' : p.text));
+    list.append(item);
+  }
+  box.append(list);
+}
+
+async function ask() {
+  const q = $('q').value.trim();
+  if (!q) return;
+  const box = $('answer');
+  box.hidden = false;
+  box.replaceChildren(el('p', 'muted', 'Answering…'));
+  try {
+    const r = await fetch('/api/ask', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ question: q, pipeline }),
+    });
+    const body = await r.json();
+    if (!r.ok) {
+      box.replaceChildren(el('p', 'error', body.error || `error ${r.status}`));
+      return;
+    }
+    renderAnswer(body);
+  } catch (e) {
+    box.replaceChildren(el('p', 'error', 'asking failed: ' + e));
+  }
+}
+
+$('ask').addEventListener('click', ask);
 $('search-form').addEventListener('submit', (e) => { e.preventDefault(); clearTimeout(timer); search(); });
 $('q').addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(search, 200); });
 $('explain').addEventListener('change', search);

@@ -390,6 +390,39 @@ internal sealed class IndexWriter : IDisposable
         _dirty = true;
     }
 
+    /// <summary>Gives segments written since the last commit the component data (vectors of a model, ...) that every
+    /// segment of the last commit has, through each data's registered component (which may embed, and so take a
+    /// while); not committed. A component that cannot refuses with a reason, and the caller rolls back.</summary>
+    public void CompleteComponents(ServiceSet services)
+    {
+        Flush();
+        var committed = new HashSet<string>(StringComparer.Ordinal);
+        List<ComponentData>? everywhere = null;
+        foreach (var e in _committed.Segments)
+        {
+            committed.Add(e.Name);
+            if (e.MaxDoc == e.DeleteCount) continue;
+            if (everywhere is null) everywhere = [.. e.Components];
+            else everywhere.RemoveAll(c => e.Component(c.Component, c.Key) is null);
+        }
+        if (everywhere is null || everywhere.Count == 0) return;
+        for (int i = 0; i < _segments.Count; i++)
+        {
+            var (entry, reader, deletes, _) = _segments[i];
+            if (committed.Contains(entry.Name) || deletes.Count == entry.MaxDoc) continue;
+            foreach (var wanted in everywhere)
+            {
+                if (entry.Component(wanted.Component, wanted.Key) is not null) continue;
+                var component = FindComponent(wanted.Component)
+                    ?? throw new RelevoException($"the index's segments hold '{wanted.Component}' data for '{wanted.Key}', which this " +
+                                                 "program cannot write for new documents (the extension that wrote it is not loaded)");
+                reader.Deletes = deletes;
+                AddComponentData(entry.Name, component.Complete(_dir, entry, reader, wanted.Key, services));
+                entry = _segments[i].Entry;
+            }
+        }
+    }
+
     // --- Merges in the background (a server's writer: writes keep their latency while segments merge) ---
 
     // segments being merged by a BackgroundMerge, and the names of the segments those merges write

@@ -21,6 +21,7 @@ internal sealed class ShardHost : IShardService, IDisposable
     private readonly List<Snapshot> _snapshots = [];
     private (DateTime Written, long Length) _manifestStamp;
     private IndexWriter? _writer;
+    private ServiceSet? _services; // for completing new segments' component data (the dense models that embed them)
     private long _changes;
     // Ordinals of documents added since the last prepare, by id (the latest wins for a replaced document).
     private readonly Dictionary<string, long> _pending = new(StringComparer.Ordinal);
@@ -269,6 +270,8 @@ internal sealed class ShardHost : IShardService, IDisposable
         lock (_writeGate)
         {
             var writer = Writer();
+            // new documents get the per-segment data the shard's other segments have (vectors, embedded)
+            writer.CompleteComponents(_services ??= _registry.CreateServices());
             writer.Commit();
             ShardOrdinals.WriteMissing(Folder, writer.LastCommit, _pending, ShardedManifest.Read(_root).Shards[Shard].Commit);
             ShardOrdinals.RemoveUnreferenced(Folder, [writer.LastCommit, ShardedManifest.Read(_root).Shards[Shard].Commit]);
@@ -323,6 +326,8 @@ internal sealed class ShardHost : IShardService, IDisposable
         {
             _writer?.Dispose();
             _writer = null;
+            _services?.Dispose();
+            _services = null;
         }
     }
 

@@ -253,7 +253,7 @@ public sealed class CrossEncoderStageTests
     {
         Assert.Equal("bm25>>rerank(cross(model=\"/models/ms marco\"),depth=50)",
             LlmPipelines.Parse("bm25 >> rerank(cross(model=\"/models/ms marco\"), depth=50)").Text);
-        Assert.Contains("cross needs model=FOLDER", Assert.Throws<PipelineSyntaxException>(() => LlmPipelines.Parse("bm25 >> rerank(cross)")).Message);
+        Assert.Contains("cross needs model=NAME", Assert.Throws<PipelineSyntaxException>(() => LlmPipelines.Parse("bm25 >> rerank(cross)")).Message);
     }
 
     [Fact]
