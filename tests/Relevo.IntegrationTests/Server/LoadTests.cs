@@ -86,4 +86,93 @@ public sealed class LoadTests(ITestOutputHelper output) : IDisposable
         Assert.True(all.Length > clients, "the load run sent almost no requests");
         Assert.Equal(all.Length, stats.GetProperty("queriesServed").GetInt64());
     }
+
+    [Fact]
+    public async Task Eight_clients_searching_and_writing_lose_no_acknowledged_write()
+    {
+        int seconds = int.TryParse(Environment.GetEnvironmentVariable("RELEVO_LOAD_SECONDS"), out int s) ? Math.Clamp(s, 1, 600) : 3;
+        int clients = int.TryParse(Environment.GetEnvironmentVariable("RELEVO_LOAD_CLIENTS"), out int c) ? Math.Clamp(c, 1, 64) : 8;
+        const int WriteEvery = 5; // one request in five is a one-document write
+
+        var data = TestData.Dataset("scifact");
+        using (var writer = IndexWriter.Open(_dir["mixed"]))
+        {
+            CorpusIndexer.AddCorpus(writer, data.CorpusPath);
+            writer.Commit();
+        }
+        var queries = JsonlReader.ReadQueries(data.QueriesPath).Select(q => q.Text).ToArray();
+        await using var h = await ServerHarness.StartAsync(_dir["mixed"]);
+
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = clients, UseProxy = false };
+        using var client = new HttpClient(handler) { BaseAddress = h.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        long issued = 0, errors = 0;
+        var firstErrors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var acknowledged = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var searchLatencies = new List<double>[clients];
+        var writeLatencies = new List<double>[clients];
+        var clock = Stopwatch.StartNew();
+        var deadline = TimeSpan.FromSeconds(seconds);
+        var workers = Enumerable.Range(0, clients).Select(w => Task.Run(async () =>
+        {
+            var searches = searchLatencies[w] = new List<double>(1 << 14);
+            var writes = writeLatencies[w] = new List<double>(1 << 12);
+            while (clock.Elapsed < deadline)
+            {
+                long n = Interlocked.Increment(ref issued);
+                bool write = n % WriteEvery == 0;
+                string q = queries[(int)(n % queries.Length)];
+                string id = $"load-{n}";
+                long start = Stopwatch.GetTimestamp();
+                try
+                {
+                    using var r = write
+                        ? await client.SendAsync(h.Authorized(HttpMethod.Post, "/api/documents", new StringContent(
+                            $"{{\"_id\":\"{id}\",\"title\":\"written under load\",\"text\":{System.Text.Json.JsonSerializer.Serialize(q)}}}",
+                            System.Text.Encoding.UTF8, "application/json")))
+                        : await client.GetAsync($"/api/search?k=10&q={Uri.EscapeDataString(q)}");
+                    await r.Content.ReadAsByteArrayAsync();
+                    if (r.StatusCode != HttpStatusCode.OK)
+                    {
+                        Interlocked.Increment(ref errors);
+                        if (firstErrors.Count < 5) firstErrors.Enqueue($"{(int)r.StatusCode} for {(write ? "a write" : $"'{q}'")}");
+                    }
+                    else if (write) acknowledged.Add(id);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    Interlocked.Increment(ref errors);
+                    if (firstErrors.Count < 5) firstErrors.Enqueue(e.Message);
+                }
+                (write ? writes : searches).Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+        })).ToArray();
+        await Task.WhenAll(workers);
+        double elapsed = clock.Elapsed.TotalSeconds;
+
+        // every acknowledged write is there, and nothing else was added
+        var lost = new List<string>();
+        foreach (var id in acknowledged)
+        {
+            using var r = await client.GetAsync($"/api/documents/{id}");
+            if (r.StatusCode != HttpStatusCode.OK) lost.Add(id);
+        }
+        var health = await h.GetJson("/api/health");
+        var stats = await h.GetJson("/api/stats");
+        var search = searchLatencies.SelectMany(l => l).Order().ToArray();
+        var write = writeLatencies.SelectMany(l => l).Order().ToArray();
+        string report = string.Format(CultureInfo.InvariantCulture,
+            "mixed load: {0} clients, {1:F1} s, {2} searches and {3} writes ({4} acknowledged), {5} errors, {6} acknowledged writes lost; " +
+            "search p50 {7:F2} ms, p99 {8:F2} ms; write p50 {9:F2} ms, p99 {10:F2} ms; {11} segments at the end",
+            clients, elapsed, search.Length, write.Length, acknowledged.Count, errors, lost.Count,
+            QueryStats.Percentile(search, 0.50), QueryStats.Percentile(search, 0.99),
+            write.Length == 0 ? 0 : QueryStats.Percentile(write, 0.50), write.Length == 0 ? 0 : QueryStats.Percentile(write, 0.99),
+            stats.GetProperty("segments").GetInt32());
+        output.WriteLine(report);
+        if (Environment.GetEnvironmentVariable("RELEVO_LOAD_REPORT") is { Length: > 0 } path) File.AppendAllText(path, report + Environment.NewLine);
+
+        Assert.True(errors == 0, $"{errors} errors, first: {string.Join("; ", firstErrors)}");
+        Assert.True(lost.Count == 0, $"{lost.Count} acknowledged writes not found, e.g. {string.Join(", ", lost.Take(5))}");
+        Assert.Equal(5_183 + acknowledged.Count, health.GetProperty("documents").GetInt32());
+        Assert.True(write.Length > 0 && search.Length > clients, "the load run sent almost no requests");
+    }
 }
