@@ -26,7 +26,7 @@ internal static class LuceneNet
 
     public static Analyzer NewAnalyzer() => new EnglishAnalyzer(Version);
 
-    public static BM25Similarity Similarity(float k1, float b) => new Lucene8NormsBm25(k1, b);
+    public static BM25Similarity Similarity(float k1, float b) => new Relevo.Testing.LuceneBm25.Lucene8NormsBm25(k1, b); // the tests' reference scorer
 
     /// <summary>Indexes a corpus (corpus.jsonl[.gz]) into a new index in <paramref name="indexDir"/> from one thread, RAM
     /// buffer 256 MB, then merges it to one segment and commits. Returns the number of documents.</summary>
@@ -79,22 +79,5 @@ internal static class LuceneNet
         }
         ts.End();
         return terms;
-    }
-
-    /// <summary>BM25 as Lucene 8+ defines it (length norms SmallFloat.intToByte4, statistics over docCount), in Lucene.NET
-    /// 4.8: its scores are Lucene 8's (and Relevo's) times (k1 + 1), the ranking the same.</summary>
-    private sealed class Lucene8NormsBm25(float k1, float b) : BM25Similarity(k1, b)
-    {
-        protected override float AvgFieldLength(CollectionStatistics collectionStats) =>
-            (float)(collectionStats.SumTotalTermFreq / (double)collectionStats.DocCount);
-
-        public override Lucene.Net.Search.Explanation IdfExplain(CollectionStatistics collectionStats, TermStatistics termStats)
-        {
-            long df = termStats.DocFreq, n = collectionStats.DocCount;
-            return new Lucene.Net.Search.Explanation(Idf(df, n), $"idf(docFreq={df}, docCount={n})");
-        }
-
-        protected override byte EncodeNormValue(float boost, int fieldLength) => global::Relevo.Index.SmallFloat.IntToByte4(fieldLength);
-        protected override float DecodeNormValue(byte b) => global::Relevo.Index.SmallFloat.Byte4ToInt(b);
     }
 }

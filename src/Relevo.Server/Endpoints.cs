@@ -31,20 +31,9 @@ internal static class Endpoints
             .WithName("SearchGet")
             .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (BM25 term contributions).");
         api.MapPost("/search", async (ServerContext s, HttpContext ctx, IOptions<JsonOptions> json) =>
-                TypedResults.Ok(await Search(s, ParseSearchBody(BufferedBody.Of(ctx), json.Value.SerializerOptions), ctx.RequestAborted)))
+                TypedResults.Ok(await Search(s, ParseBody<SearchRequest>(BufferedBody.Of(ctx), json.Value.SerializerOptions, "{\"q\", \"k\", \"pipeline\", \"explain\"}"), ctx.RequestAborted)))
             .WithMetadata(new TakesBody(BodyKind.Search))
-            .AddOpenApiOperationTransformer(async (operation, context, cancellation) =>
-            {
-                // Described here rather than with .Accepts(), whose content-type matching would answer another type with
-                // 404; RequestBodies answers it with 415.
-                var schema = await context.GetOrCreateSchemaAsync(typeof(SearchRequest), null, cancellation);
-                operation.RequestBody = new OpenApiRequestBody
-                {
-                    Required = true,
-                    Description = "The query and its options as a JSON object.",
-                    Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
-                };
-            })
+            .JsonBody<SearchRequest>("The query and its options as a JSON object.")
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<ErrorResponse>(StatusCodes.Status408RequestTimeout)
             .Produces<ErrorResponse>(StatusCodes.Status413PayloadTooLarge)
@@ -144,16 +133,7 @@ internal static class Endpoints
         api.MapPost("/ask", async (ServerContext s, HttpContext ctx, IOptions<JsonOptions> json) =>
                 TypedResults.Ok(await Ask(s, ParseBody<AskRequest>(BufferedBody.Of(ctx), json.Value.SerializerOptions, "{\"question\", \"pipeline\", \"depth\", \"passages\", \"threshold\", \"iterations\"}"), ctx.RequestAborted)))
             .WithMetadata(new TakesBody(BodyKind.Search))
-            .AddOpenApiOperationTransformer(async (operation, context, cancellation) =>
-            {
-                var schema = await context.GetOrCreateSchemaAsync(typeof(AskRequest), null, cancellation);
-                operation.RequestBody = new OpenApiRequestBody
-                {
-                    Required = true,
-                    Description = "The question and how passages are found and chosen, as a JSON object.",
-                    Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
-                };
-            })
+            .JsonBody<AskRequest>("The question and how passages are found and chosen, as a JSON object.")
             .Produces<AskResponse>()
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<ErrorResponse>(StatusCodes.Status403Forbidden)
@@ -225,6 +205,20 @@ internal static class Endpoints
         return new SearchResponse(q, result.Pipeline, k, result.QueryTerms, result.Generation, Math.Round(ms, 3), hits);
     }
 
+    /// <summary>Describes a JSON object body in the OpenAPI document. Described here rather than with .Accepts(), whose
+    /// content-type matching would answer another type with 404; RequestBodies answers it with 415.</summary>
+    private static RouteHandlerBuilder JsonBody<T>(this RouteHandlerBuilder endpoint, string description) =>
+        endpoint.AddOpenApiOperationTransformer(async (operation, context, cancellation) =>
+        {
+            var schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancellation);
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Description = description,
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+            };
+        });
+
     /// <summary>Limits of an answer's work (each passage scored is an LLM call).</summary>
     internal const int MaxAskDepth = 100, MaxAskPassages = 20, MaxAskIterations = 3;
 
@@ -295,21 +289,6 @@ internal static class Endpoints
             if (!float.IsFinite(t.QueryWeight) || !float.IsFinite(t.Idf) || !float.IsFinite(t.AverageLength) || !float.IsFinite(t.Score))
                 return false;
         return true;
-    }
-
-    /// <summary>A search body: a JSON object {q, k, pipeline, explain}; errors name the field.</summary>
-    private static SearchRequest ParseSearchBody(ReadOnlyMemory<byte> body, JsonSerializerOptions options)
-    {
-        SearchRequest? request;
-        try
-        {
-            request = JsonSerializer.Deserialize<SearchRequest>(body.Span, options);
-        }
-        catch (JsonException e)
-        {
-            throw new ApiException(400, $"request body: cannot be read as JSON {{\"q\", \"k\", \"pipeline\", \"explain\"}}: {e.Message}");
-        }
-        return request ?? throw new ApiException(400, "request body: expected a JSON object {\"q\", \"k\", \"pipeline\", \"explain\"}, found null");
     }
 
     /// <summary>Writes need `Authorization: Bearer KEY`: 401 without it or with a wrong one, 403 on a read-only server.</summary>

@@ -18,7 +18,7 @@ namespace Relevo.Collections;
 /// 128 KiB buffer of compressed bytes and the inflater's own state.
 /// Errors are <see cref="InvalidDataException"/>s whose message says what is wrong, without the file name.
 /// </remarks>
-internal sealed class CheckedGZipStream : Stream
+internal sealed class CheckedGZipStream : ReadOnlyStream
 {
     /// <summary>The most compressed bytes handed to the inflater at once.</summary>
     private const int Chunk = 8192;
@@ -221,6 +221,17 @@ internal sealed class CheckedGZipStream : Stream
         base.Dispose(disposing);
     }
 
+
+    private sealed class Feeder(CheckedGZipStream owner) : ReadOnlyStream
+    {
+        public override int Read(byte[] buffer, int offset, int count) => owner.Feed(buffer.AsSpan(offset, count));
+        public override int Read(Span<byte> buffer) => owner.Feed(buffer);
+    }
+}
+
+/// <summary>A stream that is only read, front to back: everything else is not supported.</summary>
+internal abstract class ReadOnlyStream : Stream
+{
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => false;
@@ -230,19 +241,4 @@ internal sealed class CheckedGZipStream : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    private sealed class Feeder(CheckedGZipStream owner) : Stream
-    {
-        public override int Read(byte[] buffer, int offset, int count) => owner.Feed(buffer.AsSpan(offset, count));
-        public override int Read(Span<byte> buffer) => owner.Feed(buffer);
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }

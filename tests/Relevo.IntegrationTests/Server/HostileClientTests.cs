@@ -202,50 +202,10 @@ public sealed partial class HostileClientTests : IDisposable
     [Fact]
     public async Task Serve_applies_its_limit_options()
     {
-        using var p = CliRunner.Start(["serve", "--index", _dir["idx"], "--urls", "http://127.0.0.1:0", "--max-search-body-kb", "1"]);
-        try
-        {
-            _ = p.StandardOutput.ReadToEndAsync();
-            string? address = null;
-            while (address is null && await p.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)) is { } line)
-                if (Listening().Match(line) is { Success: true } m) address = m.Groups[1].Value;
-            Assert.NotNull(address);
-            using var http = new HttpClient { BaseAddress = new Uri(address) };
-            string body = $"{{\"q\":\"{new string('a', 1000)}\",\"pipeline\":\"{new string('b', 200)}\"}}";
-            var (status, error) = await ServerHarness.Error(await http.PostAsync("/api/search", new StringContent(body, Encoding.UTF8, "application/json")));
-            Assert.Equal((413, $"request body is {body.Length} bytes; the limit is 1024"), (status, error));
-        }
-        finally
-        {
-            p.Kill(entireProcessTree: true);
-            await p.WaitForExitAsync();
-        }
-    }
-
-    [GeneratedRegex(@"relevo serve: .* on (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex Listening();
-
-    /// <summary>Sends its bytes as JSON without a Content-Length (chunked).</summary>
-    private sealed class ChunkedContent : HttpContent
-    {
-        private readonly byte[] bytes;
-
-        public ChunkedContent(byte[] bytes)
-        {
-            this.bytes = bytes;
-            Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        }
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            for (int i = 0; i < bytes.Length; i += 512)
-                await stream.WriteAsync(bytes.AsMemory(i, Math.Min(512, bytes.Length - i)));
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 0;
-            return false;
-        }
+        using var server = ServeProcess.Start(["--index", _dir["idx"], "--max-search-body-kb", "1"]);
+        using var http = new HttpClient { BaseAddress = new Uri(server.Address) };
+        string body = $"{{\"q\":\"{new string('a', 1000)}\",\"pipeline\":\"{new string('b', 200)}\"}}";
+        var (status, error) = await ServerHarness.Error(await http.PostAsync("/api/search", new StringContent(body, Encoding.UTF8, "application/json")));
+        Assert.Equal((413, $"request body is {body.Length} bytes; the limit is 1024"), (status, error));
     }
 }

@@ -26,7 +26,7 @@ public sealed class LimitsAndDurabilityTests : IDisposable
         Assert.Contains("the limit is 2048", error);
 
         // Chunked: no Content-Length, so Kestrel stops the read at the limit.
-        var chunked = new PushStreamContentLike(Encoding.UTF8.GetBytes(big));
+        var chunked = new ChunkedContent(Encoding.UTF8.GetBytes(big));
         (status, error) = await ServerHarness.Error(await h.Client.SendAsync(h.Authorized(HttpMethod.Post, "/api/documents", chunked)));
         Assert.Equal(413, status);
         Assert.Contains("larger than the limit of 2048 bytes", error);
@@ -135,21 +135,5 @@ public sealed class LimitsAndDurabilityTests : IDisposable
         Assert.Empty(errors);
         Assert.True(searches > 0);
         Assert.Equal(5 - 1 + batches * perBatch, (await h.GetJson("/api/stats")).GetProperty("documents").GetInt32());
-    }
-
-    /// <summary>Sends its bytes without a Content-Length (chunked).</summary>
-    private sealed class PushStreamContentLike(byte[] bytes) : HttpContent
-    {
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            for (int i = 0; i < bytes.Length; i += 512)
-                await stream.WriteAsync(bytes.AsMemory(i, Math.Min(512, bytes.Length - i)));
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 0;
-            return false;
-        }
     }
 }

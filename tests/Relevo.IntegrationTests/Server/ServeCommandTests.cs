@@ -9,74 +9,13 @@ namespace Relevo.IntegrationTests.Server;
 
 /// <summary>The real `relevo serve` (relevo.dll beside the tests) as a child process: it binds loopback, logs one JSON
 /// line per request, and a write it answered 200 survives the process being killed (SIGKILL, no clean shutdown).</summary>
-public sealed partial class ServeCommandTests : IDisposable
+public sealed class ServeCommandTests : IDisposable
 {
     private readonly TempDir _dir = new();
 
     public void Dispose() => _dir.Dispose();
 
-    [GeneratedRegex(@"relevo serve: .* on (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex Listening();
-
-    private sealed class Child(Process process, string address, StringBuilder stdout) : IDisposable
-    {
-        public Process Process => process;
-        public string Address => address;
-        public string Stdout { get { lock (stdout) return stdout.ToString(); } }
-
-        /// <summary>Waits (without spinning) until the output so far satisfies <paramref name="done"/>, or the process
-        /// exits, or the timeout passes; the caller asserts on the output afterwards.</summary>
-        public void WaitForOutput(Func<string, bool> done, TimeSpan timeout)
-        {
-            var deadline = DateTime.UtcNow + timeout;
-            lock (stdout)
-                while (!done(stdout.ToString()) && !process.HasExited && DateTime.UtcNow < deadline)
-                    Monitor.Wait(stdout, TimeSpan.FromMilliseconds(250)); // pulsed by each line read
-        }
-
-        public void Dispose()
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-            process.WaitForExit(10_000);
-            process.Dispose();
-        }
-    }
-
-    private Child Serve(params string[] extra)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "relevo.dll"));
-        foreach (var a in (string[])["serve", "--index", _dir["idx"], "--urls", "http://127.0.0.1:0", .. extra]) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("RELEVO_API_KEY");
-        var p = Process.Start(psi)!;
-        var stdout = new StringBuilder();
-        p.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (stdout)
-            {
-                stdout.AppendLine(e.Data);
-                Monitor.PulseAll(stdout);
-            }
-        };
-        p.BeginOutputReadLine();
-        var clock = Stopwatch.StartNew();
-        var stderr = new StringBuilder();
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            var read = p.StandardError.ReadLineAsync();
-            if (!read.Wait(TimeSpan.FromSeconds(60)) || read.Result is null) break;
-            stderr.AppendLine(read.Result);
-            var m = Listening().Match(read.Result);
-            if (m.Success)
-            {
-                _ = p.StandardError.ReadToEndAsync();
-                return new Child(p, m.Groups[1].Value, stdout);
-            }
-        }
-        if (!p.HasExited) p.Kill(entireProcessTree: true);
-        throw new Xunit.Sdk.XunitException("relevo serve did not start: " + stderr);
-    }
+    private ServeProcess Serve(params string[] extra) => ServeProcess.Start(["--index", _dir["idx"], .. extra]);
 
     [Fact]
     public async Task Relevo_serve_answers_logs_json_lines_and_keeps_a_write_through_a_kill()

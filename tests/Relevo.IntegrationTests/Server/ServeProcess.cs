@@ -40,7 +40,15 @@ internal sealed partial class ServeProcess : IDisposable
         psi.Environment.Remove("RELEVO_API_KEY");
         var p = Process.Start(psi)!;
         var stdout = new StringBuilder();
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
+        p.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stdout)
+            {
+                stdout.AppendLine(e.Data);
+                Monitor.PulseAll(stdout);
+            }
+        };
         p.BeginOutputReadLine();
         var stderr = new StringBuilder();
         while (true)
@@ -57,6 +65,16 @@ internal sealed partial class ServeProcess : IDisposable
         }
         if (!p.HasExited) p.Kill(entireProcessTree: true);
         throw new Xunit.Sdk.XunitException("relevo serve did not start: " + stderr);
+    }
+
+    /// <summary>Waits (without spinning) until the output so far satisfies <paramref name="done"/>, or the process
+    /// exits, or the timeout passes; the caller asserts on the output afterwards.</summary>
+    public void WaitForOutput(Func<string, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        lock (_stdout)
+            while (!done(_stdout.ToString()) && !_process.HasExited && DateTime.UtcNow < deadline)
+                Monitor.Wait(_stdout, TimeSpan.FromMilliseconds(250)); // pulsed by each line read
     }
 
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";

@@ -51,6 +51,18 @@ public sealed class ServedPipelinesTests : IDisposable
         }
     }
 
+    /// <summary>The small index with arctic-xs vectors on its segment.</summary>
+    private string DenseIndex()
+    {
+        string index = _dir["dense"];
+        using var model = EmbeddingModel.Load("arctic-xs");
+        using var w = SearchIndex.OpenWriter(index, new WriterOptions(), [new DenseExtension()]);
+        w.AddRange(TestIndexes.Small);
+        w.Commit();
+        DenseIndexer.AddVectors(w, model);
+        return index;
+    }
+
     private static async Task<(int Status, string Error)> Refused(HttpResponseMessage r)
     {
         using var json = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
@@ -144,14 +156,7 @@ public sealed class ServedPipelinesTests : IDisposable
     [Fact]
     public async Task Writes_to_an_index_with_vectors_embed_what_they_add()
     {
-        string index = _dir["dense"];
-        using (var model = EmbeddingModel.Load("arctic-xs"))
-        using (var w = SearchIndex.OpenWriter(index, new WriterOptions(), [new DenseExtension()]))
-        {
-            w.AddRange(TestIndexes.Small);
-            w.Commit();
-            DenseIndexer.AddVectors(w, model);
-        }
+        string index = DenseIndex();
         var catalog = new ModelCatalog(null, allowPaths: false);
         await using var h = await ServerHarness.StartAsync(index, o => o with { Extensions = [new DenseExtension(catalog)], MaxEmbeddedDocumentsPerWrite = 2 });
         var post = await h.PostDocuments("{\"_id\":\"q1\",\"title\":\"Quagga\",\"text\":\"The quagga was a zebra of southern Africa, hunted to extinction.\"}\n",
@@ -172,14 +177,7 @@ public sealed class ServedPipelinesTests : IDisposable
     [Fact]
     public async Task A_write_that_cannot_be_embedded_is_refused_and_nothing_is_written()
     {
-        string index = _dir["dense"];
-        using (var model = EmbeddingModel.Load("arctic-xs"))
-        using (var w = SearchIndex.OpenWriter(index, new WriterOptions(), [new DenseExtension()]))
-        {
-            w.AddRange(TestIndexes.Small);
-            w.Commit();
-            DenseIndexer.AddVectors(w, model);
-        }
+        string index = DenseIndex();
         // a server without the dense extension cannot embed: the write is refused with the reason, the index unchanged
         await using var h = await ServerHarness.StartAsync(index, o => o with { Extensions = [] });
         var (status, error) = await Refused(await h.PostDocuments("{\"_id\":\"q1\",\"text\":\"quagga\"}"));

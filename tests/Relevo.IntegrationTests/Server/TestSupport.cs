@@ -103,3 +103,27 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
         }
     }
 }
+
+/// <summary>Sends its bytes as JSON without a Content-Length (chunked), 512 bytes at a time.</summary>
+internal sealed class ChunkedContent : HttpContent
+{
+    private readonly byte[] _bytes;
+
+    public ChunkedContent(byte[] bytes)
+    {
+        _bytes = bytes;
+        Headers.ContentType = new MediaTypeHeaderValue("application/json");
+    }
+
+    protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+    {
+        for (int i = 0; i < _bytes.Length; i += 512)
+            await stream.WriteAsync(_bytes.AsMemory(i, Math.Min(512, _bytes.Length - i)));
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
+    }
+}

@@ -109,8 +109,10 @@ internal sealed class LuceneBm25 : IDisposable
     }
 
     /// <summary>BM25 as Lucene 8+ defines it: exact-below-24, 4-significant-bit length norms, and N and the average
-    /// length taken over documents that have the field (docCount) rather than over maxDoc, so empty documents do not count.</summary>
-    private sealed class Lucene8NormsBm25(float k1, float b) : BM25Similarity(k1, b)
+    /// length taken over documents that have the field (docCount) rather than over maxDoc, so empty documents do not count.
+    /// In Lucene.NET 4.8 its scores are Lucene 8's (and Relevo's) times (k1 + 1), the ranking the same. The one reference
+    /// scorer of the tests and of the benchmarks (bench/Relevo.Bench).</summary>
+    public sealed class Lucene8NormsBm25(float k1, float b) : BM25Similarity(k1, b)
     {
         protected override float AvgFieldLength(CollectionStatistics collectionStats) =>
             (float)(collectionStats.SumTotalTermFreq / (double)collectionStats.DocCount);
