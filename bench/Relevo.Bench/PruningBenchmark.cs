@@ -12,7 +12,10 @@ namespace Relevo.Bench;
 internal sealed class PruningBenchmark : IBenchmark
 {
     public string Name => "pruning";
-    public string Description => "Relevo algorithms on an index: --index DIR --queries FILE [--rounds 3] [--algorithms exhaustive,maxscore,bmw] [--k 10,1000] [--verify true]";
+    public string Description => "Relevo algorithms on an index: --index DIR --queries FILE [--model bm25|ql] [--rounds 3] [--algorithms exhaustive,maxscore,bmw] [--k 10,1000] [--verify true]";
+
+    /// <summary>One model's top-k search (BM25's or query likelihood's), by algorithm.</summary>
+    private delegate int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores, PruningAlgorithm algorithm);
 
     [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
     private struct RUsage
@@ -35,7 +38,17 @@ internal sealed class PruningBenchmark : IBenchmark
     public int Run(BenchOptions o)
     {
         using var reader = IndexReader.Open(o.String("index") ?? throw new ArgumentException("--index DIR"));
-        var searcher = new Bm25Searcher(reader);
+        var bm25 = new Bm25Searcher(reader);
+        var ql = new QueryLikelihoodSearcher(reader);
+        string model = o.String("model") ?? "bm25";
+        SearchDocs search = model switch
+        {
+            "bm25" => (q, k, d, s, a) => bm25.SearchDocs(q, k, d, s, a),
+            "ql" => (q, k, d, s, a) => ql.SearchDocs(q, k, d, s, a),
+            _ => throw new ArgumentException("--model: bm25 or ql"),
+        };
+        Console.WriteLine($"model {model}, {reader.MaxDoc:N0} documents in {reader.Segments.Count} segment(s)");
+        var searcher = bm25;
         var queries = new List<Query>();
         foreach (var (_, text) in JsonlReader.ReadQueries(o.String("queries") ?? throw new ArgumentException("--queries FILE")))
         {
@@ -64,10 +77,10 @@ internal sealed class PruningBenchmark : IBenchmark
                 int differ = 0;
                 foreach (var q in queries)
                 {
-                    int n = searcher.SearchDocs(q, k, exDocs, exScores, PruningAlgorithm.Exhaustive);
+                    int n = search(q, k, exDocs, exScores, PruningAlgorithm.Exhaustive);
                     foreach (var (_, a) in variants)
                     {
-                        int m = searcher.SearchDocs(q, k, docs, scores, a);
+                        int m = search(q, k, docs, scores, a);
                         if (m != n || !docs.AsSpan(0, m).SequenceEqual(exDocs.AsSpan(0, n)) || !scores.AsSpan(0, m).SequenceEqual(exScores.AsSpan(0, n)))
                             differ++;
                     }
@@ -92,7 +105,7 @@ internal sealed class PruningBenchmark : IBenchmark
                     for (int i = 0; i < queries.Count; i++)
                     {
                         long t = Stopwatch.GetTimestamp();
-                        searcher.SearchDocs(queries[i], k, docs, scores, variants[v].A);
+                        search(queries[i], k, docs, scores, variants[v].A);
                         if (r > 0) mins[i] = Math.Min(mins[i], Stopwatch.GetElapsedTime(t).TotalMilliseconds);
                     }
                     if (r > 0)

@@ -147,6 +147,7 @@ internal sealed class LocalIndexSource : IndexSource
             {
                 foreach (var d in documents) writer.Add(d);
                 if (Services is { } services) writer.CompleteComponents(services); // e.g. embed them for the index's vectors
+                AdoptFinishedMerge(writer); // a merge done meanwhile goes in with this commit
                 writer.Commit();
             }
             catch
@@ -155,12 +156,12 @@ internal sealed class LocalIndexSource : IndexSource
                 throw;
             }
             _readers.TryRefresh(); // the commit is durable: a reader that fails to open is retried, never reported as a failed write
+            StartNextMerge(writer);
             return writer.LastCommit.Generation;
         }
         finally
         {
             _writeGate.Release();
-            StartMerging();
         }
     }
 
@@ -173,6 +174,7 @@ internal sealed class LocalIndexSource : IndexSource
             try
             {
                 if (!writer.Delete(id)) return (false, _readers.Generation);
+                AdoptFinishedMerge(writer);
                 writer.Commit();
             }
             catch
@@ -181,87 +183,100 @@ internal sealed class LocalIndexSource : IndexSource
                 throw;
             }
             _readers.TryRefresh();
+            StartNextMerge(writer);
             return (true, writer.LastCommit.Generation);
         }
         finally
         {
             _writeGate.Release();
-            StartMerging();
         }
     }
 
     // ---------------------------------------------------------------- background merges
 
-    private Task _merges = Task.CompletedTask;
-    private readonly object _mergeGate = new();
+    // One merge at a time (Lucene's log policy): chosen under the write gate after a commit, written without it, and
+    // swapped in under it by whichever comes first: the next write, whose commit then carries the merged segment (so a
+    // busy index merges at the pace of its writes without the merge queueing for the gate), or the merge itself when
+    // no write comes.
+    private IndexWriter.BackgroundMerge? _merge;
+    private Task _mergeRun = Task.CompletedTask;
     private readonly CancellationTokenSource _closing = new();
 
-    /// <summary>Merges done in the background since the index opened, and their time (for logs and stats).</summary>
+    /// <summary>Merges done in the background since the index opened.</summary>
     public int MergesDone => Volatile.Read(ref _mergesDone);
     private int _mergesDone;
 
     private readonly Action<string, Exception>? _problem;
 
-    // a failed background merge leaves the index as it was; the next write starts merging again
+    // a failed background merge leaves the index as it was; the next commit chooses a merge again
     private void MergeFailed(Exception e) => _problem?.Invoke($"{_dir}: a background merge failed (the index is unchanged)", e);
 
-    /// <summary>Starts merging segments in the background (Lucene's log policy) unless merges are running already.
-    /// A merge reads a snapshot of its segments while writes go on, then takes the write gate only to swap the merged
-    /// segment in and commit.</summary>
-    private void StartMerging()
+    /// <summary>Under the write gate, before a commit: the finished merge's segment replaces its sources.</summary>
+    private void AdoptFinishedMerge(IndexWriter writer)
     {
-        lock (_mergeGate)
+        if (_merge is not { } merge || !_mergeRun.IsCompleted) return;
+        _merge = null;
+        if (_mergeRun.IsCompletedSuccessfully)
         {
-            if (!_merges.IsCompleted || _closing.IsCancellationRequested) return;
-            _merges = Task.Run(MergeInBackground);
+            writer.FinishMerge(merge);
+            Interlocked.Increment(ref _mergesDone);
+        }
+        else
+        {
+            writer.AbandonMerge(merge);
+            MergeFailed(_mergeRun.Exception?.GetBaseException() ?? new OperationCanceledException());
         }
     }
 
-    private async Task MergeInBackground()
+    /// <summary>Under the write gate, after a commit: starts the next merge the policy wants, unless one is running.</summary>
+    private void StartNextMerge(IndexWriter writer)
     {
-        var writer = RequireWriter();
-        while (!_closing.IsCancellationRequested)
+        if (_merge is not null || _closing.IsCancellationRequested) return;
+        IndexWriter.BackgroundMerge? merge;
+        try
         {
-            IndexWriter.BackgroundMerge? merge;
-            await _writeGate.WaitAsync().ConfigureAwait(false);
-            try { merge = writer.StartMerge(MergePolicy.Default); }
-            finally { _writeGate.Release(); }
-            if (merge is null) return;
-            try
-            {
-                merge.Run();
-            }
-            catch (Exception e)
-            {
-                await _writeGate.WaitAsync().ConfigureAwait(false);
-                try { writer.AbandonMerge(merge); }
-                finally { _writeGate.Release(); }
-                MergeFailed(e);
-                return;
-            }
-            await _writeGate.WaitAsync().ConfigureAwait(false);
-            try
-            {
-                if (_closing.IsCancellationRequested)
-                {
-                    writer.AbandonMerge(merge);
-                    return;
-                }
-                writer.FinishMerge(merge);
-                writer.Commit();
-                Interlocked.Increment(ref _mergesDone);
-            }
-            catch (Exception e)
-            {
-                writer.Rollback(); // the merged segment is in no commit: the index stays as the last commit left it
-                MergeFailed(e);
-                return;
-            }
-            finally
-            {
-                _writeGate.Release();
-            }
+            merge = writer.StartMerge(MergePolicy.Default);
+        }
+        catch (Exception e) when (e is IOException or RelevoException)
+        {
+            MergeFailed(e);
+            return;
+        }
+        if (merge is null) return;
+        _merge = merge;
+        _mergeRun = Task.Run(merge.Run);
+        _ = _mergeRun.ContinueWith(_ => FinishIfNoWriteDoes(merge), CancellationToken.None,
+            TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>When a merge's files are written and no write has taken it in: swap it in and commit on its own.</summary>
+    private async Task FinishIfNoWriteDoes(IndexWriter.BackgroundMerge merge)
+    {
+        try
+        {
+            await _writeGate.WaitAsync(_closing.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // closing: Dispose gives the merge up
+        }
+        var writer = RequireWriter();
+        try
+        {
+            if (_merge != merge) return; // a write took it in
+            AdoptFinishedMerge(writer);
+            writer.Commit();
             _readers.TryRefresh();
+            StartNextMerge(writer);
+        }
+        catch (Exception e)
+        {
+            writer.Rollback(); // the merged segment is in no commit: the index stays as the last commit left it
+            MergeFailed(e);
+        }
+        finally
+        {
+            _writeGate.Release();
         }
     }
 
@@ -274,16 +289,25 @@ internal sealed class LocalIndexSource : IndexSource
 
     public override void Dispose()
     {
-        Task merges;
-        lock (_mergeGate)
+        if (_disposed) return;
+        _disposed = true;
+        _closing.Cancel();
+        if (_writer is not null)
         {
-            if (_disposed) return;
-            _disposed = true;
-            _closing.Cancel();
-            merges = _merges;
+            _writeGate.Wait();
+            try
+            {
+                // a merge in flight finishes writing its files, which are then removed: it was in no commit
+                try { _mergeRun.Wait(); }
+                catch (AggregateException) { }
+                if (_merge is { } merge) _writer.AbandonMerge(merge);
+                _merge = null;
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
         }
-        try { merges.Wait(); } // a merge in flight finishes writing and is then given up (its files removed)
-        catch (AggregateException) { }
         _readers.Dispose();
         _writer?.Dispose();
         _writeGate.Dispose();

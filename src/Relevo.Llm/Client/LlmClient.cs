@@ -41,7 +41,14 @@ internal sealed class LlmStats
     internal void Request() => Interlocked.Increment(ref _requests);
     internal void HttpCall() => Interlocked.Increment(ref _httpCalls);
     internal void CacheHit() => Interlocked.Increment(ref _cacheHits);
-    internal void Retry() => Interlocked.Increment(ref _retries);
+    internal void Retry(TimeSpan delay)
+    {
+        Interlocked.Increment(ref _retries);
+        LastRetryDelay = delay;
+    }
+
+    /// <summary>How long the last retry waited (the server's Retry-After when it sent one, else the backoff).</summary>
+    public TimeSpan LastRetryDelay { get; private set; }
     internal void Failure() => Interlocked.Increment(ref _failures);
     internal void Tokens(long prompt, long completion)
     {
@@ -98,7 +105,7 @@ internal sealed class LlmClient : IDisposable
                 },
                 OnRetry = a =>
                 {
-                    Stats.Retry();
+                    Stats.Retry(a.RetryDelay);
                     a.Outcome.Result?.Dispose();
                     return default;
                 },
