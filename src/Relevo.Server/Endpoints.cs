@@ -167,18 +167,8 @@ internal static class Endpoints
         string pipeline = s.Pipeline(r.Pipeline);
 
         long start = Stopwatch.GetTimestamp();
-        SearchResult result;
-        using (var budget = s.Budget(cancellation))
-        {
-            try
-            {
-                result = await s.Index.SearchAsync(q, pipeline, k, new SearchOptions { Documents = true, Explain = explain }, budget.Token);
-            }
-            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
-            {
-                throw s.OverBudget("search");
-            }
-        }
+        var result = await s.WithinBudget("search", cancellation,
+            budget => s.Index.SearchAsync(q, pipeline, k, new SearchOptions { Documents = true, Explain = explain }, budget));
         var highlighter = new Highlighter(Analyzer.Create(result.Analyzer), result.QueryTerms);
         var hits = new SearchResultHit[result.Hits.Count];
         for (int i = 0; i < hits.Length; i++)
@@ -239,18 +229,8 @@ internal static class Endpoints
         if (r.Pipeline is { Length: > 1024 }) throw new ApiException(400, "pipeline: longer than 1024 characters");
         string pipeline = s.Pipeline(r.Pipeline);
         long start = Stopwatch.GetTimestamp();
-        AskResult answer;
-        using (var budget = s.Budget(cancellation))
-        {
-            try
-            {
-                answer = await s.Index.AskAsync(question, new AskOptions(pipeline, depth, passages, threshold, iterations), budget.Token);
-            }
-            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
-            {
-                throw s.OverBudget("answer");
-            }
-        }
+        var answer = await s.WithinBudget("answer", cancellation,
+            budget => s.Index.AskAsync(question, new AskOptions(pipeline, depth, passages, threshold, iterations), budget));
         var read = new AskResponsePassage[answer.Passages.Count];
         for (int i = 0; i < read.Length; i++)
         {

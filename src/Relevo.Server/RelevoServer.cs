@@ -286,16 +286,20 @@ internal sealed record ServerContext(ServerOptions Options, SearchIndex Index, Q
         return list;
     }
 
-    /// <summary>A token that stops the work when the client leaves or <see cref="ServerOptions.RequestTimeout"/> passes.</summary>
-    public CancellationTokenSource Budget(CancellationToken aborted)
+    /// <summary>Runs <paramref name="work"/> with a token that stops it when the client leaves or
+    /// <see cref="ServerOptions.RequestTimeout"/> passes; work the time budget stopped answers 503.</summary>
+    public async Task<T> WithinBudget<T>(string what, CancellationToken aborted, Func<CancellationToken, Task<T>> work)
     {
-        var budget = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         budget.CancelAfter(Options.RequestTimeout);
-        return budget;
+        try
+        {
+            return await work(budget.Token);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            throw new ApiException(503, $"the {what} ran past this server's time budget of {Options.RequestTimeout.TotalSeconds:0.###} s " +
+                                        "and was stopped; try a simpler pipeline or a smaller k") { RetryAfterSeconds = 1 };
+        }
     }
-
-    /// <summary>The answer to work the time budget stopped.</summary>
-    public ApiException OverBudget(string what) =>
-        new(503, $"the {what} ran past this server's time budget of {Options.RequestTimeout.TotalSeconds:0.###} s and was stopped; " +
-                 "try a simpler pipeline or a smaller k") { RetryAfterSeconds = 1 };
 }

@@ -64,7 +64,7 @@ internal sealed class LocalIndexSource : IndexSource
         _dir = dir;
         _registry = registry;
         // a served index merges in the background (MergeInBackground), not inside the commits that writes wait for
-        if (writable) _writer = IndexWriter.Open(dir, WriterSettings(new WriterOptions { ReplaceExisting = true, MergeSegments = false }));
+        if (writable) _writer = IndexWriter.Open(dir, WriterSettings(new WriterOptions { ReplaceExisting = true, MergeSegments = false }, registry));
         try
         {
             _readers = new ReaderManager(dir) { RefreshFailed = e => problem?.Invoke($"{dir}: a committed change is not visible yet (opening its reader failed; retried at the next search)", e) };
@@ -121,20 +121,22 @@ internal sealed class LocalIndexSource : IndexSource
         return lease.Reader.Manifest.Segments;
     }
 
-    private IndexWriterOptions WriterSettings(WriterOptions o) => new()
+    /// <summary>The index writer's settings for a <see cref="DocumentWriter"/>'s options, with the extensions'
+    /// segment components.</summary>
+    internal static IndexWriterOptions WriterSettings(WriterOptions o, ExtensionRegistry registry) => new()
     {
         Analyzer = o.Analyzer,
         ReplaceExisting = o.ReplaceExisting,
         RamBudgetBytes = o.RamBudgetBytes,
         CommitStage = o.CommitStage,
-        Components = _registry.Components,
+        Components = registry.Components,
         MergePolicy = o.MergeSegments ? MergePolicy.Default : null,
     };
 
     public override DocumentWriter OpenWriter(WriterOptions options)
     {
         if (_writer is not null) throw new RelevoException($"{_dir}: this index is open for writing already (its writer holds the lock)");
-        return new LocalDocumentWriter(IndexWriter.Open(_dir, WriterSettings(options)), options, () => _readers.TryRefresh());
+        return new LocalDocumentWriter(IndexWriter.Open(_dir, WriterSettings(options, _registry)), options, () => _readers.TryRefresh());
     }
 
     public override async Task<long> AddAndCommitAsync(IReadOnlyList<Document> documents, CancellationToken cancellation)
@@ -202,10 +204,6 @@ internal sealed class LocalIndexSource : IndexSource
     private Task _mergeRun = Task.CompletedTask;
     private readonly CancellationTokenSource _closing = new();
 
-    /// <summary>Merges done in the background since the index opened.</summary>
-    public int MergesDone => Volatile.Read(ref _mergesDone);
-    private int _mergesDone;
-
     private readonly Action<string, Exception>? _problem;
 
     // a failed background merge leaves the index as it was; the next commit chooses a merge again
@@ -217,10 +215,7 @@ internal sealed class LocalIndexSource : IndexSource
         if (_merge is not { } merge || !_mergeRun.IsCompleted) return;
         _merge = null;
         if (_mergeRun.IsCompletedSuccessfully)
-        {
             writer.FinishMerge(merge);
-            Interlocked.Increment(ref _mergesDone);
-        }
         else
         {
             writer.AbandonMerge(merge);

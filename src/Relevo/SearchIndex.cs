@@ -70,16 +70,7 @@ public sealed class SearchIndex : IDisposable
                 throw;
             }
         }
-        var settings = new IndexWriterOptions
-        {
-            Analyzer = options.Analyzer,
-            ReplaceExisting = options.ReplaceExisting,
-            RamBudgetBytes = options.RamBudgetBytes,
-            CommitStage = options.CommitStage,
-            Components = registry.Components,
-            MergePolicy = options.MergeSegments ? MergePolicy.Default : null,
-        };
-        return new LocalDocumentWriter(IndexWriter.Open(path, settings), options, null);
+        return new LocalDocumentWriter(IndexWriter.Open(path, LocalIndexSource.WriterSettings(options, registry)), options, null);
     }
 
     /// <summary>What is searched: the index folder, or e.g. "4 shards in /data/idx".</summary>

@@ -91,7 +91,8 @@ internal sealed class IndexReader : IDisposable
         }
     }
 
-    private static DeletedDocs ReadDeletes(string directory, SegmentEntry s) =>
+    /// <summary>A committed segment's deletions (none when its entry names no deletions file).</summary>
+    internal static DeletedDocs ReadDeletes(string directory, SegmentEntry s) =>
         s.DeletesFile is { } f ? DeletedDocs.Read(Path.Combine(directory, f), s.MaxDoc) : new DeletedDocs(s.MaxDoc);
 
     public string Analyzer => Manifest.Analyzer;

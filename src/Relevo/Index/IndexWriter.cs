@@ -601,7 +601,7 @@ internal sealed class IndexWriter : IDisposable
             if (!Manifest.Exists(_dir)) return;
             foreach (var entry in _committed.Segments)
             {
-                var deletes = entry.DeletesFile is { } f ? DeletedDocs.Read(Path.Combine(_dir, f), entry.MaxDoc) : new DeletedDocs(entry.MaxDoc);
+                var deletes = IndexReader.ReadDeletes(_dir, entry);
                 if (open.Remove(entry.Name, out var reader)) reader.Deletes = deletes;
                 else reader = new V1SegmentReader(_dir, entry.Name, deletes);
                 _segments.Add((entry, reader, deletes.Clone(), false));
@@ -633,7 +633,7 @@ internal sealed class IndexWriter : IDisposable
         foreach (var file in System.IO.Directory.EnumerateFiles(_dir))
         {
             string name = Path.GetFileName(file);
-            if (!keep.Contains(name) && IsIndexFile(name) && !IsMergeOutput(name)) SegmentWriter.TryDelete(file);
+            if (!keep.Contains(name) && IndexFolder.IsOwnedFile(name) && !IsMergeOutput(name)) SegmentWriter.TryDelete(file);
         }
     }
 
@@ -666,8 +666,6 @@ internal sealed class IndexWriter : IDisposable
         }
         throw new InvalidOperationException($"no segment {segment} in the writer");
     }
-
-    private static bool IsIndexFile(string name) => IndexFolder.IsOwnedFile(name);
 
     // a file a background merge is writing (the segment is in no commit yet)
     private bool IsMergeOutput(string name)

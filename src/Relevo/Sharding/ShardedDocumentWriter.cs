@@ -10,10 +10,10 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
     Action? release, Action? committed) : DocumentWriter
 {
     private bool _dirty;
-    private bool _merging = ApplyMergePolicy(hosts, options.MergeSegments);
+    // the shards' writers outlive this writer (a server keeps them), so a choice not to merge is undone on Dispose
+    private readonly bool _mergeSegments = SetMergePolicy(hosts, options.MergeSegments);
 
-    // the shards' writers outlive this writer (a server keeps them), so its choice is undone on Dispose
-    private static bool ApplyMergePolicy(IReadOnlyList<ShardHost> hosts, bool merge)
+    private static bool SetMergePolicy(IReadOnlyList<ShardHost> hosts, bool merge)
     {
         foreach (var h in hosts) h.WithWriter(w => w.MergePolicy = merge ? MergePolicy.Default : null);
         return merge;
@@ -108,7 +108,7 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
         try
         {
             if (_dirty) writer.RollbackAsync().GetAwaiter().GetResult();
-            if (!_merging) _merging = ApplyMergePolicy(hosts, true);
+            if (!_mergeSegments) SetMergePolicy(hosts, true);
         }
         finally
         {
