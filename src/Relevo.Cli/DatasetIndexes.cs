@@ -33,14 +33,16 @@ internal static class DatasetIndexes
         return indexDir;
     }
 
-    /// <summary>Adds a model's vectors to the segments that lack them (the embedding cache makes repeats cheap).</summary>
+    /// <summary>Adds a model's vectors, and their HNSW graphs with the default parameters, to the segments that lack
+    /// them (the embedding cache makes repeats cheap).</summary>
     public static void EnsureVectors(string indexDir, string model)
     {
         string name = EmbeddingModel.ResolveName(model);
-        if (VectorComponent.Everywhere(Manifest.Read(indexDir).Segments, name)) return;
+        var segments = Manifest.Read(indexDir).Segments;
+        if (VectorComponent.Everywhere(segments, name) &&
+            segments.All(s => SegmentGraphs.GraphFile(s.Component(VectorComponent.ComponentName, name)!) is not null)) return;
         using var embedding = EmbeddingModel.Load(model);
         using var writer = SearchIndex.OpenWriter(indexDir, new WriterOptions(), CliIndex.Extensions());
-        ProgressReporter.Run($"embed {Path.GetFileName(indexDir)} with {model}", "passages", report =>
-            DenseIndexer.AddVectors(writer, embedding, (f, n) => report(f, 1, n)));
+        Commands.DenseCommand.Run(writer, embedding, HnswParameters.Default, summary: false);
     }
 }

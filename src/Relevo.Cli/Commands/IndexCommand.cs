@@ -29,6 +29,16 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         [Description("Also store vectors of this model (arctic-xs, minilm, or a model folder); only segments without them are encoded.")]
         public string? Dense { get; init; }
 
+        [CommandOption("--hnsw-m <M>")]
+        [Description(GraphFlags.MDescription)]
+        [DefaultValue(Relevo.Dense.HnswParameters.DefaultM)]
+        public int HnswM { get; init; } = Relevo.Dense.HnswParameters.DefaultM;
+
+        [CommandOption("--hnsw-ef-construction <N>")]
+        [Description(GraphFlags.EfDescription)]
+        [DefaultValue(Relevo.Dense.HnswParameters.DefaultEfConstruction)]
+        public int HnswEfConstruction { get; init; } = Relevo.Dense.HnswParameters.DefaultEfConstruction;
+
         [CommandOption("--shards <N>")]
         [Description("Create (or add to) a sharded index of N shards: one ordinary index folder per shard, documents routed by a stable hash of _id, and cluster.json naming each cluster-wide commit. Served by `relevo silo`/`relevo serve --cluster`, or searched in process by search/run.")]
         public int? Shards { get; init; }
@@ -41,6 +51,7 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         public override Spectre.Console.ValidationResult Validate() =>
             IndexDir.Length == 0 ? Spectre.Console.ValidationResult.Error("--index is required")
             : Merge is not ("final" or "log" or "none") ? Spectre.Console.ValidationResult.Error($"--merge: '{Merge}' is not one of final, log, none")
+            : GraphFlags.Validate(HnswM, HnswEfConstruction) is { Successful: false } bad ? bad
             : base.Validate();
     }
 
@@ -78,7 +89,7 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         if (settings.Dense is { } dense)
         {
             using var model = Relevo.Dense.EmbeddingModel.Load(dense);
-            DenseCommand.Run(writer, model);
+            DenseCommand.Run(writer, model, GraphFlags.Parameters(settings.HnswM, settings.HnswEfConstruction));
         }
         return 0;
     }

@@ -4,18 +4,40 @@ using Relevo.Search;
 
 namespace Relevo.Dense;
 
-/// <summary>Exact top-k search over one commit's vectors for one model: the cosine (dot product of normalized vectors)
-/// of the query with every live document, SIMD via System.Numerics.Tensors; ties go to the smaller global doc number.
-/// Optionally an int8 first pass over the quantized copy, rescored in float32. Deleted documents never appear. Opened
-/// once per commit (<see cref="IndexReader.Component{T}"/>: the vector files stay mapped while the commit is open) and
-/// shared by every search of it. Thread-safe.</summary>
-internal sealed class DenseSearcher : IDisposable
+/// <summary>How a dense search picks between a segment's graph and a scan of all its vectors.</summary>
+internal enum SearchMode
+{
+    /// <summary>The graph where a segment has one and at least <see cref="DenseSearcher.ExactBelow"/> live documents.</summary>
+    Auto,
+    /// <summary>Every vector scored (exact top k).</summary>
+    Exact,
+    /// <summary>The graph wherever a segment has one, however small.</summary>
+    Graph,
+}
+
+/// <summary>Top-k search over one commit's vectors for one model, by cosine (dot product of normalized vectors).
+/// Per segment either exact — every live document scored, SIMD via System.Numerics.Tensors — or through the
+/// segment's HNSW graph with a beam of <c>ef</c> (<see cref="SearchMode"/>). Ties go to the smaller global doc number.
+/// Optionally int8: the exact scan or the graph walk then scores the quantized copy, and the best candidates are
+/// rescored in float32, so returned scores are always float32 cosines. Deleted documents never appear (the graph walks
+/// through them). Opened once per commit (<see cref="IndexReader.Component{T}"/>: the files stay mapped while the
+/// commit is open) and shared by every search of it. Thread-safe.</summary>
+internal sealed unsafe class DenseSearcher : IDisposable
 {
     /// <summary>Candidates rescored after the int8 pass: max(k × oversample, this).</summary>
     public const int MinCandidates = 100;
 
+    /// <summary>The beam width of a graph search unless the pipeline says otherwise.</summary>
+    public const int DefaultEf = 100;
+    public const int MaxEf = 10_000;
+
+    /// <summary>Segments with fewer live documents are scanned even when they have a graph (measured in
+    /// docs/benchmarks.md: below this a scan of 384-dim vectors is as fast as the graph walk at the default ef).</summary>
+    public const int ExactBelow = 10_000;
+
     private readonly IndexReader _reader;
     private readonly SegmentVectors[] _vectors;
+    private readonly HnswGraph?[] _graphs;
 
     public string Model { get; }
     public int Dimensions { get; }
@@ -29,22 +51,25 @@ internal sealed class DenseSearcher : IDisposable
         Int8 = int8;
         var segments = reader.Manifest.Segments;
         _vectors = new SegmentVectors[segments.Count];
+        _graphs = new HnswGraph?[segments.Count];
         try
         {
             for (int s = 0; s < segments.Count; s++)
             {
-                if (segments[s].Component(VectorComponent.ComponentName, Model) is null)
-                    throw new RelevoException($"segment {segments[s].Name} has no '{Model}' vectors " +
-                                              $"(add them with: relevo dense --index INDEX --model {model})");
+                var data = segments[s].Component(VectorComponent.ComponentName, Model)
+                    ?? throw new RelevoException($"segment {segments[s].Name} has no '{Model}' vectors " +
+                                                 $"(add them with: relevo dense --index INDEX --model {model})");
                 _vectors[s] = new SegmentVectors(reader.Directory, segments[s].Name, Model, segments[s].MaxDoc, int8);
                 if (s > 0 && _vectors[s].Dimensions != _vectors[0].Dimensions)
                     throw new Index.Formats.CorruptIndexException(Path.Combine(reader.Directory, VectorFiles.FloatFile(segments[s].Name, Model)),
                         $"{_vectors[s].Dimensions} dimensions, but segment {segments[0].Name} has {_vectors[0].Dimensions}");
+                if (SegmentGraphs.GraphFile(data) is { } graph)
+                    _graphs[s] = HnswFile.Open(Path.Combine(reader.Directory, graph), segments[s].MaxDoc, _vectors[s].Dimensions);
             }
         }
         catch
         {
-            foreach (var v in _vectors) v?.Dispose();
+            Dispose();
             throw;
         }
         Dimensions = _vectors.Length > 0 ? _vectors[0].Dimensions : 0;
@@ -56,70 +81,125 @@ internal sealed class DenseSearcher : IDisposable
 
     public ReadOnlySpan<float> GetVector(int segment, int doc) => _vectors[segment].Row(doc);
 
+    /// <summary>Whether segment <paramref name="s"/> is searched through its graph.</summary>
+    public bool UsesGraph(int s, SearchMode mode) =>
+        _graphs[s] is not null && mode switch
+        {
+            SearchMode.Exact => false,
+            SearchMode.Graph => true,
+            _ => _reader.Segments[s].LiveDocs >= ExactBelow,
+        };
+
     /// <summary>The top k into the spans (global document numbers and scores, best first); returns how many. Only
     /// documents scoring at least <paramref name="floor"/> and the shared bound are kept (see <see cref="TopKCollector"/>).</summary>
     public int Search(ReadOnlySpan<float> query, int k, int oversample, Span<int> docs, Span<float> scores,
-        float floor = float.NegativeInfinity, SharedBound? shared = null)
+        float floor = float.NegativeInfinity, SharedBound? shared = null, int ef = DefaultEf, SearchMode mode = SearchMode.Auto)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
         if (_vectors.Length == 0) return 0;
         if (query.Length != Dimensions)
             throw new RelevoException($"query vector has {query.Length} dimensions; '{Model}' vectors have {Dimensions}");
         var top = new TopKCollector(k);
-        if (Int8) SearchInt8(query, k, oversample, top, floor);
-        else SearchFloat(query, top, floor, shared);
+        fixed (float* q = query)
+        {
+            if (Int8) SearchInt8(q, k, oversample, top, floor, Math.Max(ef, k), mode);
+            else SearchFloat(q, top, floor, shared, Math.Max(ef, k), mode);
+        }
         top.DetachShared();
         return top.DrainInto(docs, scores);
     }
 
-    private void SearchFloat(ReadOnlySpan<float> q, TopKCollector top, float floor, SharedBound? shared)
+    private void SearchFloat(float* q, TopKCollector top, float floor, SharedBound? shared, int ef, SearchMode mode)
     {
         top.Reset(top.Capacity, floor, shared);
         int dims = Dimensions;
+        var query = new ReadOnlySpan<float>(q, dims);
         for (int s = 0; s < _vectors.Length; s++)
         {
             var seg = _reader.Segments[s];
-            var rows = _vectors[s].Floats;
             int docBase = _reader.DocBase[s];
+            if (UsesGraph(s, mode))
+            {
+                var scorer = new FloatScorer(q, _vectors[s].FloatPointer, dims);
+                var scratch = Walk(s, ref scorer, ef);
+                // the walk's scores are the exact float32 dot products, as the scan computes them
+                while (scratch.Results.Count > 0)
+                {
+                    float score = scratch.Results.TopScore;
+                    if (score >= top.Threshold) top.Collect(docBase + scratch.Results.TopNode, score);
+                    scratch.Results.Pop();
+                }
+                continue;
+            }
+            var rows = _vectors[s].Floats;
             bool anyDeleted = seg.Deletes.Count > 0;
             for (int d = 0; d < seg.MaxDoc; d++)
             {
                 if (anyDeleted && seg.IsDeleted(d)) continue;
-                float score = TensorPrimitives.Dot(rows.Slice(d * dims, dims), q);
+                float score = TensorPrimitives.Dot(rows.Slice(d * dims, dims), query);
                 if (score >= top.Threshold) top.Collect(docBase + d, score);
             }
         }
     }
 
-    private void SearchInt8(ReadOnlySpan<float> q, int k, int oversample, TopKCollector top, float floor)
+    /// <summary>The graph walk of segment s; the best ef live documents are left in the thread's scratch.</summary>
+    private HnswScratch Walk<TScorer>(int s, ref TScorer scorer, int ef) where TScorer : struct, INodeScorer
+    {
+        var scratch = HnswScratch.ForThread();
+        var graph = _graphs[s]!;
+        var deletes = _reader.Segments[s].Deletes;
+        if (deletes.Count > 0) graph.Search(ref scorer, new LiveOnly(deletes), ef, scratch);
+        else graph.Search(ref scorer, new AcceptAll(), ef, scratch);
+        return scratch;
+    }
+
+    private void SearchInt8(float* q, int k, int oversample, TopKCollector top, float floor, int ef, SearchMode mode)
     {
         int dims = Dimensions;
+        var query = new ReadOnlySpan<float>(q, dims);
         Span<sbyte> q8 = dims <= 2048 ? stackalloc sbyte[dims] : new sbyte[dims];
         Span<short> wide = dims <= 2048 ? stackalloc short[dims] : new short[dims];
-        Int8Quantizer.Quantize(q, q8);
+        Int8Quantizer.Quantize(query, q8);
         Int8Dot.Widen(q8, wide);
         int candidates = (int)Math.Min(int.MaxValue, Math.Max((long)k * oversample, MinCandidates));
         var first = new TopKCollector(candidates);
-        for (int s = 0; s < _vectors.Length; s++)
+        top.Reset(k, floor);
+        fixed (short* w = wide)
         {
-            var seg = _reader.Segments[s];
-            var rows = _vectors[s].Int8Rows;
-            var scales = _vectors[s].Int8Scales;
-            int docBase = _reader.DocBase[s];
-            bool anyDeleted = seg.Deletes.Count > 0;
-            for (int d = 0; d < seg.MaxDoc; d++)
+            for (int s = 0; s < _vectors.Length; s++)
             {
-                if (anyDeleted && seg.IsDeleted(d)) continue;
-                // the query's own scale is the same for every document, so it is left out of the ranking score
-                float score = Int8Dot.Dot(wide, rows.Slice(d * dims, dims)) * scales[d];
-                if (score >= first.Threshold) first.Collect(docBase + d, score);
+                var seg = _reader.Segments[s];
+                int docBase = _reader.DocBase[s];
+                if (UsesGraph(s, mode))
+                {
+                    // the walk ranks by the int8 copy; its ef best are rescored in float32 straight into the top k
+                    var scorer = new Int8Scorer(w, _vectors[s].Int8Pointer, _vectors[s].ScalePointer, dims);
+                    var scratch = Walk(s, ref scorer, ef);
+                    while (scratch.Results.Count > 0)
+                    {
+                        int d = scratch.Results.TopNode;
+                        scratch.Results.Pop();
+                        float exact = TensorPrimitives.Dot(_vectors[s].Row(d), query);
+                        if (exact >= top.Threshold) top.Collect(docBase + d, exact);
+                    }
+                    continue;
+                }
+                var rows = _vectors[s].Int8Rows;
+                var scales = _vectors[s].Int8Scales;
+                bool anyDeleted = seg.Deletes.Count > 0;
+                for (int d = 0; d < seg.MaxDoc; d++)
+                {
+                    if (anyDeleted && seg.IsDeleted(d)) continue;
+                    // the query's own scale is the same for every document, so it is left out of the ranking score
+                    float score = Int8Dot.Dot(wide, rows.Slice(d * dims, dims)) * scales[d];
+                    if (score >= first.Threshold) first.Collect(docBase + d, score);
+                }
             }
         }
-        top.Reset(k, floor);
         foreach (var (global, _) in first.Drain())
         {
             int s = _reader.SegmentOf(global);
-            float score = TensorPrimitives.Dot(_vectors[s].Row(global - _reader.DocBase[s]), q);
+            float score = TensorPrimitives.Dot(_vectors[s].Row(global - _reader.DocBase[s]), query);
             if (score >= top.Threshold) top.Collect(global, score);
         }
     }
@@ -127,5 +207,6 @@ internal sealed class DenseSearcher : IDisposable
     public void Dispose()
     {
         foreach (var v in _vectors) v?.Dispose();
+        foreach (var g in _graphs) g?.Dispose();
     }
 }

@@ -4,16 +4,19 @@ using Relevo.Search;
 
 namespace Relevo.Dense;
 
-/// <summary>Which dense retriever: the model, and whether to scan the int8 copy first (rescoring the best
-/// k × oversample in float32).</summary>
-internal readonly record struct DenseSpec(string Model, bool Int8 = false, int Oversample = 4)
+/// <summary>Which dense retriever: the model, whether to rank by the int8 copy first (rescoring the best
+/// candidates in float32), the graph's beam width and whether to use the graph (<see cref="SearchMode"/>).</summary>
+internal readonly record struct DenseSpec(string Model, bool Int8 = false, int Oversample = 4,
+    int Ef = DenseSearcher.DefaultEf, SearchMode Mode = SearchMode.Auto)
 {
     /// <summary>The name the index stores the model's vectors under (Model is what the pipeline said: a name, or a
     /// folder in local use). Resolved when the pipeline is parsed, so searching never looks at the file system.</summary>
     public string Key { get; init; } = Model;
 }
 
-/// <summary>dense(model=M[,int8=true][,oversample=4]): exact cosine search over the index's vectors for M. The query is
+/// <summary>dense(model=M[,int8=true][,oversample=4][,ef=100][,exact=true|false]): cosine search over the index's
+/// vectors for M, through each segment's HNSW graph (beam ef) where it has one and is large enough to gain from it,
+/// by a scan of every vector elsewhere; exact=true scans everywhere, exact=false walks every graph. The query is
 /// embedded where the pipeline runs (once; a sharded index gets the vector), the vectors searched where they are.</summary>
 internal sealed class DenseStage(DenseSpec spec) : RetrieverStage
 {
@@ -21,9 +24,14 @@ internal sealed class DenseStage(DenseSpec spec) : RetrieverStage
 
     public DenseSpec Spec { get; } = spec;
 
-    public override string Text => Spec.Int8
-        ? $"dense(model={Spec.Model},int8=true{(Spec.Oversample != 4 ? $",oversample={Spec.Oversample}" : "")})"
-        : $"dense(model={Spec.Model})";
+    public override string Text => $"dense({SpecText(Spec)})";
+
+    /// <summary>The spec as stage arguments, defaults left out.</summary>
+    internal static string SpecText(DenseSpec spec) =>
+        $"model={spec.Model}" +
+        (spec.Int8 ? $",int8=true{(spec.Oversample != 4 ? $",oversample={spec.Oversample}" : "")}" : "") +
+        (spec.Ef != DenseSearcher.DefaultEf ? $",ef={spec.Ef}" : "") +
+        spec.Mode switch { SearchMode.Exact => ",exact=true", SearchMode.Graph => ",exact=false", _ => "" };
 
     public override ValueTask PrepareAsync(IReadOnlyList<string> queryTexts, StageContext context)
     {
@@ -37,13 +45,14 @@ internal sealed class DenseStage(DenseSpec spec) : RetrieverStage
     internal override int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
         Span<int> docs, Span<float> scores, float floor, SharedBound? shared) =>
         DenseSearcher.For(reader, Spec.Key, Spec.Int8)
-            .Search(request.Vector ?? throw new RelevoException("dense: the request has no query vector"), k, Spec.Oversample, docs, scores, floor, shared);
+            .Search(request.Vector ?? throw new RelevoException("dense: the request has no query vector"), k, Spec.Oversample, docs, scores, floor, shared,
+                Spec.Ef, Spec.Mode);
 
     public static Stage Build(StageSyntax s, ModelCatalog catalog) => new DenseStage(ParseSpec(s, catalog));
 
     internal static DenseSpec ParseSpec(StageSyntax s, ModelCatalog catalog)
     {
-        s.Accept("model", "int8", "oversample");
+        s.Accept("model", "int8", "oversample", "ef", "exact");
         string? model = s.String("model");
         int column = s.Has("model") ? s.ColumnOf("model") : s.Column;
         if (s.PositionalCount == 1 && model is null && s.Word(0) is var (word, wordColumn))
@@ -53,7 +62,9 @@ internal sealed class DenseStage(DenseSpec spec) : RetrieverStage
         }
         else s.NoPositional();
         model ??= "arctic-xs";
-        return new DenseSpec(model, s.Bool("int8", false), s.Int("oversample", 4, 1, MaxOversample)) { Key = ModelKey(s, catalog, model, column) };
+        var mode = !s.Has("exact") ? SearchMode.Auto : s.Bool("exact", false) ? SearchMode.Exact : SearchMode.Graph;
+        return new DenseSpec(model, s.Bool("int8", false), s.Int("oversample", 4, 1, MaxOversample),
+            s.Int("ef", DenseSearcher.DefaultEf, 1, DenseSearcher.MaxEf), mode) { Key = ModelKey(s, catalog, model, column) };
     }
 
     /// <summary>The catalog's key for a model a pipeline named; a refusal is a syntax error at the model's column.</summary>

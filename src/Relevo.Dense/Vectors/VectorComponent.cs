@@ -3,9 +3,11 @@ using Relevo.Index;
 namespace Relevo.Dense;
 
 /// <summary>The "vectors" segment component: per segment and model, the float32 and int8 vector files
-/// (<see cref="VectorFiles"/>), named in the manifest under the model's name. Merges carry the rows of live documents
-/// into the merged numbering (segments in order, deleted documents skipped, as the postings merge numbers them); a
-/// model's vectors survive a merge only where every merged segment with live documents has them.</summary>
+/// (<see cref="VectorFiles"/>) and, unless it was built without one, the HNSW graph over them
+/// (<see cref="HnswFile"/>), named in the manifest under the model's name. Merges carry the rows of live documents
+/// into the merged numbering (segments in order, deleted documents skipped, as the postings merge numbers them) and
+/// build the merged segment's graph when any source had one; a model's vectors survive a merge only where every
+/// merged segment with live documents has them.</summary>
 internal sealed class VectorComponent : SegmentComponent
 {
     public const string ComponentName = "vectors";
@@ -13,9 +15,11 @@ internal sealed class VectorComponent : SegmentComponent
 
     public override string Name => ComponentName;
 
-    /// <summary>The manifest's record of a segment's vectors for a model.</summary>
-    public static ComponentData Data(string segment, string model) =>
-        new(ComponentName, model, [VectorFiles.FloatFile(segment, model), VectorFiles.Int8File(segment, model)]);
+    /// <summary>The manifest's record of a segment's vectors for a model, with or without a graph.</summary>
+    public static ComponentData Data(string segment, string model, bool graph = false) =>
+        new(ComponentName, model, graph
+            ? [VectorFiles.FloatFile(segment, model), VectorFiles.Int8File(segment, model), HnswFile.FileName(segment, model)]
+            : [VectorFiles.FloatFile(segment, model), VectorFiles.Int8File(segment, model)]);
 
     public override IReadOnlyList<ComponentData> Merge(string directory, string mergedSegment,
         IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources)
@@ -33,28 +37,55 @@ internal sealed class VectorComponent : SegmentComponent
         foreach (string model in models)
         {
             int dims = -1;
-            var rows = new List<float>();
+            long live = 0;
+            // the merged graph takes the parameters of the largest source that has one
+            HnswParameters? graph = null;
+            int graphSource = -1;
+            foreach (var (entry, reader) in sources)
+            {
+                if (reader.LiveDocs == 0) continue;
+                live += reader.LiveDocs;
+                var data = entry.Component(ComponentName, model)!;
+                if (reader.LiveDocs > graphSource && SegmentGraphs.ParametersOf(directory, data) is { } p)
+                {
+                    graph = p;
+                    graphSource = reader.LiveDocs;
+                }
+            }
+            float[]? rows = null;
+            long at = 0;
             foreach (var (entry, reader) in sources)
             {
                 if (reader.LiveDocs == 0) continue;
                 using var v = new SegmentVectors(directory, entry.Name, model, entry.MaxDoc, openInt8: false);
-                if (dims < 0) dims = v.Dimensions;
+                if (dims < 0)
+                {
+                    dims = v.Dimensions;
+                    rows = new float[checked(live * dims)];
+                }
                 else if (dims != v.Dimensions)
                     throw new Index.Formats.CorruptIndexException(Path.Combine(directory, VectorFiles.FloatFile(entry.Name, model)),
                         $"{v.Dimensions} dimensions where other segments have {dims}");
                 for (int d = 0; d < entry.MaxDoc; d++)
-                    if (!reader.IsDeleted(d)) rows.AddRange(v.Row(d));
+                {
+                    if (reader.IsDeleted(d)) continue;
+                    v.Row(d).CopyTo(rows.AsSpan((int)at, dims));
+                    at += dims;
+                }
             }
-            VectorFiles.Write(directory, mergedSegment, model, dims, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows));
-            result.Add(Data(mergedSegment, model));
+            VectorFiles.Write(directory, mergedSegment, model, dims, rows);
+            if (graph is { } parameters)
+                SegmentGraphs.Build(directory, mergedSegment, model, (int)live, parameters, null, Environment.ProcessorCount, null);
+            result.Add(Data(mergedSegment, model, graph is not null));
         }
         return result;
     }
 
     /// <summary>A served index with a model's vectors embeds the documents a write adds, with the same model (through
-    /// the embedding cache), in the same commit.</summary>
-    public override ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, string key, ServiceSet services)
+    /// the embedding cache), in the same commit, and builds their graph with the parameters of the template's.</summary>
+    public override ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentData template, ServiceSet services)
     {
+        string key = template.Key;
         var models = services.TryGet<DenseModels>()
             ?? throw new RelevoException($"the index holds '{key}' vectors, and new documents cannot be embedded here (no dense models)");
         EmbeddingModel model;
@@ -68,7 +99,10 @@ internal sealed class VectorComponent : SegmentComponent
                                       $"cannot be loaded here ({e.Message}); nothing was written", e);
         }
         DenseIndexer.Encode(directory, segment, reader, model, _ => { });
-        return Data(segment.Name, key);
+        var graph = SegmentGraphs.ParametersOf(directory, template);
+        if (graph is { } parameters)
+            SegmentGraphs.Build(directory, segment.Name, key, segment.MaxDoc, parameters, d => !reader.IsDeleted(d), Environment.ProcessorCount, null);
+        return Data(segment.Name, key, graph is not null);
     }
 
     /// <summary>Whether every segment holds vectors for the model.</summary>

@@ -112,6 +112,11 @@ internal sealed unsafe class SegmentVectors : IDisposable
 
     public bool HasInt8 => _int8 is not null;
 
+    /// <summary>The first float of row 0 (valid while this is open).</summary>
+    public float* FloatPointer => (float*)(_floats.Pointer + _floats.PayloadStart + 8);
+    public sbyte* Int8Pointer => _int8 is null ? null : (sbyte*)(_int8.Pointer + _int8.PayloadStart + 8 + 4L * Count);
+    public float* ScalePointer => _int8 is null ? null : (float*)(_int8.Pointer + _int8.PayloadStart + 8);
+
     /// <summary>All float rows, doc-number order.</summary>
     public ReadOnlySpan<float> Floats => new(_floats.Pointer + _floats.PayloadStart + 8, Count * Dimensions);
 

@@ -417,7 +417,7 @@ internal sealed class IndexWriter : IDisposable
                     ?? throw new RelevoException($"the index's segments hold '{wanted.Component}' data for '{wanted.Key}', which this " +
                                                  "program cannot write for new documents (the extension that wrote it is not loaded)");
                 reader.Deletes = deletes;
-                AddComponentData(entry.Name, component.Complete(_dir, entry, reader, wanted.Key, services));
+                AddComponentData(entry.Name, component.Complete(_dir, entry, reader, wanted, services));
                 entry = _segments[i].Entry;
             }
         }

@@ -16,11 +16,12 @@ internal abstract class SegmentComponent
     public abstract IReadOnlyList<ComponentData> Merge(string directory, string mergedSegment,
         IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources);
 
-    /// <summary>Writes (and fsyncs) this component's data under <paramref name="key"/> for a segment of newly added
-    /// documents, because every other segment of the index has it (a served index with a model's vectors embeds what a
-    /// write adds, so dense search keeps working). Throws a <see cref="RelevoException"/> saying why it cannot; the write
-    /// is then refused. By default a component cannot.</summary>
-    public virtual ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, string key, ServiceSet services) =>
-        throw new RelevoException($"the index's segments hold '{Name}' data for '{key}', which this program cannot write for new documents " +
+    /// <summary>Writes (and fsyncs) this component's data for a segment of newly added documents, because every other
+    /// segment of the index has it (a served index with a model's vectors embeds what a write adds, so dense search
+    /// keeps working); <paramref name="template"/> is a committed segment's data (its key, and files the component may
+    /// read its settings from). Throws a <see cref="RelevoException"/> saying why it cannot; the write is then
+    /// refused. By default a component cannot.</summary>
+    public virtual ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentData template, ServiceSet services) =>
+        throw new RelevoException($"the index's segments hold '{Name}' data for '{template.Key}', which this program cannot write for new documents " +
                                   "(the extension that wrote it is not loaded)");
 }

@@ -40,11 +40,13 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
         w.Commit();
     }
 
-    private static DenseIndexResult AddVectors(string dir, EmbeddingModel model)
+    private static DenseIndexResult AddVectors(string dir, EmbeddingModel model, GraphOptions? graph = null)
     {
         using var w = SearchIndex.OpenWriter(dir, new WriterOptions(), [new DenseExtension()]);
-        return DenseIndexer.AddVectors(w, model);
+        return DenseIndexer.AddVectors(w, model, graph: graph);
     }
+
+    private static ComponentData VectorsOf(SegmentEntry s) => s.Component(VectorComponent.ComponentName, "minilm")!;
 
     /// <summary>The index opened with dense retrieval that embeds queries with the class's model.</summary>
     private SearchIndex Open(string dir) => SearchIndex.Open(dir, new SearchIndexOptions { Extensions = [new DenseExtension(_ => _model)] });
@@ -193,9 +195,12 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
         AddAll(tmp.Path, First);
         // vector files written but never committed (a crash before the manifest rename)
         VectorFiles.Write(tmp.Path, "_0", "minilm", 2, new float[First.Length * 2]);
+        HnswFile.Write(Path.Combine(tmp.Path, HnswFile.FileName("_0", "minilm")),
+            HnswBuilder.Build(new float[First.Length * 2], 2, First.Length, HnswParameters.Default));
         using (var w = IndexWriter.Open(tmp.Path)) { }
         Assert.Empty(Directory.GetFiles(tmp.Path, "*.vec"));
         Assert.Empty(Directory.GetFiles(tmp.Path, "*.vq8"));
+        Assert.Empty(Directory.GetFiles(tmp.Path, "*.hnsw"));
         using var reader = IndexReader.Open(tmp.Path);
         Assert.Empty(reader.Manifest.Segments[0].Components);
     }
@@ -243,6 +248,102 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
     }
 
     [Fact]
+    public void Vectors_come_with_a_graph_that_finds_what_the_scan_finds_and_skips_deleted_documents()
+    {
+        using var tmp = new TempDir();
+        AddAll(tmp.Path, First);
+        AddAll(tmp.Path, Second);
+        var result = AddVectors(tmp.Path, _model);
+        Assert.Equal(2, result.GraphsBuilt);
+        using (var reader = IndexReader.Open(tmp.Path))
+            foreach (var s in reader.Manifest.Segments)
+            {
+                Assert.Equal(HnswFile.FileName(s.Name, "minilm"), SegmentGraphs.GraphFile(VectorsOf(s)));
+                Assert.Equal(HnswParameters.Default, SegmentGraphs.ParametersOf(tmp.Path, VectorsOf(s)));
+            }
+        using (var w = SearchIndex.OpenWriter(tmp.Path, new WriterOptions(), [new DenseExtension()]))
+        {
+            Assert.True(w.Delete("d2"));
+            w.Commit();
+        }
+        using var index = Open(tmp.Path);
+        foreach (string q in new[] { "which animal naps all day long", "coffee", "volcano eruption", "soccer goal", "programming" })
+        {
+            var scan = index.Search(q, "dense(model=minilm,exact=true)", 10).Hits;
+            var graph = index.Search(q, "dense(model=minilm,exact=false)", 10).Hits;
+            var graph8 = index.Search(q, "dense(model=minilm,int8=true,exact=false,ef=20)", 10).Hits;
+            Assert.Equal(5, scan.Count);
+            Assert.Equal(scan.Select(h => (h.Id, h.Score)), graph.Select(h => (h.Id, h.Score)));
+            Assert.Equal(scan.Select(h => (h.Id, h.Score)), graph8.Select(h => (h.Id, h.Score))); // rescored in float32
+            Assert.DoesNotContain(graph, h => h.Id == "d2");
+        }
+    }
+
+    [Fact]
+    public void An_index_without_graphs_is_scanned_and_gets_them_later_without_embedding_again()
+    {
+        using var tmp = new TempDir();
+        AddAll(tmp.Path, First);
+        var first = AddVectors(tmp.Path, _model, GraphOptions.None);
+        Assert.Equal(0, first.GraphsBuilt);
+        Assert.Empty(Directory.GetFiles(tmp.Path, "*.hnsw"));
+        using (var index = Open(tmp.Path)) // no graph: exact=false scans too
+            Assert.Equal("d2", index.Search("which animal naps all day long", "dense(model=minilm,exact=false)", 1).Hits[0].Id);
+        var second = AddVectors(tmp.Path, _model, new GraphOptions(new HnswParameters(8, 50)));
+        Assert.Equal((0, 0L, 1), (second.SegmentsEncoded, second.Passages, second.GraphsBuilt));
+        using var reader = IndexReader.Open(tmp.Path);
+        Assert.Equal(new HnswParameters(8, 50), SegmentGraphs.ParametersOf(tmp.Path, VectorsOf(reader.Manifest.Segments[0])));
+        using var i2 = Open(tmp.Path);
+        Assert.Equal("d2", i2.Search("which animal naps all day long", "dense(model=minilm,exact=false)", 1).Hits[0].Id);
+    }
+
+    [Fact]
+    public async Task Merged_and_newly_written_segments_get_graphs_with_the_index_parameters()
+    {
+        using var tmp = new TempDir();
+        AddAll(tmp.Path, First);
+        AddAll(tmp.Path, Second);
+        AddVectors(tmp.Path, _model, new GraphOptions(new HnswParameters(6, 40)));
+        using (var w = SearchIndex.OpenWriter(tmp.Path, new WriterOptions(), [new DenseExtension()]))
+        {
+            Assert.True(w.Delete("d2"));
+            w.ForceMerge();
+        }
+        // a served index embeds what a write adds and builds its graph like the others'
+        using (var served = SearchIndex.Open(tmp.Path, new SearchIndexOptions { Writable = true, Extensions = [new DenseExtension(_ => _model)] }))
+        {
+            await served.AddAsync([new Document("d7", "Tea", "Green tea contains less caffeine than coffee.")]);
+            var hits = served.Search("green tea", "dense(model=minilm,exact=false)", 10).Hits;
+            Assert.Equal("d7", hits[0].Id);
+            Assert.Equal(6, hits.Count);
+            Assert.Equal(served.Search("green tea", "dense(model=minilm,exact=true)", 10).Hits.Select(h => h.Id), hits.Select(h => h.Id));
+            Assert.DoesNotContain(hits, h => h.Id == "d2");
+        }
+        using var reader = IndexReader.Open(tmp.Path);
+        Assert.Equal(2, reader.Segments.Count);
+        foreach (var s in reader.Manifest.Segments)
+            Assert.Equal(new HnswParameters(6, 40), SegmentGraphs.ParametersOf(tmp.Path, VectorsOf(s)));
+        Assert.Equal(2, Directory.GetFiles(tmp.Path, "*.hnsw").Length); // the merged-away segments' graphs are gone
+        using var graph = HnswFile.Open(Path.Combine(tmp.Path, SegmentGraphs.GraphFile(VectorsOf(reader.Manifest.Segments[0]))!), 5, 384);
+        for (int d = 0; d < 5; d++) Assert.True(graph.LevelOf(d) >= 0); // the merge renumbered live documents only
+    }
+
+    [Fact]
+    public void Corrupt_graph_file_is_refused_naming_the_file()
+    {
+        using var tmp = new TempDir();
+        AddAll(tmp.Path, First);
+        AddVectors(tmp.Path, _model);
+        string hnsw = Path.Combine(tmp.Path, HnswFile.FileName("_0", "minilm"));
+        byte[] bytes = File.ReadAllBytes(hnsw);
+        bytes[40] ^= 0x01;
+        File.WriteAllBytes(hnsw, bytes);
+        using var index = Open(tmp.Path);
+        var e = Assert.Throws<CorruptIndexException>(() => index.Search("coffee", "dense(model=minilm)", 3));
+        Assert.Contains(hnsw, e.Message);
+    }
+
+    [Fact]
     public void Pipeline_stage_text_parses()
     {
         var registry = ExtensionRegistry.Create([new DenseExtension()]);
@@ -250,6 +351,10 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
         Assert.Equal("dense(model=arctic-xs)", Parse("dense(model=arctic-xs)"));
         Assert.Equal("dense(model=minilm,int8=true,oversample=8)", Parse("dense(model=minilm, int8=true, oversample=8)"));
         Assert.Equal("dense(model=minilm,int8=true)", Parse("dense(model=minilm,int8=true,oversample=4)"));
+        Assert.Equal("dense(model=minilm,ef=50,exact=false)", Parse("dense(model=minilm, ef=50, exact=false)"));
+        Assert.Equal("dense(model=minilm,exact=true)", Parse("dense(model=minilm,exact=true,ef=100)"));
+        Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Parse("dense(model=x,ef=0)"));
+        Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Parse("dense(model=x,exact=maybe)"));
         Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Parse("dense(model=x,int8=yes)"));
         Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Parse("dense(model=x,color=red)"));
         var e = Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Relevo.Pipelines.Pipeline.Parse("dense(model=arctic-xs)"));

@@ -1,0 +1,57 @@
+using System.Buffers.Binary;
+using Relevo.Index;
+
+namespace Relevo.Dense;
+
+/// <summary>How a write builds the graphs of the vectors it adds: the HNSW parameters (null: no graph, exact search
+/// only), the threads and a progress callback (fraction done, nodes inserted over all segments).</summary>
+internal sealed record GraphOptions(HnswParameters? Parameters, int Threads = 0, Action<double, long>? Progress = null)
+{
+    public static GraphOptions Default => new(HnswParameters.Default);
+    public static GraphOptions None => new((HnswParameters?)null);
+    public int ThreadCount => Threads > 0 ? Threads : Environment.ProcessorCount;
+}
+
+/// <summary>The HNSW graph beside a segment's vectors for a model (<see cref="HnswFile"/>): built from the mapped
+/// vector file, written and fsynced before the commit that names it (the vectors component lists it as its third
+/// file), so a crash leaves either the old commit or the new one with its graph.</summary>
+internal static class SegmentGraphs
+{
+    /// <summary>The graph file the manifest's record of a segment's vectors names, or null.</summary>
+    public static string? GraphFile(ComponentData vectors)
+    {
+        foreach (string f in vectors.Files) if (f.EndsWith(".hnsw", StringComparison.Ordinal)) return f;
+        return null;
+    }
+
+    /// <summary>Builds and writes the graph of a segment's vector file; deleted documents are left out of it.</summary>
+    public static unsafe void Build(string directory, string segment, string model, int maxDoc, HnswParameters parameters,
+        Func<int, bool>? include, int threads, Action<int>? progress, CancellationToken cancellation = default)
+    {
+        HnswGraphData graph;
+        using (var vectors = new SegmentVectors(directory, segment, model, maxDoc, openInt8: false))
+            graph = HnswBuilder.Build(vectors.FloatPointer, vectors.Dimensions, vectors.Count, parameters, include, threads, progress, cancellation);
+        HnswFile.Write(Path.Combine(directory, HnswFile.FileName(segment, model)), graph);
+    }
+
+    /// <summary>The parameters a segment's graph was built with, read from its file's header (null when it has no
+    /// graph, or the header is not readable: then the caller's defaults apply). Only the header is read: the file is
+    /// verified when a search opens it.</summary>
+    public static HnswParameters? ParametersOf(string directory, ComponentData vectors)
+    {
+        if (GraphFile(vectors) is not { } file) return null;
+        try
+        {
+            using var f = File.OpenRead(Path.Combine(directory, file));
+            Span<byte> head = stackalloc byte[Index.Formats.FileFormat.HeaderLength + 16];
+            f.ReadExactly(head);
+            var ints = head[Index.Formats.FileFormat.HeaderLength..];
+            var p = new HnswParameters(BinaryPrimitives.ReadInt32LittleEndian(ints[8..]), BinaryPrimitives.ReadInt32LittleEndian(ints[12..]));
+            return p.M is >= 2 and <= HnswParameters.MaxM && p.EfConstruction is >= 1 and <= HnswParameters.MaxEfConstruction ? p : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+}
