@@ -35,6 +35,9 @@ internal sealed unsafe class HnswGraphData
             : GC.AllocateArray<T>((int)Math.Max(1, length), pinned: true);
 }
 
+/// <summary>A graph a merged graph starts from: a source segment's graph, its node 0 at <see cref="Offset"/>.</summary>
+internal readonly record struct HnswSeed(HnswGraph Graph, int Offset);
+
 /// <summary>Builds an HNSW graph (Malkov &amp; Yashunin) over one segment's vectors, with the neighbour-selection
 /// heuristic of their algorithm 4. Deterministic for any thread count: nodes are inserted in doc-number order in
 /// batches; within a batch every node searches the graph as it stood before the batch (in parallel, read-only), then
@@ -59,12 +62,17 @@ internal static unsafe class HnswBuilder
         fixed (float* p = rows) return Build(p, dims, count, parameters, include, threads, progress, cancellation);
     }
 
-    /// <summary>As above, over rows the caller keeps in place (a mapped vector file) until this returns.</summary>
+    /// <summary>As above, over rows the caller keeps in place (a mapped vector file) until this returns. With a
+    /// <paramref name="seed"/> (a merge's largest source, which had no deletions), the seed graph's nodes and links are
+    /// taken as they are, shifted by its offset, and only the other nodes are inserted (Lucene's merge-insert).</summary>
     public static HnswGraphData Build(float* rows, int dims, int count, HnswParameters parameters, Func<int, bool>? include = null,
-        int threads = 1, Action<int>? progress = null, CancellationToken cancellation = default)
+        int threads = 1, Action<int>? progress = null, CancellationToken cancellation = default, HnswSeed? seed = null)
     {
         parameters = parameters.Validated();
         int m = parameters.M, m0 = parameters.M0;
+        if (seed is { } sd && (sd.Graph.Parameters.M != m || sd.Offset < 0 || (long)sd.Offset + sd.Graph.Count > count || sd.Graph.Dimensions != dims))
+            throw new ArgumentException("the seed graph does not fit this graph", nameof(seed));
+        int seedFrom = seed?.Offset ?? 0, seedTo = seed is { } s1 ? s1.Offset + s1.Graph.Count : 0;
         var levels = HnswGraphData.Pinned<sbyte>(count);
         var upperOffset = HnswGraphData.Pinned<int>(count);
         var nodes = new List<int>(count);
@@ -72,17 +80,18 @@ internal static unsafe class HnswBuilder
         long upperSlots = 0;
         for (int i = 0; i < count; i++)
         {
-            if (include is not null && !include(i))
+            bool seeded = i >= seedFrom && i < seedTo;
+            if (seeded ? seed!.Value.Graph.LevelOf(i - seedFrom) < 0 : include is not null && !include(i))
             {
                 levels[i] = -1;
                 upperOffset[i] = -1;
                 continue;
             }
-            int level = LevelOf(i, ml);
+            int level = seeded ? seed!.Value.Graph.LevelOf(i - seedFrom) : LevelOf(i, ml);
             levels[i] = (sbyte)level;
             upperOffset[i] = level == 0 ? -1 : checked((int)upperSlots);
             upperSlots += level;
-            nodes.Add(i);
+            if (!seeded) nodes.Add(i);
         }
         var graph = new HnswGraphData
         {
@@ -91,11 +100,40 @@ internal static unsafe class HnswBuilder
             Upper = HnswGraphData.Pinned<int>(upperSlots * (m + 1)),
             UpperSlots = upperSlots,
         };
-        if (nodes.Count == 0) return graph;
-        graph.Entry = nodes[0];
-        graph.MaxLevel = levels[nodes[0]];
-        new Run(graph, rows, Math.Max(1, threads), cancellation).Insert(nodes, progress);
+        int start = 0;
+        if (seed is { } s2 && s2.Graph.Entry >= 0)
+        {
+            CopySeed(graph, s2);
+            graph.Entry = s2.Graph.Entry + s2.Offset;
+            graph.MaxLevel = s2.Graph.MaxLevel;
+        }
+        else if (nodes.Count > 0)
+        {
+            graph.Entry = nodes[0];
+            graph.MaxLevel = levels[nodes[0]];
+            start = 1;
+        }
+        if (nodes.Count > start) new Run(graph, rows, Math.Max(1, threads), cancellation).Insert(nodes, start, seedTo - seedFrom, progress);
         return graph;
+    }
+
+    /// <summary>The seed graph's lists, every neighbour shifted by the seed's offset.</summary>
+    private static void CopySeed(HnswGraphData graph, HnswSeed seed)
+    {
+        var from = seed.Graph.Links;
+        var to = graph.Links;
+        for (int node = 0; node < seed.Graph.Count; node++)
+        {
+            int level = from.Levels[node];
+            for (int l = 0; l <= level; l++)
+            {
+                int* src = from.Slot(node, l);
+                int* dst = to.Slot(node + seed.Offset, l);
+                int n = *src;
+                *dst = n;
+                for (int i = 1; i <= n; i++) dst[i] = src[i] + seed.Offset;
+            }
+        }
     }
 
     /// <summary>A node's top layer: ⌊−ln(u) · mL⌋ with u from a hash of the doc number (uniform in (0, 1]).</summary>
@@ -135,14 +173,15 @@ internal static unsafe class HnswBuilder
         private float[] _proposalScores = [];
         private int[] _proposalCounts = [];
 
-        public void Insert(List<int> nodes, Action<int>? progress)
+        /// <param name="pos">The first of <paramref name="nodes"/> not yet in the graph.</param>
+        /// <param name="seeded">Nodes already in the graph besides nodes[..pos] (a merge's seed graph).</param>
+        public void Insert(List<int> nodes, int pos, int seeded, Action<int>? progress)
         {
-            int pos = 1;
-            progress?.Invoke(1);
+            progress?.Invoke(pos);
             while (pos < nodes.Count)
             {
                 cancellation.ThrowIfCancellationRequested();
-                int size = Math.Clamp(pos / BatchDivisor, 1, MaxBatch);
+                int size = Math.Clamp((pos + seeded) / BatchDivisor, 1, MaxBatch);
                 int end = Math.Min(nodes.Count, pos + size);
                 int entry = graph.Entry, maxLevel = graph.MaxLevel;
                 Prepare(nodes, pos, end, maxLevel);

@@ -24,13 +24,20 @@ internal static class SegmentGraphs
         return null;
     }
 
-    /// <summary>Builds and writes the graph of a segment's vector file; deleted documents are left out of it.</summary>
+    /// <summary>Builds and writes the graph of a segment's vector file; deleted documents are left out of it. With a
+    /// seed (a merge source's graph file, its node count, and where its first node lands), that graph is taken over
+    /// and only the other nodes are inserted.</summary>
     public static unsafe void Build(string directory, string segment, string model, int maxDoc, HnswParameters parameters,
-        Func<int, bool>? include, int threads, Action<int>? progress, CancellationToken cancellation = default)
+        Func<int, bool>? include, int threads, Action<int>? progress, CancellationToken cancellation = default,
+        (string File, int Count, int Offset)? seed = null)
     {
         HnswGraphData graph;
         using (var vectors = new SegmentVectors(directory, segment, model, maxDoc, openInt8: false))
-            graph = HnswBuilder.Build(vectors.FloatPointer, vectors.Dimensions, vectors.Count, parameters, include, threads, progress, cancellation);
+        {
+            using var seedGraph = seed is { } s ? HnswFile.Open(Path.Combine(directory, s.File), s.Count, vectors.Dimensions) : null;
+            graph = HnswBuilder.Build(vectors.FloatPointer, vectors.Dimensions, vectors.Count, parameters, include, threads, progress,
+                cancellation, seedGraph is null ? null : new HnswSeed(seedGraph, seed!.Value.Offset));
+        }
         HnswFile.Write(Path.Combine(directory, HnswFile.FileName(segment, model)), graph);
     }
 

@@ -15,6 +15,10 @@ internal sealed class VectorComponent : SegmentComponent
 
     public override string Name => ComponentName;
 
+    /// <summary>Whether a merge starts the merged graph from its largest source's graph (when that source lost no
+    /// documents) instead of building it from scratch. Measured in docs/benchmarks.md; settable for that measurement.</summary>
+    internal static bool MergeInsert { get; set; } = true;
+
     /// <summary>The manifest's record of a segment's vectors for a model, with or without a graph.</summary>
     public static ComponentData Data(string segment, string model, bool graph = false) =>
         new(ComponentName, model, graph
@@ -38,19 +42,22 @@ internal sealed class VectorComponent : SegmentComponent
         {
             int dims = -1;
             long live = 0;
-            // the merged graph takes the parameters of the largest source that has one
+            // the merged graph takes the parameters of the largest source that has one, and starts from that source's
+            // graph when the source lost no documents (its nodes keep their links, shifted to where its documents land)
             HnswParameters? graph = null;
+            (string File, int Count, int Offset)? seed = null;
             int graphSource = -1;
             foreach (var (entry, reader) in sources)
             {
                 if (reader.LiveDocs == 0) continue;
-                live += reader.LiveDocs;
                 var data = entry.Component(ComponentName, model)!;
                 if (reader.LiveDocs > graphSource && SegmentGraphs.ParametersOf(directory, data) is { } p)
                 {
                     graph = p;
                     graphSource = reader.LiveDocs;
+                    seed = MergeInsert && reader.Deletes.Count == 0 ? (SegmentGraphs.GraphFile(data)!, entry.MaxDoc, (int)live) : null;
                 }
+                live += reader.LiveDocs;
             }
             float[]? rows = null;
             long at = 0;
@@ -75,7 +82,7 @@ internal sealed class VectorComponent : SegmentComponent
             }
             VectorFiles.Write(directory, mergedSegment, model, dims, rows);
             if (graph is { } parameters)
-                SegmentGraphs.Build(directory, mergedSegment, model, (int)live, parameters, null, Environment.ProcessorCount, null);
+                SegmentGraphs.Build(directory, mergedSegment, model, (int)live, parameters, null, Environment.ProcessorCount, null, seed: seed);
             result.Add(Data(mergedSegment, model, graph is not null));
         }
         return result;

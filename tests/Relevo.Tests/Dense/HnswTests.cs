@@ -179,6 +179,36 @@ public sealed unsafe class HnswTests
     }
 
     [Fact]
+    public void A_merge_can_start_from_one_source_graph_and_insert_the_rest()
+    {
+        const int n = 12_000, dims = 48, small = 4_000;
+        var rows = Clustered(n + 100, dims, 120, seed: 7);
+        var queries = rows[(n * dims)..];
+        // the merged numbering: a small segment's documents first, then the large source's (the seed) at offset 4000
+        var large = rows[(small * dims)..(n * dims)];
+        var seedData = HnswBuilder.Build(large, dims, n - small, HnswParameters.Default, threads: 2);
+        using var tmp = new TempDir();
+        string path = Path.Combine(tmp.Path, "_1.m.hnsw");
+        HnswFile.Write(path, seedData);
+        using var seed = HnswFile.Open(path, n - small, dims);
+        HnswGraphData merged;
+        fixed (float* p = rows) merged = HnswBuilder.Build(p, dims, n, HnswParameters.Default, threads: 2, seed: new HnswSeed(seed, small));
+        for (int node = 0; node < n - small; node++) Assert.Equal(seed.LevelOf(node), merged.Levels[small + node]);
+        Assert.Equal(seed.Entry + small, merged.Entry);
+        double recall = 0;
+        for (int qi = 0; qi < 100; qi++)
+        {
+            var q = queries.AsSpan(qi * dims, dims).ToArray();
+            recall += Recall(GraphSearch(merged, rows[..(n * dims)], dims, q, 10, ef: 100), Exact(rows[..(n * dims)], dims, q, 10));
+        }
+        Assert.True(recall / 100 >= 0.97, $"recall@10 of the merge-inserted graph is {recall / 100:F3}");
+        Assert.Throws<ArgumentException>(() =>
+        {
+            fixed (float* p = rows) HnswBuilder.Build(p, dims, n, new HnswParameters(8, 100), seed: new HnswSeed(seed, small));
+        });
+    }
+
+    [Fact]
     public void Int8_traversal_finds_what_float_traversal_finds()
     {
         const int n = 10_000, dims = 64;
