@@ -162,6 +162,10 @@ internal static unsafe class HnswBuilder
     private sealed class Run(HnswGraphData graph, float* rows, int threads, CancellationToken cancellation)
     {
         private readonly HnswLinks _links = graph.Links;
+        // beside every list slot, the similarity of each neighbour to the list's node (NaN: not known, e.g. a seed
+        // graph's links), so that a list that overflows is pruned without fetching its neighbours' vectors again
+        private readonly float[] _level0Scores = Unknown((long)graph.Count * graph.Parameters.M0);
+        private readonly float[] _upperScores = Unknown(graph.UpperSlots * graph.Parameters.M);
         private readonly int _dims = graph.Dimensions;
         private readonly int _m = graph.Parameters.M;
         private readonly int _ef = graph.Parameters.EfConstruction;
@@ -225,6 +229,18 @@ internal static unsafe class HnswBuilder
 
         private FloatScorer ScorerOf(int node) => new(rows + (long)node * _dims, rows, _dims);
 
+        private static float[] Unknown(long length)
+        {
+            var a = HnswGraphData.Pinned<float>(length);
+            a.AsSpan().Fill(float.NaN);
+            return a;
+        }
+
+        /// <summary>The stored similarities beside a node's list on a layer.</summary>
+        private Span<float> ScoresOf(int node, int level) => level == 0
+            ? _level0Scores.AsSpan((int)((long)node * 2 * _m), 2 * _m)
+            : _upperScores.AsSpan((int)(((long)_links.UpperOffset[node] + level - 1) * _m), _m);
+
         /// <summary>Phase 1: the node's neighbours on each of its layers, found in the graph as it stood before the batch.</summary>
         private void Propose(int node, int index, int entry, int maxLevel)
         {
@@ -253,9 +269,12 @@ internal static unsafe class HnswBuilder
         private int Select(int[] candidates, float[] scores, int n, int max, Span<int> keptIds, Span<float> keptScores)
         {
             int kept = 0;
+            var prefetch = ScorerOf(0);
+            if (n > 0) prefetch.Prefetch(candidates[0]);
             for (int i = 0; i < n && kept < max; i++)
             {
                 int c = candidates[i];
+                if (i + 1 < n) prefetch.Prefetch(candidates[i + 1]);
                 var cs = ScorerOf(c);
                 bool good = true;
                 for (int j = 0; j < kept; j++)
@@ -284,8 +303,13 @@ internal static unsafe class HnswBuilder
                 int at = start + level * _m;
                 int n = _proposalCounts[at / _m];
                 int* slot = _links.Slot(node, level);
+                var stored = ScoresOf(node, level);
                 *slot = n;
-                for (int i = 0; i < n; i++) slot[1 + i] = _proposalIds[at + i];
+                for (int i = 0; i < n; i++)
+                {
+                    slot[1 + i] = _proposalIds[at + i];
+                    stored[i] = _proposalScores[at + i];
+                }
             }
         }
 
@@ -327,11 +351,16 @@ internal static unsafe class HnswBuilder
             int target = first.Target, level = first.Level;
             int max = level == 0 ? 2 * _m : _m;
             int* slot = _links.Slot(target, level);
+            var stored = ScoresOf(target, level);
             int have = *slot;
             int added = to - from;
             if (have + added <= max)
             {
-                for (int i = 0; i < added; i++) slot[1 + have + i] = links[from + i].Source;
+                for (int i = 0; i < added; i++)
+                {
+                    slot[1 + have + i] = links[from + i].Source;
+                    stored[have + i] = links[from + i].Score;
+                }
                 *slot = have + added;
                 return;
             }
@@ -345,7 +374,7 @@ internal static unsafe class HnswBuilder
             for (int i = 0; i < have; i++)
             {
                 ids[i] = slot[1 + i];
-                scores[i] = scorer.Score(ids[i]);
+                scores[i] = float.IsNaN(stored[i]) ? scorer.Score(ids[i]) : stored[i];
             }
             for (int i = 0; i < added; i++)
             {
@@ -356,7 +385,11 @@ internal static unsafe class HnswBuilder
             Span<int> kept = stackalloc int[max];
             Span<float> keptScores = stackalloc float[max];
             int k = Select(ids, scores, n, max, kept, keptScores);
-            for (int i = 0; i < k; i++) slot[1 + i] = kept[i];
+            for (int i = 0; i < k; i++)
+            {
+                slot[1 + i] = kept[i];
+                stored[i] = keptScores[i];
+            }
             *slot = k;
         }
 

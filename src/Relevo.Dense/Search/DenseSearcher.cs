@@ -27,13 +27,15 @@ internal sealed unsafe class DenseSearcher : IDisposable
     /// <summary>Candidates rescored after the int8 pass: max(k × oversample, this).</summary>
     public const int MinCandidates = 100;
 
-    /// <summary>The beam width of a graph search unless the pipeline says otherwise.</summary>
-    public const int DefaultEf = 100;
+    /// <summary>The beam width of a graph search unless the pipeline says otherwise: on SciFact's arctic-xs vectors ef
+    /// 100 finds 98.5% of the exact top 10 and ef 200 99.9% (docs/benchmarks.md), so 200, for nDCG@10 within 0.002.</summary>
+    public const int DefaultEf = 200;
     public const int MaxEf = 10_000;
 
     /// <summary>Segments with fewer live documents are scanned even when they have a graph (measured in
-    /// docs/benchmarks.md: below this a scan of 384-dim vectors is as fast as the graph walk at the default ef).</summary>
-    public const int ExactBelow = 10_000;
+    /// docs/benchmarks.md: below this a scan of 384-dim vectors is about as fast as the graph walk at the default ef,
+    /// and exact).</summary>
+    public const int ExactBelow = 4_096;
 
     private readonly IndexReader _reader;
     private readonly SegmentVectors[] _vectors;

@@ -352,7 +352,7 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
         Assert.Equal("dense(model=minilm,int8=true,oversample=8)", Parse("dense(model=minilm, int8=true, oversample=8)"));
         Assert.Equal("dense(model=minilm,int8=true)", Parse("dense(model=minilm,int8=true,oversample=4)"));
         Assert.Equal("dense(model=minilm,ef=50,exact=false)", Parse("dense(model=minilm, ef=50, exact=false)"));
-        Assert.Equal("dense(model=minilm,exact=true)", Parse("dense(model=minilm,exact=true,ef=100)"));
+        Assert.Equal("dense(model=minilm,exact=true)", Parse("dense(model=minilm,exact=true,ef=200)"));
         Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Parse("dense(model=x,ef=0)"));
         Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Parse("dense(model=x,exact=maybe)"));
         Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => Parse("dense(model=x,int8=yes)"));
