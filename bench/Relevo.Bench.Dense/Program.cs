@@ -2,6 +2,8 @@
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- encode [--n 1000] [--model arctic-xs] [--batch 8]
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- sweep  [--n 200]  [--model arctic-xs]
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- search [--n 100000] [--queries 300]
+//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- ann    [--data synthetic|scifact] [--n 1000000] [--queries 1000] [--engines relevo,usearch,exact-int8] (options in Ann/AnnBenchmark.cs)
+//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- merge  [--segments 80000,20000] [--queries 500] (graph rebuilt vs merge-insert, Ann/MergeBenchmark.cs)
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
@@ -19,7 +21,9 @@ switch (command)
     case "encode": Encode(); break;
     case "sweep": Sweep(); break;
     case "search": Search(); break;
-    default: Console.Error.WriteLine("commands: encode, sweep, search"); return 1;
+    case "ann": return Relevo.Bench.Dense.Ann.AnnBenchmark.Run(options, dataset);
+    case "merge": return Relevo.Bench.Dense.Ann.MergeBenchmark.Run(options);
+    default: Console.Error.WriteLine("commands: encode, sweep, search, ann, merge"); return 1;
 }
 return 0;
 
