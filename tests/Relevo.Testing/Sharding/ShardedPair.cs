@@ -96,12 +96,16 @@ internal sealed class ShardedPair : IDisposable
 
     /// <summary>Stores, for both indexes, vectors of a synthetic "model": each document's vector is a pseudo-random unit
     /// vector seeded by its id (<see cref="SyntheticVector"/>). Exercises dense search over shards at a scale no CPU
-    /// embedding model reaches in a test (the real models are checked on ADI and SciFact).</summary>
-    public void AddSyntheticVectors(string model, int dims)
+    /// embedding model reaches in a test (the real models are checked on ADI and SciFact). With <paramref name="graph"/>,
+    /// every segment also gets its HNSW graph, built with those parameters on every core (the time it took, per index,
+    /// is <see cref="GraphBuildTime"/>).</summary>
+    public void AddSyntheticVectors(string model, int dims, HnswParameters? graph = null)
     {
         Close();
+        var graphTime = new List<TimeSpan>(2);
         foreach (var (dir, shards) in new[] { (SingleDir, (int?)null), (ShardedDir, Shards) })
         {
+            var clock = new Stopwatch();
             using var w = SearchIndex.OpenWriter(dir, new WriterOptions { Shards = shards }, _extensions);
             w.ForEachIndexWriter((iw, _) =>
             {
@@ -110,13 +114,26 @@ internal sealed class ShardedPair : IDisposable
                     var rows = new float[reader.MaxDoc * dims];
                     for (int d = 0; d < reader.MaxDoc; d++) SyntheticVector(reader.GetId(d), dims).CopyTo(rows.AsSpan(d * dims));
                     VectorFiles.Write(iw.Directory, entry.Name, model, dims, rows);
-                    iw.AddComponentData(entry.Name, VectorComponent.Data(entry.Name, model));
+                    if (graph is { } parameters)
+                    {
+                        clock.Start();
+                        SegmentGraphs.Build(iw.Directory, entry.Name, model, reader.MaxDoc, parameters, include: d => !reader.IsDeleted(d),
+                            Environment.ProcessorCount, progress: null);
+                        clock.Stop();
+                    }
+                    iw.AddComponentData(entry.Name, VectorComponent.Data(entry.Name, model, graph: graph is not null));
                 }
             });
             w.Commit();
+            graphTime.Add(clock.Elapsed);
         }
+        GraphBuildTime = (graphTime[0], graphTime[1]);
         Reopen();
     }
+
+    /// <summary>How long the last <see cref="AddSyntheticVectors"/> took to build the graphs of the single index and
+    /// of all the shards (zero without graphs).</summary>
+    public (TimeSpan Single, TimeSpan Sharded) GraphBuildTime { get; private set; }
 
     /// <summary>A pseudo-random unit vector determined by <paramref name="key"/>.</summary>
     public static float[] SyntheticVector(string key, int dims)
