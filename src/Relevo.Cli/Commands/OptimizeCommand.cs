@@ -18,7 +18,7 @@ internal sealed class OptimizeCommand : Command<OptimizeCommand.Settings>
     {
         if (!Manifest.Exists(settings.IndexDir)) throw new RelevoException($"{settings.IndexDir}: no index here");
         int before = Manifest.Read(settings.IndexDir).Segments.Count;
-        using (var writer = SearchIndex.OpenWriter(settings.IndexDir, new WriterOptions(), CliIndex.Extensions()))
+        using (var writer = SearchIndex.OpenWriter(settings.IndexDir, new WriterOptions { CommitStage = CliHost.CommitStageHook() }, CliIndex.Extensions()))
             writer.ForceMerge();
         var after = Manifest.Read(settings.IndexDir);
         Console.WriteLine($"merged {before} segment(s) into {after.Segments.Count}; {after.Segments.Sum(s => s.MaxDoc - s.DeleteCount):N0} documents");

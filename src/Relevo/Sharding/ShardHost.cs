@@ -265,6 +265,19 @@ internal sealed class ShardHost : IShardService, IDisposable
         lock (_writeGate) return action(Writer());
     }
 
+    /// <summary>Gives the segments written since the writer opened the per-segment data the shard's other segments
+    /// have (vectors, embedded; their graphs), then merges them into one and commits the shard (not the cluster: the
+    /// next cluster-wide commit publishes it), as <see cref="PrepareAsync"/> completes them.</summary>
+    public void MergeNewSegments()
+    {
+        lock (_writeGate)
+        {
+            var writer = Writer();
+            writer.CompleteComponents(_services ??= _registry.CreateServices());
+            writer.MergeNewSegments();
+        }
+    }
+
     public Task<ShardPrepared> PrepareAsync()
     {
         lock (_writeGate)

@@ -78,7 +78,7 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
 
     public override long CommitMerged()
     {
-        foreach (var h in hosts) h.WithWriter(w => { w.MergeNewSegments(); return 0; });
+        foreach (var h in hosts) h.MergeNewSegments(); // completing the new segments first: vectors stay everywhere
         _dirty = true;
         return Commit();
     }

@@ -116,4 +116,36 @@ public sealed class DenseGraphCliTests
         Assert.Equal(graphsOne.Select(Path.GetFileName), graphsTwo.Select(Path.GetFileName));
         for (int i = 0; i < graphsOne.Count; i++) Assert.Equal(File.ReadAllBytes(graphsOne[i]), File.ReadAllBytes(graphsTwo[i]));
     }
+
+    /// <summary>Documents added to a sharded index that has vectors, by a run without --dense and with the default
+    /// --merge final, get the index's vectors (embedded with its model) and graphs built with the existing graphs'
+    /// parameters, in every shard, before the shards' new segments are merged and committed.</summary>
+    [Fact]
+    public void Adding_to_a_sharded_index_with_graphs_embeds_and_links_the_new_documents()
+    {
+        using var tmp = new TempDir();
+        string index = tmp["idx"];
+        var graph = new HnswParameters(8, 40); // not the defaults: the new graphs must take the index's
+        Run("index", "--corpus", WriteCorpus(tmp["first.jsonl"], First), "--index", index, "--shards", "2", "--dense", GraphIndexes.Model,
+            "--hnsw-m", "8", "--hnsw-ef-construction", "40");
+        var before = Vectors(index).Select(v => (v.Folder, v.Segment.Name)).ToHashSet();
+        Assert.Equal(2, before.Count);
+
+        Run("index", "--corpus", WriteCorpus(tmp["more.jsonl"], More), "--index", index);
+
+        var after = Vectors(index).ToList();
+        Assert.Equal(14, after.Sum(v => v.Segment.MaxDoc - v.Segment.DeleteCount));
+        var added = after.Where(v => !before.Contains((v.Folder, v.Segment.Name))).ToList();
+        Assert.NotEmpty(added);
+        Assert.Equal(4, added.Sum(v => v.Segment.MaxDoc));
+        // --merge final: each shard's new documents in one segment
+        Assert.Equal(added.Count, added.Select(v => v.Folder).Distinct().Count());
+        AssertEveryGraphVerifies(index, graph); // every segment: minilm vectors, a graph with (8, 40), verified
+        Assert.Equal(NamedGraphs(index), GraphsOnDisk(index));
+
+        var walked = Search(index, BeeQuery, $"dense(model={GraphIndexes.Model},exact=false)", 20);
+        Assert.Equal("m3", walked[0]);
+        Assert.Equal(14, walked.Count);
+        Assert.Equal(Search(index, BeeQuery, $"dense(model={GraphIndexes.Model},exact=true)", 20), walked);
+    }
 }

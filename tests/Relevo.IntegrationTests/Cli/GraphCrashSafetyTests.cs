@@ -5,13 +5,12 @@ using static Relevo.IntegrationTests.Cli.GraphIndexes;
 
 namespace Relevo.IntegrationTests.Cli;
 
-/// <summary>HNSW graphs under crashes: a process killed (SIGKILL) at any stage of a commit that writes graphs leaves the
-/// index at its last commit, every graph that commit names verifies, dense search walks them, and the next writer removes
-/// the graph files the dead process left unnamed. The CLI's kill hook (RELEVO_TEST_KILL_AT) fires at the first commit of
-/// `relevo index`, so the commits killed there are the ones that write graphs in that first commit: a log-policy merge of
-/// segments with graphs (ordinary index) and new documents embedded and linked as they are added (sharded index). The
-/// commit `relevo dense` makes (vectors and graphs of segments that lack them) has no hook in the CLI; it is stopped at
-/// each stage in process and the folder as it was at that moment checked the same way.</summary>
+/// <summary>HNSW graphs under crashes: a process killed (SIGKILL, through the CLI's RELEVO_TEST_KILL_AT hook) at any
+/// stage of a commit that writes graphs leaves the index at its last commit, every graph that commit names verifies,
+/// dense search walks them, and the next writer removes the graph files the dead process left unnamed. The commits
+/// killed: `relevo index` merging segments with graphs (log policy) and adding documents with graphs to a sharded index
+/// (both merge modes); `relevo dense` adding the vectors and graph of a segment that lacks them; `relevo optimize`
+/// merging segments with graphs.</summary>
 public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<MiniLmModel>
 {
     private static readonly HnswParameters Graph = new(8, 40);
@@ -25,7 +24,7 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
     {
         var r = CliRunner.Run(args, env);
         if (succeed) Assert.True(r.ExitCode == 0, $"relevo {string.Join(' ', args)}: {r.Stderr}");
-        else Assert.True(r.ExitCode != 0, $"relevo {string.Join(' ', args)} was not killed: {r.Stdout}");
+        else Assert.True(r.ExitCode == 137, $"relevo {string.Join(' ', args)} was not killed (SIGKILL) but exited with {r.ExitCode}: {r.Stdout}{r.Stderr}");
         return r;
     }
 
@@ -117,12 +116,19 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
     }
 
     /// <summary>A sharded index with vectors embeds the documents a run adds and builds their graphs (with the existing
-    /// graphs' parameters) in each shard's prepared commit; the run is killed at each stage of the cluster-wide commit.</summary>
+    /// graphs' parameters) before the cluster-wide commit publishes them; the run is killed at each stage of that commit.
+    /// With the default --merge final each shard completes and merges its new segments and commits them as a shard
+    /// commit first (ShardHost.MergeNewSegments), so the graphs are on disk, named by the shards' own latest commits
+    /// but not by cluster.json, from the first stage on; with --merge none they are built as each shard prepares its
+    /// commit (ShardHost.PrepareAsync), within the cluster-wide commit. Both paths write graphs, so both are killed.</summary>
     [Theory]
-    [InlineData("shards-prepared", false)]
-    [InlineData("cluster-manifest-temp-written", false)]
-    [InlineData("cluster-manifest-renamed", true)]
-    public void KilledWhileAddingDocumentsWithGraphsToShards(string stage, bool newCommitVisible)
+    [InlineData("final", "shards-prepared", false)]
+    [InlineData("final", "cluster-manifest-temp-written", false)]
+    [InlineData("final", "cluster-manifest-renamed", true)]
+    [InlineData("none", "shards-prepared", false)]
+    [InlineData("none", "cluster-manifest-temp-written", false)]
+    [InlineData("none", "cluster-manifest-renamed", true)]
+    public void KilledWhileAddingDocumentsWithGraphsToShards(string merge, string stage, bool newCommitVisible)
     {
         using var tmp = new TempDir();
         string index = tmp["idx"], more = WriteCorpus(tmp["more.jsonl"], More);
@@ -132,10 +138,7 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         var before = NamedGraphs(index);
         Assert.Equal(2, before.Count);
 
-        // --merge none: the shards' new segments get their vectors and graphs in the commit that adds them (with the
-        // default --merge final they get none: each shard commits its merged new segment before the cluster-wide commit
-        // completes the components of uncommitted segments, so there are none left to complete)
-        string[] run = ["index", "--corpus", more, "--index", index, "--merge", "none"];
+        string[] run = merge == "final" ? ["index", "--corpus", more, "--index", index] : ["index", "--corpus", more, "--index", index, "--merge", merge];
         Cli(run, KillAt(stage), succeed: false);
 
         Assert.Equal(newCommitVisible ? version + 1 : version, ShardedManifest.Read(index).Version);
@@ -151,8 +154,18 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         else
         {
             Assert.Equal(before, named);
-            // every shard that got a new document prepared a commit naming its graph; cluster.json does not name it
+            // every shard that got a new document wrote a shard commit naming its graph (committed by the merge, or
+            // prepared); cluster.json does not name it
             Assert.NotEmpty(orphans);
+            var latest = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var shard in ShardedManifest.Read(index).Shards)
+            {
+                string folder = Path.Combine(index, shard.Folder);
+                foreach (var segment in Manifest.Read(folder).Segments)
+                    if (segment.Component(VectorComponent.ComponentName, GraphIndexes.Model) is { } v && SegmentGraphs.GraphFile(v) is { } file)
+                        latest.Add(Path.Combine(folder, file));
+            }
+            Assert.Equal(new SortedSet<string>(named.Concat(orphans), StringComparer.Ordinal), latest);
         }
         AssertGraphSearchWorks(index, newCommitVisible ? 14 : 10, more: newCommitVisible);
 
@@ -163,24 +176,21 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         AssertEveryGraphVerifies(index, Graph);
         Assert.Equal(NamedGraphs(index), GraphsOnDisk(index));
         AssertGraphSearchWorks(index, 14, more: true);
+        AssertGraphSearchEqualsExact(index, Model, 20);
     }
 
-    private sealed class Stopped : Exception;
-
-    /// <summary>The commit of `relevo dense` (and of `relevo index --dense` after its documents): the vectors and graph of
-    /// a segment that lacks them. Stopped in process at each stage, the folder copied as it is at that moment (what a
-    /// SIGKILL there would leave), and the copy checked.</summary>
+    /// <summary>The commit of `relevo dense`: the vectors and graph of a segment that lacks them (the index's other
+    /// segment has both). The process is killed at each stage of that commit.</summary>
     [Theory]
     [InlineData("segments-written", false)]
     [InlineData("deletes-written", false)]
     [InlineData("manifest-temp-written", false)]
     [InlineData("manifest-renamed", true)]
-    public void StoppedWhileCommittingNewVectorsAndGraphs(string stage, bool newCommitVisible)
+    public void KilledWhileCommittingNewVectorsAndGraphs(string stage, bool newCommitVisible)
     {
         using var tmp = new TempDir();
-        string index = tmp["idx"], crashed = tmp["crashed"];
-        var extensions = new IRelevoExtension[] { new DenseExtension(_ => Model) };
-        using (var w = SearchIndex.OpenWriter(index, new WriterOptions(), extensions))
+        string index = tmp["idx"];
+        using (var w = SearchIndex.OpenWriter(index, new WriterOptions(), [new DenseExtension(_ => Model)]))
         {
             w.AddRange(First);
             w.Commit();
@@ -190,45 +200,119 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         }
         var before = NamedGraphs(index);
         Assert.Single(before);
+        long generation = Manifest.Read(index).Generation;
 
-        void Stop(string at)
+        string[] dense = ["dense", "--index", index, "--model", GraphIndexes.Model, "--hnsw-m", "8", "--hnsw-ef-construction", "40"];
+        Cli(dense, KillAt(stage), succeed: false);
+
+        Assert.Equal(newCommitVisible ? generation + 1 : generation, Manifest.Read(index).Generation);
+        var named = NamedGraphs(index);
+        var orphans = GraphsOnDisk(index).Except(named).ToList();
+        using (var reader = IndexReader.Open(index))
         {
-            if (at != stage) return;
-            Directory.CreateDirectory(crashed);
-            foreach (var f in Directory.GetFiles(index))
-                if (Path.GetFileName(f) != "write.lock") File.Copy(f, Path.Combine(crashed, Path.GetFileName(f)));
-            throw new Stopped();
+            Assert.Equal(14, reader.LiveDocs);
+            Assert.Equal(2, reader.Segments.Count);
         }
-        using (var w = SearchIndex.OpenWriter(index, new WriterOptions { CommitStage = Stop }, extensions))
-            Assert.Throws<Stopped>(() => DenseIndexer.AddVectors(w, Model, graph: new GraphOptions(Graph)));
-
-        var named = NamedGraphs(crashed);
-        var orphans = GraphsOnDisk(crashed).Except(named).ToList();
-        using (var reader = IndexReader.Open(crashed)) Assert.Equal(14, reader.LiveDocs);
         if (newCommitVisible)
         {
             Assert.Equal(2, named.Count);
+            Assert.True(named.IsSupersetOf(before));
             Assert.Empty(orphans);
-            AssertEveryGraphVerifies(crashed, Graph);
-            AssertGraphSearchWorks(crashed, 14, more: true);
+            AssertEveryGraphVerifies(index, Graph);
+            AssertGraphSearchWorks(index, 14, more: true);
         }
         else
         {
-            Assert.Equal(before.Select(Path.GetFileName), named.Select(Path.GetFileName));
+            Assert.Equal(before, named);
             Assert.True(orphans.Count == 1, $"the new segment's graph should be on disk, unnamed: {string.Join(", ", orphans)}");
-            AssertNamedGraphsVerify(crashed);
-            using var search = Open(crashed, Model);
+            AssertNamedGraphsVerify(index);
+            // the last commit: one segment without vectors, and dense search says what to run
+            using var search = Open(index, Model);
             Assert.Contains("relevo dense", Assert.ThrowsAny<RelevoException>(() => search.Search(CatQuery, $"dense(model={GraphIndexes.Model},exact=false)", 5)).Message);
         }
-        OpenAndCloseWriter(crashed, Model);
-        Assert.Equal(named, GraphsOnDisk(crashed));
-        if (!newCommitVisible)
+
+        // the next writer removes what the dead one left
+        OpenAndCloseWriter(index, Model);
+        Assert.Equal(named, GraphsOnDisk(index));
+
+        // and the run again completes the index (nothing left to do where the killed commit became visible)
+        var r = Cli(dense, NoKill);
+        Assert.Contains(newCommitVisible ? "0 passages embedded in 0 segment(s) (2 already had vectors)" : "4 passages embedded in 1 segment(s)", r.Stdout);
+        Assert.Contains($"built for {(newCommitVisible ? 0 : 1)} segment(s)", r.Stdout);
+        AssertEveryGraphVerifies(index, Graph);
+        Assert.Equal(NamedGraphs(index), GraphsOnDisk(index));
+        AssertGraphSearchWorks(index, 14, more: true);
+        AssertGraphSearchEqualsExact(index, Model, 20);
+    }
+
+    /// <summary>`relevo optimize` merges a segment of ten documents and one of four (one of them deleted), each with
+    /// vectors and a graph: the merged graph starts from the ten documents' graph (the largest source lost no
+    /// documents: the merge-insert path) and links the other three into it. The process is killed at each stage of the
+    /// commit that names the merged segment.</summary>
+    [Theory]
+    [InlineData("segments-written", false)]
+    [InlineData("deletes-written", false)]
+    [InlineData("manifest-temp-written", false)]
+    [InlineData("manifest-renamed", true)]
+    public void KilledWhileOptimizingSegmentsWithGraphs(string stage, bool newCommitVisible)
+    {
+        using var tmp = new TempDir();
+        string index = tmp["idx"];
+        using (var w = SearchIndex.OpenWriter(index, new WriterOptions { MergeSegments = false }, [new DenseExtension(_ => Model)]))
         {
-            var r = Cli(["dense", "--index", crashed, "--model", GraphIndexes.Model, "--hnsw-m", "8", "--hnsw-ef-construction", "40"], NoKill);
-            Assert.Contains("4 passages embedded in 1 segment(s)", r.Stdout);
-            AssertEveryGraphVerifies(crashed, Graph);
-            Assert.Equal(NamedGraphs(crashed), GraphsOnDisk(crashed));
-            AssertGraphSearchWorks(crashed, 14, more: true);
+            w.AddRange(First);
+            w.Commit();
+            DenseIndexer.AddVectors(w, Model, graph: new GraphOptions(Graph));
+            w.AddRange(More);
+            w.Commit();
+            DenseIndexer.AddVectors(w, Model, graph: new GraphOptions(Graph));
+            Assert.True(w.Delete("m4"));
+            w.Commit();
         }
+        var segments = Manifest.Read(index).Segments;
+        Assert.Equal(new[] { (10, 0), (4, 1) }, segments.Select(s => (s.MaxDoc, s.DeleteCount)));
+        var before = NamedGraphs(index);
+        Assert.Equal(2, before.Count);
+        AssertEveryGraphVerifies(index, Graph);
+        long generation = Manifest.Read(index).Generation;
+
+        string[] optimize = ["optimize", "--index", index];
+        Cli(optimize, KillAt(stage), succeed: false);
+
+        Assert.Equal(newCommitVisible ? generation + 1 : generation, Manifest.Read(index).Generation);
+        var named = NamedGraphs(index);
+        var orphans = GraphsOnDisk(index).Except(named).ToList();
+        using (var reader = IndexReader.Open(index))
+        {
+            Assert.Equal(13, reader.LiveDocs);
+            Assert.Equal(newCommitVisible ? 1 : 2, reader.Segments.Count);
+        }
+        AssertEveryGraphVerifies(index, Graph);
+        AssertGraphSearchWorks(index, 13, more: true); // the commit the reader sees, through its graphs
+        if (newCommitVisible)
+        {
+            Assert.Single(named);
+            Assert.Equal(before, new SortedSet<string>(orphans, StringComparer.Ordinal)); // the sources' graphs
+        }
+        else
+        {
+            Assert.Equal(before, named);
+            Assert.True(orphans.Count == 1, $"the merged segment's graph should be on disk, unnamed: {string.Join(", ", orphans)}");
+        }
+
+        // the next writer removes what the dead one left
+        OpenAndCloseWriter(index, Model);
+        Assert.Equal(named, GraphsOnDisk(index));
+
+        // optimize again: one segment of the thirteen live documents, its graph verifies and walks to the exact answer
+        var r = Cli(optimize, NoKill);
+        Assert.Contains($"merged {(newCommitVisible ? 1 : 2)} segment(s) into 1; 13 documents", r.Stdout);
+        var merged = Assert.Single(Manifest.Read(index).Segments);
+        Assert.Equal((13, 0), (merged.MaxDoc, merged.DeleteCount));
+        AssertEveryGraphVerifies(index, Graph);
+        Assert.Single(NamedGraphs(index));
+        Assert.Equal(NamedGraphs(index), GraphsOnDisk(index));
+        AssertGraphSearchWorks(index, 13, more: true);
+        AssertGraphSearchEqualsExact(index, Model, 20);
     }
 }

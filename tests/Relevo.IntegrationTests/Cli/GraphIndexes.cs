@@ -104,6 +104,20 @@ internal static class GraphIndexes
     public static SearchIndex Open(string index, EmbeddingModel model) =>
         SearchIndex.Open(index, new SearchIndexOptions { Extensions = [new DenseExtension(_ => model)] });
 
+    /// <summary>Dense search through the graphs returns exactly what the scan of every vector returns, ids and scores,
+    /// for a query on each corpus (k at least the live documents: a walk of a tiny graph reaches every node).</summary>
+    public static void AssertGraphSearchEqualsExact(string index, EmbeddingModel model, int k)
+    {
+        using var search = Open(index, model);
+        foreach (string query in new[] { CatQuery, BeeQuery })
+        {
+            var graph = search.Search(query, $"dense(model={Model},exact=false)", k).Hits;
+            var exact = search.Search(query, $"dense(model={Model},exact=true)", k).Hits;
+            Assert.NotEmpty(exact);
+            Assert.Equal(exact, graph);
+        }
+    }
+
     /// <summary>Opens a writer on the index and closes it: what any later writer does first (its clean-up included).</summary>
     public static void OpenAndCloseWriter(string index, EmbeddingModel model)
     {
