@@ -27,7 +27,7 @@ internal static class AnnBenchmark
     private const int WarmupQueries = 50;
     private const double RecallTarget = 0.95;
     private const string DefaultEfs = "10,20,40,60,80,100,150,200,300";
-    private static readonly string[] KnownEngines = ["relevo", "relevo-int8", "usearch", "exact-int8"];
+    private static readonly string[] KnownEngines = ["relevo", "relevo-int8", "usearch", "exact-int8", "exact-float"];
 
     /// <summary>One engine's build and its measurements.</summary>
     private sealed class EngineResult(string name)
@@ -97,10 +97,11 @@ internal static class AnnBenchmark
         {
             "relevo" => new RelevoAnn(),
             "relevo-int8" => new RelevoAnn(int8: true),
+            "exact-float" => new ExactFloatAnn(),
             "usearch" => new USearchAnn(),
             _ => new ExactInt8Ann(),
         };
-        var result = new EngineResult(index.Name) { Exact = index is ExactInt8Ann };
+        var result = new EngineResult(index.Name) { Exact = index is ExactInt8Ann or ExactFloatAnn };
         result.Threads = result.Exact ? 1 : threads;
         Console.Error.WriteLine(Fmt($"{index.Name}: building over {data.Count:N0} rows (m {m}, ef_construction {efConstruction}, {result.Threads} threads)..."));
         var clock = Stopwatch.StartNew();
