@@ -25,7 +25,7 @@ public sealed class DenseExtension : IRelevoExtension
     public void Register(ExtensionRegistry registry)
     {
         var catalog = _catalog;
-        registry.AddStage("dense", "dense(model,int8,oversample)", s => DenseStage.Build(s, catalog));
+        registry.AddStage("dense", "dense(model,int8,oversample,ef,exact)", s => DenseStage.Build(s, catalog));
         registry.AddStage("vprf", "vprf(docs,alpha,beta,model)", s => VectorPrfStage.Build(s, catalog));
         registry.AddStage("rerank", "rerank(dense(model)|cross(model), depth)", s => RerankStages.Build(s, catalog));
         registry.AddService(() => new DenseModels(catalog, _load));

@@ -32,10 +32,9 @@ internal sealed unsafe class DenseSearcher : IDisposable
     public const int DefaultEf = 200;
     public const int MaxEf = 10_000;
 
-    /// <summary>Segments with fewer live documents are scanned even when they have a graph (measured in
-    /// docs/benchmarks.md: below this a scan of 384-dim vectors is about as fast as the graph walk at the default ef,
-    /// and exact).</summary>
-    public const int ExactBelow = 4_096;
+    /// <summary>Segments with fewer live documents are scanned even when they have a graph: at the default ef a scan
+    /// of 384-dimensional vectors was faster (and exact) at 8,192 vectors, the walk faster at 16,384 (docs/benchmarks.md).</summary>
+    public const int ExactBelow = 12_000;
 
     private readonly IndexReader _reader;
     private readonly SegmentVectors[] _vectors;

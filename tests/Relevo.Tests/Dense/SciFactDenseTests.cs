@@ -81,17 +81,18 @@ public sealed class ArcticXsSciFactTests(ArcticXsSciFact index, Xunit.Abstractio
         Assert.True(rrf >= 0.690, $"RRF nDCG@10 {rrf:F4}");
     }
 
-    /// <summary>The HNSW graph (the default for SciFact's one segment of 5,183 documents) loses at most 0.002 nDCG@10
-    /// against the exact scan, alone and fused with BM25, float32 and int8.</summary>
+    /// <summary>The HNSW graph (walked with exact=false: SciFact's one segment of 5,183 documents is below the size at
+    /// which the default walks) loses at most 0.002 nDCG@10 against the exact scan, alone and fused with BM25, float32
+    /// and int8.</summary>
     [HeavyFact]
     public void The_graph_keeps_ndcg_within_0_002_of_the_exact_scan()
     {
         Assert.True(index.Indexed.GraphsBuilt > 0);
         foreach (var (exactPipeline, graphPipeline) in new[]
                  {
-                     ("dense(model=arctic-xs,exact=true)", "dense(model=arctic-xs)"),
-                     ("dense(model=arctic-xs,int8=true,exact=true)", "dense(model=arctic-xs,int8=true)"),
-                     ("fuse(minmax,bm25,dense(model=arctic-xs,exact=true))", "fuse(minmax,bm25,dense(model=arctic-xs))"),
+                     ("dense(model=arctic-xs,exact=true)", "dense(model=arctic-xs,exact=false)"),
+                     ("dense(model=arctic-xs,int8=true,exact=true)", "dense(model=arctic-xs,int8=true,exact=false)"),
+                     ("fuse(minmax,bm25,dense(model=arctic-xs,exact=true))", "fuse(minmax,bm25,dense(model=arctic-xs,exact=false))"),
                  })
         {
             double exact = index.NdcgAt10(exactPipeline), graph = index.NdcgAt10(graphPipeline);

@@ -51,7 +51,7 @@ public class PipelineParserTests
         Assert.Equal(column, e.Column);
         Assert.Contains(problem, e.Problem);
         Assert.Contains("stages: bm25(k1,b) | ql(mu) | fuse(", e.Message);
-        Assert.Contains(" | dense(model,int8,oversample) | ", e.Message); // extensions' stages are listed too
+        Assert.Contains(" | dense(model,int8,oversample,ef,exact) | ", e.Message); // extensions' stages are listed too
     }
 
     /// <summary>Every number is finite and in range, every count bounded: a pipeline a client sends cannot ask for
