@@ -129,6 +129,7 @@ internal sealed class LocalIndexSource : IndexSource
         ReplaceExisting = o.ReplaceExisting,
         RamBudgetBytes = o.RamBudgetBytes,
         CommitStage = o.CommitStage,
+        Threads = o.Threads,
         Components = registry.Components,
         MergePolicy = o.MergeSegments ? MergePolicy.Default : null,
     };
@@ -238,6 +239,8 @@ internal sealed class LocalIndexSource : IndexSource
             return;
         }
         if (merge is null) return;
+        // half the cores, so that searches keep theirs while a merge builds a graph; cancelled when the server closes
+        merge.Context = new MergeContext(Math.Max(1, Environment.ProcessorCount / 2), _closing.Token);
         _merge = merge;
         _mergeRun = Task.Run(merge.Run);
         _ = _mergeRun.ContinueWith(_ => FinishIfNoWriteDoes(merge), CancellationToken.None,

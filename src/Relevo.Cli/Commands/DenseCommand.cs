@@ -35,7 +35,7 @@ internal sealed class DenseCommand : Command<DenseCommand.Settings>
         if (!Relevo.Index.Manifest.Exists(settings.IndexDir) && !Relevo.Sharding.ShardedManifest.Exists(settings.IndexDir))
             throw new RelevoException($"{Path.Combine(settings.IndexDir, Relevo.Index.Manifest.FileName)}: no index here (the manifest is missing)");
         using var model = EmbeddingModel.Load(settings.Model, settings.EncoderOptions);
-        using var writer = SearchIndex.OpenWriter(settings.IndexDir, new WriterOptions { CommitStage = CliHost.CommitStageHook() }, CliIndex.Extensions());
+        using var writer = SearchIndex.OpenWriter(settings.IndexDir, new WriterOptions { CommitStage = CliHost.CommitStageHook(), Threads = settings.Threads }, CliIndex.Extensions());
         Run(writer, model, GraphFlags.Parameters(settings.HnswM, settings.HnswEfConstruction), settings.Threads);
         return 0;
     }

@@ -13,7 +13,8 @@ internal static class HnswFile
 {
     public const string Kind = "HNSW";
     public const int Version = 1;
-    private const int HeaderInts = 8;
+    /// <summary>Bytes of the header fields at the start of the payload.</summary>
+    public const int HeaderBytes = 32;
 
     public static string FileName(string segment, string model) => $"{segment}.{model}.hnsw";
 
@@ -35,14 +36,37 @@ internal static class HnswFile
         o.WriteBytes(MemoryMarshal.AsBytes(graph.Levels.AsSpan(0, graph.Count)));
         Span<byte> pad = stackalloc byte[4];
         pad.Clear();
-        o.WriteBytes(pad[..(Pad(graph.Count))]);
+        o.WriteBytes(pad[..Pad(graph.Count)]);
         o.WriteBytes(MemoryMarshal.AsBytes(graph.UpperOffset.AsSpan(0, graph.Count)));
         o.WriteBytes(MemoryMarshal.AsBytes(graph.Level0.AsSpan(0, (int)((long)graph.Count * (2 * m + 1)))));
         o.WriteBytes(MemoryMarshal.AsBytes(graph.Upper.AsSpan(0, (int)(upperSlots * (m + 1)))));
         o.Finish();
     }
 
-    private static int Pad(int count) => (4 - count % 4) % 4;
+    /// <summary>Zero bytes after the levels, so that the int32 arrays start 4-aligned.</summary>
+    public static int Pad(int count) => (4 - count % 4) % 4;
+
+    /// <summary>The parameters in a graph file's header, read without mapping or verifying the file (a search verifies
+    /// it when it opens it). A file that cannot be read or holds impossible parameters is refused naming it.</summary>
+    public static HnswParameters ReadParameters(string path)
+    {
+        Span<byte> head = stackalloc byte[FileFormat.HeaderLength + HeaderBytes];
+        try
+        {
+            using var f = File.OpenRead(path);
+            f.ReadExactly(head);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CorruptIndexException(path, $"cannot be read ({e.Message})");
+        }
+        var fields = head[FileFormat.HeaderLength..];
+        var p = new HnswParameters(System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(fields[8..]),
+            System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(fields[12..]));
+        return p.M is >= 2 and <= HnswParameters.MaxM && p.EfConstruction is >= 1 and <= HnswParameters.MaxEfConstruction
+            ? p
+            : throw new CorruptIndexException(path, $"has impossible graph parameters (M {p.M}, ef_construction {p.EfConstruction})");
+    }
 
     /// <summary>Opens (maps and verifies) a graph file; its shape is checked against the segment's vectors.</summary>
     public static HnswGraph Open(string path, int count, int dims) => new(path, count, dims);
@@ -68,6 +92,7 @@ internal sealed unsafe class HnswGraph : IDisposable
         try
         {
             long at = _file.PayloadStart;
+            if (_file.PayloadEnd - at < HnswFile.HeaderBytes) throw new CorruptIndexException(path, "is too short for a graph header");
             int Read() { int v = _file.ReadInt32(at); at += 4; return v; }
             Count = Read();
             Dimensions = Read();
@@ -83,7 +108,7 @@ internal sealed unsafe class HnswGraph : IDisposable
                 throw new CorruptIndexException(path, "has an impossible graph header");
             Parameters = new HnswParameters(m, ef);
             var levels = (sbyte*)(_file.Pointer + at);
-            at += Count + (4 - Count % 4) % 4;
+            at += Count + HnswFile.Pad(Count);
             var upperOffset = (int*)(_file.Pointer + at);
             at += 4L * Count;
             var level0 = (int*)(_file.Pointer + at);
@@ -94,6 +119,7 @@ internal sealed unsafe class HnswGraph : IDisposable
                 throw new CorruptIndexException(path, $"is {_file.PayloadEnd - at} bytes longer or shorter than its header says");
             Links = new HnswLinks(level0, upper, upperOffset, levels, Count, m);
             if (Entry >= 0 && levels[Entry] != MaxLevel) throw new CorruptIndexException(path, "has an entry node that is not on the top layer");
+            if (Entry < 0 && MaxLevel != -1) throw new CorruptIndexException(path, "has no entry node but a top layer");
             Validate(path, upperSlots);
         }
         catch
@@ -112,7 +138,7 @@ internal sealed unsafe class HnswGraph : IDisposable
         for (int node = 0; node < Count; node++)
         {
             int level = links.Levels[node];
-            if (level < -1 || level > HnswBuilder.MaxLevel) throw new CorruptIndexException(path, $"gives node {node} level {level}");
+            if (level < -1 || level > MaxLevel) throw new CorruptIndexException(path, $"gives node {node} level {level}, above the top layer {MaxLevel}");
             long offset = links.UpperOffset[node];
             if (level > 0 ? offset < 0 || offset + level > upperSlots : offset != -1)
                 throw new CorruptIndexException(path, $"gives node {node} upper lists outside the file");
@@ -123,7 +149,7 @@ internal sealed unsafe class HnswGraph : IDisposable
                 if (n < 0 || n > (l == 0 ? 2 * m : m) || (level < 0 && n != 0))
                     throw new CorruptIndexException(path, $"gives node {node} {n} neighbours on layer {l}");
                 for (int i = 1; i <= n; i++)
-                    if ((uint)slot[i] >= (uint)Count || links.Levels[slot[i]] < l)
+                    if ((uint)slot[i] >= (uint)Count || links.Levels[slot[i]] < l || slot[i] == node)
                         throw new CorruptIndexException(path, $"links node {node} to {slot[i]} on layer {l}, which is not there");
             }
         }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Relevo.Index;
 
 namespace Relevo.Dense;
@@ -41,24 +40,9 @@ internal static class SegmentGraphs
         HnswFile.Write(Path.Combine(directory, HnswFile.FileName(segment, model)), graph);
     }
 
-    /// <summary>The parameters a segment's graph was built with, read from its file's header (null when it has no
-    /// graph, or the header is not readable: then the caller's defaults apply). Only the header is read: the file is
-    /// verified when a search opens it.</summary>
-    public static HnswParameters? ParametersOf(string directory, ComponentData vectors)
-    {
-        if (GraphFile(vectors) is not { } file) return null;
-        try
-        {
-            using var f = File.OpenRead(Path.Combine(directory, file));
-            Span<byte> head = stackalloc byte[Index.Formats.FileFormat.HeaderLength + 16];
-            f.ReadExactly(head);
-            var ints = head[Index.Formats.FileFormat.HeaderLength..];
-            var p = new HnswParameters(BinaryPrimitives.ReadInt32LittleEndian(ints[8..]), BinaryPrimitives.ReadInt32LittleEndian(ints[12..]));
-            return p.M is >= 2 and <= HnswParameters.MaxM && p.EfConstruction is >= 1 and <= HnswParameters.MaxEfConstruction ? p : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    /// <summary>The parameters a segment's graph was built with, from its file's header; null when the manifest names
+    /// no graph for the segment. A graph the manifest names but that cannot be read is refused naming the file
+    /// (a merge or a write must not quietly drop it).</summary>
+    public static HnswParameters? ParametersOf(string directory, ComponentData vectors) =>
+        GraphFile(vectors) is { } file ? HnswFile.ReadParameters(Path.Combine(directory, file)) : null;
 }

@@ -82,13 +82,15 @@ internal sealed unsafe class DenseSearcher : IDisposable
 
     public ReadOnlySpan<float> GetVector(int segment, int doc) => _vectors[segment].Row(doc);
 
-    /// <summary>Whether segment <paramref name="s"/> is searched through its graph.</summary>
+    /// <summary>Whether segment <paramref name="s"/> is searched through its graph. By default not when it is small,
+    /// nor when most of it is deleted (the walk would wade through deleted nodes to find ef live ones: the scan of
+    /// the live ones is cheaper then, as Lucene also switches to exact search under a selective filter).</summary>
     public bool UsesGraph(int s, SearchMode mode) =>
         _graphs[s] is not null && mode switch
         {
             SearchMode.Exact => false,
             SearchMode.Graph => true,
-            _ => _reader.Segments[s].LiveDocs >= ExactBelow,
+            _ => _reader.Segments[s].LiveDocs >= ExactBelow && _reader.Segments[s].LiveDocs >= _reader.Segments[s].MaxDoc / 10,
         };
 
     /// <summary>The top k into the spans (global document numbers and scores, best first); returns how many. Only
@@ -103,7 +105,8 @@ internal sealed unsafe class DenseSearcher : IDisposable
         var top = new TopKCollector(k);
         fixed (float* q = query)
         {
-            if (Int8) SearchInt8(q, k, oversample, top, floor, Math.Max(ef, k), mode);
+            // an int8 walk keeps at least as many candidates for the float32 rescoring as an int8 scan does
+            if (Int8) SearchInt8(q, k, oversample, top, floor, (int)Math.Min(MaxEf, Math.Max(ef, (long)k * oversample)), mode);
             else SearchFloat(q, top, floor, shared, Math.Max(ef, k), mode);
         }
         top.DetachShared();

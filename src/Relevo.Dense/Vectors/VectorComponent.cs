@@ -26,7 +26,7 @@ internal sealed class VectorComponent : SegmentComponent
             : [VectorFiles.FloatFile(segment, model), VectorFiles.Int8File(segment, model)]);
 
     public override IReadOnlyList<ComponentData> Merge(string directory, string mergedSegment,
-        IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources)
+        IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources, MergeContext context)
     {
         var models = new List<string>();
         bool first = true;
@@ -82,7 +82,7 @@ internal sealed class VectorComponent : SegmentComponent
             }
             VectorFiles.Write(directory, mergedSegment, model, dims, rows);
             if (graph is { } parameters)
-                SegmentGraphs.Build(directory, mergedSegment, model, (int)live, parameters, null, Environment.ProcessorCount, null, seed: seed);
+                SegmentGraphs.Build(directory, mergedSegment, model, (int)live, parameters, null, context.Threads, null, context.Cancellation, seed);
             result.Add(Data(mergedSegment, model, graph is not null));
         }
         return result;

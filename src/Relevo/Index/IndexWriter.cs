@@ -379,7 +379,7 @@ internal sealed class IndexWriter : IDisposable
         var stats = SegmentWriter.Write(_dir, name, new SegmentMerger(readers));
         var components = new List<ComponentData>();
         var sources = range.ConvertAll(s => (s.Entry, s.Reader));
-        foreach (var component in ComponentsIn(range)) components.AddRange(component.Merge(_dir, name, sources));
+        foreach (var component in ComponentsIn(range)) components.AddRange(component.Merge(_dir, name, sources, MergeContext.Foreground(_options.Threads)));
         foreach (var s in range) s.Reader.Dispose();
         var entry = new SegmentEntry(name, stats.MaxDoc, stats.SumTotalTermFreq, stats.DocsWithTerms, stats.TermCount, 0, 0)
         {
@@ -440,6 +440,10 @@ internal sealed class IndexWriter : IDisposable
         internal required List<SegmentComponent> Components { get; init; }
         internal SegmentEntry? Result { get; private set; }
 
+        /// <summary>What the components may spend (a server gives a background merge half the cores, and cancels it
+        /// when it closes).</summary>
+        internal MergeContext Context { get; set; } = MergeContext.Foreground();
+
         /// <summary>Live documents the merge reads.</summary>
         public long Documents
         {
@@ -452,7 +456,11 @@ internal sealed class IndexWriter : IDisposable
             var readers = Sources.ConvertAll(s => s.Reader);
             var stats = SegmentWriter.Write(Directory, Name, new SegmentMerger(readers));
             var components = new List<ComponentData>();
-            foreach (var component in Components) components.AddRange(component.Merge(Directory, Name, Sources));
+            foreach (var component in Components)
+            {
+                Context.Cancellation.ThrowIfCancellationRequested();
+                components.AddRange(component.Merge(Directory, Name, Sources, Context));
+            }
             Result = new SegmentEntry(Name, stats.MaxDoc, stats.SumTotalTermFreq, stats.DocsWithTerms, stats.TermCount, 0, 0)
             {
                 Components = components,

@@ -23,6 +23,9 @@ internal sealed record IndexWriterOptions
     /// (<see cref="IndexWriter.ForceMerge"/>, <see cref="IndexWriter.MergeNewSegments"/>).</summary>
     public MergePolicy? MergePolicy { get; init; }
 
+    /// <summary>Threads a merge may use for the components' data (an HNSW graph); 0: one per core.</summary>
+    public int Threads { get; init; }
+
     /// <summary>Test hook: called at each commit stage (crash-safety tests kill the process there).</summary>
     public Action<string>? CommitStage { get; init; }
 }

@@ -1,5 +1,13 @@
 namespace Relevo.Index;
 
+/// <summary>What a merge may spend on a component's data: threads, and a token that a closing server cancels (the
+/// merge is then abandoned, its files removed as in no commit).</summary>
+internal readonly record struct MergeContext(int Threads, CancellationToken Cancellation = default)
+{
+    /// <summary>Every core, not cancellable: a merge the caller waits for (`relevo optimize`, a commit's log merge).</summary>
+    public static MergeContext Foreground(int threads = 0) => new(threads > 0 ? threads : Environment.ProcessorCount);
+}
+
 /// <summary>Data a segment carries beside its postings, written by an extension (the dense extension's vectors; an
 /// ANN graph or impacts later) and committed with the segment: its files are named in the manifest
 /// (<see cref="SegmentEntry.Components"/>), so every writer keeps them. A writer knows the components registered with
@@ -14,7 +22,7 @@ internal abstract class SegmentComponent
     /// <see cref="SegmentReader.Deletes"/> are the deletions the merge applies). Returns the data the merged segment
     /// has; data that not every source with live documents has is dropped.</summary>
     public abstract IReadOnlyList<ComponentData> Merge(string directory, string mergedSegment,
-        IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources);
+        IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources, MergeContext context);
 
     /// <summary>Writes (and fsyncs) this component's data for a segment of newly added documents, because every other
     /// segment of the index has it (a served index with a model's vectors embeds what a write adds, so dense search

@@ -208,6 +208,50 @@ public sealed unsafe class HnswTests
         });
     }
 
+    /// <summary>Files whose checksum is right but whose lists are not (a writer's bug, or a crafted file) are refused
+    /// when opened, before a search could follow a link out of the mapping.</summary>
+    [Theory]
+    [InlineData("neighbour past the end", "is not there")]
+    [InlineData("link to itself", "is not there")]
+    [InlineData("list too long", "neighbours on layer 0")]
+    [InlineData("entry below the top", "entry node")]
+    [InlineData("upper lists outside", "upper lists outside")]
+    public void A_graph_file_with_impossible_lists_is_refused(string damage, string message)
+    {
+        const int n = 500, dims = 8;
+        var rows = Clustered(n, dims, 10, seed: 8);
+        var g = HnswBuilder.Build(rows, dims, n, new HnswParameters(4, 20), threads: 1);
+        int slot0 = 7 * (2 * 4 + 1); // node 7's layer-0 list
+        int high = Array.FindIndex(g.Levels, l => l > 0);
+        switch (damage)
+        {
+            case "neighbour past the end": g.Level0[slot0 + 1] = n; break;
+            case "link to itself": g.Level0[slot0 + 1] = 7; break;
+            case "list too long": g.Level0[slot0] = 2 * 4 + 1; break;
+            case "entry below the top": g.Entry = Array.FindIndex(g.Levels, l => l == 0); break;
+            case "upper lists outside": g.UpperOffset[high] = (int)g.UpperSlots; break;
+        }
+        using var tmp = new TempDir();
+        string path = Path.Combine(tmp.Path, "_0.m.hnsw");
+        HnswFile.Write(path, g); // a valid checksum over wrong contents
+        var e = Assert.Throws<CorruptIndexException>(() => HnswFile.Open(path, n, dims).Dispose());
+        Assert.Contains(message, e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
+    /// <summary>A closing server cancels its background merge: the graph build stops at the next batch.</summary>
+    [Fact]
+    public void A_cancelled_build_stops()
+    {
+        const int n = 20_000, dims = 16;
+        var rows = Clustered(n, dims, 20, seed: 9);
+        using var cancel = new CancellationTokenSource();
+        int inserted = 0;
+        Assert.ThrowsAny<OperationCanceledException>(() => HnswBuilder.Build(rows, dims, n, HnswParameters.Default, threads: 2,
+            progress: done => { inserted = done; if (done >= 2_000) cancel.Cancel(); }, cancellation: cancel.Token));
+        Assert.InRange(inserted, 2_000, 2_000 + HnswBuilder.MaxBatch);
+    }
+
     [Fact]
     public void Int8_traversal_finds_what_float_traversal_finds()
     {
