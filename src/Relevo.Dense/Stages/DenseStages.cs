@@ -14,7 +14,7 @@ internal readonly record struct DenseSpec(string Model, bool Int8 = false, int O
     public string Key { get; init; } = Model;
 }
 
-/// <summary>dense(model=M[,int8=true][,oversample=4][,ef=100][,exact=true|false]): cosine search over the index's
+/// <summary>dense(model=M[,int8=true][,oversample=4][,ef=200][,exact=true|false]): cosine search over the index's
 /// vectors for M, through each segment's HNSW graph (beam ef) where it has one and is large enough to gain from it,
 /// by a scan of every vector elsewhere; exact=true scans everywhere, exact=false walks every graph. The query is
 /// embedded where the pipeline runs (once; a sharded index gets the vector), the vectors searched where they are.</summary>
