@@ -238,6 +238,16 @@ internal sealed class IndexWriter : IDisposable
     /// <summary>How segments merge at each commit; null: only when asked. Starts as the options'.</summary>
     public MergePolicy? MergePolicy { get; set; }
 
+    /// <summary>A segment's manifest entry for the commit of <paramref name="generation"/>, its deletions written.</summary>
+    private SegmentEntry CommittedEntry(int i, long generation)
+    {
+        var s = _segments[i];
+        var entry = s.Entry;
+        if (!s.DeletesChanged) return entry;
+        s.Deletes.Write(Path.Combine(_dir, SegmentFiles.Deletes(entry.Name, generation)));
+        return entry with { DeleteGeneration = generation, DeleteCount = s.Deletes.Count };
+    }
+
     /// <summary>Makes every change so far durable and visible, atomically.</summary>
     public void Commit()
     {
@@ -248,22 +258,19 @@ internal sealed class IndexWriter : IDisposable
         Stage("segments-written");
         long generation = _committed.Generation + 1;
         var entries = new List<SegmentEntry>();
+        int carrier = -1;
         for (int i = 0; i < _segments.Count; i++)
         {
-            var s = _segments[i];
-            var entry = s.Entry;
-            if (s.Deletes.Count == s.Entry.MaxDoc)
+            if (_segments[i].Deletes.Count == _segments[i].Entry.MaxDoc)
             {
+                if (_segments[i].Entry.Components.Count > 0) carrier = i;
                 continue; // every document deleted: the segment drops out of the index
             }
-            if (s.DeletesChanged)
-            {
-                string file = SegmentFiles.Deletes(entry.Name, generation);
-                s.Deletes.Write(Path.Combine(_dir, file));
-                entry = entry with { DeleteGeneration = generation, DeleteCount = s.Deletes.Count };
-            }
-            entries.Add(entry);
+            entries.Add(CommittedEntry(i, generation));
         }
+        // ...unless every segment goes: then one that carries component data (a model's vectors) stays, emptied, so
+        // that the documents added next get that data too (CompleteComponents) and dense search keeps working
+        if (entries.Count == 0 && carrier >= 0) entries.Add(CommittedEntry(carrier, generation));
         Stage("deletes-written");
         var manifest = new Manifest(Manifest.CurrentFormat, generation, _analyzer.Name, _nextSegment, entries);
         manifest.Commit(_dir, Stage);
@@ -316,7 +323,7 @@ internal sealed class IndexWriter : IDisposable
         }
         if (liveSegments == 0)
         {
-            Commit(); // every document deleted: the commit drops every segment
+            Commit(); // every document deleted: the commit drops every segment (but one that carries component data)
             return;
         }
         MergeRange(0, _segments.Count);
@@ -397,14 +404,17 @@ internal sealed class IndexWriter : IDisposable
     {
         Flush();
         var committed = new HashSet<string>(StringComparer.Ordinal);
-        List<ComponentData>? everywhere = null;
+        // what every committed segment with live documents has; if none has any (every document was deleted), what
+        // every committed segment has, so that an index emptied by deletions keeps its vectors for what comes next
+        List<ComponentData>? everywhere = null, everywhereDeleted = null;
         foreach (var e in _committed.Segments)
         {
             committed.Add(e.Name);
-            if (e.MaxDoc == e.DeleteCount) continue;
-            if (everywhere is null) everywhere = [.. e.Components];
-            else everywhere.RemoveAll(c => e.Component(c.Component, c.Key) is null);
+            ref var into = ref e.MaxDoc == e.DeleteCount ? ref everywhereDeleted : ref everywhere;
+            if (into is null) into = [.. e.Components];
+            else into.RemoveAll(c => e.Component(c.Component, c.Key) is null);
         }
+        everywhere ??= everywhereDeleted;
         if (everywhere is null || everywhere.Count == 0) return;
         for (int i = 0; i < _segments.Count; i++)
         {

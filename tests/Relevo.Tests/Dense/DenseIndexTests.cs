@@ -328,6 +328,22 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
         for (int d = 0; d < 5; d++) Assert.True(graph.LevelOf(d) >= 0); // the merge renumbered live documents only
     }
 
+    /// <summary>A served index whose every document was deleted still embeds (and links) what a write adds: the
+    /// index keeps its vectors, so dense search keeps working.</summary>
+    [Fact]
+    public async Task After_every_document_is_deleted_new_ones_are_still_embedded()
+    {
+        using var tmp = new TempDir();
+        AddAll(tmp.Path, First);
+        AddVectors(tmp.Path, _model);
+        using var served = SearchIndex.Open(tmp.Path, new SearchIndexOptions { Writable = true, Extensions = [new DenseExtension(_ => _model)] });
+        foreach (var d in First) Assert.True((await served.DeleteAsync(d.Id)).Deleted);
+        await served.AddAsync([new Document("d7", "Tea", "Green tea contains less caffeine than coffee.")]);
+        var hits = served.Search("green tea", "dense(model=minilm)", 10).Hits;
+        Assert.Equal("d7", Assert.Single(hits).Id);
+        Assert.Equal(hits.Select(h => h.Id), served.Search("green tea", "dense(model=minilm,exact=false)", 10).Hits.Select(h => h.Id));
+    }
+
     [Fact]
     public void Corrupt_graph_file_is_refused_naming_the_file()
     {
