@@ -90,7 +90,7 @@ internal sealed class VectorComponent : SegmentComponent
 
     /// <summary>A served index with a model's vectors embeds the documents a write adds, with the same model (through
     /// the embedding cache), in the same commit, and builds their graph with the parameters of the template's.</summary>
-    public override ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentData template, ServiceSet services)
+    public override ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentTemplate template, ServiceSet services)
     {
         string key = template.Key;
         var models = services.TryGet<DenseModels>()
@@ -106,7 +106,7 @@ internal sealed class VectorComponent : SegmentComponent
                                       $"cannot be loaded here ({e.Message}); nothing was written", e);
         }
         DenseIndexer.Encode(directory, segment, reader, model, _ => { });
-        var graph = SegmentGraphs.ParametersOf(directory, template);
+        var graph = SegmentGraphs.ParametersOf(template.Directory, template.Data);
         if (graph is { } parameters)
             SegmentGraphs.Build(directory, segment.Name, key, segment.MaxDoc, parameters, d => !reader.IsDeleted(d), Environment.ProcessorCount, null);
         return Data(segment.Name, key, graph is not null);

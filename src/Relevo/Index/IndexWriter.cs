@@ -400,7 +400,9 @@ internal sealed class IndexWriter : IDisposable
     /// <summary>Gives segments written since the last commit the component data (vectors of a model, ...) that every
     /// segment of the last commit has, through each data's registered component (which may embed, and so take a
     /// while); not committed. A component that cannot refuses with a reason, and the caller rolls back.</summary>
-    public void CompleteComponents(ServiceSet services)
+    /// <param name="elsewhere">Where to look when this index has no committed segment with such data (a shard that
+    /// never held documents asks its sibling shards): a folder and the data every segment there has.</param>
+    public void CompleteComponents(ServiceSet services, Func<(string Directory, List<ComponentData> Data)?>? elsewhere = null)
     {
         Flush();
         var committed = new HashSet<string>(StringComparer.Ordinal);
@@ -415,6 +417,9 @@ internal sealed class IndexWriter : IDisposable
             else into.RemoveAll(c => e.Component(c.Component, c.Key) is null);
         }
         everywhere ??= everywhereDeleted;
+        string templates = _dir;
+        if ((everywhere is null || everywhere.Count == 0) && elsewhere?.Invoke() is { } other)
+            (templates, everywhere) = other;
         if (everywhere is null || everywhere.Count == 0) return;
         for (int i = 0; i < _segments.Count; i++)
         {
@@ -427,7 +432,7 @@ internal sealed class IndexWriter : IDisposable
                     ?? throw new RelevoException($"the index's segments hold '{wanted.Component}' data for '{wanted.Key}', which this " +
                                                  "program cannot write for new documents (the extension that wrote it is not loaded)");
                 reader.Deletes = deletes;
-                AddComponentData(entry.Name, component.Complete(_dir, entry, reader, wanted, services));
+                AddComponentData(entry.Name, component.Complete(_dir, entry, reader, new ComponentTemplate(wanted, templates), services));
                 entry = _segments[i].Entry;
             }
         }

@@ -1,5 +1,12 @@
 namespace Relevo.Index;
 
+/// <summary>A committed segment's data that a new segment should get too, and the folder its files are in (the
+/// index's own, or a sibling shard's).</summary>
+internal readonly record struct ComponentTemplate(ComponentData Data, string Directory)
+{
+    public string Key => Data.Key;
+}
+
 /// <summary>What a merge may spend on a component's data: threads, and a token that a closing server cancels (the
 /// merge is then abandoned, its files removed as in no commit).</summary>
 internal readonly record struct MergeContext(int Threads, CancellationToken Cancellation = default)
@@ -27,9 +34,9 @@ internal abstract class SegmentComponent
     /// <summary>Writes (and fsyncs) this component's data for a segment of newly added documents, because every other
     /// segment of the index has it (a served index with a model's vectors embeds what a write adds, so dense search
     /// keeps working); <paramref name="template"/> is a committed segment's data (its key, and files the component may
-    /// read its settings from). Throws a <see cref="RelevoException"/> saying why it cannot; the write is then
+    /// read its settings from, in the template's folder). Throws a <see cref="RelevoException"/> saying why it cannot; the write is then
     /// refused. By default a component cannot.</summary>
-    public virtual ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentData template, ServiceSet services) =>
+    public virtual ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentTemplate template, ServiceSet services) =>
         throw new RelevoException($"the index's segments hold '{Name}' data for '{template.Key}', which this program cannot write for new documents " +
                                   "(the extension that wrote it is not loaded)");
 }

@@ -265,6 +265,27 @@ internal sealed class ShardHost : IShardService, IDisposable
         lock (_writeGate) return action(Writer());
     }
 
+    /// <summary>For a shard that never held documents: the per-segment data every live segment of another shard has
+    /// (in the cluster's current commit), and that shard's folder, so that its first documents get the same (vectors,
+    /// embedded; their graphs). Null when no other shard has any.</summary>
+    private (string Directory, List<ComponentData> Data)? SiblingComponents()
+    {
+        var cluster = ShardedManifest.Read(_root);
+        for (int i = 0; i < cluster.Shards.Count; i++)
+        {
+            if (i == Shard) continue;
+            List<ComponentData>? all = null;
+            foreach (var e in cluster.Shards[i].Commit.Segments)
+            {
+                if (e.MaxDoc == e.DeleteCount) continue;
+                if (all is null) all = [.. e.Components];
+                else all.RemoveAll(c => e.Component(c.Component, c.Key) is null);
+            }
+            if (all is { Count: > 0 }) return (Path.Combine(_root, cluster.Shards[i].Folder), all);
+        }
+        return null;
+    }
+
     /// <summary>Gives the segments written since the writer opened the per-segment data the shard's other segments
     /// have (vectors, embedded; their graphs), then merges them into one and commits the shard (not the cluster: the
     /// next cluster-wide commit publishes it), as <see cref="PrepareAsync"/> completes them.</summary>
@@ -273,7 +294,7 @@ internal sealed class ShardHost : IShardService, IDisposable
         lock (_writeGate)
         {
             var writer = Writer();
-            writer.CompleteComponents(_services ??= _registry.CreateServices());
+            writer.CompleteComponents(_services ??= _registry.CreateServices(), SiblingComponents);
             writer.MergeNewSegments();
         }
     }
@@ -284,7 +305,7 @@ internal sealed class ShardHost : IShardService, IDisposable
         {
             var writer = Writer();
             // new documents get the per-segment data the shard's other segments have (vectors, embedded)
-            writer.CompleteComponents(_services ??= _registry.CreateServices());
+            writer.CompleteComponents(_services ??= _registry.CreateServices(), SiblingComponents);
             writer.Commit();
             ShardOrdinals.WriteMissing(Folder, writer.LastCommit, _pending, ShardedManifest.Read(_root).Shards[Shard].Commit);
             ShardOrdinals.RemoveUnreferenced(Folder, [writer.LastCommit, ShardedManifest.Read(_root).Shards[Shard].Commit]);

@@ -148,4 +148,26 @@ public sealed class DenseGraphCliTests
         Assert.Equal(14, walked.Count);
         Assert.Equal(Search(index, BeeQuery, $"dense(model={GraphIndexes.Model},exact=true)", 20), walked);
     }
+
+    /// <summary>A shard that never held a document (one document over two shards) gets, with its first documents, the
+    /// vectors and graphs (same parameters) that the other shard's segments have.</summary>
+    [Fact]
+    public void A_shard_that_never_held_documents_gets_vectors_and_graphs_with_its_first()
+    {
+        using var tmp = new TempDir();
+        string index = tmp["idx"];
+        var graph = new HnswParameters(8, 40);
+        Run("index", "--corpus", WriteCorpus(tmp["one.jsonl"], First[..1]), "--index", index, "--shards", "2", "--dense", GraphIndexes.Model,
+            "--hnsw-m", "8", "--hnsw-ef-construction", "40");
+        Assert.Single(Vectors(index)); // one shard holds the document, the other nothing
+        Run("index", "--corpus", WriteCorpus(tmp["more.jsonl"], More), "--index", index);
+        var after = Vectors(index).ToList();
+        Assert.Equal(5, after.Sum(v => v.Segment.MaxDoc - v.Segment.DeleteCount));
+        Assert.Equal(2, after.Select(v => v.Folder).Distinct().Count());
+        AssertEveryGraphVerifies(index, graph);
+        var walked = Search(index, BeeQuery, $"dense(model={GraphIndexes.Model},exact=false)", 20);
+        Assert.Equal("m3", walked[0]);
+        Assert.Equal(5, walked.Count);
+        Assert.Equal(Search(index, BeeQuery, $"dense(model={GraphIndexes.Model},exact=true)", 20), walked);
+    }
 }
