@@ -406,17 +406,11 @@ internal sealed class IndexWriter : IDisposable
     {
         Flush();
         var committed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in _committed.Segments) committed.Add(e.Name);
         // what every committed segment with live documents has; if none has any (every document was deleted), what
-        // every committed segment has, so that an index emptied by deletions keeps its vectors for what comes next
-        List<ComponentData>? everywhere = null, everywhereDeleted = null;
-        foreach (var e in _committed.Segments)
-        {
-            committed.Add(e.Name);
-            ref var into = ref e.MaxDoc == e.DeleteCount ? ref everywhereDeleted : ref everywhere;
-            if (into is null) into = [.. e.Components];
-            else into.RemoveAll(c => e.Component(c.Component, c.Key) is null);
-        }
-        everywhere ??= everywhereDeleted;
+        // the emptied segment the commit kept has, so that an index emptied by deletions keeps its vectors
+        var everywhere = SegmentEntry.CommonComponents(_committed.Segments.Where(e => !e.IsEmptied))
+                         ?? SegmentEntry.CommonComponents(_committed.Segments.Where(e => e.IsEmptied));
         string templates = _dir;
         if ((everywhere is null || everywhere.Count == 0) && elsewhere?.Invoke() is { } other)
             (templates, everywhere) = other;

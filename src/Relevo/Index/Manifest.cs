@@ -32,6 +32,23 @@ internal sealed record SegmentEntry(
         return null;
     }
 
+    /// <summary>The component data (the first segment's records) that every one of <paramref name="segments"/> carries,
+    /// matched by component and key; null when there is no segment.</summary>
+    public static List<ComponentData>? CommonComponents(IEnumerable<SegmentEntry> segments)
+    {
+        List<ComponentData>? common = null;
+        foreach (var e in segments)
+        {
+            if (common is null) common = [.. e.Components];
+            else common.RemoveAll(c => e.Component(c.Component, c.Key) is null);
+        }
+        return common;
+    }
+
+    /// <summary>Every document deleted (a commit keeps such a segment only to carry component data).</summary>
+    [JsonIgnore]
+    public bool IsEmptied => DeleteCount == MaxDoc;
+
     /// <summary>Every file of the segment's component data.</summary>
     public IEnumerable<string> ComponentFiles()
     {

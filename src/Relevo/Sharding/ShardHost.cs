@@ -274,14 +274,8 @@ internal sealed class ShardHost : IShardService, IDisposable
         for (int i = 0; i < cluster.Shards.Count; i++)
         {
             if (i == Shard) continue;
-            List<ComponentData>? all = null;
-            foreach (var e in cluster.Shards[i].Commit.Segments)
-            {
-                if (e.MaxDoc == e.DeleteCount) continue;
-                if (all is null) all = [.. e.Components];
-                else all.RemoveAll(c => e.Component(c.Component, c.Key) is null);
-            }
-            if (all is { Count: > 0 }) return (Path.Combine(_root, cluster.Shards[i].Folder), all);
+            if (SegmentEntry.CommonComponents(cluster.Shards[i].Commit.Segments.Where(e => !e.IsEmptied)) is { Count: > 0 } all)
+                return (Path.Combine(_root, cluster.Shards[i].Folder), all);
         }
         return null;
     }
