@@ -338,18 +338,17 @@ internal static unsafe class HnswBuilder
                 groups.Add((i, j));
                 i = j;
             }
-            var array = links;
             if (threads == 1 || groups.Count < 64)
-                foreach (var g in groups) LinkBack(array, g.Start, g.End);
+                foreach (var g in groups) LinkBack(links, g.Start, g.End);
             else
-                Parallel.ForEach(groups, _parallel, g => LinkBack(array, g.Start, g.End));
+                Parallel.ForEach(groups, _parallel, g => LinkBack(links, g.Start, g.End));
         }
 
         private void LinkBack(List<ReverseLink> links, int from, int to)
         {
             var first = links[from];
             int target = first.Target, level = first.Level;
-            int max = level == 0 ? 2 * _m : _m;
+            int max = _links.Capacity(level);
             int* slot = _links.Slot(target, level);
             var stored = ScoresOf(target, level);
             int have = *slot;

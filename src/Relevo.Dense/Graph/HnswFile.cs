@@ -60,16 +60,28 @@ internal static class HnswFile
         {
             throw new CorruptIndexException(path, $"cannot be read ({e.Message})");
         }
-        var fields = head[FileFormat.HeaderLength..];
-        var p = new HnswParameters(System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(fields[8..]),
-            System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(fields[12..]));
-        return p.M is >= 2 and <= HnswParameters.MaxM && p.EfConstruction is >= 1 and <= HnswParameters.MaxEfConstruction
-            ? p
-            : throw new CorruptIndexException(path, $"has impossible graph parameters (M {p.M}, ef_construction {p.EfConstruction})");
+        return HnswHeader.Read(head[FileFormat.HeaderLength..], path).Parameters;
     }
 
     /// <summary>Opens (maps and verifies) a graph file; its shape is checked against the segment's vectors.</summary>
     public static HnswGraph Open(string path, int count, int dims) => new(path, count, dims);
+}
+
+/// <summary>The header fields at the start of a graph file's payload (<see cref="HnswFile"/>), read in one place for
+/// the mapped graph and for a merge or write that only needs the parameters.</summary>
+internal readonly record struct HnswHeader(int Count, int Dimensions, HnswParameters Parameters, int Entry, int MaxLevel, int UpperSlots)
+{
+    /// <summary>Reads the fields from the first <see cref="HnswFile.HeaderBytes"/> bytes; impossible parameters are
+    /// refused naming the file.</summary>
+    public static HnswHeader Read(ReadOnlySpan<byte> fields, string path)
+    {
+        static int Int(ReadOnlySpan<byte> f, int index) => System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(f[(4 * index)..]);
+        var header = new HnswHeader(Int(fields, 0), Int(fields, 1), new HnswParameters(Int(fields, 2), Int(fields, 3)),
+            Int(fields, 4), Int(fields, 5), Int(fields, 6));
+        return header.Parameters.IsValid
+            ? header
+            : throw new CorruptIndexException(path, $"has impossible graph parameters (M {header.Parameters.M}, ef_construction {header.Parameters.EfConstruction})");
+    }
 }
 
 /// <summary>A segment's graph for a model, memory-mapped and verified when opened. Thread-safe to search.</summary>
@@ -93,20 +105,14 @@ internal sealed unsafe class HnswGraph : IDisposable
         {
             long at = _file.PayloadStart;
             if (_file.PayloadEnd - at < HnswFile.HeaderBytes) throw new CorruptIndexException(path, "is too short for a graph header");
-            int Read() { int v = _file.ReadInt32(at); at += 4; return v; }
-            Count = Read();
-            Dimensions = Read();
-            int m = Read();
-            int ef = Read();
-            Entry = Read();
-            MaxLevel = Read();
-            int upperSlots = Read();
-            Read();
+            var header = HnswHeader.Read(_file.Span(at, HnswFile.HeaderBytes), path);
+            at += HnswFile.HeaderBytes;
+            (Count, Dimensions, Parameters, Entry, MaxLevel) = (header.Count, header.Dimensions, header.Parameters, header.Entry, header.MaxLevel);
+            int m = Parameters.M, upperSlots = header.UpperSlots;
             if (Count != count || Dimensions != dims)
                 throw new CorruptIndexException(path, $"is a graph of {Count} vectors of {Dimensions} dimensions, but the segment has {count} of {dims}");
-            if (m < 2 || m > HnswParameters.MaxM || upperSlots < 0 || Entry < -1 || Entry >= Count || MaxLevel > HnswBuilder.MaxLevel)
+            if (upperSlots < 0 || Entry < -1 || Entry >= Count || MaxLevel > HnswBuilder.MaxLevel)
                 throw new CorruptIndexException(path, "has an impossible graph header");
-            Parameters = new HnswParameters(m, ef);
             var levels = (sbyte*)(_file.Pointer + at);
             at += Count + HnswFile.Pad(Count);
             var upperOffset = (int*)(_file.Pointer + at);
@@ -118,7 +124,7 @@ internal sealed unsafe class HnswGraph : IDisposable
             if (at != _file.PayloadEnd)
                 throw new CorruptIndexException(path, $"is {_file.PayloadEnd - at} bytes longer or shorter than its header says");
             Links = new HnswLinks(level0, upper, upperOffset, levels, Count, m);
-            if (Entry >= 0 && levels[Entry] != MaxLevel) throw new CorruptIndexException(path, "has an entry node that is not on the top layer");
+            if (Entry >= 0 && (levels[Entry] != MaxLevel || MaxLevel < 0)) throw new CorruptIndexException(path, "has an entry node that is not on the top layer");
             if (Entry < 0 && MaxLevel != -1) throw new CorruptIndexException(path, "has no entry node but a top layer");
             Validate(path, upperSlots);
         }
@@ -134,7 +140,6 @@ internal sealed unsafe class HnswGraph : IDisposable
     private void Validate(string path, int upperSlots)
     {
         var links = Links;
-        int m = links.M;
         for (int node = 0; node < Count; node++)
         {
             int level = links.Levels[node];
@@ -146,7 +151,7 @@ internal sealed unsafe class HnswGraph : IDisposable
             {
                 int* slot = links.Slot(node, l);
                 int n = *slot;
-                if (n < 0 || n > (l == 0 ? 2 * m : m) || (level < 0 && n != 0))
+                if (n < 0 || n > links.Capacity(l) || (level < 0 && n != 0))
                     throw new CorruptIndexException(path, $"gives node {node} {n} neighbours on layer {l}");
                 for (int i = 1; i <= n; i++)
                     if ((uint)slot[i] >= (uint)Count || links.Levels[slot[i]] < l || slot[i] == node)

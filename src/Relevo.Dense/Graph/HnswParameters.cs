@@ -15,6 +15,9 @@ internal readonly record struct HnswParameters(int M = HnswParameters.DefaultM, 
 
     public static HnswParameters Default => new(DefaultM, DefaultEfConstruction);
 
+    /// <summary>Whether both parameters are within their bounds (what <see cref="Validated"/> demands).</summary>
+    public bool IsValid => M is >= 2 and <= MaxM && EfConstruction is >= 1 and <= MaxEfConstruction;
+
     /// <summary>Throws a <see cref="RelevoException"/> naming the bad parameter.</summary>
     public HnswParameters Validated()
     {

@@ -17,7 +17,8 @@ internal readonly unsafe struct HnswLinks(int* level0, int* upper, int* upperOff
     public readonly sbyte* Levels = levels;
     public readonly int Count = count;
     public readonly int M = m;
-    public int M0 => 2 * M;
+    /// <summary>How many neighbours a list on a layer holds at most: 2·M on layer 0, M above.</summary>
+    public int Capacity(int level) => level == 0 ? 2 * M : M;
 
     /// <summary>The slot of a node's list on a layer: its length, then the neighbours.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

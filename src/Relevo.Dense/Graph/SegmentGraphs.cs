@@ -23,20 +23,32 @@ internal static class SegmentGraphs
         return null;
     }
 
-    /// <summary>Builds and writes the graph of a segment's vector file; deleted documents are left out of it. With a
-    /// seed (a merge source's graph file, its node count, and where its first node lands), that graph is taken over
-    /// and only the other nodes are inserted.</summary>
+    /// <summary>Builds and writes the graph of a segment's vector file; deleted documents are left out of it.</summary>
     public static unsafe void Build(string directory, string segment, string model, int maxDoc, HnswParameters parameters,
-        Func<int, bool>? include, int threads, Action<int>? progress, CancellationToken cancellation = default,
-        (string File, int Count, int Offset)? seed = null)
+        Func<int, bool>? include, int threads, Action<int>? progress)
+    {
+        using var vectors = new SegmentVectors(directory, segment, model, maxDoc, openInt8: false);
+        Write(directory, segment, model, vectors.FloatPointer, vectors.Dimensions, vectors.Count, parameters, include, threads, progress, default, null);
+    }
+
+    /// <summary>Builds and writes a merged segment's graph from the rows the merge holds in memory (just written to its
+    /// vector file), every row a node. With a seed (a merge source's graph file, its node count, and where its first
+    /// node lands), that graph is taken over and only the other nodes are inserted.</summary>
+    public static unsafe void BuildMerged(string directory, string segment, string model, float[] rows, int dims, HnswParameters parameters,
+        MergeContext context, (string File, int Count, int Offset)? seed)
+    {
+        fixed (float* p = rows)
+            Write(directory, segment, model, p, dims, rows.Length / dims, parameters, null, context.Threads, null, context.Cancellation, seed);
+    }
+
+    private static unsafe void Write(string directory, string segment, string model, float* rows, int dims, int count,
+        HnswParameters parameters, Func<int, bool>? include, int threads, Action<int>? progress, CancellationToken cancellation,
+        (string File, int Count, int Offset)? seed)
     {
         HnswGraphData graph;
-        using (var vectors = new SegmentVectors(directory, segment, model, maxDoc, openInt8: false))
-        {
-            using var seedGraph = seed is { } s ? HnswFile.Open(Path.Combine(directory, s.File), s.Count, vectors.Dimensions) : null;
-            graph = HnswBuilder.Build(vectors.FloatPointer, vectors.Dimensions, vectors.Count, parameters, include, threads, progress,
-                cancellation, seedGraph is null ? null : new HnswSeed(seedGraph, seed!.Value.Offset));
-        }
+        using (var seedGraph = seed is { } s ? HnswFile.Open(Path.Combine(directory, s.File), s.Count, dims) : null)
+            graph = HnswBuilder.Build(rows, dims, count, parameters, include, threads, progress, cancellation,
+                seedGraph is null ? null : new HnswSeed(seedGraph, seed!.Value.Offset));
         HnswFile.Write(Path.Combine(directory, HnswFile.FileName(segment, model)), graph);
     }
 

@@ -29,14 +29,8 @@ internal sealed class VectorComponent : SegmentComponent
         IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources, MergeContext context)
     {
         var models = new List<string>();
-        bool first = true;
-        foreach (var (entry, reader) in sources)
-        {
-            if (reader.LiveDocs == 0) continue;
-            var mine = entry.Components.Where(c => c.Component == ComponentName).Select(c => c.Key).ToList();
-            if (first) { models.AddRange(mine); first = false; continue; }
-            models.RemoveAll(m => !mine.Contains(m));
-        }
+        foreach (var c in SegmentEntry.CommonComponents(sources.Where(s => s.Reader.LiveDocs > 0).Select(s => s.Entry)) ?? [])
+            if (c.Component == ComponentName) models.Add(c.Key);
         var result = new List<ComponentData>(models.Count);
         foreach (string model in models)
         {
@@ -81,8 +75,8 @@ internal sealed class VectorComponent : SegmentComponent
                 }
             }
             VectorFiles.Write(directory, mergedSegment, model, dims, rows);
-            if (graph is { } parameters)
-                SegmentGraphs.Build(directory, mergedSegment, model, (int)live, parameters, null, context.Threads, null, context.Cancellation, seed);
+            // the graph from the rows in hand (not from the file just written, which would be read and verified again)
+            if (graph is { } parameters) SegmentGraphs.BuildMerged(directory, mergedSegment, model, rows!, dims, parameters, context, seed);
             result.Add(Data(mergedSegment, model, graph is not null));
         }
         return result;
