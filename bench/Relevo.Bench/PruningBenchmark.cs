@@ -12,7 +12,7 @@ namespace Relevo.Bench;
 internal sealed class PruningBenchmark : IBenchmark
 {
     public string Name => "pruning";
-    public string Description => "Relevo algorithms on an index: --index DIR --queries FILE [--model bm25|ql] [--rounds 3] [--algorithms exhaustive,maxscore,bmw] [--k 10,1000] [--verify true]";
+    public string Description => "Relevo algorithms on an index: --index DIR --queries FILE [--model bm25|ql|impacts|bm25,impacts] [--rounds 3] [--algorithms exhaustive,maxscore,bmw] [--k 10,1000] [--verify true] (impacts: the index's quantized BM25 impacts, `relevo index --impacts bm25`; several models run side by side, alternating)";
 
     /// <summary>One model's top-k search (BM25's or query likelihood's), by algorithm.</summary>
     private delegate int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores, PruningAlgorithm algorithm);
@@ -40,14 +40,24 @@ internal sealed class PruningBenchmark : IBenchmark
         using var reader = IndexReader.Open(o.String("index") ?? throw new ArgumentException("--index DIR"));
         var bm25 = new Bm25Searcher(reader);
         var ql = new QueryLikelihoodSearcher(reader);
-        string model = o.String("model") ?? "bm25";
-        SearchDocs search = model switch
+        var models = (o.String("model") ?? "bm25").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var searches = new List<(string Model, SearchDocs Search)>();
+        foreach (string m in models)
         {
-            "bm25" => (q, k, d, s, a) => bm25.SearchDocs(q, k, d, s, a),
-            "ql" => (q, k, d, s, a) => ql.SearchDocs(q, k, d, s, a),
-            _ => throw new ArgumentException("--model: bm25 or ql"),
-        };
-        Console.WriteLine($"model {model}, {reader.MaxDoc:N0} documents in {reader.Segments.Count} segment(s)");
+            switch (m)
+            {
+                case "bm25": searches.Add((m, (q, k, d, s, a) => bm25.SearchDocs(q, k, d, s, a))); break;
+                case "ql": searches.Add((m, (q, k, d, s, a) => ql.SearchDocs(q, k, d, s, a))); break;
+                case "impacts":
+                    var impacts = new ImpactSearcher(reader, Relevo.Index.Impacts.ImpactView.Of(reader, "bm25"));
+                    Console.WriteLine($"impacts: {impacts.Settings}");
+                    searches.Add((m, (q, k, d, s, a) => impacts.SearchDocs(q, k, d, s, a)));
+                    break;
+                default: throw new ArgumentException("--model: bm25, ql or impacts (comma-separated for several)");
+            }
+        }
+        SearchDocs search = searches[0].Search;
+        Console.WriteLine($"model {string.Join(", ", models)}, {reader.MaxDoc:N0} documents in {reader.Segments.Count} segment(s)");
         var searcher = bm25;
         var queries = new List<Query>();
         foreach (var (_, text) in JsonlReader.ReadQueries(o.String("queries") ?? throw new ArgumentException("--queries FILE")))
@@ -64,8 +74,9 @@ internal sealed class PruningBenchmark : IBenchmark
             ("bmw", "block-max WAND", PruningAlgorithm.BlockMaxWand),
         };
         var chosen = (o.String("algorithms") ?? "exhaustive,maxscore,bmw").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var variants = all.Where(a => chosen.Contains(a.Key, StringComparer.OrdinalIgnoreCase)).Select(a => (a.Name, a.A)).ToArray();
-        if (variants.Length == 0) throw new ArgumentException("--algorithms: none of exhaustive, maxscore, bmw");
+        var algorithms = all.Where(a => chosen.Contains(a.Key, StringComparer.OrdinalIgnoreCase)).ToArray();
+        if (algorithms.Length == 0) throw new ArgumentException("--algorithms: none of exhaustive, maxscore, bmw");
+        var variants = searches.SelectMany(m => algorithms.Select(a => (Name: searches.Count > 1 ? $"{m.Model} {a.Name}" : a.Name, a.A, m.Search))).ToArray();
         var ks = (o.String("k") ?? "10,1000").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
         if (o.String("verify") == "true")
         {
@@ -77,10 +88,10 @@ internal sealed class PruningBenchmark : IBenchmark
                 int differ = 0;
                 foreach (var q in queries)
                 {
-                    int n = search(q, k, exDocs, exScores, PruningAlgorithm.Exhaustive);
-                    foreach (var (_, a) in variants)
+                    foreach (var (_, a, variantSearch) in variants)
                     {
-                        int m = search(q, k, docs, scores, a);
+                        int n = variantSearch(q, k, exDocs, exScores, PruningAlgorithm.Exhaustive);
+                        int m = variantSearch(q, k, docs, scores, a);
                         if (m != n || !docs.AsSpan(0, m).SequenceEqual(exDocs.AsSpan(0, n)) || !scores.AsSpan(0, m).SequenceEqual(exScores.AsSpan(0, n)))
                             differ++;
                     }
@@ -105,7 +116,7 @@ internal sealed class PruningBenchmark : IBenchmark
                     for (int i = 0; i < queries.Count; i++)
                     {
                         long t = Stopwatch.GetTimestamp();
-                        search(queries[i], k, docs, scores, variants[v].A);
+                        variants[v].Search(queries[i], k, docs, scores, variants[v].A);
                         if (r > 0) mins[i] = Math.Min(mins[i], Stopwatch.GetElapsedTime(t).TotalMilliseconds);
                     }
                     if (r > 0)

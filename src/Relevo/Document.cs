@@ -6,4 +6,9 @@ public sealed record Document(string Id, string Title, string Text)
 {
     /// <summary>The text that is analysed and indexed: title and text joined by a space.</summary>
     public string IndexedText => Title.Length == 0 ? Text : Text.Length == 0 ? Title : Title + " " + Text;
+
+    /// <summary>Terms with their (already quantized) weights, indexed as given instead of analysing the text: a
+    /// learned-sparse document read from a JsonVectorCollection, each weight becoming the term's frequency (as Anserini
+    /// indexes them). Null for ordinary documents.</summary>
+    internal IReadOnlyList<(string Term, int Weight)>? TermWeights { get; init; }
 }

@@ -16,7 +16,7 @@ internal class DatasetSettings : CommandSettings
     public string? Corpus { get; init; }
 
     [CommandOption("--queries <FILE>")]
-    [Description("queries.jsonl ({\"_id\",\"text\"} per line)")]
+    [Description("queries.jsonl ({\"_id\",\"text\"} per line); for pre-encoded queries also JSON lines of {\"id\",\"vector\"} or a TSV of qid<TAB>term term ... (run)")]
     public string? Queries { get; init; }
 
     [CommandOption("--qrels <FILE>")]

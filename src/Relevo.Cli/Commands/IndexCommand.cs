@@ -43,6 +43,19 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         [Description("Create (or add to) a sharded index of N shards: one ordinary index folder per shard, documents routed by a stable hash of _id, and cluster.json naming each cluster-wide commit. Served by `relevo silo`/`relevo serve --cluster`, or searched in process by search/run.")]
         public int? Shards { get; init; }
 
+        [CommandOption("--impacts <MODEL>")]
+        [Description("bm25: also store each posting's BM25 score quantized to --bits (PISA-style impacts); `bm25` then scores by them (faster; bm25(impacts=false) stays exact). Rebuilt over the whole index (every shard) after the documents are added.")]
+        public string? Impacts { get; init; }
+
+        [CommandOption("--bits <N>")]
+        [Description("Bits of the quantized impacts (1 to 8).")]
+        [DefaultValue(8)]
+        public int Bits { get; init; } = 8;
+
+        [CommandOption("--vectors <FILE>")]
+        [Description("A pre-encoded learned sparse corpus (Anserini's JsonVectorCollection: {\"id\",\"contents\",\"vector\":{term: weight}} per line, .gz too) into a new impact index (whitespace analyzer); search it with `impact`, or `sparse(model=DIR)` for text queries.")]
+        public string? Vectors { get; init; }
+
         [CommandOption("--merge <WHEN>")]
         [Description("final: the segments this run writes are merged into one when it commits (what was indexed before is not rewritten); log: Lucene's log merge policy at the commit (ten segments of one size become one); none: segments stay as written (`relevo optimize` merges them later).")]
         [DefaultValue("final")]
@@ -52,11 +65,25 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
             IndexDir.Length == 0 ? Spectre.Console.ValidationResult.Error("--index is required")
             : Merge is not ("final" or "log" or "none") ? Spectre.Console.ValidationResult.Error($"--merge: '{Merge}' is not one of final, log, none")
             : GraphFlags.Validate(HnswM, HnswEfConstruction) is { Successful: false } bad ? bad
+            : Impacts is not (null or "bm25") ? Spectre.Console.ValidationResult.Error($"--impacts: '{Impacts}' is not a known model (bm25); pre-encoded weights come with --vectors")
+            : Bits is < 1 or > 8 ? Spectre.Console.ValidationResult.Error($"--bits: {Bits} is outside 1..8")
+            : Vectors is not null && (Dataset is not null || Corpus is not null) ? Spectre.Console.ValidationResult.Error("--vectors is the corpus: give it instead of --dataset/--corpus")
+            : Vectors is not null && (Impacts is not null || Dense is not null) ? Spectre.Console.ValidationResult.Error("--vectors builds an index of pre-encoded weights: --impacts and --dense do not apply")
             : base.Validate();
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
+        if (settings.Vectors is { } vectors) return IndexVectors(settings, vectors, cancellation);
+        if (settings.Impacts is not null && settings.Dataset is null && settings.Corpus is null)
+        {
+            // no documents to add: (re)build the impacts of the index as it is
+            if (!Relevo.Index.Manifest.Exists(settings.IndexDir) && !Relevo.Sharding.ShardedManifest.Exists(settings.IndexDir))
+                throw new RelevoException($"{settings.IndexDir}: no index here; give --dataset or --corpus to create one");
+            using var existing = SearchIndex.OpenWriter(settings.IndexDir, new WriterOptions { CommitStage = CliHost.CommitStageHook() }, CliIndex.Extensions());
+            BuildImpacts(existing, Relevo.Index.Impacts.ImpactModel.Bm25, settings.Bits, 0, cancellation);
+            return 0;
+        }
         string corpus = settings.CorpusPath();
         var options = new WriterOptions
         {
@@ -86,11 +113,65 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
                               ? $"({Relevo.Sharding.ShardedManifest.Read(settings.IndexDir).ShardCount} shards, {writer.LiveDocs:N0} live documents, cluster version {version}) "
                               : $"({writer.LiveDocs:N0} live documents) ") +
                           $"in {clock.Elapsed.TotalSeconds:N1} s");
+        if (settings.Impacts is not null) BuildImpacts(writer, Relevo.Index.Impacts.ImpactModel.Bm25, settings.Bits, 0, cancellation);
         if (settings.Dense is { } dense)
         {
             using var model = Relevo.Dense.EmbeddingModel.Load(dense);
             DenseCommand.Run(writer, model, GraphFlags.Parameters(settings.HnswM, settings.HnswEfConstruction));
         }
+        return 0;
+    }
+
+    private static void BuildImpacts(DocumentWriter writer, Relevo.Index.Impacts.ImpactModel model, int bits, double maximum, CancellationToken cancellation)
+    {
+        var writers = new List<Relevo.Index.IndexWriter>();
+        writer.ForEachIndexWriter((w, _) => writers.Add(w));
+        var result = ProgressReporter.Run("impacts", "postings", report =>
+            Relevo.Search.Impacts.ImpactBuilder.Build(writers, model, bits, default, maximum, (fraction, n) => report(fraction, 1, n), cancellation));
+        if (result.SegmentsWritten > 0) writer.Commit();
+        Console.WriteLine($"impacts: {result.Settings}; {result.SegmentsWritten} segment(s) written, {result.SegmentsCurrent} already current, " +
+                          $"{result.Postings:N0} postings in {result.Elapsed.TotalSeconds:N1} s");
+    }
+
+    /// <summary>--vectors: a new index of a pre-encoded corpus's quantized weights (whitespace analyzer).</summary>
+    private static int IndexVectors(Settings settings, string vectors, CancellationToken cancellation)
+    {
+        if (Relevo.Index.Manifest.Exists(settings.IndexDir) || Relevo.Sharding.ShardedManifest.Exists(settings.IndexDir))
+            throw new RelevoException($"{settings.IndexDir}: an index is there already; an index of pre-encoded vectors is built in one run " +
+                                      "(the weights are quantized over the whole corpus), so give a new --index folder");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var scan = ProgressReporter.Run("check", "docs", report =>
+            Relevo.Index.Impacts.VectorCorpus.Measure(vectors, (fraction, n) => report(fraction, 1, n)));
+        var options = new WriterOptions
+        {
+            Analyzer = "whitespace",
+            Shards = settings.Shards,
+            RamBudgetBytes = (long)settings.RamMb << 20,
+            CommitStage = CliHost.CommitStageHook(),
+            MergeSegments = settings.Merge == "log",
+        };
+        using var writer = SearchIndex.OpenWriter(settings.IndexDir, options, CliIndex.Extensions());
+        var lines = new Queue<(int Line, double Fraction)>();
+        long added = 0;
+        try
+        {
+            ProgressReporter.Run("index", "docs", report =>
+                writer.AddRange(Relevo.Index.Impacts.VectorCorpus.Documents(vectors, scan, settings.Bits, lines), n =>
+                {
+                    var (_, fraction) = lines.Dequeue();
+                    added = n;
+                    if ((n & 255) == 0) report(fraction, 1, n);
+                }));
+            
+        }
+        catch (Relevo.Index.DuplicateDocumentIdException e)
+        {
+            throw new RelevoException($"{vectors}:{lines.Peek().Line}: field id: {e.Message}; nothing was committed", e);
+        }
+        if (settings.Merge == "final") writer.CommitMerged(); else writer.Commit();
+        Console.WriteLine($"indexed {added:N0} pre-encoded documents from {vectors} into {settings.IndexDir} in {clock.Elapsed.TotalSeconds:N1} s " +
+                          $"(largest weight {scan.Maximum:0.####}, {(scan.Integers && scan.Maximum <= (1 << settings.Bits) - 1 ? "integer weights kept as they are" : $"weights quantized to {settings.Bits} bits")})");
+        BuildImpacts(writer, Relevo.Index.Impacts.ImpactModel.Weights, settings.Bits, scan.Maximum, cancellation);
         return 0;
     }
 }

@@ -37,7 +37,7 @@ internal sealed class RunCommand : Command<RunCommand.Settings>
         string pipeline = CliIndex.CanonicalPipeline(settings.Pipeline, llm);
         // Judgments are read before any search, so a dataset without them fails at once; without --eval none are needed.
         var judgments = settings.Eval ? Qrels.Load(settings.QrelsPath() ?? throw new RelevoException("--eval needs --dataset or --qrels")) : null;
-        var queries = JsonlReader.ReadQueries(settings.QueriesPath());
+        var queries = JsonVectorReader.ReadQueries(settings.QueriesPath());
         using var index = CliIndex.Open(settings.IndexDir, llm);
         if (settings.Tag is { } t && t.Any(char.IsWhiteSpace)) throw new RelevoException("--tag: a TREC run tag cannot contain spaces");
         var options = new RunOptions { Threads = settings.Threads, Tag = settings.Tag, Cancellation = cancellation };

@@ -4,9 +4,9 @@ namespace Relevo.Analysis;
 internal abstract class Analyzer
 {
     /// <summary>The names <see cref="Create"/> accepts, in the order they are listed to users.</summary>
-    public static IReadOnlyList<string> KnownNames { get; } = ["english", "lowercase"];
+    public static IReadOnlyList<string> KnownNames { get; } = ["english", "lowercase", "whitespace"];
 
-    /// <summary>The name this analyzer is created and stored under ("english", "lowercase").</summary>
+    /// <summary>The name this analyzer is created and stored under ("english", "lowercase", "whitespace").</summary>
     public abstract string Name { get; }
 
     /// <summary>Emits the terms of <paramref name="text"/> to <paramref name="sink"/>; allocates nothing per token.</summary>
@@ -28,6 +28,7 @@ internal abstract class Analyzer
         {
             "english" => EnglishAnalyzer.Instance,
             "lowercase" => LowercaseAnalyzer.Instance,
+            "whitespace" => WhitespaceAnalyzer.Instance,
             _ => throw new RelevoException($"unknown analyzer '{name}'; known analyzers: {string.Join(", ", KnownNames)}"),
         };
     }

@@ -45,7 +45,15 @@ internal static class JsonlReader
         return list;
     }
 
-    public static IEnumerable<Record> Read(string path, bool requireText, Position? position)
+    public static IEnumerable<Record> Read(string path, bool requireText, Position? position) =>
+        ReadLines(path, position, (p, line, bytes) => Parse(p, line, bytes, requireText));
+
+    /// <summary>Parses one non-blank line (its bytes without the line end) of <paramref name="path"/>.</summary>
+    internal delegate T LineParser<T>(string path, int line, ReadOnlySpan<byte> bytes);
+
+    /// <summary>The file's non-blank lines (UTF-8 BOM skipped at the start, `.gz` decompressed and checked), each
+    /// handed to <paramref name="parse"/> with its 1-based line number.</summary>
+    internal static IEnumerable<T> ReadLines<T>(string path, Position? position, LineParser<T> parse)
     {
         if (Directory.Exists(path)) throw new RelevoException($"{path}: is a directory, not a JSON-lines file");
         if (!File.Exists(path)) throw new RelevoException($"{path}: file not found");
@@ -80,11 +88,11 @@ internal static class JsonlReader
             if (line == 1 && bytes.StartsWith(Utf8Bom)) bytes = bytes[Utf8Bom.Length..];
             start = nl < 0 ? end : nl + 1;
             if (IsBlank(bytes)) continue;
-            yield return Parse(path, line, bytes, requireText);
+            yield return parse(path, line, bytes);
         }
     }
 
-    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+    internal static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
 
     /// <summary>The fields a line is read for; each may appear once per object.</summary>
     private static readonly string[] Fields = ["_id", "title", "text"];
@@ -219,7 +227,7 @@ internal static class JsonlReader
         _ => throw new RelevoException($"{path}:{line}: field {field}: expected a string, found {reader.TokenType}"),
     };
 
-    private static string TrimJsonMessage(string m)
+    internal static string TrimJsonMessage(string m)
     {
         int i = m.IndexOf(" LineNumber", StringComparison.Ordinal);
         return i > 0 ? m[..i] : m;

@@ -22,6 +22,12 @@ internal sealed class AnalyzedDocument : ITermSink
         TermCount = 0;
         Length = 0;
         Array.Clear(_table);
+        if (doc.TermWeights is { } weights)
+        {
+            // pre-encoded: each term as often as its weight says, with no analysis
+            foreach (var (term, weight) in weights) Add(term, weight);
+            return;
+        }
         analyzer.Analyze(doc.IndexedText, this);
     }
 
@@ -30,9 +36,11 @@ internal sealed class AnalyzedDocument : ITermSink
     /// <summary>The term's <see cref="string.GetHashCode(ReadOnlySpan{char})"/>, computed once here for the inverter.</summary>
     public int Hash(int i) => _terms[i].Hash;
 
-    void ITermSink.OnTerm(ReadOnlySpan<char> term)
+    void ITermSink.OnTerm(ReadOnlySpan<char> term) => Add(term, 1);
+
+    private void Add(ReadOnlySpan<char> term, int count)
     {
-        Length++;
+        Length += count;
         int hash = string.GetHashCode(term);
         int mask = _table.Length - 1;
         int slot = hash & mask;
@@ -43,7 +51,7 @@ internal sealed class AnalyzedDocument : ITermSink
             ref var t = ref _terms[e - 1];
             if (t.Hash == hash && _chars.AsSpan(t.Start, t.Length).SequenceEqual(term))
             {
-                t.Freq++;
+                t.Freq += count;
                 return;
             }
             slot = (slot + 1) & mask;
@@ -51,7 +59,7 @@ internal sealed class AnalyzedDocument : ITermSink
         if (_charCount + term.Length > _chars.Length) Array.Resize(ref _chars, Math.Max(_chars.Length * 2, _charCount + term.Length));
         term.CopyTo(_chars.AsSpan(_charCount));
         if (TermCount == _terms.Length) Array.Resize(ref _terms, TermCount * 2);
-        _terms[TermCount] = (_charCount, term.Length, 1, hash);
+        _terms[TermCount] = (_charCount, term.Length, count, hash);
         _charCount += term.Length;
         _table[slot] = ++TermCount;
         if (TermCount * 2 > _table.Length) Rehash();

@@ -34,6 +34,13 @@ internal abstract class PostingsCursor
         ReadFreqs();
     }
 
+    /// <summary>Where a quantized impact index keeps this term's impacts, one byte per posting in posting order (so
+    /// one posting's impact is read without decoding its block), or null when the cursor serves frequencies.</summary>
+    public virtual unsafe byte* ImpactBytes => null;
+
+    /// <summary>With <see cref="ImpactBytes"/>: each block's largest impact, one byte per block.</summary>
+    public virtual unsafe byte* BlockMaxImpactBytes => null;
+
     /// <summary>The (tf, norm) pairs that bound every score in a block, into the arrays (each at least
     /// <see cref="BlockSize"/> long); returns how many.</summary>
     public abstract int BlockImpacts(int block, int[] tfs, byte[] norms);

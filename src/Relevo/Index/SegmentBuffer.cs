@@ -44,6 +44,12 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
 
     public int Add(Document doc, Analyzer analyzer)
     {
+        if (doc.TermWeights is not null)
+        {
+            var weighted = new AnalyzedDocument();
+            weighted.Analyze(doc, analyzer);
+            return Add(weighted);
+        }
         _currentDoc = _ids.Count;
         _currentLength = 0;
         analyzer.Analyze(doc.IndexedText, this);

@@ -7,17 +7,25 @@ internal static class CoreStages
 {
     public static void Register(ExtensionRegistry r)
     {
-        r.AddStage("bm25", "bm25(k1,b)", s =>
+        r.AddStage("bm25", "bm25(k1,b,impacts)", s =>
         {
-            s.Accept("k1", "b");
+            s.Accept("k1", "b", "impacts");
             s.NoPositional();
-            return new Bm25Stage(new Bm25Parameters(s.Float("k1", Bm25Scorer.DefaultK1, 0, 100), s.Float("b", Bm25Scorer.DefaultB, 0, 1)));
+            return new Bm25Stage(new Bm25Parameters(s.Float("k1", Bm25Scorer.DefaultK1, 0, 100), s.Float("b", Bm25Scorer.DefaultB, 0, 1)),
+                s.Bool("impacts", true));
         });
+        r.AddComponent(Index.Impacts.ImpactComponent.Instance);
         r.AddStage("ql", "ql(mu)", s =>
         {
             s.Accept("mu");
             s.NoPositional();
             return new QueryLikelihoodStage(s.Float("mu", 1000f, 1e-6, 1e9));
+        });
+        r.AddStage("impact", "impact", s =>
+        {
+            s.Accept();
+            s.NoPositional();
+            return new ImpactStage();
         });
         r.AddStage("fuse", "fuse(rrf|borda|combsum|combmnz|minmax|zscore, pipeline, pipeline..., k, alpha, weights, norm, depth)", FuseStage.Build);
         r.AddStage("rm3", "rm3(terms,docs,weight)", Rm3Stage.Build);

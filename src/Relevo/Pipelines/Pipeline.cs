@@ -35,6 +35,6 @@ internal sealed class Pipeline
         if (ExplainingStage is not { } bm25) return null;
         var reader = context.Target.LocalReader
             ?? throw new RelevoException("explanations need a single local index; this is a sharded index");
-        return bm25.Searcher(reader, null).Explain(RetrieverStage.TermsOf(state.Query, context), hit);
+        return bm25.Explain(reader, RetrieverStage.TermsOf(state.Query, context), hit);
     }
 }

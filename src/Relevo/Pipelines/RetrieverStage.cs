@@ -1,4 +1,5 @@
 using Relevo.Index;
+using Relevo.Index.Impacts;
 using Relevo.Search;
 using Relevo.Search.Similarities;
 
@@ -33,24 +34,81 @@ public abstract class RetrieverStage : Stage
     internal static Query TermsOf(PipelineQuery q, StageContext context) => q.Terms ?? Query.Parse(q.Text, context.Analyzer);
 }
 
-/// <summary>bm25(k1, b): Lucene's BM25 (Anserini's defaults k1 = 0.9, b = 0.4), pruned with MaxScore.</summary>
-internal sealed class Bm25Stage(Bm25Parameters parameters) : RetrieverStage
+/// <summary>bm25(k1, b, impacts): Lucene's BM25 (Anserini's defaults k1 = 0.9, b = 0.4), pruned with MaxScore. Over an
+/// index with current quantized BM25 impacts for these k1 and b (`relevo index --impacts bm25`) it scores by the
+/// impacts, unless impacts=false asks for the exact scores.</summary>
+internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = true) : RetrieverStage
 {
     public Bm25Parameters Parameters { get; } = parameters;
-    public override string Text => Parameters == new Bm25Parameters() ? "bm25" : $"bm25(k1={Num(Parameters.K1)},b={Num(Parameters.B)})";
+    public bool UseImpacts { get; } = useImpacts;
+    public override string Text
+    {
+        get
+        {
+            var args = new List<string>();
+            if (Parameters != new Bm25Parameters()) { args.Add($"k1={Num(Parameters.K1)}"); args.Add($"b={Num(Parameters.B)}"); }
+            if (!UseImpacts) args.Add("impacts=false");
+            return args.Count == 0 ? "bm25" : $"bm25({string.Join(',', args)})";
+        }
+    }
 
     internal override ValueTask<RetrievalRequest> PrepareRequestAsync(PipelineQuery query, StageContext context) =>
         ValueTask.FromResult(new RetrievalRequest(TermsOf(query, context)));
 
     internal override int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
         Span<int> docs, Span<float> scores, float floor, SharedBound? shared) =>
-        Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
+        ImpactSearcher(reader, statistics) is { } impacts
+            ? impacts.SearchDocs(request.Terms!, k, docs, scores, null, floor, shared)
+            : Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
 
     /// <summary>The searcher of a commit for these parameters (shared per reader), or one over given statistics.</summary>
     internal Bm25Searcher Searcher(IndexReader reader, ICollectionStatistics? statistics) =>
         statistics is null
             ? reader.Component("search.bm25", _ => new SearcherCache<Bm25Parameters, Bm25Searcher>()).Get(Parameters, p => new Bm25Searcher(reader, p))
             : new Bm25Searcher(reader, Parameters, statistics);
+
+    /// <summary>The impact searcher when this stage scores by impacts here: asked to, and every segment holds BM25
+    /// impacts computed for these parameters and these statistics; else null (exact BM25).</summary>
+    internal ImpactSearcher? ImpactSearcher(IndexReader reader, ICollectionStatistics? statistics)
+    {
+        if (!UseImpacts || !ImpactView.Has(reader, ImpactSettings.KeyOf(ImpactModel.Bm25))) return null;
+        var view = ImpactView.Of(reader, ImpactSettings.KeyOf(ImpactModel.Bm25));
+        if (!view.Settings.IsCurrent(Parameters.K1, Parameters.B, statistics ?? reader.Statistics)) return null;
+        return statistics is null
+            ? reader.Component("search.impacts.bm25", r => new ImpactSearcher(r, view))
+            : new ImpactSearcher(reader, view, statistics);
+    }
+
+    /// <summary>Each term's share of a hit's score, as this stage scored it (BM25 terms, or their impacts).</summary>
+    internal Explanation Explain(IndexReader reader, Query query, Hit hit) =>
+        ImpactSearcher(reader, null) is { } impacts ? impacts.Explain(query, hit) : Searcher(reader, null).Explain(query, hit);
+}
+
+/// <summary>impact: scores by an index's stored quantized impacts — the pre-encoded weights of a learned sparse corpus
+/// (`relevo index --vectors`), or else its BM25 impacts (`relevo index --impacts bm25`) — pruned with MaxScore. Over
+/// a pre-encoded index (whitespace analyzer) the query is pre-encoded too: "term term^1.5 ..." (see
+/// <see cref="Query.ParseWeighted"/>); otherwise it is analysed as for bm25.</summary>
+internal class ImpactStage : RetrieverStage
+{
+    public override string Text => "impact";
+
+    internal override ValueTask<RetrievalRequest> PrepareRequestAsync(PipelineQuery query, StageContext context) =>
+        ValueTask.FromResult(new RetrievalRequest(query.Terms ?? (context.Analyzer is Analysis.WhitespaceAnalyzer
+            ? Query.ParseWeighted(query.Text)
+            : Query.Parse(query.Text, context.Analyzer))));
+
+    internal override int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
+        Span<int> docs, Span<float> scores, float floor, SharedBound? shared)
+    {
+        string key = ImpactView.Has(reader, ImpactSettings.KeyOf(ImpactModel.Weights))
+            ? ImpactSettings.KeyOf(ImpactModel.Weights)
+            : ImpactSettings.KeyOf(ImpactModel.Bm25);
+        var view = ImpactView.Of(reader, key);
+        var searcher = statistics is null
+            ? reader.Component("search.impacts." + key, r => new ImpactSearcher(r, view))
+            : new ImpactSearcher(reader, view, statistics);
+        return searcher.SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
+    }
 }
 
 /// <summary>ql(mu): query likelihood with Dirichlet smoothing (Anserini's QLD, mu = 1000), pruned with MaxScore.</summary>

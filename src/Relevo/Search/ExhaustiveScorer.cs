@@ -13,13 +13,13 @@ internal static class ExhaustiveScorer
 
     /// <summary>Scores every document that has a posting of a query term and offers those not below the collector's
     /// threshold (its floor and shared bound included) to it.</summary>
-    public static void Search<TScorer>(IndexReader reader, Weight<TScorer> weight, TopKCollector top)
+    public static void Search<TScorer>(IReadOnlyList<SegmentReader> segments, IReadOnlyList<int> docBases, Weight<TScorer> weight, TopKCollector top)
         where TScorer : struct, ITermScorer
     {
-        for (int s = 0; s < reader.Segments.Count; s++)
+        for (int s = 0; s < segments.Count; s++)
         {
-            var seg = reader.Segments[s];
-            int docBase = reader.DocBase[s];
+            var seg = segments[s];
+            int docBase = docBases[s];
             int size = Math.Max(seg.MaxDoc, 1024);
             var scores = t_scores is { } ts && ts.Length >= seg.MaxDoc ? ts : (t_scores = new double[size]);
             var touched = t_touched is { } tt && tt.Length >= seg.MaxDoc ? tt : (t_touched = new int[size]);

@@ -30,6 +30,35 @@ internal sealed class Query
         return new Query(text, terms);
     }
 
+    /// <summary>A pre-encoded query, as learned sparse queries come (Anserini's "term term term" lines, where a repeated
+    /// term weighs its count, or "term^weight" pairs): white-space separated terms, taken as they are, each with an
+    /// optional "^weight" suffix (a positive number; without one, 1); repeated terms add their weights. A token whose
+    /// text after its last '^' is not a number is a term as it stands (SPLADE vocabularies hold "^").</summary>
+    public static Query ParseWeighted(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            throw new RelevoException("empty query");
+        var terms = new List<(string Term, float Weight)>();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var token in text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+        {
+            string term = token;
+            float weight = 1;
+            int caret = token.LastIndexOf('^');
+            if (caret > 0 && caret < token.Length - 1 &&
+                float.TryParse(token.AsSpan(caret + 1), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float w))
+            {
+                if (!(w > 0) || float.IsInfinity(w))
+                    throw new RelevoException($"query term '{token}': the weight after '^' must be a positive number");
+                term = token[..caret];
+                weight = w;
+            }
+            if (index.TryGetValue(term, out int i)) terms[i] = (term, terms[i].Weight + weight);
+            else { index[term] = terms.Count; terms.Add((term, weight)); }
+        }
+        return new Query(text, terms);
+    }
+
     /// <summary>"term^weight term ..." for display and run names.</summary>
     public override string ToString() =>
         string.Join(' ', Terms.Select(t => t.Weight == 1 ? t.Term : FormattableString.Invariant($"{t.Term}^{t.Weight:0.####}")));

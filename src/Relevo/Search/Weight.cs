@@ -16,7 +16,7 @@ internal enum PruningAlgorithm
 }
 
 /// <summary>A query with its collection statistics applied: for each query term that can score (in query order) its
-/// <typeparamref name="TScorer"/>, which carries the term's weight and the model's tables. <see cref="Search"/>
+/// <typeparamref name="TScorer"/>, which carries the term's weight and the model's tables. <c>Search</c>
 /// makes a per-segment scorer of it (term iterators driven by a pruning algorithm, or the exhaustive scorer) and
 /// feeds a <see cref="TopKCollector"/>. Instances are per thread and reused (<see cref="ForThread"/>): after warm-up a
 /// query allocates nothing here.</summary>
@@ -48,14 +48,20 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
     public Weight<TScorer> For(Query query, ISimilarity<TScorer> similarity)
     {
         TermCount = 0;
+        IntegerWeights = true;
         var terms = query.Terms;
         for (int i = 0; i < terms.Count; i++)
         {
             var (term, weight) = terms[i];
+            if (!(weight == MathF.Floor(weight) && weight < 65536)) IntegerWeights = false;
             if (similarity.TryGetScorer(term, weight, out var scorer)) Add(term, scorer);
         }
         return this;
     }
+
+    /// <summary>Every term's query weight is a whole number below 2^16 (a bag-of-words query's counts): with integer
+    /// impacts every score and partial sum is then an exact integer, whatever the order of addition.</summary>
+    public bool IntegerWeights;
 
     public void Add(string term, TScorer scorer)
     {
@@ -86,18 +92,25 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
     /// document number); returns how many. Only documents scoring above <paramref name="floor"/> are kept, and
     /// <paramref name="shared"/> (if given) is a k-th-score bound shared with other shards' searches of this query.</summary>
     public int Search(IndexReader reader, int k, PruningAlgorithm algorithm, Span<int> docs, Span<float> scores,
-        float floor = float.NegativeInfinity, SharedBound? shared = null)
+        float floor = float.NegativeInfinity, SharedBound? shared = null) =>
+        Search(reader.Segments, reader.DocBase, k, algorithm, docs, scores, floor, shared);
+
+    /// <summary>As <see cref="Search(IndexReader, int, PruningAlgorithm, Span{int}, Span{float}, float, SharedBound?)"/>
+    /// over a commit's segments as a scoring model reads them (e.g. with their impacts) and their first global document
+    /// numbers.</summary>
+    public int Search(IReadOnlyList<SegmentReader> segments, IReadOnlyList<int> docBase, int k, PruningAlgorithm algorithm,
+        Span<int> docs, Span<float> scores, float floor = float.NegativeInfinity, SharedBound? shared = null)
     {
         Top.Reset(k, floor, shared);
         if (algorithm == PruningAlgorithm.Exhaustive)
-            ExhaustiveScorer.Search(reader, this, Top);
+            ExhaustiveScorer.Search(segments, docBase, this, Top);
         else
         {
             EnsureIterators(TermCount);
             if (Contributions.Length < TermCount) Contributions = new float[Math.Max(TermCount, Contributions.Length * 2)];
-            for (int s = 0; s < reader.Segments.Count; s++)
+            for (int s = 0; s < segments.Count; s++)
             {
-                var seg = reader.Segments[s];
+                var seg = segments[s];
                 int n = 0;
                 for (int t = 0; t < TermCount; t++)
                 {
@@ -108,8 +121,8 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
                     Iterators[n++] = it;
                 }
                 if (n == 0) continue;
-                if (algorithm == PruningAlgorithm.BlockMaxWand) BlockMaxWand.Run(this, seg, reader.DocBase[s], n);
-                else MaxScore.Run(this, seg, reader.DocBase[s], n);
+                if (algorithm == PruningAlgorithm.BlockMaxWand) BlockMaxWand.Run(this, seg, docBase[s], n);
+                else MaxScore.Run(this, seg, docBase[s], n);
             }
         }
         Top.DetachShared();

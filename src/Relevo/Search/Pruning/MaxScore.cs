@@ -40,6 +40,9 @@ internal static class MaxScore
         int fe = 0; // first essential term
         while (fe < n && ub[fe] <= theta) fe++;
 
+        // integer impacts times integer weights: every partial sum is exact in any order, so the running sum is the
+        // score the exhaustive scorer's query-order sum gives, with no per-term bookkeeping
+        bool exactPartial = !TScorer.UsesNorms && ev.IntegerWeights;
         while (fe < n)
         {
             int doc = int.MaxValue;
@@ -52,7 +55,7 @@ internal static class MaxScore
                 var it = its[i];
                 if (it.Doc != doc) continue;
                 float s = it.Score();
-                contrib[it.TermIndex] = s;
+                if (!exactPartial) contrib[it.TermIndex] = s;
                 partial += s;
                 it.NextDoc();
             }
@@ -75,7 +78,7 @@ internal static class MaxScore
                     if (it.Advance(doc) == doc)
                     {
                         float s = it.Score();
-                        contrib[it.TermIndex] = s;
+                        if (!exactPartial) contrib[it.TermIndex] = s;
                         partial += s;
                     }
                 }
@@ -83,10 +86,10 @@ internal static class MaxScore
 
             if (!competitive || (anyDeleted && deletes.IsDeleted(doc)))
             {
-                ev.ClearContributions();
+                if (!exactPartial) ev.ClearContributions();
                 continue;
             }
-            float score = ev.ExactScore();
+            float score = exactPartial ? (float)partial : ev.ExactScore();
             if (score > theta)
             {
                 top.Collect(docBase + doc, score);
@@ -135,6 +138,7 @@ internal static class MaxScore
         }
         var listCount = t_listCount!;
         var windowMax = t_windowMax!;
+        bool exactSums = !TScorer.UsesNorms && ev.IntegerWeights;
         var order = t_order!;
         const int NoMore = int.MaxValue;
 
@@ -202,6 +206,15 @@ internal static class MaxScore
                         }
                     }
                     anyMatch = false; // nothing accumulated or marked
+                }
+                else if (anyMatch && exactSums)
+                {
+                    // integer scores: the essential terms straight into the accumulators in any order, then the
+                    // non-essential terms' scores for the documents they matched
+                    for (int o = firstEssential; o < n; o++)
+                        touchedCount = its[order[o]].AccumulateWindow(start, end, pacc, pmatched, touched, touchedCount);
+                    if (staged)
+                        for (int o = 0; o < firstEssential; o++) AddNonEssential(its[order[o]], start, end, pacc, pmatched);
                 }
                 else if (anyMatch && !staged)
                 {

@@ -27,6 +27,8 @@ internal sealed unsafe class TermIterator<TScorer> where TScorer : struct, ITerm
     private int _blockCount;
     private int _blockEnd;   // last doc of the decoded block
     private int _shallow;    // block found by the last ShallowBlock (targets only grow, so searches resume there)
+    private byte* _impacts;  // an impact index's bytes of this term (one per posting), or null
+    private byte* _blockMaxImpacts; // and one per block: its largest impact
 
     /// <summary>Current document, or <see cref="NoMoreDocs"/>.</summary>
     public int Doc;
@@ -49,8 +51,14 @@ internal sealed unsafe class TermIterator<TScorer> where TScorer : struct, ITerm
         _scorer = scorer;
         TermIndex = termIndex;
         _blockCount = cursor.BlockCount;
-        if (_blockMax.Length < _blockCount) _blockMax = new float[Math.Max(_blockCount, _blockMax.Length * 2)];
-        _blockMax.AsSpan(0, _blockCount).Fill(float.NaN);
+        _impacts = TScorer.UsesNorms ? null : cursor.ImpactBytes;
+        _blockMaxImpacts = _impacts == null ? null : cursor.BlockMaxImpactBytes;
+        if (_blockMaxImpacts == null)
+        {
+            // block maxima computed from the impacts on first use, cached for the query
+            if (_blockMax.Length < _blockCount) _blockMax = new float[Math.Max(_blockCount, _blockMax.Length * 2)];
+            _blockMax.AsSpan(0, _blockCount).Fill(float.NaN);
+        }
         float max = 0;
         foreach (var (tf, norm) in segment.ListImpacts(ord))
         {
@@ -133,6 +141,7 @@ internal sealed unsafe class TermIterator<TScorer> where TScorer : struct, ITerm
     public float BlockMax(int block)
     {
         if (block >= _blockCount) return 0;
+        if (_blockMaxImpacts != null) return _scorer.Score(_blockMaxImpacts[block], 0); // stored: one byte, no cache
         float m = _blockMax[block];
         if (float.IsNaN(m)) _blockMax[block] = m = ComputeBlockMax(block);
         return m;
@@ -154,8 +163,17 @@ internal sealed unsafe class TermIterator<TScorer> where TScorer : struct, ITerm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float Score()
     {
+        // an impact index: this posting's byte, without decoding the block's impacts
+        if (!TScorer.UsesNorms) return ScoreImpact();
         if (!_freqsReady) LoadFreqs();
         return _scorer.Score(_freqs[_index], _norms[Doc]);
+    }
+
+    private float ScoreImpact()
+    {
+        if (_impacts != null) return _scorer.Score(_impacts[(long)_block * PostingsCursor.BlockSize + _index], 0);
+        if (!_freqsReady) LoadFreqs();
+        return _scorer.Score(_freqs[_index], 0);
     }
 
     /// <summary>Scores every posting from the current document up to <paramref name="end"/> (exclusive) a block at a

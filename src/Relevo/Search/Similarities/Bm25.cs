@@ -46,6 +46,8 @@ internal static class Bm25Scorer
 /// <summary>BM25 for one term: weight × tf / (tf + k1 (1 - b + b dl / avgdl)), via the precomputed norm table.</summary>
 internal readonly unsafe struct Bm25TermScorer(float weight, float[] normInverse) : ITermScorer
 {
+    public static bool UsesNorms => true;
+
     public float Weight => weight;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

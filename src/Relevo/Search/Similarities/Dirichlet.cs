@@ -8,6 +8,8 @@ namespace Relevo.Search.Similarities;
 /// The length part comes from a table of the 256 norms, computed with the same double arithmetic.</summary>
 internal readonly unsafe struct DirichletTermScorer(float boost, float mu, float collectionProbability, double[] lengthPart) : ITermScorer
 {
+    public static bool UsesNorms => true;
+
     public static float CollectionProbability(long totalTermFreq, long sumTotalTermFreq) =>
         (totalTermFreq + 1f) / (sumTotalTermFreq + 1f);
 

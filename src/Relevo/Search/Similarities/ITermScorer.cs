@@ -7,6 +7,9 @@ namespace Relevo.Search.Similarities;
 /// makes the maximum over a list's or a block's (tf, norm) impacts an upper bound for pruning.</summary>
 internal unsafe interface ITermScorer
 {
+    /// <summary>False when the score ignores the norm (impact scoring): the loops then skip reading it.</summary>
+    static abstract bool UsesNorms { get; }
+
     float Score(int tf, byte norm);
 
     /// <summary>Scores postings [from, to) of a decoded block into <paramref name="output"/> (same indices), each

@@ -364,6 +364,7 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
 internal unsafe sealed class V1PostingsCursor : PostingsCursor
 {
     private byte* _skip, _impacts, _data;
+    private byte* _scoreImpacts, _blockMaxImpacts; // a quantized impact index's bytes for this term, or null
     private int _block = -1;
     private int _freqBlock = -1;
 
@@ -380,12 +381,33 @@ internal unsafe sealed class V1PostingsCursor : PostingsCursor
         _block = -1;
         _freqBlock = -1;
         BlockLength = 0;
+        _scoreImpacts = null;
+        _blockMaxImpacts = null;
     }
+
+    /// <summary>Serves the term's quantized impacts (one byte per posting, in posting order) in <see cref="PostingsCursor.Freqs"/>
+    /// instead of its term frequencies, and each block's largest impact as its only (tf, norm) impact (norm 0): a
+    /// scorer over impacts then sees them where a frequency-based one sees tf.</summary>
+    internal void UseImpacts(byte* impacts, byte* blockMax)
+    {
+        _scoreImpacts = impacts;
+        _blockMaxImpacts = blockMax;
+        _freqBlock = -1;
+    }
+
+    public override byte* ImpactBytes => _scoreImpacts;
+    public override byte* BlockMaxImpactBytes => _blockMaxImpacts;
 
     public override int BlockLastDoc(int block) => *(int*)(_skip + 12L * block);
 
     public override int BlockImpacts(int block, int[] tfs, byte[] norms)
     {
+        if (_blockMaxImpacts != null)
+        {
+            tfs[0] = _blockMaxImpacts[block];
+            norms[0] = 0;
+            return 1;
+        }
         int off = *(int*)(_skip + 12L * block + 8);
         byte* p = _impacts + off;
         int n = (int)ReadVarInt(ref p);
@@ -437,6 +459,20 @@ internal unsafe sealed class V1PostingsCursor : PostingsCursor
     {
         if (_freqBlock == _block) return;
         int n = BlockLength;
+        if (_scoreImpacts != null)
+        {
+            byte* src = _scoreImpacts + (long)_block * SegmentFiles.BlockSize;
+            fixed (int* freqs = Freqs)
+            {
+                int i = 0;
+                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                    for (; i + 8 <= n; i += 8) // eight bytes zero-extended to eight ints (vpmovzxbd)
+                        System.Runtime.Intrinsics.X86.Avx.Store(freqs + i, System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int32(src + i));
+                for (; i < n; i++) freqs[i] = src[i];
+            }
+            _freqBlock = _block;
+            return;
+        }
         int off = *(int*)(_skip + 12L * _block + 4);
         byte* p = _data + off;
         int docBits = p[0], tfBits = p[1];

@@ -1,0 +1,69 @@
+using Relevo.Index;
+using Relevo.Index.Impacts;
+using Relevo.Search.Similarities;
+
+namespace Relevo.Search;
+
+/// <summary>Ranks one commit by its stored quantized impacts: a document's score is the sum over query terms of the
+/// term's query weight times the document's impact for it (summed in double in query-term order, as every sparse
+/// model here), found by the same MaxScore / block-max WAND over per-block maximum impacts. Thread-safe.</summary>
+internal sealed class ImpactSearcher
+{
+    private readonly ImpactView _view;
+    private readonly ImpactSimilarity _similarity;
+
+    public ImpactSearcher(IndexReader reader, ImpactView view, ICollectionStatistics? statistics = null)
+    {
+        Reader = reader;
+        _view = view;
+        _similarity = new ImpactSimilarity(statistics ?? reader.Statistics);
+    }
+
+    public IndexReader Reader { get; }
+    public ImpactSettings Settings => _view.Settings;
+
+    /// <summary>The top k into the spans (global document numbers, best first, ties by smaller number); returns how many.</summary>
+    public int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores, PruningAlgorithm? algorithm = null,
+        float floor = float.NegativeInfinity, SharedBound? shared = null)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        return Weight<ImpactTermScorer>.ForThread().For(query, _similarity)
+            .Search(_view.Segments, _view.DocBase, k, algorithm ?? PruningAlgorithm.MaxScore, docs, scores, floor, shared);
+    }
+
+    public IReadOnlyList<Hit> Search(Query query, int k, PruningAlgorithm? algorithm = null)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        int cap = Math.Min(k, Math.Max(Reader.MaxDoc, 1));
+        var docs = new int[cap];
+        var scores = new float[cap];
+        int n = SearchDocs(query, k, docs, scores, algorithm);
+        return Reader.ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n));
+    }
+
+    /// <summary>Each query term's share of a hit's score: its weight times the document's impact (reported as the
+    /// contribution; tf is the term's real frequency, idf BM25's under the index's statistics, for reading). They add
+    /// up to the score the search returned.</summary>
+    public Explanation Explain(Query query, Hit hit)
+    {
+        var seg = (ImpactSegmentReader)_view.Segments[hit.Segment];
+        var original = Reader.Segments[hit.Segment];
+        var stats = Reader.Statistics;
+        int length = SmallFloat.Byte4ToInt(original.Norms[hit.Doc]);
+        var terms = new List<TermContribution>();
+        double total = 0;
+        foreach (var (term, weight) in query.Terms)
+        {
+            long df = stats.DocFreq(term);
+            if (df == 0 || !(weight > 0)) continue;
+            int ord = seg.FindTerm(term);
+            int impact = ord < 0 ? 0 : seg.Impact(ord, hit.Doc);
+            float contribution = new ImpactTermScorer(weight).Score(impact, 0);
+            total += contribution;
+            int tf = Bm25Searcher.TermFrequency(original, term, hit.Doc);
+            terms.Add(new TermContribution(term, weight, df, Bm25Scorer.Idf(df, stats.DocCount), tf, length,
+                Bm25Scorer.AverageLength(stats.SumTotalTermFreq, stats.DocCount), contribution));
+        }
+        return new Explanation(hit.Id, (float)total, Settings.K1, Settings.B, stats.DocCount, terms);
+    }
+}
