@@ -3,7 +3,8 @@ using Relevo.Index;
 namespace Relevo.Dense;
 
 /// <summary>Dense retrieval for Relevo: the <c>dense(model=...)</c> retriever over vectors stored with the index,
-/// <c>vprf</c> (vector pseudo-relevance feedback), <c>rerank(dense(...))</c> and <c>rerank(cross(model=FOLDER))</c>;
+/// <c>vprf</c> (vector pseudo-relevance feedback), <c>rerank(dense(...))</c>, <c>rerank(cross(model=FOLDER))</c> and
+/// <c>sparse(model=FOLDER)</c> (SPLADE-style query encoding over an impact index);
 /// sentence-embedding models run in-process by ONNX Runtime (arctic-xs and minilm come with the package).
 /// Pass it in <see cref="SearchIndexOptions.Extensions"/>.</summary>
 public sealed class DenseExtension : IRelevoExtension
@@ -28,6 +29,7 @@ public sealed class DenseExtension : IRelevoExtension
         registry.AddStage("dense", "dense(model,int8,oversample,ef,exact)", s => DenseStage.Build(s, catalog));
         registry.AddStage("vprf", "vprf(docs,alpha,beta,model)", s => VectorPrfStage.Build(s, catalog));
         registry.AddStage("rerank", "rerank(dense(model)|cross(model), depth)", s => RerankStages.Build(s, catalog));
+        registry.AddStage("sparse", "sparse(model,terms)", s => SparseStage.Build(s, catalog));
         registry.AddService(() => new DenseModels(catalog, _load));
         registry.AddComponent(VectorComponent.Instance);
         registry.AddDocumentOperation(StoredVectors.Operation, StoredVectors.Read);

@@ -42,8 +42,28 @@ internal sealed class DenseModels(ModelCatalog catalog, Func<string, EmbeddingMo
     /// <summary>A cross-encoder by what a pipeline named (loaded once per folder per process).</summary>
     public CrossEncoder CrossEncoder(string requested) => catalog.LoadCrossEncoder(requested);
 
+    private readonly ConcurrentDictionary<string, Lazy<SparseEncoder>> _sparse = new(StringComparer.Ordinal);
+
+    /// <summary>A sparse (SPLADE) query encoder by what a pipeline named, loaded once per index; one that does not
+    /// load is not kept.</summary>
+    public SparseEncoder Sparse(string requested)
+    {
+        var lazy = _sparse.GetOrAdd(requested, r => new Lazy<SparseEncoder>(() => catalog.LoadSparse(r), LazyThreadSafetyMode.ExecutionAndPublication));
+        try
+        {
+            return lazy.Value;
+        }
+        catch
+        {
+            _sparse.TryRemove(new KeyValuePair<string, Lazy<SparseEncoder>>(requested, lazy));
+            throw;
+        }
+    }
+
     public void Dispose()
     {
+        foreach (var s in _sparse.Values)
+            if (s.IsValueCreated) s.Value.Dispose();
         if (load is not null) return;
         foreach (var m in _models.Values)
             if (m.IsValueCreated) m.Value.Model.Dispose();

@@ -48,6 +48,14 @@ internal sealed class ModelCatalog
         return Guarded(requested, CrossEncoder.Load);
     }
 
+    /// <summary>Loads a sparse (SPLADE) query encoder by what a pipeline named (the caller caches it): a folder path
+    /// locally, a subfolder of the models folder on a server.</summary>
+    public SparseEncoder LoadSparse(string requested)
+    {
+        if (AllowPaths) return SparseEncoder.Load(requested);
+        return Guarded(requested, folder => SparseEncoder.Load(folder));
+    }
+
     // A model of the operator's models folder, by name; its load errors are reported without the server's paths.
     private T Guarded<T>(string requested, Func<string, T> load)
     {
