@@ -285,8 +285,27 @@ public class ImpactTests(ITestOutputHelper output)
             Assert.Equal(2, r.SegmentsWritten); // new statistics: every segment again
             Assert.Equal(0, BuildImpacts(w).SegmentsWritten); // and then they are current
         }
+        // the replaced impact file went with the commit that replaced it: one per segment is left
+        Assert.Equal(["_0.bm25.2.imp", "_1.bm25.1.imp"], Directory.GetFiles(tmp.Path, "*.imp").Select(Path.GetFileName).Order(StringComparer.Ordinal));
         using var rebuilt = SearchIndex.Open(tmp.Path);
         Assert.Contains(rebuilt.Search("vitamin sleep", "impact", 6).Hits, h => h.Id == "d6");
+    }
+
+    /// <summary>A served write cannot give new documents impacts (they depend on the whole collection): it is refused
+    /// with the way out, and the index keeps its last commit; deletions still work.</summary>
+    [Fact]
+    public async Task Served_writes_to_an_impact_index_are_refused_and_nothing_is_lost()
+    {
+        using var tmp = new TempDir();
+        TestIndexes.Write(tmp.Path, TestIndexes.Small);
+        using (var w = IndexWriter.Open(tmp.Path, Options())) BuildImpacts(w);
+        using var index = SearchIndex.Open(tmp.Path, new SearchIndexOptions { Writable = true });
+        var before = index.Search("vitamin", "bm25", 10).Hits.Select(h => (h.Id, h.Score)).ToList();
+        var e = await Assert.ThrowsAnyAsync<RelevoException>(() => index.AddAsync([new Document("d9", "", "vitamin vitamin")]));
+        Assert.Contains("--impacts bm25", e.Message);
+        Assert.Equal(before, index.Search("vitamin", "bm25", 10).Hits.Select(h => (h.Id, h.Score)).ToList());
+        Assert.True((await index.DeleteAsync("d5")).Deleted);
+        Assert.DoesNotContain(index.Search("vitamin", "impact", 10).Hits, h => h.Id == "d5");
     }
 
     [Fact]
