@@ -289,12 +289,18 @@ public sealed class SearchIndex : IDisposable
     /// <summary>Generation, live documents, segments and (when <paramref name="withSize"/>) size on disk.</summary>
     public Task<IndexStatus> StatusAsync(bool withSize = true) => _source.StatusAsync(withSize);
 
-    /// <summary>The pipelines a search page offers on this index, default first: BM25, and what extensions offer for
-    /// the data the index holds (dense and hybrid pipelines for every model whose vectors every segment has).</summary>
+    /// <summary>The pipelines a search page offers on this index, default first: BM25 (or, on a pre-encoded learned
+    /// sparse index, its impacts), and what extensions offer for the data the index holds (dense and hybrid pipelines
+    /// for every model whose vectors every segment has).</summary>
     public IReadOnlyList<PipelineChoice> PipelineChoices()
     {
-        var choices = new List<PipelineChoice> { new("bm25", "BM25", "bm25") };
-        if (_source.CurrentSegments() is { Count: > 0 } segments)
+        var segments = _source.CurrentSegments();
+        bool learnedSparse = segments is { Count: > 0 } && segments.All(s => s.Component(Index.Impacts.ImpactView.Component, "weights") is not null);
+        var choices = new List<PipelineChoice>
+        {
+            learnedSparse ? new("impact", "Learned sparse (pre-encoded terms)", "impact") : new("bm25", "BM25", "bm25"),
+        };
+        if (segments is { Count: > 0 })
             foreach (var offer in _registry.ChoiceProviders) choices.AddRange(offer(segments));
         return choices;
     }

@@ -41,6 +41,7 @@ public class SparseStageTests
         }
         using var encoder = SparseEncoder.Load(tmp["model"]);
         using var index = SearchIndex.Open(tmp["index"], new SearchIndexOptions { Extensions = [new DenseExtension()] });
+        Assert.Equal("impact", index.PipelineChoices()[0].Pipeline); // a search page offers the impacts first
         string pipeline = $"sparse(model={tmp["model"]},terms=12)";
         foreach (var text in new[] { "running search engines quickly", "the cat sat", "sparse retrieval of documents", "zzz unknown words" })
         {
