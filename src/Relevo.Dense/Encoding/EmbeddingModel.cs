@@ -49,24 +49,7 @@ internal sealed class EmbeddingModel : IDisposable
         string onnx = Path.Combine(folder, "model.onnx");
         if (!File.Exists(onnx)) throw new RelevoException($"{onnx}: model file is missing");
         Tokenizer = WordPieceTokenizer.FromVocabFile(Path.Combine(folder, "vocab.txt"), config.Lowercase);
-        _sessionOptions = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount,
-            InterOpNumThreads = 1,
-        };
-        // Spinning worker threads only steal time from each other when the cores are shared (builds, other processes).
-        _sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        try
-        {
-            _session = new InferenceSession(onnx, _sessionOptions);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            _sessionOptions.Dispose();
-            throw new RelevoException($"{onnx}: ONNX Runtime cannot load the model: {e.Message}");
-        }
+        (_session, _sessionOptions) = OnnxSessions.Open(onnx, options.Threads);
         var inputs = _session.InputMetadata;
         foreach (string required in new[] { "input_ids", "attention_mask" })
             if (!inputs.ContainsKey(required))

@@ -34,6 +34,21 @@ internal abstract class PostingsCursor
         ReadFreqs();
     }
 
+    /// <summary>The frequency (an impact, on an impact view) of <paramref name="doc"/> in this list, or 0: for
+    /// explanations, not for search (it decodes the block that would hold the document).</summary>
+    public int FrequencyOf(int doc)
+    {
+        for (int b = 0; b < BlockCount; b++)
+        {
+            if (BlockLastDoc(b) < doc) continue;
+            ReadBlock(b);
+            for (int i = 0; i < BlockLength; i++)
+                if (Docs[i] == doc) return Freqs[i];
+            return 0;
+        }
+        return 0;
+    }
+
     /// <summary>Where a quantized impact index keeps this term's impacts, one byte per posting in posting order (so
     /// one posting's impact is read without decoding its block), or null when the cursor serves frequencies.</summary>
     public virtual unsafe byte* ImpactBytes => null;

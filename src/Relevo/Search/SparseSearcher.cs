@@ -86,17 +86,7 @@ internal sealed class Bm25Searcher : SparseSearcher<Bm25TermScorer>
     internal static int TermFrequency(SegmentReader seg, string term, int doc)
     {
         int ord = seg.FindTerm(term);
-        if (ord < 0) return 0;
-        var cursor = seg.Postings(ord);
-        for (int b = 0; b < cursor.BlockCount; b++)
-        {
-            if (cursor.BlockLastDoc(b) < doc) continue;
-            cursor.ReadBlock(b);
-            for (int i = 0; i < cursor.BlockLength; i++)
-                if (cursor.Docs[i] == doc) return cursor.Freqs[i];
-            return 0;
-        }
-        return 0;
+        return ord < 0 ? 0 : seg.Postings(ord).FrequencyOf(doc);
     }
 }
 

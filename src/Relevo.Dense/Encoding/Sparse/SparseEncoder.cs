@@ -43,24 +43,7 @@ internal sealed class SparseEncoder : IDisposable
         if (!File.Exists(vocab)) throw new RelevoException($"{vocab}: sparse model vocabulary is missing (the folder needs model.onnx and vocab.txt)");
         _tokenizer = WordPieceTokenizer.FromVocabFile(vocab, config.Lowercase);
         VocabularySize = _tokenizer.VocabularySize;
-        _sessionOptions = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = threads > 0 ? threads : Environment.ProcessorCount,
-            InterOpNumThreads = 1,
-        };
-        // Spinning worker threads only steal time from each other when the cores are shared (builds, other processes).
-        _sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        try
-        {
-            _session = new InferenceSession(_onnx, _sessionOptions);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            _sessionOptions.Dispose();
-            throw new RelevoException($"{_onnx}: ONNX Runtime cannot load the model: {e.Message}");
-        }
+        (_session, _sessionOptions) = OnnxSessions.Open(_onnx, threads);
         try
         {
             (_hasAttentionMask, _hasTokenTypes) = CheckInputs();

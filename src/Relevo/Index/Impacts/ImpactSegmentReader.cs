@@ -50,19 +50,7 @@ internal sealed unsafe class ImpactSegmentReader : SegmentReader
     public override (int Tf, byte Norm)[] ListImpacts(int ord) => Frontiers[_impacts.ListMax(ord)];
 
     /// <summary>A document's impact for a term (0 when the term is not in it): for explanations.</summary>
-    public int Impact(int ord, int doc)
-    {
-        var cursor = Postings(ord);
-        for (int b = 0; b < cursor.BlockCount; b++)
-        {
-            if (cursor.BlockLastDoc(b) < doc) continue;
-            cursor.ReadBlock(b);
-            for (int i = 0; i < cursor.BlockLength; i++)
-                if (cursor.Docs[i] == doc) return cursor.Freqs[i];
-            return 0;
-        }
-        return 0;
-    }
+    public int Impact(int ord, int doc) => Postings(ord).FrequencyOf(doc);
 
     public override string GetId(int doc) => _inner.GetId(doc);
     public override ReadOnlySpan<byte> GetIdUtf8(int doc) => _inner.GetIdUtf8(doc);
