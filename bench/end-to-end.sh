@@ -15,7 +15,7 @@
 # Usage:
 #   bench/end-to-end.sh --corpus DIR --work DIR [--queries 6000] [--k "10 1000"] [--reps 3] [--java true]
 #                       [--reuse true] [--head 20] [--k1 0.9 --b 0.4] [--run-timeout 3600] [--index-timeout 7200]
-#                       [--max-minutes 300] [--min-agreement 0.99]
+#                       [--max-minutes 300] [--min-agreement 0.99] [--impacts true] [--lucenenet false]
 #   --corpus   a BEIR-layout folder (corpus.jsonl[.gz], queries.jsonl), e.g. from
 #              ../shared/tools/make-bench-corpus /tmp/bench1m --docs 1000000 --queries 6000 --seed 7
 #   --work     indexes, binaries, query files and run files go into folders named e2e-* under it; the script records
@@ -24,12 +24,17 @@
 #   --reuse true  keeps the three indexes when a previous run of this script built them from the same corpus file.
 #   Every process runs under `timeout`: at most --run-timeout seconds per search run, --index-timeout per index
 #   build, and never past --max-minutes from the start (the script then stops with exit status 4), so it always ends.
+#   --lucenenet false, --java false  leave those engines out (e.g. Relevo against itself at k = 1000, where the Lucene
+#              programs take minutes per run).
+#   --impacts true  adds a fourth run: Relevo's `bm25` over a copy of its index (hard links) that also holds quantized
+#              8-bit BM25 impacts (`relevo index --index DIR --impacts bm25`); its top 10 is compared with exact
+#              Relevo's and reported apart (quantization may reorder near-ties), not counted in the agreement check.
 #   Needs dotnet (SDK 10), and for Java: javac/java 17 and `apt-get install -y liblucene8-java`.
 set -euo pipefail
 export LC_ALL=C DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-corpus="" work="" nq=6000 ks="10 1000" reps=3 java=true reuse=false head_n=20 k1=0.9 b=0.4
+corpus="" work="" nq=6000 ks="10 1000" reps=3 java=true lucenenet=true reuse=false head_n=20 k1=0.9 b=0.4 impacts=false
 run_timeout=3600 index_timeout=7200 max_minutes=300 min_agreement=0.99
 java_opts=(-Xms2g -Xmx4g -XX:+UseParallelGC) # as bench/run-lucene-java.sh
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -42,6 +47,7 @@ while [[ $# -gt 0 ]]; do
     --k) ks=$2 ;;
     --reps) reps=$2 ;;
     --java) java=$2 ;;
+    --lucenenet) lucenenet=$2 ;;
     --reuse) reuse=$2 ;;
     --head) head_n=$2 ;;
     --k1) k1=$2 ;;
@@ -50,13 +56,16 @@ while [[ $# -gt 0 ]]; do
     --index-timeout) index_timeout=$2 ;;
     --max-minutes) max_minutes=$2 ;;
     --min-agreement) min_agreement=$2 ;;
+    --impacts) impacts=$2 ;;
     *) echo "unknown option $1" >&2; usage ;;
   esac
   shift 2
 done
 [[ -n $corpus && -n $work ]] || usage
 [[ $java == true || $java == false ]] || { echo "--java true|false" >&2; exit 2; }
+[[ $lucenenet == true || $lucenenet == false ]] || { echo "--lucenenet true|false" >&2; exit 2; }
 [[ $reuse == true || $reuse == false ]] || { echo "--reuse true|false" >&2; exit 2; }
+[[ $impacts == true || $impacts == false ]] || { echo "--impacts true|false" >&2; exit 2; }
 for v in "$nq" "$reps" "$head_n" "$run_timeout" "$index_timeout" "$max_minutes" $ks; do
   [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "expected a positive integer, got '$v'" >&2; exit 2; }
 done
@@ -94,8 +103,10 @@ fresh() {
   mkdir -p "$work/$1"
 }
 
-engines=(relevo lucenenet)
+engines=(relevo)
+[[ $lucenenet == true ]] && engines+=(lucenenet)
 [[ $java == true ]] && engines+=(java)
+[[ $impacts == true ]] && engines+=(impacts)
 # refuse before any work when a folder this script would use is someone else's
 for name in e2e-bin e2e-logs e2e-queries e2e-runs "${engines[@]/#/e2e-index-}"; do
   if [[ -e $work/$name ]] && ! is_owned "$name"; then
@@ -103,7 +114,7 @@ for name in e2e-bin e2e-logs e2e-queries e2e-runs "${engines[@]/#/e2e-index-}"; 
     exit 2
   fi
 done
-declare -A label=([relevo]="Relevo" [lucenenet]="Lucene.NET 4.8" [java]="Java Lucene 8")
+declare -A label=([relevo]="Relevo" [lucenenet]="Lucene.NET 4.8" [java]="Java Lucene 8" [impacts]="Relevo, 8-bit impacts")
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "end-to-end: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -sr), load average at start: $(loadavg)"
@@ -161,6 +172,9 @@ index() {
     java)
       timeout -k 10 "$lim" java "${java_opts[@]}" -cp "$java_cp" LuceneBench index "$corpus" "$dir" "$k1" "$b" \
         >"$logs/index-$e.log" 2>&1 || rc=$? ;;
+    impacts) # Relevo's index (hard links: its files never change) plus the impact files
+      { cp -al "$work/e2e-index-relevo" "$dir" && rm -f "$dir/write.lock" \
+          && timeout -k 10 "$lim" dotnet "$relevo_dll" index --index "$dir" --impacts bm25; } >"$logs/index-$e.log" 2>&1 || rc=$? ;;
   esac
   if [[ $rc != 0 ]]; then
     tail -n 20 "$logs/index-$e.log" >&2
@@ -195,6 +209,8 @@ cmd_for() {
     lucenenet) cmd=(dotnet "$bench_dll" lucenenet-run --index "$work/e2e-index-lucenenet" --queries "$q" --k "$k"
                     --output "$out" --k1 "$k1" --b "$b") ;;
     java) cmd=(java "${java_opts[@]}" -cp "$java_cp" LuceneBench run "$work/e2e-index-java" "$q" "$k" "$out" "$k1" "$b" lucene8) ;;
+    impacts) cmd=(dotnet "$relevo_dll" run --index "$work/e2e-index-impacts" --queries "$q" --pipeline "bm25(k1=$k1,b=$b)"
+                  -k "$k" --output "$out" --threads 1 --tag relevo) ;;
   esac
 }
 # timed ENGINE K WHICH(full|head): runs it once, prints the wall time in microseconds
@@ -269,9 +285,12 @@ done
 # ---------------------------------------------------------------- same work? top 10 of every query, all engines
 echo
 status=0
+checked=()
+for e in "${engines[@]}"; do [[ $e == impacts ]] || checked+=("$e"); done
+n_eng=${#checked[@]}
 for k in $ks; do
   files=()
-  for e in "${engines[@]}"; do files+=("$runs/$e.k$k.full.trec"); done
+  for e in "${checked[@]}"; do files+=("$runs/$e.k$k.full.trec"); done
   result=$(awk -v n="$n_eng" -v min="$min_agreement" '
     BEGIN { for (i = 1; i < ARGC; i++) file[ARGV[i]] = i }
     $4 <= 10 { f = file[FILENAME]; d[f, $1, $4] = $3; if (!($1 in seen)) { seen[$1] = 1; q[++nq] = $1 } }
@@ -296,10 +315,16 @@ for k in $ks; do
   detail=""
   for ((i = 1; i < n_eng; i++)); do
     c=$(tr ' ' '\n' <<<"$rest" | sed -n "s/^engine$((i + 1))=//p")
-    detail+=", ${label[${engines[$i]}]} = Relevo for $c"
+    detail+=", ${label[${checked[$i]}]} = Relevo for $c"
   done
   echo "top-10 agreement, k = $k runs: all engines the same documents in the same order for $all/$nqa queries$detail$([[ $bad == 1 ]] && echo " -- BELOW $min_agreement")"
   [[ $bad == 0 ]] || status=3
+  if [[ $impacts == true ]]; then
+    same=$(awk '$4 <= 10 { k = $1 SUBSEP $4; if (FILENAME == ARGV[1]) a[k] = $3; else b[k] = $3; q[$1] = 1 }
+      END { n = 0; s = 0; for (id in q) { n++; ok = 1; for (r = 1; r <= 10; r++) if (a[id, r] != b[id, r]) ok = 0; s += ok }; print s "/" n }' \
+      "$runs/relevo.k$k.full.trec" "$runs/impacts.k$k.full.trec")
+    echo "  8-bit impacts, k = $k runs: the same top 10 as exact Relevo for $same queries (not part of the check: quantization reorders near-ties)"
+  fi
 done
 echo
 echo "load average at end: $(loadavg)"
