@@ -159,6 +159,46 @@ public class ImpactTests(ITestOutputHelper output)
         output.WriteLine($"{compared} rankings identical to the exhaustive scorer's");
     }
 
+    /// <summary>Fewer bits: impacts stay within 1..2^bits − 1, pruning stays exact, and the impacts serve fusion like
+    /// any retriever.</summary>
+    [Fact]
+    public void Four_bit_impacts_stay_in_range_prune_exactly_and_fuse()
+    {
+        using var tmp = new TempDir();
+        var random = new Random(31);
+        using (var w = IndexWriter.Open(tmp.Path, Options()))
+        {
+            for (int d = 0; d < 3000; d++)
+                w.Add(new Document($"d{d}", "", string.Join(' ', Enumerable.Range(0, random.Next(1, 60)).Select(_ => "w" + random.Next(300)))));
+            w.Commit();
+            Assert.Equal(15, BuildImpacts(w, bits: 4).Settings.Levels);
+        }
+        using var reader = IndexReader.Open(tmp.Path);
+        var view = ImpactView.Of(reader, "bm25");
+        Assert.Equal(4, view.Settings.Bits);
+        var seg = view.Segments[0];
+        int max = 0;
+        for (int t = 0; t < seg.TermCount; t++)
+        {
+            var c = seg.Postings(t);
+            for (int b = 0; b < c.BlockCount; b++)
+            {
+                c.ReadBlock(b);
+                for (int i = 0; i < c.BlockLength; i++) { Assert.InRange(c.Freqs[i], 1, 15); max = Math.Max(max, c.Freqs[i]); }
+            }
+        }
+        Assert.Equal(15, max); // the largest score maps to the top level
+        var searcher = new ImpactSearcher(reader, view);
+        foreach (var q in RandomQueries(random, 200, () => "w" + random.Next(300), integerWeights: true))
+            foreach (int k in new[] { 10, 1000 })
+                Assert.Equal(searcher.Search(q, k, PruningAlgorithm.Exhaustive).Select(h => (h.Id, h.Score)),
+                    searcher.Search(q, k, PruningAlgorithm.MaxScore).Select(h => (h.Id, h.Score)));
+        using var index = SearchIndex.Open(tmp.Path);
+        var fused = index.Search("w1 w2 w3", "fuse(rrf, bm25, bm25(impacts=false))", 10);
+        Assert.Equal(10, fused.Hits.Count);
+        Assert.Equal("fuse(rrf,bm25,bm25(impacts=false))", fused.Pipeline);
+    }
+
     /// <summary>A JsonVectorCollection written here (float weights) indexes and ranks exactly as a brute-force dot
     /// product over the same quantized weights, computed here from the file's numbers: every query, top 100, ties by
     /// document order.</summary>
