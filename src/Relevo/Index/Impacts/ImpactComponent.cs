@@ -29,6 +29,9 @@ internal sealed class ImpactComponent : SegmentComponent
             {
                 foreach (var (entry, reader) in LiveSources(sources))
                     opened.Add((reader, ImpactFile.Open(Path.Combine(directory, entry.Component(Name, data.Key)!.Files[0]), reader)));
+                // impacts computed under other statistics do not mix: the merged segment goes without (bm25 then
+                // scores exactly until `relevo index --impacts` rebuilds them), as with data not every source has
+                if (opened.Exists(o => o.Item2.Settings != opened[0].Item2.Settings)) continue;
                 string file = ImpactFile.FileName(mergedSegment, data.Key, 0);
                 using (var merged = new V1SegmentReader(directory, mergedSegment, new DeletedDocs(maxDoc)))
                     ImpactFile.WriteMerged(Path.Combine(directory, file), merged, opened, context.Cancellation);
