@@ -84,7 +84,7 @@ internal sealed class VectorComponent : SegmentComponent
 
     /// <summary>A served index with a model's vectors embeds the documents a write adds, with the same model (through
     /// the embedding cache), in the same commit, and builds their graph with the parameters of the template's.</summary>
-    public override ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentTemplate template, ServiceSet services)
+    public override ComponentData? Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentTemplate template, ServiceSet services)
     {
         string key = template.Key;
         var models = services.TryGet<DenseModels>()

@@ -426,7 +426,8 @@ internal sealed class IndexWriter : IDisposable
                     ?? throw new RelevoException($"the index's segments hold '{wanted.Component}' data for '{wanted.Key}', which this " +
                                                  "program cannot write for new documents (the extension that wrote it is not loaded)");
                 reader.Deletes = deletes;
-                AddComponentData(entry.Name, component.Complete(_dir, entry, reader, new ComponentTemplate(wanted, templates), services));
+                if (component.Complete(_dir, entry, reader, new ComponentTemplate(wanted, templates), services) is { } data)
+                    AddComponentData(entry.Name, data);
                 entry = _segments[i].Entry;
             }
         }

@@ -34,9 +34,11 @@ internal abstract class SegmentComponent
     /// <summary>Writes (and fsyncs) this component's data for a segment of newly added documents, because every other
     /// segment of the index has it (a served index with a model's vectors embeds what a write adds, so dense search
     /// keeps working); <paramref name="template"/> is a committed segment's data (its key, and files the component may
-    /// read its settings from, in the template's folder). Throws a <see cref="RelevoException"/> saying why it cannot; the write is then
-    /// refused. By default a component cannot.</summary>
-    public virtual ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentTemplate template, ServiceSet services) =>
+    /// read its settings from, in the template's folder). Returns null when the data is not carried to new documents (the
+    /// new segment goes without it, and whoever reads the data must cope: quantized BM25 impacts, which any write makes
+    /// stale). Throws a <see cref="RelevoException"/> saying why it cannot; the write is then refused. By default a
+    /// component cannot.</summary>
+    public virtual ComponentData? Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentTemplate template, ServiceSet services) =>
         throw new RelevoException($"the index's segments hold '{Name}' data for '{template.Key}', which this program cannot write for new documents " +
                                   "(the extension that wrote it is not loaded)");
 }

@@ -306,6 +306,34 @@ public sealed class ImpactCliTests(ITestOutputHelper output)
         Assert.NotEqual(File.ReadAllBytes(exact), File.ReadAllBytes(s));
     }
 
+    /// <summary>Adding to a sharded index with impacts: a plain add is taken (the new segments go without impacts and
+    /// bm25 is exact), and an add with --impacts rebuilds every shard's impacts under the new statistics.</summary>
+    [Fact]
+    public void Adding_to_a_sharded_impact_index_works_with_and_without_impacts()
+    {
+        using var tmp = new TempDir();
+        var rnd = new Random(12);
+        string corpus = tmp["a.jsonl"], more = tmp["b.jsonl"], evenMore = tmp["c.jsonl"], index = tmp["S"], queries = tmp["q.jsonl"];
+        WriteCorpus(corpus, "a", 60, rnd);
+        WriteCorpus(more, "b", 6, rnd);
+        WriteCorpus(evenMore, "c", 6, rnd);
+        File.WriteAllText(queries, "{\"_id\": \"q1\", \"text\": \"solar wind plasma\"}\n{\"_id\": \"q2\", \"text\": \"gene expression\"}\n");
+        string RunFile(string pipeline, string name)
+        {
+            Ok("run", "--index", index, "--queries", queries, "--pipeline", pipeline, "-k", "50", "--tag", "t", "--output", tmp[name]);
+            return File.ReadAllText(tmp[name]);
+        }
+        Ok("index", "--corpus", corpus, "--index", index, "--shards", "2", "--impacts", "bm25");
+        Ok("index", "--corpus", more, "--index", index, "--shards", "2");
+        Assert.Equal(RunFile("bm25(impacts=false)", "e1.trec"), RunFile("bm25", "b1.trec"));
+        Assert.NotEqual(0, Run("run", "--index", index, "--queries", queries, "--pipeline", "impact", "-k", "5", "--output", tmp["i1.trec"]).ExitCode);
+        Ok("index", "--corpus", evenMore, "--index", index, "--shards", "2", "--impacts", "bm25");
+        string exact = RunFile("bm25(impacts=false)", "e2.trec"), quantized = RunFile("bm25", "b2.trec");
+        Assert.NotEqual(exact, quantized);
+        Assert.Equal(quantized, RunFile("impact", "i2.trec"));
+        Assert.Contains(" c", quantized);
+    }
+
     // ---------------------------------------------------------------- 5. stale impacts
 
     private static readonly string[] Words =

@@ -331,21 +331,42 @@ public class ImpactTests(ITestOutputHelper output)
         Assert.Contains(rebuilt.Search("vitamin sleep", "impact", 6).Hits, h => h.Id == "d6");
     }
 
-    /// <summary>A served write cannot give new documents impacts (they depend on the whole collection): it is refused
-    /// with the way out, and the index keeps its last commit; deletions still work.</summary>
+    /// <summary>A served write to a BM25 impact index is taken: its new segment goes without impacts (any write makes
+    /// them stale), bm25 scores exactly, impact names the segment, and a rebuild brings them back. A pre-encoded
+    /// (learned sparse) index refuses served writes of text and keeps its last commit.</summary>
     [Fact]
-    public async Task Served_writes_to_an_impact_index_are_refused_and_nothing_is_lost()
+    public async Task Served_writes_leave_bm25_exact_until_a_rebuild_and_a_pre_encoded_index_refuses_them()
     {
         using var tmp = new TempDir();
         TestIndexes.Write(tmp.Path, TestIndexes.Small);
         using (var w = IndexWriter.Open(tmp.Path, Options())) BuildImpacts(w);
-        using var index = SearchIndex.Open(tmp.Path, new SearchIndexOptions { Writable = true });
-        var before = index.Search("vitamin", "bm25", 10).Hits.Select(h => (h.Id, h.Score)).ToList();
-        var e = await Assert.ThrowsAnyAsync<RelevoException>(() => index.AddAsync([new Document("d9", "", "vitamin vitamin")]));
-        Assert.Contains("--impacts bm25", e.Message);
-        Assert.Equal(before, index.Search("vitamin", "bm25", 10).Hits.Select(h => (h.Id, h.Score)).ToList());
-        Assert.True((await index.DeleteAsync("d5")).Deleted);
-        Assert.DoesNotContain(index.Search("vitamin", "impact", 10).Hits, h => h.Id == "d5");
+        using (var index = SearchIndex.Open(tmp.Path, new SearchIndexOptions { Writable = true }))
+        {
+            await index.AddAsync([new Document("d9", "", "vitamin vitamin")]);
+            Assert.Equal(index.Search("vitamin", "bm25(impacts=false)", 10).Hits.Select(h => (h.Id, h.Score)),
+                index.Search("vitamin", "bm25", 10).Hits.Select(h => (h.Id, h.Score)));
+            Assert.Contains("has no 'bm25' impacts", Assert.ThrowsAny<RelevoException>(() => index.Search("vitamin", "impact", 10)).Message);
+        }
+        using (var w = IndexWriter.Open(tmp.Path, Options())) BuildImpacts(w);
+        using (var index = SearchIndex.Open(tmp.Path))
+            Assert.Equal("d9", index.Search("vitamin", "impact", 10).Hits[0].Id);
+
+        string corpus = tmp["v.jsonl"];
+        File.WriteAllText(corpus, "{\"id\": \"a\", \"vector\": {\"x\": 1.5, \"y\": 0.5}}\n{\"id\": \"b\", \"vector\": {\"y\": 2}}\n");
+        var scan = VectorCorpus.Measure(corpus);
+        using (var w = IndexWriter.Open(tmp["sparse"], Options() with { Analyzer = "whitespace" }))
+        {
+            w.AddRange(VectorCorpus.Documents(corpus, scan, 8, new Queue<(int, double)>()), 1);
+            w.Commit();
+            BuildImpacts(w, ImpactModel.Weights, scan.Maximum);
+        }
+        using var sparse = SearchIndex.Open(tmp["sparse"], new SearchIndexOptions { Writable = true });
+        var before = sparse.Search("y x", "impact", 10).Hits.Select(h => (h.Id, h.Score)).ToList();
+        var e = await Assert.ThrowsAnyAsync<RelevoException>(() => sparse.AddAsync([new Document("c", "", "x y")]));
+        Assert.Contains("relevo index --vectors", e.Message);
+        Assert.Equal(before, sparse.Search("y x", "impact", 10).Hits.Select(h => (h.Id, h.Score)).ToList());
+        Assert.True((await sparse.DeleteAsync("a")).Deleted);
+        Assert.Equal(["b"], sparse.Search("y x", "impact", 10).Hits.Select(h => h.Id));
     }
 
     [Fact]

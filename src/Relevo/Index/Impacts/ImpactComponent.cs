@@ -6,7 +6,7 @@ namespace Relevo.Index.Impacts;
 /// its source segment stored (the values depend on the statistics when they were built, not on the segment). Impacts
 /// are not written for newly added documents: BM25 impacts depend on the whole collection's statistics, as in PISA's
 /// static indexes, so documents added later need `relevo index --impacts` again (until then `bm25` scores exactly, and
-/// `impact` refuses, naming the segment).</summary>
+/// `impact` refuses, naming the segment); a pre-encoded index takes no writes of text.</summary>
 internal sealed class ImpactComponent : SegmentComponent
 {
     public static readonly ImpactComponent Instance = new();
@@ -51,7 +51,12 @@ internal sealed class ImpactComponent : SegmentComponent
             if (s.Reader.LiveDocs > 0) yield return s;
     }
 
-    public override ComponentData Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentTemplate template, ServiceSet services) =>
-        throw new RelevoException($"the index holds quantized '{template.Key}' impacts, which depend on the whole collection and are not " +
-                                  $"written for new documents one write at a time; add documents with `relevo index --impacts {template.Key}`, which rebuilds them");
+    /// <summary>New documents change the collection's statistics, so BM25 impacts of every segment are stale after
+    /// any write: the new segment goes without (bm25 scores exactly until `relevo index --impacts bm25` rebuilds them).
+    /// Pre-encoded weights cannot come from a write of text: the write is refused.</summary>
+    public override ComponentData? Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentTemplate template, ServiceSet services) =>
+        template.Key == ImpactSettings.KeyOf(ImpactModel.Bm25)
+            ? null
+            : throw new RelevoException($"the index holds pre-encoded '{template.Key}' impacts (a learned sparse corpus), whose documents " +
+                                       "come with their term weights: build a new index with `relevo index --vectors`");
 }
