@@ -162,7 +162,6 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
                     added = n;
                     if ((n & 255) == 0) report(fraction, 1, n);
                 }));
-            
         }
         catch (Relevo.Index.DuplicateDocumentIdException e)
         {
