@@ -23,6 +23,16 @@ internal static class CliRunner
         return Process.Start(psi) ?? throw new InvalidOperationException("could not start relevo");
     }
 
+    /// <summary>Runs the CLI (up to five minutes) and writes the command, its exit code, time and output to the test's
+    /// output.</summary>
+    public static Result Logged(Xunit.Abstractions.ITestOutputHelper output, params string[] args)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var r = Run(args, timeoutMs: 300_000);
+        output.WriteLine($"relevo {string.Join(' ', args)}: exit {r.ExitCode} in {clock.Elapsed.TotalSeconds:F1} s\n{r.Stdout}{r.Stderr}");
+        return r;
+    }
+
     public static Result Run(IEnumerable<string> args, IDictionary<string, string>? env = null, int timeoutMs = 120_000)
     {
         using var p = Start(args, env);

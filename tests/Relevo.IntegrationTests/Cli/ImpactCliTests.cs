@@ -15,13 +15,7 @@ public sealed class ImpactCliTests(ITestOutputHelper output)
 {
     private static string Scifact => Path.Combine(TestData.DatasetsDir, "scifact");
 
-    private CliRunner.Result Run(params string[] args)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var r = CliRunner.Run(args, timeoutMs: 300_000);
-        output.WriteLine($"relevo {string.Join(' ', args)}: exit {r.ExitCode} in {clock.Elapsed.TotalSeconds:F1} s\n{r.Stdout}{r.Stderr}");
-        return r;
-    }
+    private CliRunner.Result Run(params string[] args) => CliRunner.Logged(output, args);
 
     private CliRunner.Result Ok(params string[] args)
     {
