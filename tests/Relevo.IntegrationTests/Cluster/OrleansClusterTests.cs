@@ -61,6 +61,19 @@ public sealed class OrleansClusterTests(ITestOutputHelper output)
             ("bm25>>rm3(terms=10,docs=10,weight=0.5)>>bm25", 100)]);
     }
 
+    /// <summary>Quantized BM25 impacts across silos: each shard scores its own impacts (computed over the whole
+    /// collection), and the cluster ranks exactly as the single index with its impacts.</summary>
+    [Fact]
+    public async Task BM25ImpactsRankExactlyAsOneIndexOnTheCluster()
+    {
+        using var data = new ShardedPair(TestData.Dataset("scifact"));
+        data.AddImpacts();
+        var exact = data.Single.Run(data.Queries, "bm25(impacts=false)", 10);
+        var quantized = data.Single.Run(data.Queries, "bm25", 10);
+        Assert.NotEqual(exact.QueryIds.Select(q => exact.ForQuery(q)[0].Score), quantized.QueryIds.Select(q => quantized.ForQuery(q)[0].Score));
+        await AssertSameRankings(data, [("bm25", 100), ("impact", 10), ("fuse(rrf,bm25,bm25(impacts=false))", 10), ("bm25(impacts=false)", 10)]);
+    }
+
     /// <summary>The 100,000-document synthetic corpus of the benchmarks with 2,000 queries (make-bench-corpus, seed 11).</summary>
     [Fact]
     public async Task SyntheticCorpusOf100kDocumentsRanksExactlyAsOneIndex()

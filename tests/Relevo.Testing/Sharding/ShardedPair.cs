@@ -94,6 +94,22 @@ internal sealed class ShardedPair : IDisposable
         Reopen();
     }
 
+    /// <summary>Gives both indexes 8-bit quantized BM25 impacts (over the collection-wide statistics: every shard's
+    /// segments for the sharded one), so that bm25 scores by them.</summary>
+    public void AddImpacts()
+    {
+        Close();
+        foreach (var (dir, shards) in new[] { (SingleDir, (int?)null), (ShardedDir, Shards) })
+        {
+            using var w = SearchIndex.OpenWriter(dir, new WriterOptions { Shards = shards }, _extensions);
+            var writers = new List<Relevo.Index.IndexWriter>();
+            w.ForEachIndexWriter((iw, _) => writers.Add(iw));
+            Relevo.Search.Impacts.ImpactBuilder.Build(writers, Relevo.Index.Impacts.ImpactModel.Bm25, 8);
+            w.Commit();
+        }
+        Reopen();
+    }
+
     /// <summary>Stores, for both indexes, vectors of a synthetic "model": each document's vector is a pseudo-random unit
     /// vector seeded by its id (<see cref="SyntheticVector"/>). Exercises dense search over shards at a scale no CPU
     /// embedding model reaches in a test (the real models are checked on ADI and SciFact). With <paramref name="graph"/>,
