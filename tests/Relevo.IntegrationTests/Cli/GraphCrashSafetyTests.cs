@@ -18,7 +18,33 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
 
     private EmbeddingModel Model => minilm.Encoder;
 
+    /// <summary>The CLI flags of <see cref="Graph"/>.</summary>
+    private static readonly string[] GraphFlags = ["--hnsw-m", "8", "--hnsw-ef-construction", "40"];
+
     private static Dictionary<string, string> KillAt(string stage) => new() { ["RELEVO_TEST_KILL_AT"] = stage };
+
+    /// <summary>Runs the command, killed at <paramref name="stage"/>; then the graphs the index's last commit names, and
+    /// the graph files on disk that it does not name.</summary>
+    private static (SortedSet<string> Named, List<string> Orphans) Killed(string index, string[] args, string stage)
+    {
+        Cli(args, KillAt(stage), succeed: false);
+        var named = NamedGraphs(index);
+        return (named, GraphsOnDisk(index).Except(named).ToList());
+    }
+
+    /// <summary>The next writer removes the graph files the dead process left unnamed, and nothing else.</summary>
+    private void AssertNextWriterCleansUp(string index, SortedSet<string> named)
+    {
+        OpenAndCloseWriter(index, Model);
+        Assert.Equal(named, GraphsOnDisk(index));
+    }
+
+    private static void AssertLastCommit(string index, int liveDocs, int segments)
+    {
+        using var reader = IndexReader.Open(index);
+        Assert.Equal(liveDocs, reader.LiveDocs);
+        Assert.Equal(segments, reader.Segments.Count);
+    }
 
     private static CliRunner.Result Cli(string[] args, Dictionary<string, string> env, bool succeed = true)
     {
@@ -68,15 +94,8 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         // the run flushes the new documents, merges the ten segments (vectors and graph carried into the merged
         // segment), and dies at the stage; its vectors commit never comes
         string[] run = ["index", "--corpus", more, "--index", index, "--merge", "log", "--dense", GraphIndexes.Model];
-        Cli(run, KillAt(stage), succeed: false);
-
-        var named = NamedGraphs(index);
-        var orphans = GraphsOnDisk(index).Except(named).ToList();
-        using (var reader = IndexReader.Open(index))
-        {
-            Assert.Equal(newCommitVisible ? 14 : 10, reader.LiveDocs);
-            Assert.Equal(newCommitVisible ? 2 : 10, reader.Segments.Count);
-        }
+        var (named, orphans) = Killed(index, run, stage);
+        AssertLastCommit(index, newCommitVisible ? 14 : 10, newCommitVisible ? 2 : 10);
         AssertNamedGraphsVerify(index);
         if (newCommitVisible)
         {
@@ -100,16 +119,15 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         }
 
         // the next writer removes what the dead one left
-        OpenAndCloseWriter(index, Model);
-        Assert.Equal(named, GraphsOnDisk(index));
+        AssertNextWriterCleansUp(index, named);
 
         // and the vectors and graphs are then completed: the run again, or relevo dense where its documents went in
         if (newCommitVisible)
         {
-            var r = Cli(["dense", "--index", index, "--model", GraphIndexes.Model, "--hnsw-m", "8", "--hnsw-ef-construction", "40"], NoKill);
+            var r = Cli(["dense", "--index", index, "--model", GraphIndexes.Model, .. GraphFlags], NoKill);
             Assert.Contains("4 passages embedded in 1 segment(s)", r.Stdout);
         }
-        else Cli([.. run, "--hnsw-m", "8", "--hnsw-ef-construction", "40"], NoKill);
+        else Cli([.. run, .. GraphFlags], NoKill);
         AssertEveryGraphVerifies(index, Graph);
         Assert.Equal(NamedGraphs(index), GraphsOnDisk(index));
         AssertGraphSearchWorks(index, 14, more: true);
@@ -133,17 +151,14 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         using var tmp = new TempDir();
         string index = tmp["idx"], more = WriteCorpus(tmp["more.jsonl"], More);
         Cli(["index", "--corpus", WriteCorpus(tmp["first.jsonl"], First), "--index", index, "--shards", "2", "--dense", GraphIndexes.Model,
-            "--hnsw-m", "8", "--hnsw-ef-construction", "40"], NoKill);
+            .. GraphFlags], NoKill);
         long version = ShardedManifest.Read(index).Version;
         var before = NamedGraphs(index);
         Assert.Equal(2, before.Count);
 
         string[] run = merge == "final" ? ["index", "--corpus", more, "--index", index] : ["index", "--corpus", more, "--index", index, "--merge", merge];
-        Cli(run, KillAt(stage), succeed: false);
-
+        var (named, orphans) = Killed(index, run, stage);
         Assert.Equal(newCommitVisible ? version + 1 : version, ShardedManifest.Read(index).Version);
-        var named = NamedGraphs(index);
-        var orphans = GraphsOnDisk(index).Except(named).ToList();
         AssertEveryGraphVerifies(index, Graph);
         if (newCommitVisible)
         {
@@ -170,8 +185,7 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         AssertGraphSearchWorks(index, newCommitVisible ? 14 : 10, more: newCommitVisible);
 
         // the next writer returns the shards to the commits cluster.json names and removes the rest
-        OpenAndCloseWriter(index, Model);
-        Assert.Equal(named, GraphsOnDisk(index));
+        AssertNextWriterCleansUp(index, named);
         if (!newCommitVisible) Cli(run, NoKill);
         AssertComplete(index);
     }
@@ -199,17 +213,10 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         Assert.Single(before);
         long generation = Manifest.Read(index).Generation;
 
-        string[] dense = ["dense", "--index", index, "--model", GraphIndexes.Model, "--hnsw-m", "8", "--hnsw-ef-construction", "40"];
-        Cli(dense, KillAt(stage), succeed: false);
-
+        string[] dense = ["dense", "--index", index, "--model", GraphIndexes.Model, .. GraphFlags];
+        var (named, orphans) = Killed(index, dense, stage);
         Assert.Equal(newCommitVisible ? generation + 1 : generation, Manifest.Read(index).Generation);
-        var named = NamedGraphs(index);
-        var orphans = GraphsOnDisk(index).Except(named).ToList();
-        using (var reader = IndexReader.Open(index))
-        {
-            Assert.Equal(14, reader.LiveDocs);
-            Assert.Equal(2, reader.Segments.Count);
-        }
+        AssertLastCommit(index, 14, 2);
         if (newCommitVisible)
         {
             Assert.Equal(2, named.Count);
@@ -229,8 +236,7 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         }
 
         // the next writer removes what the dead one left
-        OpenAndCloseWriter(index, Model);
-        Assert.Equal(named, GraphsOnDisk(index));
+        AssertNextWriterCleansUp(index, named);
 
         // and the run again completes the index (nothing left to do where the killed commit became visible)
         var r = Cli(dense, NoKill);
@@ -271,16 +277,9 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         long generation = Manifest.Read(index).Generation;
 
         string[] optimize = ["optimize", "--index", index];
-        Cli(optimize, KillAt(stage), succeed: false);
-
+        var (named, orphans) = Killed(index, optimize, stage);
         Assert.Equal(newCommitVisible ? generation + 1 : generation, Manifest.Read(index).Generation);
-        var named = NamedGraphs(index);
-        var orphans = GraphsOnDisk(index).Except(named).ToList();
-        using (var reader = IndexReader.Open(index))
-        {
-            Assert.Equal(13, reader.LiveDocs);
-            Assert.Equal(newCommitVisible ? 1 : 2, reader.Segments.Count);
-        }
+        AssertLastCommit(index, 13, newCommitVisible ? 1 : 2);
         AssertEveryGraphVerifies(index, Graph);
         AssertGraphSearchWorks(index, 13, more: true); // the commit the reader sees, through its graphs
         if (newCommitVisible)
@@ -295,8 +294,7 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
         }
 
         // the next writer removes what the dead one left
-        OpenAndCloseWriter(index, Model);
-        Assert.Equal(named, GraphsOnDisk(index));
+        AssertNextWriterCleansUp(index, named);
 
         // optimize again: one segment of the thirteen live documents, its graph verifies and walks to the exact answer
         var r = Cli(optimize, NoKill);
