@@ -1,11 +1,11 @@
-using System.Numerics.Tensors;
+using Relevo.Dense;
 using Relevo.Search;
 
 namespace Relevo.Bench.Dense.Ann;
 
-/// <summary>The exact float32 scan as Relevo's <c>DenseSearcher</c> does it for a segment it does not walk (and for
-/// <c>exact=true</c>): <see cref="TensorPrimitives.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/> of the query with
-/// every row into a <see cref="TopKCollector"/>. Single thread; <c>m</c>, <c>efConstruction</c> and <c>ef</c> are
+/// <summary>The exact float32 scan of Relevo's <c>DenseSearcher</c> for a segment it does not walk (and for
+/// <c>exact=true</c>): <see cref="DenseSearcher.ScanFloat"/>, the query's dot product with every row into a
+/// <see cref="TopKCollector"/>. Single thread; <c>m</c>, <c>efConstruction</c> and <c>ef</c> are
 /// ignored. Used to find the segment size below which a scan is as fast as a walk (DenseSearcher.ExactBelow).</summary>
 internal sealed class ExactFloatAnn : IAnnIndex
 {
@@ -34,13 +34,7 @@ internal sealed class ExactFloatAnn : IAnnIndex
         }
         var top = _top;
         top.Reset(k);
-        ReadOnlySpan<float> rows = _rows;
-        int dims = _dims;
-        for (int d = 0; d < _count; d++)
-        {
-            float score = TensorPrimitives.Dot(rows.Slice(d * dims, dims), query);
-            if (score >= top.Threshold) top.Collect(d, score);
-        }
+        DenseSearcher.ScanFloat(_rows, _count, _dims, query, null, 0, top);
         int n = top.DrainInto(_docs, _scores);
         _docs.AsSpan(0, n).CopyTo(ids);
         return n;

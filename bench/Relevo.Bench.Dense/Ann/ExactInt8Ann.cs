@@ -6,7 +6,7 @@ namespace Relevo.Bench.Dense.Ann;
 
 /// <summary>Exact search as Relevo's <c>DenseSearcher.SearchInt8</c> does it today, over one in-memory segment: every
 /// row quantized to int8 with its own scale (<see cref="Int8Quantizer"/>), the query quantized and widened once
-/// (<see cref="Int8Dot.Widen"/>), a full scan scoring <c>Int8Dot.Dot(wide, row) × scale</c> into a
+/// (<see cref="Int8Dot.Widen"/>), the same full scan (<see cref="DenseSearcher.ScanInt8"/>: <c>Int8Dot.Dot(wide, row) × scale</c>) into a
 /// <see cref="TopKCollector"/> of max(k × oversample, <see cref="DenseSearcher.MinCandidates"/>) candidates, then those
 /// candidates rescored in float32 (<see cref="TensorPrimitives.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/>) into
 /// the top k. Single thread; <c>m</c>, <c>efConstruction</c> and <c>ef</c> are ignored. Searches allocate nothing
@@ -59,14 +59,7 @@ internal sealed class ExactInt8Ann : IAnnIndex
 
         var first = _first;
         first.Reset(candidates);
-        ReadOnlySpan<sbyte> rows8 = _int8;
-        ReadOnlySpan<float> scales = _scales;
-        for (int d = 0; d < _count; d++)
-        {
-            // the query's own scale is the same for every row, so it is left out of the ranking score
-            float score = Int8Dot.Dot(wide, rows8.Slice(d * dims, dims)) * scales[d];
-            if (score >= first.Threshold) first.Collect(d, score);
-        }
+        DenseSearcher.ScanInt8(_int8, _scales, _count, dims, wide, null, 0, first);
         int found = first.DrainInto(_candidateDocs, _candidateScores);
 
         var top = _top;

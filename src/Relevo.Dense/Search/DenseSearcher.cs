@@ -135,14 +135,34 @@ internal sealed unsafe class DenseSearcher : IDisposable
                 }
                 continue;
             }
-            var rows = _vectors[s].Floats;
-            bool anyDeleted = seg.Deletes.Count > 0;
-            for (int d = 0; d < seg.MaxDoc; d++)
-            {
-                if (anyDeleted && seg.IsDeleted(d)) continue;
-                float score = TensorPrimitives.Dot(rows.Slice(d * dims, dims), query);
-                if (score >= top.Threshold) top.Collect(docBase + d, score);
-            }
+            ScanFloat(_vectors[s].Floats, seg.MaxDoc, dims, query, seg.Deletes.Count > 0 ? seg.Deletes : null, docBase, top);
+        }
+    }
+
+    /// <summary>The exact float32 scan of one segment: the query's dot product with every live row into
+    /// <paramref name="top"/> (as document <paramref name="docBase"/> + row).</summary>
+    internal static void ScanFloat(ReadOnlySpan<float> rows, int count, int dims, ReadOnlySpan<float> query, DeletedDocs? deletes,
+        int docBase, TopKCollector top)
+    {
+        for (int d = 0; d < count; d++)
+        {
+            if (deletes is not null && deletes.IsDeleted(d)) continue;
+            float score = TensorPrimitives.Dot(rows.Slice(d * dims, dims), query);
+            if (score >= top.Threshold) top.Collect(docBase + d, score);
+        }
+    }
+
+    /// <summary>The int8 first pass of one segment: the widened int8 query's dot product with every live int8 row times
+    /// the row's scale (the query's own scale is the same for every row, so it is left out of the ranking score) into
+    /// <paramref name="first"/>, whose candidates are then rescored in float32.</summary>
+    internal static void ScanInt8(ReadOnlySpan<sbyte> rows, ReadOnlySpan<float> scales, int count, int dims, ReadOnlySpan<short> wide,
+        DeletedDocs? deletes, int docBase, TopKCollector first)
+    {
+        for (int d = 0; d < count; d++)
+        {
+            if (deletes is not null && deletes.IsDeleted(d)) continue;
+            float score = Int8Dot.Dot(wide, rows.Slice(d * dims, dims)) * scales[d];
+            if (score >= first.Threshold) first.Collect(docBase + d, score);
         }
     }
 
@@ -188,16 +208,8 @@ internal sealed unsafe class DenseSearcher : IDisposable
                     }
                     continue;
                 }
-                var rows = _vectors[s].Int8Rows;
-                var scales = _vectors[s].Int8Scales;
-                bool anyDeleted = seg.Deletes.Count > 0;
-                for (int d = 0; d < seg.MaxDoc; d++)
-                {
-                    if (anyDeleted && seg.IsDeleted(d)) continue;
-                    // the query's own scale is the same for every document, so it is left out of the ranking score
-                    float score = Int8Dot.Dot(wide, rows.Slice(d * dims, dims)) * scales[d];
-                    if (score >= first.Threshold) first.Collect(docBase + d, score);
-                }
+                ScanInt8(_vectors[s].Int8Rows, _vectors[s].Int8Scales, seg.MaxDoc, dims, wide, seg.Deletes.Count > 0 ? seg.Deletes : null,
+                    docBase, first);
             }
         }
         foreach (var (global, _) in first.Drain())
