@@ -71,12 +71,10 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
     /// impacts computed for these parameters and these statistics; else null (exact BM25).</summary>
     internal ImpactSearcher? ImpactSearcher(IndexReader reader, ICollectionStatistics? statistics)
     {
-        if (!UseImpacts || !ImpactView.Has(reader, ImpactSettings.KeyOf(ImpactModel.Bm25))) return null;
-        var view = ImpactView.Of(reader, ImpactSettings.KeyOf(ImpactModel.Bm25));
-        if (!view.Settings.IsCurrent(Parameters.K1, Parameters.B, statistics ?? reader.Statistics)) return null;
-        return statistics is null
-            ? reader.Component("search.impacts.bm25", r => new ImpactSearcher(r, view))
-            : new ImpactSearcher(reader, view, statistics);
+        string key = ImpactSettings.KeyOf(ImpactModel.Bm25);
+        if (!UseImpacts || !ImpactView.Has(reader, key)) return null;
+        var searcher = Relevo.Search.ImpactSearcher.For(reader, key, statistics);
+        return searcher.Settings.IsCurrent(Parameters.K1, Parameters.B, statistics ?? reader.Statistics) ? searcher : null;
     }
 
     /// <summary>Each term's share of a hit's score, as this stage scored it (BM25 terms, or their impacts).</summary>
@@ -103,11 +101,7 @@ internal class ImpactStage : RetrieverStage
         string key = ImpactView.Has(reader, ImpactSettings.KeyOf(ImpactModel.Weights))
             ? ImpactSettings.KeyOf(ImpactModel.Weights)
             : ImpactSettings.KeyOf(ImpactModel.Bm25);
-        var view = ImpactView.Of(reader, key);
-        var searcher = statistics is null
-            ? reader.Component("search.impacts." + key, r => new ImpactSearcher(r, view))
-            : new ImpactSearcher(reader, view, statistics);
-        return searcher.SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
+        return ImpactSearcher.For(reader, key, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
     }
 }
 

@@ -19,6 +19,16 @@ internal sealed class ImpactSearcher
         _similarity = new ImpactSimilarity(statistics ?? reader.Statistics);
     }
 
+    /// <summary>The searcher of a commit's impacts under <paramref name="key"/>: shared per reader, or one over given
+    /// (collection-wide) statistics.</summary>
+    public static ImpactSearcher For(IndexReader reader, string key, ICollectionStatistics? statistics)
+    {
+        var view = ImpactView.Of(reader, key);
+        return statistics is null
+            ? reader.Component("search.impacts." + key, r => new ImpactSearcher(r, view))
+            : new ImpactSearcher(reader, view, statistics);
+    }
+
     public IndexReader Reader { get; }
     public ImpactSettings Settings => _view.Settings;
 

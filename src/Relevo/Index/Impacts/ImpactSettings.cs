@@ -28,11 +28,14 @@ internal sealed record ImpactSettings(ImpactModel Model, int Bits, float K1, flo
 
     /// <summary>A value's impact: round(value / maximum × levels), at least 1 for any positive value (a posting always
     /// counts), at most the levels.</summary>
-    public int Quantize(double value)
+    public int Quantize(double value) => Quantize(value, Maximum, Levels);
+
+    /// <summary><see cref="Quantize(double)"/> over a given maximum and number of levels.</summary>
+    public static int Quantize(double value, double maximum, int levels)
     {
         if (!(value > 0)) return 0;
-        double q = Math.Round(value / Maximum * Levels, MidpointRounding.AwayFromZero);
-        return q < 1 ? 1 : q > Levels ? Levels : (int)q;
+        double q = Math.Round(value / maximum * levels, MidpointRounding.AwayFromZero);
+        return q < 1 ? 1 : q > levels ? levels : (int)q;
     }
 
     /// <summary>True when these BM25 impacts were computed for these parameters and statistics (so they are exact up to

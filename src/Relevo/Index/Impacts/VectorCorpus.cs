@@ -36,7 +36,7 @@ internal static class VectorCorpus
     {
         int levels = (1 << bits) - 1;
         if (scan.Integers && scan.Maximum <= levels) return (int)weight;
-        return new ImpactSettings(ImpactModel.Weights, bits, 0, 0, 0, 0, scan.Maximum).Quantize(weight);
+        return ImpactSettings.Quantize(weight, scan.Maximum, levels);
     }
 
     /// <summary>The corpus's documents with their terms' stored weights, in file order; each one's line is queued in
