@@ -18,6 +18,15 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
 
     private EmbeddingModel Model => minilm.Encoder;
 
+    /// <summary>The stages of an index commit a process is killed at, and whether the new commit is visible after.</summary>
+    public static TheoryData<string, bool> CommitStages => new()
+    {
+        { "segments-written", false },
+        { "deletes-written", false },
+        { "manifest-temp-written", false },
+        { "manifest-renamed", true },
+    };
+
     /// <summary>The CLI flags of <see cref="Graph"/>.</summary>
     private static readonly string[] GraphFlags = ["--hnsw-m", "8", "--hnsw-ef-construction", "40"];
 
@@ -79,10 +88,7 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
     }
 
     [Theory]
-    [InlineData("segments-written", false)]
-    [InlineData("deletes-written", false)]
-    [InlineData("manifest-temp-written", false)]
-    [InlineData("manifest-renamed", true)]
+    [MemberData(nameof(CommitStages))]
     public void KilledWhileMergingSegmentsWithGraphs(string stage, bool newCommitVisible)
     {
         using var tmp = new TempDir();
@@ -193,10 +199,7 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
     /// <summary>The commit of `relevo dense`: the vectors and graph of a segment that lacks them (the index's other
     /// segment has both). The process is killed at each stage of that commit.</summary>
     [Theory]
-    [InlineData("segments-written", false)]
-    [InlineData("deletes-written", false)]
-    [InlineData("manifest-temp-written", false)]
-    [InlineData("manifest-renamed", true)]
+    [MemberData(nameof(CommitStages))]
     public void KilledWhileCommittingNewVectorsAndGraphs(string stage, bool newCommitVisible)
     {
         using var tmp = new TempDir();
@@ -250,10 +253,7 @@ public sealed class GraphCrashSafetyTests(MiniLmModel minilm) : IClassFixture<Mi
     /// documents: the merge-insert path) and links the other three into it. The process is killed at each stage of the
     /// commit that names the merged segment.</summary>
     [Theory]
-    [InlineData("segments-written", false)]
-    [InlineData("deletes-written", false)]
-    [InlineData("manifest-temp-written", false)]
-    [InlineData("manifest-renamed", true)]
+    [MemberData(nameof(CommitStages))]
     public void KilledWhileOptimizingSegmentsWithGraphs(string stage, bool newCommitVisible)
     {
         using var tmp = new TempDir();
