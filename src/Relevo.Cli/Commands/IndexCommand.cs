@@ -85,17 +85,8 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
             return 0;
         }
         string corpus = settings.CorpusPath();
-        var options = new WriterOptions
-        {
-            Analyzer = settings.Analyzer,
-            Shards = settings.Shards,
-            ReplaceExisting = settings.Replace,
-            RamBudgetBytes = (long)settings.RamMb << 20,
-            CommitStage = CliHost.CommitStageHook(),
-            MergeSegments = settings.Merge == "log",
-        };
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var writer = SearchIndex.OpenWriter(settings.IndexDir, options, CliIndex.Extensions());
+        using var writer = SearchIndex.OpenWriter(settings.IndexDir, Options(settings, settings.Analyzer, settings.Replace), CliIndex.Extensions());
         long added;
         try
         {
@@ -122,6 +113,17 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         return 0;
     }
 
+    /// <summary>The writer the command's settings ask for, with this analyzer (for a new index) and duplicate-id rule.</summary>
+    private static WriterOptions Options(Settings settings, string analyzer, bool replace) => new()
+    {
+        Analyzer = analyzer,
+        Shards = settings.Shards,
+        ReplaceExisting = replace,
+        RamBudgetBytes = (long)settings.RamMb << 20,
+        CommitStage = CliHost.CommitStageHook(),
+        MergeSegments = settings.Merge == "log",
+    };
+
     private static void BuildImpacts(DocumentWriter writer, Relevo.Index.Impacts.ImpactModel model, int bits, double maximum, CancellationToken cancellation)
     {
         var writers = new List<Relevo.Index.IndexWriter>();
@@ -142,15 +144,7 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var scan = ProgressReporter.Run("check", "docs", report =>
             Relevo.Index.Impacts.VectorCorpus.Measure(vectors, (fraction, n) => report(fraction, 1, n)));
-        var options = new WriterOptions
-        {
-            Analyzer = "whitespace",
-            Shards = settings.Shards,
-            RamBudgetBytes = (long)settings.RamMb << 20,
-            CommitStage = CliHost.CommitStageHook(),
-            MergeSegments = settings.Merge == "log",
-        };
-        using var writer = SearchIndex.OpenWriter(settings.IndexDir, options, CliIndex.Extensions());
+        using var writer = SearchIndex.OpenWriter(settings.IndexDir, Options(settings, "whitespace", replace: false), CliIndex.Extensions());
         var lines = new Queue<(int Line, double Fraction)>();
         long added = 0;
         try
