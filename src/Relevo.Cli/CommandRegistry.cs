@@ -19,6 +19,7 @@ internal static class CommandRegistry
         config.AddCommand<Relevo.Cli.Commands.OptimizeCommand>("optimize").WithDescription("Merge an index's segments into one.");
         config.AddCommand<Relevo.Cli.Commands.AskCommand>("ask").WithDescription("Answer a question from an index with an LLM, citing the passages used.");
         config.AddCommand<Relevo.Cli.Commands.JudgeCommand>("judge").WithDescription("Judge the top documents of runs with an LLM (graded 0-3) and write qrels.");
+        config.AddCommand<Relevo.Cli.Commands.McpCommand>("mcp").WithDescription("Serve an index's tools to LLM agents over the Model Context Protocol (stdio).");
         config.AddCommand<Relevo.Cli.Commands.ServeCommand>("serve").WithDescription("Serve an index: JSON API, OpenAPI document and a search page.");
     }
 }

@@ -150,7 +150,12 @@ internal static class Endpoints
             .ExcludeFromDescription();
     }
 
-    internal static async Task<SearchResponse> Search(ServerContext s, SearchRequest r, CancellationToken cancellation)
+    internal static Task<SearchResponse> Search(ServerContext s, SearchRequest r, CancellationToken cancellation) =>
+        Search(s, r, null, cancellation);
+
+    /// <summary>A search; <paramref name="allowedPipeline"/>, when given, is the canonical pipeline to run in place of the
+    /// request's, already checked against the operator's list by the caller (the MCP fuse tool checks each input).</summary>
+    internal static async Task<SearchResponse> Search(ServerContext s, SearchRequest r, string? allowedPipeline, CancellationToken cancellation)
     {
         var o = s.Options;
         string q = r.Q ?? throw new ApiException(400, "q: the query is required");
@@ -164,7 +169,7 @@ internal static class Endpoints
         if (explain && s.Index.IsSharded)
             throw new ApiException(400, "explain: explanations need a single local index; this server serves a sharded index " +
                                         "(search without explain=true)");
-        string pipeline = s.Pipeline(r.Pipeline);
+        string pipeline = allowedPipeline ?? s.Pipeline(r.Pipeline);
 
         long start = Stopwatch.GetTimestamp();
         var result = await s.WithinBudget("search", cancellation,

@@ -84,7 +84,7 @@ public sealed class RelevoServer : IAsyncDisposable
 
     /// <summary>The served index the options name: a cluster's (through <see cref="ServerOptions.Connect"/>), or the index
     /// folder (an ordinary or a sharded index, whose shards are then served in this process).</summary>
-    private static SearchIndex Open(ServerOptions options, ProblemLog problems)
+    internal static SearchIndex Open(ServerOptions options, ProblemLog problems)
     {
         if (options.Connect is { } connect) return connect();
         string dir = Path.GetFullPath(options.IndexDirectory);
@@ -98,14 +98,14 @@ public sealed class RelevoServer : IAsyncDisposable
     }
 
     /// <summary>Problems that fail no request (a reader refresh, a background merge), logged once the log exists.</summary>
-    private sealed class ProblemLog
+    internal sealed class ProblemLog
     {
         public ILogger? Log { get; set; }
         public void Report(string message, Exception e) => Log?.LogWarning(e, "{Problem}", message);
     }
 
     /// <summary>The canonical texts of the operator's allowed pipelines (a syntax error names the option).</summary>
-    private static List<string>? Allowed(ServerOptions options, SearchIndex index)
+    internal static List<string>? Allowed(ServerOptions options, SearchIndex index)
     {
         if (options.AllowedPipelines is not { } given) return null;
         var list = new List<string>();
@@ -169,6 +169,12 @@ public sealed class RelevoServer : IAsyncDisposable
 
         var context = new ServerContext(options, index, new QueryStats(), Stopwatch.StartNew()) { Allowed = allowed };
         builder.Services.AddSingleton(context);
+        if (options.Mcp)
+        {
+            // stateless: every MCP request is one POST, admitted, bounded and timed like any other request
+            var mcp = builder.Services.AddMcpServer(o => RelevoMcpServer.Configure(o, context)).WithHttpTransport(t => t.Stateless = true);
+            RelevoMcpServer.AddTools(mcp, context);
+        }
 
         var app = builder.Build();
         var requestLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relevo.Server.Requests");
@@ -183,6 +189,7 @@ public sealed class RelevoServer : IAsyncDisposable
         app.Use((ctx, next) => admission.HandleAsync(ctx, next));
         app.MapOpenApi("/openapi.json");
         Endpoints.Map(app);
+        if (options.Mcp) app.MapMcp("/mcp").WithMetadata(new TakesBody(BodyKind.Mcp));
         WebPage.Map(app);
         return app;
     }

@@ -12,6 +12,10 @@ internal enum BodyKind
 
     /// <summary>POST /api/documents: up to <see cref="ServerOptions.MaxBodyBytes"/>, read only once the API key is checked.</summary>
     Documents,
+
+    /// <summary>/mcp: a JSON-RPC message of at most <see cref="ServerOptions.MaxMcpBodyBytes"/>, read once the API key is
+    /// checked (when the server has one).</summary>
+    Mcp,
 }
 
 /// <summary>Endpoint metadata: the endpoint takes a body of this kind, which <see cref="RequestBodies"/> reads before
@@ -59,6 +63,18 @@ internal static class RequestBodies
         {
             Endpoints.Authorize(s, ctx); // before reading: an anonymous client cannot make the server read a large body
             limit = o.MaxBodyBytes;
+        }
+        else if (kind == BodyKind.Mcp)
+        {
+            if (o.ApiKey is not null) Endpoints.Authorize(s, ctx);
+            if (!HttpMethods.IsPost(ctx.Request.Method))
+            {
+                RefuseDeclaredOver(ctx, o.MaxSearchBodyBytes);
+                await next(ctx);
+                return;
+            }
+            RequireJson(ctx);
+            limit = o.MaxMcpBodyBytes;
         }
         else
         {

@@ -60,6 +60,13 @@ public sealed record ServerOptions
     /// each document costs an encoder pass inside the commit); 413 beyond.</summary>
     public int MaxEmbeddedDocumentsPerWrite { get; init; } = 256;
 
+    /// <summary>Also serve the MCP tools (<see cref="RelevoMcpServer"/>) over streamable HTTP at /mcp; with an
+    /// <see cref="ApiKey"/>, every /mcp request needs it.</summary>
+    public bool Mcp { get; init; }
+
+    /// <summary>Largest body of an MCP request (POST /mcp), in bytes (413 beyond): an evaluate call carries a run.</summary>
+    public long MaxMcpBodyBytes { get; init; } = 8L << 20;
+
     /// <summary>Log one structured (JSON) line per request to the console.</summary>
     public bool LogRequests { get; init; } = true;
 
@@ -74,6 +81,7 @@ public sealed record ServerOptions
         if (MaxBodyBytes < 1024 || MaxBodyBytes > 1L << 30) throw new RelevoException("max body size (--max-body-mb) must be between 1 KiB and 1 GiB");
         if (MaxSearchBodyBytes < 1024 || MaxSearchBodyBytes > 1L << 30)
             throw new RelevoException("max search body size (--max-search-body-kb) must be between 1 KiB and 1 GiB");
+        if (MaxMcpBodyBytes < 1024 || MaxMcpBodyBytes > 1L << 30) throw new RelevoException("max MCP body size must be between 1 KiB and 1 GiB");
         if (BodyTimeout <= TimeSpan.Zero || BodyTimeout > TimeSpan.FromHours(1))
             throw new RelevoException($"body timeout (--body-timeout) must be more than 0 and at most 1 hour, found {BodyTimeout}");
         if (QueueTimeout <= TimeSpan.Zero || QueueTimeout > TimeSpan.FromHours(1))

@@ -114,6 +114,21 @@ public sealed class SearchIndex : IDisposable
         return new SearchResult(query, p.Text, k, terms.Terms, ranking, target.Version, target.Analyzer.Name, documents, explanations);
     }
 
+    /// <summary>One document's rank (from 1), hit and score explanation for a query, when it is among the pipeline's top
+    /// <paramref name="depth"/>; null when it is not. The explanation is null when the pipeline explains no scores.</summary>
+    internal async Task<(int Rank, Hit Hit, Explanation? Explanation)?> ExplainAsync(string query, string pipeline, string id, int depth,
+        CancellationToken cancellation = default)
+    {
+        var p = Parse(pipeline);
+        using var lease = _source.AcquireTarget();
+        var context = new StageContext(lease.Target, _services, cancellation);
+        var state = await p.ExecuteAsync(query, depth, context).ConfigureAwait(false);
+        var hits = state.Ranking!.Hits;
+        for (int i = 0; i < hits.Count; i++)
+            if (hits[i].Id == id) return (i + 1, hits[i], p.Explain(state, hits[i], context));
+        return null;
+    }
+
     /// <summary>Whether explanations exist for this pipeline's scores (it ends with BM25).</summary>
     public bool Explains(string pipeline) => Parse(pipeline).ExplainingStage is not null;
 

@@ -58,6 +58,9 @@ internal sealed class ServeCommand : Command<ServeCommand.Settings>
         [CommandOption("--max-embed-docs <N>")][DefaultValue(256)]
         [Description("Most documents one write may add when the index holds vectors (each is embedded in the commit); beyond, 413.")]
         public int MaxEmbedDocs { get; init; } = 256;
+        [CommandOption("--mcp")]
+        [Description("Also serve the MCP tools (as `relevo mcp` does on stdio) over streamable HTTP at /mcp; with --api-key, /mcp needs the key.")]
+        public bool Mcp { get; init; }
         [CommandOption("--llm <URL>")][Description("OpenAI-compatible endpoint for LLM stages and POST /api/ask (else $RELEVO_LLM_ENDPOINT; key in $RELEVO_LLM_API_KEY). Only the operator sets it, never a client.")]
         public string? Llm { get; init; }
         [CommandOption("--llm-model <NAME>")][Description(LlmOptions.ModelHelp)]
@@ -110,6 +113,7 @@ internal sealed class ServeCommand : Command<ServeCommand.Settings>
             MaxConcurrentRequests = settings.MaxConcurrent,
             RequestQueueLimit = settings.MaxQueue,
             QueueTimeout = TimeSpan.FromSeconds(settings.QueueTimeout),
+            Mcp = settings.Mcp,
         };
         return Run(options, cancellation).GetAwaiter().GetResult();
     }

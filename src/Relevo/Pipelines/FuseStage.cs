@@ -41,34 +41,45 @@ internal sealed class FuseStage(FusionMethod method, IReadOnlyList<Stage> inputs
             rankings[i] = (await Inputs[i].RunAsync(state with { Ranking = null }, context, Math.Max(depth, fuseDepth)).ConfigureAwait(false)).Ranking;
             lists[i] = rankings[i]?.Hits ?? [];
         }
-        List<Hit> fused = Method switch
-        {
-            FusionMethod.Rrf => RankFusion.ReciprocalRank(lists, k, weights, fuseDepth),
-            FusionMethod.Borda => RankFusion.Borda(lists, weights, fuseDepth),
-            FusionMethod.CombSum => RankFusion.CombSum(lists, normalization, weights, fuseDepth),
-            FusionMethod.CombMnz => RankFusion.CombSum(lists, normalization, weights, fuseDepth, mnz: true),
-            FusionMethod.MinMax => RankFusion.Interpolate(lists[0], lists[1], alpha, Normalization.MinMax, fuseDepth),
-            FusionMethod.ZScore => RankFusion.Interpolate(lists[0], lists[1], alpha, Normalization.ZScore, fuseDepth),
-            _ => throw new InvalidOperationException(),
-        };
+        var fused = Fuse(Method, lists, k, alpha, weights, fuseDepth, normalization);
         if (fused.Count > depth) fused.RemoveRange(depth, fused.Count - depth);
         return state with { Ranking = Ranking.Fused(rankings, [.. fused], Text) };
     }
+
+    /// <summary>Fuses ranked lists by <paramref name="method"/> (minmax and zscore take exactly two lists).</summary>
+    internal static List<Hit> Fuse(FusionMethod method, IReadOnlyList<IReadOnlyList<Hit>> lists, double k, double alpha,
+        IReadOnlyList<double>? weights, int depth, Normalization normalization) => method switch
+    {
+        FusionMethod.Rrf => RankFusion.ReciprocalRank(lists, k, weights, depth),
+        FusionMethod.Borda => RankFusion.Borda(lists, weights, depth),
+        FusionMethod.CombSum => RankFusion.CombSum(lists, normalization, weights, depth),
+        FusionMethod.CombMnz => RankFusion.CombSum(lists, normalization, weights, depth, mnz: true),
+        FusionMethod.MinMax => RankFusion.Interpolate(lists[0], lists[1], alpha, Normalization.MinMax, depth),
+        FusionMethod.ZScore => RankFusion.Interpolate(lists[0], lists[1], alpha, Normalization.ZScore, depth),
+        _ => throw new InvalidOperationException(),
+    };
+
+    /// <summary>The method a fuse() names, or null.</summary>
+    internal static FusionMethod? ParseMethod(string name) => name switch
+    {
+        "rrf" => FusionMethod.Rrf,
+        "borda" => FusionMethod.Borda,
+        "combsum" => FusionMethod.CombSum,
+        "combmnz" => FusionMethod.CombMnz,
+        "minmax" => FusionMethod.MinMax,
+        "zscore" => FusionMethod.ZScore,
+        _ => null,
+    };
+
+    /// <summary>The method names, for messages.</summary>
+    internal const string MethodNames = "rrf, borda, combsum, combmnz, minmax, zscore";
 
     public static Stage Build(StageSyntax s)
     {
         if (s.PositionalCount == 0 || s.Word(0) is not var (methodName, methodColumn))
             throw s.Error(s.Column, "fuse needs a method first: fuse(rrf|borda|combsum|combmnz|minmax|zscore, pipeline, pipeline...)");
-        FusionMethod method = methodName switch
-        {
-            "rrf" => FusionMethod.Rrf,
-            "borda" => FusionMethod.Borda,
-            "combsum" => FusionMethod.CombSum,
-            "combmnz" => FusionMethod.CombMnz,
-            "minmax" => FusionMethod.MinMax,
-            "zscore" => FusionMethod.ZScore,
-            _ => throw s.Error(methodColumn, $"unknown fusion method '{methodName}' (rrf, borda, combsum, combmnz, minmax, zscore)"),
-        };
+        FusionMethod method = ParseMethod(methodName)
+            ?? throw s.Error(methodColumn, $"unknown fusion method '{methodName}' ({MethodNames})");
         var inputs = new List<Stage>();
         for (int i = 1; i < s.PositionalCount; i++) inputs.Add(s.Pipeline(i));
         if (inputs.Count < 2) throw s.Error(s.Column, "fuse needs at least two pipelines to fuse");

@@ -102,7 +102,7 @@ public sealed partial class LayeringTests(ITestOutputHelper output)
             [Dense] = ["Relevo.Dense.DenseExtension"],
             [Llm] = ["Relevo.Llm.LlmExtension"],
             [Cluster] = ["Relevo.Cluster.RelevoCluster"],
-            [Server] = ["Relevo.Server.RelevoServer", "Relevo.Server.ServerOptions"],
+            [Server] = ["Relevo.Server.RelevoMcpServer", "Relevo.Server.RelevoServer", "Relevo.Server.ServerOptions"],
         };
         foreach (var (assembly, types) in expected)
         {
