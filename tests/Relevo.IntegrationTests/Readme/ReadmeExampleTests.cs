@@ -3,6 +3,19 @@ using Xunit.Abstractions;
 
 namespace Relevo.IntegrationTests.Readme;
 
+/// <summary>The C# program of README.md's "Use it from C#" section.</summary>
+internal static class ReadmeExample
+{
+    public static string Program()
+    {
+        string readme = File.ReadAllText(Path.Combine(TestData.RepoRoot, "README.md"));
+        int section = readme.IndexOf("## Use it from C#", StringComparison.Ordinal);
+        Assert.True(section >= 0, "README.md has no \"Use it from C#\" section");
+        int start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
+        return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+    }
+}
+
 /// <summary>The C# program in README.md ("Use it from C#") compiles against the library as a separate project and
 /// prints SciFact's BM25 nDCG@10 as Pyserini publishes it.</summary>
 public sealed class ReadmeExampleTests(ITestOutputHelper output)
@@ -10,11 +23,7 @@ public sealed class ReadmeExampleTests(ITestOutputHelper output)
     [Fact]
     public async Task The_readme_program_indexes_searches_and_evaluates_scifact()
     {
-        string readme = File.ReadAllText(Path.Combine(TestData.RepoRoot, "README.md"));
-        int section = readme.IndexOf("## Use it from C#", StringComparison.Ordinal);
-        Assert.True(section >= 0, "README.md has no \"Use it from C#\" section");
-        int start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
-        string program = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        string program = ReadmeExample.Program();
         Assert.InRange(program.Split('\n').Count(l => l.Trim().Length > 0), 8, 20);
 
         using var dir = new TempDir();
