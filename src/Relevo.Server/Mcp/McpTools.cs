@@ -31,6 +31,7 @@ internal sealed class McpTools(ServerContext s)
         string? pipeline = null,
         CancellationToken cancellation = default) => Guard(async () =>
     {
+        CheckQuery(query);
         var r = await Endpoints.Search(s, new SearchRequest(query, k, pipeline), cancellation);
         var hits = new McpHit[r.Hits.Count];
         for (int i = 0; i < hits.Length; i++)
@@ -84,6 +85,7 @@ internal sealed class McpTools(ServerContext s)
                 if (pipelines[i] is not { Length: > 0 and <= 1024 } p) throw new McpException($"pipelines[{i}]: a pipeline of 1 to 1024 characters");
                 texts[i] = s.Pipeline(p); // each input must be one the operator offers
             }
+            CheckQuery(query);
             string fused = $"fuse({method},{string.Join(',', texts)}{(interpolates ? $",alpha={alpha.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")})";
             var r = await Endpoints.Search(s, new SearchRequest(query, k), fused, cancellation);
             var hits = new McpHit[r.Hits.Count];
@@ -167,8 +169,7 @@ internal sealed class McpTools(ServerContext s)
         [Description("How deep to look for the document in the ranking (1 to the server's k limit).")] int depth = 1000,
         CancellationToken cancellation = default) => Guard(async () =>
     {
-        if (string.IsNullOrWhiteSpace(query)) throw new McpException("query: empty query");
-        if (query.Length > s.Options.MaxQueryChars) throw new McpException($"query: {query.Length} characters; the limit is {s.Options.MaxQueryChars}");
+        CheckQuery(query);
         if (string.IsNullOrEmpty(id)) throw new McpException("id: required");
         if (depth < 1 || depth > s.Options.MaxK) throw new McpException($"depth: must be between 1 and {s.Options.MaxK}, found {depth}");
         if (s.Index.IsSharded) throw new McpException("explain: explanations need a single local index; this one is sharded");
@@ -208,6 +209,14 @@ internal sealed class McpTools(ServerContext s)
         {
             throw new McpException(e.Message, e);
         }
+    }
+
+    /// <summary>The query checks of the API, named as the tools name the argument.</summary>
+    private void CheckQuery(string? query)
+    {
+        if (query is null) throw new McpException("query: required");
+        if (string.IsNullOrWhiteSpace(query)) throw new McpException("query: empty query");
+        if (query.Length > s.Options.MaxQueryChars) throw new McpException($"query: {query.Length} characters; the limit is {s.Options.MaxQueryChars}");
     }
 
     private static bool IsDatasetName(string name)

@@ -134,7 +134,10 @@ public sealed class McpTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlmFix
         Assert.StartsWith("query: required", await Refused(client, "search", new() { ["k"] = 5 }));
         Assert.Contains("unknown argument 'top_k'", await Refused(client, "search", new() { ["query"] = "cancer", ["top_k"] = 5 }));
         Assert.Contains("k: must be between 1 and 1000", await Refused(client, "search", new() { ["query"] = "cancer", ["k"] = 100_000 }));
-        Assert.Contains("empty query", await Refused(client, "search", new() { ["query"] = "  " }));
+        // the SDK prefixes a tool's own refusal with "An error occurred invoking 'TOOL': "
+        Assert.EndsWith("query: empty query", await Refused(client, "search", new() { ["query"] = "  " }));
+        Assert.EndsWith("query: required", await Refused(client, "fuse", new() { ["pipelines"] = new[] { "bm25", "ql" } }));
+        Assert.Contains("the limit is 1024", await Refused(client, "explain", new() { ["query"] = new string('a', 2000), ["id"] = "x" }));
         Assert.Contains("column", await Refused(client, "search", new() { ["query"] = "cancer", ["pipeline"] = "bm25(" }));
         // the operator's list: rm3 is not offered, alone or as a fusion input
         Assert.Contains("not offered", await Refused(client, "search", new() { ["query"] = "cancer", ["pipeline"] = "bm25 >> rm3 >> bm25" }));
