@@ -72,8 +72,12 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
         public double Alpha { get; init; } = 0.05;
 
         [CommandOption("--agreement <QRELS>")]
-        [Description("Two qrels to compare instead of evaluating (e.g. --agreement human.tsv --agreement llm.tsv, or human.tsv,llm.tsv): Cohen's kappa on shared pairs and Kendall's tau between the system orderings of the --run files (first measure)")]
+        [Description("Two qrels to compare instead of evaluating, the reference first (e.g. --agreement human.tsv --agreement llm.tsv, or human.tsv,llm.tsv): Cohen's kappa (binary, graded, linearly weighted), Krippendorff's alpha and the confusion matrix over the second's judged pool, and Kendall's tau between the system orderings of the --run files (first measure)")]
         public string[] Agreement { get; init; } = [];
+
+        [CommandOption("--complete-qrels")]
+        [Description("With --agreement: the reference qrels judge every pair they should (a TREC pool); compare on the pairs both hold. Without it a pool pair the reference does not list counts as non-relevant, as BEIR's qrels list relevant pairs only")]
+        public bool CompleteQrels { get; init; }
 
         public override Spectre.Console.ValidationResult Validate()
         {
@@ -90,7 +94,7 @@ internal sealed class EvalCommand : Command<EvalCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        if (settings.Agreement.Length > 0) return AgreementOutput.Print(settings.Agreement, settings.Runs, settings.Measures, settings.RelevanceLevel);
+        if (settings.Agreement.Length > 0) return AgreementOutput.Print(settings.Agreement, settings.Runs, settings.Measures, settings.RelevanceLevel, settings.CompleteQrels);
         string qrelsPath = settings.Qrels ?? DatasetLocator.Resolve(settings.Dataset!).QrelsPath;
         var measures = Evaluator.ParseMeasures([settings.Measures]);
         var qrels = Evaluation.Qrels.Load(qrelsPath);

@@ -38,6 +38,8 @@ public sealed class LlmCliTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlm
         var agree = CliRunner.Run(["eval", "--agreement", qrels, "--agreement", tmp["llm.tsv"], "--run", tmp["a.run"], "--run", tmp["bm25.run"]], env);
         Assert.True(agree.ExitCode == 0, agree.Stderr);
         Assert.Contains("Cohen's kappa, binary (grade >= 1): 1.0000", agree.Stdout);
+        Assert.Contains("count as non-relevant", agree.Stdout);
+        Assert.Contains("Krippendorff's alpha, ordinal:", agree.Stdout);
         Assert.Contains("Kendall's tau between the system orderings: 1.0000", agree.Stdout);
 
         var ask = CliRunner.Run(["ask", "--index", fx.IndexDir, "--question", fx.Queries[0].Text, "--llm", dbl.Endpoint, "--llm-model", "oracle"], env);

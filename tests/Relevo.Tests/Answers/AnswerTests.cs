@@ -49,10 +49,49 @@ public sealed class AnswerTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlm
         Assert.True(llm.Stats.Retries > 0);
         var llmQrels = Qrels.FromJudgments(result.Judgments);
         var agreement = Agreement.Compute(fx.Qrels, llmQrels, [run]);
-        // every judged pair in SciFact's qrels is relevant and the oracle graded it 3: graded kappa is not 1, binary is
-        Assert.True(agreement.SharedPairs > 0);
+        // over the 300 judged pairs (those SciFact's qrels do not list count as non-relevant) the oracle agrees on
+        // every binary label; its grade 3 for SciFact's grade 1 keeps the graded kappa below 1
+        Assert.Equal(300, agreement.Pairs);
         Assert.Equal(1.0, agreement.KappaBinary, 12);
+        Assert.True(agreement.KappaGraded < 1);
         Assert.Equal(["1 0 d 3"], Write([("1", "d", 3)]));
+    }
+
+    [Fact]
+    public void AgreementOverTheBm25PoolTellsJudgesApart()
+    {
+        var queries = fx.Queries.Take(100).ToList();
+        var run = fx.Index.Run(queries, "bm25", 10);
+        var pool = new List<(string Q, string D)>();
+        foreach (var q in queries)
+            foreach (var (doc, _) in run.ForQuery(q.Id)) pool.Add((q.Id, doc));
+        int Human(string q, string d) => fx.Qrels.ForQuery(q)!.GetValueOrDefault(d) > 0 ? 1 : 0;
+        Qrels Judged(Func<int, int> label) => Qrels.FromJudgments(pool.Select((p, i) => (p.Q, p.D, label(i))));
+        double Kappa(Qrels judged, bool complete = false) => Agreement.Compute(fx.Qrels, judged, [], referenceComplete: complete).KappaBinary;
+
+        Assert.Equal(1.0, Kappa(Judged(i => Human(pool[i].Q, pool[i].D))), 12); // the oracle
+        var everything = Judged(_ => 1);
+        Assert.Equal(0.0, Kappa(everything), 12); // calls everything relevant: no better than chance
+        Assert.Equal(1.0, Kappa(everything, complete: true), 12); // compared on shared pairs only it would look perfect
+
+        // flip exactly 30% of the oracle's labels: kappa is what the 2×2 table's closed form gives, and near the
+        // expectation for independent flips at the pool's share of relevant pairs
+        var flipped = Enumerable.Range(0, pool.Count).OrderBy(i => (i * 7919) % pool.Count).Take(pool.Count * 3 / 10).ToHashSet();
+        int Label(int i) => Human(pool[i].Q, pool[i].D) ^ (flipped.Contains(i) ? 1 : 0);
+        double a = 0, b = 0, c = 0, d = 0;
+        for (int i = 0; i < pool.Count; i++)
+            switch ((Human(pool[i].Q, pool[i].D), Label(i)))
+            {
+                case (1, 1): a++; break;
+                case (1, 0): b++; break;
+                case (0, 1): c++; break;
+                default: d++; break;
+            }
+        double closedForm = 2 * (a * d - b * c) / ((a + b) * (b + d) + (a + c) * (c + d));
+        double kappa = Kappa(Judged(Label));
+        Assert.Equal(closedForm, kappa, 12);
+        double p = (a + b) / pool.Count, share = p * 0.7 + (1 - p) * 0.3, pe = p * share + (1 - p) * (1 - share);
+        Assert.InRange(kappa, (0.7 - pe) / (1 - pe) - 0.05, (0.7 - pe) / (1 - pe) + 0.05);
     }
 
     private static string[] Write(List<(string, string, int)> j)
