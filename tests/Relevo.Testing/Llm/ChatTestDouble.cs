@@ -38,6 +38,34 @@ internal sealed class ChatTestDouble : IDisposable
     public TimeSpan SlowDelay { get; init; } = TimeSpan.FromSeconds(1.3);
     /// <summary>Whether answers carry log-probabilities when asked for them.</summary>
     public bool Logprobs { get; init; } = true;
+    /// <summary>Tokenize as Qwen2.5, Llama 2 and Mistral do, one token per digit: a first position whose candidates are
+    /// numbers is split into the first digits (their probabilities merged) and a second position holding the next digit
+    /// of what was written, with its probability given the first digit.</summary>
+    public bool SplitDigits { get; init; }
+
+    internal static ChatAnswer SplitNumberTokens(ChatAnswer answer)
+    {
+        if (answer.Logprobs is not [var first, ..] || first.Count == 0 || !first.Any(t => t.Token.Length > 1 && t.Token.All(char.IsAsciiDigit)))
+            return answer;
+        var byDigit = new Dictionary<string, double>();
+        foreach (var (token, lp) in first)
+        {
+            string head = token.Length > 1 && token.All(char.IsAsciiDigit) ? token[..1] : token;
+            byDigit[head] = byDigit.GetValueOrDefault(head) + Math.Exp(lp);
+        }
+        string written = first[0].Token, writtenHead = written[..1];
+        var heads = byDigit.OrderByDescending(kv => kv.Value).Select(kv => (kv.Key, Math.Log(kv.Value))).ToList();
+        heads.Sort((a, b) => (b.Key == writtenHead).CompareTo(a.Key == writtenHead)); // the written digit first
+        var positions = new List<IReadOnlyList<(string, double)>> { heads };
+        if (written.Length > 1)
+        {
+            // P(next digit | first digit): the written number's share of the mass its first digit gathered
+            double same = first.Where(t => t.Token.StartsWith(writtenHead, StringComparison.Ordinal)).Sum(t => Math.Exp(t.Logprob));
+            double mine = Math.Exp(first[0].Logprob) / same;
+            positions.Add([(written[1..2], Math.Log(mine)), ("\n", Math.Log(Math.Max(1 - mine, 1e-9)))]);
+        }
+        return answer with { Logprobs = positions };
+    }
 
     public ChatTestDouble(Func<ChatCall, ChatAnswer> oracle)
     {
@@ -103,6 +131,7 @@ internal sealed class ChatTestDouble : IDisposable
             var call = new ChatCall(prompt.ToString(), maxTokens, top);
             var answer = _oracle(call);
             if (Mangle is not null) lock (_random) answer = Mangle(call, answer, _random);
+            if (SplitDigits) answer = SplitNumberTokens(answer);
             var message = new JsonObject { ["role"] = "assistant", ["content"] = answer.Text };
             var choice = new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = "stop" };
             if (top > 0 && Logprobs && answer.Logprobs is { Count: > 0 } alts)

@@ -26,7 +26,7 @@ internal static class Oracle
         {
             int g = grade(query, Field(p, "Passage: ") ?? "");
             return g > 0
-                ? new ChatAnswer("9", [[("9", -0.05), ("8", -3.5), ("1", -5)]])
+                ? new ChatAnswer("10", [[("10", -0.05), ("9", -3.5), ("1", -5)]])
                 : new ChatAnswer("1", [[("1", -0.1), ("0", -2.4), ("2", -4)]]);
         }
         if (p.StartsWith("Write a short passage", StringComparison.Ordinal))

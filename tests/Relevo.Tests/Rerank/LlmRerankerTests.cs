@@ -67,6 +67,29 @@ public sealed class LlmRerankerTests(SciFactLlmFixture fx, ITestOutputHelper out
         }
     }
 
+    /// <summary>Qwen2.5, Llama 2 and Mistral write "10" as "1","0": a perfect passage must still score about 10, not 1
+    /// (which would also drop it from `relevo ask`'s relevance gate).</summary>
+    [Fact]
+    public async Task PointwiseScoresTenOnATokenizerThatSplitsDigits()
+    {
+        using var dbl = new ChatTestDouble(c => Oracle.Answer(c, fx.Grade)) { SplitDigits = true };
+        using var llm = new LlmClient(Settings(dbl));
+        using var index = fx.Open(llm);
+        var (qid, query) = fx.Queries.First(q => index.Search(q.Text, "bm25", 5).Hits.Any(h => fx.Qrels.ForQuery(q.Id)!.GetValueOrDefault(h.Id) > 0));
+        var hits = index.Search(query, "bm25", 10, new SearchOptions { Documents = true });
+        var passages = hits.Documents!.Select(d => Prompts.Passage(d!)).ToList();
+        var scores = new PointwiseStage(10, LlmStage.DefaultCriteria).Score(query, passages, llm);
+        for (int i = 0; i < scores.Length; i++)
+        {
+            bool relevant = fx.Qrels.ForQuery(qid)!.GetValueOrDefault(hits.Hits[i].Id) > 0;
+            if (relevant) Assert.InRange(scores[i], 9.5f, 10f);
+            else Assert.InRange(scores[i], 0.5f, 2f);
+        }
+        Assert.True(fx.Ndcg10(Run("bm25 >> llm.pointwise", llm)) >= 0.85);
+        var answer = await Asker.AskAsync(index, llm, query, new AskOptions("bm25", Depth: 10, Passages: 5, Threshold: 5, Iterations: 1));
+        Assert.NotEmpty(answer.Passages); // the gate keeps the passages the model called perfect
+    }
+
     [Fact]
     public void FirstFallsBackToGenerationWithoutLogprobs()
     {
@@ -240,6 +263,37 @@ public sealed class LlmStageParsingTests
         Assert.Equal(7, PointwiseStage.ReadScore(new LlmReply("Score: 7", null)));
         Assert.Null(PointwiseStage.ReadScore(new LlmReply("I can't help with that.", null)));
         Assert.Equal([7.0, null, 2.5], GroupwiseStage.Parse("[1]: 7\n[3] = 2.5\n[1]: 1", 3));
+    }
+
+    [Fact]
+    public void PointwiseReadsTenWrittenAsTwoDigitTokens()
+    {
+        // "10" as one token: 10
+        var whole = new LlmReply("10", [new LlmToken("10", Math.Log(0.9), [("10", Math.Log(0.9)), ("9", Math.Log(0.1))])]);
+        Assert.Equal(0.9 * 10 + 0.1 * 9, PointwiseStage.ReadScore(whole)!.Value, 9);
+        // "1" then "0": p("1") = 0.8 of which p("0" | "1") = 0.75 goes on to 10; p("9") = 0.2
+        var split = new LlmReply("10", [
+            new LlmToken("1", Math.Log(0.8), [("1", Math.Log(0.8)), ("9", Math.Log(0.2))]),
+            new LlmToken("0", Math.Log(0.75), [("0", Math.Log(0.75)), ("\n", Math.Log(0.25))]),
+        ]);
+        Assert.Equal(0.8 * (0.75 * 10 + 0.25 * 1) + 0.2 * 9, PointwiseStage.ReadScore(split)!.Value, 9);
+        // a plain 1 (what follows the "1" is not a "0")
+        var one = new LlmReply("1", [new LlmToken("1", Math.Log(0.9), [("1", Math.Log(0.9)), ("2", Math.Log(0.1))]),
+            new LlmToken("\n", Math.Log(0.99), [("\n", Math.Log(0.99)), (" 0", Math.Log(0.01))])]);
+        Assert.Equal(0.9 * 1 + 0.1 * 2, PointwiseStage.ReadScore(one)!.Value, 9);
+        // no log-probabilities: the number in the text
+        Assert.Equal(10, PointwiseStage.ReadScore(new LlmReply("10", null)));
+    }
+
+    [Fact]
+    public void TheDoubleSplitsNumbersAsADigitTokenizerWould()
+    {
+        var split = ChatTestDouble.SplitNumberTokens(new ChatAnswer("10", [[("10", Math.Log(0.6)), ("1", Math.Log(0.2)), ("9", Math.Log(0.2))]]));
+        Assert.Equal(2, split.Logprobs!.Count);
+        Assert.Equal("1", split.Logprobs[0][0].Token);
+        Assert.Equal(0.8, Math.Exp(split.Logprobs[0][0].Logprob), 9); // "1" and "10" merged
+        Assert.Equal(("0", 0.75), (split.Logprobs[1][0].Token, Math.Round(Math.Exp(split.Logprobs[1][0].Logprob), 9)));
+        Assert.Same(split, ChatTestDouble.SplitNumberTokens(split)); // nothing left to split
     }
 }
 
