@@ -11,7 +11,7 @@ internal sealed class DenseCommand : Command<DenseCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
-        [CommandOption("--model <MODEL>")][Description("arctic-xs, minilm, or a folder with model.onnx, vocab.txt, relevo-model.json")] public string Model { get; init; } = "";
+        [CommandOption("--model <MODEL>")][Description("arctic-xs, minilm, or a model folder (model.onnx, vocab.txt, relevo-model.json; or a Sentence-Transformers export)")] public string Model { get; init; } = "";
         [CommandOption("--batch <N>")][DefaultValue(1)][Description("Passages per ONNX Runtime call (1 was fastest on 2 cores; see docs/benchmarks.md).")] public int Batch { get; init; } = 1;
         [CommandOption("--threads <N>")][DefaultValue(0)][Description("ONNX Runtime threads and graph-building threads (0: one per core).")] public int Threads { get; init; }
         [CommandOption("--no-cache")][Description("Do not read or write the embedding cache.")] public bool NoCache { get; init; }

