@@ -23,21 +23,35 @@ internal static partial class Asker
         var scorer = new PointwiseStage(options.Depth, LlmStage.DefaultCriteria);
         AskResult? result = null;
         string retrievalQuery = question;
+        // every passage scored in any round, by id: a later round adds candidates, it never loses a better earlier one
+        var scored = new Dictionary<string, AskPassage>(StringComparer.Ordinal);
+        var order = new List<string>(); // first-seen order breaks score ties
         for (int round = 1; round <= options.Iterations; round++)
         {
             var found = await index.SearchAsync(retrievalQuery, pipeline, options.Depth, new SearchOptions { Documents = true }, cancellation).ConfigureAwait(false);
-            var docs = found.Documents!.Where(d => d is not null).Select(d => d!).ToList();
-            var scores = scorer.Score(question, docs.Select(d => Prompts.Passage(d)).ToList(), llm);
+            var fresh = new List<Document>();
+            foreach (var d in found.Documents!)
+                if (d is not null && !scored.ContainsKey(d.Id) && !fresh.Exists(f => f.Id == d.Id)) fresh.Add(d);
+            // the question is the same every round, so a passage's score is too: only new passages are scored
+            var scores = scorer.Score(question, fresh.Select(d => Prompts.Passage(d)).ToList(), llm);
+            for (int i = 0; i < fresh.Count; i++)
+            {
+                scored[fresh[i].Id] = new AskPassage(fresh[i].Id, fresh[i].Title, fresh[i].Text, Math.Round(scores[i], 4));
+                order.Add(fresh[i].Id);
+            }
             // REAR: keep what the model finds relevant enough, the strongest first
-            var kept = Enumerable.Range(0, docs.Count).Where(i => scores[i] >= options.Threshold)
-                .OrderByDescending(i => scores[i]).ThenBy(i => i).Take(options.Passages)
-                .Select(i => new AskPassage(docs[i].Id, docs[i].Title, docs[i].Text, Math.Round(scores[i], 4))).ToList();
-            var ordered = LongContextOrder(kept);
-            result = Answer(question, ordered, llm, round);
-            retrievalQuery = question + " " + result.Answer;
+            var kept = order.Select(id => scored[id]).Where(p => p.Relevance >= options.Threshold)
+                .OrderByDescending(p => p.Relevance).Take(options.Passages).ToList();
+            result = Answer(question, LongContextOrder(kept), llm, round);
+            retrievalQuery = RetrievalQuery(question, result.Answer);
         }
         return result!;
     }
+
+    /// <summary>The next round's retrieval query (Iter-RetGen): the question and the draft answer without its [id]
+    /// citation markers, which are ids, not words of the topic.</summary>
+    public static string RetrievalQuery(string question, string draft) =>
+        question + " " + Tidy(Regex.Replace(Citation().Replace(draft, ""), @"\s+", " "));
 
     /// <summary>Strongest passages at both ends, weakest in the middle: ranks 1, 3, 5, ... then ..., 6, 4, 2.</summary>
     public static List<T> LongContextOrder<T>(IReadOnlyList<T> byStrength)
@@ -82,8 +96,13 @@ internal static partial class Asker
             return "";
         });
         if (invalid.Count > 0) llm.Stats.Repair();
-        return new AskResult(question, Regex.Replace(answer, "  +", " ").Trim(), citations, invalid, passages, round);
+        return new AskResult(question, invalid.Count > 0 ? Tidy(answer) : answer, citations, invalid, passages, round);
     }
+
+    /// <summary>The answer once invalid citations are cut out: no doubled spaces, and no space left before the
+    /// punctuation that followed a removed citation ("… conclusion [x]." → "… conclusion.").</summary>
+    public static string Tidy(string answer) =>
+        Regex.Replace(Regex.Replace(answer, "[ \t]{2,}", " "), @"[ \t]+([.,;:!?])", "$1").Trim();
 
     [GeneratedRegex(@"\[([^\[\]\n]{1,64})\]")]
     private static partial Regex Citation();

@@ -29,7 +29,7 @@ internal sealed partial class GroupwiseStage(int top, IReadOnlyList<Criterion> c
                 if (parsed[i] is { } v) scores[s + i] = (float)v;
                 else repaired = true;
             }
-            if (repaired) llm.Stats.Repair();
+            if (repaired && replies[g] is not null) llm.Stats.Repair(); // a failed call is counted as failed only
         }
         return (ByScore(scores), scores);
     }

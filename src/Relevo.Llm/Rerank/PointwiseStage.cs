@@ -31,8 +31,9 @@ internal sealed class PointwiseStage(int top, IReadOnlyList<Criterion> criteria,
             double s = 0;
             for (int j = 0; j < Criteria.Count; j++)
             {
-                double? v = ReadScore(replies[i * Criteria.Count + j]);
-                if (v is null) llm.Stats.Repair();
+                var reply = replies[i * Criteria.Count + j];
+                double? v = ReadScore(reply);
+                if (v is null && reply is not null) llm.Stats.Repair(); // a failed call is counted as failed, not repaired too
                 s += Criteria[j].Weight * (v ?? 0);
             }
             scores[i] = (float)(wsum > 0 ? s / wsum : s);

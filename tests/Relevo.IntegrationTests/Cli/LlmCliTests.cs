@@ -46,7 +46,14 @@ public sealed class LlmCliTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlm
         Assert.True(ask.ExitCode == 0, ask.Stderr);
         using var json = JsonDocument.Parse(ask.Stdout);
         Assert.Equal(fx.Queries[0].Text, json.RootElement.GetProperty("question").GetString());
-        Assert.True(json.RootElement.TryGetProperty("citations", out _));
+        // citations name passages the answer read; the id the double made up is listed as removed and gone from the text
+        var read = json.RootElement.GetProperty("passages").EnumerateArray().Select(p => p.GetProperty("id").GetString()).ToHashSet();
+        var cited = json.RootElement.GetProperty("citations").EnumerateArray().Select(c => c.GetString()).ToList();
+        Assert.All(cited, c => Assert.Contains(c, read));
+        Assert.Equal(["not-a-doc"], json.RootElement.GetProperty("invalid_citations").EnumerateArray().Select(c => c.GetString()));
+        string answerText = json.RootElement.GetProperty("answer").GetString()!;
+        Assert.DoesNotContain("not-a-doc", answerText);
+        Assert.DoesNotContain(" .", answerText);
 
         var missing = CliRunner.Run(["run", "--index", fx.IndexDir, "--queries", tmp["queries.jsonl"], "--pipeline", "bm25 >> llm.pointwise", "--output", tmp["c.run"]], env);
         Assert.Equal(1, missing.ExitCode);

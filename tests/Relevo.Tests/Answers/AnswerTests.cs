@@ -30,6 +30,36 @@ public sealed class AnswerTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlm
     }
 
     [Fact]
+    public void IterRetGenRetrievesWithoutCitationMarkers()
+    {
+        Assert.Equal("what causes it The answer says so.", Asker.RetrievalQuery("what causes it", "The answer [4983] says so [abc-1]."));
+        Assert.Equal("q A and B.", Asker.RetrievalQuery("q", "A [1] and\nB [2] ."));
+        Assert.Equal("It is so, and more.", Asker.Tidy("It is so  , and  more ."));
+    }
+
+    /// <summary>A draft answer that drags the second round's retrieval off topic must not lose the relevant passages the
+    /// first round found: passages are kept across rounds, best first.</summary>
+    [Fact]
+    public async Task IterRetGenKeepsTheBestPassagesAcrossRounds()
+    {
+        const string offTopic = "malaria mosquito plasmodium parasite transmission";
+        using var dbl = new ChatTestDouble(c => c.Prompt.StartsWith("Answer the question", StringComparison.Ordinal)
+            ? new ChatAnswer(string.Join(' ', Enumerable.Repeat(offTopic, 30)) + " [not-a-doc]")
+            : Answer(c));
+        using var llm = new LlmClient(Settings(dbl));
+        using var index = fx.Open(llm);
+        var (qid, question) = fx.Queries.First(q => !q.Text.Contains("malaria", StringComparison.OrdinalIgnoreCase)
+            && index.Search(q.Text, "bm25", 5).Hits.Any(h => fx.Qrels.ForQuery(q.Id)!.GetValueOrDefault(h.Id) > 0));
+        var secondRound = index.Search(Asker.RetrievalQuery(question, string.Join(' ', Enumerable.Repeat(offTopic, 30))), "bm25", 20).Hits;
+        var relevant = fx.Qrels.ForQuery(qid)!.Where(x => x.Value > 0).Select(x => x.Key).ToHashSet();
+        Assert.DoesNotContain(secondRound, h => relevant.Contains(h.Id)); // the second round alone would find nothing relevant
+        var r = await Asker.AskAsync(index, llm, question, new AskOptions("bm25", Depth: 20, Passages: 5, Threshold: 5, Iterations: 2));
+        Assert.Equal(2, r.Iterations);
+        Assert.NotEmpty(r.Passages);
+        Assert.All(r.Passages, p => Assert.Contains(p.DocId, relevant));
+    }
+
+    [Fact]
     public void LongContextOrderPutsTheStrongestAtBothEnds()
     {
         Assert.Equal([1, 3, 5, 4, 2], Asker.LongContextOrder([1, 2, 3, 4, 5]));

@@ -67,6 +67,36 @@ public sealed class LlmRerankerTests(SciFactLlmFixture fx, ITestOutputHelper out
         }
     }
 
+    /// <summary>A double whose text and log-probabilities disagree: the log-probabilities are the oracle's, the text says
+    /// the opposite (pointwise: 10 − the score; listwise: the oracle's ranking reversed).</summary>
+    private ChatAnswer Disagreeing(ChatCall c)
+    {
+        var a = Oracle.Answer(c, fx.Grade);
+        if (c.Prompt.Contains("On a scale from 0", StringComparison.Ordinal))
+            return a with { Text = (10 - int.Parse(a.Text, System.Globalization.CultureInfo.InvariantCulture)).ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (c.Prompt.Contains("passages above", StringComparison.Ordinal))
+            return a with { Text = string.Join(" > ", a.Text.Split(" > ").Reverse()) };
+        return a;
+    }
+
+    /// <summary>Each stage follows the signal it claims: pointwise and FIRST read log-probabilities (and rank as the
+    /// oracle does although the text says the opposite); pointwise without them and generated listwise read the text
+    /// (and fall below BM25, since the text is reversed).</summary>
+    [Theory]
+    [InlineData("bm25 >> llm.pointwise", true)]
+    [InlineData("bm25 >> llm.listwise(first=true)", true)]
+    [InlineData("bm25 >> llm.pointwise(logprobs=false)", false)]
+    [InlineData("bm25 >> llm.listwise", false)]
+    public void EachStageFollowsTheSignalItClaims(string pipeline, bool readsLogprobs)
+    {
+        using var dbl = new ChatTestDouble(Disagreeing);
+        using var llm = new LlmClient(Settings(dbl));
+        double ndcg = fx.Ndcg10(Run(pipeline, llm)), bm25 = fx.Ndcg10(Run("bm25", llm));
+        output.WriteLine($"{pipeline}: nDCG@10 {ndcg:F4} (bm25 {bm25:F4})");
+        if (readsLogprobs) Assert.True(ndcg >= 0.85, $"{pipeline} should follow the log-probabilities: {ndcg:F4}");
+        else Assert.True(ndcg < bm25, $"{pipeline} should follow the (reversed) text: {ndcg:F4} vs bm25 {bm25:F4}");
+    }
+
     /// <summary>Qwen2.5, Llama 2 and Mistral write "10" as "1","0": a perfect passage must still score about 10, not 1
     /// (which would also drop it from `relevo ask`'s relevance gate).</summary>
     [Fact]
