@@ -10,7 +10,7 @@ namespace Relevo.Cli.Commands;
 /// ends, and answer with [docid] citations checked against the passages given; JSON on stdout.</summary>
 internal sealed class AskCommand : Command<AskCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : LlmCommandSettings
     {
         [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
         [CommandOption("--question <TEXT>")] public string? Question { get; init; }
@@ -19,8 +19,6 @@ internal sealed class AskCommand : Command<AskCommand.Settings>
         [CommandOption("--passages <N>")][DefaultValue(5)][Description("At most this many passages reach the answer")] public int Passages { get; init; } = 5;
         [CommandOption("--threshold <SCORE>")][DefaultValue(5.0)][Description("Relevance (0-10) a passage needs to be used")] public double Threshold { get; init; } = 5;
         [CommandOption("--iterations <N>")][DefaultValue(1)][Description("Retrieve-then-answer rounds; later rounds retrieve with the draft answer")] public int Iterations { get; init; } = 1;
-        [CommandOption("--llm <URL>")][Description(LlmOptions.EndpointHelp)] public string? Llm { get; init; }
-        [CommandOption("--llm-model <NAME>")][Description(LlmOptions.ModelHelp)] public string? LlmModel { get; init; }
 
         public override ValidationResult Validate()
         {
@@ -33,7 +31,7 @@ internal sealed class AskCommand : Command<AskCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel, required: true)!;
+        using var llm = LlmOptions.Create(settings, required: true)!;
         using var index = CliIndex.Open(settings.IndexDir, llm);
         var r = Asker.AskAsync(index, llm, settings.Question!, new AskOptions(settings.Pipeline, settings.Depth, settings.Passages, settings.Threshold, settings.Iterations),
             cancellation).GetAwaiter().GetResult();

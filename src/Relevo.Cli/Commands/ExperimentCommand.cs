@@ -18,7 +18,7 @@ namespace Relevo.Cli.Commands;
 /// docs/results/NAME.md together with the command that reproduces it.</summary>
 internal sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : LlmCommandSettings
     {
         [CommandArgument(0, "<FILE>")][Description("Experiment file (YAML): datasets, pipelines, baseline, measures, k.")]
         public string File { get; init; } = "";
@@ -33,8 +33,6 @@ internal sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         public string RunCache { get; init; } = "runs/cache";
 
         [CommandOption("--threads <N>")] public int? Threads { get; init; }
-        [CommandOption("--llm <URL>")][Description(LlmOptions.EndpointHelp)] public string? Llm { get; init; }
-        [CommandOption("--llm-model <NAME>")][Description(LlmOptions.ModelHelp)] public string? LlmModel { get; init; }
     }
 
     /// <summary>The experiment file, as YAML.</summary>
@@ -100,7 +98,7 @@ internal sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         var spec = Load(settings.File);
         string name = Path.GetFileNameWithoutExtension(settings.File);
         string output = settings.Output ?? Path.Combine("docs", "results", name + ".md");
-        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
+        using var llm = LlmOptions.Create(settings);
         var registry = ExtensionRegistry.Create(CliIndex.Extensions(llm));
         var pipelines = spec.Pipelines.Select(p => Pipeline.Parse(p, registry)).ToList();
         string baselineText = Pipeline.Parse(spec.Baseline ?? spec.Pipelines[0], registry).Text;

@@ -11,14 +11,16 @@ namespace Relevo.Cli.Commands;
 /// written as TREC qrels.</summary>
 internal sealed class JudgeCommand : Command<JudgeCommand.Settings>
 {
-    public sealed class Settings : DatasetSettings
+    public sealed class Settings : DatasetSettings, ILlmCommandOptions
     {
+        [CommandOption("--llm <URL>")][System.ComponentModel.Description(LlmOptions.EndpointHelp)] public string? Llm { get; init; }
+        [CommandOption("--llm-model <NAME>")][System.ComponentModel.Description(LlmOptions.ModelHelp)] public string? LlmModel { get; init; }
+        [CommandOption("--llm-timeout <SECONDS>")][System.ComponentModel.Description(LlmOptions.TimeoutHelp)] public int? LlmTimeout { get; init; }
+        [CommandOption("--llm-retries <N>")][System.ComponentModel.Description(LlmOptions.RetriesHelp)] public int? LlmRetries { get; init; }
         [CommandOption("--index <DIR>")][Description("Index holding the documents (default: a fresh BM25 index is not built; give one)")] public string IndexDir { get; init; } = "";
         [CommandOption("--run <PATH>")][Description("TREC run whose top documents are judged; repeat to pool several")] public string[] Runs { get; init; } = [];
         [CommandOption("--depth <N>")][DefaultValue(10)] public int Depth { get; init; } = 10;
         [CommandOption("--output <FILE>")][Description("Qrels to write (qid 0 docid grade)")] public string Output { get; init; } = "";
-        [CommandOption("--llm <URL>")][Description(LlmOptions.EndpointHelp)] public string? Llm { get; init; }
-        [CommandOption("--llm-model <NAME>")][Description(LlmOptions.ModelHelp)] public string? LlmModel { get; init; }
 
         public override ValidationResult Validate()
         {
@@ -32,7 +34,7 @@ internal sealed class JudgeCommand : Command<JudgeCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel, required: true)!;
+        using var llm = LlmOptions.Create(settings, required: true)!;
         var queries = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (id, text) in JsonlReader.ReadQueries(settings.QueriesPath())) queries.TryAdd(id, text);
         var runs = settings.Runs.Select(TrecRun.Load).ToList();

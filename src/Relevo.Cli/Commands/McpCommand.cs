@@ -8,7 +8,7 @@ namespace Relevo.Cli.Commands;
 /// <summary>`relevo mcp`: the index's tools for LLM agents over the Model Context Protocol on stdio (docs/server.md).</summary>
 internal sealed class McpCommand : Command<McpCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : LlmCommandSettings
     {
         [CommandOption("--index <DIR>")]
         [Description("The index folder: an ordinary index, or a sharded one (cluster.json), whose shards are then searched in this process.")]
@@ -28,10 +28,6 @@ internal sealed class McpCommand : Command<McpCommand.Settings>
         [CommandOption("--models <DIR>")]
         [Description("A folder of model folders that pipelines may name besides arctic-xs and minilm; the agent can never name a path.")]
         public string? Models { get; init; }
-        [CommandOption("--llm <URL>")][Description("OpenAI-compatible endpoint for LLM stages and the ask tool (else $RELEVO_LLM_ENDPOINT; key in $RELEVO_LLM_API_KEY).")]
-        public string? Llm { get; init; }
-        [CommandOption("--llm-model <NAME>")][Description(LlmOptions.ModelHelp)]
-        public string? LlmModel { get; init; }
 
         public override ValidationResult Validate()
         {
@@ -48,7 +44,7 @@ internal sealed class McpCommand : Command<McpCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
+        using var llm = LlmOptions.Create(settings);
         // the agent is a client: it names models from the operator's catalog only, never a path of this machine
         var catalog = new Relevo.Dense.ModelCatalog(settings.Models, allowPaths: false);
         IReadOnlyList<IRelevoExtension> extensions = [new Relevo.Dense.DenseExtension(catalog), new Relevo.Llm.LlmExtension(llm)];

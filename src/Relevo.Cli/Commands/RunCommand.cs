@@ -8,12 +8,15 @@ namespace Relevo.Cli.Commands;
 
 internal sealed class RunCommand : Command<RunCommand.Settings>
 {
-    public sealed class Settings : DatasetSettings
+    public sealed class Settings : DatasetSettings, ILlmCommandOptions
     {
-        [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
-        [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("e.g. bm25, bm25(k1=1.2,b=0.75), ql(mu=1000), bm25>>rm3(terms=10,docs=10,weight=0.5)>>bm25, fuse(rrf,bm25,ql)")] public string Pipeline { get; init; } = "bm25";
         [CommandOption("--llm <URL>")][System.ComponentModel.Description(LlmOptions.EndpointHelp)] public string? Llm { get; init; }
         [CommandOption("--llm-model <NAME>")][System.ComponentModel.Description(LlmOptions.ModelHelp)] public string? LlmModel { get; init; }
+        [CommandOption("--llm-timeout <SECONDS>")][System.ComponentModel.Description(LlmOptions.TimeoutHelp)] public int? LlmTimeout { get; init; }
+        [CommandOption("--llm-retries <N>")][System.ComponentModel.Description(LlmOptions.RetriesHelp)] public int? LlmRetries { get; init; }
+        [CommandOption("--verbose")][System.ComponentModel.Description("After the LLM cost line, one line per query whose LLM calls failed or needed repair.")] public bool Verbose { get; init; }
+        [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
+        [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("e.g. bm25, bm25(k1=1.2,b=0.75), ql(mu=1000), bm25>>rm3(terms=10,docs=10,weight=0.5)>>bm25, fuse(rrf,bm25,ql)")] public string Pipeline { get; init; } = "bm25";
         [CommandOption("-k|--top-k <K>")][DefaultValue(1000)] public int K { get; init; } = 1000;
         [CommandOption("--output <FILE>")][Description("TREC run file to write (qid Q0 docid rank score tag).")] public string? Output { get; init; }
         [CommandOption("--tag <TAG>")][Description("Run tag (default: the pipeline text).")] public string? Tag { get; init; }
@@ -33,7 +36,7 @@ internal sealed class RunCommand : Command<RunCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
+        using var llm = LlmOptions.Create(settings);
         string pipeline = CliIndex.CanonicalPipeline(settings.Pipeline, llm);
         // Judgments are read before any search, so a dataset without them fails at once; without --eval none are needed.
         var judgments = settings.Eval ? Qrels.Load(settings.QrelsPath() ?? throw new RelevoException("--eval needs --dataset or --qrels")) : null;
@@ -57,7 +60,7 @@ internal sealed class RunCommand : Command<RunCommand.Settings>
             run = ProgressReporter.Run("search", "queries", report =>
                 index.Run(queries, pipeline, settings.K, options with { Progress = n => report((double)n / queries.Count, 1, n) }));
         }
-        LlmOptions.Report(llm);
+        LlmOptions.Report(llm, settings.Verbose ? queries : null);
         if (settings.Eval)
         {
             var result = new Evaluator(judgments!).Evaluate(run!, settings.Measures.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -7,14 +7,12 @@ namespace Relevo.Cli.Commands;
 
 internal sealed class SearchCommand : Command<SearchCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : LlmCommandSettings
     {
         [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
         [CommandOption("--query <TEXT>")] public string? Query { get; init; }
         [CommandOption("-k|--top-k <K>")][DefaultValue(10)] public int K { get; init; } = 10;
         [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("e.g. bm25, bm25(k1=1.2,b=0.75), ql(mu=1000), bm25>>rm3>>bm25, fuse(rrf,bm25,ql)")] public string Pipeline { get; init; } = "bm25";
-        [CommandOption("--llm <URL>")][System.ComponentModel.Description(LlmOptions.EndpointHelp)] public string? Llm { get; init; }
-        [CommandOption("--llm-model <NAME>")][System.ComponentModel.Description(LlmOptions.ModelHelp)] public string? LlmModel { get; init; }
         [CommandOption("--explain")][Description("Show each query term's BM25 contribution to the score.")] public bool Explain { get; init; }
         [CommandOption("--json")][Description("Print the hits as JSON.")] public bool Json { get; init; }
 
@@ -29,7 +27,7 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         if (string.IsNullOrWhiteSpace(settings.Query)) throw new RelevoException("--query: empty query");
-        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
+        using var llm = LlmOptions.Create(settings);
         string pipeline = CliIndex.CanonicalPipeline(settings.Pipeline, llm);
         using var index = CliIndex.Open(settings.IndexDir, llm);
         bool explain = settings.Explain && index.Explains(pipeline);

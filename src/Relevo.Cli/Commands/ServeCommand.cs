@@ -8,7 +8,7 @@ namespace Relevo.Cli.Commands;
 /// <summary>`relevo serve`: the index as a JSON API and a search page (src/Relevo.Server; docs/server.md).</summary>
 internal sealed class ServeCommand : Command<ServeCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : LlmCommandSettings
     {
         [CommandOption("--index <DIR>")]
         [Description("The index folder: an ordinary index, or a sharded one (cluster.json), whose shards are then served in this process.")]
@@ -61,10 +61,6 @@ internal sealed class ServeCommand : Command<ServeCommand.Settings>
         [CommandOption("--mcp")]
         [Description("Also serve the MCP tools (as `relevo mcp` does on stdio) over streamable HTTP at /mcp; with --api-key, /mcp needs the key.")]
         public bool Mcp { get; init; }
-        [CommandOption("--llm <URL>")][Description("OpenAI-compatible endpoint for LLM stages and POST /api/ask (else $RELEVO_LLM_ENDPOINT; key in $RELEVO_LLM_API_KEY). Only the operator sets it, never a client.")]
-        public string? Llm { get; init; }
-        [CommandOption("--llm-model <NAME>")][Description(LlmOptions.ModelHelp)]
-        public string? LlmModel { get; init; }
 
         public override ValidationResult Validate()
         {
@@ -91,7 +87,7 @@ internal sealed class ServeCommand : Command<ServeCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         string? key = settings.ApiKey ?? (Environment.GetEnvironmentVariable("RELEVO_API_KEY") is { Length: > 0 } k ? k : null);
-        using var llm = LlmOptions.Create(settings.Llm, settings.LlmModel);
+        using var llm = LlmOptions.Create(settings);
         // clients name models from the operator's catalog only (built-ins and --models), never a path of this machine
         var catalog = new Relevo.Dense.ModelCatalog(settings.Models, allowPaths: false);
         IReadOnlyList<IRelevoExtension> extensions = [new Relevo.Dense.DenseExtension(catalog), new Relevo.Llm.LlmExtension(llm)];

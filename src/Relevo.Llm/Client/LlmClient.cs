@@ -49,13 +49,55 @@ internal sealed class LlmStats
 
     /// <summary>How long the last retry waited (the server's Retry-After when it sent one, else the backoff).</summary>
     public TimeSpan LastRetryDelay { get; private set; }
-    internal void Failure() => Interlocked.Increment(ref _failures);
+    internal void Failure()
+    {
+        Interlocked.Increment(ref _failures);
+        if (Current.Value is { } q) Interlocked.Increment(ref q.Failed);
+    }
+
+    /// <summary>Failures and repairs of one query's LLM calls.</summary>
+    internal sealed class QueryTally
+    {
+        public int Failed, Repaired;
+    }
+
+    private static readonly AsyncLocal<QueryTally?> Current = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, QueryTally> _byQuery = new(StringComparer.Ordinal);
+
+    /// <summary>Counts the failures and repairs of the calls made until the scope is disposed (on this async flow)
+    /// against <paramref name="query"/> as well, for <see cref="ByQuery"/>.</summary>
+    public IDisposable ForQuery(string query)
+    {
+        var outer = Current.Value;
+        var tally = _byQuery.GetOrAdd(query, _ => new QueryTally());
+        Current.Value = tally;
+        return new Restore(() => Current.Value = outer);
+    }
+
+    /// <summary>The queries whose calls failed or needed repair, with their counts, ordered by query text.</summary>
+    public IReadOnlyList<(string Query, int Failed, int Repaired)> ByQuery()
+    {
+        var list = new List<(string, int, int)>();
+        foreach (var (query, t) in _byQuery)
+            if (t.Failed > 0 || t.Repaired > 0) list.Add((query, t.Failed, t.Repaired));
+        list.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
+        return list;
+    }
+
+    private sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
     internal void Tokens(long prompt, long completion)
     {
         Interlocked.Add(ref _promptTokens, prompt);
         Interlocked.Add(ref _completionTokens, completion);
     }
-    public void Repair() => Interlocked.Increment(ref _repairs);
+    public void Repair()
+    {
+        Interlocked.Increment(ref _repairs);
+        if (Current.Value is { } q) Interlocked.Increment(ref q.Repaired);
+    }
 
     public override string ToString() =>
         $"llm: {Requests} requests, {HttpCalls} HTTP calls, {CacheHits} cached, {Retries} retries, {Failures} failed, " +
@@ -81,14 +123,15 @@ internal sealed class LlmClient : IDisposable
         Settings = settings;
         _slots = new SemaphoreSlim(Math.Max(1, settings.Concurrency));
         _cacheDir = settings.CacheDir;
-        var retry = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        if (settings.MaxRetries > 0) // Polly needs at least one; none: one attempt
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
                     .Handle<HttpRequestException>()
                     .Handle<TimeoutRejectedException>()
                     .HandleResult(r => r.StatusCode == HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500),
-                MaxRetryAttempts = Math.Max(0, settings.MaxRetries),
+                MaxRetryAttempts = settings.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = settings.RetryDelay,
@@ -109,9 +152,8 @@ internal sealed class LlmClient : IDisposable
                     a.Outcome.Result?.Dispose();
                     return default;
                 },
-            })
-            .AddTimeout(settings.Timeout)
-            .Build();
+            });
+        var retry = builder.AddTimeout(settings.Timeout).Build();
         _http = new HttpClient(new RetryHandler(retry, Stats) { InnerHandler = new SocketsHttpHandler() })
         {
             Timeout = System.Threading.Timeout.InfiniteTimeSpan,

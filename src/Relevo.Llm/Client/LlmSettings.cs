@@ -18,14 +18,18 @@ internal sealed record LlmSettings(string Endpoint, string Model)
     public const string KeyVariable = "RELEVO_LLM_API_KEY";
     public const string CacheVariable = "RELEVO_LLM_CACHE";
     public const string ConcurrencyVariable = "RELEVO_LLM_CONCURRENCY";
+    public const string TimeoutVariable = "RELEVO_LLM_TIMEOUT";
+    public const string RetriesVariable = "RELEVO_LLM_RETRIES";
 
     public const string Missing =
         "this pipeline has an LLM stage: pass --llm ENDPOINT --llm-model NAME (e.g. --llm http://127.0.0.1:11434/v1 --llm-model qwen2.5:7b) " +
         "or set RELEVO_LLM_ENDPOINT and RELEVO_LLM_MODEL";
 
     /// <summary>Settings from options, falling back to the environment; null when neither names an endpoint.
-    /// The cache defaults to ~/.cache/relevo/llm (RELEVO_LLM_CACHE overrides; "none" turns it off).</summary>
-    public static LlmSettings? Resolve(string? endpoint, string? model, string? cacheDir = null, int? concurrency = null)
+    /// The cache defaults to ~/.cache/relevo/llm (RELEVO_LLM_CACHE overrides; "none" turns it off); the per-attempt
+    /// timeout (seconds) and the retries come from the options, else RELEVO_LLM_TIMEOUT and RELEVO_LLM_RETRIES.</summary>
+    public static LlmSettings? Resolve(string? endpoint, string? model, string? cacheDir = null, int? concurrency = null,
+        int? timeoutSeconds = null, int? retries = null)
     {
         endpoint ??= Env(EndpointVariable);
         model ??= Env(ModelVariable);
@@ -46,8 +50,26 @@ internal sealed record LlmSettings(string Endpoint, string Model)
             if (c < 1) throw new RelevoException($"{ConcurrencyVariable} must be at least 1");
             s = s with { Concurrency = c };
         }
+        string timeoutSource = timeoutSeconds is null ? TimeoutVariable : "--llm-timeout";
+        timeoutSeconds ??= Whole(TimeoutVariable);
+        if (timeoutSeconds is { } t)
+        {
+            if (t is < 1 or > 3600) throw new RelevoException($"{timeoutSource}: {t} seconds is outside 1..3600");
+            s = s with { Timeout = TimeSpan.FromSeconds(t) };
+        }
+        string retriesSource = retries is null ? RetriesVariable : "--llm-retries";
+        retries ??= Whole(RetriesVariable);
+        if (retries is { } r)
+        {
+            if (r is < 0 or > 20) throw new RelevoException($"{retriesSource}: {r} retries is outside 0..20");
+            s = s with { MaxRetries = r };
+        }
         return s;
     }
+
+    private static int? Whole(string variable) => Env(variable) is not { } v ? null
+        : int.TryParse(v, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int parsed)
+            ? parsed : throw new RelevoException($"{variable}={v}: not a whole number");
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 }

@@ -15,6 +15,7 @@ internal sealed class ExpandStage(int repeat = 5) : Stage
         var llm = LlmStage.Client(context);
         string q = state.Query.Text;
         LlmReply? reply;
+        using (llm.Stats.ForQuery(q))
         using (LlmClient.CancelWith(context.Cancellation))
             reply = await llm.CompleteAsync(new LlmRequest(null, Prompts.Expand(q), MaxTokens: 200)).ConfigureAwait(false);
         if (reply is null || string.IsNullOrWhiteSpace(reply.Text)) return state;

@@ -19,6 +19,7 @@ internal abstract class LlmStage(int top, IReadOnlyList<Criterion> criteria) : R
         var docs = await context.DocumentsAsync(head).ConfigureAwait(false);
         var passages = new string[head.Count];
         for (int i = 0; i < passages.Length; i++) passages[i] = docs[i] is { } d ? Prompts.Passage(d) : "";
+        using (llm.Stats.ForQuery(query))
         using (LlmClient.CancelWith(context.Cancellation)) return Rerank(query, passages, llm);
     }
 
