@@ -52,11 +52,11 @@ public sealed class LlmExtension : IRelevoExtension, IDisposable
             s.Accept("group", "top", "criteria");
             return new GroupwiseStage(Top(s), Criteria(s), s.Int("group", 10, 1, 1000));
         });
-        registry.AddStage("llm.expand", "llm.expand(repeat)", s =>
+        registry.AddStage("llm.expand", "llm.expand(repeat,prf)", s =>
         {
-            s.Accept("repeat");
+            s.Accept("repeat", "prf");
             s.NoPositional();
-            return new ExpandStage(s.Int("repeat", 5, 0, 100));
+            return new ExpandStage(s.Int("repeat", 5, 0, 100), s.Int("prf", 0, 0, 20));
         });
         if (_client is { } client)
         {

@@ -73,6 +73,18 @@ internal static class Prompts
         $"Write a short passage (about 100 words) that answers this query, as an encyclopedia or a scientific abstract would.\n" +
         $"Query: {query}\nPassage:";
 
+    /// <summary>The expansion prompt with feedback passages (PromptPRF): the top passages of the first retrieval, which
+    /// the model may draw on where they are relevant.</summary>
+    public static string ExpandWithFeedback(string query, IReadOnlyList<string> passages)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append("Write a short passage (about 100 words) that answers this query, as an encyclopedia or a scientific abstract would. ");
+        sb.Append("These passages were retrieved for the query: use what in them is relevant and ignore the rest.\n");
+        for (int i = 0; i < passages.Count; i++) sb.Append('[').Append(i + 1).Append("] ").Append(passages[i]).Append('\n');
+        sb.Append("Query: ").Append(query).Append("\nPassage:");
+        return sb.ToString();
+    }
+
     public static string Id(int i, bool letters) => letters ? ((char)('A' + i)).ToString() : (i + 1).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A permutation of 0..n-1 from a reply such as "[3] > [1] > [2]": identifiers in order of first

@@ -30,7 +30,11 @@ internal static class Oracle
                 : new ChatAnswer("1", [[("1", -0.1), ("0", -2.4), ("2", -4)]]);
         }
         if (p.StartsWith("Write a short passage", StringComparison.Ordinal))
-            return new ChatAnswer("A pseudo-document: " + query);
+        {
+            // with feedback passages (llm.expand(prf=N)), a perfect model writes from the relevant ones
+            var relevant = Bracketed(p).Where(x => grade(query, x.Text) > 0).Select(x => x.Text).ToList();
+            return new ChatAnswer(relevant.Count > 0 ? string.Join(' ', relevant) : "A pseudo-document: " + query);
+        }
         var passages = Bracketed(p);
         var grades = passages.Select(x => grade(query, x.Text)).ToList();
         var byGrade = Enumerable.Range(0, passages.Count).OrderByDescending(i => grades[i]).ThenBy(i => i).ToList();
@@ -85,7 +89,14 @@ internal static class Oracle
 
 /// <summary>SciFact indexed once for BM25 (about a second), with its judged queries, qrels and a grade function that
 /// knows the qrels: the oracle for end-to-end reranker tests.</summary>
-public sealed class SciFactLlmFixture : IDisposable
+public sealed class SciFactLlmFixture() : DatasetLlmFixture("scifact");
+
+/// <summary>Vaswani, the same way.</summary>
+public sealed class VaswaniLlmFixture() : DatasetLlmFixture("vaswani");
+
+/// <summary>A collection indexed once for BM25, with its judged queries, qrels and a grade function that knows the
+/// qrels.</summary>
+public abstract class DatasetLlmFixture : IDisposable
 {
     private readonly TempDir _dir = new();
     public string IndexDir => _dir.Path;
@@ -95,9 +106,9 @@ public sealed class SciFactLlmFixture : IDisposable
     private readonly Dictionary<string, string> _qidByText = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _relevantPassages = new(StringComparer.Ordinal);
 
-    public SciFactLlmFixture()
+    protected DatasetLlmFixture(string dataset)
     {
-        var ds = TestData.Dataset("scifact");
+        var ds = TestData.Dataset(dataset);
         using (var w = SearchIndex.OpenWriter(_dir.Path))
         {
             w.AddCorpus(ds.CorpusPath);
