@@ -33,13 +33,7 @@ internal sealed class McpTools(ServerContext s)
     {
         CheckQuery(query);
         var r = await Endpoints.Search(s, new SearchRequest(query, k, pipeline), cancellation);
-        var hits = new McpHit[r.Hits.Count];
-        for (int i = 0; i < hits.Length; i++)
-        {
-            var h = r.Hits[i];
-            hits[i] = new McpHit(h.Rank, h.Id, h.Score, h.Title, h.Snippet, h.Stages);
-        }
-        return new McpSearchResult(r.Query, r.Pipeline, r.Terms, hits);
+        return new McpSearchResult(r.Query, r.Pipeline, r.Terms, Hits(r));
     });
 
     [McpServerTool(Name = "get_document", Title = "Read a document", ReadOnly = true, Idempotent = true, OpenWorld = false)]
@@ -88,13 +82,7 @@ internal sealed class McpTools(ServerContext s)
             CheckQuery(query);
             string fused = $"fuse({method},{string.Join(',', texts)}{(interpolates ? $",alpha={alpha.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")})";
             var r = await Endpoints.Search(s, new SearchRequest(query, k), fused, cancellation);
-            var hits = new McpHit[r.Hits.Count];
-            for (int i = 0; i < hits.Length; i++)
-            {
-                var h = r.Hits[i];
-                hits[i] = new McpHit(h.Rank, h.Id, h.Score, h.Title, h.Snippet, h.Stages);
-            }
-            return new McpFuseResult(r.Pipeline, hits);
+            return new McpFuseResult(r.Pipeline, Hits(r));
         }
 
         var lists = new IReadOnlyList<Hit>[runs!.Length];
@@ -193,6 +181,18 @@ internal sealed class McpTools(ServerContext s)
         return new McpIndexInfo(s.Index.Description, st.Documents, st.Generation, st.Analyzer, s.Index.IsSharded, pipelines,
             s.Allowed is null ? "any pipeline the index can run" : "only the pipelines listed", s.Index.CanAnswer);
     });
+
+    /// <summary>A search's hits as the tools return them.</summary>
+    private static McpHit[] Hits(SearchResponse r)
+    {
+        var hits = new McpHit[r.Hits.Count];
+        for (int i = 0; i < hits.Length; i++)
+        {
+            var h = r.Hits[i];
+            hits[i] = new McpHit(h.Rank, h.Id, h.Score, h.Title, h.Snippet, h.Stages);
+        }
+        return hits;
+    }
 
     /// <summary>Runs a tool body; the API's and the core's refusals become MCP tool errors with their message.</summary>
     internal static async Task<T> Guard<T>(Func<Task<T>> body)

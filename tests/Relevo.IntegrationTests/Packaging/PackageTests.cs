@@ -181,20 +181,7 @@ public sealed class PackageTests(PackedFeed feed, ITestOutputHelper output) : IC
         string project = feed["console"];
         feed.Config(project, withGlobalPackages: true);
         File.WriteAllText(Path.Combine(project, "Program.cs"), ReadmeExample.Program());
-        File.WriteAllText(Path.Combine(project, "example.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="Relevo" Version="{feed.Version}" />
-              </ItemGroup>
-            </Project>
-            """);
+        File.WriteAllText(Path.Combine(project, "example.csproj"), ReadmeExample.Project($"<PackageReference Include=\"Relevo\" Version=\"{feed.Version}\" />"));
         var env = new Dictionary<string, string> { ["NUGET_PACKAGES"] = feed["console-packages"], ["RELEVO_DATA"] = TestData.DatasetsDir };
         var run = await PackedFeed.Dotnet(project, env, TimeSpan.FromMinutes(5), "run", "-c", "Release");
         output.WriteLine(run.Output);

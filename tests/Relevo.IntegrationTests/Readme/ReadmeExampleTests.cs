@@ -14,6 +14,23 @@ internal static class ReadmeExample
         int start = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
         return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
     }
+
+    /// <summary>A console project file for the program, strict as ours (nullable, warnings as errors), with
+    /// <paramref name="reference"/> (a ProjectReference or PackageReference element) to the library.</summary>
+    public static string Project(string reference) => $"""
+        <Project Sdk="Microsoft.NET.Sdk">
+          <PropertyGroup>
+            <OutputType>Exe</OutputType>
+            <TargetFramework>net10.0</TargetFramework>
+            <Nullable>enable</Nullable>
+            <ImplicitUsings>enable</ImplicitUsings>
+            <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+          </PropertyGroup>
+          <ItemGroup>
+            {reference}
+          </ItemGroup>
+        </Project>
+        """;
 }
 
 /// <summary>The C# program in README.md ("Use it from C#") compiles against the library as a separate project and
@@ -28,20 +45,8 @@ public sealed class ReadmeExampleTests(ITestOutputHelper output)
 
         using var dir = new TempDir();
         File.WriteAllText(dir["Program.cs"], program);
-        File.WriteAllText(dir["example.csproj"], $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-              </PropertyGroup>
-              <ItemGroup>
-                <ProjectReference Include="{Path.Combine(TestData.RepoRoot, "src", "Relevo", "Relevo.csproj")}" />
-              </ItemGroup>
-            </Project>
-            """);
+        File.WriteAllText(dir["example.csproj"],
+            ReadmeExample.Project($"<ProjectReference Include=\"{Path.Combine(TestData.RepoRoot, "src", "Relevo", "Relevo.csproj")}\" />"));
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.Path, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "run", "-c", "Release" }) psi.ArgumentList.Add(a);
         psi.Environment["RELEVO_DATA"] = TestData.DatasetsDir;
