@@ -49,15 +49,10 @@ internal static class ClusterHosting
         services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
     }
 
+    /// <summary>Relevo's shard messages go through Orleans' generated serializers (ShardSerialization.cs); the
+    /// converters register themselves, so this only makes sure the serializer sees this assembly.</summary>
     public static void AddRelevoSerialization(IServiceCollection services) =>
-        services.AddSerializer(b => b.AddJsonSerializer(isSupported: IsRelevoType, new System.Text.Json.JsonSerializerOptions
-        {
-            // a shard query's floor is -infinity when there is none
-            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        }));
-
-    private static bool IsRelevoType(Type t) =>
-        t.Namespace is { } ns && (ns == "Relevo" || ns == "Relevo.Sharding" || ns == "Relevo.Index") && t.Assembly == typeof(ShardHits).Assembly;
+        services.AddSerializer(b => b.AddAssembly(typeof(ShardHitsConverter).Assembly));
 
     /// <summary>Configures a silo that serves the sharded index in <paramref name="dataDirectory"/>.</summary>
     public static ISiloBuilder ConfigureSilo(ISiloBuilder silo, Membership membership, string dataDirectory, ExtensionRegistry registry,
