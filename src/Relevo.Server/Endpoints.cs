@@ -166,9 +166,6 @@ internal static class Endpoints
         if (k < 1 || k > o.MaxK) throw new ApiException(400, $"k: must be between 1 and {o.MaxK}, found {k}");
         if (r.Pipeline is { Length: > 1024 }) throw new ApiException(400, "pipeline: longer than 1024 characters");
         bool explain = r.Explain ?? false;
-        if (explain && s.Index.IsSharded)
-            throw new ApiException(400, "explain: explanations need a single local index; this server serves a sharded index " +
-                                        "(search without explain=true)");
         string pipeline = allowedPipeline ?? s.Pipeline(r.Pipeline);
 
         long start = Stopwatch.GetTimestamp();

@@ -106,10 +106,7 @@ public sealed class SearchIndex : IDisposable
         IReadOnlyList<Document?>? documents = options.Documents ? await target.DocumentsAsync(ranking.Hits, cancellation).ConfigureAwait(false) : null;
         Explanation?[]? explanations = null;
         if (options.Explain)
-        {
-            explanations = new Explanation?[ranking.Count];
-            for (int i = 0; i < explanations.Length; i++) explanations[i] = p.Explain(state, ranking.Hits[i], context);
-        }
+            explanations = await p.ExplainAsync(state, ranking.Hits, context).ConfigureAwait(false) ?? new Explanation?[ranking.Count];
         var terms = RetrieverStage.TermsOf(state.Query, context);
         return new SearchResult(query, p.Text, k, terms.Terms, ranking, target.Version, target.Analyzer.Name, documents, explanations);
     }
@@ -125,7 +122,8 @@ public sealed class SearchIndex : IDisposable
         var state = await p.ExecuteAsync(query, depth, context).ConfigureAwait(false);
         var hits = state.Ranking!.Hits;
         for (int i = 0; i < hits.Count; i++)
-            if (hits[i].Id == id) return (i + 1, hits[i], p.Explain(state, hits[i], context));
+            if (hits[i].Id == id)
+                return (i + 1, hits[i], (await p.ExplainAsync(state, [hits[i]], context).ConfigureAwait(false))?[0]);
         return null;
     }
 

@@ -160,7 +160,6 @@ internal sealed class McpTools(ServerContext s)
         CheckQuery(query);
         if (string.IsNullOrEmpty(id)) throw new McpException("id: required");
         if (depth < 1 || depth > s.Options.MaxK) throw new McpException($"depth: must be between 1 and {s.Options.MaxK}, found {depth}");
-        if (s.Index.IsSharded) throw new McpException("explain: explanations need a single local index; this one is sharded");
         string p = s.Pipeline(pipeline);
         var found = await s.WithinBudget("explanation", cancellation, budget => s.Index.ExplainAsync(query, p, id, depth, budget));
         if (found is not var (rank, hit, explanation))

@@ -15,6 +15,7 @@ internal static class CoreStages
                 s.Bool("impacts", true));
         });
         r.AddComponent(Index.Impacts.ImpactComponent.Instance);
+        r.AddDocumentOperation(ExplainRequest.Operation, (reader, argument, segment, doc) => ExplainRequest.Run(r, reader, argument, segment, doc));
         r.AddStage("ql", "ql(mu)", s =>
         {
             s.Accept("mu");

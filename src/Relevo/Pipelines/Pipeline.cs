@@ -28,13 +28,12 @@ internal sealed class Pipeline
     /// <summary>The BM25 stage whose scores are the final ones (the last stage, when it is bm25), or null.</summary>
     internal Bm25Stage? ExplainingStage => (Root is SequenceStage seq ? seq.Stages[^1] : Root) as Bm25Stage;
 
-    /// <summary>BM25 term contributions for a hit when the pipeline's last stage is BM25 (with the query that stage
-    /// searched with, so RM3's expansion terms show); null for other pipelines. Needs one local index.</summary>
-    public Explanation? Explain(PipelineState state, Hit hit, StageContext context)
+    /// <summary>BM25 term contributions for hits when the pipeline's last stage is BM25 (with the query that stage
+    /// searched with, so RM3's expansion terms show), computed where each hit's document lives (a local index or its
+    /// shard); null for other pipelines.</summary>
+    public async ValueTask<Explanation?[]?> ExplainAsync(PipelineState state, IReadOnlyList<Hit> hits, StageContext context)
     {
         if (ExplainingStage is not { } bm25) return null;
-        var reader = context.Target.LocalReader
-            ?? throw new RelevoException("explanations need a single local index; this is a sharded index");
-        return bm25.Explain(reader, RetrieverStage.TermsOf(state.Query, context), hit);
+        return await context.Target.ExplainAsync(bm25, RetrieverStage.TermsOf(state.Query, context), hits, context.Cancellation).ConfigureAwait(false);
     }
 }

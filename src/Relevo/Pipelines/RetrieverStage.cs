@@ -77,9 +77,10 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
         return searcher.Settings.IsCurrent(Parameters.K1, Parameters.B, statistics ?? reader.Statistics) ? searcher : null;
     }
 
-    /// <summary>Each term's share of a hit's score, as this stage scored it (BM25 terms, or their impacts).</summary>
-    internal Explanation Explain(IndexReader reader, Query query, Hit hit) =>
-        ImpactSearcher(reader, null) is { } impacts ? impacts.Explain(query, hit) : Searcher(reader, null).Explain(query, hit);
+    /// <summary>Each term's share of a hit's score, as this stage scored it (BM25 terms, or their impacts), over the
+    /// commit's own statistics or, for a shard, the collection-wide ones it searched with.</summary>
+    internal Explanation Explain(IndexReader reader, Query query, Hit hit, ICollectionStatistics? statistics = null) =>
+        ImpactSearcher(reader, statistics) is { } impacts ? impacts.Explain(query, hit) : Searcher(reader, statistics).Explain(query, hit);
 }
 
 /// <summary>impact: scores by an index's stored quantized impacts — the pre-encoded weights of a learned sparse corpus

@@ -34,7 +34,11 @@ internal interface ISearchTarget
     /// hit, run where the hit's document lives.</summary>
     ValueTask<byte[]?[]> FetchAsync(string operation, string argument, IReadOnlyList<Hit> hits, CancellationToken cancellation);
 
-    /// <summary>The one local commit, for what only runs on a local index (explanations); null on a sharded index.</summary>
+    /// <summary>Each hit's BM25 explanation as <paramref name="stage"/> scored it for <paramref name="query"/>, computed
+    /// where the hit's document lives (null where it was deleted meanwhile).</summary>
+    ValueTask<Explanation?[]> ExplainAsync(Bm25Stage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation);
+
+    /// <summary>The one local commit; null on a sharded index.</summary>
     IndexReader? LocalReader { get; }
 }
 
@@ -79,6 +83,13 @@ internal sealed class LocalTarget(IndexReader reader, ExtensionRegistry registry
         var df = new long[terms.Count];
         for (int i = 0; i < df.Length; i++) df[i] = reader.Statistics.DocFreq(terms[i]);
         return ValueTask.FromResult(new TermStatistics(reader.Statistics.DocCount, reader.LiveDocs, df));
+    }
+
+    public ValueTask<Explanation?[]> ExplainAsync(Bm25Stage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation)
+    {
+        var result = new Explanation?[hits.Count];
+        for (int i = 0; i < result.Length; i++) result[i] = stage.Explain(reader, query, hits[i]);
+        return ValueTask.FromResult(result);
     }
 
     public ValueTask<byte[]?[]> FetchAsync(string operation, string argument, IReadOnlyList<Hit> hits, CancellationToken cancellation)

@@ -16,8 +16,12 @@ internal sealed class ImpactSearcher
     {
         Reader = reader;
         _view = view;
-        _similarity = new ImpactSimilarity(statistics ?? reader.Statistics);
+        Statistics = statistics ?? reader.Statistics;
+        _similarity = new ImpactSimilarity(Statistics);
     }
+
+    /// <summary>The statistics the search runs under: the commit's, or the collection-wide ones given for a shard.</summary>
+    public ICollectionStatistics Statistics { get; }
 
     /// <summary>The searcher of a commit's impacts under <paramref name="key"/>: shared per reader, or one over given
     /// (collection-wide) statistics.</summary>
@@ -52,13 +56,13 @@ internal sealed class ImpactSearcher
     }
 
     /// <summary>Each query term's share of a hit's score: its weight times the document's impact (reported as the
-    /// contribution; tf is the term's real frequency, idf BM25's under the index's statistics, for reading). They add
+    /// contribution; tf is the term's real frequency, idf BM25's under the statistics searched with, for reading). They add
     /// up to the score the search returned.</summary>
     public Explanation Explain(Query query, Hit hit)
     {
         var seg = (ImpactSegmentReader)_view.Segments[hit.Segment];
         var original = Reader.Segments[hit.Segment];
-        var stats = Reader.Statistics;
+        var stats = Statistics;
         int length = SmallFloat.Byte4ToInt(original.Norms[hit.Doc]);
         var terms = new List<TermContribution>();
         double total = 0;

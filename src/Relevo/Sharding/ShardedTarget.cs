@@ -120,6 +120,34 @@ internal sealed class ShardedTarget : ISearchTarget
         throw new RelevoException($"the sharded index kept changing during the search ({MaxAttempts} attempts); try again");
     }
 
+    /// <summary>Explanations computed by each hit's shard with the collection-wide statistics of the query's terms at
+    /// the version the search read (the statistics the shards scored with), so they add up to the sharded scores.</summary>
+    public async ValueTask<Explanation?[]> ExplainAsync(Bm25Stage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation)
+    {
+        var terms = new string[query.Terms.Count];
+        var weights = new float[terms.Length];
+        for (int i = 0; i < terms.Length; i++) (terms[i], weights[i]) = query.Terms[i];
+        var global = await GlobalAsync(terms, cancellation).ConfigureAwait(false);
+        var request = new ExplainRequest(stage.Text, terms, weights, global.DocCount, global.SumTotalTermFreq, global.DocFreqs, global.TotalTermFreqs);
+        var answers = await FetchAsync(ExplainRequest.Operation, System.Text.Json.JsonSerializer.Serialize(request), hits, cancellation).ConfigureAwait(false);
+        var result = new Explanation?[hits.Count];
+        for (int i = 0; i < result.Length; i++)
+            if (answers[i] is { } json)
+                result[i] = System.Text.Json.JsonSerializer.Deserialize<Explanation>(json)! with { DocId = hits[i].Id };
+        return result;
+    }
+
+    /// <summary>The collection-wide statistics of terms at the version the last search read.</summary>
+    private async ValueTask<GlobalStatistics> GlobalAsync(string[] terms, CancellationToken cancellation)
+    {
+        if (_cache.Get(terms, Version, out long cached) is { } known && cached == Version) return known;
+        cancellation.ThrowIfCancellationRequested();
+        var stats = await Task.WhenAll(Each(s => s.StatisticsAsync(Version, terms))).ConfigureAwait(false);
+        if (Array.Exists(stats, s => s.Version != Version))
+            throw new RelevoException("the sharded index changed since the search; search again to explain its newer ranking");
+        return GlobalStatistics.Sum(terms, stats);
+    }
+
     public async ValueTask<byte[]?[]> FetchAsync(string operation, string argument, IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {
         var result = new byte[]?[hits.Count];

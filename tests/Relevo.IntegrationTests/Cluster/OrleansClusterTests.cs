@@ -47,6 +47,14 @@ public sealed class OrleansClusterTests(ITestOutputHelper output)
                 RankingComparison.AssertSame(ShardedPair.CompareRuns(expected, actual, k), $"{pipeline} k={k} on the cluster");
                 Assert.Equal(data.Queries.Count, actual.QueryIds.Count);
             }
+            // explanations come from each hit's silo, with the collection-wide statistics: the one index's, term for term
+            foreach (var (_, text) in data.Queries.Take(20))
+            {
+                var one = data.Single.Search(text, "bm25", 10, new SearchOptions { Explain = true });
+                var onCluster = await index.SearchAsync(text, "bm25", 10, new SearchOptions { Explain = true });
+                Assert.Equal(one.Explanations!.Select(e => System.Text.Json.JsonSerializer.Serialize(e)),
+                    onCluster.Explanations!.Select(e => System.Text.Json.JsonSerializer.Serialize(e)));
+            }
             var silos = await shards.ShardSilosAsync();
             Assert.True(silos.Distinct().Count() >= 2, "all shards on one silo: " + string.Join(", ", silos));
         }

@@ -70,7 +70,7 @@ public class Rm3Tests
         // d1 is the only banana document; its feedback brings in apple, so d2 (apple cherry) is now retrieved too.
         Assert.Equal(["d1", "d2"], state.Ranking!.Hits.Select(h => h.Id));
         Assert.Equal(2, state.Ranking.Stages.Count);
-        var e = pipeline.Explain(state, state.Ranking.Hits[1], ctx)!;
+        var e = (await pipeline.ExplainAsync(state, [state.Ranking.Hits[1]], ctx))![0]!;
         Assert.Equal(state.Ranking.Hits[1].Score, e.Score, 5);
     }
 }
