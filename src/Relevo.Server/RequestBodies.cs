@@ -52,7 +52,8 @@ internal static class RequestBodies
         var o = s.Options;
         // Until the request is known to be an authorized write, Kestrel stops any body at the small limit's drain size.
         SetKestrelLimit(ctx, DrainLimit(o.MaxSearchBodyBytes));
-        if (kind is null)
+        if (kind == BodyKind.Mcp && o.ApiKey is not null) Endpoints.Authorize(s, ctx); // every /mcp request, before its body
+        if (kind is null || (kind == BodyKind.Mcp && !HttpMethods.IsPost(ctx.Request.Method))) // MCP's GET and DELETE take none
         {
             RefuseDeclaredOver(ctx, o.MaxSearchBodyBytes); // a body nobody reads is never buffered, only bounded
             await next(ctx);
@@ -64,22 +65,10 @@ internal static class RequestBodies
             Endpoints.Authorize(s, ctx); // before reading: an anonymous client cannot make the server read a large body
             limit = o.MaxBodyBytes;
         }
-        else if (kind == BodyKind.Mcp)
-        {
-            if (o.ApiKey is not null) Endpoints.Authorize(s, ctx);
-            if (!HttpMethods.IsPost(ctx.Request.Method))
-            {
-                RefuseDeclaredOver(ctx, o.MaxSearchBodyBytes);
-                await next(ctx);
-                return;
-            }
-            RequireJson(ctx);
-            limit = o.MaxMcpBodyBytes;
-        }
         else
         {
             RequireJson(ctx);
-            limit = o.MaxSearchBodyBytes;
+            limit = kind == BodyKind.Mcp ? o.MaxMcpBodyBytes : o.MaxSearchBodyBytes;
         }
         SetKestrelLimit(ctx, DrainLimit(limit));
         RefuseDeclaredOver(ctx, limit);
