@@ -11,12 +11,8 @@ namespace Relevo.Cli.Commands;
 /// written as TREC qrels.</summary>
 internal sealed class JudgeCommand : Command<JudgeCommand.Settings>
 {
-    public sealed class Settings : DatasetSettings, ILlmCommandOptions
+    public sealed class Settings : LlmDatasetSettings
     {
-        [CommandOption("--llm <URL>")][System.ComponentModel.Description(LlmOptions.EndpointHelp)] public string? Llm { get; init; }
-        [CommandOption("--llm-model <NAME>")][System.ComponentModel.Description(LlmOptions.ModelHelp)] public string? LlmModel { get; init; }
-        [CommandOption("--llm-timeout <SECONDS>")][System.ComponentModel.Description(LlmOptions.TimeoutHelp)] public int? LlmTimeout { get; init; }
-        [CommandOption("--llm-retries <N>")][System.ComponentModel.Description(LlmOptions.RetriesHelp)] public int? LlmRetries { get; init; }
         [CommandOption("--index <DIR>")][Description("Index holding the documents (default: a fresh BM25 index is not built; give one)")] public string IndexDir { get; init; } = "";
         [CommandOption("--run <PATH>")][Description("TREC run whose top documents are judged; repeat to pool several")] public string[] Runs { get; init; } = [];
         [CommandOption("--depth <N>")][DefaultValue(10)] public int Depth { get; init; } = 10;

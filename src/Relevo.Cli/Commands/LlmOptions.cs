@@ -13,9 +13,22 @@ internal interface ILlmCommandOptions
     int? LlmRetries { get; }
 }
 
-/// <summary>Settings with the LLM options (commands whose settings derive from another base declare them
-/// themselves, with the same attributes).</summary>
+/// <summary>Settings with the LLM options.</summary>
 internal abstract class LlmCommandSettings : CommandSettings, ILlmCommandOptions
+{
+    [CommandOption("--llm <URL>")][Description(LlmOptions.EndpointHelp)]
+    public string? Llm { get; init; }
+    [CommandOption("--llm-model <NAME>")][Description(LlmOptions.ModelHelp)]
+    public string? LlmModel { get; init; }
+    [CommandOption("--llm-timeout <SECONDS>")][Description(LlmOptions.TimeoutHelp)]
+    public int? LlmTimeout { get; init; }
+    [CommandOption("--llm-retries <N>")][Description(LlmOptions.RetriesHelp)]
+    public int? LlmRetries { get; init; }
+}
+
+/// <summary>Dataset settings with the LLM options (<c>run</c>, <c>judge</c>): the same four options as
+/// <see cref="LlmCommandSettings"/>, declared once more only because a settings class has one base.</summary>
+internal abstract class LlmDatasetSettings : DatasetSettings, ILlmCommandOptions
 {
     [CommandOption("--llm <URL>")][Description(LlmOptions.EndpointHelp)]
     public string? Llm { get; init; }

@@ -8,12 +8,8 @@ namespace Relevo.Cli.Commands;
 
 internal sealed class RunCommand : Command<RunCommand.Settings>
 {
-    public sealed class Settings : DatasetSettings, ILlmCommandOptions
+    public sealed class Settings : LlmDatasetSettings
     {
-        [CommandOption("--llm <URL>")][System.ComponentModel.Description(LlmOptions.EndpointHelp)] public string? Llm { get; init; }
-        [CommandOption("--llm-model <NAME>")][System.ComponentModel.Description(LlmOptions.ModelHelp)] public string? LlmModel { get; init; }
-        [CommandOption("--llm-timeout <SECONDS>")][System.ComponentModel.Description(LlmOptions.TimeoutHelp)] public int? LlmTimeout { get; init; }
-        [CommandOption("--llm-retries <N>")][System.ComponentModel.Description(LlmOptions.RetriesHelp)] public int? LlmRetries { get; init; }
         [CommandOption("--verbose")][System.ComponentModel.Description("After the LLM cost line, one line per query whose LLM calls failed or needed repair.")] public bool Verbose { get; init; }
         [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
         [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("e.g. bm25, bm25(k1=1.2,b=0.75), ql(mu=1000), bm25>>rm3(terms=10,docs=10,weight=0.5)>>bm25, fuse(rrf,bm25,ql)")] public string Pipeline { get; init; } = "bm25";
