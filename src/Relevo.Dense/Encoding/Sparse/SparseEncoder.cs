@@ -29,8 +29,10 @@ internal sealed class SparseEncoder : IDisposable
     public string Folder { get; }
 
     /// <summary>Identifies the exact weights, vocabulary and settings (a hash of model.onnx, the tokenizer file and the
-    /// configuration).</summary>
-    public string Fingerprint { get; }
+    /// configuration), computed when first asked for: hashing the model file is not part of loading it.</summary>
+    public string Fingerprint => _fingerprint.Value;
+
+    private readonly Lazy<string> _fingerprint;
 
     /// <summary>The number of vocabulary entries (lines of vocab.txt, entries of tokenizer.json), which is also the model's logits width.</summary>
     public int VocabularySize { get; }
@@ -55,7 +57,7 @@ internal sealed class SparseEncoder : IDisposable
             _sessionOptions.Dispose();
             throw;
         }
-        Fingerprint = ComputeFingerprint(_onnx, vocab, config);
+        _fingerprint = new Lazy<string>(() => ComputeFingerprint(onnx, vocab, config));
     }
 
     /// <summary>Loads a model folder: <c>model.onnx</c> (int64 inputs <c>input_ids</c>, <c>attention_mask</c> and
