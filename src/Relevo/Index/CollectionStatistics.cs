@@ -59,3 +59,22 @@ internal sealed class IndexStatistics : ICollectionStatistics
         return ttf;
     }
 }
+
+/// <summary>Collection-wide statistics of some terms, given rather than read from a commit: what every shard of a
+/// sharded index scores with (the shards' statistics summed), so that a sharded search ranks, and explains, as one
+/// index would. Only these terms are known.</summary>
+internal sealed record GlobalStatistics(long DocCount, long SumTotalTermFreq, string[] Terms, long[] DocFreqs, long[] TotalTermFreqs)
+    : ICollectionStatistics
+{
+    public long DocFreq(string term)
+    {
+        int i = Array.IndexOf(Terms, term);
+        return i < 0 ? throw new InvalidOperationException($"no global statistics for term '{term}'") : DocFreqs[i];
+    }
+
+    public long TotalTermFreq(string term)
+    {
+        int i = Array.IndexOf(Terms, term);
+        return i < 0 ? throw new InvalidOperationException($"no global statistics for term '{term}'") : TotalTermFreqs[i];
+    }
+}

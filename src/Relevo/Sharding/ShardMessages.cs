@@ -29,25 +29,9 @@ internal static class ShardVersion
 internal sealed record ShardStatistics(long Version, long DocCount, long SumTotalTermFreq, long[] DocFreqs, long[] TotalTermFreqs)
 {
     public int LiveDocs { get; init; }
-}
 
-/// <summary>Collection statistics summed over every shard: what each shard scores with, so that a sharded search
-/// ranks as one index would (Elasticsearch's "DFS query then fetch"). Only the query's terms are known.</summary>
-internal sealed record GlobalStatistics(long DocCount, long SumTotalTermFreq, string[] Terms, long[] DocFreqs, long[] TotalTermFreqs)
-    : ICollectionStatistics
-{
-    public long DocFreq(string term)
-    {
-        int i = Array.IndexOf(Terms, term);
-        return i < 0 ? throw new InvalidOperationException($"no global statistics for term '{term}'") : DocFreqs[i];
-    }
-
-    public long TotalTermFreq(string term)
-    {
-        int i = Array.IndexOf(Terms, term);
-        return i < 0 ? throw new InvalidOperationException($"no global statistics for term '{term}'") : TotalTermFreqs[i];
-    }
-
+    /// <summary>The collection-wide statistics of <paramref name="terms"/>: every shard's summed (Elasticsearch's "DFS
+    /// query then fetch"), what each shard scores with so that a sharded search ranks as one index would.</summary>
     public static GlobalStatistics Sum(string[] terms, IReadOnlyList<ShardStatistics> shards)
     {
         long docs = 0, sum = 0;

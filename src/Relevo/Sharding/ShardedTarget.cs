@@ -59,7 +59,7 @@ internal sealed class ShardedTarget : ISearchTarget
                         version = newest;
                         continue;
                     }
-                    global = GlobalStatistics.Sum(terms, stats);
+                    global = ShardStatistics.Sum(terms, stats);
                     _cache.Remember(newest, global);
                     version = newest;
                 }
@@ -112,7 +112,7 @@ internal sealed class ShardedTarget : ISearchTarget
                 continue;
             }
             Version = newest;
-            var global = GlobalStatistics.Sum(array, stats);
+            var global = ShardStatistics.Sum(array, stats);
             long live = 0;
             foreach (var s in stats) live += s.LiveDocs;
             return new TermStatistics(global.DocCount, live, global.DocFreqs);
@@ -128,7 +128,7 @@ internal sealed class ShardedTarget : ISearchTarget
         var weights = new float[terms.Length];
         for (int i = 0; i < terms.Length; i++) (terms[i], weights[i]) = query.Terms[i];
         var global = await GlobalAsync(terms, cancellation).ConfigureAwait(false);
-        var request = new ExplainRequest(stage.Text, terms, weights, global.DocCount, global.SumTotalTermFreq, global.DocFreqs, global.TotalTermFreqs);
+        var request = new ExplainRequest(stage.Text, terms, weights, global);
         var answers = await FetchAsync(ExplainRequest.Operation, System.Text.Json.JsonSerializer.Serialize(request), hits, cancellation).ConfigureAwait(false);
         var result = new Explanation?[hits.Count];
         for (int i = 0; i < result.Length; i++)
@@ -145,7 +145,7 @@ internal sealed class ShardedTarget : ISearchTarget
         var stats = await Task.WhenAll(Each(s => s.StatisticsAsync(Version, terms))).ConfigureAwait(false);
         if (Array.Exists(stats, s => s.Version != Version))
             throw new RelevoException("the sharded index changed since the search; search again to explain its newer ranking");
-        return GlobalStatistics.Sum(terms, stats);
+        return ShardStatistics.Sum(terms, stats);
     }
 
     public async ValueTask<byte[]?[]> FetchAsync(string operation, string argument, IReadOnlyList<Hit> hits, CancellationToken cancellation)

@@ -82,7 +82,7 @@ internal sealed class BoundedShardSearch : IDisposable
             perShard.Add(new ShardStatistics(0, stats.DocCount, stats.SumTotalTermFreq,
                 terms.Select(stats.DocFreq).ToArray(), terms.Select(stats.TotalTermFreq).ToArray()));
         }
-        var global = GlobalStatistics.Sum(terms, perShard);
+        var global = ShardStatistics.Sum(terms, perShard);
         return _readers.Select(r => new Bm25Searcher(r, new Bm25Parameters(), global)).ToArray();
     }
 
