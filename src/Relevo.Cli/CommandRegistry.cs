@@ -15,6 +15,12 @@ internal static class CommandRegistry
         config.AddCommand<Relevo.Cli.Commands.DeleteCommand>("delete").WithDescription("Delete documents by id.");
         config.AddCommand<Relevo.Cli.Commands.EvalCommand>("eval").WithDescription("Evaluate runs against qrels with trec_eval-exact measures, significance tests and reports.");
         config.AddCommand<Relevo.Cli.Commands.DenseCommand>("dense").WithDescription("Add a sentence-embedding model's vectors to an index.");
+        config.AddBranch("tree", tree =>
+        {
+            tree.SetDescription("Organise an index into a semantic tree for lattice(...) (LLM-guided hierarchical retrieval).");
+            tree.AddCommand<Relevo.Cli.Commands.TreeBuildCommand>("build").WithDescription("Build (or --extend) the index's semantic tree.");
+            tree.AddCommand<Relevo.Cli.Commands.TreeStatusCommand>("status").WithDescription("Show the index's tree and whether writes since made it stale.");
+        });
         config.AddCommand<Relevo.Cli.Commands.SiloCommand>("silo").WithDescription("Run one Orleans silo of a Relevo cluster over a sharded index (docs/cluster.md).");
         config.AddCommand<Relevo.Cli.Commands.OptimizeCommand>("optimize").WithDescription("Merge an index's segments into one.");
         config.AddCommand<Relevo.Cli.Commands.AskCommand>("ask").WithDescription("Answer a question from an index with an LLM, citing the passages used.");

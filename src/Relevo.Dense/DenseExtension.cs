@@ -31,6 +31,7 @@ public sealed class DenseExtension : IRelevoExtension
         registry.AddStage("rerank", "rerank(dense(model)|cross(model), depth)", s => RerankStages.Build(s, catalog));
         registry.AddStage("sparse", "sparse(model,terms)", s => SparseStage.Build(s, catalog));
         registry.AddService(() => new DenseModels(catalog, _load));
+        registry.AddServiceAlias<Pipelines.IQueryEmbedder, DenseModels>();
         registry.AddComponent(VectorComponent.Instance);
         registry.AddDocumentOperation(StoredVectors.Operation, StoredVectors.Read);
         registry.AddPipelineChoices(Choices);

@@ -62,6 +62,7 @@ public sealed class LlmExtension : IRelevoExtension, IDisposable
         {
             registry.AddBorrowedService(client);
             registry.AddBorrowedService<IAnswerer>(new LlmAnswerer(client));
+            registry.AddBorrowedService<ILatticeJudge>(new LlmLattice(client));
         }
     }
 

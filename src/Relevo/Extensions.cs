@@ -25,6 +25,7 @@ public sealed class ExtensionRegistry
     private readonly Dictionary<string, (StageFactory Factory, string Usage)> _stages = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
     private readonly Dictionary<Type, (Func<object> Create, bool Dispose)> _services = [];
+    private readonly Dictionary<Type, Type> _aliases = [];
     private readonly List<SegmentComponent> _components = [];
     private readonly Dictionary<string, DocumentOperation> _operations = new(StringComparer.Ordinal);
     private readonly List<Func<IReadOnlyList<SegmentEntry>, IEnumerable<PipelineChoice>>> _choices = [];
@@ -54,6 +55,11 @@ public sealed class ExtensionRegistry
     /// <summary>Adds a service stages reach through <see cref="StageContext.GetService{T}"/>, created on first use (one
     /// per <see cref="SearchIndex"/>) and disposed with it when disposable.</summary>
     public void AddService<T>(Func<T> create) where T : class => _services[typeof(T)] = (create, true);
+
+    /// <summary>Makes <typeparamref name="TService"/>, a registered service, reachable as <typeparamref name="TAlias"/>
+    /// too (one instance: e.g. the dense layer's models serve the core's query embeddings).</summary>
+    internal void AddServiceAlias<TAlias, TService>() where TService : class, TAlias where TAlias : class =>
+        _aliases[typeof(TAlias)] = typeof(TService);
 
     /// <summary>A service its owner keeps and disposes (e.g. an LLM client shared by several indexes).</summary>
     internal void AddBorrowedService<T>(T instance) where T : class => _services[typeof(T)] = (() => instance, false);
@@ -85,7 +91,7 @@ public sealed class ExtensionRegistry
     internal DocumentOperation DocumentOperation(string name) =>
         _operations.TryGetValue(name, out var op) ? op : throw new RelevoException($"no document operation '{name}' is registered here");
 
-    internal ServiceSet CreateServices() => new(_services);
+    internal ServiceSet CreateServices() => new(_services, _aliases);
 }
 
 /// <summary>Data an extension computes for one document where the document lives (its own process or a shard's):
@@ -93,17 +99,21 @@ public sealed class ExtensionRegistry
 internal delegate byte[]? DocumentOperation(IndexReader reader, string argument, int segment, int doc);
 
 /// <summary>The services of one <see cref="SearchIndex"/>: created on first use, disposed with it.</summary>
-internal sealed class ServiceSet(IReadOnlyDictionary<Type, (Func<object> Create, bool Dispose)> factories) : IDisposable
+internal sealed class ServiceSet(IReadOnlyDictionary<Type, (Func<object> Create, bool Dispose)> factories,
+    IReadOnlyDictionary<Type, Type>? aliases = null) : IDisposable
 {
     private readonly ConcurrentDictionary<Type, Lazy<object>> _created = new();
 
     public T Get<T>() where T : class =>
         TryGet<T>() ?? throw new RelevoException($"no {typeof(T).Name} here (the extension that provides it is not loaded)");
 
-    public T? TryGet<T>() where T : class
+    public T? TryGet<T>() where T : class => (T?)TryGet(typeof(T));
+
+    private object? TryGet(Type type)
     {
-        if (!factories.TryGetValue(typeof(T), out var factory)) return null;
-        return (T)_created.GetOrAdd(typeof(T), _ => new Lazy<object>(factory.Create, LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+        if (aliases is not null && aliases.TryGetValue(type, out var target)) type = target;
+        if (!factories.TryGetValue(type, out var factory)) return null;
+        return _created.GetOrAdd(type, _ => new Lazy<object>(factory.Create, LazyThreadSafetyMode.ExecutionAndPublication)).Value;
     }
 
     public void Dispose()

@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
+using Relevo.Pipelines;
 
 namespace Relevo.Dense;
 
 /// <summary>The embedding models one <see cref="SearchIndex"/>'s dense stages use, each loaded once (on first use) with
 /// its query-vector cache, and disposed with the index (unless a loader of the host's gave them: the host owns those).</summary>
-internal sealed class DenseModels(ModelCatalog catalog, Func<string, EmbeddingModel>? load = null) : IDisposable
+internal sealed class DenseModels(ModelCatalog catalog, Func<string, EmbeddingModel>? load = null) : IQueryEmbedder, IDisposable
 {
     public ModelCatalog Catalog => catalog;
 

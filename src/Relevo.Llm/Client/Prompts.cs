@@ -69,6 +69,30 @@ internal static class Prompts
         return sb.ToString();
     }
 
+    /// <summary>LATTICE navigation: the children of a frontier node of the semantic tree (topic summaries or passages),
+    /// and anchors scored before, judged together on one scale.</summary>
+    public static string LatticeJudge(string query, IReadOnlyList<string> items)
+    {
+        var sb = new StringBuilder();
+        sb.Append($"Search query: {query}\nBelow are entries of a topic tree over a document collection: each is either a summary of a " +
+                  "group of documents or a single passage. Score each entry from 0 (no relevant document there) to 10 (certainly " +
+                  "contains or is a passage that answers the query).\n\n");
+        for (int i = 0; i < items.Count; i++) sb.Append('[').Append(i + 1).Append("] ").Append(items[i]).Append('\n');
+        sb.Append("\nAnswer with one line per entry, in the format [1]: 7");
+        return sb.ToString();
+    }
+
+    /// <summary>A node summary for the semantic tree, from its children's summaries or passages.</summary>
+    public static string TreeSummary(IReadOnlyList<string> children)
+    {
+        var sb = new StringBuilder();
+        sb.Append("Summarize what these documents or topics have in common in at most 50 words, naming the subjects, entities " +
+                  "and questions a searcher would look for in them. Write only the summary.\n\n");
+        for (int i = 0; i < children.Count; i++) sb.Append('[').Append(i + 1).Append("] ").Append(children[i]).Append('\n');
+        sb.Append("\nSummary:");
+        return sb.ToString();
+    }
+
     public static string Expand(string query) =>
         $"Write a short passage (about 100 words) that answers this query, as an encyclopedia or a scientific abstract would.\n" +
         $"Query: {query}\nPassage:";

@@ -15,6 +15,7 @@ internal sealed class IndexWriter : IDisposable
     private readonly FileStream _lock;
     private readonly Analyzer _analyzer;
     private Manifest _committed;
+    private IReadOnlyList<ComponentData> _indexComponents;
     private int _nextSegment;
 
     // Segments of the last commit plus segments flushed since, each with its pending deletions.
@@ -40,6 +41,7 @@ internal sealed class IndexWriter : IDisposable
         _committed = Manifest.Exists(dir) ? Manifest.Read(dir) : Manifest.Empty(options.Analyzer);
         _analyzer = Analyzer.Create(_committed.Analyzer);
         _nextSegment = _committed.NextSegment;
+        _indexComponents = _committed.IndexComponents;
         foreach (var reader in IndexReader.OpenSegments(dir, _committed))
         {
             var entry = FindEntry(_committed, reader.Name);
@@ -272,7 +274,10 @@ internal sealed class IndexWriter : IDisposable
         // that the documents added next get that data too (CompleteComponents) and dense search keeps working
         if (entries.Count == 0 && carrier >= 0) entries.Add(CommittedEntry(carrier, generation));
         Stage("deletes-written");
-        var manifest = new Manifest(Manifest.CurrentFormat, generation, _analyzer.Name, _nextSegment, entries);
+        var manifest = new Manifest(Manifest.CurrentFormat, generation, _analyzer.Name, _nextSegment, entries)
+        {
+            IndexComponents = _indexComponents,
+        };
         manifest.Commit(_dir, Stage);
         // The commit is durable from here on: nothing below may fail it (the caller is told it committed).
         Stage("committed");
@@ -589,6 +594,7 @@ internal sealed class IndexWriter : IDisposable
         manifest.Commit(_dir, Stage);
         _committed = manifest;
         _nextSegment = manifest.NextSegment;
+        _indexComponents = manifest.IndexComponents;
         ReloadSegments();
         RemoveUnreferencedFiles();
         _dirty = false;
@@ -602,6 +608,7 @@ internal sealed class IndexWriter : IDisposable
         _bufferDeleted.Clear();
         _committed = Manifest.Exists(_dir) ? Manifest.Read(_dir) : _committed;
         _nextSegment = Math.Max(_nextSegment, _committed.NextSegment);
+        _indexComponents = _committed.IndexComponents;
         ReloadSegments();
         RemoveUnreferencedFiles();
         _dirty = false;
@@ -643,6 +650,8 @@ internal sealed class IndexWriter : IDisposable
             if (s.DeletesFile is { } d) keep.Add(d);
             foreach (var f in s.ComponentFiles()) keep.Add(f);
         }
+        foreach (var c in commits.SelectMany(c => c.IndexComponents).Concat(_indexComponents))
+            foreach (var f in c.Files) keep.Add(f);
         foreach (var f in _segments)
         {
             foreach (var name in SegmentFiles.All(f.Entry.Name)) keep.Add(name);
@@ -684,6 +693,21 @@ internal sealed class IndexWriter : IDisposable
         }
         throw new InvalidOperationException($"no segment {segment} in the writer");
     }
+
+    /// <summary>Records that the index now has <paramref name="data"/> (its files written and fsynced), replacing
+    /// the data of the same component; the next <see cref="Commit"/> makes it part of the index atomically.</summary>
+    internal void SetIndexComponent(ComponentData data)
+    {
+        var list = new List<ComponentData>(_indexComponents.Count + 1);
+        foreach (var c in _indexComponents)
+            if (c.Component != data.Component) list.Add(c);
+        list.Add(data);
+        _indexComponents = list;
+        _dirty = true;
+    }
+
+    /// <summary>The index-level data the next commit will name.</summary>
+    internal IReadOnlyList<ComponentData> IndexComponents => _indexComponents;
 
     // a file a background merge is writing (the segment is in no commit yet)
     private bool IsMergeOutput(string name)

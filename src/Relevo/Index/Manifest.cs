@@ -67,6 +67,19 @@ internal sealed record Manifest(int Format, long Generation, string Analyzer, in
 
     public static Manifest Empty(string analyzer) => new(CurrentFormat, 0, analyzer, 0, []);
 
+    /// <summary>Data of the whole index beside its segments (the semantic tree of <c>relevo tree build</c>), with the
+    /// files each occupies: committed with the segments it was built from, kept by every writer, replaced by the next
+    /// build. Older builds of format 2 ignore it (and drop it at their next commit).</summary>
+    public IReadOnlyList<ComponentData> IndexComponents { get; init; } = [];
+
+    /// <summary>The index-level data of <paramref name="component"/>, or null.</summary>
+    public ComponentData? IndexComponent(string component)
+    {
+        foreach (var c in IndexComponents)
+            if (string.Equals(c.Component, component, StringComparison.Ordinal)) return c;
+        return null;
+    }
+
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
 
     public static Manifest Read(string directory)
