@@ -132,6 +132,16 @@ public abstract class DatasetLlmFixture : IDisposable
     public int Grade(string query, string passage) =>
         _qidByText.TryGetValue(query.Trim(), out var qid) && _relevantPassages[qid].Contains(passage.Trim()) ? 1 : 0;
 
+    /// <summary>The judged-relevant document ids of a query given by its text (none for an unknown text).</summary>
+    public IReadOnlySet<string> RelevantIds(string query)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        if (_qidByText.TryGetValue(query.Trim(), out var qid))
+            foreach (var (doc, g) in Qrels.ForQuery(qid)!)
+                if (g > 0) ids.Add(doc);
+        return ids;
+    }
+
     /// <summary>The index opened with LLM stages that call <paramref name="llm"/> (none: they fail when run).</summary>
     internal SearchIndex Open(LlmClient? llm) =>
         SearchIndex.Open(IndexDir, new SearchIndexOptions { Extensions = [new LlmExtension(llm), new DenseExtension()] });
