@@ -22,6 +22,7 @@ internal static class Benchmarks
         new PruningBenchmark(),
         new LuceneNetIndexCommand(),
         new LuceneNetRunCommand(),
+        new LatticeBenchmark(),
     ];
 }
 

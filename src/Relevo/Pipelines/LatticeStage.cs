@@ -28,6 +28,10 @@ internal sealed class LatticeStage(LatticeOptions options, bool llm) : Stage
 {
     public const string StoredVectorOperation = "dense.vector";
 
+    /// <summary>Where no LLM endpoint was given (the LLM layer registers the judge only with one).</summary>
+    public const string NoJudge = "lattice(llm=true) navigates with an LLM: pass --llm ENDPOINT --llm-model NAME " +
+        "(e.g. --llm http://127.0.0.1:11434/v1 --llm-model qwen2.5:7b) or set RELEVO_LLM_ENDPOINT and RELEVO_LLM_MODEL; lattice(beam=4) navigates by embeddings";
+
     public LatticeOptions Options { get; } = options;
     public bool Llm { get; } = llm;
 
@@ -50,7 +54,7 @@ internal sealed class LatticeStage(LatticeOptions options, bool llm) : Stage
         var view = TreeReader.For(reader)
             ?? throw new RelevoException($"lattice: {reader.Directory} has no semantic tree; build one with: relevo tree build --index {reader.Directory} --model arctic-xs");
         ILatticeNavigator navigator = Llm
-            ? new JudgeNavigator(context.GetService<ILatticeJudge>(), state.Query.Text, view, context)
+            ? new JudgeNavigator(context.TryGetService<ILatticeJudge>() ?? throw new RelevoException(NoJudge), state.Query.Text, view, context)
             : new EmbeddingNavigator(state.Query.Vector ?? context.GetService<IQueryEmbedder>().EmbedQuery(view.Tree.Model, state.Query.Text),
                 view, context);
         var result = await LatticeSearch.RunAsync(view, navigator, Options, depth, context.Cancellation).ConfigureAwait(false);

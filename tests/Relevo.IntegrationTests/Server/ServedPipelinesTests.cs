@@ -238,3 +238,41 @@ public sealed class ServedPipelinesTests : IDisposable
         }
     }
 }
+
+/// <summary>lattice(llm=true) in the server: it navigates with the operator's endpoint, and a server without one says
+/// how to give it.</summary>
+public sealed class ServedLatticeTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public ServedLatticeTests()
+    {
+        TestIndexes.Write(_dir["idx"], TestIndexes.Small);
+        using var w = Relevo.Index.IndexWriter.Open(_dir["idx"]);
+        Relevo.Index.Trees.TreeIndexer.Build(w, "hashed", HashedVectors.Of(32), new Relevo.Index.Trees.TreeOptions(Branching: 2));
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task The_lattice_stage_navigates_with_the_operators_llm()
+    {
+        var oracle = new LatticeOracle(_dir["idx"], query => query.Contains("vitamin", StringComparison.Ordinal) ? new HashSet<string> { "d1" } : new HashSet<string>());
+        using var dbl = new ChatTestDouble(oracle.Answer);
+        using var llm = new LlmClient(new LlmSettings(dbl.Endpoint, "oracle") { RetryDelay = TimeSpan.FromMilliseconds(5) });
+        string search = "/api/search?q=vitamin&pipeline=" + Uri.EscapeDataString("lattice(beam=2,llm=true)");
+        await using (var h = await ServerHarness.StartAsync(_dir["idx"], o => o with { Extensions = [new LlmExtension(llm)] }))
+        {
+            var found = await h.GetJson(search);
+            Assert.Equal("d1", found.GetProperty("hits")[0].GetProperty("id").GetString());
+            Assert.True(dbl.Requests > 0);
+        }
+        await using (var h = await ServerHarness.StartAsync(_dir["idx"]))
+        {
+            var r = await h.Client.GetAsync(search);
+            string text = await r.Content.ReadAsStringAsync();
+            Assert.False(r.IsSuccessStatusCode, text);
+            Assert.Contains("--llm", text);
+        }
+    }
+}

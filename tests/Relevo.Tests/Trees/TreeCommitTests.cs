@@ -161,6 +161,6 @@ public sealed class TreeCommitTests
             using var again = SearchIndex.Open(dir.Path);
             again.Search("stars", "lattice(llm=true)", 10);
         });
-        Assert.Contains("ILatticeJudge", judgeMissing.Message);
+        Assert.Contains("lattice(llm=true) navigates with an LLM: pass --llm ENDPOINT", judgeMissing.Message);
     }
 }
