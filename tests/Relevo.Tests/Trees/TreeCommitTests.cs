@@ -104,6 +104,37 @@ public sealed class TreeCommitTests
         Assert.Equal(after.IndexComponents.Single().Files, trees);
     }
 
+    [Fact]
+    public void AnLlmWritesTheSummariesBottomUpAndAFailedCallKeepsTheExtractiveOne()
+    {
+        using var dir = new TempDir();
+        Write(dir.Path, Enumerable.Range(0, 60).Select(Doc));
+        var prompts = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var dbl = new ChatTestDouble(call =>
+        {
+            prompts.Add(call.Prompt);
+            var children = Oracle.Bracketed(call.Prompt);
+            // the model "fails" (an empty reply) on groups of river documents
+            if (children.Any(c => c.Text.Contains("river", StringComparison.Ordinal))) return new ChatAnswer("");
+            return new ChatAnswer($"LLM summary of {children.Count} entries, first: {children[0].Text.Split(' ')[0]}");
+        });
+        using var client = new Relevo.Llm.LlmClient(new Relevo.Llm.LlmSettings(dbl.Endpoint, "double") { RetryDelay = TimeSpan.FromMilliseconds(1) });
+        TreeBuildResult built;
+        using (var w = IndexWriter.Open(dir.Path))
+            built = TreeIndexer.Build(w, "fake", Vectors, new TreeOptions(TreeStrategy.TopDown, 4, 1), new Relevo.Llm.LlmLattice(client));
+        using var reader = IndexReader.Open(dir.Path);
+        var tree = TreeReader.For(reader)!.Tree;
+        Assert.True(tree.LlmSummaries);
+        Assert.Equal(tree.NodeCount, built.LlmSummaries + built.LlmFailures);
+        Assert.True(built.LlmSummaries > 0 && built.LlmFailures > 0, $"{built.LlmSummaries} written, {built.LlmFailures} failed");
+        Assert.Equal(built.LlmSummaries, tree.Summaries.Count(t => t.StartsWith("LLM summary of", StringComparison.Ordinal)));
+        Assert.Equal(built.LlmFailures, tree.Summaries.Count(t => t.StartsWith("Topics:", StringComparison.Ordinal)));
+        // bottom-up: a parent's prompt shows its children's summaries, LLM-written where they were
+        Assert.Contains(prompts, p => p.StartsWith("Summarize", StringComparison.Ordinal) && p.Contains("] LLM summary of", StringComparison.Ordinal));
+        // documents are shown by their first words
+        Assert.Contains(prompts, p => p.Contains("] title 1 galaxy galaxy star telescope report number 1", StringComparison.Ordinal));
+    }
+
     /// <summary>A judge that knows which documents are relevant: 10 for a summary or passage with one under it.</summary>
     private sealed class KnowingJudge(Func<string, bool> leadsToRelevant) : ILatticeJudge
     {
