@@ -91,7 +91,8 @@ public sealed class RelevoServer : IAsyncDisposable
         if (!Directory.Exists(dir)) throw new RelevoException($"{dir}: no such index folder");
         return SearchIndex.Open(dir, new SearchIndexOptions
         {
-            Extensions = options.Extensions,
+            // clients name learned models by name only (the CLI passes its --models folder; none by default)
+            Extensions = options.Extensions.Any(e => e is ServedModels) ? options.Extensions : [.. options.Extensions, new ServedModels(null)],
             Writable = options.ApiKey is not null,
             Problem = problems.Report,
         });

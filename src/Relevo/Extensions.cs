@@ -92,6 +92,37 @@ public sealed class ExtensionRegistry
         _operations.TryGetValue(name, out var op) ? op : throw new RelevoException($"no document operation '{name}' is registered here");
 
     internal ServiceSet CreateServices() => new(_services, _aliases);
+
+    /// <summary>Whether a pipeline may name a model file by its path (local use); a server sets false, and then models
+    /// are names looked up in <see cref="ModelsDirectory"/> (<see cref="ServedModels"/>).</summary>
+    internal bool ModelPaths { get; set; } = true;
+
+    /// <summary>The operator's folder of named models when <see cref="ModelPaths"/> is false (null: none).</summary>
+    internal string? ModelsDirectory { get; set; }
+
+    /// <summary>A model file a pipeline named (<c>ltr(model=...)</c>): the path itself in local use; in a server, the
+    /// name's folder in the operator's models folder, and never a path.</summary>
+    internal string ModelPath(string requested)
+    {
+        if (ModelPaths) return requested;
+        if (requested.Length == 0 || requested.Length > 100 || requested is "." or ".." ||
+            !requested.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            throw new RelevoException($"model '{(requested.Length > 40 ? requested[..40] + "…" : requested)}': name a model of this server, not a path");
+        return ModelsDirectory is { } dir
+            ? Path.Combine(dir, requested)
+            : throw new RelevoException("this server serves no learned models (relevo serve --models DIR)");
+    }
+}
+
+/// <summary>What a server adds to its extensions: pipelines name models (learned rankers) only by name, from the
+/// operator's folder, never by a path of the machine.</summary>
+internal sealed class ServedModels(string? directory) : IRelevoExtension
+{
+    public void Register(ExtensionRegistry registry)
+    {
+        registry.ModelPaths = false;
+        registry.ModelsDirectory = directory is null ? null : Path.GetFullPath(directory);
+    }
 }
 
 /// <summary>Data an extension computes for one document where the document lives (its own process or a shard's):

@@ -50,7 +50,7 @@ internal abstract class ServingSettings : LlmCommandSettings
     public ServerOptions ServerOptions(Relevo.Llm.LlmClient? llm)
     {
         var catalog = new Relevo.Dense.ModelCatalog(Models, allowPaths: false);
-        IReadOnlyList<IRelevoExtension> extensions = [new Relevo.Dense.DenseExtension(catalog), new Relevo.Llm.LlmExtension(llm)];
+        IReadOnlyList<IRelevoExtension> extensions = [new Relevo.Dense.DenseExtension(catalog), new Relevo.Llm.LlmExtension(llm), new ServedModels(Models)];
         return new ServerOptions
         {
             IndexDirectory = IndexDir,

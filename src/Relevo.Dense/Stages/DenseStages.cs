@@ -48,6 +48,16 @@ internal sealed class DenseStage(DenseSpec spec) : RetrieverStage
             .Search(request.Vector ?? throw new RelevoException("dense: the request has no query vector"), k, Spec.Oversample, docs, scores, floor, shared,
                 Spec.Ef, Spec.Mode);
 
+    /// <summary>The float32 cosine a search gives each document (the stored unit row · the unit query).</summary>
+    internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc,
+        Span<float> scores)
+    {
+        var searcher = DenseSearcher.For(reader, Spec.Key, int8: false);
+        var query = request.Vector ?? throw new RelevoException("dense: the request has no query vector");
+        for (int i = 0; i < scores.Length; i++)
+            scores[i] = reader.Segments[segment[i]].IsDeleted(doc[i]) ? 0 : System.Numerics.Tensors.TensorPrimitives.Dot(searcher.GetVector(segment[i], doc[i]), query);
+    }
+
     public static Stage Build(StageSyntax s, ModelCatalog catalog) => new DenseStage(ParseSpec(s, catalog));
 
     internal static DenseSpec ParseSpec(StageSyntax s, ModelCatalog catalog)

@@ -32,6 +32,8 @@ internal static class CoreStages
         r.AddStage("rm3", "rm3(terms,docs,weight)", Rm3Stage.Build);
         r.AddStage("rocchio", "rocchio(terms,docs,alpha,beta)", RocchioStage.Build);
         r.AddStage("cascade", "cascade(reranker, reranker, top)", CascadeStage.Build);
+        r.AddStage("features", "features(bm25, ql, dense(model=M), pipeline >> retriever, rank, score, doclen, qlen, title)", FeaturesStage.Build);
+        r.AddStage("ltr", "ltr(model)", LtrStage.Build);
         r.AddStage("lattice", "lattice(beam,llm,alpha,rounds,anchors)", LatticeStage.Build);
     }
 }

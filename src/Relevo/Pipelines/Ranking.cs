@@ -45,6 +45,22 @@ public sealed class Ranking
     /// <summary>One stage's score for each hit (NaN where it did not score the hit).</summary>
     public ReadOnlySpan<float> StageScores(int stage) => _columns[stage];
 
+    /// <summary>The column of the stage named <paramref name="stage"/>, or -1.</summary>
+    internal int ColumnOf(string stage) => Array.IndexOf(_stages, stage);
+
+    /// <summary>This ranking, same hits in the same order, with more columns (names made unique).</summary>
+    internal Ranking WithColumns(IReadOnlyList<(string Name, float[] Values)> added)
+    {
+        var stages = new List<string>(_stages);
+        var columns = new List<float[]>(_columns);
+        foreach (var (name, values) in added)
+        {
+            stages.Add(UniqueName(name, stages));
+            columns.Add(values);
+        }
+        return new Ranking(_hits, [.. stages], [.. columns]);
+    }
+
     /// <summary>The first k hits.</summary>
     public Ranking Cut(int k)
     {

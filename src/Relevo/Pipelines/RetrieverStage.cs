@@ -30,6 +30,13 @@ public abstract class RetrieverStage : Stage
     internal abstract int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
         Span<int> docs, Span<float> scores, float floor, SharedBound? shared);
 
+    /// <summary>This retriever's exact scores for given documents of one commit (<paramref name="segment"/>[i],
+    /// <paramref name="doc"/>[i]): the score a search would give each, whether or not it would reach the top k (feature
+    /// extraction for learning to rank). Retrievers that cannot say refuse.</summary>
+    internal virtual void ScoreDocs(IndexReader reader, RetrievalRequest request, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc,
+        Span<float> scores) =>
+        throw new RelevoException($"{Text} cannot score given documents, so it cannot be a feature (bm25, ql and dense can)");
+
     /// <summary>The weighted terms of the current query: those feedback set, else the text's analysed terms.</summary>
     internal static Query TermsOf(PipelineQuery q, StageContext context) => q.Terms ?? Query.Parse(q.Text, context.Analyzer);
 }
@@ -60,6 +67,10 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
         ImpactSearcher(reader, statistics) is { } impacts
             ? impacts.SearchDocs(request.Terms!, k, docs, scores, null, floor, shared)
             : Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
+
+    /// <summary>Exact BM25 (not impacts) for the documents.</summary>
+    internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc,
+        Span<float> scores) => Searcher(reader, null).ScoreDocs(request.Terms!, segment, doc, scores);
 
     /// <summary>The searcher of a commit for these parameters (shared per reader), or one over given statistics.</summary>
     internal Bm25Searcher Searcher(IndexReader reader, ICollectionStatistics? statistics) =>
@@ -116,13 +127,16 @@ internal sealed class QueryLikelihoodStage(float mu) : RetrieverStage
         ValueTask.FromResult(new RetrievalRequest(TermsOf(query, context)));
 
     internal override int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
-        Span<int> docs, Span<float> scores, float floor, SharedBound? shared)
-    {
-        var searcher = statistics is null
+        Span<int> docs, Span<float> scores, float floor, SharedBound? shared) =>
+        Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
+
+    internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc,
+        Span<float> scores) => Searcher(reader, null).ScoreDocs(request.Terms!, segment, doc, scores);
+
+    private QueryLikelihoodSearcher Searcher(IndexReader reader, ICollectionStatistics? statistics) =>
+        statistics is null
             ? reader.Component("search.ql", _ => new SearcherCache<float, QueryLikelihoodSearcher>()).Get(Mu, mu => new QueryLikelihoodSearcher(reader, mu))
             : new QueryLikelihoodSearcher(reader, Mu, statistics);
-        return searcher.SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
-    }
 }
 
 /// <summary>Searchers of one reader by parameters, for reuse across queries. Parameters come from queries, so the set

@@ -38,6 +38,9 @@ internal interface ISearchTarget
     /// where the hit's document lives (null where it was deleted meanwhile).</summary>
     ValueTask<Explanation?[]> ExplainAsync(Bm25Stage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation);
 
+    /// <summary>The retriever's exact scores for the hits (each where its document lives; 0 for one deleted meanwhile).</summary>
+    ValueTask<float[]> ScoreAsync(RetrieverStage retriever, RetrievalRequest request, IReadOnlyList<Hit> hits, CancellationToken cancellation);
+
     /// <summary>The one local commit; null on a sharded index.</summary>
     IndexReader? LocalReader { get; }
 }
@@ -90,6 +93,17 @@ internal sealed class LocalTarget(IndexReader reader, ExtensionRegistry registry
         var result = new Explanation?[hits.Count];
         for (int i = 0; i < result.Length; i++) result[i] = stage.Explain(reader, query, hits[i]);
         return ValueTask.FromResult(result);
+    }
+
+    public ValueTask<float[]> ScoreAsync(RetrieverStage retriever, RetrievalRequest request, IReadOnlyList<Hit> hits, CancellationToken cancellation)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        var segment = new int[hits.Count];
+        var doc = new int[hits.Count];
+        for (int i = 0; i < hits.Count; i++) (segment[i], doc[i]) = (hits[i].Segment, hits[i].Doc);
+        var scores = new float[hits.Count];
+        retriever.ScoreDocs(reader, request, segment, doc, scores);
+        return ValueTask.FromResult(scores);
     }
 
     public ValueTask<byte[]?[]> FetchAsync(string operation, string argument, IReadOnlyList<Hit> hits, CancellationToken cancellation)

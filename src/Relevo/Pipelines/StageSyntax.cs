@@ -32,6 +32,9 @@ public sealed class StageSyntax
     /// <summary>The 1-based column where the stage starts.</summary>
     public int Column => _node.Column;
 
+    /// <summary>The registry the pipeline is parsed with (what the host allows, e.g. model paths).</summary>
+    internal ExtensionRegistry Registry => _registry;
+
     /// <summary>An error at <paramref name="column"/> of the pipeline text, to throw.</summary>
     public PipelineSyntaxException Error(int column, string problem) => new(_text, column, problem, _registry.StageList);
 

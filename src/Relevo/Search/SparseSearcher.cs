@@ -34,6 +34,10 @@ internal class SparseSearcher<TScorer> where TScorer : struct, ITermScorer
         return Weight<TScorer>.ForThread().For(query, _similarity).Search(Reader, k, algorithm ?? Algorithm, docs, scores, floor, shared);
     }
 
+    /// <summary>The exact scores of given documents of this commit (see <see cref="Weight{TScorer}.ScoreDocs"/>).</summary>
+    public void ScoreDocs(Query query, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc, Span<float> scores) =>
+        Weight<TScorer>.ForThread().For(query, _similarity).ScoreDocs(Reader.Segments, segment, doc, scores);
+
     /// <summary>The top k documents.</summary>
     public IReadOnlyList<Hit> Search(Query query, int k, PruningAlgorithm? algorithm = null, float floor = float.NegativeInfinity, SharedBound? shared = null)
     {

@@ -129,6 +129,36 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
         return Top.DrainInto(docs, scores);
     }
 
+    /// <summary>The exact scores of given documents (<paramref name="segment"/>[i], <paramref name="doc"/>[i]; deleted or
+    /// unmatched ones score 0), term by term in query order and summed in double as <see cref="ExhaustiveScorer"/>
+    /// sums, so each equals the score a search of the whole commit gives the document. Reads only the candidates'
+    /// postings entries (feature extraction for learning to rank), not whole lists.</summary>
+    public void ScoreDocs(IReadOnlyList<SegmentReader> segments, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc, Span<float> scores)
+    {
+        var sums = new double[scores.Length];
+        for (int s = 0; s < segments.Count; s++)
+        {
+            var seg = segments[s];
+            bool any = false;
+            for (int i = 0; i < segment.Length; i++) if (segment[i] == s) { any = true; break; }
+            if (!any) continue;
+            var norms = seg.Norms;
+            for (int t = 0; t < TermCount; t++)
+            {
+                int ord = seg.FindTerm(Terms[t]);
+                if (ord < 0) continue;
+                var postings = seg.Postings(ord);
+                for (int i = 0; i < segment.Length; i++)
+                {
+                    if (segment[i] != s || seg.IsDeleted(doc[i])) continue;
+                    int tf = postings.FrequencyOf(doc[i]);
+                    if (tf > 0) sums[i] += Scorers[t].Score(tf, norms[doc[i]]);
+                }
+            }
+        }
+        for (int i = 0; i < scores.Length; i++) scores[i] = (float)sums[i];
+    }
+
     /// <summary>The document's score from the recorded contributions, summed in double in query-term order and cast
     /// to float, exactly as <see cref="ExhaustiveScorer"/> sums; clears the contributions.</summary>
     public float ExactScore()

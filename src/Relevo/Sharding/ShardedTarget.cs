@@ -122,6 +122,11 @@ internal sealed class ShardedTarget : ISearchTarget
 
     /// <summary>Explanations computed by each hit's shard with the collection-wide statistics of the query's terms at
     /// the version the search read (the statistics the shards scored with), so they add up to the sharded scores.</summary>
+    /// <summary>Features on a sharded index would need each shard to score with the collection-wide statistics; not
+    /// built yet.</summary>
+    public ValueTask<float[]> ScoreAsync(RetrieverStage retriever, RetrievalRequest request, IReadOnlyList<Hit> hits, CancellationToken cancellation) =>
+        throw new RelevoException("features(...) runs on one index folder; a sharded index cannot score given documents yet");
+
     public async ValueTask<Explanation?[]> ExplainAsync(Bm25Stage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {
         var terms = new string[query.Terms.Count];

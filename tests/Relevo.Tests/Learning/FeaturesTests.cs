@@ -1,0 +1,125 @@
+using Relevo.Collections;
+using Relevo.Dense;
+using Relevo.Index;
+using Relevo.Search;
+
+namespace Relevo.Tests.Learning;
+
+/// <summary>features(...) gives each candidate the exact score each scorer would give it, in or out of that scorer's
+/// own top k, and the built-in features their definitions.</summary>
+public sealed class FeaturesTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly SearchIndex _index;
+    private readonly List<(string Id, string Text)> _queries;
+
+    public FeaturesTests()
+    {
+        var ds = TestData.Dataset("cranfield");
+        TestIndexes.Build(ds.CorpusPath, _dir.Path).Dispose();
+        _index = SearchIndex.Open(_dir.Path);
+        _queries = JsonlReader.ReadQueries(ds.QueriesPath).Take(25).ToList();
+    }
+
+    public void Dispose()
+    {
+        _index.Dispose();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public void ScoreDocsEqualsWhatAWholeSearchGivesEachDocument()
+    {
+        using var reader = IndexReader.Open(_dir.Path);
+        var bm25 = new Bm25Searcher(reader);
+        var ql = new QueryLikelihoodSearcher(reader);
+        foreach (var (_, text) in _queries)
+        {
+            var query = Query.Parse(text, reader.AnalyzerInstance);
+            foreach (var (all, score) in new (IReadOnlyList<Hit>, Action<int[], int[], float[]>)[]
+            {
+                (bm25.Search(query, reader.MaxDoc), (s, d, o) => bm25.ScoreDocs(query, s, d, o)),
+                (ql.Search(query, reader.MaxDoc), (s, d, o) => ql.ScoreDocs(query, s, d, o)),
+            })
+            {
+                // every document a search scores, including the tail far below any top k, plus one that matches nothing
+                var segment = all.Select(h => h.Segment).Append(0).ToArray();
+                var doc = all.Select(h => h.Doc).Append(Enumerable.Range(0, reader.MaxDoc).First(d => all.All(h => h.Doc != d))).ToArray();
+                var scores = new float[segment.Length];
+                score(segment, doc, scores);
+                for (int i = 0; i < all.Count; i++) Assert.Equal(all[i].Score, scores[i]); // bit for bit
+                Assert.Equal(0f, scores[^1]);
+            }
+        }
+    }
+
+    [Fact]
+    public void FeatureColumnsHoldEachScorersExactScoresAndTheBuiltIns()
+    {
+        foreach (var (_, text) in _queries)
+        {
+            var r = _index.Search(text, "bm25 >> features(bm25, ql, rank, score, doclen, qlen, title)", 100);
+            var col = (string name) => r.StageScores(r.Stages.ToList().IndexOf("f:" + name)).ToArray();
+            Assert.Equal(r.Hits.Select(h => h.Score), col("bm25"));
+            Assert.Equal(r.Hits.Select(h => h.Score), col("score"));
+            Assert.Equal(Enumerable.Range(1, r.Hits.Count).Select(i => (float)i), col("rank"));
+            // ql's own scores, for candidates inside and outside ql's top 20
+            var ql = _index.Search(text, "ql", 1400).Hits.ToDictionary(h => h.Id, h => h.Score);
+            var qlColumn = col("ql");
+            for (int i = 0; i < r.Hits.Count; i++) Assert.Equal(ql.GetValueOrDefault(r.Hits[i].Id), qlColumn[i]);
+            int terms = Query.Parse(text, Relevo.Analysis.Analyzer.Create("english")).Terms.Count;
+            Assert.All(col("qlen"), v => Assert.Equal(terms, v));
+            var docs = r.Hits.Take(5).Select(h => _index.GetDocumentAsync(h.Id).GetAwaiter().GetResult()!).ToList();
+            var analyzer = Relevo.Analysis.Analyzer.Create("english");
+            var queryTerms = analyzer.Terms(text).ToHashSet();
+            for (int i = 0; i < docs.Count; i++)
+            {
+                var title = analyzer.Terms(docs[i].Title).ToHashSet();
+                Assert.Equal((float)queryTerms.Count(title.Contains) / queryTerms.Count, col("title")[i]);
+                Assert.InRange(col("doclen")[i], analyzer.Terms(docs[i].Title + " " + docs[i].Text).Count * 0.8, analyzer.Terms(docs[i].Title + " " + docs[i].Text).Count * 1.2);
+            }
+        }
+    }
+
+    [Fact]
+    public void AFeedbackPipelineScoresWithItsRewrittenQuery()
+    {
+        foreach (var (_, text) in _queries.Take(5))
+        {
+            var r = _index.Search(text, "bm25 >> features(bm25 >> rm3 >> bm25)", 50);
+            var expanded = _index.Search(text, "bm25 >> rm3 >> bm25", 1400).Hits.ToDictionary(h => h.Id, h => h.Score);
+            var column = r.StageScores(r.Stages.ToList().IndexOf("f:bm25>>rm3(terms=10,docs=10,weight=0.5)>>bm25")).ToArray();
+            for (int i = 0; i < r.Hits.Count; i++) Assert.Equal(expanded.GetValueOrDefault(r.Hits[i].Id), column[i]);
+        }
+    }
+
+    [Fact]
+    public void WhatIsNotAFeatureIsASyntaxError()
+    {
+        var e = Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => _index.CanonicalPipeline("bm25 >> features(fuse(rrf, bm25, ql))"));
+        Assert.Contains("is neither a retriever, a pipeline ending in one, nor one of rank, score, doclen, qlen, title", e.Message);
+        Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => _index.CanonicalPipeline("bm25 >> features(bm25, bm25)"));
+        Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => _index.CanonicalPipeline("bm25 >> features()"));
+        var noRanking = Assert.Throws<RelevoException>(() => _index.Search("flow", "features(bm25)", 10));
+        Assert.Contains("features needs a ranking before it", noRanking.Message);
+    }
+
+    [Fact]
+    public void DenseFeaturesAreTheCosineADenseSearchGives()
+    {
+        using var dir = new TempDir();
+        using (var w = SearchIndex.OpenWriter(dir.Path, new WriterOptions(), [new DenseExtension()]))
+        {
+            w.AddRange(TestIndexes.Small);
+            w.Commit();
+            using var model = EmbeddingModel.Load("arctic-xs");
+            DenseIndexer.AddVectors(w, model);
+        }
+        using var index = SearchIndex.Open(dir.Path, new SearchIndexOptions { Extensions = [new DenseExtension()] });
+        var r = index.Search("vitamin deficiency", "bm25 >> features(dense(model=arctic-xs))", 10);
+        var dense = index.Search("vitamin deficiency", "dense(model=arctic-xs,exact=true)", 10).Hits.ToDictionary(h => h.Id, h => h.Score);
+        var column = r.StageScores(r.Stages.ToList().IndexOf("f:dense(model=arctic-xs)")).ToArray();
+        Assert.NotEmpty(column);
+        for (int i = 0; i < r.Hits.Count; i++) Assert.Equal(dense[r.Hits[i].Id], column[i]);
+    }
+}
