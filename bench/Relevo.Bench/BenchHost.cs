@@ -23,6 +23,7 @@ internal static class Benchmarks
         new LuceneNetIndexCommand(),
         new LuceneNetRunCommand(),
         new LatticeBenchmark(),
+        new FeaturesBenchmark(),
     ];
 }
 

@@ -6,6 +6,7 @@ using Relevo.Evaluation;
 using Relevo.Index;
 using Relevo.Pipelines;
 using Spectre.Console;
+using Relevo.Cli.Learning;
 using Spectre.Console.Cli;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -45,6 +46,22 @@ internal sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         public string? Baseline { get; set; }
         public List<string> Measures { get; set; } = ["ndcg_cut_10", "map", "recall_100", "recall_1000"];
         public int K { get; set; } = 1000;
+        /// <summary>Learned rankers to add as rows: cross-validated on each dataset, or trained on another one.</summary>
+        public List<LearnedSpec> Learned { get; set; } = [];
+    }
+
+    /// <summary>A learned row: the pipeline ending in features(...), the learner, and either cross-validation folds
+    /// over the dataset's own queries or the dataset it is trained on (transfer).</summary>
+    public sealed class LearnedSpec
+    {
+        public string Pipeline { get; set; } = "";
+        public string Learner { get; set; } = "lambdamart";
+        public int Folds { get; set; } = 5;
+        public string? TrainOn { get; set; }
+        public int Depth { get; set; } = 100;
+
+        public string Label(string canonical) =>
+            $"{canonical}>>ltr({Learner}, {(TrainOn is null ? $"{Folds}-fold cross-validation" : $"trained on {TrainOn}")})";
     }
 
     public static Spec Load(string path)
@@ -72,6 +89,21 @@ internal sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         string baseline = spec.Baseline ?? spec.Pipelines[0];
         if (!spec.Pipelines.Exists(p => CliIndex.CanonicalPipeline(p) == CliIndex.CanonicalPipeline(baseline)))
             throw new RelevoException($"{path}: field baseline: '{baseline}' is not one of the pipelines");
+        for (int i = 0; i < spec.Learned.Count; i++)
+        {
+            var l = spec.Learned[i];
+            string field = $"{path}: field learned[{i}]";
+            try
+            {
+                var parsed = Pipeline.Parse(l.Pipeline, ExtensionRegistry.Create(CliIndex.Extensions()));
+                var stages = parsed.Root is SequenceStage seq ? seq.Stages : [parsed.Root];
+                if (stages[^1] is not FeaturesStage || stages.Count < 2) throw new RelevoException($"{field}.pipeline: '{parsed.Text}' must retrieve, then end with features(...)");
+            }
+            catch (PipelineSyntaxException e) { throw new RelevoException($"{field}.pipeline: {e.Message}"); }
+            if (!LearnedRuns.Learners.Contains(l.Learner)) throw new RelevoException($"{field}.learner: '{l.Learner}' is not one of {string.Join(", ", LearnedRuns.Learners)}");
+            if (l.TrainOn is null && l.Folds is < 2 or > 20) throw new RelevoException($"{field}.folds: between 2 and 20 (or give trainOn)");
+            if (l.Depth is < 1 or > 10_000) throw new RelevoException($"{field}.depth: between 1 and 10000");
+        }
         Evaluator.ParseMeasures(spec.Measures);
         return spec;
     }
@@ -119,7 +151,8 @@ internal sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         {
             var dataset = DatasetDownload.Resolve(datasetName);
             string indexDir = DatasetIndexes.Ensure(dataset, Path.Combine(settings.IndexRoot, dataset.Name));
-            foreach (var model in DenseModels(pipelines)) DatasetIndexes.EnsureVectors(indexDir, model);
+            var learnedPipelines = spec.Learned.Select(l => Pipeline.Parse(l.Pipeline, registry)).ToList();
+            foreach (var model in DenseModels(pipelines.Concat(learnedPipelines))) DatasetIndexes.EnsureVectors(indexDir, model);
             using var index = CliIndex.Open(indexDir, llm);
             var status = index.StatusAsync(withSize: false).GetAwaiter().GetResult();
             var queries = JsonlReader.ReadQueries(dataset.QueriesPath);
@@ -152,15 +185,62 @@ internal sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
                 runs.Add(run);
                 paths.Add(path);
             }
+            var labels = pipelines.Select(p => p.Text).ToList();
+            var foldTables = new StringBuilder();
+            for (int i = 0; i < spec.Learned.Count; i++)
+            {
+                var l = spec.Learned[i];
+                string label = l.Label(learnedPipelines[i].Text);
+                if (l.TrainOn is { } from && DatasetDownload.Resolve(from).Name == dataset.Name)
+                {
+                    foldTables.Append($"`{label}` is left out here: trained on this dataset, it would be tested on its training queries.\n\n");
+                    continue;
+                }
+                var qrels = Qrels.Load(dataset.QrelsPath);
+                var judged = queries.Where(q => qrels.ForQuery(q.Id) is not null).ToList();
+                var set = ProgressReporter.Run($"{dataset.Name}: features for {label}", "queries", report =>
+                    LearnedRuns.Extract(index, learnedPipelines[i].Text, judged, qrels, l.Depth, threads, n => report((double)n / judged.Count, 1, n), cancellation));
+                TrecRun run;
+                if (l.TrainOn is null)
+                {
+                    var cv = LearnedRuns.CrossValidate(set, l.Learner, l.Folds);
+                    run = cv.Learned;
+                    foldTables.Append($"Folds of `{label}` (nDCG@10; folds by xxHash32 of the query id):\n\n| fold | queries | `{set.Before}` | learned |\n| ---: | ---: | ---: | ---: |\n");
+                    foreach (var (fold, n, incoming, learned) in LearnedRuns.ByFold(cv, evaluator, "ndcg_cut_10"))
+                        foldTables.Append(FormattableString.Invariant($"| {fold} | {n} | {incoming:F4} | {learned:F4} |\n"));
+                    foldTables.Append('\n');
+                }
+                else
+                {
+                    var source = DatasetDownload.Resolve(l.TrainOn);
+                    string sourceDir = DatasetIndexes.Ensure(source, Path.Combine(settings.IndexRoot, source.Name));
+                    foreach (var model in DenseModels([learnedPipelines[i]])) DatasetIndexes.EnsureVectors(sourceDir, model);
+                    using var sourceIndex = CliIndex.Open(sourceDir, llm);
+                    var sourceQrels = Qrels.Load(source.QrelsPath);
+                    var sourceQueries = JsonlReader.ReadQueries(source.QueriesPath).FindAll(q => sourceQrels.ForQuery(q.Id) is not null);
+                    var training = ProgressReporter.Run($"{source.Name}: features for {label}", "queries", report =>
+                        LearnedRuns.Extract(sourceIndex, learnedPipelines[i].Text, sourceQueries, sourceQrels, l.Depth, threads,
+                            n => report((double)n / sourceQueries.Count, 1, n), cancellation));
+                    run = new TrecRun("transfer");
+                    LearnedRuns.Apply(LearnedRuns.Fit(training, training.Examples, l.Learner, source.Name), set.Examples, run);
+                }
+                string runPath = Path.Combine(settings.RunCache, dataset.Name, "learned-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".trec");
+                Directory.CreateDirectory(Path.GetDirectoryName(runPath)!);
+                run.Write(runPath);
+                runs.Add(run);
+                paths.Add(runPath);
+                labels.Add(label);
+            }
             var results = runs.Select(r => evaluator.Evaluate(r, spec.Measures)).ToList();
             var comparison = RunComparison.Compare(results, baseline);
-            var view = new EvalView(dataset.QrelsPath, paths, pipelines.Select(p => p.Text).ToList(), runs, results, baseline, comparison, evaluator);
+            var view = new EvalView(dataset.QrelsPath, paths, labels, runs, results, baseline, comparison, evaluator);
             var grid = EvalOutput.Summary(view) with
             {
                 Title = $"{dataset.Name} ({status.Documents:N0} documents, {queries.Count} queries)",
                 Note = EvalOutput.Legend(view),
             };
             EvalOutput.WriteMarkdown(md, grid, "##");
+            md.Append(foldTables);
             if (CliHost.Interactive) EvalOutput.WriteSpectre(grid);
             else EvalOutput.WritePlain(Console.Out, grid);
         }

@@ -1,0 +1,120 @@
+using Relevo.Evaluation;
+using Relevo.Learning;
+using Relevo.Pipelines;
+
+namespace Relevo.Cli.Learning;
+
+/// <summary>One query set's candidates and features for learning: the examples, the features stage, the pipeline
+/// before it and the score columns that pipeline leaves.</summary>
+internal sealed record FeatureSet(List<QueryExamples> Examples, FeaturesStage Features, string Before, List<string> Stages)
+{
+    /// <summary>The incoming ranking of every query (the pipeline before features), as a run.</summary>
+    public TrecRun Incoming()
+    {
+        var run = new TrecRun("incoming");
+        foreach (var q in Examples) run.AddRanking(q.QueryId, q.DocIds.Select((d, i) => (d, (double)(q.DocIds.Length - i))).ToList());
+        return run;
+    }
+}
+
+/// <summary>Cross-validated runs: the pooled run of every fold's model on its own test fold, and which queries each fold
+/// held.</summary>
+internal sealed record CrossValidated(TrecRun Learned, TrecRun Incoming, int[] Folds, IReadOnlyList<string> QueryIds);
+
+/// <summary>What <c>relevo train</c> and <c>relevo experiment</c> share: feature extraction, fitting a learner,
+/// cross-validation over query folds, and applying a model to a query set.</summary>
+internal static class LearnedRuns
+{
+    public static readonly string[] Learners = ["lambdamart", "linear"];
+
+    /// <summary>Runs <paramref name="pipeline"/> (which must end with features(...)) for every query and keeps the top
+    /// <paramref name="depth"/> candidates with their features and their qrels grades (0 where unjudged).</summary>
+    public static FeatureSet Extract(SearchIndex index, string pipeline, IReadOnlyList<(string Id, string Text)> queries, Qrels qrels,
+        int depth, int threads, Action<int>? progress, CancellationToken cancellation)
+    {
+        var parsed = Pipeline.Parse(pipeline, index.Registry);
+        var stages = parsed.Root is SequenceStage seq ? seq.Stages : [parsed.Root];
+        if (stages[^1] is not FeaturesStage features || stages.Count < 2)
+            throw new RelevoException($"'{parsed.Text}' must retrieve, then end with features(...), e.g. \"bm25 >> features(bm25, ql, rank)\"");
+        string before = string.Join(">>", stages.Take(stages.Count - 1).Select(s => s.Text));
+        var result = new QueryExamples[queries.Count];
+        List<string>? columns = null;
+        int done = 0;
+        Parallel.For(0, queries.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellation }, q =>
+        {
+            var (id, text) = queries[q];
+            var found = index.Search(text, parsed.Text, depth);
+            var names = found.Stages.ToList();
+            var at = features.Names.Select(n => names.IndexOf(FeaturesStage.ColumnPrefix + n)).ToArray();
+            if (q == 0) columns = names.Where(x => !x.StartsWith(FeaturesStage.ColumnPrefix, StringComparison.Ordinal)).ToList();
+            var judged = qrels.ForQuery(id);
+            var ids = new string[found.Hits.Count];
+            var rows = new float[ids.Length][];
+            var labels = new int[ids.Length];
+            for (int i = 0; i < ids.Length; i++)
+            {
+                ids[i] = found.Hits[i].Id;
+                rows[i] = new float[at.Length];
+                for (int f = 0; f < at.Length; f++) rows[i][f] = found.StageScores(at[f])[i];
+                labels[i] = judged is not null && judged.TryGetValue(ids[i], out int g) ? Math.Max(0, g) : 0;
+            }
+            result[q] = new QueryExamples(id, ids, rows, labels);
+            progress?.Invoke(Interlocked.Increment(ref done));
+        });
+        return new FeatureSet([.. result], features, before, columns ?? []);
+    }
+
+    public static RankingModel Fit(FeatureSet set, IReadOnlyList<QueryExamples> train, string learner, string trainedOn)
+    {
+        int n = set.Features.Features.Count;
+        return learner switch
+        {
+            "linear" => new RankingModel(RankingModel.CurrentFormat, "linear", set.Features.Text, set.Features.Names, set.Before, set.Stages,
+                trainedOn, CoordinateAscent.Train(train, n), null),
+            "lambdamart" => new RankingModel(RankingModel.CurrentFormat, "lambdamart", set.Features.Text, set.Features.Names, set.Before, set.Stages,
+                trainedOn, null, LambdaMart.Train(train, n)),
+            _ => throw new RelevoException($"unknown learner '{learner}' ({string.Join(", ", Learners)})"),
+        };
+    }
+
+    /// <summary>The model's ranking of each query's candidates, as a run.</summary>
+    public static void Apply(RankingModel model, IEnumerable<QueryExamples> queries, TrecRun into)
+    {
+        foreach (var q in queries)
+        {
+            var scores = model.Score(q.Rows);
+            into.AddRanking(q.QueryId, q.DocIds.Select((d, i) => (d, scores[i])).ToList());
+        }
+    }
+
+    /// <summary>For each of <paramref name="folds"/> folds (by <see cref="QueryFolds"/>), a model trained on the other
+    /// folds ranks the fold's queries; the runs are pooled.</summary>
+    public static CrossValidated CrossValidate(FeatureSet set, string learner, int folds)
+    {
+        var ids = set.Examples.Select(e => e.QueryId).ToList();
+        var assignment = QueryFolds.Assign(ids, folds);
+        var learned = new TrecRun($"cv{folds}-{learner}");
+        for (int f = 0; f < folds; f++)
+        {
+            var train = set.Examples.Where((_, i) => assignment[i] != f).ToList();
+            var model = Fit(set, train, learner, "");
+            Apply(model, set.Examples.Where((_, i) => assignment[i] == f), learned);
+        }
+        return new CrossValidated(learned, set.Incoming(), assignment, ids);
+    }
+
+    /// <summary>Per fold: its query count and the mean of <paramref name="measure"/> over its queries, incoming and
+    /// learned.</summary>
+    public static List<(int Fold, int Queries, double Incoming, double Learned)> ByFold(CrossValidated cv, Evaluator evaluator, string measure)
+    {
+        var incoming = evaluator.Evaluate(cv.Incoming, [measure]);
+        var learned = evaluator.Evaluate(cv.Learned, [measure]);
+        var rows = new List<(int, int, double, double)>();
+        for (int f = 0; f <= cv.Folds.Max(); f++)
+        {
+            var queries = cv.QueryIds.Where((_, i) => cv.Folds[i] == f).ToList();
+            rows.Add((f, queries.Count, queries.Average(q => incoming.Value(measure, q)), queries.Average(q => learned.Value(measure, q))));
+        }
+        return rows;
+    }
+}
