@@ -131,28 +131,43 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
 
     /// <summary>The exact scores of given documents (<paramref name="segment"/>[i], <paramref name="doc"/>[i]; deleted or
     /// unmatched ones score 0), term by term in query order and summed in double as <see cref="ExhaustiveScorer"/>
-    /// sums, so each equals the score a search of the whole commit gives the document. Reads only the candidates'
-    /// postings entries (feature extraction for learning to rank), not whole lists.</summary>
+    /// sums, so each equals the score a search of the whole commit gives the document. Candidates are visited in
+    /// document order, so each term's list is passed once, decoding only the blocks that hold a candidate (feature
+    /// extraction for learning to rank).</summary>
     public void ScoreDocs(IReadOnlyList<SegmentReader> segments, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc, Span<float> scores)
     {
         var sums = new double[scores.Length];
+        var order = new List<int>();
+        var docs = doc.ToArray();
+        PostingsCursor? cursor = null;
         for (int s = 0; s < segments.Count; s++)
         {
             var seg = segments[s];
-            bool any = false;
-            for (int i = 0; i < segment.Length; i++) if (segment[i] == s) { any = true; break; }
-            if (!any) continue;
+            order.Clear();
+            for (int i = 0; i < segment.Length; i++)
+                if (segment[i] == s && !seg.IsDeleted(doc[i])) order.Add(i);
+            if (order.Count == 0) continue;
+            order.Sort((a, b) => docs[a].CompareTo(docs[b])); // candidates in document order: one pass over each list
             var norms = seg.Norms;
             for (int t = 0; t < TermCount; t++)
             {
                 int ord = seg.FindTerm(Terms[t]);
                 if (ord < 0) continue;
-                var postings = seg.Postings(ord);
-                for (int i = 0; i < segment.Length; i++)
+                cursor = seg.Postings(ord, cursor);
+                int block = 0, loaded = -1, at = 0;
+                foreach (int i in order)
                 {
-                    if (segment[i] != s || seg.IsDeleted(doc[i])) continue;
-                    int tf = postings.FrequencyOf(doc[i]);
-                    if (tf > 0) sums[i] += Scorers[t].Score(tf, norms[doc[i]]);
+                    int d = doc[i];
+                    while (block < cursor.BlockCount && cursor.BlockLastDoc(block) < d) block++;
+                    if (block == cursor.BlockCount) break;
+                    if (loaded != block)
+                    {
+                        cursor.ReadBlock(block);
+                        loaded = block;
+                        at = 0;
+                    }
+                    while (at < cursor.BlockLength && cursor.Docs[at] < d) at++;
+                    if (at < cursor.BlockLength && cursor.Docs[at] == d) sums[i] += Scorers[t].Score(cursor.Freqs[at], norms[d]);
                 }
             }
         }
