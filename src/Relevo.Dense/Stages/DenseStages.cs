@@ -49,8 +49,8 @@ internal sealed class DenseStage(DenseSpec spec) : RetrieverStage
                 Spec.Ef, Spec.Mode);
 
     /// <summary>The float32 cosine a search gives each document (the stored unit row · the unit query).</summary>
-    internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc,
-        Span<float> scores)
+    internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, ReadOnlySpan<int> segment,
+        ReadOnlySpan<int> doc, Span<float> scores)
     {
         var searcher = DenseSearcher.For(reader, Spec.Key, int8: false);
         var query = request.Vector ?? throw new RelevoException("dense: the request has no query vector");

@@ -16,6 +16,7 @@ internal static class CoreStages
         });
         r.AddComponent(Index.Impacts.ImpactComponent.Instance);
         r.AddDocumentOperation(ExplainRequest.Operation, (reader, argument, segment, doc) => ExplainRequest.Run(r, reader, argument, segment, doc));
+        r.AddDocumentOperation(ScoreRequest.Operation, (reader, argument, segment, doc) => ScoreRequest.Run(r, reader, argument, segment, doc));
         r.AddStage("ql", "ql(mu)", s =>
         {
             s.Accept("mu");

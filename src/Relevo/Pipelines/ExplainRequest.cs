@@ -25,3 +25,29 @@ internal sealed record ExplainRequest(string Stage, string[] Terms, float[] Weig
         return JsonSerializer.SerializeToUtf8Bytes(explanation);
     }
 }
+
+/// <summary>What scores a candidate where its document lives (a shard), as a sharded search would score it: a
+/// retriever (its canonical text) and its request — the query's terms and weights with their collection-wide
+/// statistics, or a query vector. Sent as the argument of the <see cref="Operation"/> document operation; the answer
+/// is the score (4 bytes, little-endian float32). Features on a sharded index score this way.</summary>
+internal sealed record ScoreRequest(string Stage, string[]? Terms, float[]? Weights, float[]? Vector, GlobalStatistics? Statistics)
+{
+    public const string Operation = "retriever.score";
+
+    public static byte[] Run(ExtensionRegistry registry, IndexReader reader, string argument, int segment, int doc)
+    {
+        var request = JsonSerializer.Deserialize<ScoreRequest>(argument) ?? throw new RelevoException("retriever.score: an empty request");
+        if (Pipeline.Parse(request.Stage, registry).Root is not RetrieverStage stage)
+            throw new RelevoException($"retriever.score: '{request.Stage}' is not a retriever");
+        Query? query = null;
+        if (request.Terms is { } terms)
+        {
+            var weighted = new (string Term, float Weight)[terms.Length];
+            for (int i = 0; i < terms.Length; i++) weighted[i] = (terms[i], request.Weights![i]);
+            query = new Query(string.Join(' ', terms), weighted);
+        }
+        var score = new float[1];
+        stage.ScoreDocs(reader, new RetrievalRequest(query, request.Vector), request.Statistics, [segment], [doc], score);
+        return BitConverter.GetBytes(score[0]);
+    }
+}

@@ -14,7 +14,8 @@ namespace Relevo.Pipelines;
 /// its norm stores it), <c>qlen</c> (analysed query terms), <c>title</c> (the share of the query's terms in the
 /// title).</item>
 /// </list>
-/// Runs on one index folder.</summary>
+/// On a sharded index each candidate is scored on its shard with the collection-wide statistics, as the sharded search
+/// scores (doclen reads norms, so it needs one index folder).</summary>
 internal sealed class FeaturesStage(IReadOnlyList<FeaturesStage.Feature> features) : Stage
 {
     public const string ColumnPrefix = "f:";

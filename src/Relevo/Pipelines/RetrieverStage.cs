@@ -33,8 +33,9 @@ public abstract class RetrieverStage : Stage
     /// <summary>This retriever's exact scores for given documents of one commit (<paramref name="segment"/>[i],
     /// <paramref name="doc"/>[i]): the score a search would give each, whether or not it would reach the top k (feature
     /// extraction for learning to rank). Retrievers that cannot say refuse.</summary>
-    internal virtual void ScoreDocs(IndexReader reader, RetrievalRequest request, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc,
-        Span<float> scores) =>
+    /// <param name="statistics">Collection-wide statistics (a shard of a sharded index) or null (the reader's own).</param>
+    internal virtual void ScoreDocs(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, ReadOnlySpan<int> segment,
+        ReadOnlySpan<int> doc, Span<float> scores) =>
         throw new RelevoException($"{Text} cannot score given documents, so it cannot be a feature (bm25, ql and dense can)");
 
     /// <summary>The weighted terms of the current query: those feedback set, else the text's analysed terms.</summary>
@@ -69,8 +70,8 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
             : Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
 
     /// <summary>Exact BM25 (not impacts) for the documents.</summary>
-    internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc,
-        Span<float> scores) => Searcher(reader, null).ScoreDocs(request.Terms!, segment, doc, scores);
+    internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, ReadOnlySpan<int> segment,
+        ReadOnlySpan<int> doc, Span<float> scores) => Searcher(reader, statistics).ScoreDocs(request.Terms!, segment, doc, scores);
 
     /// <summary>The searcher of a commit for these parameters (shared per reader), or one over given statistics.</summary>
     internal Bm25Searcher Searcher(IndexReader reader, ICollectionStatistics? statistics) =>
@@ -130,8 +131,8 @@ internal sealed class QueryLikelihoodStage(float mu) : RetrieverStage
         Span<int> docs, Span<float> scores, float floor, SharedBound? shared) =>
         Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
 
-    internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc,
-        Span<float> scores) => Searcher(reader, null).ScoreDocs(request.Terms!, segment, doc, scores);
+    internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, ReadOnlySpan<int> segment,
+        ReadOnlySpan<int> doc, Span<float> scores) => Searcher(reader, statistics).ScoreDocs(request.Terms!, segment, doc, scores);
 
     private QueryLikelihoodSearcher Searcher(IndexReader reader, ICollectionStatistics? statistics) =>
         statistics is null

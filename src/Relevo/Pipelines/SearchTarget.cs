@@ -102,7 +102,7 @@ internal sealed class LocalTarget(IndexReader reader, ExtensionRegistry registry
         var doc = new int[hits.Count];
         for (int i = 0; i < hits.Count; i++) (segment[i], doc[i]) = (hits[i].Segment, hits[i].Doc);
         var scores = new float[hits.Count];
-        retriever.ScoreDocs(reader, request, segment, doc, scores);
+        retriever.ScoreDocs(reader, request, null, segment, doc, scores);
         return ValueTask.FromResult(scores);
     }
 

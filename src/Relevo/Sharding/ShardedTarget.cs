@@ -122,10 +122,26 @@ internal sealed class ShardedTarget : ISearchTarget
 
     /// <summary>Explanations computed by each hit's shard with the collection-wide statistics of the query's terms at
     /// the version the search read (the statistics the shards scored with), so they add up to the sharded scores.</summary>
-    /// <summary>Features on a sharded index would need each shard to score with the collection-wide statistics; not
-    /// built yet.</summary>
-    public ValueTask<float[]> ScoreAsync(RetrieverStage retriever, RetrievalRequest request, IReadOnlyList<Hit> hits, CancellationToken cancellation) =>
-        throw new RelevoException("features(...) runs on one index folder; a sharded index cannot score given documents yet");
+    /// <summary>Each hit scored on its shard with the collection-wide statistics of the query's terms, as the sharded
+    /// search scores it (the "retriever.score" document operation).</summary>
+    public async ValueTask<float[]> ScoreAsync(RetrieverStage retriever, RetrievalRequest request, IReadOnlyList<Hit> hits, CancellationToken cancellation)
+    {
+        string[]? terms = null;
+        float[]? weights = null;
+        GlobalStatistics? global = null;
+        if (request.Terms is { } query)
+        {
+            terms = new string[query.Terms.Count];
+            weights = new float[terms.Length];
+            for (int i = 0; i < terms.Length; i++) (terms[i], weights[i]) = query.Terms[i];
+            global = await GlobalAsync(terms, cancellation).ConfigureAwait(false);
+        }
+        var argument = System.Text.Json.JsonSerializer.Serialize(new ScoreRequest(retriever.Text, terms, weights, request.Vector, global));
+        var answers = await FetchAsync(ScoreRequest.Operation, argument, hits, cancellation).ConfigureAwait(false);
+        var scores = new float[hits.Count];
+        for (int i = 0; i < scores.Length; i++) scores[i] = answers[i] is { } b ? BitConverter.ToSingle(b) : 0;
+        return scores;
+    }
 
     public async ValueTask<Explanation?[]> ExplainAsync(Bm25Stage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {

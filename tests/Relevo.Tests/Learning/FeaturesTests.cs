@@ -123,3 +123,25 @@ public sealed class FeaturesTests : IDisposable
         for (int i = 0; i < r.Hits.Count; i++) Assert.Equal(dense[r.Hits[i].Id], column[i]);
     }
 }
+
+/// <summary>Features on a sharded index: every candidate scored on its shard with the collection-wide statistics, so
+/// the columns equal the single index's, bit for bit.</summary>
+public sealed class ShardedFeaturesTests
+{
+    [Fact]
+    public void ShardedFeaturesEqualTheSingleIndexs()
+    {
+        using var pair = new ShardedPair(TestData.Dataset("cranfield"), shards: 3);
+        const string pipeline = "bm25 >> features(bm25, ql, bm25>>rm3>>bm25, rank, qlen)";
+        foreach (var (_, text) in pair.Queries.Take(15))
+        {
+            var single = pair.Single.Search(text, pipeline, 50);
+            var sharded = pair.Sharded.Search(text, pipeline, 50);
+            Assert.Equal(single.Hits.Select(h => h.Id), sharded.Hits.Select(h => h.Id));
+            Assert.Equal(single.Stages, sharded.Stages);
+            for (int s = 0; s < single.Stages.Count; s++) Assert.Equal(single.StageScores(s).ToArray(), sharded.StageScores(s).ToArray());
+        }
+        var e = Assert.Throws<RelevoException>(() => pair.Sharded.Search("flow", "bm25 >> features(doclen)", 10));
+        Assert.Contains("doclen needs one index folder", e.Message);
+    }
+}
