@@ -12,14 +12,14 @@ namespace Relevo.Pipelines;
 /// (feedback rewrites the query), then the retriever scores the candidates with the rewritten query;</item>
 /// <item><c>rank</c> and <c>score</c> (the incoming rank and score), <c>doclen</c> (the document's length in terms, as
 /// its norm stores it), <c>qlen</c> (analysed query terms), <c>title</c> (the share of the query's terms in the
-/// title).</item>
+/// title), <c>bm25.title</c> and <c>bm25.text</c> (BM25 on each field alone, with that field's statistics).</item>
 /// </list>
 /// On a sharded index each candidate is scored on its shard with the collection-wide statistics, as the sharded search
 /// scores (doclen reads norms, so it needs one index folder).</summary>
 internal sealed class FeaturesStage(IReadOnlyList<FeaturesStage.Feature> features) : Stage
 {
     public const string ColumnPrefix = "f:";
-    public static readonly string[] BuiltIns = ["rank", "score", "doclen", "qlen", "title"];
+    public static readonly string[] BuiltIns = ["rank", "score", "doclen", "qlen", "title", "bm25.title", "bm25.text"];
 
     /// <summary>A pipeline feature (<see cref="Pipeline"/>) or a built-in one (<see cref="Name"/>).</summary>
     internal sealed record Feature(string Name, Stage? Pipeline);
@@ -97,6 +97,17 @@ internal sealed class FeaturesStage(IReadOnlyList<FeaturesStage.Feature> feature
                         foreach (var t in queryTerms) if (title.Contains(t)) shared++;
                         values[i] = (float)shared / queryTerms.Count;
                     }
+                    break;
+                case "bm25.title" or "bm25.text":
+                    var commit = context.Target.LocalReader ?? throw new RelevoException($"features: {feature.Name} needs one index folder");
+                    var stats = Search.FieldStatistics.For(commit);
+                    var field = feature.Name == "bm25.title" ? stats.Title : stats.Text;
+                    var query = RetrieverStage.TermsOf(state.Query, context).Terms;
+                    documents ??= await context.DocumentsAsync(hits).ConfigureAwait(false);
+                    for (int i = 0; i < values.Length; i++)
+                        if (documents[i] is { } doc)
+                            values[i] = Search.FieldStatistics.Score(field, query, context.Analyzer.Terms(feature.Name == "bm25.title" ? doc.Title : doc.Text),
+                                new Search.Similarities.Bm25Parameters());
                     break;
                 default:
                     values = await ScoreAsync(feature.Pipeline!, state, context, depth, hits).ConfigureAwait(false);

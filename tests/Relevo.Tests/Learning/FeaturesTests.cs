@@ -145,3 +145,36 @@ public sealed class ShardedFeaturesTests
         Assert.Contains("doclen needs one index folder", e.Message);
     }
 }
+
+/// <summary>bm25.title and bm25.text: BM25 on one field with that field's statistics, checked by hand on three
+/// documents.</summary>
+public sealed class FieldFeaturesTests
+{
+    [Fact]
+    public void FieldBm25IsComputedWithTheFieldsOwnStatistics()
+    {
+        using var dir = new TempDir();
+        TestIndexes.Write(dir.Path, [
+            new Document("a", "galaxy survey", "stars and more stars in a distant galaxy"),
+            new Document("b", "river floods", "the galaxy of river deltas"),
+            new Document("c", "", "galaxy"),
+        ]);
+        using var index = SearchIndex.Open(dir.Path);
+        var r = index.Search("galaxy", "bm25 >> features(bm25.title, bm25.text)", 10);
+        var title = r.StageScores(r.Stages.ToList().IndexOf("f:bm25.title")).ToArray();
+        var text = r.StageScores(r.Stages.ToList().IndexOf("f:bm25.text")).ToArray();
+        var ids = r.Hits.Select(h => h.Id).ToList();
+        // titles: "galaxy survey" (2 terms), "river flood" (2); "c" has none: 2 documents, avg length 2, df(galaxi) 1
+        double titleIdf = Math.Log(1 + (2 - 1 + 0.5) / (1 + 0.5));
+        double expectedA = titleIdf * 1 / (1 + 0.9 * (0.6 + 0.4 * 2 / 2.0));
+        Assert.Equal(expectedA, title[ids.IndexOf("a")], 5);
+        Assert.Equal(0f, title[ids.IndexOf("b")]);
+        Assert.Equal(0f, title[ids.IndexOf("c")]);
+        // texts: a "star star more distant galaxi" (5), b "galaxi river delta" (3), c "galaxi" (1): avg 3, df 3 of 3
+        double textIdf = Math.Log(1 + (3 - 3 + 0.5) / (3 + 0.5));
+        double Text(int len) => textIdf * 1 / (1 + 0.9 * (0.6 + 0.4 * len / 3.0));
+        Assert.Equal(Text(5), text[ids.IndexOf("a")], 5);
+        Assert.Equal(Text(3), text[ids.IndexOf("b")], 5);
+        Assert.Equal(Text(1), text[ids.IndexOf("c")], 5);
+    }
+}
