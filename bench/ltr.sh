@@ -10,7 +10,7 @@ DATA=${RELEVO_DATA:-../shared/datasets}
 dotnet build src/Relevo.Cli -c Release -v q -nologo > /dev/null
 R="dotnet src/Relevo.Cli/bin/Release/net10.0/relevo.dll"
 FIRST='fuse(minmax, bm25, dense(model=arctic-xs))'
-FEATURES='features(bm25, ql, dense(model=arctic-xs), dense(model=minilm), bm25>>rm3>>bm25, rank, score, doclen, qlen, title)'
+FEATURES='features(bm25, ql, dense(model=arctic-xs), dense(model=minilm), bm25>>rm3>>bm25, rank, score, doclen, qlen, title, bm25.title, bm25.text)'
 SETS="scifact vaswani cranfield cacm"
 mkdir -p "$WORK"
 for d in $SETS; do
