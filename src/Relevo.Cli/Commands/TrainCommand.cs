@@ -27,6 +27,8 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public int Depth { get; init; } = 100;
         [CommandOption("--output <DIR>")][Description("Folder to write model.json to (trained on every query)")]
         public string? Output { get; init; }
+        [CommandOption("--export <FILE>")][Description("Also write the features in LETOR/SVMlight format (label qid:Q 1:v ... # docid), as RankLib and LightGBM read them")]
+        public string? Export { get; init; }
         [CommandOption("--threads <N>")][DefaultValue(2)][Description("Queries whose features are computed in parallel")]
         public int Threads { get; init; } = 2;
 
@@ -37,7 +39,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             if (Learner is not ("lambdamart" or "linear")) return ValidationResult.Error("--learner must be lambdamart or linear");
             if (Folds is 1 or < 0 or > 20) return ValidationResult.Error("--folds must be 0 or between 2 and 20");
             if (Depth is < 1 or > 10_000) return ValidationResult.Error("--depth must be between 1 and 10000");
-            if (Folds == 0 && Output is null) return ValidationResult.Error("give --output (and/or --folds) so training has a result");
+            if (Folds == 0 && Output is null && Export is null) return ValidationResult.Error("give --output (and/or --folds, --export) so training has a result");
             if (Threads < 1) return ValidationResult.Error("--threads must be at least 1");
             return ValidationResult.Success();
         }
@@ -62,6 +64,11 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
             throw new RelevoException($"--pipeline: {e.Message}");
         }
         Console.WriteLine($"train: {queries.Count} queries × up to {settings.Depth} candidates, {set.Features.Features.Count} features: {set.Features.Text}; learner {settings.Learner}");
+        if (settings.Export is { } export)
+        {
+            LearnedRuns.ExportLetor(set, export);
+            Console.WriteLine($"features: {export} (LETOR: feature i is the i-th of {set.Features.Text})");
+        }
         if (settings.Folds > 0) CrossValidate(set, qrels, settings);
         if (settings.Output is { } output)
         {

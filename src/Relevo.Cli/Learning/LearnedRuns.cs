@@ -64,6 +64,26 @@ internal static class LearnedRuns
         return new FeatureSet([.. result], features, before, columns ?? []);
     }
 
+    /// <summary>Writes the examples in LETOR/SVMlight format: <c>label qid:Q 1:v1 2:v2 ... # docid</c>, one line per
+    /// candidate, queries in order; NaN features are written as 0.</summary>
+    public static void ExportLetor(FeatureSet set, string path)
+    {
+        using var w = new StreamWriter(path);
+        var sb = new System.Text.StringBuilder();
+        foreach (var q in set.Examples)
+            for (int i = 0; i < q.DocIds.Length; i++)
+            {
+                sb.Clear().Append(q.Labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(" qid:").Append(q.QueryId);
+                for (int f = 0; f < q.Rows[i].Length; f++)
+                {
+                    float v = q.Rows[i][f];
+                    sb.Append(' ').Append(f + 1).Append(':').Append((float.IsNaN(v) ? 0 : v).ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+                }
+                sb.Append(" # ").Append(q.DocIds[i]);
+                w.WriteLine(sb.ToString());
+            }
+    }
+
     public static RankingModel Fit(FeatureSet set, IReadOnlyList<QueryExamples> train, string learner, string trainedOn)
     {
         int n = set.Features.Features.Count;
