@@ -55,6 +55,20 @@ public sealed partial class TrainCliTests
         Assert.Contains("give --output", r.Stdout + r.Stderr);
     }
 
+    [Fact]
+    public void Export_writes_letor_lines_that_say_what_the_features_were()
+    {
+        using var tmp = new TempDir();
+        Run("index", "--dataset", Cranfield, "--index", tmp["idx"]);
+        var r = Run("train", "--dataset", Cranfield, "--index", tmp["idx"], "--pipeline", "bm25 >> features(bm25, rank)", "--depth", "5",
+            "--folds", "0", "--export", tmp["f.letor"]);
+        Assert.Contains("LETOR: feature i is the i-th of features(bm25,rank)", r.Stdout);
+        var lines = File.ReadAllLines(tmp["f.letor"]);
+        Assert.Equal(225 * 5, lines.Length);
+        Assert.Matches(@"^\d+ qid:1 1:[0-9.]+ 2:1 # \d+$", lines[0]);
+        Assert.Matches(@"^\d+ qid:1 1:[0-9.]+ 2:5 # \d+$", lines[4]);
+    }
+
     [GeneratedRegex(@": \w+ ([0-9.]+) vs bm25 ([0-9.]+)")]
     private static partial Regex Pooled();
 }
