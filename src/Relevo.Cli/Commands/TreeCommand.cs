@@ -76,8 +76,14 @@ internal sealed class TreeBuildCommand : Command<TreeBuildCommand.Settings>
             return 0;
         }
         var options = new TreeOptions(ParseStrategy(settings.Strategy)!.Value, settings.Branching, settings.Seed);
-        result = ProgressReporter.Run("tree", "steps", report => TreeIndexer.Build(local!, key, Vectors, options,
-            llm is null ? null : new LlmLattice(llm), (step, fraction) => report(fraction, 1, 0), cancellation));
+        // one bar over the steps: clustering a fifth, extractive summaries the rest (or three tenths, before the LLM's)
+        result = ProgressReporter.Run("tree", "nodes", report => TreeIndexer.Build(local!, key, Vectors, options,
+            llm is null ? null : new LlmLattice(llm), (step, fraction, count) => report(step switch
+            {
+                "cluster" => 0.2 * fraction,
+                "summaries" => 0.2 + (llm is null ? 0.8 : 0.3) * fraction,
+                _ => 0.5 + 0.5 * fraction,
+            }, 1, step == "cluster" ? 0 : count), cancellation));
         Console.WriteLine($"tree: {result.Documents:N0} documents, {result.Nodes:N0} nodes, height {result.Height}, branching {options.Branching}, " +
                           $"{settings.Strategy}, model {key}, " +
                           (llm is null ? "extractive summaries" : $"{result.LlmSummaries:N0} LLM summaries ({result.LlmFailures:N0} failed: extractive kept)") +

@@ -24,16 +24,18 @@ internal static class TreeIndexer
     public const int CentralTitles = 3, SampleDocs = 12, SummaryTerms = 8;
 
     /// <param name="vectors">The stored vectors of the commit the build reads (opened by the build).</param>
+    /// <param name="progress">Hears (step, fraction of the step done, items done): "cluster" (documents), "summaries"
+    /// and "llm summaries" (nodes).</param>
     public static TreeBuildResult Build(IndexWriter writer, string model, Func<IndexReader, DocumentVectors> vectors, TreeOptions options,
-        ITreeSummarizer? llm = null, Action<string, double>? progress = null, CancellationToken cancellation = default)
+        ITreeSummarizer? llm = null, Action<string, double, long>? progress = null, CancellationToken cancellation = default)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var reader = ReaderOf(writer);
         var (ids, docVectors) = LiveDocuments(reader, vectors(reader), covered: null);
         if (ids.Count == 0) throw new RelevoException($"{writer.Directory}: the index has no documents to organise into a tree");
-        progress?.Invoke("cluster", 0);
+        progress?.Invoke("cluster", 0, 0);
         var shape = TreeBuilder.Build(docVectors, options, cancellation);
-        progress?.Invoke("cluster", 1);
+        progress?.Invoke("cluster", 1, ids.Count);
         var summaries = ExtractiveSummaries(reader, shape, ids, docVectors, progress, cancellation);
         int written = 0, failed = 0;
         if (llm is not null) (written, failed) = LlmSummaries(reader, shape, ids, summaries, llm, progress, cancellation);
@@ -156,7 +158,7 @@ internal static class TreeIndexer
     /// documents that contain a term × the term's idf in the collection) and the titles of its three most central
     /// documents (the first words where a document has no title).</summary>
     private static string[] ExtractiveSummaries(IndexReader reader, TreeShape shape, List<string> ids, List<float[]> vectors,
-        Action<string, double>? progress, CancellationToken cancellation)
+        Action<string, double, long>? progress, CancellationToken cancellation)
     {
         var docsUnder = DocumentsUnder(shape);
         var summaries = new string[shape.NodeCount];
@@ -197,16 +199,16 @@ internal static class TreeIndexer
             sb.Append(". Examples: ").AppendJoin("; ", titles);
             summaries[node] = sb.ToString();
             int now = Interlocked.Increment(ref done);
-            if (now % 64 == 0) progress?.Invoke("summaries", (double)now / shape.NodeCount);
+            if (now % 64 == 0) progress?.Invoke("summaries", (double)now / shape.NodeCount, now);
         });
-        progress?.Invoke("summaries", 1);
+        progress?.Invoke("summaries", 1, shape.NodeCount);
         return summaries;
     }
 
     /// <summary>Summaries written by the LLM from the children's texts, children first (bottom-up); a node whose call
     /// fails keeps its extractive summary.</summary>
     private static (int Written, int Failed) LlmSummaries(IndexReader reader, TreeShape shape, List<string> ids, string[] summaries,
-        ITreeSummarizer llm, Action<string, double>? progress, CancellationToken cancellation)
+        ITreeSummarizer llm, Action<string, double, long>? progress, CancellationToken cancellation)
     {
         var height = new int[shape.NodeCount];
         for (int node = shape.NodeCount - 1; node >= 0; node--)
@@ -237,7 +239,8 @@ internal static class TreeIndexer
                     summaries[node] = Short(summary.Trim().ReplaceLineEndings(" "), 80);
                     Interlocked.Increment(ref written);
                 }
-                progress?.Invoke("llm summaries", (double)Interlocked.Increment(ref done) / shape.NodeCount);
+                int finished = Interlocked.Increment(ref done);
+                progress?.Invoke("llm summaries", (double)finished / shape.NodeCount, finished);
             });
         }
         return (written, failed);
