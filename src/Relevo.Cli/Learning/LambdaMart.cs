@@ -38,7 +38,18 @@ internal static class LambdaMart
             LearningRate = options.LearningRate, NumberOfThreads = 1, Seed = options.Seed,
             CustomGains = Enumerable.Range(0, Math.Max(maxLabel + 1, 5)).Select(g => (double)g).ToArray(), // FastTree wants at least 5 levels
         });
-        var fitted = trainer.Fit(data);
+        RankingPredictionTransformer<FastTreeRankingModelParameters> fitted;
+        try
+        {
+            fitted = trainer.Fit(data);
+        }
+        catch (DllNotFoundException e)
+        {
+            // FastTree's native library is published for x64 and x86 only (not linux-arm64 or osx-arm64)
+            throw new RelevoException($"LambdaMART training needs ML.NET's FastTree native library, which this platform lacks " +
+                $"({System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier}: {e.Message}); train with --learner linear, " +
+                "or train on x64 and apply the model here (ltr needs no ML.NET)");
+        }
         model = fitted;
         var ensemble = fitted.Model.TrainedTreeEnsemble;
         var trees = new RegressionTree[ensemble.Trees.Count];
