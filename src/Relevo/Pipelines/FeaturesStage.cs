@@ -100,7 +100,7 @@ internal sealed class FeaturesStage(IReadOnlyList<FeaturesStage.Feature> feature
                     break;
                 case "bm25.title" or "bm25.text":
                     var commit = context.Target.LocalReader ?? throw new RelevoException($"features: {feature.Name} needs one index folder");
-                    var stats = Search.FieldStatistics.For(commit);
+                    var stats = await Search.FieldStatistics.ForAsync(commit, context.Cancellation).ConfigureAwait(false);
                     var field = feature.Name == "bm25.title" ? stats.Title : stats.Text;
                     var query = RetrieverStage.TermsOf(state.Query, context).Terms;
                     documents ??= await context.DocumentsAsync(hits).ConfigureAwait(false);

@@ -21,15 +21,43 @@ internal sealed class FieldStatistics
     public Field Title { get; } = new();
     public Field Text { get; } = new();
 
-    public static FieldStatistics For(IndexReader reader) => reader.Component("features.fields", Build);
+    /// <summary>The commit's field statistics: computed by the first caller, then shared by every search of the reader.
+    /// The work checks <paramref name="cancellation"/> between documents, so a request that is cancelled stops it and
+    /// leaves nothing half-built (the next caller starts again); callers arriving meanwhile wait without a thread.</summary>
+    public static async ValueTask<FieldStatistics> ForAsync(IndexReader reader, CancellationToken cancellation = default)
+    {
+        var slot = reader.Component("features.fields", _ => new Slot());
+        if (Volatile.Read(ref slot.Value) is { } ready) return ready;
+        await slot.Gate.WaitAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            if (slot.Value is { } built) return built;
+            var value = await Task.Run(() => Build(reader, cancellation), cancellation).ConfigureAwait(false);
+            Volatile.Write(ref slot.Value, value);
+            return value;
+        }
+        finally
+        {
+            slot.Gate.Release();
+        }
+    }
 
-    private static FieldStatistics Build(IndexReader reader)
+    private sealed class Slot : IDisposable
+    {
+        public readonly SemaphoreSlim Gate = new(1, 1);
+        public FieldStatistics? Value;
+
+        public void Dispose() => Gate.Dispose();
+    }
+
+    private static FieldStatistics Build(IndexReader reader, CancellationToken cancellation)
     {
         var stats = new FieldStatistics();
         var analyzer = reader.AnalyzerInstance;
         foreach (var seg in reader.Segments)
             for (int d = 0; d < seg.MaxDoc; d++)
             {
+                if ((d & 255) == 0) cancellation.ThrowIfCancellationRequested();
                 if (seg.IsDeleted(d)) continue;
                 var doc = seg.GetDocument(d);
                 Add(stats.Title, analyzer.Terms(doc.Title));

@@ -177,4 +177,16 @@ public sealed class FieldFeaturesTests
         Assert.Equal(Text(3), text[ids.IndexOf("b")], 5);
         Assert.Equal(Text(1), text[ids.IndexOf("c")], 5);
     }
+
+    [Fact]
+    public async Task ACancelledBuildOfTheFieldStatisticsLeavesNothingAndTheNextCallerBuildsThem()
+    {
+        using var dir = new TempDir();
+        TestIndexes.Write(dir.Path, TestIndexes.Small);
+        using var reader = IndexReader.Open(dir.Path);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await Relevo.Search.FieldStatistics.ForAsync(reader, new CancellationToken(true)));
+        var stats = await Relevo.Search.FieldStatistics.ForAsync(reader);
+        Assert.Equal(5, stats.Title.Documents);
+        Assert.Same(stats, await Relevo.Search.FieldStatistics.ForAsync(reader));
+    }
 }
