@@ -7,6 +7,18 @@ public sealed record Document(string Id, string Title, string Text)
     /// <summary>The text that is analysed and indexed: title and text joined by a space.</summary>
     public string IndexedText => Title.Length == 0 ? Text : Text.Length == 0 ? Title : Title + " " + Text;
 
+    /// <summary>Words of a passage an LLM is shown by default (rerankers, tree navigation).</summary>
+    internal const int PassageWords = 120;
+
+    /// <summary>The document as an LLM is shown it: "title: text" (either alone when the other is empty), cut to its
+    /// first <paramref name="maxWords"/> words.</summary>
+    internal string Passage(int maxWords = PassageWords)
+    {
+        string full = Title.Length == 0 ? Text : Text.Length == 0 ? Title : Title + ": " + Text;
+        var words = full.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        return string.Join(' ', words.Length > maxWords ? words[..maxWords] : words);
+    }
+
     /// <summary>Terms with their (already quantized) weights, indexed as given instead of analysing the text: a
     /// learned-sparse document read from a JsonVectorCollection, each weight becoming the term's frequency (as Anserini
     /// indexes them). Null for ordinary documents.</summary>

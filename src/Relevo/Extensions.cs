@@ -125,6 +125,14 @@ internal sealed class ServedModels(string? directory) : IRelevoExtension
     }
 }
 
+/// <summary>Names of document operations that more than one layer uses.</summary>
+internal static class DocumentOperations
+{
+    /// <summary>A document's stored float32 vector for a model (registered by the dense layer; the core's lattice
+    /// stage reads leaves with it).</summary>
+    public const string StoredVector = "dense.vector";
+}
+
 /// <summary>Data an extension computes for one document where the document lives (its own process or a shard's):
 /// e.g. the dense extension's stored vector. Arguments: the commit, an argument (the model), segment and document.</summary>
 internal delegate byte[]? DocumentOperation(IndexReader reader, string argument, int segment, int doc);

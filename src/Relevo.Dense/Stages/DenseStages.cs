@@ -94,7 +94,7 @@ internal sealed class DenseStage(DenseSpec spec) : RetrieverStage
 /// <summary>The stored vectors of hits, fetched where the documents live (the "dense.vector" document operation).</summary>
 internal static class StoredVectors
 {
-    public const string Operation = "dense.vector";
+    public const string Operation = DocumentOperations.StoredVector;
 
     /// <summary>The operation: a document's float32 row for a model, as bytes.</summary>
     /// <param name="key">The model's key (its name) in the index: never a path.</param>
@@ -103,6 +103,13 @@ internal static class StoredVectors
         var row = DenseSearcher.For(reader, key, int8: false).GetVector(segment, doc);
         return System.Runtime.InteropServices.MemoryMarshal.AsBytes(row).ToArray();
     }
+
+    /// <summary>A commit's stored rows for a model, for building a semantic tree over them.</summary>
+    public static Func<IndexReader, Index.Trees.DocumentVectors> ForTree(string key) => reader =>
+    {
+        var searcher = DenseSearcher.For(reader, key, int8: false);
+        return (segment, doc) => searcher.GetVector(segment, doc);
+    };
 
     public static async ValueTask<float[][]> OfAsync(IReadOnlyList<Hit> hits, string model, StageContext context)
     {

@@ -11,15 +11,10 @@ internal sealed record Criterion(string Name, double Weight);
 /// text, repairs of missing and duplicate ones).</summary>
 internal static class Prompts
 {
-    public const int PassageWords = 120;
+    public const int PassageWords = Document.PassageWords;
 
     /// <summary>A document as prompts show it: "title: text", cut to <paramref name="maxWords"/> words, on one line.</summary>
-    public static string Passage(Document doc, int maxWords = PassageWords)
-    {
-        string full = doc.Title.Length == 0 ? doc.Text : doc.Text.Length == 0 ? doc.Title : doc.Title + ": " + doc.Text;
-        var words = full.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        return string.Join(' ', words.Length > maxWords ? words[..maxWords] : words);
-    }
+    public static string Passage(Document doc, int maxWords = PassageWords) => doc.Passage(maxWords);
 
     public static bool IsPlainRelevance(IReadOnlyList<Criterion> criteria) =>
         criteria.Count == 1 && criteria[0].Name == "relevance";

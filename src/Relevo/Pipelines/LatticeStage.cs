@@ -26,8 +26,6 @@ internal interface IQueryEmbedder
 /// one local index (a sharded index has no tree).</summary>
 internal sealed class LatticeStage(LatticeOptions options, bool llm) : Stage
 {
-    public const string StoredVectorOperation = "dense.vector";
-
     /// <summary>Where no LLM endpoint was given (the LLM layer registers the judge only with one).</summary>
     public const string NoJudge = "lattice(llm=true) navigates with an LLM: pass --llm ENDPOINT --llm-model NAME " +
         "(e.g. --llm http://127.0.0.1:11434/v1 --llm-model qwen2.5:7b) or set RELEVO_LLM_ENDPOINT and RELEVO_LLM_MODEL; lattice(beam=4) navigates by embeddings";
@@ -73,7 +71,9 @@ internal sealed class LatticeStage(LatticeOptions options, bool llm) : Stage
     /// they live.</summary>
     private sealed class EmbeddingNavigator(float[] query, TreeReader view, StageContext context) : ILatticeNavigator
     {
-        private readonly float[] _query = TreeBuilder.Normalized(query);
+        private readonly float[] _query = view.Tree.Dimension == query.Length
+            ? TreeBuilder.Normalized(query)
+            : throw new RelevoException($"lattice: the tree's vectors have {view.Tree.Dimension} dimensions, the query's {query.Length}");
 
         public bool NeedsCalibration => false;
 
@@ -84,12 +84,7 @@ internal sealed class LatticeStage(LatticeOptions options, bool llm) : Stage
             var at = new List<int>();
             for (int i = 0; i < items.Count; i++)
             {
-                if (items[i] >= 0)
-                {
-                    if (view.Tree.Dimension != _query.Length)
-                        throw new RelevoException($"lattice: the tree's vectors have {view.Tree.Dimension} dimensions, the query's {_query.Length}");
-                    scores[i] = (1 + System.Numerics.Tensors.TensorPrimitives.Dot(view.Tree.Centroid(items[i]), _query)) / 2;
-                }
+                if (items[i] >= 0) scores[i] = (1 + System.Numerics.Tensors.TensorPrimitives.Dot(view.Tree.Centroid(items[i]), _query)) / 2;
                 else
                 {
                     docs.Add(HitOf(view, ~items[i]));
@@ -97,7 +92,7 @@ internal sealed class LatticeStage(LatticeOptions options, bool llm) : Stage
                 }
             }
             if (docs.Count == 0) return scores;
-            var rows = await context.Target.FetchAsync(StoredVectorOperation, view.Tree.Model, docs, cancellation).ConfigureAwait(false);
+            var rows = await context.Target.FetchAsync(DocumentOperations.StoredVector, view.Tree.Model, docs, cancellation).ConfigureAwait(false);
             for (int j = 0; j < rows.Length; j++)
             {
                 if (rows[j] is not { } bytes) { scores[at[j]] = double.NaN; continue; }
@@ -139,6 +134,6 @@ internal sealed class LatticeStage(LatticeOptions options, bool llm) : Stage
         }
     }
 
-    /// <summary>A document as the navigator shows it: title and the first 120 words of its text.</summary>
-    internal static string PassageText(Document d) => TreeIndexer.Short((d.Title.Length > 0 ? d.Title + ": " : "") + d.Text, 120);
+    /// <summary>A document as the navigator shows it: as every LLM stage shows passages (<see cref="Document.Passage"/>).</summary>
+    internal static string PassageText(Document d) => d.Passage();
 }
