@@ -84,12 +84,7 @@ internal sealed class LatticeBenchmark : IBenchmark
             TreeBuildResult built;
             using (var w = IndexWriter.Open(dir))
             {
-                var searcher = (Func<IndexReader, DocumentVectors>)(reader =>
-                {
-                    var s = DenseSearcher.For(reader, "arctic-xs", int8: false);
-                    return (segment, doc) => s.GetVector(segment, doc);
-                });
-                built = TreeIndexer.Build(w, "arctic-xs", searcher, new TreeOptions(strategy, branching, 42));
+                built = TreeIndexer.Build(w, "arctic-xs", StoredVectors.ForTree("arctic-xs"), new TreeOptions(strategy, branching, 42));
             }
             string tree = $"{(strategy == TreeStrategy.TopDown ? "top-down" : "bottom-up")} (height {built.Height}, {built.Nodes:N0} nodes, built in {clock.Elapsed.TotalSeconds:N1} s)";
             var oracle = new LatticeOracle(dir, Relevant);

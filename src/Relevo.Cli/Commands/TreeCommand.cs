@@ -57,27 +57,20 @@ internal sealed class TreeBuildCommand : Command<TreeBuildCommand.Settings>
         using (var model = EmbeddingModel.Load(settings.Model, new EncoderOptions()))
         {
             key = model.Name;
-            bool missing = false;
-            foreach (var s in local!.LastCommit.Segments)
-                if (s.Component(VectorComponent.ComponentName, key) is null) missing = true;
-            if (missing) DenseCommand.Run(writer, model, new HnswParameters(HnswParameters.DefaultM, HnswParameters.DefaultEfConstruction));
+            if (!VectorComponent.Everywhere(local!.LastCommit.Segments, key)) DenseCommand.Run(writer, model, HnswParameters.Default);
         }
-        DocumentVectors Vectors(IndexReader reader)
-        {
-            var searcher = DenseSearcher.For(reader, key, int8: false);
-            return (segment, doc) => searcher.GetVector(segment, doc);
-        }
+        var vectors = StoredVectors.ForTree(key);
         TreeBuildResult result;
         if (settings.Extend)
         {
-            result = ProgressReporter.Run("extend tree", "documents", _ => TreeIndexer.Extend(local!, Vectors, cancellation));
+            result = ProgressReporter.Run("extend tree", "documents", _ => TreeIndexer.Extend(local!, vectors, cancellation));
             Console.WriteLine($"tree: {result.Added:N0} document(s) added ({result.Documents:N0} in all, {result.Nodes:N0} nodes, height {result.Height}) " +
                               $"in {result.Elapsed.TotalSeconds:N1} s");
             return 0;
         }
         var options = new TreeOptions(ParseStrategy(settings.Strategy)!.Value, settings.Branching, settings.Seed);
         // one bar over the steps: clustering a fifth, extractive summaries the rest (or three tenths, before the LLM's)
-        result = ProgressReporter.Run("tree", "nodes", report => TreeIndexer.Build(local!, key, Vectors, options,
+        result = ProgressReporter.Run("tree", "nodes", report => TreeIndexer.Build(local!, key, vectors, options,
             llm is null ? null : new LlmLattice(llm), (step, fraction, count) => report(step switch
             {
                 "cluster" => 0.2 * fraction,
