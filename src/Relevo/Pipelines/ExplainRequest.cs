@@ -19,9 +19,7 @@ internal sealed record ExplainRequest(string Stage, string[] Terms, float[] Weig
             ?? throw new RelevoException("bm25.explain: an empty request");
         if (Pipeline.Parse(request.Stage, registry).Root is not Bm25Stage stage)
             throw new RelevoException($"bm25.explain: '{request.Stage}' is not a bm25 stage");
-        var terms = new (string Term, float Weight)[request.Terms.Length];
-        for (int i = 0; i < terms.Length; i++) terms[i] = (request.Terms[i], request.Weights[i]);
-        var explanation = stage.Explain(reader, new Query(string.Join(' ', request.Terms), terms), new Hit("", 0, segment, doc), request.Statistics);
+        var explanation = stage.Explain(reader, Query.FromArrays(request.Terms, request.Weights), new Hit("", 0, segment, doc), request.Statistics);
         return JsonSerializer.SerializeToUtf8Bytes(explanation);
     }
 }
@@ -39,13 +37,7 @@ internal sealed record ScoreRequest(string Stage, string[]? Terms, float[]? Weig
         var request = JsonSerializer.Deserialize<ScoreRequest>(argument) ?? throw new RelevoException("retriever.score: an empty request");
         if (Pipeline.Parse(request.Stage, registry).Root is not RetrieverStage stage)
             throw new RelevoException($"retriever.score: '{request.Stage}' is not a retriever");
-        Query? query = null;
-        if (request.Terms is { } terms)
-        {
-            var weighted = new (string Term, float Weight)[terms.Length];
-            for (int i = 0; i < terms.Length; i++) weighted[i] = (terms[i], request.Weights![i]);
-            query = new Query(string.Join(' ', terms), weighted);
-        }
+        var query = request.Terms is { } terms ? Query.FromArrays(terms, request.Weights!) : null;
         var score = new float[1];
         stage.ScoreDocs(reader, new RetrievalRequest(query, request.Vector), request.Statistics, [segment], [doc], score);
         return BitConverter.GetBytes(score[0]);

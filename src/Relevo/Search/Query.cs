@@ -16,6 +16,23 @@ internal sealed class Query
         Terms = terms;
     }
 
+    /// <summary>The terms and their weights as two arrays (how a request to a shard carries them).</summary>
+    public (string[] Terms, float[] Weights) ToArrays()
+    {
+        var terms = new string[Terms.Count];
+        var weights = new float[terms.Length];
+        for (int i = 0; i < terms.Length; i++) (terms[i], weights[i]) = Terms[i];
+        return (terms, weights);
+    }
+
+    /// <summary>A query of given terms and weights (what <see cref="ToArrays"/> gave).</summary>
+    public static Query FromArrays(string[] terms, float[] weights)
+    {
+        var weighted = new (string Term, float Weight)[terms.Length];
+        for (int i = 0; i < terms.Length; i++) weighted[i] = (terms[i], weights[i]);
+        return new Query(string.Join(' ', terms), weighted);
+    }
+
     public static Query Parse(string text, Analyzer analyzer)
     {
         if (string.IsNullOrWhiteSpace(text))

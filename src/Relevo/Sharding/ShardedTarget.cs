@@ -131,9 +131,7 @@ internal sealed class ShardedTarget : ISearchTarget
         GlobalStatistics? global = null;
         if (request.Terms is { } query)
         {
-            terms = new string[query.Terms.Count];
-            weights = new float[terms.Length];
-            for (int i = 0; i < terms.Length; i++) (terms[i], weights[i]) = query.Terms[i];
+            (terms, weights) = query.ToArrays();
             global = await GlobalAsync(terms, cancellation).ConfigureAwait(false);
         }
         var argument = System.Text.Json.JsonSerializer.Serialize(new ScoreRequest(retriever.Text, terms, weights, request.Vector, global));
@@ -145,9 +143,7 @@ internal sealed class ShardedTarget : ISearchTarget
 
     public async ValueTask<Explanation?[]> ExplainAsync(Bm25Stage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {
-        var terms = new string[query.Terms.Count];
-        var weights = new float[terms.Length];
-        for (int i = 0; i < terms.Length; i++) (terms[i], weights[i]) = query.Terms[i];
+        var (terms, weights) = query.ToArrays();
         var global = await GlobalAsync(terms, cancellation).ConfigureAwait(false);
         var request = new ExplainRequest(stage.Text, terms, weights, global);
         var answers = await FetchAsync(ExplainRequest.Operation, System.Text.Json.JsonSerializer.Serialize(request), hits, cancellation).ConfigureAwait(false);
