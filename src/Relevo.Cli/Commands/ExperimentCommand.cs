@@ -93,13 +93,8 @@ internal sealed class ExperimentCommand : Command<ExperimentCommand.Settings>
         {
             var l = spec.Learned[i];
             string field = $"{path}: field learned[{i}]";
-            try
-            {
-                var parsed = Pipeline.Parse(l.Pipeline, ExtensionRegistry.Create(CliIndex.Extensions()));
-                var stages = parsed.Root is SequenceStage seq ? seq.Stages : [parsed.Root];
-                if (stages[^1] is not FeaturesStage || stages.Count < 2) throw new RelevoException($"{field}.pipeline: '{parsed.Text}' must retrieve, then end with features(...)");
-            }
-            catch (PipelineSyntaxException e) { throw new RelevoException($"{field}.pipeline: {e.Message}"); }
+            try { LearnedRuns.Split(Pipeline.Parse(l.Pipeline, ExtensionRegistry.Create(CliIndex.Extensions()))); }
+            catch (RelevoException e) { throw new RelevoException($"{field}.pipeline: {e.Message}"); }
             if (!LearnedRuns.Learners.Contains(l.Learner)) throw new RelevoException($"{field}.learner: '{l.Learner}' is not one of {string.Join(", ", LearnedRuns.Learners)}");
             if (l.TrainOn is null && l.Folds is < 2 or > 20) throw new RelevoException($"{field}.folds: between 2 and 20 (or give trainOn)");
             if (l.Depth is < 1 or > 10_000) throw new RelevoException($"{field}.depth: between 1 and 10000");

@@ -33,10 +33,7 @@ internal static class LearnedRuns
         int depth, int threads, Action<int>? progress, CancellationToken cancellation)
     {
         var parsed = Pipeline.Parse(pipeline, index.Registry);
-        var stages = parsed.Root is SequenceStage seq ? seq.Stages : [parsed.Root];
-        if (stages[^1] is not FeaturesStage features || stages.Count < 2)
-            throw new RelevoException($"'{parsed.Text}' must retrieve, then end with features(...), e.g. \"bm25 >> features(bm25, ql, rank)\"");
-        string before = string.Join(">>", stages.Take(stages.Count - 1).Select(s => s.Text));
+        var (features, before) = Split(parsed);
         var result = new QueryExamples[queries.Count];
         List<string>? columns = null;
         int done = 0;
@@ -82,6 +79,16 @@ internal static class LearnedRuns
                 sb.Append(" # ").Append(q.DocIds[i]);
                 w.WriteLine(sb.ToString());
             }
+    }
+
+    /// <summary>A learned pipeline's features stage and the pipeline before it (its text); anything that does not
+    /// retrieve and then end with features(...) is refused.</summary>
+    public static (FeaturesStage Features, string Before) Split(Pipeline parsed)
+    {
+        var stages = parsed.Root is SequenceStage seq ? seq.Stages : [parsed.Root];
+        if (stages[^1] is not FeaturesStage features || stages.Count < 2)
+            throw new RelevoException($"'{parsed.Text}' must retrieve, then end with features(...), e.g. \"bm25 >> features(bm25, ql, rank)\"");
+        return (features, string.Join(">>", stages.Take(stages.Count - 1).Select(s => s.Text)));
     }
 
     public static RankingModel Fit(FeatureSet set, IReadOnlyList<QueryExamples> train, string learner, string trainedOn)

@@ -706,9 +706,6 @@ internal sealed class IndexWriter : IDisposable
         _dirty = true;
     }
 
-    /// <summary>The index-level data the next commit will name.</summary>
-    internal IReadOnlyList<ComponentData> IndexComponents => _indexComponents;
-
     // a file a background merge is writing (the segment is in no commit yet)
     private bool IsMergeOutput(string name)
     {
