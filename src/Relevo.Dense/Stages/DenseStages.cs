@@ -181,13 +181,20 @@ internal sealed class VectorPrfStage(int docs, float alpha, float beta, string m
     }
 }
 
-/// <summary>rerank(dense(model=M), depth=100): reorders the incoming top <c>depth</c> by cosine between the query's
-/// embedding and each document's stored vector (a bi-encoder reranker, no LLM). Ties keep the incoming order.</summary>
-internal sealed class DenseRerankStage(DenseSpec spec, int depth) : RerankStage(depth)
+/// <summary>rerank(dense(model=M), depth=100[, passages=N]): reorders the incoming top <c>depth</c> by cosine between
+/// the query's embedding and each document's stored vector (a bi-encoder reranker, no LLM). With <c>passages=N</c> a
+/// document scores as its best passage instead (MaxP): its text is cut into windows of N sentences, each with the
+/// title (<see cref="PassageWindows"/>), embedded through the embedding cache when first seen. Ties keep the incoming
+/// order.</summary>
+internal sealed class DenseRerankStage(DenseSpec spec, int depth, int passages = 0) : RerankStage(depth)
 {
+    public const int MaxPassages = 32;
+
     public DenseSpec Spec { get; } = spec;
+    /// <summary>Sentences per passage; 0 scores the stored vector of the whole document.</summary>
+    public int Passages { get; } = passages;
     protected override string Name => "rerank";
-    public override string Text => $"rerank(dense(model={Spec.Model}){(Top == 100 ? "" : $",depth={Top}")})";
+    public override string Text => $"rerank(dense(model={Spec.Model}){(Top == 100 ? "" : $",depth={Top}")}{(Passages == 0 ? "" : $",passages={Passages}")})";
 
     public override ValueTask PrepareAsync(IReadOnlyList<string> queryTexts, StageContext context)
     {
@@ -199,19 +206,55 @@ internal sealed class DenseRerankStage(DenseSpec spec, int depth) : RerankStage(
     {
         var q = context.GetService<DenseModels>().EmbedQuery(Spec.Model, query);
         float qn = Norm(q);
-        var vectors = await StoredVectors.OfAsync(head, Spec.Key, context).ConfigureAwait(false);
-        var scores = new float[head.Count];
-        for (int i = 0; i < head.Count; i++)
+        var scores = Passages > 0 ? await BestPassagesAsync(q, head, context).ConfigureAwait(false) : new float[head.Count];
+        if (Passages == 0)
         {
-            var v = vectors[i];
-            float dot = System.Numerics.Tensors.TensorPrimitives.Dot<float>(q, v);
-            float n = qn * Norm(v);
-            scores[i] = n > 0 ? dot / n : 0;
+            var vectors = await StoredVectors.OfAsync(head, Spec.Key, context).ConfigureAwait(false);
+            for (int i = 0; i < head.Count; i++) scores[i] = Cosine(q, qn, vectors[i]);
         }
         return (ByScore(scores), scores);
     }
 
-    private static float Norm(float[] v) => MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot<float>(v, v));
+    /// <summary>Each document's highest cosine over its passages (0 for a document gone meanwhile).</summary>
+    private async ValueTask<float[]> BestPassagesAsync(float[] q, IReadOnlyList<Hit> head, StageContext context)
+    {
+        var docs = await context.DocumentsAsync(head).ConfigureAwait(false);
+        var model = context.GetService<DenseModels>().Model(Spec.Model);
+        var texts = new List<string>();
+        var owner = new List<int>();
+        for (int i = 0; i < docs.Length; i++)
+        {
+            if (docs[i] is not { } d) continue;
+            foreach (var window in PassageWindows.Of(d, Passages))
+            {
+                texts.Add(window);
+                owner.Add(i);
+            }
+        }
+        context.Cancellation.ThrowIfCancellationRequested();
+        int dims = model.Dimensions;
+        var rows = new float[texts.Count * dims];
+        model.EmbedPassages(texts, rows);
+        float qn = Norm(q);
+        var scores = new float[head.Count];
+        var seen = new bool[head.Count];
+        for (int r = 0; r < texts.Count; r++)
+        {
+            float s = Cosine(q, qn, rows.AsSpan(r * dims, dims));
+            int i = owner[r];
+            if (!seen[i] || s > scores[i]) scores[i] = s;
+            seen[i] = true;
+        }
+        return scores;
+    }
+
+    private static float Cosine(ReadOnlySpan<float> q, float qn, ReadOnlySpan<float> v)
+    {
+        float n = qn * Norm(v);
+        return n > 0 ? System.Numerics.Tensors.TensorPrimitives.Dot(q, v) / n : 0;
+    }
+
+    private static float Norm(ReadOnlySpan<float> v) => MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot(v, v));
 }
 
 /// <summary>rerank(cross(model=FOLDER), depth=100): reorders the incoming top <c>depth</c> by a cross-encoder's
@@ -236,15 +279,16 @@ internal sealed class CrossEncoderStage(string folder, int depth) : RerankStage(
     }
 }
 
-/// <summary>rerank(dense(model=M)|cross(model=FOLDER), depth=100).</summary>
+/// <summary>rerank(dense(model=M), depth=100[, passages=N]) | rerank(cross(model=FOLDER), depth=100).</summary>
 internal static class RerankStages
 {
     public static Stage Build(StageSyntax s, ModelCatalog catalog)
     {
-        s.Accept("depth");
+        s.Accept("depth", "passages");
         int depth = s.Int("depth", 100, 1, RerankStage.MaxTop);
         if (s.PositionalCount == 1 && s.Single(0) is { Name: "cross" } cross)
         {
+            if (s.Has("passages")) throw s.Error(s.ColumnOf("passages"), "passages= is for rerank(dense(...)); a cross-encoder reads the whole document");
             cross.Accept("model");
             cross.NoPositional();
             string folder = cross.String("model") ?? throw cross.Error(cross.Column, "cross needs model=NAME (a model folder with model.onnx and vocab.txt)");
@@ -256,6 +300,6 @@ internal static class RerankStages
             throw s.Error(s.Column, "rerank needs a dense model or a cross-encoder: rerank(dense(model=arctic-xs), depth=100) or rerank(cross(model=NAME), depth=100)");
         var spec = DenseStage.ParseSpec(inner, catalog);
         inner.CheckAccepted();
-        return new DenseRerankStage(spec, depth);
+        return new DenseRerankStage(spec, depth, s.Int("passages", 0, 0, DenseRerankStage.MaxPassages));
     }
 }

@@ -10,6 +10,8 @@ namespace Relevo.Pipelines;
 /// not the candidate is in that retriever's own top k (the candidates' postings entries are read, not whole lists);</item>
 /// <item>a pipeline ending in a retriever (<c>bm25 &gt;&gt; rm3 &gt;&gt; bm25</c>): the stages before it run as usual
 /// (feedback rewrites the query), then the retriever scores the candidates with the rewritten query;</item>
+/// <item>a reranker (<c>rerank(dense(model=minilm), passages=3)</c>, <c>rerank(cross(model=...))</c>): its score for
+/// every candidate, whatever its depth;</item>
 /// <item><c>rank</c> and <c>score</c> (the incoming rank and score), <c>doclen</c> (the document's length in terms, as
 /// its norm stores it), <c>qlen</c> (analysed query terms), <c>title</c> (the share of the query's terms in the
 /// title), <c>bm25.title</c> and <c>bm25.text</c> (BM25 on each field alone, with that field's statistics).</item>
@@ -45,8 +47,8 @@ internal sealed class FeaturesStage(IReadOnlyList<FeaturesStage.Feature> feature
                 continue;
             }
             var pipeline = s.Pipeline(i);
-            if (LastRetriever(pipeline) is null)
-                throw s.Error(s.PositionalColumn(i), $"features: '{pipeline.Text}' is neither a retriever, a pipeline ending in one, nor one of {string.Join(", ", BuiltIns)}");
+            if (LastRetriever(pipeline) is null && pipeline is not RerankStage)
+                throw s.Error(s.PositionalColumn(i), $"features: '{pipeline.Text}' is neither a retriever, a pipeline ending in one, a reranker, nor one of {string.Join(", ", BuiltIns)}");
             list.Add(new Feature(pipeline.Text, pipeline));
         }
         var duplicate = list.GroupBy(f => f.Name).FirstOrDefault(g => g.Count() > 1);
@@ -110,7 +112,9 @@ internal sealed class FeaturesStage(IReadOnlyList<FeaturesStage.Feature> feature
                                 new Search.Similarities.Bm25Parameters());
                     break;
                 default:
-                    values = await ScoreAsync(feature.Pipeline!, state, context, depth, hits).ConfigureAwait(false);
+                    values = feature.Pipeline is RerankStage reranker
+                        ? await reranker.ScoreAllAsync(state.Query.Text, hits, context).ConfigureAwait(false)
+                        : await ScoreAsync(feature.Pipeline!, state, context, depth, hits).ConfigureAwait(false);
                     break;
             }
             columns.Add((ColumnPrefix + feature.Name, values));

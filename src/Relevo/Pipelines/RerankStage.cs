@@ -43,6 +43,16 @@ public abstract class RerankStage : Stage
         return state with { Ranking = ranking.Reordered(full, rankScores, Text, own) };
     }
 
+    /// <summary>This reranker's score for every hit, whatever its depth, in the hits' order (a feature column for
+    /// learning to rank).</summary>
+    internal async ValueTask<float[]> ScoreAllAsync(string query, IReadOnlyList<Hit> hits, StageContext context)
+    {
+        if (hits.Count == 0) return [];
+        var (_, scores) = await RerankAsync(query, hits, context).ConfigureAwait(false);
+        if (scores.Length != hits.Count) throw new RelevoException($"{Text}: gave {scores.Length} scores for {hits.Count} candidates");
+        return scores;
+    }
+
     /// <summary>Guards the invariant (each head item exactly once) whatever a subclass returned.</summary>
     private static int[] CheckPermutation(int[] order, int n)
     {

@@ -97,7 +97,7 @@ public sealed class FeaturesTests : IDisposable
     public void WhatIsNotAFeatureIsASyntaxError()
     {
         var e = Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => _index.CanonicalPipeline("bm25 >> features(fuse(rrf, bm25, ql))"));
-        Assert.Contains("is neither a retriever, a pipeline ending in one, nor one of rank, score, doclen, qlen, title", e.Message);
+        Assert.Contains("is neither a retriever, a pipeline ending in one, a reranker, nor one of rank, score, doclen, qlen, title", e.Message);
         Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => _index.CanonicalPipeline("bm25 >> features(bm25, bm25)"));
         Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => _index.CanonicalPipeline("bm25 >> features()"));
         var noRanking = Assert.Throws<RelevoException>(() => _index.Search("flow", "features(bm25)", 10));
@@ -121,6 +121,80 @@ public sealed class FeaturesTests : IDisposable
         var column = r.StageScores(r.Stages.ToList().IndexOf("f:dense(model=arctic-xs)")).ToArray();
         Assert.NotEmpty(column);
         for (int i = 0; i < r.Hits.Count; i++) Assert.Equal(dense[r.Hits[i].Id], column[i]);
+    }
+}
+
+/// <summary>rerank(dense(model=M), passages=N) scores a document by its best window of N sentences (MaxP), and a
+/// reranker listed in features(...) gives that score to every candidate.</summary>
+public sealed class PassageRerankTests
+{
+    private static readonly Document[] Docs =
+    [
+        new("long", "Nutrition study", "Participants were recruited in 2010. Dr. Smith et al. measured bone density every year. " +
+            "Vitamin D deficiency was common in the winter months. The cohort was followed for ten years."),
+        new("other", "Bridge design", "Steel girders carry the load. Wind tunnel tests were run on e.g. the deck. Results agree with theory."),
+        new("short", "", "Vitamin supplements and their effects."),
+    ];
+
+    [Fact]
+    public void SentencesAndWindowsFollowTheRules()
+    {
+        var sentences = PassageWindows.Sentences(Docs[0].Text);
+        Assert.Equal(["Participants were recruited in 2010.", "Dr. Smith et al. measured bone density every year.",
+            "Vitamin D deficiency was common in the winter months.", "The cohort was followed for ten years."], sentences);
+        Assert.Equal(3, PassageWindows.Sentences(Docs[1].Text).Count); // "e.g." is not an end
+        // windows of 2 sentences, stride 1, each with the title; the last window reaches the last sentence
+        var windows = PassageWindows.Of(Docs[0], 2);
+        Assert.Equal(3, windows.Count);
+        Assert.Equal("Nutrition study " + sentences[0] + " " + sentences[1], windows[0]);
+        Assert.Equal("Nutrition study " + sentences[2] + " " + sentences[3], windows[2]);
+        // windows of 3, stride 2: [0..2], [2..3]
+        Assert.Equal(["Nutrition study " + string.Join(' ', sentences.Take(3)), "Nutrition study " + string.Join(' ', sentences.Skip(2))],
+            PassageWindows.Of(Docs[0], 3));
+        Assert.Equal(["Vitamin supplements and their effects."], PassageWindows.Of(Docs[2], 3)); // no title, one sentence
+        Assert.Equal(["Empty"], PassageWindows.Of(new Document("e", "Empty", ""), 2));
+        var huge = new Document("h", "", string.Concat(Enumerable.Repeat("A sentence here. ", 500)));
+        Assert.Equal(PassageWindows.MaxWindows, PassageWindows.Of(huge, 1).Count);
+    }
+
+    [Fact]
+    public void APassageRerankerScoresEachDocumentByItsBestWindow()
+    {
+        using var dir = new TempDir();
+        using (var w = SearchIndex.OpenWriter(dir.Path, new WriterOptions(), [new DenseExtension()]))
+        {
+            w.AddRange(Docs);
+            w.Commit();
+            using var minilm = EmbeddingModel.Load("minilm");
+            DenseIndexer.AddVectors(w, minilm); // for the whole-document reranker
+        }
+        using var index = SearchIndex.Open(dir.Path, new SearchIndexOptions { Extensions = [new DenseExtension()] });
+        const string query = "vitamin deficiency";
+        var r = index.Search(query, "ql >> features(rerank(dense(model=minilm),passages=2), rerank(dense(model=minilm)))", 10);
+        Assert.Equal(["long", "short"], r.Hits.Select(h => h.Id).Order()); // the bridge document has neither term
+        var best = r.StageScores(r.Stages.ToList().IndexOf("f:rerank(dense(model=minilm),passages=2)")).ToArray();
+        using var model = EmbeddingModel.Load("minilm");
+        var q = model.EmbedQuery(query);
+        for (int i = 0; i < r.Hits.Count; i++)
+        {
+            var doc = Docs.Single(d => d.Id == r.Hits[i].Id);
+            var windows = PassageWindows.Of(doc, 2);
+            var rows = new float[windows.Count * model.Dimensions];
+            model.EmbedPassages(windows, rows);
+            float expected = Enumerable.Range(0, windows.Count)
+                .Max(k => System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(q, rows.AsSpan(k * model.Dimensions, model.Dimensions)));
+            Assert.Equal(expected, best[i], 5);
+        }
+        // the stage orders by the same scores
+        var reranked = index.Search(query, "ql >> rerank(dense(model=minilm),passages=2)", 10);
+        var byId = r.Hits.Select((h, i) => (h.Id, Score: best[i])).ToDictionary(x => x.Id, x => x.Score);
+        Assert.Equal(reranked.Hits.Select(h => h.Id), byId.OrderByDescending(x => x.Value).Select(x => x.Key));
+        // the long document's best window beats the document as a whole, which dilutes the matching sentence
+        var whole = r.StageScores(r.Stages.ToList().IndexOf("f:rerank(dense(model=minilm))")).ToArray();
+        int at = r.Hits.ToList().FindIndex(h => h.Id == "long");
+        Assert.True(best[at] > whole[at], $"best window {best[at]} vs whole {whole[at]}");
+        var e = Assert.Throws<Relevo.Pipelines.PipelineSyntaxException>(() => index.CanonicalPipeline("bm25 >> rerank(cross(model=x), passages=2)"));
+        Assert.Contains("passages= is for rerank(dense(...))", e.Message);
     }
 }
 
