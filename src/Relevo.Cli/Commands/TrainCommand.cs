@@ -19,7 +19,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
         [CommandOption("--pipeline <TEXT>")][Description("A pipeline ending in features(...), e.g. \"bm25 >> features(bm25, ql, dense(model=arctic-xs), rank)\"")]
         public string Pipeline { get; init; } = "";
-        [CommandOption("--learner <NAME>")][DefaultValue("lambdamart")][Description("lambdamart (ML.NET FastTree, trees) or linear (coordinate ascent on nDCG@10)")]
+        [CommandOption("--learner <NAME>")][DefaultValue("lambdamart")][Description("lambdamart (LightGBM's lambdarank, x64), fasttree (LambdaMART by ML.NET's FastTree) or linear (coordinate ascent on nDCG@10)")]
         public string Learner { get; init; } = "lambdamart";
         [CommandOption("--folds <N>")][DefaultValue(5)][Description("Cross-validation folds over the queries (0: none, only the final model)")]
         public int Folds { get; init; } = 5;
@@ -36,7 +36,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             if (IndexDir.Length == 0) return ValidationResult.Error("--index is required");
             if (Pipeline.Length == 0) return ValidationResult.Error("--pipeline is required (ending in features(...))");
-            if (Learner is not ("lambdamart" or "linear")) return ValidationResult.Error("--learner must be lambdamart or linear");
+            if (!LearnedRuns.Learners.Contains(Learner)) return ValidationResult.Error($"--learner must be one of {string.Join(", ", LearnedRuns.Learners)}");
             if (Folds is 1 or < 0 or > 20) return ValidationResult.Error("--folds must be 0 or between 2 and 20");
             if (Depth is < 1 or > 10_000) return ValidationResult.Error("--depth must be between 1 and 10000");
             if (Folds == 0 && Output is null && Export is null) return ValidationResult.Error("give --output (and/or --folds, --export) so training has a result");

@@ -25,7 +25,7 @@ internal sealed record CrossValidated(TrecRun Learned, TrecRun Incoming, int[] F
 /// cross-validation over query folds, and applying a model to a query set.</summary>
 internal static class LearnedRuns
 {
-    public static readonly string[] Learners = ["lambdamart", "linear"];
+    public static readonly string[] Learners = ["lambdamart", "fasttree", "linear"];
 
     /// <summary>Runs <paramref name="pipeline"/> (which must end with features(...)) for every query and keeps the top
     /// <paramref name="depth"/> candidates with their features and their qrels grades (0 where unjudged).</summary>
@@ -98,8 +98,8 @@ internal static class LearnedRuns
         {
             "linear" => new RankingModel(RankingModel.CurrentFormat, "linear", set.Features.Text, set.Features.Names, set.Before, set.Stages,
                 trainedOn, CoordinateAscent.Train(train, n), null),
-            "lambdamart" => new RankingModel(RankingModel.CurrentFormat, "lambdamart", set.Features.Text, set.Features.Names, set.Before, set.Stages,
-                trainedOn, null, LambdaMart.Train(train, n)),
+            "lambdamart" or "fasttree" => new RankingModel(RankingModel.CurrentFormat, learner, set.Features.Text, set.Features.Names, set.Before, set.Stages,
+                trainedOn, null, LambdaMart.Train(train, n, new LambdaMart.Options(Engine: learner == "fasttree" ? LambdaMart.Engine.FastTree : LambdaMart.Engine.LightGbm))),
             _ => throw new RelevoException($"unknown learner '{learner}' ({string.Join(", ", Learners)})"),
         };
     }

@@ -52,12 +52,15 @@ public sealed class LearnerTests
         Assert.Equal(linear.Weights, CoordinateAscent.Train(train, 3).Weights); // seeded: deterministic
     }
 
-    [Fact]
-    public void LambdaMartLearnsThePlantedFeatureAndItsCopiedTreesScoreAsMlNetDoes()
+    [Theory]
+    [InlineData("lightgbm")]
+    [InlineData("fasttree")]
+    public void LambdaMartLearnsThePlantedFeatureAndItsCopiedTreesScoreAsMlNetDoes(string library)
     {
+        var engine = library == "fasttree" ? LambdaMart.Engine.FastTree : LambdaMart.Engine.LightGbm;
         var train = Planted(60, 50, 3, scaled: false);
         var test = Planted(30, 50, 4, scaled: false);
-        var trees = LambdaMart.Train(train, 3, new LambdaMart.Options(Trees: 30), out var mlnet);
+        var trees = LambdaMart.Train(train, 3, new LambdaMart.Options(Trees: 30, Engine: engine), out var mlnet);
         double ndcg = MeanNdcg(Model(null, trees), test);
         Assert.True(ndcg > 0.95, $"nDCG@10 {ndcg:F4}");
         var ours = test.SelectMany(q => Model(null, trees).Score(q.Rows)).ToArray();
