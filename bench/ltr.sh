@@ -19,7 +19,7 @@ for d in $SETS; do
   $R dense --index "$WORK/$d" --model minilm > /dev/null   # embeds only segments that lack minilm vectors
 done
 for d in $SETS; do
-  for learner in lambdamart fasttree linear; do
+  for learner in lambdamart fasttree linear auto; do
     echo "== $d, $learner, 5-fold cross-validation"
     $R train --dataset "$DATA/$d" --index "$WORK/$d" --pipeline "$FIRST >> $FEATURES" --learner $learner --folds 5 \
       --output "$WORK/models/$d.$learner" | grep -E "cross-validation|│"

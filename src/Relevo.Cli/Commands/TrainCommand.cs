@@ -19,7 +19,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--index <DIR>")] public string IndexDir { get; init; } = "";
         [CommandOption("--pipeline <TEXT>")][Description("A pipeline ending in features(...), e.g. \"bm25 >> features(bm25, ql, dense(model=arctic-xs), rank)\"")]
         public string Pipeline { get; init; } = "";
-        [CommandOption("--learner <NAME>")][DefaultValue("lambdamart")][Description("lambdamart (LightGBM's lambdarank, x64), fasttree (LambdaMART by ML.NET's FastTree) or linear (coordinate ascent on nDCG@10)")]
+        [CommandOption("--learner <NAME>")][DefaultValue("lambdamart")][Description("lambdamart (LightGBM's lambdarank, x64), fasttree (LambdaMART by ML.NET's FastTree), linear (coordinate ascent on nDCG@10) or auto (lambdamart or linear, chosen by an inner 4-fold cross-validation of the training queries)")]
         public string Learner { get; init; } = "lambdamart";
         [CommandOption("--folds <N>")][DefaultValue(5)][Description("Cross-validation folds over the queries (0: none, only the final model)")]
         public int Folds { get; init; } = 5;
@@ -74,6 +74,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             var model = LearnedRuns.Fit(set, set.Examples, settings.Learner, settings.Dataset ?? settings.Corpus ?? "");
             model.Write(output);
+            if (settings.Learner == "auto") Console.WriteLine($"auto: chose {model.Learner} for the model trained on all queries");
             Console.WriteLine($"model: {Path.Combine(output, RankingModel.FileName)} (trained on all {set.Examples.Count} queries); " +
                               $"apply it with \"{set.Before}>>{set.Features.Text} >> ltr(model={output})\"");
         }
@@ -86,16 +87,24 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
     {
         var cv = LearnedRuns.CrossValidate(set, settings.Learner, settings.Folds);
         var evaluator = new Evaluator(qrels);
+        bool auto = settings.Learner == "auto";
         var table = new Table().AddColumns("fold", "queries", $"{set.Before} nDCG@10", $"{settings.Learner} nDCG@10");
+        if (auto) table.AddColumn("chose");
         foreach (var (fold, n, incoming, learned) in LearnedRuns.ByFold(cv, evaluator, "ndcg_cut_10"))
-            table.AddRow(fold.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture), F(incoming), F(learned));
+        {
+            var cells = new List<string> { fold.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture), F(incoming), F(learned) };
+            if (auto) cells.Add(cv.Learners[fold]);
+            table.AddRow(cells.ToArray());
+        }
         var b = evaluator.Evaluate(cv.Incoming, ["ndcg_cut_10"]);
         var l = evaluator.Evaluate(cv.Learned, ["ndcg_cut_10"]);
         var a = cv.QueryIds.Select(id => l.Value("ndcg_cut_10", id)).ToArray();
         var c = cv.QueryIds.Select(id => b.Value("ndcg_cut_10", id)).ToArray();
         var (_, p) = Significance.PairedTTest(a, c);
         double pr = Significance.PairedRandomizationTest(a, c);
-        table.AddRow("pooled", cv.QueryIds.Count.ToString(CultureInfo.InvariantCulture), F(b.Mean("ndcg_cut_10")), F(l.Mean("ndcg_cut_10")));
+        var pooled = new List<string> { "pooled", cv.QueryIds.Count.ToString(CultureInfo.InvariantCulture), F(b.Mean("ndcg_cut_10")), F(l.Mean("ndcg_cut_10")) };
+        if (auto) pooled.Add("");
+        table.AddRow(pooled.ToArray());
         AnsiConsole.Write(table);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{settings.Folds}-fold cross-validation (folds by xxHash32 of the query id): {settings.Learner} {l.Mean("ndcg_cut_10"):F4} vs {set.Before} {b.Mean("ndcg_cut_10"):F4}, " +

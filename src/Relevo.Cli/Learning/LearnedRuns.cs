@@ -17,15 +17,21 @@ internal sealed record FeatureSet(List<QueryExamples> Examples, FeaturesStage Fe
     }
 }
 
-/// <summary>Cross-validated runs: the pooled run of every fold's model on its own test fold, and which queries each fold
-/// held.</summary>
-internal sealed record CrossValidated(TrecRun Learned, TrecRun Incoming, int[] Folds, IReadOnlyList<string> QueryIds);
+/// <summary>Cross-validated runs: the pooled run of every fold's model on its own test fold, which queries each fold
+/// held, and the learner each fold's model is (with <c>auto</c>, the one it chose).</summary>
+internal sealed record CrossValidated(TrecRun Learned, TrecRun Incoming, int[] Folds, IReadOnlyList<string> QueryIds, IReadOnlyList<string> Learners);
 
 /// <summary>What <c>relevo train</c> and <c>relevo experiment</c> share: feature extraction, fitting a learner,
 /// cross-validation over query folds, and applying a model to a query set.</summary>
 internal static class LearnedRuns
 {
-    public static readonly string[] Learners = ["lambdamart", "fasttree", "linear"];
+    public static readonly string[] Learners = ["lambdamart", "fasttree", "linear", "auto"];
+
+    /// <summary>What <c>auto</c> chooses from: trees where there are queries enough, the linear model where there are few.</summary>
+    public static readonly string[] AutoChoices = ["lambdamart", "linear"];
+
+    /// <summary>Folds of the inner cross-validation by which <c>auto</c> chooses.</summary>
+    public const int AutoFolds = 4;
 
     /// <summary>Runs <paramref name="pipeline"/> (which must end with features(...)) for every query and keeps the top
     /// <paramref name="depth"/> candidates with their features and their qrels grades (0 where unjudged).</summary>
@@ -93,6 +99,7 @@ internal static class LearnedRuns
 
     public static RankingModel Fit(FeatureSet set, IReadOnlyList<QueryExamples> train, string learner, string trainedOn)
     {
+        if (learner == "auto") learner = Choose(set, train).Learner;
         int n = set.Features.Features.Count;
         return learner switch
         {
@@ -102,6 +109,51 @@ internal static class LearnedRuns
                 trainedOn, null, LambdaMart.Train(train, n, new LambdaMart.Options(Engine: learner == "fasttree" ? LambdaMart.Engine.FastTree : LambdaMart.Engine.LightGbm))),
             _ => throw new RelevoException($"unknown learner '{learner}' ({string.Join(", ", Learners)})"),
         };
+    }
+
+    /// <summary>The learner of <see cref="AutoChoices"/> with the best mean nDCG@10 over an inner cross-validation of the
+    /// training queries alone (<see cref="AutoFolds"/> folds by <see cref="QueryFolds"/>; a candidate's gain is its
+    /// grade, the ideal is over the candidates), so the choice never sees a test query. A learner that cannot train on
+    /// this platform (LightGBM on arm64) is left out. Ties go to the earlier choice.</summary>
+    public static (string Learner, IReadOnlyList<(string Learner, double Ndcg)> Scores) Choose(FeatureSet set, IReadOnlyList<QueryExamples> train)
+    {
+        var assignment = QueryFolds.Assign(train.Select(q => q.QueryId).ToList(), AutoFolds);
+        var scores = new List<(string, double)>();
+        string? best = null;
+        double bestScore = double.NegativeInfinity;
+        foreach (var learner in AutoChoices)
+        {
+            double total = 0;
+            try
+            {
+                for (int f = 0; f < AutoFolds; f++)
+                {
+                    var model = Fit(set, train.Where((_, i) => assignment[i] != f).ToList(), learner, "");
+                    for (int i = 0; i < train.Count; i++)
+                        if (assignment[i] == f) total += Ndcg10(model.Score(train[i].Rows), train[i].Labels);
+                }
+            }
+            catch (RelevoException) when (learner != AutoChoices[^1])
+            {
+                continue; // no native library here: choose among the others
+            }
+            double mean = total / Math.Max(1, train.Count);
+            scores.Add((learner, mean));
+            if (mean > bestScore) (best, bestScore) = (learner, mean);
+        }
+        return (best!, scores);
+    }
+
+    /// <summary>nDCG@10 of one query's candidates ordered by <paramref name="scores"/> (ties keep the candidate order),
+    /// with the candidates' own ideal ordering.</summary>
+    private static double Ndcg10(double[] scores, int[] labels)
+    {
+        double ideal = CoordinateAscent.IdealDcg(labels);
+        if (ideal <= 0) return 0;
+        var order = Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).ThenBy(i => i).Take(CoordinateAscent.Cutoff).ToArray();
+        double dcg = 0;
+        for (int r = 0; r < order.Length; r++) dcg += labels[order[r]] / Math.Log2(r + 2);
+        return dcg / ideal;
     }
 
     /// <summary>The model's ranking of each query's candidates, as a run.</summary>
@@ -121,13 +173,15 @@ internal static class LearnedRuns
         var ids = set.Examples.Select(e => e.QueryId).ToList();
         var assignment = QueryFolds.Assign(ids, folds);
         var learned = new TrecRun($"cv{folds}-{learner}");
+        var used = new string[folds];
         for (int f = 0; f < folds; f++)
         {
             var train = set.Examples.Where((_, i) => assignment[i] != f).ToList();
             var model = Fit(set, train, learner, "");
+            used[f] = model.Learner;
             Apply(model, set.Examples.Where((_, i) => assignment[i] == f), learned);
         }
-        return new CrossValidated(learned, set.Incoming(), assignment, ids);
+        return new CrossValidated(learned, set.Incoming(), assignment, ids, used);
     }
 
     /// <summary>Per fold: its query count and the mean of <paramref name="measure"/> over its queries, incoming and

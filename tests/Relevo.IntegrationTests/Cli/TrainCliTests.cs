@@ -21,6 +21,7 @@ public sealed partial class TrainCliTests
     [InlineData("linear")]
     [InlineData("lambdamart")]
     [InlineData("fasttree")]
+    [InlineData("auto")]
     public void Train_cross_validates_writes_a_model_and_ltr_applies_it(string learner)
     {
         using var tmp = new TempDir();
@@ -51,7 +52,7 @@ public sealed partial class TrainCliTests
         var r = CliRunner.Run(["train", "--dataset", Cranfield, "--index", tmp["idx"], "--pipeline", "bm25", "--output", tmp["m"]]);
         Assert.Contains("must retrieve, then end with features(...)", r.Stderr);
         r = CliRunner.Run(["train", "--dataset", Cranfield, "--index", tmp["idx"], "--pipeline", Features, "--learner", "svm"]);
-        Assert.Contains("--learner must be one of lambdamart, fasttree, linear", r.Stdout + r.Stderr);
+        Assert.Contains("--learner must be one of lambdamart, fasttree, linear, auto", r.Stdout + r.Stderr);
         r = CliRunner.Run(["train", "--dataset", Cranfield, "--index", tmp["idx"], "--pipeline", Features, "--folds", "0"]);
         Assert.Contains("give --output", r.Stdout + r.Stderr);
     }

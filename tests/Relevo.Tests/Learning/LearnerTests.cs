@@ -69,6 +69,48 @@ public sealed class LearnerTests
         for (int i = 0; i < ours.Length; i++) Assert.Equal(theirs[i], ours[i], 4);
     }
 
+    /// <summary>Relevant exactly when feature 1 lies in a middle band: trees find it, a linear model cannot.</summary>
+    private static List<QueryExamples> Band(int queries, int candidates, int seed)
+    {
+        var rng = new Random(seed);
+        var list = new List<QueryExamples>();
+        for (int q = 0; q < queries; q++)
+        {
+            var rows = new float[candidates][];
+            var labels = new int[candidates];
+            for (int i = 0; i < candidates; i++)
+            {
+                float signal = (float)rng.NextDouble();
+                rows[i] = [(float)rng.NextDouble(), signal, (float)rng.NextDouble()];
+                labels[i] = signal is > 0.45f and < 0.6f ? 1 : 0;
+            }
+            list.Add(new QueryExamples($"q{q}", [.. Enumerable.Range(0, candidates).Select(i => $"d{i}")], rows, labels));
+        }
+        return list;
+    }
+
+    private static FeatureSet Set(List<QueryExamples> queries) =>
+        new(queries, new Relevo.Pipelines.FeaturesStage([new("a", null), new("b", null), new("c", null)]), "bm25", ["bm25"]);
+
+    [Fact]
+    public void AutoChoosesByAnInnerCrossValidationOfTheTrainingQueries()
+    {
+        // a band in one feature: only trees can rank it
+        var band = Band(60, 50, 7);
+        var (choice, scores) = LearnedRuns.Choose(Set(band), band);
+        Assert.Equal("lambdamart", choice);
+        Assert.Equal(LearnedRuns.AutoChoices, scores.Select(s => s.Learner));
+        Assert.True(scores[0].Ndcg > scores[1].Ndcg + 0.2, string.Join(", ", scores));
+        // the signal's scale changes tenfold from query to query: per-query normalization sees through it, trees do not
+        var scaled = Planted(60, 50, 8).Select((q, n) => q with { Rows = q.Rows.Select(r => new[] { r[0], r[1] * (1 + n % 10) * 10, r[2] }).ToArray() }).ToList();
+        Assert.Equal("linear", LearnedRuns.Choose(Set(scaled), scaled).Learner);
+        // cross-validation with auto: each fold's model is what its own training queries chose
+        var cv = LearnedRuns.CrossValidate(Set(band), "auto", 3);
+        Assert.Equal(3, cv.Learners.Count);
+        for (int f = 0; f < 3; f++)
+            Assert.Equal(LearnedRuns.Choose(Set(band), band.Where((_, i) => cv.Folds[i] != f).ToList()).Learner, cv.Learners[f]);
+    }
+
     [Fact]
     public void FoldsAreDeterministicBalancedAndDisjoint()
     {
