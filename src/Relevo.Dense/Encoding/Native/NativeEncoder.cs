@@ -1,0 +1,116 @@
+using System.Numerics.Tensors;
+
+namespace Relevo.Dense;
+
+/// <summary>A BERT encoder's forward pass in C# over <see cref="BertWeights"/>, for one sequence (no padding, token
+/// types 0, as Relevo embeds): the same numbers ONNX Runtime computes, up to float rounding, with every layer's
+/// activations at hand (what relevance propagation and per-layer precision need). Matrix products are rows of
+/// <see cref="TensorPrimitives.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/>, vectorized for the CPU it runs on.
+/// Plain embedding stays with ONNX Runtime, which is faster (docs/benchmarks.md).</summary>
+internal sealed class NativeEncoder(BertWeights weights)
+{
+    public BertWeights Weights { get; } = weights;
+
+    /// <summary>The last hidden state, <c>[tokens × hidden]</c>, of a sequence of token ids ([CLS] ... [SEP]).</summary>
+    public float[] Encode(ReadOnlySpan<int> ids)
+    {
+        var w = Weights;
+        int n = ids.Length, h = w.Hidden;
+        if (n == 0) throw new ArgumentException("no tokens", nameof(ids));
+        if (n > w.MaxPositions) throw new RelevoException($"{n} tokens: the encoder has {w.MaxPositions} positions");
+        var x = new float[n * h];
+        for (int i = 0; i < n; i++)
+        {
+            if ((uint)ids[i] >= (uint)w.Vocabulary) throw new RelevoException($"token id {ids[i]} is outside the vocabulary ({w.Vocabulary})");
+            var row = x.AsSpan(i * h, h);
+            TensorPrimitives.Add(w.Word.AsSpan(ids[i] * h, h), w.Position.AsSpan(i * h, h), row);
+            TensorPrimitives.Add(row, w.TokenType.AsSpan(0, h), row);
+            LayerNorm(row, w.EmbeddingNormWeight, w.EmbeddingNormBias, w.Epsilon);
+        }
+        foreach (var layer in w.Layers) x = Layer(layer, x, n);
+        return x;
+    }
+
+    private float[] Layer(BertLayer l, float[] x, int n)
+    {
+        var w = Weights;
+        int h = w.Hidden, heads = w.Heads, d = h / heads;
+        var q = Linear(x, n, h, l.Query, l.QueryBias, h);
+        var k = Linear(x, n, h, l.Key, l.KeyBias, h);
+        var v = Linear(x, n, h, l.Value, l.ValueBias, h);
+        var context = new float[n * h];
+        var scores = new float[n];
+        float scale = 1f / MathF.Sqrt(d);
+        for (int head = 0; head < heads; head++)
+            for (int i = 0; i < n; i++)
+            {
+                var qi = q.AsSpan(i * h + head * d, d);
+                for (int j = 0; j < n; j++) scores[j] = TensorPrimitives.Dot(qi, k.AsSpan(j * h + head * d, d)) * scale;
+                TensorPrimitives.SoftMax(scores, scores);
+                var ci = context.AsSpan(i * h + head * d, d);
+                for (int j = 0; j < n; j++) TensorPrimitives.MultiplyAdd(v.AsSpan(j * h + head * d, d), scores[j], ci, ci);
+            }
+        var attended = Linear(context, n, h, l.AttentionOut, l.AttentionOutBias, h);
+        TensorPrimitives.Add(attended, x, attended);
+        for (int i = 0; i < n; i++) LayerNorm(attended.AsSpan(i * h, h), l.AttentionNormWeight, l.AttentionNormBias, w.Epsilon);
+        var inner = Linear(attended, n, h, l.Intermediate, l.IntermediateBias, w.IntermediateSize);
+        for (int i = 0; i < inner.Length; i++) inner[i] = Gelu(inner[i]);
+        var output = Linear(inner, n, w.IntermediateSize, l.Output, l.OutputBias, h);
+        TensorPrimitives.Add(output, attended, output);
+        for (int i = 0; i < n; i++) LayerNorm(output.AsSpan(i * h, h), l.OutputNormWeight, l.OutputNormBias, w.Epsilon);
+        return output;
+    }
+
+    /// <summary>y = x · Wᵀ + b for <paramref name="n"/> rows, W stored <c>[out][in]</c>.</summary>
+    internal static float[] Linear(float[] x, int n, int inputs, float[] weight, float[] bias, int outputs)
+    {
+        var y = new float[n * outputs];
+        for (int i = 0; i < n; i++)
+        {
+            var row = x.AsSpan(i * inputs, inputs);
+            var dest = y.AsSpan(i * outputs, outputs);
+            for (int o = 0; o < outputs; o++) dest[o] = TensorPrimitives.Dot(row, weight.AsSpan(o * inputs, inputs)) + bias[o];
+        }
+        return y;
+    }
+
+    internal static void LayerNorm(Span<float> row, float[] weight, float[] bias, float epsilon)
+    {
+        float mean = TensorPrimitives.Sum<float>(row) / row.Length;
+        TensorPrimitives.Subtract(row, mean, row);
+        float variance = TensorPrimitives.SumOfSquares<float>(row) / row.Length;
+        TensorPrimitives.Multiply(row, 1f / MathF.Sqrt(variance + epsilon), row);
+        TensorPrimitives.Multiply(row, weight, row);
+        TensorPrimitives.Add(row, bias, row);
+    }
+
+    /// <summary>GELU with the exact erf, as BERT uses it.</summary>
+    internal static float Gelu(float x) => 0.5f * x * (1f + (float)Erf(x / Math.Sqrt(2)));
+
+    /// <summary>erf from the Chebyshev fit of the complementary error function (fractional error below 1.2e-7
+    /// everywhere); .NET has no Math.Erf.</summary>
+    internal static double Erf(double x)
+    {
+        double z = Math.Abs(x);
+        double t = 1 / (1 + 0.5 * z);
+        double r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+            t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        return x >= 0 ? 1 - r : r - 1;
+    }
+
+    /// <summary>The pooled sentence vector of a sequence, as <see cref="EmbeddingModel"/> pools ONNX Runtime's output.</summary>
+    public float[] Embed(ReadOnlySpan<int> ids, ModelConfig config)
+    {
+        var hidden = Encode(ids);
+        int h = Weights.Hidden, n = ids.Length;
+        var v = new float[h];
+        if (config.Pooling == Pooling.Cls) hidden.AsSpan(0, h).CopyTo(v);
+        else
+        {
+            for (int i = 0; i < n; i++) TensorPrimitives.Add(v, hidden.AsSpan(i * h, h), v);
+            TensorPrimitives.Divide(v, n, v);
+        }
+        if (config.Normalize) TensorPrimitives.Divide(v, Math.Max(TensorPrimitives.Norm(v), 1e-12f), v);
+        return v;
+    }
+}
