@@ -12,7 +12,17 @@ internal sealed class NativeEncoder(BertWeights weights)
     public BertWeights Weights { get; } = weights;
 
     /// <summary>The last hidden state, <c>[tokens × hidden]</c>, of a sequence of token ids ([CLS] ... [SEP]).</summary>
-    public float[] Encode(ReadOnlySpan<int> ids)
+    public float[] Encode(ReadOnlySpan<int> ids) => Run(ids, null);
+
+    /// <summary>The last hidden state and every activation relevance propagation reads on the way back.</summary>
+    public (float[] Hidden, EncoderTrace Trace) EncodeTraced(ReadOnlySpan<int> ids)
+    {
+        var trace = new EncoderTrace(ids.Length);
+        var hidden = Run(ids, trace);
+        return (hidden, trace);
+    }
+
+    private float[] Run(ReadOnlySpan<int> ids, EncoderTrace? trace)
     {
         var w = Weights;
         int n = ids.Length, h = w.Hidden;
@@ -25,13 +35,14 @@ internal sealed class NativeEncoder(BertWeights weights)
             var row = x.AsSpan(i * h, h);
             TensorPrimitives.Add(w.Word.AsSpan(ids[i] * h, h), w.Position.AsSpan(i * h, h), row);
             TensorPrimitives.Add(row, w.TokenType.AsSpan(0, h), row);
-            LayerNorm(row, w.EmbeddingNormWeight, w.EmbeddingNormBias, w.Epsilon);
         }
-        foreach (var layer in w.Layers) x = Layer(layer, x, n);
+        if (trace is not null) trace.Embedded = (float[])x.Clone();
+        for (int i = 0; i < n; i++) LayerNorm(x.AsSpan(i * h, h), w.EmbeddingNormWeight, w.EmbeddingNormBias, w.Epsilon);
+        foreach (var layer in w.Layers) x = Layer(layer, x, n, trace);
         return x;
     }
 
-    private float[] Layer(BertLayer l, float[] x, int n)
+    private float[] Layer(BertLayer l, float[] x, int n, EncoderTrace? trace)
     {
         var w = Weights;
         int h = w.Hidden, heads = w.Heads, d = h / heads;
@@ -39,6 +50,7 @@ internal sealed class NativeEncoder(BertWeights weights)
         var k = Linear(x, n, h, l.Key, l.KeyBias, h);
         var v = Linear(x, n, h, l.Value, l.ValueBias, h);
         var context = new float[n * h];
+        var probabilities = trace is null ? null : new float[heads * n * n];
         var scores = new float[n];
         float scale = 1f / MathF.Sqrt(d);
         for (int head = 0; head < heads; head++)
@@ -47,17 +59,25 @@ internal sealed class NativeEncoder(BertWeights weights)
                 var qi = q.AsSpan(i * h + head * d, d);
                 for (int j = 0; j < n; j++) scores[j] = TensorPrimitives.Dot(qi, k.AsSpan(j * h + head * d, d)) * scale;
                 TensorPrimitives.SoftMax(scores, scores);
+                if (probabilities is not null) scores.CopyTo(probabilities.AsSpan((head * n + i) * n, n));
                 var ci = context.AsSpan(i * h + head * d, d);
                 for (int j = 0; j < n; j++) TensorPrimitives.MultiplyAdd(v.AsSpan(j * h + head * d, d), scores[j], ci, ci);
             }
         var attended = Linear(context, n, h, l.AttentionOut, l.AttentionOutBias, h);
+        var attentionOut = trace is null ? null : (float[])attended.Clone();
         TensorPrimitives.Add(attended, x, attended);
+        var attentionSum = trace is null ? null : (float[])attended.Clone();
         for (int i = 0; i < n; i++) LayerNorm(attended.AsSpan(i * h, h), l.AttentionNormWeight, l.AttentionNormBias, w.Epsilon);
         var inner = Linear(attended, n, h, l.Intermediate, l.IntermediateBias, w.IntermediateSize);
+        var preActivation = trace is null ? null : (float[])inner.Clone();
         for (int i = 0; i < inner.Length; i++) inner[i] = Gelu(inner[i]);
         var output = Linear(inner, n, w.IntermediateSize, l.Output, l.OutputBias, h);
+        var feedForwardOut = trace is null ? null : (float[])output.Clone();
         TensorPrimitives.Add(output, attended, output);
+        var outputSum = trace is null ? null : (float[])output.Clone();
         for (int i = 0; i < n; i++) LayerNorm(output.AsSpan(i * h, h), l.OutputNormWeight, l.OutputNormBias, w.Epsilon);
+        trace?.Layers.Add(new LayerTrace(x, v, probabilities!, context, attentionOut!, attentionSum!, attended, preActivation!, inner,
+            feedForwardOut!, outputSum!));
         return output;
     }
 
@@ -113,4 +133,17 @@ internal sealed class NativeEncoder(BertWeights weights)
         if (config.Normalize) TensorPrimitives.Divide(v, Math.Max(TensorPrimitives.Norm(v), 1e-12f), v);
         return v;
     }
+}
+
+/// <summary>One layer's activations from a traced forward pass, each <c>[tokens × width]</c> (probabilities:
+/// <c>[heads × tokens × tokens]</c>).</summary>
+internal sealed record LayerTrace(float[] Input, float[] Values, float[] Probabilities, float[] Context, float[] AttentionOut,
+    float[] AttentionSum, float[] AttentionNormed, float[] PreActivation, float[] Activated, float[] FeedForwardOut, float[] OutputSum);
+
+/// <summary>What a traced forward pass keeps: the summed embeddings before their LayerNorm and each layer's activations.</summary>
+internal sealed class EncoderTrace(int tokens)
+{
+    public int Tokens { get; } = tokens;
+    public float[] Embedded { get; set; } = [];
+    public List<LayerTrace> Layers { get; } = [];
 }
