@@ -60,3 +60,165 @@ public sealed class DenseRelevanceTests(ITestOutputHelper output)
     private static double Cosine(NativeEncoder encoder, ModelConfig config, int[] tokens, float[] q) =>
         System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(encoder.Embed(tokens, config), q);
 }
+
+/// <summary>The relevance code against an independent reference on a tiny random encoder the test builds: a forward pass
+/// written here in double precision, run once to record the factors LRP holds (each LayerNorm's σ, the softmax
+/// probabilities, GELU's gate, the final norm) and then with them held; central finite differences of that frozen
+/// function give each token's embedding · gradient, which must equal the code's, and the shares must add up to the
+/// score.</summary>
+public sealed class TinyEncoderRelevanceTests
+{
+    private const int H = 8, Heads = 2, Inner = 16, Vocab = 30, Positions = 16;
+
+    private static BertWeights Tiny(int seed)
+    {
+        var rng = new Random(seed);
+        float[] R(int n, double scale = 0.5) => [.. Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * scale))];
+        float[] Near1(int n) => [.. Enumerable.Range(0, n).Select(_ => (float)(1 + (rng.NextDouble() - 0.5) * 0.4))];
+        BertLayer Layer() => new(R(H * H), R(H, 0.1), R(H * H), R(H, 0.1), R(H * H), R(H, 0.1), R(H * H), R(H, 0.1), Near1(H), R(H, 0.1),
+            R(Inner * H), R(Inner, 0.1), R(H * Inner), R(H, 0.1), Near1(H), R(H, 0.1));
+        return new BertWeights
+        {
+            Hidden = H, Heads = Heads, IntermediateSize = Inner, Epsilon = 1e-5f, Word = R(Vocab * H, 1), Position = R(Positions * H, 0.3),
+            TokenType = R(2 * H, 0.1), EmbeddingNormWeight = Near1(H), EmbeddingNormBias = R(H, 0.1), Layers = [Layer(), Layer()],
+        };
+    }
+
+    [Theory]
+    [InlineData(1, "mean")]
+    [InlineData(2, "cls")]
+    [InlineData(3, "mean")]
+    public void SharesEqualFiniteDifferencesOfTheFrozenEncoderAndAddUpToTheScore(int seed, string pooling)
+    {
+        var w = Tiny(seed);
+        var config = ModelConfig.MiniLM with { Pooling = pooling == "cls" ? Pooling.Cls : Pooling.Mean };
+        int[] ids = [2, 17, 5, 9, 28, 3, 11];
+        var rng = new Random(seed + 100);
+        var target = Enumerable.Range(0, H).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var relevance = EncoderRelevance.ForCosine(new NativeEncoder(w), config, ids, target);
+
+        var reference = new Reference(w, config.Pooling == Pooling.Cls, target);
+        int n = ids.Length;
+        var e = new double[n, H];
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < H; k++) e[i, k] = w.Word[ids[i] * H + k] + w.Position[i * H + k] + w.TokenType[k];
+        double score = reference.Run(e, record: true);
+        Assert.Equal(score, relevance.Score, 5);
+        Assert.Equal(score, relevance.Sum, 4);
+        const double delta = 1e-4;
+        for (int i = 0; i < n; i++)
+        {
+            double share = 0;
+            for (int k = 0; k < H; k++)
+            {
+                double keep = e[i, k];
+                e[i, k] = keep + delta;
+                double up = reference.Run(e, record: false);
+                e[i, k] = keep - delta;
+                double down = reference.Run(e, record: false);
+                e[i, k] = keep;
+                share += keep * (up - down) / (2 * delta);
+            }
+            Assert.True(Math.Abs(share - relevance.FromEmbeddings[i]) <= 1e-3 * Math.Max(1, Math.Abs(share)),
+                $"token {i}: finite differences {share:F6}, LRP {relevance.FromEmbeddings[i]:F6}");
+        }
+    }
+
+    /// <summary>The encoder in double, written from BERT's definition; with <c>record</c> it keeps the factors, without
+    /// it reuses them (the frozen function LRP linearizes).</summary>
+    private sealed class Reference(BertWeights w, bool cls, float[] target)
+    {
+        private readonly List<double> _sigmas = [], _gates = [];
+        private readonly List<double[,]> _probabilities = [];
+        private double _norm;
+        private int _sigma, _gate, _probability;
+
+        public double Run(double[,] e, bool record)
+        {
+            _sigma = _gate = _probability = 0;
+            int n = e.GetLength(0);
+            var x = Norm((double[,])e.Clone(), w.EmbeddingNormWeight, w.EmbeddingNormBias, record);
+            foreach (var l in w.Layers)
+            {
+                var q = Linear(x, l.Query, l.QueryBias, H);
+                var k = Linear(x, l.Key, l.KeyBias, H);
+                var v = Linear(x, l.Value, l.ValueBias, H);
+                var context = new double[n, H];
+                int d = H / Heads;
+                for (int head = 0; head < Heads; head++)
+                {
+                    double[,] p;
+                    if (record)
+                    {
+                        p = new double[n, n];
+                        for (int i = 0; i < n; i++)
+                        {
+                            var s = new double[n];
+                            for (int j = 0; j < n; j++)
+                                for (int c = 0; c < d; c++) s[j] += q[i, head * d + c] * k[j, head * d + c] / Math.Sqrt(d);
+                            double max = s.Max(), sum = s.Sum(z => Math.Exp(z - max));
+                            for (int j = 0; j < n; j++) p[i, j] = Math.Exp(s[j] - max) / sum;
+                        }
+                        _probabilities.Add(p);
+                    }
+                    else p = _probabilities[_probability];
+                    _probability++;
+                    for (int i = 0; i < n; i++)
+                        for (int j = 0; j < n; j++)
+                            for (int c = 0; c < d; c++) context[i, head * d + c] += p[i, j] * v[j, head * d + c];
+                }
+                var a = Add(Linear(context, l.AttentionOut, l.AttentionOutBias, H), x);
+                var y1 = Norm(a, l.AttentionNormWeight, l.AttentionNormBias, record);
+                var u = Linear(y1, l.Intermediate, l.IntermediateBias, Inner);
+                for (int i = 0; i < n; i++)
+                    for (int c = 0; c < Inner; c++)
+                    {
+                        if (record) _gates.Add(0.5 * (1 + NativeEncoder.Erf(u[i, c] / Math.Sqrt(2))));
+                        u[i, c] *= _gates[_gate++];
+                    }
+                x = Norm(Add(Linear(u, l.Output, l.OutputBias, H), y1), l.OutputNormWeight, l.OutputNormBias, record);
+            }
+            var pooled = new double[H];
+            for (int c = 0; c < H; c++)
+                pooled[c] = cls ? x[0, c] : Enumerable.Range(0, n).Average(i => x[i, c]);
+            if (record) _norm = Math.Sqrt(pooled.Sum(z => z * z)) * Math.Sqrt(target.Sum(z => (double)z * z));
+            return pooled.Select((z, c) => z * target[c]).Sum() / _norm;
+        }
+
+        private double[,] Norm(double[,] z, float[] gamma, float[] beta, bool record)
+        {
+            int n = z.GetLength(0);
+            var y = new double[n, H];
+            for (int i = 0; i < n; i++)
+            {
+                double mean = Enumerable.Range(0, H).Average(c => z[i, c]);
+                if (record) _sigmas.Add(Math.Sqrt(Enumerable.Range(0, H).Average(c => (z[i, c] - mean) * (z[i, c] - mean)) + w.Epsilon));
+                double sigma = _sigmas[_sigma++];
+                for (int c = 0; c < H; c++) y[i, c] = gamma[c] * (z[i, c] - mean) / sigma + beta[c];
+            }
+            return y;
+        }
+
+        private static double[,] Linear(double[,] x, float[] weight, float[] bias, int outputs)
+        {
+            int n = x.GetLength(0), inputs = x.GetLength(1);
+            var y = new double[n, outputs];
+            for (int i = 0; i < n; i++)
+                for (int o = 0; o < outputs; o++)
+                {
+                    double s = bias[o];
+                    for (int c = 0; c < inputs; c++) s += x[i, c] * weight[o * inputs + c];
+                    y[i, o] = s;
+                }
+            return y;
+        }
+
+        private static double[,] Add(double[,] a, double[,] b)
+        {
+            var c = (double[,])a.Clone();
+            for (int i = 0; i < a.GetLength(0); i++)
+                for (int j = 0; j < a.GetLength(1); j++) c[i, j] += b[i, j];
+            return c;
+        }
+    }
+}

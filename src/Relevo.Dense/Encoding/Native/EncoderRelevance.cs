@@ -46,9 +46,13 @@ internal static class EncoderRelevance
         for (int l = w.Layers.Length - 1; l >= 0; l--) g = Layer(w.Layers[l], trace.Layers[l], g, n, w, bias);
         g = LayerNorm(trace.Embedded, g, n, h, w.EmbeddingNormWeight, w.EmbeddingNormBias, w.Epsilon, bias);
         var tokens = new float[n];
+        var embedded = new float[n];
         for (int i = 0; i < n; i++)
-            tokens[i] = (float)(TensorPrimitives.Dot(trace.Embedded.AsSpan(i * h, h), g.AsSpan(i * h, h)) + bias[i]);
-        return new TokenRelevance(tokens, score);
+        {
+            embedded[i] = TensorPrimitives.Dot(trace.Embedded.AsSpan(i * h, h), g.AsSpan(i * h, h));
+            tokens[i] = (float)(embedded[i] + bias[i]);
+        }
+        return new TokenRelevance(tokens, score) { FromEmbeddings = embedded };
     }
 
     /// <summary>One layer backwards: the gradient at its output in, at its input out; biases' shares into
@@ -137,6 +141,9 @@ internal static class EncoderRelevance
 /// <summary>Each token's share of a score (<see cref="Score"/>), and how far their sum is from it.</summary>
 internal sealed record TokenRelevance(float[] Tokens, double Score)
 {
+    /// <summary>Each token's share through its embedding alone (embedding · gradient), without the biases at its row.</summary>
+    public float[] FromEmbeddings { get; init; } = [];
+
     public double Sum => TensorPrimitives.Sum<float>(Tokens);
 
     /// <summary>|Σ relevance − score| / |score|.</summary>
