@@ -10,7 +10,17 @@ public sealed class LearnerTests
     /// <summary>Queries whose relevant candidates are exactly those with feature 1 above 0.7; features 0 and 2 are noise
     /// (feature 2 correlates with the incoming order, to tempt a learner). <paramref name="scaled"/>: feature 1's scale
     /// varies by query (what per-query normalization is for; trees on raw values cannot see through it).</summary>
-    private static List<QueryExamples> Planted(int queries, int candidates, int seed, bool scaled = true)
+    private static List<QueryExamples> Planted(int queries, int candidates, int seed, bool scaled = true) =>
+        Generated(queries, candidates, seed, (rng, q, i) =>
+        {
+            float signal = (float)rng.NextDouble();
+            float[] row = [(float)rng.NextDouble() * 50, signal * (scaled ? 1 + q % 3 : 1), (candidates - i) + (float)rng.NextDouble() * 20];
+            return (row, signal > 0.7f ? (signal > 0.9f ? 2 : 1) : 0);
+        });
+
+    /// <summary>Queries of <paramref name="candidates"/> candidates each, every one's features and grade from
+    /// <paramref name="candidate"/> (given the random source, the query and the candidate's position).</summary>
+    private static List<QueryExamples> Generated(int queries, int candidates, int seed, Func<Random, int, int, (float[] Row, int Label)> candidate)
     {
         var rng = new Random(seed);
         var list = new List<QueryExamples>();
@@ -18,12 +28,7 @@ public sealed class LearnerTests
         {
             var rows = new float[candidates][];
             var labels = new int[candidates];
-            for (int i = 0; i < candidates; i++)
-            {
-                float signal = (float)rng.NextDouble();
-                rows[i] = [(float)rng.NextDouble() * 50, signal * (scaled ? 1 + q % 3 : 1), (candidates - i) + (float)rng.NextDouble() * 20];
-                labels[i] = signal > 0.7f ? (signal > 0.9f ? 2 : 1) : 0;
-            }
+            for (int i = 0; i < candidates; i++) (rows[i], labels[i]) = candidate(rng, q, i);
             list.Add(new QueryExamples($"q{q}", [.. Enumerable.Range(0, candidates).Select(i => $"d{i}")], rows, labels));
         }
         return list;
@@ -70,24 +75,13 @@ public sealed class LearnerTests
     }
 
     /// <summary>Relevant exactly when feature 1 lies in a middle band: trees find it, a linear model cannot.</summary>
-    private static List<QueryExamples> Band(int queries, int candidates, int seed)
-    {
-        var rng = new Random(seed);
-        var list = new List<QueryExamples>();
-        for (int q = 0; q < queries; q++)
+    private static List<QueryExamples> Band(int queries, int candidates, int seed) =>
+        Generated(queries, candidates, seed, (rng, _, _) =>
         {
-            var rows = new float[candidates][];
-            var labels = new int[candidates];
-            for (int i = 0; i < candidates; i++)
-            {
-                float signal = (float)rng.NextDouble();
-                rows[i] = [(float)rng.NextDouble(), signal, (float)rng.NextDouble()];
-                labels[i] = signal is > 0.45f and < 0.6f ? 1 : 0;
-            }
-            list.Add(new QueryExamples($"q{q}", [.. Enumerable.Range(0, candidates).Select(i => $"d{i}")], rows, labels));
-        }
-        return list;
-    }
+            float signal = (float)rng.NextDouble();
+            float[] row = [(float)rng.NextDouble(), signal, (float)rng.NextDouble()];
+            return (row, signal is > 0.45f and < 0.6f ? 1 : 0);
+        });
 
     private static FeatureSet Set(List<QueryExamples> queries) =>
         new(queries, new Relevo.Pipelines.FeaturesStage([new("a", null), new("b", null), new("c", null)]), "bm25", ["bm25"]);
