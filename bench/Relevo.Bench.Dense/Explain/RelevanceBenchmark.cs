@@ -48,6 +48,7 @@ internal static class RelevanceBenchmark
                 var relevance = EncoderRelevance.ForCosine(encoder, model.Config, tokens, q);
                 explainTime.Stop();
                 errors.Add(relevance.ConservationError);
+                if (!(relevance.ConservationError <= 0.01)) Console.WriteLine(F($"pair {docs[d].Id}: score {relevance.Score}, shares sum to {relevance.Sum} ({tokens.Length} tokens)"));
                 pairs++;
                 if (pairs > deletionQueries * top) continue;
                 deleted++;
@@ -69,10 +70,11 @@ internal static class RelevanceBenchmark
             Console.Error.Write($"\r{pairs} pairs, {explainTime.Elapsed.TotalSeconds:F0} s explaining");
         }
         Console.Error.WriteLine();
-        errors.Sort();
+        errors.Sort(); // a NaN would sort first: the count below does not take it as within 1%
         int within = errors.Count(e => e <= 0.01);
         Console.WriteLine(F($"conservation error: median {errors[errors.Count / 2]:E2}, 99th percentile {errors[(int)(errors.Count * 0.99)]:E2}, max {errors[^1]:E2}; within 1% of the score: {within} of {errors.Count} pairs ({100.0 * within / errors.Count:F1}%)"));
         Console.WriteLine(F($"explanation time: {explainTime.Elapsed.TotalMilliseconds / pairs:F0} ms per pair (one traced forward pass and one backward, one thread)"));
+        if (deleted == 0) return 0;
         Console.WriteLine($"score drop (comprehensiveness, higher is more faithful) and score lost keeping only those tokens (sufficiency, lower is more faithful), mean over the first {deleted} pairs:");
         Console.WriteLine("| method | " + string.Join(" | ", Percents.Select(p => $"comp. {p}%")) + " | AOPC comp. | " + string.Join(" | ", Percents.Select(p => $"suff. {p}%")) + " | AOPC suff. |");
         Console.WriteLine("|---|" + string.Concat(Enumerable.Repeat("---|", 2 * Percents.Length + 2)));

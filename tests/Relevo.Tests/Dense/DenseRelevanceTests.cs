@@ -70,12 +70,12 @@ public sealed class TinyEncoderRelevanceTests
 {
     private const int H = 8, Heads = 2, Inner = 16, Vocab = 30, Positions = 16;
 
-    private static BertWeights Tiny(int seed)
+    private static BertWeights Tiny(int seed, double attentionScale = 1)
     {
         var rng = new Random(seed);
         float[] R(int n, double scale = 0.5) => [.. Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * scale))];
         float[] Near1(int n) => [.. Enumerable.Range(0, n).Select(_ => (float)(1 + (rng.NextDouble() - 0.5) * 0.4))];
-        BertLayer Layer() => new(R(H * H), R(H, 0.1), R(H * H), R(H, 0.1), R(H * H), R(H, 0.1), R(H * H), R(H, 0.1), Near1(H), R(H, 0.1),
+        BertLayer Layer() => new(R(H * H, 0.5 * attentionScale), R(H, 0.1), R(H * H, 0.5 * attentionScale), R(H, 0.1), R(H * H), R(H, 0.1), R(H * H), R(H, 0.1), Near1(H), R(H, 0.1),
             R(Inner * H), R(Inner, 0.1), R(H * Inner), R(H, 0.1), Near1(H), R(H, 0.1));
         return new BertWeights
         {
@@ -122,6 +122,19 @@ public sealed class TinyEncoderRelevanceTests
             Assert.True(Math.Abs(share - relevance.FromEmbeddings[i]) <= 1e-3 * Math.Max(1, Math.Abs(share)),
                 $"token {i}: finite differences {share:F6}, LRP {relevance.FromEmbeddings[i]:F6}");
         }
+    }
+
+    [Fact]
+    public void AttentionScoresFarAboveWhatExpCanHoldStayFinite()
+    {
+        // query and key weights 40 times larger: scores of several hundred, whose exp overflows float unless shifted
+        var w = Tiny(4, attentionScale: 40);
+        int[] ids = [2, 17, 5, 9, 28, 3, 11];
+        var hidden = new NativeEncoder(w).Encode(ids);
+        Assert.All(hidden, v => Assert.True(float.IsFinite(v)));
+        var target = Enumerable.Range(0, H).Select(i => (float)Math.Cos(i)).ToArray();
+        var relevance = EncoderRelevance.ForCosine(new NativeEncoder(w), ModelConfig.MiniLM, ids, target);
+        Assert.True(relevance.ConservationError < 1e-4, $"{relevance.Sum} vs {relevance.Score}");
     }
 
     /// <summary>The encoder in double, written from BERT's definition; with <c>record</c> it keeps the factors, without

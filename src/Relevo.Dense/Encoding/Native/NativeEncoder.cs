@@ -58,6 +58,8 @@ internal sealed class NativeEncoder(BertWeights weights)
             {
                 var qi = q.AsSpan(i * h + head * d, d);
                 for (int j = 0; j < n; j++) scores[j] = TensorPrimitives.Dot(qi, k.AsSpan(j * h + head * d, d)) * scale;
+                // softmax from the largest score down, so that no exponent overflows (TensorPrimitives.SoftMax does not shift)
+                TensorPrimitives.Subtract(scores, TensorPrimitives.Max<float>(scores), scores);
                 TensorPrimitives.SoftMax(scores, scores);
                 if (probabilities is not null) scores.CopyTo(probabilities.AsSpan((head * n + i) * n, n));
                 var ci = context.AsSpan(i * h + head * d, d);
