@@ -231,10 +231,15 @@ internal sealed class DenseRerankStage(DenseSpec spec, int depth, int passages =
                 owner.Add(i);
             }
         }
-        context.Cancellation.ThrowIfCancellationRequested();
         int dims = model.Dimensions;
         var rows = new float[texts.Count * dims];
-        model.EmbedPassages(texts, rows);
+        const int Chunk = 256; // a cancelled request stops within one chunk of encoder calls
+        for (int start = 0; start < texts.Count; start += Chunk)
+        {
+            context.Cancellation.ThrowIfCancellationRequested();
+            int count = Math.Min(Chunk, texts.Count - start);
+            model.EmbedPassages(texts.GetRange(start, count), rows.AsSpan(start * dims, count * dims));
+        }
         float qn = Norm(q);
         var scores = new float[head.Count];
         var seen = new bool[head.Count];
