@@ -206,17 +206,19 @@ internal sealed class DenseRerankStage(DenseSpec spec, int depth, int passages =
     {
         var q = context.GetService<DenseModels>().EmbedQuery(Spec.Model, query);
         float qn = Norm(q);
-        var scores = Passages > 0 ? await BestPassagesAsync(q, head, context).ConfigureAwait(false) : new float[head.Count];
-        if (Passages == 0)
+        float[] scores;
+        if (Passages > 0) scores = await BestPassagesAsync(q, qn, head, context).ConfigureAwait(false);
+        else
         {
             var vectors = await StoredVectors.OfAsync(head, Spec.Key, context).ConfigureAwait(false);
+            scores = new float[head.Count];
             for (int i = 0; i < head.Count; i++) scores[i] = Cosine(q, qn, vectors[i]);
         }
         return (ByScore(scores), scores);
     }
 
     /// <summary>Each document's highest cosine over its passages (0 for a document gone meanwhile).</summary>
-    private async ValueTask<float[]> BestPassagesAsync(float[] q, IReadOnlyList<Hit> head, StageContext context)
+    private async ValueTask<float[]> BestPassagesAsync(float[] q, float qn, IReadOnlyList<Hit> head, StageContext context)
     {
         var docs = await context.DocumentsAsync(head).ConfigureAwait(false);
         var model = context.GetService<DenseModels>().Model(Spec.Model);
@@ -240,7 +242,6 @@ internal sealed class DenseRerankStage(DenseSpec spec, int depth, int passages =
             int count = Math.Min(Chunk, texts.Count - start);
             model.EmbedPassages(texts.GetRange(start, count), rows.AsSpan(start * dims, count * dims));
         }
-        float qn = Norm(q);
         var scores = new float[head.Count];
         var seen = new bool[head.Count];
         for (int r = 0; r < texts.Count; r++)

@@ -29,8 +29,7 @@ internal static class PassageWindows
         for (int start = 0; windows.Count < MaxWindows; start += stride)
         {
             int end = Math.Min(parts.Count, start + sentences);
-            string window = string.Join(' ', parts.GetRange(start, end - start));
-            windows.Add(doc.Title.Length == 0 ? window : doc.Title + " " + window);
+            windows.Add(DenseIndexer.PassageText(doc with { Text = string.Join(' ', parts.GetRange(start, end - start)) }));
             if (end >= parts.Count) break;
         }
         return windows;

@@ -28,13 +28,7 @@ internal static class EncoderRelevance
         int n = ids.Length, h = w.Hidden;
         if (target.Length != h) throw new ArgumentException($"target has {target.Length} dimensions, the encoder {h}", nameof(target));
         var (hidden, trace) = encoder.EncodeTraced(ids);
-        var pooled = new float[h];
-        if (config.Pooling == Pooling.Cls) hidden.AsSpan(0, h).CopyTo(pooled);
-        else
-        {
-            for (int i = 0; i < n; i++) TensorPrimitives.Add(pooled, hidden.AsSpan(i * h, h), pooled);
-            TensorPrimitives.Divide(pooled, n, pooled);
-        }
+        var pooled = NativeEncoder.Pool(hidden, n, h, config.Pooling);
         float scale = 1f / (TensorPrimitives.Norm(pooled) * TensorPrimitives.Norm(target));
         double score = TensorPrimitives.Dot(pooled, target) * (double)scale;
         // the gradient at the last hidden state, with |d| held

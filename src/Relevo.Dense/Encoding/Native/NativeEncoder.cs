@@ -17,7 +17,7 @@ internal sealed class NativeEncoder(BertWeights weights)
     /// <summary>The last hidden state and every activation relevance propagation reads on the way back.</summary>
     public (float[] Hidden, EncoderTrace Trace) EncodeTraced(ReadOnlySpan<int> ids)
     {
-        var trace = new EncoderTrace(ids.Length);
+        var trace = new EncoderTrace();
         var hidden = Run(ids, trace);
         return (hidden, trace);
     }
@@ -123,16 +123,22 @@ internal sealed class NativeEncoder(BertWeights weights)
     /// <summary>The pooled sentence vector of a sequence, as <see cref="EmbeddingModel"/> pools ONNX Runtime's output.</summary>
     public float[] Embed(ReadOnlySpan<int> ids, ModelConfig config)
     {
-        var hidden = Encode(ids);
-        int h = Weights.Hidden, n = ids.Length;
+        var v = Pool(Encode(ids), ids.Length, Weights.Hidden, config.Pooling);
+        if (config.Normalize) TensorPrimitives.Divide(v, Math.Max(TensorPrimitives.Norm(v), 1e-12f), v);
+        return v;
+    }
+
+    /// <summary>The sentence vector of a last hidden state of <paramref name="n"/> tokens: the [CLS] row, or the mean
+    /// of the rows.</summary>
+    internal static float[] Pool(float[] hidden, int n, int h, Pooling pooling)
+    {
         var v = new float[h];
-        if (config.Pooling == Pooling.Cls) hidden.AsSpan(0, h).CopyTo(v);
+        if (pooling == Pooling.Cls) hidden.AsSpan(0, h).CopyTo(v);
         else
         {
             for (int i = 0; i < n; i++) TensorPrimitives.Add(v, hidden.AsSpan(i * h, h), v);
             TensorPrimitives.Divide(v, n, v);
         }
-        if (config.Normalize) TensorPrimitives.Divide(v, Math.Max(TensorPrimitives.Norm(v), 1e-12f), v);
         return v;
     }
 }
@@ -143,9 +149,8 @@ internal sealed record LayerTrace(float[] Input, float[] Values, float[] Probabi
     float[] AttentionSum, float[] AttentionNormed, float[] PreActivation, float[] Activated, float[] FeedForwardOut, float[] OutputSum);
 
 /// <summary>What a traced forward pass keeps: the summed embeddings before their LayerNorm and each layer's activations.</summary>
-internal sealed class EncoderTrace(int tokens)
+internal sealed class EncoderTrace
 {
-    public int Tokens { get; } = tokens;
     public float[] Embedded { get; set; } = [];
     public List<LayerTrace> Layers { get; } = [];
 }
