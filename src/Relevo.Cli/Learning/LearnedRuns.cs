@@ -130,7 +130,7 @@ internal static class LearnedRuns
                 {
                     var model = Fit(set, train.Where((_, i) => assignment[i] != f).ToList(), learner, "");
                     for (int i = 0; i < train.Count; i++)
-                        if (assignment[i] == f) total += Ndcg10(model.Score(train[i].Rows), train[i].Labels);
+                        if (assignment[i] == f) total += CoordinateAscent.Ndcg(model.Score(train[i].Rows), train[i].Labels, CoordinateAscent.IdealDcg(train[i].Labels));
                 }
             }
             catch (RelevoException) when (learner != AutoChoices[^1])
@@ -142,18 +142,6 @@ internal static class LearnedRuns
             if (mean > bestScore) (best, bestScore) = (learner, mean);
         }
         return (best!, scores);
-    }
-
-    /// <summary>nDCG@10 of one query's candidates ordered by <paramref name="scores"/> (ties keep the candidate order),
-    /// with the candidates' own ideal ordering.</summary>
-    private static double Ndcg10(double[] scores, int[] labels)
-    {
-        double ideal = CoordinateAscent.IdealDcg(labels);
-        if (ideal <= 0) return 0;
-        var order = Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).ThenBy(i => i).Take(CoordinateAscent.Cutoff).ToArray();
-        double dcg = 0;
-        for (int r = 0; r < order.Length; r++) dcg += labels[order[r]] / Math.Log2(r + 2);
-        return dcg / ideal;
     }
 
     /// <summary>The model's ranking of each query's candidates, as a run.</summary>

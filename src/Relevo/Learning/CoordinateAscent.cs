@@ -70,31 +70,46 @@ internal static class CoordinateAscent
     private static double Objective(List<(float[][] Rows, int[] Labels, double Ideal)> queries, double[] w)
     {
         double total = 0;
-        Span<int> top = stackalloc int[Cutoff];
-        Span<double> topScore = stackalloc double[Cutoff];
+        var scores = new double[64];
         foreach (var (rows, labels, ideal) in queries)
         {
-            int n = 0;
+            if (scores.Length < rows.Length) scores = new double[rows.Length];
             for (int i = 0; i < rows.Length; i++)
             {
                 double s = 0;
                 var row = rows[i];
                 for (int f = 0; f < w.Length; f++) s += w[f] * row[f];
-                // insertion into the top 10 (stable: an equal score keeps the earlier candidate first)
-                int at = n;
-                while (at > 0 && topScore[at - 1] < s) at--;
-                if (at >= Cutoff) continue;
-                int last = Math.Min(n, Cutoff - 1);
-                for (int j = last; j > at; j--) { top[j] = top[j - 1]; topScore[j] = topScore[j - 1]; }
-                top[at] = i;
-                topScore[at] = s;
-                if (n < Cutoff) n++;
+                scores[i] = s;
             }
-            double dcg = 0;
-            for (int r = 0; r < n; r++) dcg += labels[top[r]] / Math.Log2(r + 2);
-            total += dcg / ideal;
+            total += Ndcg(scores.AsSpan(0, rows.Length), labels, ideal);
         }
         return total / queries.Count;
+    }
+
+    /// <summary>nDCG@10 of candidates ranked by <paramref name="scores"/>, an equal score keeping the earlier candidate
+    /// first, with linear gains over <paramref name="ideal"/> (0 when the ideal is 0).</summary>
+    public static double Ndcg(ReadOnlySpan<double> scores, int[] labels, double ideal)
+    {
+        if (ideal <= 0) return 0;
+        Span<int> top = stackalloc int[Cutoff];
+        Span<double> topScore = stackalloc double[Cutoff];
+        int n = 0;
+        for (int i = 0; i < scores.Length; i++)
+        {
+            double s = scores[i];
+            // insertion into the top 10 (stable: an equal score keeps the earlier candidate first)
+            int at = n;
+            while (at > 0 && topScore[at - 1] < s) at--;
+            if (at >= Cutoff) continue;
+            int last = Math.Min(n, Cutoff - 1);
+            for (int j = last; j > at; j--) { top[j] = top[j - 1]; topScore[j] = topScore[j - 1]; }
+            top[at] = i;
+            topScore[at] = s;
+            if (n < Cutoff) n++;
+        }
+        double dcg = 0;
+        for (int r = 0; r < n; r++) dcg += labels[top[r]] / Math.Log2(r + 2);
+        return dcg / ideal;
     }
 
     public static double IdealDcg(int[] labels)
