@@ -29,7 +29,7 @@ internal static class Endpoints
             .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
             .Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable)
             .WithName("SearchGet")
-            .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (BM25 term contributions).");
+            .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (each hit's score decomposed: terms, fusion shares, token relevance).");
         api.MapPost("/search", async (ServerContext s, HttpContext ctx, IOptions<JsonOptions> json) =>
                 TypedResults.Ok(await Search(s, ParseBody<SearchRequest>(BufferedBody.Of(ctx), json.Value.SerializerOptions, "{\"q\", \"k\", \"pipeline\", \"explain\"}"), ctx.RequestAborted)))
             .WithMetadata(new TakesBody(BodyKind.Search))
@@ -266,10 +266,19 @@ internal static class Endpoints
 
     private static bool Finite(Explanation e)
     {
-        if (!float.IsFinite(e.Score) || !float.IsFinite(e.K1) || !float.IsFinite(e.B)) return false;
-        foreach (var t in e.Terms)
+        if (!float.IsFinite(e.Score) || e.K1 is { } k1 && !float.IsFinite(k1) || e.B is { } b && !float.IsFinite(b)) return false;
+        foreach (var t in e.Terms ?? [])
             if (!float.IsFinite(t.QueryWeight) || !float.IsFinite(t.Idf) || !float.IsFinite(t.AverageLength) || !float.IsFinite(t.Score))
                 return false;
+        foreach (var part in e.Parts ?? [])
+            if (part.InputScore is { } v && !float.IsFinite(v) || part.Share is { } sh && !double.IsFinite(sh) || part.Explanation is { } x && !Finite(x))
+                return false;
+        if (e.Tokens is { } a)
+        {
+            if (!float.IsFinite(a.Cosine) || !double.IsFinite(a.ConservationError)) return false;
+            foreach (var t in a.DocumentTokens) if (!float.IsFinite(t.Relevance)) return false;
+            foreach (var t in a.QueryTokens) if (!float.IsFinite(t.Relevance)) return false;
+        }
         return true;
     }
 

@@ -100,13 +100,12 @@ public sealed class SearchIndex : IDisposable
         var p = Parse(pipeline);
         using var lease = _source.AcquireTarget();
         var target = lease.Target;
-        var context = new StageContext(target, _services, cancellation);
+        var context = new StageContext(target, _services, cancellation, trace: options.Explain);
         var state = await p.ExecuteAsync(query, k, context).ConfigureAwait(false);
         var ranking = state.Ranking!;
         IReadOnlyList<Document?>? documents = options.Documents ? await target.DocumentsAsync(ranking.Hits, cancellation).ConfigureAwait(false) : null;
         Explanation?[]? explanations = null;
-        if (options.Explain)
-            explanations = await p.ExplainAsync(state, ranking.Hits, context).ConfigureAwait(false) ?? new Explanation?[ranking.Count];
+        if (options.Explain) explanations = await p.ExplainAsync(ranking.Hits, context).ConfigureAwait(false);
         var terms = RetrieverStage.TermsOf(state.Query, context);
         return new SearchResult(query, p.Text, k, terms.Terms, ranking, target.Version, target.Analyzer.Name, documents, explanations);
     }
@@ -118,17 +117,14 @@ public sealed class SearchIndex : IDisposable
     {
         var p = Parse(pipeline);
         using var lease = _source.AcquireTarget();
-        var context = new StageContext(lease.Target, _services, cancellation);
+        var context = new StageContext(lease.Target, _services, cancellation, trace: true);
         var state = await p.ExecuteAsync(query, depth, context).ConfigureAwait(false);
         var hits = state.Ranking!.Hits;
         for (int i = 0; i < hits.Count; i++)
             if (hits[i].Id == id)
-                return (i + 1, hits[i], (await p.ExplainAsync(state, [hits[i]], context).ConfigureAwait(false))?[0]);
+                return (i + 1, hits[i], (await p.ExplainAsync([hits[i]], context).ConfigureAwait(false))[0]);
         return null;
     }
-
-    /// <summary>Whether explanations exist for this pipeline's scores (it ends with BM25).</summary>
-    public bool Explains(string pipeline) => Parse(pipeline).ExplainingStage is not null;
 
     /// <summary>The canonical text of a pipeline (a <see cref="Pipelines.PipelineSyntaxException"/> if it does not parse).</summary>
     public string CanonicalPipeline(string pipeline) => Parse(pipeline).Text;

@@ -13,7 +13,7 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
         [CommandOption("--query <TEXT>")] public string? Query { get; init; }
         [CommandOption("-k|--top-k <K>")][DefaultValue(10)] public int K { get; init; } = 10;
         [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("e.g. bm25, bm25(k1=1.2,b=0.75), ql(mu=1000), bm25>>rm3>>bm25, fuse(rrf,bm25,ql)")] public string Pipeline { get; init; } = "bm25";
-        [CommandOption("--explain")][Description("Show each query term's BM25 contribution to the score.")] public bool Explain { get; init; }
+        [CommandOption("--explain")][Description("Show what each score is made of: BM25/QL terms, fusion shares, a dense score's words and sentences.")] public bool Explain { get; init; }
         [CommandOption("--json")][Description("Print the hits as JSON.")] public bool Json { get; init; }
 
         public override ValidationResult Validate()
@@ -30,14 +30,14 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
         using var llm = LlmOptions.Create(settings);
         string pipeline = CliIndex.CanonicalPipeline(settings.Pipeline, llm);
         using var index = CliIndex.Open(settings.IndexDir, llm);
-        bool explain = settings.Explain && index.Explains(pipeline);
+        bool explain = settings.Explain;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = index.Search(settings.Query, pipeline, settings.K, new SearchOptions { Documents = true, Explain = explain });
         double ms = clock.Elapsed.TotalMilliseconds;
         LlmOptions.Report(llm);
         var hits = result.Hits;
-        if (settings.Explain && !explain && hits.Count > 0)
-            Console.Error.WriteLine($"note: --explain shows BM25 term contributions; '{pipeline}' does not end with bm25");
+        if (explain && hits.Count > 0 && result.Explanations!.All(e => e is null))
+            Console.Error.WriteLine($"note: the last stage of '{result.Pipeline}' explains no scores");
 
         if (settings.Json)
         {
@@ -72,12 +72,44 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
     private static string FormatTerms(IReadOnlyList<(string Term, float Weight)> terms) =>
         string.Join(' ', terms.Select(t => t.Weight == 1 ? t.Term : FormattableString.Invariant($"{t.Term}^{t.Weight:0.####}")));
 
-    private static void PrintExplanation(Explanation e)
+    private static void PrintExplanation(Explanation e, string indent = "       ")
     {
-        foreach (var t in e.Terms)
-            Console.WriteLine(FormattableString.Invariant(
-                $"       {t.Score,9:F4} = {t.Term}{(t.QueryWeight != 1 ? $" x{t.QueryWeight:0.####}" : "")}: idf {t.Idf:F4} (df {t.DocFreq} of {e.DocCount}), tf {t.Tf}, length {t.DocLength} (avg {t.AverageLength:F1}), k1 {e.K1}, b {e.B}"));
-        Console.WriteLine(FormattableString.Invariant($"       {e.Score,9:F4} = sum"));
+        string I(FormattableString f) => indent + f.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (e.Note is { } note && e.Terms is null) Console.WriteLine(I($"{e.Stage}: {note}"));
+        if (e.Terms is { } terms)
+        {
+            foreach (var t in terms)
+            {
+                string parameters = e.Mu is { } mu
+                    ? FormattableString.Invariant($"P(t|C) {t.Idf:G4}, tf {t.Tf}, length {t.DocLength}, mu {mu}")
+                    : FormattableString.Invariant($"idf {t.Idf:F4} (df {t.DocFreq} of {e.DocCount}), tf {t.Tf}, length {t.DocLength} (avg {t.AverageLength:F1}), k1 {e.K1}, b {e.B}");
+                Console.WriteLine(I($"{t.Score,9:F4} = {t.Term}{(t.QueryWeight != 1 ? $" x{t.QueryWeight:0.####}" : "")}: {parameters}"));
+            }
+            Console.WriteLine(I($"{e.Score,9:F4} = sum ({e.Stage})"));
+            if (e.FeedbackTerms is { Count: > 0 } added)
+                Console.WriteLine(I($"          feedback added: {string.Join(", ", added.Select(t => FormattableString.Invariant($"{t.Term} {t.Weight:0.####}")))}"));
+        }
+        foreach (var part in e.Parts ?? [])
+        {
+            string where = part.Rank is { } r ? FormattableString.Invariant($"rank {r}, score {part.InputScore:G5}") : "not ranked";
+            Console.WriteLine(part.Share is { } share ? I($"{share,9:F4} from {part.Stage} ({where})") : I($"{part.Stage}: {where}"));
+            if (part.Explanation is { } inner) PrintExplanation(inner, indent + "    ");
+        }
+        if (e.Parts is { Count: > 0 } && e.Parts[0].Share is not null) Console.WriteLine(I($"{e.Score,9:F4} = sum ({e.Stage})"));
+        if (e.Tokens is { } a)
+        {
+            Console.WriteLine(I($"cosine {a.Cosine:F4} ({a.Model}; tokens sum to it within {a.ConservationError:P3})"));
+            var words = a.Words.OrderByDescending(w => Math.Abs(w.Relevance)).Take(8)
+                .Select(w => FormattableString.Invariant($"{a.Text[w.Start..w.End]} {w.Relevance:+0.0000;-0.0000}"));
+            Console.WriteLine(I($"  words: {string.Join(", ", words)}"));
+            for (int i = 0; i < a.Sentences.Count; i++)
+            {
+                var sentence = a.Sentences[i];
+                Console.WriteLine(I($"  {sentence.Relevance,8:+0.0000;-0.0000}  {Shorten(a.Text[sentence.Start..sentence.End], 80)}"));
+            }
+            var query = a.QueryTokens.Where(t => t.Start >= 0).Select(t => FormattableString.Invariant($"{t.Token} {t.Relevance:+0.0000;-0.0000}"));
+            if (a.QueryTokens.Count > 0) Console.WriteLine(I($"  query: {string.Join(", ", query)}"));
+        }
     }
 
     private static string Shorten(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "…";

@@ -148,12 +148,14 @@ internal sealed class McpTools(ServerContext s)
     });
 
     [McpServerTool(Name = "explain", Title = "Explain a score", ReadOnly = true, Idempotent = true, OpenWorld = false)]
-    [Description("Explains one document's score for a query: its rank and, for pipelines that end with BM25, each query " +
-                 "term's contribution (idf, term frequency, length normalization), which sum to the score.")]
+    [Description("Explains one document's score for a query: its rank and what the score is made of, as the stage that gave " +
+                 "it computes it: bm25/ql each query term's contribution (they sum to the score); fuse each input's share (they sum " +
+                 "to the score) with the input's own explanation; dense the cosine attributed to document and query tokens, words " +
+                 "and sentences (layer-wise relevance propagation); rerankers their own score.")]
     public Task<McpExplanation> Explain(
         [Description("The query.")] string query,
         [Description("The document's id.")] string id,
-        [Description("The pipeline (default: the server's default). Explanations exist for pipelines ending with bm25.")] string? pipeline = null,
+        [Description("The pipeline (default: the server's default).")] string? pipeline = null,
         [Description("How deep to look for the document in the ranking (1 to the server's k limit).")] int depth = 1000,
         CancellationToken cancellation = default) => Guard(async () =>
     {
@@ -164,7 +166,7 @@ internal sealed class McpTools(ServerContext s)
         var found = await s.WithinBudget("explanation", cancellation, budget => s.Index.ExplainAsync(query, p, id, depth, budget));
         if (found is not var (rank, hit, explanation))
             return new McpExplanation(id, p, null, null, $"'{Shown(id)}' is not in the top {depth} of {p} for this query", null);
-        string note = explanation is null ? $"{p} does not end with bm25: only its rank and score are known" : "the terms' scores sum to the score";
+        string note = explanation is null ? $"{p}'s last stage explains nothing: only its rank and score are known" : explanation.Note ?? "the terms' scores sum to the score";
         return new McpExplanation(id, p, rank, hit.Score, note, explanation);
     });
 

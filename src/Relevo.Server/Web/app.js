@@ -69,19 +69,120 @@ async function loadInfo() {
 function explanationTable(x) {
   const table = el('table', 'explain');
   const head = el('tr');
-  for (const h of ['term', 'tf', 'df', 'idf', 'length', 'contribution']) head.append(el('th', null, h));
+  const ql = x.mu !== null && x.mu !== undefined;
+  for (const h of ['term', 'tf', 'df', ql ? 'P(t|C)' : 'idf', 'length', 'contribution']) head.append(el('th', null, h));
   table.append(head);
   for (const t of x.terms) {
     const row = el('tr', 'term');
-    row.append(el('td', null, t.queryCount > 1 ? `${t.term} ×${t.queryCount}` : t.term),
-      el('td', null, String(t.tf)), el('td', null, String(t.docFreq)), el('td', null, fmt(t.idf, 4)),
+    row.append(el('td', null, t.queryWeight !== 1 ? `${t.term} ×${+t.queryWeight.toFixed(4)}` : t.term),
+      el('td', null, String(t.tf)), el('td', null, String(t.docFreq)), el('td', null, ql ? t.idf.toPrecision(4) : fmt(t.idf, 4)),
       el('td', null, `${t.docLength} (avg ${fmt(t.averageLength, 1)})`), el('td', 'contribution', fmt(t.score, 4)));
     table.append(row);
   }
   const sum = el('tr', 'sum');
-  sum.append(el('td', null, `sum (k1 ${x.k1}, b ${x.b})`), el('td'), el('td'), el('td'), el('td'), el('td', 'total', fmt(x.score, 4)));
+  sum.append(el('td', null, ql ? `sum (mu ${x.mu})` : `sum (k1 ${x.k1}, b ${x.b})`), el('td'), el('td'), el('td'), el('td'), el('td', 'total', fmt(x.score, 4)));
   table.append(sum);
   return table;
+}
+
+// A colour for a relevance: green for positive, red for negative, opaque in proportion to |r| / max.
+function shade(r, max) {
+  const a = max > 0 ? Math.min(1, Math.abs(r) / max) * 0.75 : 0;
+  return r >= 0 ? `rgba(22, 163, 74, ${a.toFixed(3)})` : `rgba(220, 38, 38, ${a.toFixed(3)})`;
+}
+
+function signed(r) { return (r >= 0 ? '+' : '') + fmt(r, 4); }
+
+// The document text with each word coloured by its relevance and each sentence underlined by the sentence's,
+// hover for numbers; then the query's tokens the same way. Built from text nodes only.
+function tokenView(a) {
+  const box = el('div', 'relevance');
+  box.append(el('p', 'muted', `cosine ${fmt(a.cosine, 4)} (${a.model}) · the tokens sum to it within ${(a.conservationError * 100).toFixed(3)}% · green raises the score, red lowers it`));
+  const text = el('p', 'relevance-text');
+  const maxWord = Math.max(1e-12, ...a.words.map((w) => Math.abs(w.relevance)));
+  const maxSentence = Math.max(1e-12, ...a.sentences.map((s) => Math.abs(s.relevance)));
+  let pos = 0, w = 0;
+  for (const s of a.sentences) {
+    if (s.start < pos) continue;
+    text.append(document.createTextNode(a.text.slice(pos, s.start)));
+    const sentence = el('span', 'sentence');
+    sentence.style.borderBottomColor = shade(s.relevance, maxSentence);
+    sentence.title = `sentence ${signed(s.relevance)}`;
+    let at = s.start;
+    while (w < a.words.length && a.words[w].start < s.start) w++;
+    for (; w < a.words.length && a.words[w].end <= s.end; w++) {
+      const word = a.words[w];
+      if (word.start < at) continue;
+      sentence.append(document.createTextNode(a.text.slice(at, word.start)));
+      const span = el('span', 'word', a.text.slice(word.start, word.end));
+      span.style.backgroundColor = shade(word.relevance, maxWord);
+      span.title = `${signed(word.relevance)} (sentence ${signed(s.relevance)})`;
+      span.dataset.relevance = String(word.relevance);
+      sentence.append(span);
+      at = word.end;
+    }
+    sentence.append(document.createTextNode(a.text.slice(at, s.end)));
+    text.append(sentence);
+    pos = s.end;
+  }
+  text.append(document.createTextNode(a.text.slice(pos)));
+  box.append(text);
+  const query = a.queryTokens.filter((t) => t.start >= 0);
+  if (query.length) {
+    const line = el('p', 'relevance-query', 'query: ');
+    const maxQuery = Math.max(1e-12, ...query.map((t) => Math.abs(t.relevance)));
+    for (const t of query) {
+      const chip = el('span', 'word', t.token);
+      chip.style.backgroundColor = shade(t.relevance, maxQuery);
+      chip.title = signed(t.relevance);
+      line.append(chip, document.createTextNode(' '));
+    }
+    box.append(line);
+  }
+  return box;
+}
+
+// Each input's share of a fused score as a small stacked bar, hover for numbers.
+function fusionBar(x) {
+  const bar = el('div', 'fusion-bar');
+  const total = x.parts.reduce((sum, p) => sum + Math.abs(p.share), 0) || 1;
+  x.parts.forEach((p, i) => {
+    const part = el('span', `share share-${i % 4}`);
+    part.style.width = `${(100 * Math.abs(p.share) / total).toFixed(2)}%`;
+    part.title = `${p.stage}: ${fmt(p.share, 4)}${p.rank ? ` (rank ${p.rank}, score ${fmt(p.inputScore, 4)})` : ' (not ranked)'}`;
+    part.dataset.share = String(p.share);
+    bar.append(part);
+  });
+  return bar;
+}
+
+// An explanation as the stage that gave the score made it, its inputs' explanations nested below.
+function explanationView(x) {
+  const box = el('div', 'explanation');
+  if (x.terms) box.append(explanationTable(x));
+  else if (x.note && !x.tokens) box.append(el('p', 'muted', `${x.stage}: ${x.note}`));
+  if (x.feedbackTerms && x.feedbackTerms.length)
+    box.append(el('p', 'muted', 'feedback added: ' + x.feedbackTerms.map((t) => `${t.term} ${+t.weight.toFixed(4)}`).join(', ')));
+  if (x.parts) {
+    if (x.parts.length && x.parts[0].share !== null && x.parts[0].share !== undefined) {
+      box.append(fusionBar(x));
+      const legend = el('p', 'muted');
+      x.parts.forEach((p, i) => {
+        legend.append(el('span', `swatch share-${i % 4}`), document.createTextNode(` ${p.stage} ${fmt(p.share, 4)}   `));
+      });
+      legend.append(document.createTextNode(`= ${fmt(x.score, 4)}`));
+      box.append(legend);
+    }
+    for (const p of x.parts) {
+      if (!p.explanation) continue;
+      const details = el('details', 'part');
+      details.append(el('summary', null, `${p.stage}${p.rank ? ` · rank ${p.rank} · score ${fmt(p.inputScore, 4)}` : ''}`));
+      details.append(explanationView(p.explanation));
+      box.append(details);
+    }
+  }
+  if (x.tokens) box.append(tokenView(x.tokens));
+  return box;
 }
 
 function render(body) {
@@ -96,7 +197,7 @@ function render(body) {
     const meta = el('p', 'hit-meta');
     meta.append(el('span', 'score', fmt(h.score, 4)), document.createTextNode(` · ${h.id} · ${stages}`));
     item.append(meta, highlighted('p', 'hit-snippet', h.snippet, h.snippetHighlights));
-    if (h.explanation) item.append(explanationTable(h.explanation));
+    if (h.explanation) item.append(explanationView(h.explanation));
     list.append(item);
   }
 }

@@ -12,9 +12,9 @@ internal sealed class CascadeStage(Stage first, Stage second, int top) : Stage
 
     public override async ValueTask<PipelineState> RunAsync(PipelineState state, StageContext context, int depth)
     {
-        var afterFirst = await First.RunAsync(state, context, depth).ConfigureAwait(false);
+        var afterFirst = await context.RunAsync(First, state, depth).ConfigureAwait(false);
         var ranking = afterFirst.Ranking ?? throw new RelevoException("cascade needs a ranking before it (e.g. bm25 >> cascade(llm.pointwise, llm.listwise))");
-        var afterSecond = await Second.RunAsync(afterFirst with { Ranking = ranking.Cut(TopN) }, context, depth).ConfigureAwait(false);
+        var afterSecond = await context.RunAsync(Second, afterFirst with { Ranking = ranking.Cut(TopN) }, depth).ConfigureAwait(false);
         var head = afterSecond.Ranking!;
         var hits = new Hit[ranking.Count];
         for (int i = 0; i < head.Count; i++) hits[i] = head.Hits[i] with { Score = ranking.Count - i };

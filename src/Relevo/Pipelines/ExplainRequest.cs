@@ -4,8 +4,8 @@ using Relevo.Search;
 
 namespace Relevo.Pipelines;
 
-/// <summary>What explains a BM25 hit where its document lives (a shard, in this process or on a silo), as the sharded
-/// search scored it: the stage (its canonical text), the query's terms and weights, and the collection-wide statistics
+/// <summary>What explains a term retriever's hit (bm25, ql, impact) where its document lives (a shard, in this process
+/// or on a silo), as the sharded search scored it: the stage (its canonical text), the query's terms and weights, and the collection-wide statistics
 /// of those terms. Sent as the argument of the <see cref="Operation"/> document operation; the answer is the
 /// explanation as JSON.</summary>
 internal sealed record ExplainRequest(string Stage, string[] Terms, float[] Weights, GlobalStatistics Statistics)
@@ -17,9 +17,10 @@ internal sealed record ExplainRequest(string Stage, string[] Terms, float[] Weig
     {
         var request = JsonSerializer.Deserialize<ExplainRequest>(argument)
             ?? throw new RelevoException("bm25.explain: an empty request");
-        if (Pipeline.Parse(request.Stage, registry).Root is not Bm25Stage stage)
-            throw new RelevoException($"bm25.explain: '{request.Stage}' is not a bm25 stage");
-        var explanation = stage.Explain(reader, Query.FromArrays(request.Terms, request.Weights), new Hit("", 0, segment, doc), request.Statistics);
+        if (Pipeline.Parse(request.Stage, registry).Root is not RetrieverStage stage)
+            throw new RelevoException($"bm25.explain: '{request.Stage}' is not a retriever");
+        var explanation = stage.Explain(reader, Query.FromArrays(request.Terms, request.Weights), new Hit("", 0, segment, doc), request.Statistics)
+            ?? throw new RelevoException($"bm25.explain: '{request.Stage}' does not explain per term");
         return JsonSerializer.SerializeToUtf8Bytes(explanation);
     }
 }

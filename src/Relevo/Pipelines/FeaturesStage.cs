@@ -131,7 +131,7 @@ internal sealed class FeaturesStage(IReadOnlyList<FeaturesStage.Feature> feature
         if (pipeline is SequenceStage sequence)
         {
             var before = new PipelineState(state.Query, null);
-            for (int i = 0; i < sequence.Stages.Count - 1; i++) before = await sequence.Stages[i].RunAsync(before, context, depth).ConfigureAwait(false);
+            for (int i = 0; i < sequence.Stages.Count - 1; i++) before = await context.RunAsync(sequence.Stages[i], before, depth).ConfigureAwait(false);
             query = before.Query;
         }
         var request = await retriever.PrepareRequestAsync(query, context).ConfigureAwait(false);

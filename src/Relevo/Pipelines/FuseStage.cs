@@ -38,7 +38,7 @@ internal sealed class FuseStage(FusionMethod method, IReadOnlyList<Stage> inputs
         var lists = new IReadOnlyList<Hit>[Inputs.Count];
         for (int i = 0; i < Inputs.Count; i++)
         {
-            rankings[i] = (await Inputs[i].RunAsync(state with { Ranking = null }, context, Math.Max(depth, fuseDepth)).ConfigureAwait(false)).Ranking;
+            rankings[i] = (await context.RunAsync(Inputs[i], state with { Ranking = null }, Math.Max(depth, fuseDepth)).ConfigureAwait(false)).Ranking;
             lists[i] = rankings[i]?.Hits ?? [];
         }
         var fused = Fuse(Method, lists, k, alpha, weights, fuseDepth, normalization);
@@ -46,16 +46,71 @@ internal sealed class FuseStage(FusionMethod method, IReadOnlyList<Stage> inputs
         return state with { Ranking = Ranking.Fused(rankings, [.. fused], Text) };
     }
 
-    /// <summary>Fuses ranked lists by <paramref name="method"/> (minmax and zscore take exactly two lists).</summary>
-    internal static List<Hit> Fuse(FusionMethod method, IReadOnlyList<IReadOnlyList<Hit>> lists, double k, double alpha,
-        IReadOnlyList<double>? weights, int depth, Normalization normalization) => method switch
+    /// <summary>Each hit's fused score as the sum of its inputs' shares (the formula run again over the inputs'
+    /// rankings with shares recorded), each share with the input's rank, score and own explanation.</summary>
+    public override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
     {
-        FusionMethod.Rrf => RankFusion.ReciprocalRank(lists, k, weights, depth),
-        FusionMethod.Borda => RankFusion.Borda(lists, weights, depth),
-        FusionMethod.CombSum => RankFusion.CombSum(lists, normalization, weights, depth),
-        FusionMethod.CombMnz => RankFusion.CombSum(lists, normalization, weights, depth, mnz: true),
-        FusionMethod.MinMax => RankFusion.Interpolate(lists[0], lists[1], alpha, Normalization.MinMax, depth),
-        FusionMethod.ZScore => RankFusion.Interpolate(lists[0], lists[1], alpha, Normalization.ZScore, depth),
+        var lists = new IReadOnlyList<Hit>[Inputs.Count];
+        for (int i = 0; i < lists.Length; i++) lists[i] = context.RunOf(Inputs[i])?.Output.Ranking?.Hits ?? [];
+        var shares = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        Fuse(Method, lists, k, alpha, weights, fuseDepth, normalization, shares);
+        // where each hit stands in each input (cut at the fusion depth), and the input's explanations of those it ranked
+        var ranks = new int[Inputs.Count][];
+        var inputExplanations = new Explanation?[Inputs.Count][];
+        for (int i = 0; i < lists.Length; i++)
+        {
+            var at = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int r = 0; r < Math.Min(fuseDepth, lists[i].Count); r++) at.TryAdd(lists[i][r].Id, r);
+            ranks[i] = new int[hits.Count];
+            var ranked = new List<Hit>();
+            var positions = new List<int>();
+            for (int h = 0; h < hits.Count; h++)
+            {
+                ranks[i][h] = at.TryGetValue(hits[h].Id, out int r) ? r : -1;
+                if (r < 0) continue;
+                ranked.Add(lists[i][r]);
+                positions.Add(h);
+            }
+            inputExplanations[i] = new Explanation?[hits.Count];
+            var explained = await context.ExplainAsync(Inputs[i], ranked).ConfigureAwait(false);
+            for (int j = 0; j < positions.Count; j++) inputExplanations[i][positions[j]] = explained[j];
+        }
+        var result = new Explanation?[hits.Count];
+        for (int h = 0; h < hits.Count; h++)
+        {
+            if (!shares.TryGetValue(hits[h].Id, out var row)) continue;
+            var parts = new ExplanationPart[Inputs.Count];
+            for (int i = 0; i < parts.Length; i++)
+            {
+                int r = ranks[i][h];
+                parts[i] = new ExplanationPart(Inputs[i].Text, r < 0 ? null : r + 1, r < 0 ? null : lists[i][r].Score, row[i], inputExplanations[i][h]);
+            }
+            result[h] = new Explanation(hits[h].Id, hits[h].Score, Text) { Note = Formula, Parts = parts };
+        }
+        return result;
+    }
+
+    /// <summary>How this fusion computes a score, for explanations.</summary>
+    private string Formula => Method switch
+    {
+        FusionMethod.Rrf => $"reciprocal rank fusion: the sum of weight / ({Num(k)} + rank) over the inputs",
+        FusionMethod.Borda => "Borda count: the sum of weight × (n − rank + 1) over the inputs, n each input's length",
+        FusionMethod.CombSum => $"CombSUM: the sum of weight × {normalization.ToString().ToLowerInvariant()}-normalized score over the inputs",
+        FusionMethod.CombMnz => $"CombMNZ: the sum of weight × {normalization.ToString().ToLowerInvariant()}-normalized score, times the number of inputs that ranked the document",
+        _ => $"{Num(alpha)} × the first input's {Method.ToString().ToLowerInvariant()}-normalized score + {Num(1 - alpha)} × the second's (an input that did not rank the document gives its lowest)",
+    };
+
+    /// <summary>Fuses ranked lists by <paramref name="method"/> (minmax and zscore take exactly two lists); given
+    /// <paramref name="shares"/>, records each document's share from each input.</summary>
+    internal static List<Hit> Fuse(FusionMethod method, IReadOnlyList<IReadOnlyList<Hit>> lists, double k, double alpha,
+        IReadOnlyList<double>? weights, int depth, Normalization normalization, Dictionary<string, double[]>? shares = null) => method switch
+    {
+        FusionMethod.Rrf => RankFusion.ReciprocalRank(lists, k, weights, depth, shares),
+        FusionMethod.Borda => RankFusion.Borda(lists, weights, depth, shares),
+        FusionMethod.CombSum => RankFusion.CombSum(lists, normalization, weights, depth, shares: shares),
+        FusionMethod.CombMnz => RankFusion.CombSum(lists, normalization, weights, depth, mnz: true, shares: shares),
+        FusionMethod.MinMax => RankFusion.Interpolate(lists[0], lists[1], alpha, Normalization.MinMax, depth, shares),
+        FusionMethod.ZScore => RankFusion.Interpolate(lists[0], lists[1], alpha, Normalization.ZScore, depth, shares),
         _ => throw new InvalidOperationException(),
     };
 

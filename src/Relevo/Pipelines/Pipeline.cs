@@ -19,21 +19,12 @@ internal sealed class Pipeline
     {
         if (string.IsNullOrWhiteSpace(queryText)) throw new RelevoException("empty query");
         if (k < 1) throw new RelevoException("k must be at least 1");
-        var pending = Root.RunAsync(new PipelineState(new PipelineQuery(queryText), null), context, k);
-        var state = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
+        var state = await context.RunAsync(Root, new PipelineState(new PipelineQuery(queryText), null), k).ConfigureAwait(false);
         var ranking = state.Ranking ?? throw new RelevoException($"pipeline '{Text}' ends without a retriever");
         return state with { Ranking = ranking.Cut(k) };
     }
 
-    /// <summary>The BM25 stage whose scores are the final ones (the last stage, when it is bm25), or null.</summary>
-    internal Bm25Stage? ExplainingStage => (Root is SequenceStage seq ? seq.Stages[^1] : Root) as Bm25Stage;
-
-    /// <summary>BM25 term contributions for hits when the pipeline's last stage is BM25 (with the query that stage
-    /// searched with, so RM3's expansion terms show), computed where each hit's document lives (a local index or its
-    /// shard); null for other pipelines.</summary>
-    public async ValueTask<Explanation?[]?> ExplainAsync(PipelineState state, IReadOnlyList<Hit> hits, StageContext context)
-    {
-        if (ExplainingStage is not { } bm25) return null;
-        return await context.Target.ExplainAsync(bm25, RetrieverStage.TermsOf(state.Query, context), hits, context.Cancellation).ConfigureAwait(false);
-    }
+    /// <summary>Why the hits scored what they did, each stage explaining its own scores and passing down to its inputs
+    /// (null entries where the final stage explains nothing). The search must have run with a tracing context.</summary>
+    public ValueTask<Explanation?[]> ExplainAsync(IReadOnlyList<Hit> hits, StageContext context) => context.ExplainAsync(Root, hits);
 }

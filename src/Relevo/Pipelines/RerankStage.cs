@@ -43,6 +43,51 @@ public abstract class RerankStage : Stage
         return state with { Ranking = ranking.Reordered(full, rankScores, Text, own) };
     }
 
+    /// <summary>A reranked hit's final score is rank-based; its explanation gives the reranker's own score (the order
+    /// came from it), with the reranker's explanation of that score where it has one
+    /// (<see cref="ExplainScoresAsync"/>). Hits below the reranked head kept their incoming order.</summary>
+    public override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
+    {
+        var output = run.Output.Ranking!;
+        var own = output.StageScores(output.Stages.Count - 1).ToArray();
+        var position = new Dictionary<string, int>(output.Count, StringComparer.Ordinal);
+        for (int i = 0; i < output.Count; i++) position.TryAdd(output.Hits[i].Id, i);
+        var head = new List<Hit>();
+        var headScores = new List<float>();
+        var at = new int[hits.Count];
+        for (int h = 0; h < hits.Count; h++)
+        {
+            at[h] = position.TryGetValue(hits[h].Id, out int p) ? p : -1;
+            if (p >= 0 && !float.IsNaN(own[p])) { head.Add(hits[h]); headScores.Add(own[p]); }
+        }
+        var explained = head.Count == 0 ? [] : await ExplainScoresAsync(run.Input.Query, head, [.. headScores], context).ConfigureAwait(false);
+        var result = new Explanation?[hits.Count];
+        for (int h = 0, j = 0; h < hits.Count; h++)
+        {
+            int p = at[h];
+            if (p < 0) continue;
+            if (float.IsNaN(own[p]))
+            {
+                result[h] = new Explanation(hits[h].Id, hits[h].Score, Text)
+                {
+                    Note = $"below the {Top} reranked: the incoming order kept (score = hits − position)",
+                };
+                continue;
+            }
+            result[h] = new Explanation(hits[h].Id, hits[h].Score, Text)
+            {
+                Note = $"reranked by {Name}'s own score (score = hits − position)",
+                Parts = [new ExplanationPart(Text, p + 1, own[p], null, explained[j++])],
+            };
+        }
+        return result;
+    }
+
+    /// <summary>Explanations of this reranker's own scores for reranked hits (null entries where it has none: the
+    /// default; LLM rerankers claim no attribution).</summary>
+    protected virtual ValueTask<Explanation?[]> ExplainScoresAsync(PipelineQuery query, IReadOnlyList<Hit> head, float[] scores, StageContext context) =>
+        ValueTask.FromResult(new Explanation?[head.Count]);
+
     /// <summary>This reranker's score for every hit, whatever its depth, in the hits' order (a feature column for
     /// learning to rank).</summary>
     internal async ValueTask<float[]> ScoreAllAsync(string query, IReadOnlyList<Hit> hits, StageContext context)

@@ -38,6 +38,32 @@ public abstract class RetrieverStage : Stage
         ReadOnlySpan<int> doc, Span<float> scores) =>
         throw new RelevoException($"{Text} cannot score given documents, so it cannot be a feature (bm25, ql and dense can)");
 
+    /// <summary>Each query term's share of one document's score where the document lives (term retrievers); null for
+    /// retrievers that explain otherwise.</summary>
+    internal virtual Explanation? Explain(IndexReader reader, Query query, Hit hit, ICollectionStatistics? statistics) => null;
+
+    /// <summary>Whether <see cref="Explain(IndexReader, Query, Hit, ICollectionStatistics?)"/> explains this retriever.</summary>
+    internal virtual bool ExplainsTerms => false;
+
+    /// <summary>Term retrievers explain per term where each hit's document lives (a local index or its shard), with the
+    /// query this stage searched with, naming the terms feedback added; other retrievers override.</summary>
+    public override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
+    {
+        if (!ExplainsTerms) return new Explanation?[hits.Count];
+        var query = run.Input.Query;
+        var terms = TermsOf(query, context);
+        var result = await context.Target.ExplainAsync(this, terms, hits, context.Cancellation).ConfigureAwait(false);
+        List<WeightedTerm>? feedback = null;
+        if (query.Terms is not null)
+        {
+            var original = new HashSet<string>(Query.Parse(query.Text, context.Analyzer).Terms.Select(t => t.Term), StringComparer.Ordinal);
+            feedback = [.. terms.Terms.Where(t => !original.Contains(t.Term)).Select(t => new WeightedTerm(t.Term, t.Weight))];
+        }
+        for (int i = 0; i < result.Length; i++)
+            if (result[i] is { } e) result[i] = e with { DocId = hits[i].Id, Stage = Text, FeedbackTerms = feedback };
+        return result;
+    }
+
     /// <summary>The weighted terms of the current query: those feedback set, else the text's analysed terms.</summary>
     internal static Query TermsOf(PipelineQuery q, StageContext context) => q.Terms ?? Query.Parse(q.Text, context.Analyzer);
 }
@@ -91,7 +117,9 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
 
     /// <summary>Each term's share of a hit's score, as this stage scored it (BM25 terms, or their impacts), over the
     /// commit's own statistics or, for a shard, the collection-wide ones it searched with.</summary>
-    internal Explanation Explain(IndexReader reader, Query query, Hit hit, ICollectionStatistics? statistics = null) =>
+    internal override bool ExplainsTerms => true;
+
+    internal override Explanation Explain(IndexReader reader, Query query, Hit hit, ICollectionStatistics? statistics) =>
         ImpactSearcher(reader, statistics) is { } impacts ? impacts.Explain(query, hit) : Searcher(reader, statistics).Explain(query, hit);
 }
 
@@ -111,11 +139,16 @@ internal class ImpactStage : RetrieverStage
     internal override int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
         Span<int> docs, Span<float> scores, float floor, SharedBound? shared)
     {
-        string key = ImpactView.Has(reader, ImpactSettings.KeyOf(ImpactModel.Weights))
-            ? ImpactSettings.KeyOf(ImpactModel.Weights)
-            : ImpactSettings.KeyOf(ImpactModel.Bm25);
-        return ImpactSearcher.For(reader, key, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
+        return ImpactSearcher.For(reader, KeyOf(reader), statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
     }
+
+    internal override bool ExplainsTerms => true;
+
+    internal override Explanation Explain(IndexReader reader, Query query, Hit hit, ICollectionStatistics? statistics) =>
+        ImpactSearcher.For(reader, KeyOf(reader), statistics).Explain(query, hit);
+
+    private static string KeyOf(IndexReader reader) =>
+        ImpactView.Has(reader, ImpactSettings.KeyOf(ImpactModel.Weights)) ? ImpactSettings.KeyOf(ImpactModel.Weights) : ImpactSettings.KeyOf(ImpactModel.Bm25);
 }
 
 /// <summary>ql(mu): query likelihood with Dirichlet smoothing (Anserini's QLD, mu = 1000), pruned with MaxScore.</summary>
@@ -133,6 +166,11 @@ internal sealed class QueryLikelihoodStage(float mu) : RetrieverStage
 
     internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, ReadOnlySpan<int> segment,
         ReadOnlySpan<int> doc, Span<float> scores) => Searcher(reader, statistics).ScoreDocs(request.Terms!, segment, doc, scores);
+
+    internal override bool ExplainsTerms => true;
+
+    internal override Explanation Explain(IndexReader reader, Query query, Hit hit, ICollectionStatistics? statistics) =>
+        Searcher(reader, statistics).Explain(query, hit);
 
     private QueryLikelihoodSearcher Searcher(IndexReader reader, ICollectionStatistics? statistics) =>
         statistics is null

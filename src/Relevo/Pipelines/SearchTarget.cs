@@ -36,7 +36,7 @@ internal interface ISearchTarget
 
     /// <summary>Each hit's BM25 explanation as <paramref name="stage"/> scored it for <paramref name="query"/>, computed
     /// where the hit's document lives (null where it was deleted meanwhile).</summary>
-    ValueTask<Explanation?[]> ExplainAsync(Bm25Stage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation);
+    ValueTask<Explanation?[]> ExplainAsync(RetrieverStage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation);
 
     /// <summary>The retriever's exact scores for the hits (each where its document lives; 0 for one deleted meanwhile).</summary>
     ValueTask<float[]> ScoreAsync(RetrieverStage retriever, RetrievalRequest request, IReadOnlyList<Hit> hits, CancellationToken cancellation);
@@ -88,10 +88,10 @@ internal sealed class LocalTarget(IndexReader reader, ExtensionRegistry registry
         return ValueTask.FromResult(new TermStatistics(reader.Statistics.DocCount, reader.LiveDocs, df));
     }
 
-    public ValueTask<Explanation?[]> ExplainAsync(Bm25Stage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation)
+    public ValueTask<Explanation?[]> ExplainAsync(RetrieverStage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {
         var result = new Explanation?[hits.Count];
-        for (int i = 0; i < result.Length; i++) result[i] = stage.Explain(reader, query, hits[i]);
+        for (int i = 0; i < result.Length; i++) result[i] = stage.Explain(reader, query, hits[i], null);
         return ValueTask.FromResult(result);
     }
 

@@ -33,6 +33,12 @@ public abstract class Stage
         foreach (var c in Children) await c.PrepareAsync(queryTexts, context).ConfigureAwait(false);
     }
 
+    /// <summary>Why this stage gave <paramref name="hits"/> (from its output ranking) their scores, from what it took and
+    /// gave in a traced search (<paramref name="run"/>); nested stages' explanations come through
+    /// <see cref="StageContext.ExplainAsync"/>. The default explains nothing (null entries).</summary>
+    public virtual ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context) =>
+        ValueTask.FromResult(new Explanation?[hits.Count]);
+
     /// <summary>The canonical text.</summary>
     public override string ToString() => Text;
 
@@ -49,12 +55,16 @@ internal sealed class SequenceStage(IReadOnlyList<Stage> stages) : Stage
 
     public override async ValueTask<PipelineState> RunAsync(PipelineState state, StageContext context, int depth)
     {
-        foreach (var s in Stages)
-        {
-            context.Cancellation.ThrowIfCancellationRequested();
-            var pending = s.RunAsync(state, context, depth);
-            state = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
-        }
+        foreach (var s in Stages) state = await context.RunAsync(s, state, depth).ConfigureAwait(false);
         return state;
+    }
+
+    /// <summary>The scores are those of the last stage that gave a ranking (a feedback stage passes its input on).</summary>
+    public override ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
+    {
+        for (int i = Stages.Count - 1; i >= 0; i--)
+            if (context.RunOf(Stages[i]) is { } r && !ReferenceEquals(r.Output.Ranking, r.Input.Ranking))
+                return Stages[i].ExplainAsync(r, hits, context);
+        return ValueTask.FromResult(new Explanation?[hits.Count]);
     }
 }

@@ -10,11 +10,33 @@ public sealed class StageContext
 {
     private readonly ServiceSet _services;
 
-    internal StageContext(ISearchTarget target, ServiceSet services, CancellationToken cancellation)
+    internal StageContext(ISearchTarget target, ServiceSet services, CancellationToken cancellation, bool trace = false)
     {
         Target = target;
         _services = services;
         Cancellation = cancellation;
+        if (trace) _runs = [];
+    }
+
+    private readonly Dictionary<Stage, StageRun>? _runs;
+
+    /// <summary>Runs a stage; when this context traces (a search asked for explanations), remembers what went in and
+    /// came out, which is what the stage's explanation reads. Stages that run nested stages run them through here.</summary>
+    public async ValueTask<PipelineState> RunAsync(Stage stage, PipelineState state, int depth)
+    {
+        Cancellation.ThrowIfCancellationRequested();
+        var pending = stage.RunAsync(state, this, depth);
+        var output = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
+        if (_runs is not null)
+            lock (_runs) _runs[stage] = new StageRun(state, output);
+        return output;
+    }
+
+    /// <summary>What a stage took and gave in this search, when the context traced it; else null.</summary>
+    internal StageRun? RunOf(Stage stage)
+    {
+        if (_runs is null) return null;
+        lock (_runs) return _runs.TryGetValue(stage, out var run) ? run : null;
     }
 
     internal ISearchTarget Target { get; }
@@ -34,6 +56,13 @@ public sealed class StageContext
     /// <summary>The analysed terms of a text (the index's analyzer).</summary>
     public IReadOnlyList<string> Analyze(string text) => Analyzer.Terms(text);
 
+    /// <summary>The explanations of a nested stage's scores for hits (null entries where it has none, or did not run).</summary>
+    public ValueTask<Explanation?[]> ExplainAsync(Stage stage, IReadOnlyList<Hit> hits) =>
+        RunOf(stage) is { } run ? stage.ExplainAsync(run, hits, this) : ValueTask.FromResult(new Explanation?[hits.Count]);
+
     /// <summary>The stored documents of hits of this search (null where a document was deleted meanwhile).</summary>
     public ValueTask<Document?[]> DocumentsAsync(IReadOnlyList<Hit> hits) => Target.DocumentsAsync(hits, Cancellation);
 }
+
+/// <summary>A stage's input and output state in one traced search.</summary>
+public sealed record StageRun(PipelineState Input, PipelineState Output);

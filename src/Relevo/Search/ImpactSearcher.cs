@@ -78,6 +78,6 @@ internal sealed class ImpactSearcher
             terms.Add(new TermContribution(term, weight, df, Bm25Scorer.Idf(df, stats.DocCount), tf, length,
                 Bm25Scorer.AverageLength(stats.SumTotalTermFreq, stats.DocCount), contribution));
         }
-        return new Explanation(hit.Id, (float)total, Settings.K1, Settings.B, stats.DocCount, terms);
+        return new Explanation(hit.Id, (float)total, "impact") { K1 = Settings.K1, B = Settings.B, DocCount = stats.DocCount, Terms = terms };
     }
 }

@@ -84,7 +84,7 @@ internal sealed class Bm25Searcher : SparseSearcher<Bm25TermScorer>
             total += contribution;
             terms.Add(new TermContribution(term, weight, df, idf, tf, length, _bm25.AverageLength, contribution));
         }
-        return new Explanation(hit.Id, (float)total, Parameters.K1, Parameters.B, stats.DocCount, terms);
+        return new Explanation(hit.Id, (float)total, "bm25") { K1 = Parameters.K1, B = Parameters.B, DocCount = stats.DocCount, Terms = terms };
     }
 
     internal static int TermFrequency(SegmentReader seg, string term, int doc)
@@ -95,8 +95,37 @@ internal sealed class Bm25Searcher : SparseSearcher<Bm25TermScorer>
 }
 
 /// <summary>Query likelihood with Dirichlet smoothing over one commit, pruned by the same MaxScore / block-max WAND.</summary>
-internal sealed class QueryLikelihoodSearcher(IndexReader reader, float mu = 1000f, ICollectionStatistics? statistics = null)
-    : SparseSearcher<DirichletTermScorer>(reader, new DirichletSimilarity(mu, statistics ?? reader.Statistics))
+internal sealed class QueryLikelihoodSearcher : SparseSearcher<DirichletTermScorer>
 {
-    public float Mu { get; } = mu;
+    private readonly DirichletSimilarity _ql;
+
+    public QueryLikelihoodSearcher(IndexReader reader, float mu = 1000f, ICollectionStatistics? statistics = null)
+        : this(reader, new DirichletSimilarity(mu, statistics ?? reader.Statistics)) { }
+
+    private QueryLikelihoodSearcher(IndexReader reader, DirichletSimilarity similarity) : base(reader, similarity) => _ql = similarity;
+
+    public float Mu => _ql.Mu;
+
+    /// <summary>Each query term's contribution to a document's score (ln(1 + tf / (mu P(t|C))) + ln(mu / (dl + mu)),
+    /// times the weight, floored at 0, for the terms the document has); they add up to the score Search returns.</summary>
+    public Explanation Explain(Query query, Hit hit)
+    {
+        var stats = _ql.Statistics;
+        var seg = Reader.Segments[hit.Segment];
+        byte norm = seg.Norms[hit.Doc];
+        int length = SmallFloat.Byte4ToInt(norm);
+        float average = Bm25Scorer.AverageLength(stats.SumTotalTermFreq, stats.DocCount);
+        var terms = new List<TermContribution>();
+        double total = 0;
+        foreach (var (term, weight) in query.Terms)
+        {
+            if (!_ql.TryGetScorer(term, weight, out var scorer)) continue;
+            int tf = Bm25Searcher.TermFrequency(seg, term, hit.Doc);
+            float contribution = tf == 0 ? 0f : scorer.Score(tf, norm);
+            total += contribution;
+            terms.Add(new TermContribution(term, weight, stats.DocFreq(term),
+                DirichletTermScorer.CollectionProbability(stats.TotalTermFreq(term), stats.SumTotalTermFreq), tf, length, average, contribution));
+        }
+        return new Explanation(hit.Id, (float)total, "ql") { Mu = Mu, DocCount = stats.DocCount, Terms = terms };
+    }
 }

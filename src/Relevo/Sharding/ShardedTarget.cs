@@ -141,7 +141,7 @@ internal sealed class ShardedTarget : ISearchTarget
         return scores;
     }
 
-    public async ValueTask<Explanation?[]> ExplainAsync(Bm25Stage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation)
+    public async ValueTask<Explanation?[]> ExplainAsync(RetrieverStage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {
         var (terms, weights) = query.ToArrays();
         var global = await GlobalAsync(terms, cancellation).ConfigureAwait(false);

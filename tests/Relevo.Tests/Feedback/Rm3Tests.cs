@@ -64,13 +64,17 @@ public class Rm3Tests
     {
         using var tmp = new TempDir();
         using var reader = ToyIndex(tmp.Path);
-        var ctx = Contexts.Local(reader);
+        var ctx = Contexts.Local(reader, trace: true);
         var pipeline = Relevo.Pipelines.Pipeline.Parse("bm25 >> rm3(docs=2) >> bm25");
         var state = await pipeline.ExecuteAsync("banana", 10, ctx);
         // d1 is the only banana document; its feedback brings in apple, so d2 (apple cherry) is now retrieved too.
         Assert.Equal(["d1", "d2"], state.Ranking!.Hits.Select(h => h.Id));
         Assert.Equal(2, state.Ranking.Stages.Count);
-        var e = (await pipeline.ExplainAsync(state, [state.Ranking.Hits[1]], ctx))![0]!;
+        var e = (await pipeline.ExplainAsync([state.Ranking.Hits[1]], ctx))[0]!;
         Assert.Equal(state.Ranking.Hits[1].Score, e.Score, 5);
+        Assert.Equal(e.Score, e.Terms!.Sum(t => t.Score), 5);
+        // the expansion terms are named: apple came from d1's feedback
+        Assert.Contains(e.FeedbackTerms!, t => t.Term == "appl" && t.Weight > 0);
+        Assert.DoesNotContain(e.FeedbackTerms!, t => t.Term == "banana");
     }
 }

@@ -21,13 +21,13 @@ public class SearcherTests
                 var e = searcher.Explain(query, hit);
                 Assert.Equal(hit.Score, e.Score);
                 double sum = 0;
-                foreach (var t in e.Terms)
+                foreach (var t in e.Terms!)
                 {
                     sum += t.Score;
                     if (t.Tf > 0)
                     {
                         // The textbook formula, in double: the float hot-loop form must agree to float precision.
-                        double expected = t.QueryWeight * (double)t.Idf * t.Tf / (t.Tf + e.K1 * (1 - e.B + e.B * t.DocLength / (double)t.AverageLength));
+                        double expected = t.QueryWeight * (double)t.Idf * t.Tf / (t.Tf + e.K1!.Value * (1 - e.B!.Value + e.B.Value * t.DocLength / (double)t.AverageLength));
                         Assert.True(Math.Abs(expected - t.Score) <= 1e-5 * expected, $"{t.Term}: {t.Score} vs {expected}");
                     }
                 }
