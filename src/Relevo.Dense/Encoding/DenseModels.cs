@@ -40,6 +40,26 @@ internal sealed class DenseModels(ModelCatalog catalog, Func<string, EmbeddingMo
     /// <summary>Embeds query texts ahead, in length-sorted batches.</summary>
     public void Prepare(string nameOrFolder, IReadOnlyList<string> texts) => Entry(nameOrFolder).Queries.Prepare(texts);
 
+    private readonly ConcurrentDictionary<string, Lazy<NativeEncoder>> _native = new(StringComparer.Ordinal);
+
+    /// <summary>The C# encoder over a model's ONNX weights (what explanations propagate relevance through), read once
+    /// per model; a model that is not a BERT export is refused, and not kept.</summary>
+    public NativeEncoder Native(string nameOrFolder)
+    {
+        var model = Model(nameOrFolder);
+        var lazy = _native.GetOrAdd(catalog.Key(nameOrFolder),
+            _ => new Lazy<NativeEncoder>(() => new NativeEncoder(BertWeights.Read(model.OnnxFile)), LazyThreadSafetyMode.ExecutionAndPublication));
+        try
+        {
+            return lazy.Value;
+        }
+        catch
+        {
+            _native.TryRemove(new KeyValuePair<string, Lazy<NativeEncoder>>(catalog.Key(nameOrFolder), lazy));
+            throw;
+        }
+    }
+
     /// <summary>A cross-encoder by what a pipeline named (loaded once per folder per process).</summary>
     public CrossEncoder CrossEncoder(string requested) => catalog.LoadCrossEncoder(requested);
 

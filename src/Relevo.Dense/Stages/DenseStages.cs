@@ -58,6 +58,15 @@ internal sealed class DenseStage(DenseSpec spec) : RetrieverStage
             scores[i] = reader.Segments[segment[i]].IsDeleted(doc[i]) ? 0 : System.Numerics.Tensors.TensorPrimitives.Dot(searcher.GetVector(segment[i], doc[i]), query);
     }
 
+    /// <summary>Each hit's cosine attributed to the document's and the query's tokens (<see cref="DenseExplainer"/>).</summary>
+    public override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
+    {
+        var docs = await context.DocumentsAsync(hits).ConfigureAwait(false);
+        var texts = new (string, int)?[docs.Length];
+        for (int i = 0; i < docs.Length; i++) texts[i] = docs[i] is { } d ? DenseExplainer.PassageOf(d) : null;
+        return await DenseExplainer.ExplainHitsAsync(Text, Spec.Model, run.Input.Query, hits, texts, context).ConfigureAwait(false);
+    }
+
     public static Stage Build(StageSyntax s, ModelCatalog catalog) => new DenseStage(ParseSpec(s, catalog));
 
     internal static DenseSpec ParseSpec(StageSyntax s, ModelCatalog catalog)
@@ -215,6 +224,40 @@ internal sealed class DenseRerankStage(DenseSpec spec, int depth, int passages =
             for (int i = 0; i < head.Count; i++) scores[i] = Cosine(q, qn, vectors[i]);
         }
         return (ByScore(scores), scores);
+    }
+
+    /// <summary>Each reranked document's cosine attributed to its tokens: the whole text, or (passages=N) the window
+    /// that gave its score.</summary>
+    protected override async ValueTask<Explanation?[]> ExplainScoresAsync(PipelineQuery query, IReadOnlyList<Hit> head, float[] scores,
+        StageContext context)
+    {
+        var docs = await context.DocumentsAsync(head).ConfigureAwait(false);
+        var texts = new (string, int)?[docs.Length];
+        var models = context.GetService<DenseModels>();
+        var q = models.EmbedQuery(Spec.Model, query.Text);
+        float qn = Norm(q);
+        for (int i = 0; i < docs.Length; i++)
+        {
+            if (docs[i] is not { } d) continue;
+            texts[i] = DenseExplainer.PassageOf(d);
+            if (Passages == 0 || d.Text.Length == 0) continue;
+            var windows = PassageWindows.Of(d, Passages);
+            var model = models.Model(Spec.Model);
+            var rows = new float[windows.Count * model.Dimensions];
+            model.EmbedPassages(windows, rows); // the embedding cache has them from the reranking
+            int best = 0;
+            float bestScore = float.NegativeInfinity;
+            for (int w = 0; w < windows.Count; w++)
+            {
+                float c = Cosine(q, qn, rows.AsSpan(w * model.Dimensions, model.Dimensions));
+                if (c > bestScore) (best, bestScore) = (w, c);
+            }
+            texts[i] = (windows[best], d.Title.Length);
+        }
+        var result = await DenseExplainer.ExplainHitsAsync(Text, Spec.Model, query with { Vector = null }, head, texts, context).ConfigureAwait(false);
+        for (int i = 0; i < result.Length; i++)
+            if (result[i] is { } e) result[i] = e with { Score = scores[i] };
+        return result;
     }
 
     /// <summary>Each document's highest cosine over its passages (0 for a document gone meanwhile).</summary>

@@ -39,6 +39,14 @@ internal static class PassageWindows
     public static List<string> Sentences(string text)
     {
         var result = new List<string>();
+        foreach (var (start, end) in SentenceSpans(text)) result.Add(text[start..end]);
+        return result;
+    }
+
+    /// <summary>Where the text's sentences are: [start, end) of each, trimmed, none empty.</summary>
+    public static List<(int Start, int End)> SentenceSpans(string text)
+    {
+        var result = new List<(int, int)>();
         int start = 0;
         for (int i = 0; i < text.Length; i++)
         {
@@ -64,9 +72,10 @@ internal static class PassageWindows
         return Abbreviations.Contains(text.Substring(begin, length));
     }
 
-    private static void Add(List<string> result, string text, int from, int to)
+    private static void Add(List<(int, int)> result, string text, int from, int to)
     {
-        var s = text.AsSpan(from, to - from).Trim();
-        if (!s.IsEmpty) result.Add(s.ToString());
+        while (from < to && char.IsWhiteSpace(text[from])) from++;
+        while (to > from && char.IsWhiteSpace(text[to - 1])) to--;
+        if (to > from) result.Add((from, to));
     }
 }

@@ -76,6 +76,85 @@ public sealed class DenseIndexTests : IClassFixture<DenseIndexTests.Model>
     }
 
     [Fact]
+    public void Dense_scores_are_explained_by_tokens_words_and_sentences_that_add_up_and_point_at_what_matters()
+    {
+        using var tmp = new TempDir();
+        AddAll(tmp.Path, First);
+        AddVectors(tmp.Path, _model);
+        using var index = Open(tmp.Path);
+        const string query = "does vitamin d lower the risk of cancer";
+        var result = index.Search(query, "dense(model=minilm)", 4, new SearchOptions { Documents = true, Explain = true });
+        float[] q = _model.EmbedQuery(query);
+        int checkedDeletion = 0;
+        for (int i = 0; i < result.Hits.Count; i++)
+        {
+            var doc = result.Documents![i]!;
+            var e = result.Explanations![i]!;
+            Assert.Equal(result.Hits[i].Score, e.Score);
+            var a = e.Tokens!;
+            Assert.Equal(DenseIndexer.PassageText(doc), a.Text);
+            Assert.Equal(result.Hits[i].Score, a.Cosine, 3); // recomputed in C# from the text, against ONNX Runtime's stored vector
+            Assert.True(a.ConservationError <= 0.01, $"{doc.Id}: conservation error {a.ConservationError}");
+            Assert.Equal(a.Cosine, a.DocumentTokens.Sum(t => (double)t.Relevance), 2);
+            Assert.Equal(a.Cosine, a.QueryTokens.Sum(t => (double)t.Relevance), 2);
+            // words and sentences regroup the tokens inside the text, nothing lost
+            double inText = a.DocumentTokens.Where(t => t.Start >= 0).Sum(t => (double)t.Relevance);
+            Assert.Equal(inText, a.Words.Sum(w => (double)w.Relevance), 4);
+            Assert.Equal(inText, a.Sentences.Sum(w => (double)w.Relevance), 4);
+            Assert.Equal((0, doc.Title.Length), (a.Sentences[0].Start, a.Sentences[0].End));
+            Assert.All(a.Words, w => Assert.DoesNotContain(' ', a.Text[w.Start..w.End]));
+            // faithful where there is a score to explain: deleting the most relevant word costs more of it than deleting the
+            // least relevant one (near-zero cosines of unrelated documents are noise either way)
+            if (a.Cosine < 0.3) continue;
+            checkedDeletion++;
+            var top = a.Words.MaxBy(w => w.Relevance)!;
+            var bottom = a.Words.MinBy(w => w.Relevance)!;
+            float Without(SpanShare w)
+            {
+                var v = new float[_model.Dimensions];
+                _model.EmbedPassages([a.Text[..w.Start] + a.Text[w.End..]], v);
+                return System.Numerics.Tensors.TensorPrimitives.Dot(q, v);
+            }
+            Assert.True(Without(top) < Without(bottom), $"{doc.Id}: without '{a.Text[top.Start..top.End]}' {Without(top)}, without '{a.Text[bottom.Start..bottom.End]}' {Without(bottom)}");
+        }
+        Assert.True(checkedDeletion >= 1);
+        Assert.Equal("d1", result.Hits[0].Id);
+        var vitamin = result.Explanations![0]!.Tokens!;
+        Assert.Contains(vitamin.Words.OrderByDescending(w => w.Relevance).Take(5), w => vitamin.Text[w.Start..w.End] == "Vitamin");
+    }
+
+    [Theory]
+    [InlineData("fuse(rrf,bm25,dense(model=minilm))")]
+    [InlineData("bm25>>rerank(dense(model=minilm),depth=3)")]
+    [InlineData("bm25>>rerank(dense(model=minilm),passages=1)")]
+    public void Fused_and_reranked_dense_scores_pass_down_to_the_token_explanation(string pipeline)
+    {
+        using var tmp = new TempDir();
+        AddAll(tmp.Path, [.. First, new Document("d7", "Vitamin D trials", "The trial enrolled adults. Vitamin D supplements lowered cancer deaths. Cats were not involved.")]);
+        AddVectors(tmp.Path, _model);
+        using var index = Open(tmp.Path);
+        var result = index.Search("vitamin d cancer", pipeline, 10, new SearchOptions { Explain = true });
+        int explained = 0;
+        for (int i = 0; i < result.Hits.Count; i++)
+        {
+            var e = result.Explanations![i]!;
+            Assert.Equal(result.Hits[i].Score, e.Score);
+            if (pipeline.StartsWith("fuse", StringComparison.Ordinal))
+                Assert.Equal(e.Score, e.Parts!.Sum(p => p.Share!.Value), 5);
+            var part = e.Parts?.FirstOrDefault(p => p.Stage.Contains("dense", StringComparison.Ordinal));
+            if (part?.Explanation is not { Tokens: { } a } inner) continue;
+            explained++;
+            Assert.Equal(part.InputScore, inner.Score);
+            // the explained cosine is the score the stage gave: the whole text, or the best window
+            Assert.Equal(part.InputScore!.Value, a.Cosine, 3);
+            Assert.True(a.ConservationError <= 0.01);
+            if (pipeline.Contains("passages", StringComparison.Ordinal) && result.Hits[i].Id == "d7")
+                Assert.DoesNotContain("Cats", a.Text); // one sentence and the title: the vitamin sentence
+        }
+        Assert.True(explained >= 2, $"{explained} hits explained down to tokens"); // d1 and d7 (bm25 finds only those)
+    }
+
+    [Fact]
     public void New_segments_only_are_encoded_and_files_survive_later_writers()
     {
         using var tmp = new TempDir();

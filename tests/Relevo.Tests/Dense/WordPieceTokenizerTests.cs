@@ -37,6 +37,32 @@ public sealed class WordPieceTokenizerTests
         Assert.Equal(Ids(expected), Tok.Encode(text, 512));
     }
 
+    [Theory]
+    [InlineData("Hello, World! hypothyroidism IL-6 don't")]
+    [InlineData("Café naïve RÉSUMÉ Straße 東京tokyo ΣΑΣ")]
+    [InlineData("  spaced\t\nout\u200b text  ")]
+    public void Spans_point_at_the_characters_each_piece_came_from(string text)
+    {
+        var (ids, spans) = Tok.EncodeWithSpans(text);
+        Assert.Equal(Tok.Encode(text), ids);
+        Assert.Equal((-1, -1), spans[0]);
+        Assert.Equal((-1, -1), spans[^1]);
+        int previousEnd = 0;
+        var buffer = new char[64];
+        for (int i = 1; i < ids.Length - 1; i++)
+        {
+            var (start, end) = spans[i];
+            Assert.True(start >= previousEnd && end > start && end <= text.Length, $"{Tok.IdToToken(ids[i])}: [{start}, {end})");
+            // the characters a piece spans normalize to the piece
+            int n = Tok.Normalize(text.AsSpan(start, end - start), buffer);
+            Assert.Equal(Tok.IdToToken(ids[i]).Replace("##", ""), new string(buffer, 0, n).Trim());
+            previousEnd = end;
+        }
+        var (cut, cutSpans) = Tok.EncodeWithSpans(text, 4);
+        Assert.Equal(Tok.Encode(text, 4), cut);
+        Assert.Equal(cut.Length, cutSpans.Length);
+    }
+
     [Fact]
     public void Words_over_100_characters_are_unk_and_100_are_not()
     {

@@ -46,7 +46,7 @@ internal static class EncoderRelevance
             embedded[i] = TensorPrimitives.Dot(trace.Embedded.AsSpan(i * h, h), g.AsSpan(i * h, h));
             tokens[i] = (float)(embedded[i] + bias[i]);
         }
-        return new TokenRelevance(tokens, score) { FromEmbeddings = embedded };
+        return new TokenRelevance(tokens, score) { FromEmbeddings = embedded, Embedding = pooled };
     }
 
     /// <summary>One layer backwards: the gradient at its output in, at its input out; biases' shares into
@@ -137,6 +137,9 @@ internal sealed record TokenRelevance(float[] Tokens, double Score)
 {
     /// <summary>Each token's share through its embedding alone (embedding · gradient), without the biases at its row.</summary>
     public float[] FromEmbeddings { get; init; } = [];
+
+    /// <summary>The explained text's pooled embedding (before normalization), as the C# encoder computed it.</summary>
+    public float[] Embedding { get; init; } = [];
 
     public double Sum => TensorPrimitives.Sum<float>(Tokens);
 

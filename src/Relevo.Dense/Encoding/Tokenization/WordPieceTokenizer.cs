@@ -104,6 +104,20 @@ internal sealed class WordPieceTokenizer
         return ids.Count - start;
     }
 
+    /// <summary><see cref="Encode(string, int)"/>, with the characters of <paramref name="text"/> each id came from
+    /// ([CLS] and [SEP]: -1, -1). A word piece spans the source characters of its normalized characters; a word the
+    /// vocabulary cannot spell ([UNK]) spans the whole word.</summary>
+    public (int[] Ids, (int Start, int End)[] Spans) EncodeWithSpans(string text, int maxTokens = 512)
+    {
+        if (maxTokens < 2) throw new ArgumentOutOfRangeException(nameof(maxTokens), "room for [CLS] and [SEP] is needed");
+        var ids = new List<int> { ClsId };
+        var spans = new List<(int, int)> { (-1, -1) };
+        Tokenize(text, ids, maxTokens - 2, spans);
+        ids.Add(SepId);
+        spans.Add((-1, -1));
+        return ([.. ids], [.. spans]);
+    }
+
     /// <summary>The WordPiece tokens (strings) of a text, without special tokens or truncation; for inspection and tests.</summary>
     public IReadOnlyList<string> Tokenize(string text)
     {
@@ -114,16 +128,19 @@ internal sealed class WordPieceTokenizer
         return tokens;
     }
 
-    /// <summary>Appends at most <paramref name="limit"/> token ids; stops early once the limit is reached.</summary>
-    public void Tokenize(ReadOnlySpan<char> text, List<int> ids, int limit)
+    /// <summary>Appends at most <paramref name="limit"/> token ids; stops early once the limit is reached. Given
+    /// <paramref name="spans"/>, appends each id's source characters there too.</summary>
+    public void Tokenize(ReadOnlySpan<char> text, List<int> ids, int limit, List<(int Start, int End)>? spans = null)
     {
         int target = ids.Count + limit;
         if (limit <= 0) return;
         // CJK spacing can triple the length; folding expands a few characters to three or four.
-        char[] buffer = ArrayPool<char>.Shared.Rent(Math.Max(16, text.Length * 4 + 8));
+        int capacity = Math.Max(16, text.Length * 4 + 8);
+        char[] buffer = ArrayPool<char>.Shared.Rent(capacity);
+        int[]? origin = spans is null ? null : ArrayPool<int>.Shared.Rent(2 * capacity);
         try
         {
-            int n = Normalize(text, buffer);
+            int n = origin is null ? Normalize(text, buffer) : Normalize(text, buffer, origin.AsSpan(0, capacity), origin.AsSpan(capacity, capacity));
             ReadOnlySpan<char> norm = buffer.AsSpan(0, n);
             int i = 0;
             while (i < norm.Length && ids.Count < target)
@@ -133,7 +150,9 @@ internal sealed class WordPieceTokenizer
                 if (Rune.IsWhiteSpace(r)) { i += len; continue; }
                 if (IsPunctuation(r))
                 {
+                    int mark = ids.Count;
                     AddWord(norm.Slice(i, len), ids, target);
+                    if (origin is not null) AddSpans(ids, mark, norm.Slice(i, len), i, origin, capacity, spans!);
                     i += len;
                     continue;
                 }
@@ -145,12 +164,36 @@ internal sealed class WordPieceTokenizer
                     i += len;
                 }
                 if (i == wordStart) { i++; continue; }
+                int before = ids.Count;
                 AddWord(norm[wordStart..i], ids, target);
+                if (origin is not null) AddSpans(ids, before, norm[wordStart..i], wordStart, origin, capacity, spans!);
             }
         }
         finally
         {
             ArrayPool<char>.Shared.Return(buffer);
+            if (origin is not null) ArrayPool<int>.Shared.Return(origin);
+        }
+    }
+
+    /// <summary>The source spans of the ids one word added (from <paramref name="mark"/>): each piece's normalized
+    /// characters mapped back through <paramref name="origin"/> (starts, then ends at <paramref name="capacity"/>).</summary>
+    private void AddSpans(List<int> ids, int mark, ReadOnlySpan<char> word, int offset, int[] origin, int capacity, List<(int, int)> spans)
+    {
+        int wordEnd = offset + word.Length - 1;
+        if (ids.Count - mark == 1 && ids[mark] == UnkId)
+        {
+            spans.Add((origin[offset], origin[capacity + wordEnd]));
+            return;
+        }
+        int at = offset;
+        for (int t = mark; t < ids.Count; t++)
+        {
+            var token = _tokens[ids[t]].AsSpan();
+            int length = t == mark || !token.StartsWith("##") ? token.Length : token.Length - 2;
+            int last = Math.Min(at + length, wordEnd + 1) - 1;
+            spans.Add((origin[at], origin[capacity + Math.Max(last, at)]));
+            at += length;
         }
     }
 
@@ -192,9 +235,12 @@ internal sealed class WordPieceTokenizer
         if (ids.Count > target) ids.RemoveRange(target, ids.Count - target);
     }
 
-    /// <summary>BertNormalizer: clean text, space out CJK ideographs, and (uncased) fold. Returns the length written.</summary>
-    internal int Normalize(ReadOnlySpan<char> text, Span<char> dest)
+    /// <summary>BertNormalizer: clean text, space out CJK ideographs, and (uncased) fold. Returns the length written.
+    /// Given <paramref name="starts"/> and <paramref name="ends"/>, each written character's source characters are
+    /// [starts[k], ends[k]).</summary>
+    internal int Normalize(ReadOnlySpan<char> text, Span<char> dest, Span<int> starts = default, Span<int> ends = default)
     {
+        bool track = !starts.IsEmpty;
         int n = 0;
         int i = 0;
         while (i < text.Length)
@@ -204,14 +250,20 @@ internal sealed class WordPieceTokenizer
                 i += Math.Max(len, 1); // a lone surrogate decodes to U+FFFD, which BERT drops
                 continue;
             }
+            int from = i, written = n;
             i += len;
             int cp = r.Value;
             if (cp == 0 || cp == 0xFFFD || IsControl(r)) continue;
-            if (Rune.IsWhiteSpace(r)) { dest[n++] = ' '; continue; }
-            bool cjk = IsCjk(cp);
-            if (cjk) dest[n++] = ' ';
-            n += Lowercase ? Fold(r, dest[n..]) : r.EncodeToUtf16(dest[n..]);
-            if (cjk) dest[n++] = ' ';
+            if (Rune.IsWhiteSpace(r)) dest[n++] = ' ';
+            else
+            {
+                bool cjk = IsCjk(cp);
+                if (cjk) dest[n++] = ' ';
+                n += Lowercase ? Fold(r, dest[n..]) : r.EncodeToUtf16(dest[n..]);
+                if (cjk) dest[n++] = ' ';
+            }
+            if (track)
+                for (int k = written; k < n; k++) { starts[k] = from; ends[k] = i; }
         }
         return n;
     }
