@@ -112,6 +112,24 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Explain_decomposes_a_fused_score_into_shares_with_each_inputs_terms()
+    {
+        var r = await _h.Search("vitamin deficiency cancer", extra: "&explain=true&pipeline=" + Uri.EscapeDataString("fuse(combsum,bm25,ql)"));
+        foreach (var hit in r.GetProperty("hits").EnumerateArray())
+        {
+            var e = hit.GetProperty("explanation");
+            var parts = e.GetProperty("parts").EnumerateArray().ToList();
+            Assert.Equal(["bm25", "ql"], parts.Select(p => p.GetProperty("stage").GetString()));
+            Assert.Equal(hit.GetProperty("score").GetDouble(), parts.Sum(p => p.GetProperty("share").GetDouble()), 4);
+            foreach (var p in parts.Where(p => p.GetProperty("rank").ValueKind == JsonValueKind.Number))
+            {
+                var inner = p.GetProperty("explanation");
+                Assert.Equal(p.GetProperty("inputScore").GetDouble(), inner.GetProperty("terms").EnumerateArray().Sum(t => t.GetProperty("score").GetDouble()), 3);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Documents_are_read_by_id_and_missing_ones_are_404()
     {
         var d = await _h.GetJson("/api/documents/d3");

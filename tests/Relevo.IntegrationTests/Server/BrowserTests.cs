@@ -95,4 +95,55 @@ public sealed class BrowserTests : IDisposable
         Assert.Empty(outside);
         Assert.DoesNotContain(consoleErrors, e => !e.Contains("400", StringComparison.Ordinal));
     }
+
+    [BrowserFact]
+    public async Task Explain_shows_a_fusion_bar_and_the_dense_text_coloured_by_relevance()
+    {
+        Assert.True(File.Exists(BrowserFactAttribute.ChromiumPath), $"no browser at {BrowserFactAttribute.ChromiumPath}; .ci/run installs Debian's chromium");
+        string dir = _dir["dense"];
+        using var model = Relevo.Dense.EmbeddingModel.Load("minilm");
+        using (var w = SearchIndex.OpenWriter(dir, new WriterOptions(), [new Relevo.Dense.DenseExtension()]))
+        {
+            w.AddRange(TestIndexes.Small);
+            w.Commit();
+            Relevo.Dense.DenseIndexer.AddVectors(w, model);
+        }
+        const string pipeline = "fuse(rrf,bm25,dense(model=minilm))";
+        await using var h = await ServerHarness.StartAsync(dir, o => o with
+        {
+            Extensions = [new Relevo.Dense.DenseExtension(_ => model)],
+            AllowedPipelines = [pipeline],
+        });
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = BrowserFactAttribute.ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+        var page = await browser.NewPageAsync();
+        var consoleErrors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text); };
+        await page.GotoAsync(h.BaseAddress.GetLeftPart(UriPartial.Authority) + "/");
+        await page.Locator("#explain").CheckAsync();
+        await page.Locator("#q").FillAsync("vitamin d cancer");
+        var first = page.Locator("#results li.hit").First;
+        await Assertions.Expect(first.Locator(".fusion-bar .share")).ToHaveCountAsync(2);
+        // the bar's shares add up to the score shown
+        var shares = await first.Locator(".fusion-bar .share").EvaluateAllAsync<double[]>("els => els.map(e => Number(e.dataset.share))");
+        double score = double.Parse(await first.Locator(".score").TextContentAsync() ?? "", CultureInfo.InvariantCulture);
+        Assert.Equal(score, shares.Sum(), 4);
+        // the dense input, opened, shows the document's text with its words coloured; hovering a word gives its number
+        var dense = first.Locator("details.part", new() { HasText = "dense" });
+        await dense.Locator("summary").ClickAsync();
+        var words = dense.Locator(".relevance-text .word");
+        Assert.True(await words.CountAsync() > 5);
+        await Assertions.Expect(dense.Locator(".relevance-text")).ToContainTextAsync("Vitamin D deficiency is linked");
+        var strongest = await words.EvaluateAllAsync<string>(
+            "els => els.reduce((a, b) => Number(b.dataset.relevance) > Number(a.dataset.relevance) ? b : a).textContent");
+        Assert.Contains(strongest.ToLowerInvariant(), new[] { "vitamin", "d", "cancer", "cancers", "deficiency", "risk" });
+        Assert.Matches(@"^[+-]\d+\.\d{4} \(sentence [+-]\d+\.\d{4}\)$", await words.First.GetAttributeAsync("title") ?? "");
+        await Assertions.Expect(dense.Locator(".relevance-query .word")).ToHaveCountAsync(3);
+        Assert.Empty(consoleErrors);
+    }
 }
