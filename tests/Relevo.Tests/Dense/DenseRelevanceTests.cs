@@ -124,6 +124,46 @@ public sealed class TinyEncoderRelevanceTests
         }
     }
 
+    [Theory]
+    [InlineData(5, "mean")]
+    [InlineData(6, "cls")]
+    public void GradientTimesInputEqualsFiniteDifferencesOfTheLiveEncoder(int seed, string pooling)
+    {
+        var w = Tiny(seed);
+        var config = ModelConfig.MiniLM with { Pooling = pooling == "cls" ? Pooling.Cls : Pooling.Mean };
+        int[] ids = [2, 17, 5, 9, 28, 3, 11];
+        var rng = new Random(seed + 100);
+        var target = Enumerable.Range(0, H).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var gradient = EncoderRelevance.ForCosine(new NativeEncoder(w), config, ids, target, Propagation.Gradient);
+        var conservative = EncoderRelevance.ForCosine(new NativeEncoder(w), config, ids, target);
+        var reference = new Reference(w, config.Pooling == Pooling.Cls, target);
+        int n = ids.Length;
+        var e = new double[n, H];
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < H; k++) e[i, k] = w.Word[ids[i] * H + k] + w.Position[i * H + k] + w.TokenType[k];
+        Assert.Equal(reference.Live(e), gradient.Score, 5);
+        const double delta = 1e-4;
+        int differs = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double share = 0;
+            for (int k = 0; k < H; k++)
+            {
+                double keep = e[i, k];
+                e[i, k] = keep + delta;
+                double up = reference.Live(e);
+                e[i, k] = keep - delta;
+                double down = reference.Live(e);
+                e[i, k] = keep;
+                share += keep * (up - down) / (2 * delta);
+            }
+            Assert.True(Math.Abs(share - gradient.Tokens[i]) <= 1e-3 * Math.Max(1, Math.Abs(share)),
+                $"token {i}: finite differences {share:F6}, gradient × input {gradient.Tokens[i]:F6}");
+            if (Math.Abs(gradient.Tokens[i] - conservative.FromEmbeddings[i]) > 1e-3) differs++;
+        }
+        Assert.True(differs > 0, "the gradient equals the held-factor one: nothing was differentiated");
+    }
+
     [Fact]
     public void AttentionScoresFarAboveWhatExpCanHoldStayFinite()
     {
@@ -145,6 +185,15 @@ public sealed class TinyEncoderRelevanceTests
         private readonly List<double[,]> _probabilities = [];
         private double _norm;
         private int _sigma, _gate, _probability;
+
+        /// <summary>The encoder's output with every factor computed afresh (the true function, not the frozen one).</summary>
+        public double Live(double[,] e)
+        {
+            _sigmas.Clear();
+            _gates.Clear();
+            _probabilities.Clear();
+            return Run(e, record: true);
+        }
 
         public double Run(double[,] e, bool record)
         {

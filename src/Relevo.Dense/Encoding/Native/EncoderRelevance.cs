@@ -18,12 +18,18 @@ namespace Relevo.Dense;
 /// divides by pre-activations and blew up to 10¹⁵ on SciFact). Biases are handled explicitly: a bias (or LayerNorm β)
 /// added at token i's row is token i's computation, so its share goes to token i. So the token shares add up to the
 /// score up to float rounding (<see cref="TokenRelevance.ConservationError"/>).</summary>
+/// <remarks>With <see cref="Propagation.Gradient"/> nothing is held: the backward pass is the true gradient (the
+/// LayerNorm's, softmax's, GELU's and the norm's full derivatives, the attention scores' path through queries and keys
+/// included), and each token's value is gradient × input (its summed embedding · the gradient there), the baseline
+/// explanations are compared against. It does not add up to the score.</remarks>
 internal static class EncoderRelevance
 {
     /// <summary>The cosine between <paramref name="target"/> and the embedding of <paramref name="ids"/>, and each
-    /// token's share of it.</summary>
-    public static TokenRelevance ForCosine(NativeEncoder encoder, ModelConfig config, ReadOnlySpan<int> ids, ReadOnlySpan<float> target)
+    /// token's share of it (or, with <see cref="Propagation.Gradient"/>, its gradient × input).</summary>
+    public static TokenRelevance ForCosine(NativeEncoder encoder, ModelConfig config, ReadOnlySpan<int> ids, ReadOnlySpan<float> target,
+        Propagation rule = Propagation.Conservative)
     {
+        bool exact = rule == Propagation.Gradient;
         var w = encoder.Weights;
         int n = ids.Length, h = w.Hidden;
         if (target.Length != h) throw new ArgumentException($"target has {target.Length} dimensions, the encoder {h}", nameof(target));
@@ -31,46 +37,90 @@ internal static class EncoderRelevance
         var pooled = NativeEncoder.Pool(hidden, n, h, config.Pooling);
         float scale = 1f / (TensorPrimitives.Norm(pooled) * TensorPrimitives.Norm(target));
         double score = TensorPrimitives.Dot(pooled, target) * (double)scale;
-        // the gradient at the last hidden state, with |d| held
+        // the gradient at the pooled vector: with |d| held, target / (|d||t|); exactly, minus cos · d / |d|²
+        var gp = new float[h];
+        TensorPrimitives.Multiply(target, scale, gp);
+        if (exact) TensorPrimitives.MultiplyAdd(pooled, (float)(-score / TensorPrimitives.Dot(pooled, pooled)), gp, gp);
+        // the gradient at the last hidden state
         var g = new float[n * h];
-        if (config.Pooling == Pooling.Cls) TensorPrimitives.Multiply(target, scale, g.AsSpan(0, h));
+        if (config.Pooling == Pooling.Cls) gp.CopyTo(g.AsSpan(0, h));
         else
-            for (int i = 0; i < n; i++) TensorPrimitives.Multiply(target, scale / n, g.AsSpan(i * h, h));
+            for (int i = 0; i < n; i++) TensorPrimitives.Multiply(gp, 1f / n, g.AsSpan(i * h, h));
         var bias = new double[n];
-        for (int l = w.Layers.Length - 1; l >= 0; l--) g = Layer(w.Layers[l], trace.Layers[l], g, n, w, bias);
-        g = LayerNorm(trace.Embedded, g, n, h, w.EmbeddingNormWeight, w.EmbeddingNormBias, w.Epsilon, bias);
+        for (int l = w.Layers.Length - 1; l >= 0; l--) g = Layer(w.Layers[l], trace.Layers[l], g, n, w, bias, exact);
+        g = LayerNorm(trace.Embedded, g, n, h, w.EmbeddingNormWeight, w.EmbeddingNormBias, w.Epsilon, bias, exact);
         var tokens = new float[n];
         var embedded = new float[n];
         for (int i = 0; i < n; i++)
         {
             embedded[i] = TensorPrimitives.Dot(trace.Embedded.AsSpan(i * h, h), g.AsSpan(i * h, h));
-            tokens[i] = (float)(embedded[i] + bias[i]);
+            tokens[i] = exact ? embedded[i] : (float)(embedded[i] + bias[i]);
         }
         return new TokenRelevance(tokens, score) { FromEmbeddings = embedded, Embedding = pooled };
     }
 
     /// <summary>One layer backwards: the gradient at its output in, at its input out; biases' shares into
     /// <paramref name="bias"/> by row.</summary>
-    private static float[] Layer(BertLayer l, LayerTrace t, float[] g, int n, BertWeights w, double[] bias)
+    private static float[] Layer(BertLayer l, LayerTrace t, float[] g, int n, BertWeights w, double[] bias, bool exact)
     {
         int h = w.Hidden, inner = w.IntermediateSize;
-        var outputSum = LayerNorm(t.OutputSum, g, n, h, l.OutputNormWeight, l.OutputNormBias, w.Epsilon, bias);
+        var outputSum = LayerNorm(t.OutputSum, g, n, h, l.OutputNormWeight, l.OutputNormBias, w.Epsilon, bias, exact);
         // outputSum = feed-forward out + attention normed: both get the gradient
         var activated = Linear(outputSum, n, h, l.Output, l.OutputBias, inner, bias);
         for (int i = 0; i < activated.Length; i++)
         {
             float u = t.PreActivation[i];
-            activated[i] *= u == 0 ? 0.5f : t.Activated[i] / u; // the GELU gate Φ(u), held
+            float gate = u == 0 ? 0.5f : t.Activated[i] / u; // Φ(u): held, or (exactly) Φ(u) + u φ(u)
+            activated[i] *= exact ? gate + u * MathF.Exp(-0.5f * u * u) * 0.3989422804f : gate;
         }
         var attentionNormed = Linear(activated, n, inner, l.Intermediate, l.IntermediateBias, h, bias);
         TensorPrimitives.Add(attentionNormed, outputSum, attentionNormed);
-        var attentionSum = LayerNorm(t.AttentionSum, attentionNormed, n, h, l.AttentionNormWeight, l.AttentionNormBias, w.Epsilon, bias);
+        var attentionSum = LayerNorm(t.AttentionSum, attentionNormed, n, h, l.AttentionNormWeight, l.AttentionNormBias, w.Epsilon, bias, exact);
         // attentionSum = attention out + input
         var context = Linear(attentionSum, n, h, l.AttentionOut, l.AttentionOutBias, h, bias);
         var values = Attention(t.Probabilities, context, n, h, w.Heads);
         var input = Linear(values, n, h, l.Value, l.ValueBias, h, bias);
         TensorPrimitives.Add(input, attentionSum, input);
+        if (exact)
+        {
+            var (queries, keys) = Scores(t, context, n, h, w.Heads);
+            TensorPrimitives.Add(input, Linear(queries, n, h, l.Query, l.QueryBias, h, bias), input);
+            TensorPrimitives.Add(input, Linear(keys, n, h, l.Key, l.KeyBias, h, bias), input);
+        }
         return input;
+    }
+
+    /// <summary>The gradient through the attention scores s[i,j] = q[i]·k[j]/√d (what holding the softmax drops): at
+    /// the probabilities g·v[j], through the softmax p(δ − p), then to the queries and keys.</summary>
+    private static (float[] Queries, float[] Keys) Scores(LayerTrace t, float[] g, int n, int h, int heads)
+    {
+        int d = h / heads;
+        float scale = 1f / MathF.Sqrt(d);
+        var gq = new float[n * h];
+        var gk = new float[n * h];
+        var gs = new float[n];
+        for (int head = 0; head < heads; head++)
+            for (int i = 0; i < n; i++)
+            {
+                var gi = g.AsSpan(i * h + head * d, d);
+                var p = t.Probabilities.AsSpan((head * n + i) * n, n);
+                float mean = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    gs[j] = TensorPrimitives.Dot(gi, t.Values.AsSpan(j * h + head * d, d));
+                    mean += p[j] * gs[j];
+                }
+                var qi = gq.AsSpan(i * h + head * d, d);
+                for (int j = 0; j < n; j++)
+                {
+                    float s = p[j] * (gs[j] - mean) * scale;
+                    if (s == 0) continue;
+                    TensorPrimitives.MultiplyAdd(t.Keys.AsSpan(j * h + head * d, d), s, qi, qi);
+                    var kj = gk.AsSpan(j * h + head * d, d);
+                    TensorPrimitives.MultiplyAdd(t.Queries.AsSpan(i * h + head * d, d), s, kj, kj);
+                }
+            }
+        return (gq, gk);
     }
 
     /// <summary>y = x·Wᵀ + b (W <c>[out][in]</c>): the gradient at x from the gradient at y; the bias's share b·g goes to
@@ -90,8 +140,9 @@ internal static class EncoderRelevance
     }
 
     /// <summary>LayerNorm with σ held: y = γ(z − mean z)/σ + β, so the gradient at z is (γ·g − mean(γ·g))/σ; β's share
-    /// β·g goes to the row's token.</summary>
-    private static float[] LayerNorm(float[] z, float[] g, int n, int h, float[] gamma, float[] beta, float epsilon, double[] bias)
+    /// β·g goes to the row's token. Exactly, σ's own derivative adds − x̂·mean(γ·g·x̂)/σ (x̂ the normalized row).</summary>
+    private static float[] LayerNorm(float[] z, float[] g, int n, int h, float[] gamma, float[] beta, float epsilon, double[] bias,
+        bool exact = false)
     {
         var gz = new float[n * h];
         for (int i = 0; i < n; i++)
@@ -106,6 +157,13 @@ internal static class EncoderRelevance
             var dest = gz.AsSpan(i * h, h);
             TensorPrimitives.Multiply(gi, gamma, dest);
             float m = TensorPrimitives.Sum<float>(dest) / h;
+            if (exact)
+            {
+                float c = 0;
+                for (int k = 0; k < h; k++) c += dest[k] * (zi[k] - mean) / sigma;
+                c /= h;
+                for (int k = 0; k < h; k++) dest[k] -= (zi[k] - mean) / sigma * c;
+            }
             TensorPrimitives.Subtract(dest, m, dest);
             TensorPrimitives.Divide(dest, sigma, dest);
         }
@@ -131,6 +189,9 @@ internal static class EncoderRelevance
         return result;
     }
 }
+
+/// <summary>How relevance goes back through the encoder: LRP's conservative rules, or the plain gradient.</summary>
+internal enum Propagation { Conservative, Gradient }
 
 /// <summary>Each token's share of a score (<see cref="Score"/>), and how far their sum is from it.</summary>
 internal sealed record TokenRelevance(float[] Tokens, double Score)

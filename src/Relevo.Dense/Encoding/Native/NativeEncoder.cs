@@ -78,7 +78,7 @@ internal sealed class NativeEncoder(BertWeights weights)
         TensorPrimitives.Add(output, attended, output);
         var outputSum = trace is null ? null : (float[])output.Clone();
         for (int i = 0; i < n; i++) LayerNorm(output.AsSpan(i * h, h), l.OutputNormWeight, l.OutputNormBias, w.Epsilon);
-        trace?.Layers.Add(new LayerTrace(x, v, probabilities!, context, attentionOut!, attentionSum!, attended, preActivation!, inner,
+        trace?.Layers.Add(new LayerTrace(x, q, k, v, probabilities!, context, attentionOut!, attentionSum!, attended, preActivation!, inner,
             feedForwardOut!, outputSum!));
         return output;
     }
@@ -145,7 +145,7 @@ internal sealed class NativeEncoder(BertWeights weights)
 
 /// <summary>One layer's activations from a traced forward pass, each <c>[tokens × width]</c> (probabilities:
 /// <c>[heads × tokens × tokens]</c>).</summary>
-internal sealed record LayerTrace(float[] Input, float[] Values, float[] Probabilities, float[] Context, float[] AttentionOut,
+internal sealed record LayerTrace(float[] Input, float[] Queries, float[] Keys, float[] Values, float[] Probabilities, float[] Context, float[] AttentionOut,
     float[] AttentionSum, float[] AttentionNormed, float[] PreActivation, float[] Activated, float[] FeedForwardOut, float[] OutputSum);
 
 /// <summary>What a traced forward pass keeps: the summed embeddings before their LayerNorm and each layer's activations.</summary>
