@@ -227,8 +227,39 @@ internal sealed class EmbeddingModel : IDisposable
             Tokenizer.Encode(texts[todo[j]], ids, Config.MaxTokens);
         }
         starts[todo.Count] = ids.Count;
-        var order = new int[todo.Count];
-        var lengths = new int[todo.Count];
+        RunSequences(ids, starts, [.. todo], output, cache, keys, count => progress?.Invoke(done += count));
+        cache?.Flush();
+    }
+
+    /// <summary>Embeds token-id sequences as given (<c>[CLS] … [SEP]</c>, at most the model's tokens each), bypassing
+    /// the tokenizer and the cache: the deletion and occlusion tests of explanations embed edited token sequences.</summary>
+    public void EmbedIds(IReadOnlyList<int[]> sequences, Span<float> output)
+    {
+        if (output.Length < sequences.Count * Dimensions) throw new ArgumentException("output is too small", nameof(output));
+        var ids = new List<int>();
+        var starts = new int[sequences.Count + 1];
+        for (int j = 0; j < sequences.Count; j++)
+        {
+            if (sequences[j].Length > Config.MaxTokens) throw new ArgumentException($"sequence {j} has {sequences[j].Length} tokens; the model reads {Config.MaxTokens}");
+            starts[j] = ids.Count;
+            ids.AddRange(sequences[j]);
+        }
+        starts[sequences.Count] = ids.Count;
+        var rows = new int[sequences.Count];
+        for (int j = 0; j < rows.Length; j++) rows[j] = j;
+        RunSequences(ids, starts, rows, output, null, null, null);
+    }
+
+    /// <summary>Runs the sequences <c>ids[starts[j]..starts[j + 1]]</c> sorted by length in micro-batches padded to the
+    /// longest in the batch; row <c>rows[j]</c> of <paramref name="output"/> gets sequence j's pooled (and, per the
+    /// config, normalized) vector, also added to <paramref name="cache"/> under <c>keys[rows[j]]</c> when given.
+    /// <paramref name="done"/> hears how many finished with each batch.</summary>
+    private void RunSequences(List<int> ids, int[] starts, int[] rows, Span<float> output, EmbeddingCache? cache, UInt128[]? keys, Action<int>? done)
+    {
+        int dims = Dimensions;
+        int total = starts.Length - 1;
+        var order = new int[total];
+        var lengths = new int[total];
         for (int j = 0; j < order.Length; j++) { order[j] = j; lengths[j] = starts[j + 1] - starts[j]; }
         Array.Sort((int[])lengths.Clone(), order);
 
@@ -259,15 +290,13 @@ internal sealed class EmbeddingModel : IDisposable
             RunBatch(runOptions, inputIds, mask, types, count, len, pooled);
             for (int j = 0; j < count; j++)
             {
-                int i = todo[order[b0 + j]];
+                int i = rows[order[b0 + j]];
                 var row = output.Slice(i * dims, dims);
                 pooled.AsSpan(j * dims, dims).CopyTo(row);
                 cache?.Add(keys![i], row);
             }
-            done += count;
-            progress?.Invoke(done);
+            done?.Invoke(count);
         }
-        cache?.Flush();
     }
 
     private void RunBatch(Microsoft.ML.OnnxRuntime.RunOptions runOptions, long[] inputIds, long[] mask, long[] types, int count, int len, float[] pooled)
