@@ -2,7 +2,6 @@
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- encode [--n 1000] [--model arctic-xs] [--batch 8]
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- sweep  [--n 200]  [--model arctic-xs]
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- native [--n 100]  [--model arctic-xs]   (C# forward pass vs ONNX Runtime)
-//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- lrp    [--queries 100] [--top 10] [--model minilm]   (relevance propagation: conservation, deletion; Explain/RelevanceBenchmark.cs)
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- search [--n 100000] [--queries 300]
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- ann    [--data synthetic|scifact] [--n 1000000] [--queries 1000] [--engines relevo,usearch,exact-int8] (options in Ann/AnnBenchmark.cs)
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- merge  [--segments 80000,20000] [--queries 500] (graph rebuilt vs merge-insert, Ann/MergeBenchmark.cs)
@@ -23,7 +22,6 @@ switch (command)
     case "encode": Encode(); break;
     case "sweep": Sweep(); break;
     case "native": Native(); break;
-    case "lrp": return Relevo.Bench.Dense.Explain.RelevanceBenchmark.Run(options, dataset);
     case "search": Search(); break;
     case "ann": return Relevo.Bench.Dense.Ann.AnnBenchmark.Run(options, dataset);
     case "merge": return Relevo.Bench.Dense.Ann.MergeBenchmark.Run(options);
