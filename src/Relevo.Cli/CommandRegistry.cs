@@ -16,6 +16,7 @@ internal static class CommandRegistry
         config.AddCommand<Relevo.Cli.Commands.EvalCommand>("eval").WithDescription("Evaluate runs against qrels with trec_eval-exact measures, significance tests and reports.");
         config.AddCommand<Relevo.Cli.Commands.DenseCommand>("dense").WithDescription("Add a sentence-embedding model's vectors to an index.");
         config.AddCommand<Relevo.Cli.Commands.ExplainEvalCommand>("explain-eval").WithDescription("Measure how faithful explanations of dense scores are (LRP, gradient × input, occlusion, random) by deletion, and write the table.");
+        config.AddCommand<Relevo.Cli.Commands.QuantizeCommand>("quantize").WithDescription("Write an embedding model whose least relevant matrix products run in int8 (relevance-guided mixed precision).");
         config.AddCommand<Relevo.Cli.Commands.TrainCommand>("train").WithDescription("Learn a ranker (LambdaMART or linear) over a pipeline's features, cross-validated by query folds.");
         config.AddBranch("tree", tree =>
         {

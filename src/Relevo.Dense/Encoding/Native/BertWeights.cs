@@ -31,52 +31,33 @@ internal sealed class BertWeights
     public int MaxPositions => Position.Length / Hidden;
     public int Vocabulary => Word.Length / Hidden;
 
-    public static BertWeights Read(string onnxPath)
+    /// <summary>An ONNX file's model (a refusal naming the file when it is not one).</summary>
+    internal static ModelProto Parse(string onnxPath)
     {
-        ModelProto model;
         try
         {
             using var file = File.OpenRead(onnxPath);
-            model = ModelProto.Parser.ParseFrom(file);
+            return ModelProto.Parser.ParseFrom(file);
         }
         catch (Google.Protobuf.InvalidProtocolBufferException e)
         {
             throw new RelevoException($"{onnxPath}: not an ONNX model ({e.Message})");
         }
-        var graph = model.Graph;
+    }
+
+    public static BertWeights Read(string onnxPath)
+    {
+        var graph = Parse(onnxPath).Graph;
         var tensors = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
         foreach (var t in graph.Initializer) tensors[t.Name] = t;
         var constants = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
         foreach (var n in graph.Node)
             if (n.OpType == "Constant" && n.Attribute.Count > 0 && n.Attribute[0].T is { } value) constants[n.Output[0]] = value;
-        var consumers = new Dictionary<string, List<NodeProto>>(StringComparer.Ordinal);
-        foreach (var n in graph.Node)
-            foreach (var input in n.Input)
-            {
-                if (!consumers.TryGetValue(input, out var list)) consumers[input] = list = [];
-                list.Add(n);
-            }
+        var consumers = Consumers(graph);
 
-        // name each MatMul matrix by the bias added to its output
         var named = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        float? scale = null;
-        foreach (var n in graph.Node)
-        {
-            if (n.OpType != "MatMul") continue;
-            string? matrix = null;
-            foreach (var input in n.Input) if (tensors.ContainsKey(input)) matrix = input;
-            var next = consumers.GetValueOrDefault(n.Output[0]);
-            if (matrix is null)
-            {
-                // an attention-score MatMul: the Div after it divides by √(head width)
-                if (scale is null && next is [{ OpType: "Div" } div] && Scalar(div.Input[1], tensors, constants) is float s) scale = s;
-                continue;
-            }
-            if (next is not [{ OpType: "Add" } add]) continue;
-            foreach (var input in add.Input)
-                if (input.EndsWith(".bias", StringComparison.Ordinal) && tensors.ContainsKey(input))
-                    named[input[..^".bias".Length] + ".weight"] = tensors[matrix];
-        }
+        foreach (var (module, matrix) in MatrixNames(graph, tensors, consumers)) named[module + ".weight"] = tensors[matrix];
+        float? scale = AttentionScale(graph, tensors, constants, consumers);
         foreach (var (name, t) in named) tensors.TryAdd(name, t);
 
         float[] Vector(string name) => tensors.TryGetValue(name, out var t) ? Floats(t, onnxPath)
@@ -122,6 +103,49 @@ internal sealed class BertWeights
             EmbeddingNormWeight = Vector("embeddings.LayerNorm.weight"), EmbeddingNormBias = Vector("embeddings.LayerNorm.bias"),
             Layers = [.. layers],
         };
+    }
+
+    /// <summary>The initializer each weight matrix of a MatMul is stored under, by module ("encoder.layer.0.attention.self.query"):
+    /// a matrix is named by the bias added to its MatMul's output (exports leave matrices unnamed).</summary>
+    internal static Dictionary<string, string> MatrixNames(GraphProto graph, Dictionary<string, TensorProto> tensors,
+        Dictionary<string, List<NodeProto>> consumers)
+    {
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var n in graph.Node)
+        {
+            if (n.OpType != "MatMul") continue;
+            string? matrix = null;
+            foreach (var input in n.Input) if (tensors.ContainsKey(input)) matrix = input;
+            if (matrix is null || consumers.GetValueOrDefault(n.Output[0]) is not [{ OpType: "Add" } add]) continue;
+            foreach (var input in add.Input)
+                if (input.EndsWith(".bias", StringComparison.Ordinal) && tensors.ContainsKey(input)) names[input[..^".bias".Length]] = matrix;
+        }
+        return names;
+    }
+
+    /// <summary>Consumers of each value of a graph, by name.</summary>
+    internal static Dictionary<string, List<NodeProto>> Consumers(GraphProto graph)
+    {
+        var consumers = new Dictionary<string, List<NodeProto>>(StringComparer.Ordinal);
+        foreach (var n in graph.Node)
+            foreach (var input in n.Input)
+            {
+                if (!consumers.TryGetValue(input, out var list)) consumers[input] = list = [];
+                list.Add(n);
+            }
+        return consumers;
+    }
+
+    /// <summary>The attention scaling √d: what the Div after a score MatMul (both inputs computed) divides by.</summary>
+    private static float? AttentionScale(GraphProto graph, Dictionary<string, TensorProto> tensors, Dictionary<string, TensorProto> constants,
+        Dictionary<string, List<NodeProto>> consumers)
+    {
+        foreach (var n in graph.Node)
+        {
+            if (n.OpType != "MatMul" || n.Input.Any(tensors.ContainsKey)) continue;
+            if (consumers.GetValueOrDefault(n.Output[0]) is [{ OpType: "Div" } div] && Scalar(div.Input[1], tensors, constants) is float s) return s;
+        }
+        return null;
     }
 
     /// <summary>LayerNorm's epsilon: the constant added to the mean of squares (ReduceMean(Pow(x − mean, 2)) + ε).</summary>

@@ -26,8 +26,11 @@ internal static class EncoderRelevance
 {
     /// <summary>The cosine between <paramref name="target"/> and the embedding of <paramref name="ids"/>, and each
     /// token's share of it (or, with <see cref="Propagation.Gradient"/>, its gradient × input).</summary>
+    /// <param name="matrices">When given (<see cref="MatricesPerLayer"/> per layer), each matrix product's relevance
+    /// is added to it: Σ over tokens of |input · gradient at the input| through that product (query, key, value,
+    /// attention output, intermediate, output, in that order per layer); what relevance-guided quantization ranks.</param>
     public static TokenRelevance ForCosine(NativeEncoder encoder, ModelConfig config, ReadOnlySpan<int> ids, ReadOnlySpan<float> target,
-        Propagation rule = Propagation.Conservative)
+        Propagation rule = Propagation.Conservative, double[]? matrices = null)
     {
         bool exact = rule == Propagation.Gradient;
         var w = encoder.Weights;
@@ -47,7 +50,10 @@ internal static class EncoderRelevance
         else
             for (int i = 0; i < n; i++) TensorPrimitives.Multiply(gp, 1f / n, g.AsSpan(i * h, h));
         var bias = new double[n];
-        for (int l = w.Layers.Length - 1; l >= 0; l--) g = Layer(w.Layers[l], trace.Layers[l], g, n, w, bias, exact);
+        if (matrices is not null && matrices.Length != w.Layers.Length * MatricesPerLayer)
+            throw new ArgumentException($"{matrices.Length} matrix slots for {w.Layers.Length} layers", nameof(matrices));
+        for (int l = w.Layers.Length - 1; l >= 0; l--)
+            g = Layer(w.Layers[l], trace.Layers[l], g, n, w, bias, exact, matrices is null ? default : matrices.AsSpan(l * MatricesPerLayer, MatricesPerLayer));
         g = LayerNorm(trace.Embedded, g, n, h, w.EmbeddingNormWeight, w.EmbeddingNormBias, w.Epsilon, bias, exact);
         var tokens = new float[n];
         var embedded = new float[n];
@@ -59,14 +65,26 @@ internal static class EncoderRelevance
         return new TokenRelevance(tokens, score) { FromEmbeddings = embedded, Embedding = pooled };
     }
 
+    /// <summary>The matrix products of a layer: query, key, value, attention output, intermediate, output.</summary>
+    public const int MatricesPerLayer = 6;
+
+    /// <summary>Σ over the rows of |x_i · g_i|: a matrix product's relevance from its input x and the gradient there.</summary>
+    private static double Through(float[] x, float[] g, int n, int width)
+    {
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += Math.Abs(TensorPrimitives.Dot(x.AsSpan(i * width, width), g.AsSpan(i * width, width)));
+        return sum;
+    }
+
     /// <summary>One layer backwards: the gradient at its output in, at its input out; biases' shares into
-    /// <paramref name="bias"/> by row.</summary>
-    private static float[] Layer(BertLayer l, LayerTrace t, float[] g, int n, BertWeights w, double[] bias, bool exact)
+    /// <paramref name="bias"/> by row, each matrix product's relevance into <paramref name="matrices"/> (when not empty).</summary>
+    private static float[] Layer(BertLayer l, LayerTrace t, float[] g, int n, BertWeights w, double[] bias, bool exact, Span<double> matrices)
     {
         int h = w.Hidden, inner = w.IntermediateSize;
         var outputSum = LayerNorm(t.OutputSum, g, n, h, l.OutputNormWeight, l.OutputNormBias, w.Epsilon, bias, exact);
         // outputSum = feed-forward out + attention normed: both get the gradient
         var activated = Linear(outputSum, n, h, l.Output, l.OutputBias, inner, bias);
+        if (!matrices.IsEmpty) matrices[5] += Through(t.Activated, activated, n, inner);
         for (int i = 0; i < activated.Length; i++)
         {
             float u = t.PreActivation[i];
@@ -74,18 +92,28 @@ internal static class EncoderRelevance
             activated[i] *= exact ? gate + u * MathF.Exp(-0.5f * u * u) * 0.3989422804f : gate;
         }
         var attentionNormed = Linear(activated, n, inner, l.Intermediate, l.IntermediateBias, h, bias);
+        if (!matrices.IsEmpty) matrices[4] += Through(t.AttentionNormed, attentionNormed, n, h);
         TensorPrimitives.Add(attentionNormed, outputSum, attentionNormed);
         var attentionSum = LayerNorm(t.AttentionSum, attentionNormed, n, h, l.AttentionNormWeight, l.AttentionNormBias, w.Epsilon, bias, exact);
         // attentionSum = attention out + input
         var context = Linear(attentionSum, n, h, l.AttentionOut, l.AttentionOutBias, h, bias);
+        if (!matrices.IsEmpty) matrices[3] += Through(t.Context, context, n, h);
         var values = Attention(t.Probabilities, context, n, h, w.Heads);
         var input = Linear(values, n, h, l.Value, l.ValueBias, h, bias);
+        if (!matrices.IsEmpty) matrices[2] += Through(t.Input, input, n, h);
         TensorPrimitives.Add(input, attentionSum, input);
         if (exact)
         {
             var (queries, keys) = Scores(t, context, n, h, w.Heads);
-            TensorPrimitives.Add(input, Linear(queries, n, h, l.Query, l.QueryBias, h, bias), input);
-            TensorPrimitives.Add(input, Linear(keys, n, h, l.Key, l.KeyBias, h, bias), input);
+            var fromQueries = Linear(queries, n, h, l.Query, l.QueryBias, h, bias);
+            var fromKeys = Linear(keys, n, h, l.Key, l.KeyBias, h, bias);
+            if (!matrices.IsEmpty)
+            {
+                matrices[0] += Through(t.Input, fromQueries, n, h);
+                matrices[1] += Through(t.Input, fromKeys, n, h);
+            }
+            TensorPrimitives.Add(input, fromQueries, input);
+            TensorPrimitives.Add(input, fromKeys, input);
         }
         return input;
     }

@@ -1,0 +1,137 @@
+using System.Text.Json;
+using Onnx;
+
+namespace Relevo.Dense;
+
+/// <summary>How the matrices to quantize are chosen.</summary>
+internal enum PrecisionChoice
+{
+    /// <summary>The least relevant first, by relevance propagated over calibration pairs (LRP-QViT's idea).</summary>
+    Lrp,
+    /// <summary>Every matrix (the budget is ignored).</summary>
+    Uniform,
+    /// <summary>A random order, at the same budget: the control for <see cref="Lrp"/>.</summary>
+    Random,
+}
+
+/// <summary>One weight matrix of the encoder and the precision chosen for it.</summary>
+internal sealed record MatrixPrecision(string Module, string Initializer, long Parameters, double Relevance, bool Int8);
+
+/// <summary>Relevance-guided mixed precision: each matrix product's share of relevance over calibration pairs
+/// (<see cref="EncoderRelevance"/>), then int8 for the least relevant until the budget (a fraction of the matrices'
+/// parameters) is spent, float32 for the rest; the result is a model folder that loads like any other.</summary>
+internal static class MixedPrecision
+{
+    private static readonly string[] Slots =
+        ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense"];
+
+    /// <summary>Calibration pairs from a corpus, no queries: each titled document's title as the query and its text as
+    /// the passage, every <c>stride</c>-th document so they spread over the collection.</summary>
+    public static List<(string Query, string Passage)> CalibrationPairs(IEnumerable<Document> corpus, int count)
+    {
+        var titled = corpus.Where(d => d.Title.Length > 0 && d.Text.Length > 0).ToList();
+        if (titled.Count == 0) throw new RelevoException("no document has both a title and a text to calibrate with");
+        int stride = Math.Max(1, titled.Count / count);
+        var pairs = new List<(string, string)>();
+        for (int i = 0; i < titled.Count && pairs.Count < count; i += stride) pairs.Add((titled[i].Title, titled[i].Text));
+        return pairs;
+    }
+
+    /// <summary>Each matrix product's relevance (layer by layer, <see cref="EncoderRelevance.MatricesPerLayer"/> each),
+    /// summed over the pairs, each pair's shares first divided by their total so every pair weighs the same.</summary>
+    public static double[] Measure(EmbeddingModel model, NativeEncoder encoder, IReadOnlyList<(string Query, string Passage)> pairs,
+        Action<int>? progress = null)
+    {
+        var total = new double[encoder.Weights.Layers.Length * EncoderRelevance.MatricesPerLayer];
+        var pair = new double[total.Length];
+        for (int i = 0; i < pairs.Count; i++)
+        {
+            Array.Clear(pair);
+            var q = model.EmbedQuery(pairs[i].Query);
+            var ids = model.Tokenizer.Encode(model.Config.PassagePrefix + pairs[i].Passage, model.Config.MaxTokens);
+            EncoderRelevance.ForCosine(encoder, model.Config, ids, q, matrices: pair);
+            double sum = pair.Sum();
+            if (sum > 0)
+                for (int m = 0; m < total.Length; m++) total[m] += pair[m] / sum;
+            progress?.Invoke(i + 1);
+        }
+        return total;
+    }
+
+    /// <summary>The precision of each matrix: int8 for the first in the choice's order until <paramref name="budget"/>
+    /// of the parameters are int8 (a matrix that would overshoot is skipped, smaller ones after it may still fit).</summary>
+    public static List<MatrixPrecision> Plan(ModelProto onnx, double[] relevance, PrecisionChoice choice, double budget, int seed = 7)
+    {
+        var graph = onnx.Graph;
+        var tensors = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in graph.Initializer) tensors[t.Name] = t;
+        var names = BertWeights.MatrixNames(graph, tensors, BertWeights.Consumers(graph));
+        int layers = relevance.Length / Slots.Length;
+        var matrices = new List<(string Module, string Initializer, long Parameters, double Relevance)>();
+        for (int l = 0; l < layers; l++)
+            for (int s = 0; s < Slots.Length; s++)
+            {
+                string module = $"encoder.layer.{l}.{Slots[s]}";
+                if (!names.TryGetValue(module, out var initializer)) throw new RelevoException($"the model has no matrix for {module}");
+                long parameters = tensors[initializer].Dims.Aggregate(1L, (a, b) => a * b);
+                matrices.Add((module, initializer, parameters, relevance[l * Slots.Length + s]));
+            }
+        long all = matrices.Sum(m => m.Parameters);
+        IEnumerable<int> order = choice switch
+        {
+            PrecisionChoice.Lrp => Enumerable.Range(0, matrices.Count).OrderBy(i => matrices[i].Relevance).ThenBy(i => i),
+            PrecisionChoice.Random => Enumerable.Range(0, matrices.Count).ToArray().Shuffled(new Random(seed)),
+            _ => Enumerable.Range(0, matrices.Count),
+        };
+        double limit = choice == PrecisionChoice.Uniform ? all : budget * all;
+        var int8 = new bool[matrices.Count];
+        long spent = 0;
+        foreach (int i in order)
+            if (spent + matrices[i].Parameters <= limit + 0.5)
+            {
+                int8[i] = true;
+                spent += matrices[i].Parameters;
+            }
+        return [.. matrices.Select((m, i) => new MatrixPrecision(m.Module, m.Initializer, m.Parameters, m.Relevance, int8[i]))];
+    }
+
+    /// <summary>Writes the quantized model folder: the source folder's tokenizer files, model.onnx with the plan's
+    /// matrices in int8, relevo-model.json under <paramref name="name"/> (the name its vectors are stored under) and
+    /// quantization.json recording the plan. Files already in <paramref name="folder"/> with those names are replaced;
+    /// nothing else there is touched.</summary>
+    public static void Write(EmbeddingModel source, ModelProto onnx, IReadOnlyList<MatrixPrecision> plan, string folder, string name,
+        PrecisionChoice choice, double budget, int calibrationPairs)
+    {
+        Directory.CreateDirectory(folder);
+        var chosen = plan.Where(m => m.Int8).Select(m => m.Initializer).ToHashSet(StringComparer.Ordinal);
+        int rewritten = Int8Rewriter.Rewrite(onnx, chosen);
+        if (rewritten != chosen.Count) throw new RelevoException($"{rewritten} of the {chosen.Count} chosen matrix products were rewritten");
+        foreach (var file in new[] { "vocab.txt", "tokenizer.json" })
+            if (File.Exists(Path.Combine(source.Folder, file))) Replace(Path.Combine(folder, file), Path.Combine(source.Folder, file));
+        string model = Path.Combine(folder, "model.onnx");
+        string temp = model + ".tmp";
+        using (var stream = File.Create(temp)) Google.Protobuf.MessageExtensions.WriteTo(onnx, stream);
+        File.Move(temp, model, overwrite: true);
+        File.WriteAllText(Path.Combine(folder, ModelConfig.FileName), (source.Config with { Name = name }).ToJson());
+        var record = new
+        {
+            source = source.Name, choice = choice.ToString().ToLowerInvariant(), budget, calibrationPairs,
+            int8Parameters = plan.Where(m => m.Int8).Sum(m => m.Parameters), parameters = plan.Sum(m => m.Parameters),
+            matrices = plan.Select(m => new { m.Module, precision = m.Int8 ? "int8" : "float32", m.Parameters, relevance = Math.Round(m.Relevance, 6) }),
+        };
+        File.WriteAllText(Path.Combine(folder, "quantization.json"), JsonSerializer.Serialize(record, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static void Replace(string target, string source)
+    {
+        string temp = target + ".tmp";
+        File.Copy(source, temp, overwrite: true);
+        File.Move(temp, target, overwrite: true);
+    }
+
+    private static IEnumerable<int> Shuffled(this int[] items, Random rng)
+    {
+        rng.Shuffle(items);
+        return items;
+    }
+}

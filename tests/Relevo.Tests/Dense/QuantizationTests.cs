@@ -1,0 +1,93 @@
+using System.Numerics.Tensors;
+using Relevo.Collections;
+using Relevo.Dense;
+
+namespace Relevo.Tests.Dense;
+
+/// <summary>Relevance-guided mixed precision: the int8 rewrite keeps the embeddings (against the float32 model run by
+/// ONNX Runtime), the plan quantizes the least relevant matrices within the budget, and the folder loads as a model.</summary>
+public sealed class QuantizationTests
+{
+    private static List<string> Passages(int n) =>
+        JsonlReader.ReadCorpus(TestData.Dataset("scifact").CorpusPath).Take(n).Select(DenseIndexer.PassageText).ToList();
+
+    [Fact]
+    public void Uniform_int8_embeds_what_float32_embeds_and_loads_as_a_model_folder()
+    {
+        using var tmp = new TempDir();
+        using var model = EmbeddingModel.Load("minilm", new EncoderOptions { UseCache = false });
+        var onnx = BertWeights.Parse(model.OnnxFile);
+        var plan = MixedPrecision.Plan(onnx, new double[36], PrecisionChoice.Uniform, 1);
+        Assert.All(plan, m => Assert.True(m.Int8));
+        MixedPrecision.Write(model, onnx, plan, tmp["int8"], "minilm-int8", PrecisionChoice.Uniform, 1, 0);
+        using var int8 = EmbeddingModel.Load(tmp["int8"], new EncoderOptions { UseCache = false });
+        Assert.Equal("minilm-int8", int8.Name);
+        Assert.NotEqual(model.Fingerprint, int8.Fingerprint); // its own embedding-cache entries
+        Assert.True(new FileInfo(int8.OnnxFile).Length < 0.7 * new FileInfo(model.OnnxFile).Length);
+        var texts = Passages(24);
+        var a = new float[texts.Count * model.Dimensions];
+        var b = new float[texts.Count * model.Dimensions];
+        model.Embed(texts, a, useCache: false);
+        int8.Embed(texts, b, useCache: false);
+        for (int i = 0; i < texts.Count; i++)
+        {
+            float cos = TensorPrimitives.CosineSimilarity(a.AsSpan(i * 384, 384), b.AsSpan(i * 384, 384));
+            Assert.True(cos >= 0.98, $"passage {i}: cosine {cos} between float32 and int8");
+        }
+    }
+
+    [Fact]
+    public void Column_codes_round_trip_within_half_a_step()
+    {
+        var rng = new Random(3);
+        var w = Enumerable.Range(0, 6 * 4).Select(_ => (float)(rng.NextDouble() * 2 - 1) * 3).ToArray();
+        w[5] = 0; // a column with a zero still has a scale
+        var tensor = new Onnx.TensorProto { Name = "w", DataType = (int)Onnx.TensorProto.Types.DataType.Float };
+        tensor.Dims.AddRange([6, 4]);
+        tensor.FloatData.AddRange(w);
+        var (codes, scales) = Int8Rewriter.QuantizeColumns(tensor);
+        var q = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(codes.RawData.Span).ToArray();
+        var s = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(scales.RawData.Span).ToArray();
+        for (int c = 0; c < 4; c++)
+        {
+            float max = Enumerable.Range(0, 6).Max(r => Math.Abs(w[r * 4 + c]));
+            Assert.Equal(max / 127, s[c], 6);
+            for (int r = 0; r < 6; r++) Assert.True(Math.Abs(q[r * 4 + c] * s[c] - w[r * 4 + c]) <= s[c] / 2 + 1e-6);
+        }
+    }
+
+    [Fact]
+    public void The_plan_quantizes_the_least_relevant_within_the_budget_and_random_is_a_different_choice()
+    {
+        using var model = EmbeddingModel.Load("minilm", new EncoderOptions { UseCache = false });
+        var onnx = BertWeights.Parse(model.OnnxFile);
+        var relevance = Enumerable.Range(0, 36).Select(i => (double)((i * 7) % 36)).ToArray();
+        var lrp = MixedPrecision.Plan(onnx, relevance, PrecisionChoice.Lrp, 0.5);
+        long all = lrp.Sum(m => m.Parameters), int8 = lrp.Where(m => m.Int8).Sum(m => m.Parameters);
+        Assert.InRange(int8, (long)(0.4 * all), (long)(0.5 * all));
+        // every int8 matrix is less relevant than every float32 one of at least its size (a larger one may not have fit)
+        foreach (var q in lrp.Where(m => m.Int8))
+            Assert.DoesNotContain(lrp, f => !f.Int8 && f.Parameters <= q.Parameters && f.Relevance < q.Relevance);
+        var random = MixedPrecision.Plan(onnx, relevance, PrecisionChoice.Random, 0.5);
+        Assert.InRange(random.Where(m => m.Int8).Sum(m => m.Parameters), (long)(0.4 * all), (long)(0.5 * all));
+        Assert.NotEqual(lrp.Select(m => m.Int8), random.Select(m => m.Int8));
+    }
+
+    [Fact]
+    public void Calibration_relevance_covers_every_matrix_the_conservative_rules_reach()
+    {
+        using var model = EmbeddingModel.Load("minilm", new EncoderOptions { UseCache = false });
+        var encoder = new NativeEncoder(BertWeights.Read(model.OnnxFile));
+        var pairs = MixedPrecision.CalibrationPairs(JsonlReader.ReadCorpus(TestData.Dataset("scifact").CorpusPath), 3);
+        Assert.Equal(3, pairs.Count);
+        var relevance = MixedPrecision.Measure(model, encoder, pairs);
+        Assert.Equal(3, relevance.Sum(), 6); // each pair's shares sum to 1
+        for (int l = 0; l < 6; l++)
+        {
+            // the softmax is held, so nothing flows through the query and key products; everything else carries some
+            Assert.Equal(0, relevance[l * 6], 12);
+            Assert.Equal(0, relevance[l * 6 + 1], 12);
+            for (int s = 2; s < 6; s++) Assert.True(relevance[l * 6 + s] > 0, $"layer {l} matrix {s}");
+        }
+    }
+}
