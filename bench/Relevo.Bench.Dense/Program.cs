@@ -1,7 +1,7 @@
 // Dense retrieval speed, run by hand (figures in docs/benchmarks.md):
-//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- encode [--n 1000] [--model arctic-xs] [--batch 8]
+//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- encode [--n 1000] [--model arctic-xs] [--batch 8] [--threads 0] [--quantized DIR,DIR]
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- sweep  [--n 200]  [--model arctic-xs]
-//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- native [--n 100]  [--model arctic-xs]   (C# forward pass vs ONNX Runtime)
+//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- native [--n 100]  [--model arctic-xs] [--explain 10]  (C# forward pass vs ONNX Runtime; time per explanation)
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- search [--n 100000] [--queries 300]
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- ann    [--data synthetic|scifact] [--n 1000000] [--queries 1000] [--engines relevo,usearch,exact-int8] (options in Ann/AnnBenchmark.cs)
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- merge  [--segments 80000,20000] [--queries 500] (graph rebuilt vs merge-insert, Ann/MergeBenchmark.cs)
@@ -33,9 +33,9 @@ return 0;
 // package's encoder on the same texts in the same process, both in batches of the same size.
 void Encode()
 {
-    int n = options.Int("n", 1000), batch = options.Int("batch", 8);
+    int n = options.Int("n", 1000), batch = options.Int("batch", 8), threads = options.Int("threads", 0);
     string name = options.Get("model", "arctic-xs");
-    using var ours = EmbeddingModel.Load(name, new EncoderOptions { UseCache = false, BatchSize = batch });
+    using var ours = EmbeddingModel.Load(name, new EncoderOptions { UseCache = false, BatchSize = batch, Threads = threads });
     var texts = Passages(ours, n);
     Console.WriteLine($"{texts.Length} SciFact passages, model {name}, batch {batch}, {Environment.ProcessorCount} cores");
 
@@ -59,6 +59,20 @@ void Encode()
         minCos = Math.Min(minCos, TensorPrimitives.CosineSimilarity(reference[i], vectors.AsSpan(i * ours.Dimensions, ours.Dimensions)));
     }
     Console.WriteLine(Fmt($"agreement on the {ascii} ASCII passages: min cosine {minCos:F6}"));
+
+    // quantized model folders (relevo quantize), same passages, same options
+    foreach (string folder in options.Get("quantized", "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+    {
+        using var quantized = EmbeddingModel.Load(folder, new EncoderOptions { UseCache = false, BatchSize = batch, Threads = threads });
+        var q = new float[texts.Length * quantized.Dimensions];
+        clock.Restart();
+        quantized.Embed(texts, q, useCache: false);
+        double seconds = clock.Elapsed.TotalSeconds;
+        double worst = 1;
+        for (int i = 0; i < texts.Length; i++)
+            worst = Math.Min(worst, TensorPrimitives.CosineSimilarity(q.AsSpan(i * ours.Dimensions, ours.Dimensions), vectors.AsSpan(i * ours.Dimensions, ours.Dimensions)));
+        Console.WriteLine(Fmt($"{quantized.Name,-31}: {texts.Length / seconds,8:F1} passages/s ({seconds:F1} s), {refSeconds / seconds:F2}x the package, {ourSeconds / seconds:F2}x float32; min cosine to float32 {worst:F4}"));
+    }
 }
 
 // The C# forward pass (NativeEncoder, one thread) against ONNX Runtime (one thread, then every core) on the same
@@ -94,6 +108,20 @@ void Native()
     Console.WriteLine(Fmt($"ONNX Runtime, {Environment.ProcessorCount} threads     : {texts.Length / bestAll,8:F1} passages/s"));
     Console.WriteLine(Fmt($"NativeEncoder, 1 thread     : {texts.Length / bestNative,8:F1} passages/s ({best1 / bestNative:F2}x ONNX Runtime's 1 thread)"));
     Console.WriteLine(Fmt($"agreement: min cosine {minCos:F7}"));
+
+    // one explanation (relevance propagation of a cosine to a document's tokens) per document that fills the model's
+    // tokens, on this thread, best of 3 rounds; the target is another passage's embedding
+    var full = JsonlReader.ReadCorpus(dataset.CorpusPath).Select(DenseIndexer.PassageText)
+        .Select(t => one.Tokenizer.Encode(t, one.Config.MaxTokens)).Where(x => x.Length == one.Config.MaxTokens).Take(options.Int("explain", 10)).ToArray();
+    if (full.Length == 0) return;
+    double bestExplain = double.MaxValue;
+    for (int round = 0; round < 3; round++)
+    {
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < full.Length; i++) EncoderRelevance.ForCosine(native, one.Config, full[i], mine[i % mine.Length]);
+        bestExplain = Math.Min(bestExplain, clock.Elapsed.TotalSeconds);
+    }
+    Console.WriteLine(Fmt($"explanation, {one.Config.MaxTokens} tokens : {1000 * bestExplain / full.Length,8:F0} ms each (traced forward and backward pass, 1 thread, {full.Length} documents)"));
 }
 
 // Batch size and thread count of our encoder.

@@ -47,6 +47,11 @@ public sealed class NativeEncoderTests(ITestOutputHelper output)
             Assert.Equal(erf, NativeEncoder.Erf(x), 6);
         Assert.Equal(0.8413447f, NativeEncoder.Gelu(1f), 5); // Φ(1)
         Assert.Equal(0f, NativeEncoder.Gelu(0f));
+        // the vectorized form agrees with the scalar one across the range activations take
+        var xs = Enumerable.Range(-4000, 8001).Select(i => i / 500f).ToArray();
+        var vectorized = (float[])xs.Clone();
+        NativeEncoder.GeluInPlace(vectorized);
+        for (int i = 0; i < xs.Length; i++) Assert.True(Math.Abs(vectorized[i] - NativeEncoder.Gelu(xs[i])) <= 2e-6f * Math.Max(1, Math.Abs(xs[i])), $"{xs[i]}");
     }
 
     [Fact]

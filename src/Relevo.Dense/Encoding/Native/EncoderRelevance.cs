@@ -151,21 +151,19 @@ internal static class EncoderRelevance
         return (gq, gk);
     }
 
-    /// <summary>y = x·Wᵀ + b (W <c>[out][in]</c>): the gradient at x from the gradient at y; the bias's share b·g goes to
-    /// the row's token.</summary>
+    /// <summary>y = x·Wᵀ + b (W <c>[out][in]</c>): the gradient at x from the gradient at y, g·W (a product with W's
+    /// transpose, kept per matrix); the bias's share b·g goes to the row's token.</summary>
     private static float[] Linear(float[] gy, int n, int outputs, float[] weight, float[] b, int inputs, double[] bias)
     {
         var gx = new float[n * inputs];
-        for (int i = 0; i < n; i++)
-        {
-            var gi = gy.AsSpan(i * outputs, outputs);
-            bias[i] += TensorPrimitives.Dot(gi, b);
-            var acc = gx.AsSpan(i * inputs, inputs);
-            for (int j = 0; j < outputs; j++)
-                if (gi[j] != 0) TensorPrimitives.MultiplyAdd(weight.AsSpan(j * inputs, inputs), gi[j], acc, acc);
-        }
+        for (int i = 0; i < n; i++) bias[i] += TensorPrimitives.Dot(gy.AsSpan(i * outputs, outputs), b);
+        var transposed = Transposes.GetValue(weight, w => Gemm.Transpose(w, outputs, inputs));
+        Gemm.Multiply(gy, n, outputs, transposed, inputs, default, gx);
         return gx;
     }
+
+    /// <summary>Each weight matrix's transpose, made on first use and dropped with the matrix.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<float[], float[]> Transposes = new();
 
     /// <summary>LayerNorm with σ held: y = γ(z − mean z)/σ + β, so the gradient at z is (γ·g − mean(γ·g))/σ; β's share
     /// β·g goes to the row's token. Exactly, σ's own derivative adds − x̂·mean(γ·g·x̂)/σ (x̂ the normalized row).</summary>
@@ -198,22 +196,23 @@ internal static class EncoderRelevance
         return gz;
     }
 
-    /// <summary>context[i] = Σⱼ p[i,j]·v[j] per head, p held: the gradient at v[j] is Σᵢ p[i,j]·g[i].</summary>
+    /// <summary>context[i] = Σⱼ p[i,j]·v[j] per head, p held: the gradient at v[j] is Σᵢ p[i,j]·g[i], per head the
+    /// probabilities' transpose times the gradient (<see cref="Gemm"/>).</summary>
     private static float[] Attention(float[] probabilities, float[] g, int n, int h, int heads)
     {
         int d = h / heads;
         var result = new float[n * h];
+        var pT = new float[n * n];
+        var gT = new float[d * n];
         for (int head = 0; head < heads; head++)
+        {
+            var p = probabilities.AsSpan(head * n * n, n * n);
             for (int i = 0; i < n; i++)
-            {
-                var gi = g.AsSpan(i * h + head * d, d);
-                var p = probabilities.AsSpan((head * n + i) * n, n);
-                for (int j = 0; j < n; j++)
-                {
-                    var rj = result.AsSpan(j * h + head * d, d);
-                    TensorPrimitives.MultiplyAdd(gi, p[j], rj, rj);
-                }
-            }
+                for (int j = 0; j < n; j++) pT[j * n + i] = p[i * n + j];
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < d; c++) gT[c * n + i] = g[i * h + head * d + c];
+            Gemm.Multiply(pT, n, n, n, gT, n, d, result.AsSpan(head * d), h);
+        }
         return result;
     }
 }
