@@ -203,15 +203,12 @@ internal static class EncoderRelevance
         int d = h / heads;
         var result = new float[n * h];
         var pT = new float[n * n];
-        var gT = new float[d * n];
         for (int head = 0; head < heads; head++)
         {
             var p = probabilities.AsSpan(head * n * n, n * n);
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < n; j++) pT[j * n + i] = p[i * n + j];
-            for (int i = 0; i < n; i++)
-                for (int c = 0; c < d; c++) gT[c * n + i] = g[i * h + head * d + c];
-            Gemm.Multiply(pT, n, n, n, gT, n, d, result.AsSpan(head * d), h);
+            Gemm.MultiplyRows(pT, n, n, n, g.AsSpan(head * d), h, d, result.AsSpan(head * d), h);
         }
         return result;
     }

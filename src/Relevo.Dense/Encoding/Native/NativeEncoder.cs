@@ -52,12 +52,14 @@ internal sealed class NativeEncoder(BertWeights weights)
         var context = new float[n * h];
         var probabilities = trace is null ? null : new float[heads * n * n];
         var scores = new float[n * n];
-        var valuesT = new float[d * n];
+        var keysT = new float[d * n];
         float scale = 1f / MathF.Sqrt(d);
         for (int head = 0; head < heads; head++)
         {
-            // scores[i, j] = q_i · k_j / √d over this head's columns
-            Gemm.Multiply(q.AsSpan(head * d), h, n, d, k.AsSpan(head * d), h, n, scores, n);
+            // scores[i, j] = q_i · k_j / √d over this head's columns (the keys transposed, so each row is built whole)
+            for (int j = 0; j < n; j++)
+                for (int c = 0; c < d; c++) keysT[c * n + j] = k[j * h + head * d + c];
+            Gemm.MultiplyRows(q.AsSpan(head * d), h, n, d, keysT, n, n, scores, n);
             for (int i = 0; i < n; i++)
             {
                 var row = scores.AsSpan(i * n, n);
@@ -67,10 +69,8 @@ internal sealed class NativeEncoder(BertWeights weights)
                 TensorPrimitives.SoftMax(row, row);
             }
             if (probabilities is not null) scores.CopyTo(probabilities.AsSpan(head * n * n, n * n));
-            // context_i = Σ_j p[i, j] v_j: the probabilities times the head's values, transposed to rows of width n
-            for (int j = 0; j < n; j++)
-                for (int c = 0; c < d; c++) valuesT[c * n + j] = v[j * h + head * d + c];
-            Gemm.Multiply(scores, n, n, n, valuesT, n, d, context.AsSpan(head * d), h);
+            // context_i = Σ_j p[i, j] v_j over this head's columns
+            Gemm.MultiplyRows(scores, n, n, n, v.AsSpan(head * d), h, d, context.AsSpan(head * d), h);
         }
         var attended = Linear(context, n, h, l.AttentionOut, l.AttentionOutBias, h);
         var attentionOut = trace is null ? null : (float[])attended.Clone();
