@@ -59,7 +59,7 @@ internal sealed class DenseStage(DenseSpec spec) : RetrieverStage
     }
 
     /// <summary>Each hit's cosine attributed to the document's and the query's tokens (<see cref="DenseExplainer"/>).</summary>
-    public override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
+    internal override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
     {
         var docs = await context.DocumentsAsync(hits).ConfigureAwait(false);
         var texts = new (string, int)?[docs.Length];
@@ -228,7 +228,7 @@ internal sealed class DenseRerankStage(DenseSpec spec, int depth, int passages =
 
     /// <summary>Each reranked document's cosine attributed to its tokens: the whole text, or (passages=N) the window
     /// that gave its score.</summary>
-    protected override async ValueTask<Explanation?[]> ExplainScoresAsync(PipelineQuery query, IReadOnlyList<Hit> head, float[] scores,
+    internal override async ValueTask<Explanation?[]> ExplainScoresAsync(PipelineQuery query, IReadOnlyList<Hit> head, float[] scores,
         StageContext context)
     {
         var docs = await context.DocumentsAsync(head).ConfigureAwait(false);

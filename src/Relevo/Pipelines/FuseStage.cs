@@ -48,7 +48,7 @@ internal sealed class FuseStage(FusionMethod method, IReadOnlyList<Stage> inputs
 
     /// <summary>Each hit's fused score as the sum of its inputs' shares (the formula run again over the inputs'
     /// rankings with shares recorded), each share with the input's rank, score and own explanation.</summary>
-    public override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
+    internal override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
     {
         var lists = new IReadOnlyList<Hit>[Inputs.Count];
         for (int i = 0; i < lists.Length; i++) lists[i] = context.RunOf(Inputs[i])?.Output.Ranking?.Hits ?? [];

@@ -46,7 +46,7 @@ public abstract class RerankStage : Stage
     /// <summary>A reranked hit's final score is rank-based; its explanation gives the reranker's own score (the order
     /// came from it), with the reranker's explanation of that score where it has one
     /// (<see cref="ExplainScoresAsync"/>). Hits below the reranked head kept their incoming order.</summary>
-    public override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
+    internal override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
     {
         var output = run.Output.Ranking!;
         var own = output.StageScores(output.Stages.Count - 1).ToArray();
@@ -85,7 +85,7 @@ public abstract class RerankStage : Stage
 
     /// <summary>Explanations of this reranker's own scores for reranked hits (null entries where it has none: the
     /// default; LLM rerankers claim no attribution).</summary>
-    protected virtual ValueTask<Explanation?[]> ExplainScoresAsync(PipelineQuery query, IReadOnlyList<Hit> head, float[] scores, StageContext context) =>
+    internal virtual ValueTask<Explanation?[]> ExplainScoresAsync(PipelineQuery query, IReadOnlyList<Hit> head, float[] scores, StageContext context) =>
         ValueTask.FromResult(new Explanation?[head.Count]);
 
     /// <summary>This reranker's score for every hit, whatever its depth, in the hits' order (a feature column for

@@ -47,7 +47,7 @@ public abstract class RetrieverStage : Stage
 
     /// <summary>Term retrievers explain per term where each hit's document lives (a local index or its shard), with the
     /// query this stage searched with, naming the terms feedback added; other retrievers override.</summary>
-    public override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
+    internal override async ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
     {
         if (!ExplainsTerms) return new Explanation?[hits.Count];
         var query = run.Input.Query;

@@ -36,7 +36,7 @@ public abstract class Stage
     /// <summary>Why this stage gave <paramref name="hits"/> (from its output ranking) their scores, from what it took and
     /// gave in a traced search (<paramref name="run"/>); nested stages' explanations come through
     /// <see cref="StageContext.ExplainAsync"/>. The default explains nothing (null entries).</summary>
-    public virtual ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context) =>
+    internal virtual ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context) =>
         ValueTask.FromResult(new Explanation?[hits.Count]);
 
     /// <summary>The canonical text.</summary>
@@ -60,7 +60,7 @@ internal sealed class SequenceStage(IReadOnlyList<Stage> stages) : Stage
     }
 
     /// <summary>The scores are those of the last stage that gave a ranking (a feedback stage passes its input on).</summary>
-    public override ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
+    internal override ValueTask<Explanation?[]> ExplainAsync(StageRun run, IReadOnlyList<Hit> hits, StageContext context)
     {
         for (int i = Stages.Count - 1; i >= 0; i--)
             if (context.RunOf(Stages[i]) is { } r && !ReferenceEquals(r.Output.Ranking, r.Input.Ranking))

@@ -57,7 +57,7 @@ public sealed class StageContext
     public IReadOnlyList<string> Analyze(string text) => Analyzer.Terms(text);
 
     /// <summary>The explanations of a nested stage's scores for hits (null entries where it has none, or did not run).</summary>
-    public ValueTask<Explanation?[]> ExplainAsync(Stage stage, IReadOnlyList<Hit> hits) =>
+    internal ValueTask<Explanation?[]> ExplainAsync(Stage stage, IReadOnlyList<Hit> hits) =>
         RunOf(stage) is { } run ? stage.ExplainAsync(run, hits, this) : ValueTask.FromResult(new Explanation?[hits.Count]);
 
     /// <summary>The stored documents of hits of this search (null where a document was deleted meanwhile).</summary>
@@ -65,4 +65,4 @@ public sealed class StageContext
 }
 
 /// <summary>A stage's input and output state in one traced search.</summary>
-public sealed record StageRun(PipelineState Input, PipelineState Output);
+internal sealed record StageRun(PipelineState Input, PipelineState Output);
