@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- sweep  [--n 200]  [--model arctic-xs]
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- native [--n 100]  [--model arctic-xs] [--explain 10]  (C# forward pass vs ONNX Runtime; time per explanation)
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- search [--n 100000] [--queries 300]
+//   dotnet run -c Release --project bench/Relevo.Bench.Dense -- agree  --index DIR --base minilm --models minilm-uniform,minilm-lrp  (stored vectors vs the base model's)
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- ann    [--data synthetic|scifact] [--n 1000000] [--queries 1000] [--engines relevo,usearch,exact-int8] (options in Ann/AnnBenchmark.cs)
 //   dotnet run -c Release --project bench/Relevo.Bench.Dense -- merge  [--segments 80000,20000] [--queries 500] (graph rebuilt vs merge-insert, Ann/MergeBenchmark.cs)
 using System.Diagnostics;
@@ -23,6 +24,7 @@ switch (command)
     case "sweep": Sweep(); break;
     case "native": Native(); break;
     case "search": Search(); break;
+    case "agree": Agree(); break;
     case "ann": return Relevo.Bench.Dense.Ann.AnnBenchmark.Run(options, dataset);
     case "merge": return Relevo.Bench.Dense.Ann.MergeBenchmark.Run(options);
     default: Console.Error.WriteLine("commands: encode, sweep, search, ann, merge"); return 1;
@@ -122,6 +124,24 @@ void Native()
         bestExplain = Math.Min(bestExplain, clock.Elapsed.TotalSeconds);
     }
     Console.WriteLine(Fmt($"explanation, {one.Config.MaxTokens} tokens : {1000 * bestExplain / full.Length,8:F0} ms each (traced forward and backward pass, 1 thread, {full.Length} documents)"));
+}
+
+// How close the stored vectors of quantized models are to the base model's, document by document, in one index.
+void Agree()
+{
+    using var reader = IndexReader.Open(options.Get("index", ""));
+    string baseModel = options.Get("base", "minilm");
+    var reference = DenseSearcher.For(reader, baseModel, int8: false);
+    foreach (string model in options.Get("models", "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+    {
+        var other = DenseSearcher.For(reader, model, int8: false);
+        var cosines = new List<double>();
+        for (int s = 0; s < reader.Segments.Count; s++)
+            for (int d = 0; d < reader.Segments[s].MaxDoc; d++)
+                if (!reader.Segments[s].IsDeleted(d)) cosines.Add(TensorPrimitives.CosineSimilarity(reference.GetVector(s, d), other.GetVector(s, d)));
+        cosines.Sort();
+        Console.WriteLine(Fmt($"{model,-20} vs {baseModel}: {cosines.Count} documents, mean cosine {cosines.Average():F5}, 1st percentile {cosines[cosines.Count / 100]:F5}, min {cosines[0]:F5}, mean 1 − cosine {1 - cosines.Average():E2}"));
+    }
 }
 
 // Batch size and thread count of our encoder.
