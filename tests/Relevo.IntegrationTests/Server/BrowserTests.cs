@@ -28,6 +28,14 @@ public sealed class BrowserTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
+    /// <summary>Debian's headless Chromium, as a container runs it.</summary>
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new()
+    {
+        ExecutablePath = BrowserFactAttribute.ChromiumPath,
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+
     [BrowserFact]
     public async Task Typing_a_query_shows_highlighted_results_explain_adds_up_and_hostile_text_stays_text()
     {
@@ -38,12 +46,7 @@ public sealed class BrowserTests : IDisposable
         string origin = h.BaseAddress.GetLeftPart(UriPartial.Authority);
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = BrowserFactAttribute.ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        });
+        await using var browser = await LaunchAsync(playwright);
         var page = await browser.NewPageAsync();
         var dialogs = new List<string>();
         var outside = new List<string>();
@@ -115,12 +118,7 @@ public sealed class BrowserTests : IDisposable
             AllowedPipelines = [pipeline],
         });
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = BrowserFactAttribute.ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        });
+        await using var browser = await LaunchAsync(playwright);
         var page = await browser.NewPageAsync();
         var consoleErrors = new List<string>();
         page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text); };

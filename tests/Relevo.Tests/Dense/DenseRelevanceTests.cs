@@ -84,41 +84,54 @@ public sealed class TinyEncoderRelevanceTests
         };
     }
 
+    private static readonly int[] Ids = [2, 17, 5, 9, 28, 3, 11];
+
+    /// <summary>A tiny random model, a pooling, a random target and the summed input embeddings of <see cref="Ids"/>.</summary>
+    private static (BertWeights W, ModelConfig Config, float[] Target, double[,] Embedded) Case(int seed, string pooling)
+    {
+        var w = Tiny(seed);
+        var config = ModelConfig.MiniLM with { Pooling = pooling == "cls" ? Pooling.Cls : Pooling.Mean };
+        var rng = new Random(seed + 100);
+        var target = Enumerable.Range(0, H).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var e = new double[Ids.Length, H];
+        for (int i = 0; i < Ids.Length; i++)
+            for (int k = 0; k < H; k++) e[i, k] = w.Word[Ids[i] * H + k] + w.Position[i * H + k] + w.TokenType[k];
+        return (w, config, target, e);
+    }
+
+    /// <summary>Σₖ e[i,k] · ∂f/∂e[i,k] by central differences: token i's embedding · gradient of <paramref name="f"/>.</summary>
+    private static double EmbeddingTimesGradient(Func<double[,], double> f, double[,] e, int i)
+    {
+        const double delta = 1e-4;
+        double share = 0;
+        for (int k = 0; k < H; k++)
+        {
+            double keep = e[i, k];
+            e[i, k] = keep + delta;
+            double up = f(e);
+            e[i, k] = keep - delta;
+            double down = f(e);
+            e[i, k] = keep;
+            share += keep * (up - down) / (2 * delta);
+        }
+        return share;
+    }
+
     [Theory]
     [InlineData(1, "mean")]
     [InlineData(2, "cls")]
     [InlineData(3, "mean")]
     public void SharesEqualFiniteDifferencesOfTheFrozenEncoderAndAddUpToTheScore(int seed, string pooling)
     {
-        var w = Tiny(seed);
-        var config = ModelConfig.MiniLM with { Pooling = pooling == "cls" ? Pooling.Cls : Pooling.Mean };
-        int[] ids = [2, 17, 5, 9, 28, 3, 11];
-        var rng = new Random(seed + 100);
-        var target = Enumerable.Range(0, H).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        var relevance = EncoderRelevance.ForCosine(new NativeEncoder(w), config, ids, target);
-
+        var (w, config, target, e) = Case(seed, pooling);
+        var relevance = EncoderRelevance.ForCosine(new NativeEncoder(w), config, Ids, target);
         var reference = new Reference(w, config.Pooling == Pooling.Cls, target);
-        int n = ids.Length;
-        var e = new double[n, H];
-        for (int i = 0; i < n; i++)
-            for (int k = 0; k < H; k++) e[i, k] = w.Word[ids[i] * H + k] + w.Position[i * H + k] + w.TokenType[k];
         double score = reference.Run(e, record: true);
         Assert.Equal(score, relevance.Score, 5);
         Assert.Equal(score, relevance.Sum, 4);
-        const double delta = 1e-4;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < Ids.Length; i++)
         {
-            double share = 0;
-            for (int k = 0; k < H; k++)
-            {
-                double keep = e[i, k];
-                e[i, k] = keep + delta;
-                double up = reference.Run(e, record: false);
-                e[i, k] = keep - delta;
-                double down = reference.Run(e, record: false);
-                e[i, k] = keep;
-                share += keep * (up - down) / (2 * delta);
-            }
+            double share = EmbeddingTimesGradient(x => reference.Run(x, record: false), e, i);
             Assert.True(Math.Abs(share - relevance.FromEmbeddings[i]) <= 1e-3 * Math.Max(1, Math.Abs(share)),
                 $"token {i}: finite differences {share:F6}, LRP {relevance.FromEmbeddings[i]:F6}");
         }
@@ -129,34 +142,15 @@ public sealed class TinyEncoderRelevanceTests
     [InlineData(6, "cls")]
     public void GradientTimesInputEqualsFiniteDifferencesOfTheLiveEncoder(int seed, string pooling)
     {
-        var w = Tiny(seed);
-        var config = ModelConfig.MiniLM with { Pooling = pooling == "cls" ? Pooling.Cls : Pooling.Mean };
-        int[] ids = [2, 17, 5, 9, 28, 3, 11];
-        var rng = new Random(seed + 100);
-        var target = Enumerable.Range(0, H).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        var gradient = EncoderRelevance.ForCosine(new NativeEncoder(w), config, ids, target, Propagation.Gradient);
-        var conservative = EncoderRelevance.ForCosine(new NativeEncoder(w), config, ids, target);
+        var (w, config, target, e) = Case(seed, pooling);
+        var gradient = EncoderRelevance.ForCosine(new NativeEncoder(w), config, Ids, target, Propagation.Gradient);
+        var conservative = EncoderRelevance.ForCosine(new NativeEncoder(w), config, Ids, target);
         var reference = new Reference(w, config.Pooling == Pooling.Cls, target);
-        int n = ids.Length;
-        var e = new double[n, H];
-        for (int i = 0; i < n; i++)
-            for (int k = 0; k < H; k++) e[i, k] = w.Word[ids[i] * H + k] + w.Position[i * H + k] + w.TokenType[k];
         Assert.Equal(reference.Live(e), gradient.Score, 5);
-        const double delta = 1e-4;
         int differs = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < Ids.Length; i++)
         {
-            double share = 0;
-            for (int k = 0; k < H; k++)
-            {
-                double keep = e[i, k];
-                e[i, k] = keep + delta;
-                double up = reference.Live(e);
-                e[i, k] = keep - delta;
-                double down = reference.Live(e);
-                e[i, k] = keep;
-                share += keep * (up - down) / (2 * delta);
-            }
+            double share = EmbeddingTimesGradient(reference.Live, e, i);
             Assert.True(Math.Abs(share - gradient.Tokens[i]) <= 1e-3 * Math.Max(1, Math.Abs(share)),
                 $"token {i}: finite differences {share:F6}, gradient × input {gradient.Tokens[i]:F6}");
             if (Math.Abs(gradient.Tokens[i] - conservative.FromEmbeddings[i]) > 1e-3) differs++;
@@ -169,11 +163,10 @@ public sealed class TinyEncoderRelevanceTests
     {
         // query and key weights 40 times larger: scores of several hundred, whose exp overflows float unless shifted
         var w = Tiny(4, attentionScale: 40);
-        int[] ids = [2, 17, 5, 9, 28, 3, 11];
-        var hidden = new NativeEncoder(w).Encode(ids);
+        var hidden = new NativeEncoder(w).Encode(Ids);
         Assert.All(hidden, v => Assert.True(float.IsFinite(v)));
         var target = Enumerable.Range(0, H).Select(i => (float)Math.Cos(i)).ToArray();
-        var relevance = EncoderRelevance.ForCosine(new NativeEncoder(w), ModelConfig.MiniLM, ids, target);
+        var relevance = EncoderRelevance.ForCosine(new NativeEncoder(w), ModelConfig.MiniLM, Ids, target);
         Assert.True(relevance.ConservationError < 1e-4, $"{relevance.Sum} vs {relevance.Score}");
     }
 
