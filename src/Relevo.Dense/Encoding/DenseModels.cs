@@ -13,21 +13,25 @@ internal sealed class DenseModels(ModelCatalog catalog, Func<string, EmbeddingMo
 
     /// <summary>Models a user may name are bounded by what loads (on a server: by the catalog's names): a name that does
     /// not load is not kept.</summary>
-    private (EmbeddingModel Model, QueryVectorCache Queries) Entry(string nameOrFolder)
-    {
-        string key = catalog.Key(nameOrFolder);
-        var lazy = _models.GetOrAdd(key, _ => new Lazy<(EmbeddingModel, QueryVectorCache)>(() =>
+    private (EmbeddingModel Model, QueryVectorCache Queries) Entry(string nameOrFolder) =>
+        GetOrLoad(_models, catalog.Key(nameOrFolder), () =>
         {
             var model = load is null ? catalog.LoadEmbedding(nameOrFolder) : load(nameOrFolder);
             return (model, new QueryVectorCache(() => model));
-        }, LazyThreadSafetyMode.ExecutionAndPublication));
+        });
+
+    /// <summary>The value loaded once under <paramref name="key"/>; a load that fails is not kept, so the next call tries
+    /// again (and a name that never loads takes no room).</summary>
+    private static T GetOrLoad<T>(ConcurrentDictionary<string, Lazy<T>> cache, string key, Func<T> create)
+    {
+        var lazy = cache.GetOrAdd(key, _ => new Lazy<T>(create, LazyThreadSafetyMode.ExecutionAndPublication));
         try
         {
             return lazy.Value;
         }
         catch
         {
-            _models.TryRemove(new KeyValuePair<string, Lazy<(EmbeddingModel, QueryVectorCache)>>(key, lazy));
+            cache.TryRemove(new KeyValuePair<string, Lazy<T>>(key, lazy));
             throw;
         }
     }
@@ -47,17 +51,7 @@ internal sealed class DenseModels(ModelCatalog catalog, Func<string, EmbeddingMo
     public NativeEncoder Native(string nameOrFolder)
     {
         var model = Model(nameOrFolder);
-        var lazy = _native.GetOrAdd(catalog.Key(nameOrFolder),
-            _ => new Lazy<NativeEncoder>(() => new NativeEncoder(BertWeights.Read(model.OnnxFile)), LazyThreadSafetyMode.ExecutionAndPublication));
-        try
-        {
-            return lazy.Value;
-        }
-        catch
-        {
-            _native.TryRemove(new KeyValuePair<string, Lazy<NativeEncoder>>(catalog.Key(nameOrFolder), lazy));
-            throw;
-        }
+        return GetOrLoad(_native, catalog.Key(nameOrFolder), () => new NativeEncoder(BertWeights.Read(model.OnnxFile)));
     }
 
     /// <summary>A cross-encoder by what a pipeline named (loaded once per folder per process).</summary>
@@ -67,19 +61,7 @@ internal sealed class DenseModels(ModelCatalog catalog, Func<string, EmbeddingMo
 
     /// <summary>A sparse (SPLADE) query encoder by what a pipeline named, loaded once per index; one that does not
     /// load is not kept.</summary>
-    public SparseEncoder Sparse(string requested)
-    {
-        var lazy = _sparse.GetOrAdd(requested, r => new Lazy<SparseEncoder>(() => catalog.LoadSparse(r), LazyThreadSafetyMode.ExecutionAndPublication));
-        try
-        {
-            return lazy.Value;
-        }
-        catch
-        {
-            _sparse.TryRemove(new KeyValuePair<string, Lazy<SparseEncoder>>(requested, lazy));
-            throw;
-        }
-    }
+    public SparseEncoder Sparse(string requested) => GetOrLoad(_sparse, requested, () => catalog.LoadSparse(requested));
 
     public void Dispose()
     {
