@@ -216,7 +216,7 @@ internal sealed class DenseRerankStage(DenseSpec spec, int depth, int passages =
         var q = context.GetService<DenseModels>().EmbedQuery(Spec.Model, query);
         float qn = Norm(q);
         float[] scores;
-        if (Passages > 0) scores = await BestPassagesAsync(q, qn, head, context).ConfigureAwait(false);
+        if (Passages > 0) (scores, _) = BestPassages(q, qn, await context.DocumentsAsync(head).ConfigureAwait(false), context);
         else
         {
             var vectors = await StoredVectors.OfAsync(head, Spec.Key, context).ConfigureAwait(false);
@@ -232,38 +232,22 @@ internal sealed class DenseRerankStage(DenseSpec spec, int depth, int passages =
         StageContext context)
     {
         var docs = await context.DocumentsAsync(head).ConfigureAwait(false);
+        var q = context.GetService<DenseModels>().EmbedQuery(Spec.Model, query.Text);
+        var windows = Passages > 0 ? BestPassages(q, Norm(q), docs, context).Windows : null;
         var texts = new (string, int)?[docs.Length];
-        var models = context.GetService<DenseModels>();
-        var q = models.EmbedQuery(Spec.Model, query.Text);
-        float qn = Norm(q);
         for (int i = 0; i < docs.Length; i++)
-        {
-            if (docs[i] is not { } d) continue;
-            texts[i] = DenseExplainer.PassageOf(d);
-            if (Passages == 0 || d.Text.Length == 0) continue;
-            var windows = PassageWindows.Of(d, Passages);
-            var model = models.Model(Spec.Model);
-            var rows = new float[windows.Count * model.Dimensions];
-            model.EmbedPassages(windows, rows); // the embedding cache has them from the reranking
-            int best = 0;
-            float bestScore = float.NegativeInfinity;
-            for (int w = 0; w < windows.Count; w++)
-            {
-                float c = Cosine(q, qn, rows.AsSpan(w * model.Dimensions, model.Dimensions));
-                if (c > bestScore) (best, bestScore) = (w, c);
-            }
-            texts[i] = (windows[best], d.Title.Length);
-        }
+            if (docs[i] is { } d)
+                texts[i] = windows?[i] is { } w && d.Text.Length > 0 ? (w, d.Title.Length) : DenseExplainer.PassageOf(d);
         var result = await DenseExplainer.ExplainHitsAsync(Text, Spec.Model, query with { Vector = null }, head, texts, context).ConfigureAwait(false);
         for (int i = 0; i < result.Length; i++)
             if (result[i] is { } e) result[i] = e with { Score = scores[i] };
         return result;
     }
 
-    /// <summary>Each document's highest cosine over its passages (0 for a document gone meanwhile).</summary>
-    private async ValueTask<float[]> BestPassagesAsync(float[] q, float qn, IReadOnlyList<Hit> head, StageContext context)
+    /// <summary>Each document's highest cosine over its passages and the passage that gave it (0 and null for a document
+    /// gone meanwhile).</summary>
+    private (float[] Scores, string?[] Windows) BestPassages(float[] q, float qn, Document?[] docs, StageContext context)
     {
-        var docs = await context.DocumentsAsync(head).ConfigureAwait(false);
         var model = context.GetService<DenseModels>().Model(Spec.Model);
         var texts = new List<string>();
         var owner = new List<int>();
@@ -285,16 +269,15 @@ internal sealed class DenseRerankStage(DenseSpec spec, int depth, int passages =
             int count = Math.Min(Chunk, texts.Count - start);
             model.EmbedPassages(texts.GetRange(start, count), rows.AsSpan(start * dims, count * dims));
         }
-        var scores = new float[head.Count];
-        var seen = new bool[head.Count];
+        var scores = new float[docs.Length];
+        var windows = new string?[docs.Length];
         for (int r = 0; r < texts.Count; r++)
         {
             float s = Cosine(q, qn, rows.AsSpan(r * dims, dims));
             int i = owner[r];
-            if (!seen[i] || s > scores[i]) scores[i] = s;
-            seen[i] = true;
+            if (windows[i] is null || s > scores[i]) (scores[i], windows[i]) = (s, texts[r]);
         }
-        return scores;
+        return (scores, windows);
     }
 
     private static float Cosine(ReadOnlySpan<float> q, float qn, ReadOnlySpan<float> v)
