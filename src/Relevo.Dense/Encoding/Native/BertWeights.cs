@@ -48,8 +48,7 @@ internal sealed class BertWeights
     public static BertWeights Read(string onnxPath)
     {
         var graph = Parse(onnxPath).Graph;
-        var tensors = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        foreach (var t in graph.Initializer) tensors[t.Name] = t;
+        var tensors = Initializers(graph);
         var constants = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
         foreach (var n in graph.Node)
             if (n.OpType == "Constant" && n.Attribute.Count > 0 && n.Attribute[0].T is { } value) constants[n.Output[0]] = value;
@@ -121,6 +120,14 @@ internal sealed class BertWeights
                 if (input.EndsWith(".bias", StringComparison.Ordinal) && tensors.ContainsKey(input)) names[input[..^".bias".Length]] = matrix;
         }
         return names;
+    }
+
+    /// <summary>A graph's initializers (its stored tensors), by name.</summary>
+    internal static Dictionary<string, TensorProto> Initializers(GraphProto graph)
+    {
+        var tensors = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in graph.Initializer) tensors[t.Name] = t;
+        return tensors;
     }
 
     /// <summary>Consumers of each value of a graph, by name.</summary>

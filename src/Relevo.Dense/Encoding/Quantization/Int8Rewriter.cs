@@ -16,8 +16,7 @@ internal static class Int8Rewriter
     public static int Rewrite(ModelProto model, IReadOnlySet<string> matrices)
     {
         var graph = model.Graph;
-        var tensors = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        foreach (var t in graph.Initializer) tensors[t.Name] = t;
+        var tensors = BertWeights.Initializers(graph);
         var nodes = new List<NodeProto>(graph.Node.Count + 4 * matrices.Count);
         var quantizedInputs = new Dictionary<string, (string Value, string Scale, string ZeroPoint)>(StringComparer.Ordinal);
         int rewritten = 0;

@@ -63,8 +63,7 @@ internal static class MixedPrecision
     public static List<MatrixPrecision> Plan(ModelProto onnx, double[] relevance, PrecisionChoice choice, double budget, int seed = 7)
     {
         var graph = onnx.Graph;
-        var tensors = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        foreach (var t in graph.Initializer) tensors[t.Name] = t;
+        var tensors = BertWeights.Initializers(graph);
         var names = BertWeights.MatrixNames(graph, tensors, BertWeights.Consumers(graph));
         int layers = relevance.Length / Slots.Length;
         var matrices = new List<(string Module, string Initializer, long Parameters, double Relevance)>();
