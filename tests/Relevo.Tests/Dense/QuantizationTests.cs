@@ -20,6 +20,13 @@ public sealed class QuantizationTests
         var plan = MixedPrecision.Plan(onnx, new double[36], PrecisionChoice.Uniform, 1);
         Assert.All(plan, m => Assert.True(m.Int8));
         MixedPrecision.Write(model, onnx, plan, tmp["int8"], "minilm-int8", PrecisionChoice.Uniform, 1, 0);
+        // writing again replaces its own files; a folder holding another model is refused, its model.onnx untouched
+        MixedPrecision.Write(model, BertWeights.Parse(model.OnnxFile), plan, tmp["int8"], "minilm-int8", PrecisionChoice.Uniform, 1, 0);
+        Directory.CreateDirectory(tmp["other"]);
+        File.WriteAllText(tmp["other/model.onnx"], "someone's model");
+        var refused = Assert.Throws<RelevoException>(() => MixedPrecision.Write(model, onnx, plan, tmp["other"], "x", PrecisionChoice.Uniform, 1, 0));
+        Assert.Contains("did not write", refused.Message);
+        Assert.Equal("someone's model", File.ReadAllText(tmp["other/model.onnx"]));
         using var int8 = EmbeddingModel.Load(tmp["int8"], new EncoderOptions { UseCache = false });
         Assert.Equal("minilm-int8", int8.Name);
         Assert.NotEqual(model.Fingerprint, int8.Fingerprint); // its own embedding-cache entries

@@ -96,11 +96,14 @@ internal static class MixedPrecision
 
     /// <summary>Writes the quantized model folder: the source folder's tokenizer files, model.onnx with the plan's
     /// matrices in int8, relevo-model.json under <paramref name="name"/> (the name its vectors are stored under) and
-    /// quantization.json recording the plan. Files already in <paramref name="folder"/> with those names are replaced;
-    /// nothing else there is touched.</summary>
+    /// quantization.json recording the plan. Files already in <paramref name="folder"/> with those names are replaced
+    /// when an earlier quantization wrote them; a folder with another model (a model.onnx and no quantization.json) is
+    /// refused. Nothing else there is touched.</summary>
     public static void Write(EmbeddingModel source, ModelProto onnx, IReadOnlyList<MatrixPrecision> plan, string folder, string name,
         PrecisionChoice choice, double budget, int calibrationPairs)
     {
+        if (File.Exists(Path.Combine(folder, "model.onnx")) && !File.Exists(Path.Combine(folder, "quantization.json")))
+            throw new RelevoException($"{folder}: holds a model.onnx that relevo quantize did not write; choose another --out");
         Directory.CreateDirectory(folder);
         var chosen = plan.Where(m => m.Int8).Select(m => m.Initializer).ToHashSet(StringComparer.Ordinal);
         int rewritten = Int8Rewriter.Rewrite(onnx, chosen);
