@@ -78,6 +78,7 @@ internal static class ClusterHosting
         });
         AddRelevoSerialization(services);
         ConfigureFailureDetection(services);
+        services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
     }
 
     /// <summary>Configures a client of the cluster (the gateway `relevo serve --cluster` runs).</summary>

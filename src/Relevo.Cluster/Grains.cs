@@ -46,7 +46,7 @@ internal sealed class RelevoSiloOptions
 }
 
 [Reentrant]
-[ActivationCountBasedPlacement]
+[ShardPlacement]
 internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<ShardGrain> log) : Grain, IShardGrain
 {
     private ShardHost? _host;

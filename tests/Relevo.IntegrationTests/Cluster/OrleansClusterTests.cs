@@ -56,8 +56,26 @@ public sealed class OrleansClusterTests(ITestOutputHelper output)
                     onCluster.Explanations!.Select(e => System.Text.Json.JsonSerializer.Serialize(e)));
             }
             var silos = await shards.ShardSilosAsync();
-            Assert.True(silos.Distinct().Count() >= 2, "all shards on one silo: " + string.Join(", ", silos));
+            // shard placement spreads them evenly: 4 shards over 3 silos are 2/1/1, never 0/2/2 or 4/0/0
+            var perSilo = silos.GroupBy(s => s).Select(g => g.Count()).ToList();
+            Assert.True(perSilo.Count == Math.Min(3, silos.Length) && perSilo.Max() - perSilo.Min() <= 1,
+                "shards not spread evenly over the 3 silos: " + string.Join(", ", silos));
         }
+    }
+
+    /// <summary>The placement rule alone: every silo computes the same choice whatever order it lists the silos in,
+    /// the shards are spread evenly, and after a silo leaves its shards go to the survivors by the same rule.</summary>
+    [Fact]
+    public void ShardPlacementSpreadsShardsEvenlyAndAgreesInAnyOrder()
+    {
+        var silos = new[] { 11113, 11111, 11112 }.Select(p => SiloAddress.New(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, p), 7)).ToArray();
+        var reversed = silos.Reverse().ToArray();
+        var chosen = Enumerable.Range(0, 4).Select(i => ShardPlacementDirector.Choose(silos, i)).ToArray();
+        Assert.Equal(chosen, Enumerable.Range(0, 4).Select(i => ShardPlacementDirector.Choose(reversed, i)));
+        Assert.Equal([2, 1, 1], chosen.GroupBy(s => s).Select(g => g.Count()).OrderDescending());
+        Assert.Equal(chosen[0], chosen[3]);
+        var survivors = silos.Where(s => !s.Equals(chosen[1])).ToArray();
+        Assert.All(Enumerable.Range(0, 4), i => Assert.Contains(ShardPlacementDirector.Choose(survivors, i), survivors));
     }
 
     [Fact]
