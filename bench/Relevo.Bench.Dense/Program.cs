@@ -70,10 +70,14 @@ void Encode()
         clock.Restart();
         quantized.Embed(texts, q, useCache: false);
         double seconds = clock.Elapsed.TotalSeconds;
-        double worst = 1;
+        double worst = 1, distance = 0;
         for (int i = 0; i < texts.Length; i++)
-            worst = Math.Min(worst, TensorPrimitives.CosineSimilarity(q.AsSpan(i * ours.Dimensions, ours.Dimensions), vectors.AsSpan(i * ours.Dimensions, ours.Dimensions)));
-        Console.WriteLine(Fmt($"{quantized.Name,-31}: {texts.Length / seconds,8:F1} passages/s ({seconds:F1} s), {refSeconds / seconds:F2}x the package, {ourSeconds / seconds:F2}x float32; min cosine to float32 {worst:F4}"));
+        {
+            double cos = TensorPrimitives.CosineSimilarity(q.AsSpan(i * ours.Dimensions, ours.Dimensions), vectors.AsSpan(i * ours.Dimensions, ours.Dimensions));
+            worst = Math.Min(worst, cos);
+            distance += 1 - cos;
+        }
+        Console.WriteLine(Fmt($"{quantized.Name,-31}: {texts.Length / seconds,8:F1} passages/s ({seconds:F1} s), {refSeconds / seconds:F2}x the package, {ourSeconds / seconds:F2}x float32; cosine to float32: min {worst:F4}, mean 1 - {distance / texts.Length:E2}"));
     }
 }
 

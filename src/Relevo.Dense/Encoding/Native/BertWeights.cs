@@ -177,7 +177,8 @@ internal sealed class BertWeights
         return values.Length == 1 ? values[0] : null;
     }
 
-    private static float[] Floats(TensorProto t, string source)
+    /// <summary>A float32 initializer's values (inline or raw data).</summary>
+    internal static float[] Floats(TensorProto t, string source)
     {
         if (t.DataType != (int)TensorProto.Types.DataType.Float)
             throw new RelevoException($"{source}: '{t.Name}' is not float32 (data type {t.DataType})");

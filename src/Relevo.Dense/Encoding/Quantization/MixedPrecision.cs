@@ -58,6 +58,73 @@ internal static class MixedPrecision
         return total;
     }
 
+    /// <summary>Per layer, the largest |activation| of each channel at the two post-LayerNorm inputs of its matrix
+    /// products, over the calibration passages: <c>[2l]</c> the layer's input (read by the query, key and value
+    /// products), <c>[2l + 1]</c> the attention block's normed output (read by the intermediate product).</summary>
+    public static float[][] PostNormRanges(EmbeddingModel model, NativeEncoder encoder, IReadOnlyList<string> passages)
+    {
+        int layers = encoder.Weights.Layers.Length, h = encoder.Weights.Hidden;
+        var ranges = new float[2 * layers][];
+        for (int r = 0; r < ranges.Length; r++) ranges[r] = new float[h];
+        foreach (string passage in passages)
+        {
+            var ids = model.Tokenizer.Encode(model.Config.PassagePrefix + passage, model.Config.MaxTokens);
+            var (_, trace) = encoder.EncodeTraced(ids);
+            for (int l = 0; l < layers; l++)
+            {
+                ChannelMax(trace.Layers[l].Input, ids.Length, ranges[2 * l]);
+                ChannelMax(trace.Layers[l].AttentionNormed, ids.Length, ranges[2 * l + 1]);
+            }
+        }
+        return ranges;
+    }
+
+    private static void ChannelMax(float[] x, int rows, float[] max)
+    {
+        int h = max.Length;
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < h; j++) max[j] = Math.Max(max[j], Math.Abs(x[i * h + j]));
+    }
+
+    /// <summary>SmoothQuant's per-channel factors for the int8 products that read a post-LayerNorm activation: channel j
+    /// of the activation is divided by <c>s_j = max|x_j|^α / max|w_j|^(1−α)</c> and row j of each weight matrix multiplied
+    /// by it, which leaves the product unchanged in exact arithmetic but moves the activations' outlier channels (the
+    /// reason one scale per tensor quantizes them coarsely) into the weights, which are quantized per column. The
+    /// query, key and value products share one factor per channel (they read one tensor); it is computed over those of
+    /// them the plan puts in int8. Keyed by weight initializer; products in float32 are not touched.</summary>
+    public static Dictionary<string, float[]> SmoothingFactors(ModelProto onnx, IReadOnlyList<MatrixPrecision> plan, float[][] ranges, double alpha)
+    {
+        var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        if (alpha <= 0) return result;
+        var tensors = BertWeights.Initializers(onnx.Graph);
+        var byModule = plan.ToDictionary(m => m.Module, StringComparer.Ordinal);
+        int layers = ranges.Length / 2;
+        for (int l = 0; l < layers; l++)
+        {
+            string[][] groups = [[$"encoder.layer.{l}.attention.self.query", $"encoder.layer.{l}.attention.self.key", $"encoder.layer.{l}.attention.self.value"],
+                                 [$"encoder.layer.{l}.intermediate.dense"]];
+            for (int g = 0; g < groups.Length; g++)
+            {
+                var members = groups[g].Select(m => byModule[m]).Where(m => m.Int8).ToList();
+                if (members.Count == 0) continue;
+                float[] x = ranges[2 * l + g];
+                var wmax = new float[x.Length];
+                foreach (var m in members)
+                {
+                    var w = BertWeights.Floats(tensors[m.Initializer], "the model");
+                    int columns = w.Length / x.Length;
+                    for (int j = 0; j < x.Length; j++)
+                        for (int c = 0; c < columns; c++) wmax[j] = Math.Max(wmax[j], Math.Abs(w[j * columns + c]));
+                }
+                var factors = new float[x.Length];
+                for (int j = 0; j < factors.Length; j++)
+                    factors[j] = (float)(Math.Pow(Math.Max(x[j], 1e-5), alpha) / Math.Pow(Math.Max(wmax[j], 1e-5), 1 - alpha));
+                foreach (var m in members) result[m.Initializer] = factors;
+            }
+        }
+        return result;
+    }
+
     /// <summary>The precision of each matrix: int8 for the first in the choice's order until <paramref name="budget"/>
     /// of the parameters are int8 (a matrix that would overshoot is skipped, smaller ones after it may still fit).</summary>
     public static List<MatrixPrecision> Plan(ModelProto onnx, double[] relevance, PrecisionChoice choice, double budget, int seed = 7)
@@ -100,13 +167,13 @@ internal static class MixedPrecision
     /// when an earlier quantization wrote them; a folder with another model (a model.onnx and no quantization.json) is
     /// refused. Nothing else there is touched.</summary>
     public static void Write(EmbeddingModel source, ModelProto onnx, IReadOnlyList<MatrixPrecision> plan, string folder, string name,
-        PrecisionChoice choice, double budget, int calibrationPairs)
+        PrecisionChoice choice, double budget, int calibrationPairs, IReadOnlyDictionary<string, float[]>? smoothing = null, double alpha = 0)
     {
         if (File.Exists(Path.Combine(folder, "model.onnx")) && !File.Exists(Path.Combine(folder, "quantization.json")))
             throw new RelevoException($"{folder}: holds a model.onnx that relevo quantize did not write; choose another --out");
         Directory.CreateDirectory(folder);
         var chosen = plan.Where(m => m.Int8).Select(m => m.Initializer).ToHashSet(StringComparer.Ordinal);
-        int rewritten = Int8Rewriter.Rewrite(onnx, chosen);
+        int rewritten = Int8Rewriter.Rewrite(onnx, chosen, smoothing);
         if (rewritten != chosen.Count) throw new RelevoException($"{rewritten} of the {chosen.Count} chosen matrix products were rewritten");
         foreach (var file in new[] { "vocab.txt", "tokenizer.json" })
             if (File.Exists(Path.Combine(source.Folder, file))) Replace(Path.Combine(folder, file), Path.Combine(source.Folder, file));
@@ -118,6 +185,7 @@ internal static class MixedPrecision
         var record = new
         {
             source = source.Name, choice = choice.ToString().ToLowerInvariant(), budget, calibrationPairs,
+            smoothing = smoothing is { Count: > 0 } ? alpha : 0, smoothedProducts = smoothing?.Count ?? 0,
             int8Parameters = plan.Where(m => m.Int8).Sum(m => m.Parameters), parameters = plan.Sum(m => m.Parameters),
             matrices = plan.Select(m => new { m.Module, precision = m.Int8 ? "int8" : "float32", m.Parameters, relevance = Math.Round(m.Relevance, 6) }),
         };
