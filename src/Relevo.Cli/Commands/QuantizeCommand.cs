@@ -20,6 +20,7 @@ internal sealed class QuantizeCommand : Command<QuantizeCommand.Settings>
         [CommandOption("--calibration <N>")][DefaultValue(64)][Description("Calibration pairs.")] public int Calibration { get; init; } = 64;
         [CommandOption("--name <NAME>")][Description("The model's name (vectors are stored under it); default: the folder's name.")] public string? Name { get; init; }
         [CommandOption("--smoothing <ALPHA>")][DefaultValue(0.5)][Description("SmoothQuant strength for int8 products reading post-LayerNorm activations (per-channel factors from the calibration passages' ranges); 0 turns it off.")] public double Smoothing { get; init; } = 0.5;
+        [CommandOption("--four-bit <F>")][DefaultValue(0.0)][Description("Fraction of the parameters whose weights go to 4 bits (MatMulNBits): the first in the choice's order, within --budget; with --choice uniform, 1 puts every matrix in 4 bits.")] public double FourBit { get; init; }
         [CommandOption("--seed <N>")][DefaultValue(7)][Description("The random choice's seed.")] public int Seed { get; init; } = 7;
 
         public override ValidationResult Validate()
@@ -29,6 +30,7 @@ internal sealed class QuantizeCommand : Command<QuantizeCommand.Settings>
             if (!(Budget > 0 && Budget <= 1)) return ValidationResult.Error("--budget must be in (0, 1]");
             if (Choice != "uniform" && Dataset.Length == 0) return ValidationResult.Error("--dataset is required to calibrate (lrp) and for the record (random)");
             if (Calibration < 1) return ValidationResult.Error("--calibration must be at least 1");
+            if (!(FourBit >= 0 && FourBit <= 1)) return ValidationResult.Error("--four-bit must be in [0, 1]");
             if (!(Smoothing >= 0 && Smoothing < 1)) return ValidationResult.Error("--smoothing must be in [0, 1)");
             if (Smoothing > 0 && Dataset.Length == 0) return ValidationResult.Error("--smoothing needs --dataset (the activations' ranges come from its passages); or pass --smoothing 0");
             return ValidationResult.Success();
@@ -55,15 +57,17 @@ internal sealed class QuantizeCommand : Command<QuantizeCommand.Settings>
                 ranges = MixedPrecision.PostNormRanges(model, encoder, calibration.Select(p => p.Passage).ToList());
         }
         var onnx = BertWeights.Parse(model.OnnxFile);
-        var plan = MixedPrecision.Plan(onnx, relevance, choice, settings.Budget, settings.Seed);
+        var plan = MixedPrecision.Plan(onnx, relevance, choice, settings.Budget, settings.Seed, settings.FourBit);
         var smoothing = ranges is null ? null : MixedPrecision.SmoothingFactors(onnx, plan, ranges, settings.Smoothing);
         string name = settings.Name ?? Path.GetFileName(Path.GetFullPath(settings.Out).TrimEnd(Path.DirectorySeparatorChar));
         MixedPrecision.Write(model, onnx, plan, settings.Out, name, choice, settings.Budget, pairs, smoothing, settings.Smoothing);
         long int8 = plan.Where(m => m.Int8).Sum(m => m.Parameters), all = plan.Sum(m => m.Parameters);
         var table = new Table().AddColumns("matrix", "relevance", "precision");
-        foreach (var m in plan) table.AddRow(m.Module, m.Relevance.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), m.Int8 ? "int8" : "float32");
+        foreach (var m in plan) table.AddRow(m.Module, m.Relevance.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), m.Precision);
         AnsiConsole.Write(table);
-        Console.WriteLine($"{name}: {plan.Count(m => m.Int8)} of {plan.Count} matrix products in int8 ({100.0 * int8 / all:F1}% of their parameters" +
+        long int4 = plan.Where(m => m.FourBit).Sum(m => m.Parameters);
+        Console.WriteLine($"{name}: {plan.Count(m => m.Int8)} of {plan.Count} matrix products quantized ({100.0 * int8 / all:F1}% of their parameters" +
+                          (int4 > 0 ? $", {100.0 * int4 / all:F1}% in 4 bits" : "") +
                           (smoothing is { Count: > 0 } ? $"; {smoothing.Count} of them smoothed, alpha {settings.Smoothing}" : "") + "), " +
                           $"choice {settings.Choice}, written to {settings.Out}; use it as dense(model={settings.Out}) after `relevo dense --model {settings.Out}`");
         return 0;

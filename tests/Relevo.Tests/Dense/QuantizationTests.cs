@@ -109,6 +109,55 @@ public sealed class QuantizationTests
         }
     }
 
+    /// <summary>MatMulNBits' layout, decoded by hand: per column, blocks of 32 inputs, scale max|w| / 7, codes + 8 two to
+    /// a byte with the even element low; every weight within half a step.</summary>
+    [Fact]
+    public void Four_bit_blocks_round_trip_within_half_a_step()
+    {
+        var rng = new Random(5);
+        const int K = 64, N = 3;
+        var w = Enumerable.Range(0, K * N).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var tensor = new Onnx.TensorProto { Name = "w", DataType = (int)Onnx.TensorProto.Types.DataType.Float };
+        tensor.Dims.AddRange([K, N]);
+        tensor.FloatData.AddRange(w);
+        var (packed, scales) = Int8Rewriter.QuantizeBlocks(tensor);
+        Assert.Equal([N, 2, 16], packed.Dims);
+        var bytes = packed.RawData.ToByteArray();
+        var s = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(scales.RawData.Span).ToArray();
+        for (int c = 0; c < N; c++)
+            for (int k = 0; k < K; k++)
+            {
+                int b = k / 32, i = k % 32;
+                byte pair = bytes[(c * 2 + b) * 16 + i / 2];
+                int code = i % 2 == 0 ? pair & 0xF : pair >> 4;
+                float scale = s[c * 2 + b];
+                Assert.Equal(Enumerable.Range(b * 32, 32).Max(r => Math.Abs(w[r * N + c])) / 7, scale, 6);
+                Assert.True(Math.Abs((code - 8) * scale - w[k * N + c]) <= scale / 2 + 1e-6, $"column {c} row {k}");
+            }
+    }
+
+    /// <summary>A model whose every product has 4-bit weights loads and still embeds roughly what float32 does (4 bits
+    /// per weight lose more: docs/results/quantization.md has the measured figures).</summary>
+    [Fact]
+    public void Four_bit_weights_load_and_embed_close_to_float32()
+    {
+        using var tmp = new TempDir();
+        using var model = EmbeddingModel.Load("minilm", new EncoderOptions { UseCache = false });
+        var onnx = BertWeights.Parse(model.OnnxFile);
+        var plan = MixedPrecision.Plan(onnx, new double[36], PrecisionChoice.Uniform, 1, fourBit: 1);
+        Assert.All(plan, m => Assert.Equal("int4", m.Precision));
+        MixedPrecision.Write(model, onnx, plan, tmp["int4"], "minilm-int4", PrecisionChoice.Uniform, 1, 0);
+        Assert.Equal(36, BertWeights.Parse(tmp["int4/model.onnx"]).Graph.Node.Count(n => n.OpType == "MatMulNBits"));
+        using var int4 = EmbeddingModel.Load(tmp["int4"], new EncoderOptions { UseCache = false });
+        var texts = Passages(8);
+        var a = new float[texts.Count * 384];
+        var b = new float[texts.Count * 384];
+        model.Embed(texts, a, useCache: false);
+        int4.Embed(texts, b, useCache: false);
+        for (int i = 0; i < texts.Count; i++)
+            Assert.True(TensorPrimitives.CosineSimilarity(a.AsSpan(i * 384, 384), b.AsSpan(i * 384, 384)) >= 0.85, $"passage {i}");
+    }
+
     [Fact]
     public void The_plan_quantizes_the_least_relevant_within_the_budget_and_random_is_a_different_choice()
     {
@@ -124,6 +173,12 @@ public sealed class QuantizationTests
         var random = MixedPrecision.Plan(onnx, relevance, PrecisionChoice.Random, 0.5);
         Assert.InRange(random.Where(m => m.Int8).Sum(m => m.Parameters), (long)(0.4 * all), (long)(0.5 * all));
         Assert.NotEqual(lrp.Select(m => m.Int8), random.Select(m => m.Int8));
+        // three levels: the least relevant quarter in 4 bits, then int8 up to the budget, the rest float32
+        var mixed = MixedPrecision.Plan(onnx, relevance, PrecisionChoice.Lrp, 0.5, fourBit: 0.25);
+        Assert.Equal(lrp.Select(m => m.Int8), mixed.Select(m => m.Int8));
+        Assert.InRange(mixed.Where(m => m.FourBit).Sum(m => m.Parameters), (long)(0.15 * all), (long)(0.25 * all));
+        foreach (var q in mixed.Where(m => m.FourBit))
+            Assert.DoesNotContain(mixed, f => f.Int8 && !f.FourBit && f.Parameters <= q.Parameters && f.Relevance < q.Relevance);
     }
 
     [Fact]

@@ -22,7 +22,12 @@ internal static class Int8Rewriter
     /// product with factors in <paramref name="smoothing"/> (per input channel, <see cref="MixedPrecision.SmoothingFactors"/>)
     /// reads its activation divided by them (one <c>Mul</c> per activation tensor and factor set, shared by the products
     /// that read both) and has its weight rows multiplied by them before they are quantized.</summary>
-    public static int Rewrite(ModelProto model, IReadOnlySet<string> matrices, IReadOnlyDictionary<string, float[]>? smoothing = null)
+    /// <param name="fourBit">Products (among <paramref name="matrices"/>) whose weights go to 4 bits instead:
+    /// <c>com.microsoft:MatMulNBits</c>, blocks of 32 along the input dimension, one scale per block, symmetric, with
+    /// accuracy level 4 (activations quantized to int8 per block, so the outliers smoothing deals with stay within
+    /// their block; these products are not smoothed).</param>
+    public static int Rewrite(ModelProto model, IReadOnlySet<string> matrices, IReadOnlyDictionary<string, float[]>? smoothing = null,
+        IReadOnlySet<string>? fourBit = null)
     {
         var graph = model.Graph;
         var tensors = BertWeights.Initializers(graph);
@@ -44,6 +49,12 @@ internal static class Int8Rewriter
             if (n.OpType != "MatMul" || n.Input.Count != 2 || !matrices.Contains(n.Input[1]) || !tensors.TryGetValue(n.Input[1], out var weight))
             {
                 nodes.Add(n);
+                continue;
+            }
+            if (fourBit is not null && fourBit.Contains(n.Input[1]))
+            {
+                nodes.Add(FourBit(graph, n, weight));
+                rewritten++;
                 continue;
             }
             string activation = n.Input[0];
@@ -87,6 +98,57 @@ internal static class Int8Rewriter
         if (rewritten > 0 && !model.OpsetImport.Any(o => o.Domain == MicrosoftDomain))
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
         return rewritten;
+    }
+
+    /// <summary>The 4-bit block size along the input dimension.</summary>
+    internal const int FourBitBlock = 32;
+
+    /// <summary><paramref name="n"/> as a <c>MatMulNBits</c> over <paramref name="weight"/> quantized to 4 bits.</summary>
+    private static NodeProto FourBit(GraphProto graph, NodeProto n, TensorProto weight)
+    {
+        var (packed, scales) = QuantizeBlocks(weight);
+        graph.Initializer.Remove(weight);
+        graph.Initializer.Add(packed);
+        graph.Initializer.Add(scales);
+        var node = Node("MatMulNBits", [n.Input[0], packed.Name, scales.Name], [n.Output[0]], n.Output[0] + "_int4");
+        node.Domain = MicrosoftDomain;
+        foreach (var (name, value) in new (string, long)[] { ("K", weight.Dims[0]), ("N", weight.Dims[1]), ("bits", 4), ("block_size", FourBitBlock), ("accuracy_level", 4) })
+            node.Attribute.Add(new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value });
+        return node;
+    }
+
+    /// <summary>A <c>[K, N]</c> float matrix as MatMulNBits' 4-bit layout: per output column, blocks of 32 inputs, each
+    /// with scale max |w| / 7 and codes round(w / scale) + 8 (the default zero point) packed two to a byte, the
+    /// even element in the low nibble; the <c>[N, blocks, 16]</c> bytes and the <c>[N × blocks]</c> scales.</summary>
+    internal static (TensorProto Packed, TensorProto Scales) QuantizeBlocks(TensorProto weight)
+    {
+        if (weight.Dims.Count != 2) throw new RelevoException($"'{weight.Name}' is not a matrix");
+        int k = (int)weight.Dims[0], columns = (int)weight.Dims[1];
+        float[] w = BertWeights.Floats(weight, "the model");
+        int blocks = (k + FourBitBlock - 1) / FourBitBlock, blob = FourBitBlock / 2;
+        var packed = new byte[columns * blocks * blob];
+        var scales = new float[columns * blocks];
+        Span<int> codes = stackalloc int[FourBitBlock];
+        for (int c = 0; c < columns; c++)
+            for (int b = 0; b < blocks; b++)
+            {
+                float max = 0;
+                for (int i = 0; i < FourBitBlock && b * FourBitBlock + i < k; i++) max = Math.Max(max, Math.Abs(w[(b * FourBitBlock + i) * columns + c]));
+                float scale = max > 0 ? max / 7f : 1f;
+                scales[c * blocks + b] = scale;
+                for (int i = 0; i < FourBitBlock; i++)
+                {
+                    int row = b * FourBitBlock + i;
+                    codes[i] = row < k ? Math.Clamp((int)MathF.Round(w[row * columns + c] / scale) + 8, 0, 15) : 8;
+                }
+                int at = (c * blocks + b) * blob;
+                for (int i = 0; i < blob; i++) packed[at + i] = (byte)(codes[2 * i] | (codes[2 * i + 1] << 4));
+            }
+        var packedTensor = new TensorProto { Name = weight.Name + "_int4", DataType = (int)TensorProto.Types.DataType.Uint8, RawData = ByteString.CopyFrom(packed) };
+        packedTensor.Dims.AddRange([columns, blocks, blob]);
+        var scaleTensor = new TensorProto { Name = weight.Name + "_int4_scale", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(scales.AsSpan())) };
+        scaleTensor.Dims.Add(scales.Length);
+        return (packedTensor, scaleTensor);
     }
 
     /// <summary>The <c>Add</c> that alone reads <paramref name="product"/> and adds a float vector initializer of the

@@ -15,7 +15,11 @@ internal enum PrecisionChoice
 }
 
 /// <summary>One weight matrix of the encoder and the precision chosen for it.</summary>
-internal sealed record MatrixPrecision(string Module, string Initializer, long Parameters, double Relevance, bool Int8);
+/// <param name="Int8">Quantized (to int8, or to 4 bits when <paramref name="FourBit"/>).</param>
+internal sealed record MatrixPrecision(string Module, string Initializer, long Parameters, double Relevance, bool Int8, bool FourBit = false)
+{
+    public string Precision => FourBit ? "int4" : Int8 ? "int8" : "float32";
+}
 
 /// <summary>Relevance-guided mixed precision: each matrix product's share of relevance over calibration pairs
 /// (<see cref="EncoderRelevance"/>), then int8 for the least relevant until the budget (a fraction of the matrices'
@@ -105,7 +109,7 @@ internal static class MixedPrecision
                                  [$"encoder.layer.{l}.intermediate.dense"]];
             for (int g = 0; g < groups.Length; g++)
             {
-                var members = groups[g].Select(m => byModule[m]).Where(m => m.Int8).ToList();
+                var members = groups[g].Select(m => byModule[m]).Where(m => m.Int8 && !m.FourBit).ToList();
                 if (members.Count == 0) continue;
                 float[] x = ranges[2 * l + g];
                 var wmax = new float[x.Length];
@@ -127,7 +131,10 @@ internal static class MixedPrecision
 
     /// <summary>The precision of each matrix: int8 for the first in the choice's order until <paramref name="budget"/>
     /// of the parameters are int8 (a matrix that would overshoot is skipped, smaller ones after it may still fit).</summary>
-    public static List<MatrixPrecision> Plan(ModelProto onnx, double[] relevance, PrecisionChoice choice, double budget, int seed = 7)
+    /// <param name="fourBit">The fraction of the parameters whose weights go to 4 bits: the first in the choice's order
+    /// (the least relevant for <see cref="PrecisionChoice.Lrp"/>), within <paramref name="budget"/>; for
+    /// <see cref="PrecisionChoice.Uniform"/>, 1 puts every matrix in 4 bits.</param>
+    public static List<MatrixPrecision> Plan(ModelProto onnx, double[] relevance, PrecisionChoice choice, double budget, int seed = 7, double fourBit = 0)
     {
         var graph = onnx.Graph;
         var tensors = BertWeights.Initializers(graph);
@@ -150,15 +157,23 @@ internal static class MixedPrecision
             _ => Enumerable.Range(0, matrices.Count),
         };
         double limit = choice == PrecisionChoice.Uniform ? all : budget * all;
+        double fourLimit = Math.Min(limit, fourBit * all);
         var int8 = new bool[matrices.Count];
-        long spent = 0;
+        var int4 = new bool[matrices.Count];
+        long spent = 0, spent4 = 0;
         foreach (int i in order)
-            if (spent + matrices[i].Parameters <= limit + 0.5)
+        {
+            long parameters = matrices[i].Parameters;
+            if (spent + parameters > limit + 0.5) continue;
+            int8[i] = true;
+            spent += parameters;
+            if (spent4 + parameters <= fourLimit + 0.5)
             {
-                int8[i] = true;
-                spent += matrices[i].Parameters;
+                int4[i] = true;
+                spent4 += parameters;
             }
-        return [.. matrices.Select((m, i) => new MatrixPrecision(m.Module, m.Initializer, m.Parameters, m.Relevance, int8[i]))];
+        }
+        return [.. matrices.Select((m, i) => new MatrixPrecision(m.Module, m.Initializer, m.Parameters, m.Relevance, int8[i], int4[i]))];
     }
 
     /// <summary>Writes the quantized model folder: the source folder's tokenizer files, model.onnx with the plan's
@@ -173,7 +188,8 @@ internal static class MixedPrecision
             throw new RelevoException($"{folder}: holds a model.onnx that relevo quantize did not write; choose another --out");
         Directory.CreateDirectory(folder);
         var chosen = plan.Where(m => m.Int8).Select(m => m.Initializer).ToHashSet(StringComparer.Ordinal);
-        int rewritten = Int8Rewriter.Rewrite(onnx, chosen, smoothing);
+        var fourBit = plan.Where(m => m.FourBit).Select(m => m.Initializer).ToHashSet(StringComparer.Ordinal);
+        int rewritten = Int8Rewriter.Rewrite(onnx, chosen, smoothing, fourBit);
         if (rewritten != chosen.Count) throw new RelevoException($"{rewritten} of the {chosen.Count} chosen matrix products were rewritten");
         foreach (var file in new[] { "vocab.txt", "tokenizer.json" })
             if (File.Exists(Path.Combine(source.Folder, file))) Replace(Path.Combine(folder, file), Path.Combine(source.Folder, file));
@@ -186,8 +202,9 @@ internal static class MixedPrecision
         {
             source = source.Name, choice = choice.ToString().ToLowerInvariant(), budget, calibrationPairs,
             smoothing = smoothing is { Count: > 0 } ? alpha : 0, smoothedProducts = smoothing?.Count ?? 0,
-            int8Parameters = plan.Where(m => m.Int8).Sum(m => m.Parameters), parameters = plan.Sum(m => m.Parameters),
-            matrices = plan.Select(m => new { m.Module, precision = m.Int8 ? "int8" : "float32", m.Parameters, relevance = Math.Round(m.Relevance, 6) }),
+            int8Parameters = plan.Where(m => m.Int8 && !m.FourBit).Sum(m => m.Parameters), parameters = plan.Sum(m => m.Parameters),
+            int4Parameters = plan.Where(m => m.FourBit).Sum(m => m.Parameters),
+            matrices = plan.Select(m => new { m.Module, precision = m.Precision, m.Parameters, relevance = Math.Round(m.Relevance, 6) }),
         };
         File.WriteAllText(Path.Combine(folder, "quantization.json"), JsonSerializer.Serialize(record, new JsonSerializerOptions { WriteIndented = true }));
     }
