@@ -16,8 +16,8 @@ public sealed record TermContribution(string Term, float QueryWeight, long DocFr
 /// <item>dense: <see cref="Tokens"/>, the cosine attributed to the document's tokens (and the query's) by layer-wise
 /// relevance propagation through the encoder; their sum is off the cosine by <see cref="TokenAttribution.ConservationError"/>.</item>
 /// <item>rerankers: the final score is rank-based; <see cref="Parts"/> holds the reranker's own score (with its
-/// explanation where the reranker has one) and <see cref="Note"/> says so. LLM stages give their score, with no
-/// attribution claimed.</item>
+/// explanation where the reranker has one) and <see cref="Note"/> says so. LLM stages give their score and the
+/// replies it was read from (<see cref="Replies"/>), with no attribution claimed.</item>
 /// </list></summary>
 public sealed record Explanation(string DocId, float Score, string Stage)
 {
@@ -47,6 +47,14 @@ public sealed record Explanation(string DocId, float Score, string Stage)
 
     /// <summary>A dense score attributed to tokens.</summary>
     public TokenAttribution? Tokens { get; init; }
+
+    /// <summary>LLM stages: the model's replies to the prompts that showed it this document (a score, a ranking of a
+    /// window, a choice), each shortened to at most <see cref="MaxReplyLength"/> characters; what the score was read
+    /// from, not an attribution.</summary>
+    public IReadOnlyList<string>? Replies { get; init; }
+
+    /// <summary>The longest reply text kept in <see cref="Replies"/>.</summary>
+    public const int MaxReplyLength = 400;
 }
 
 /// <summary>A query term and its weight.</summary>

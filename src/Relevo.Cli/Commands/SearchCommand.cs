@@ -76,6 +76,7 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
     {
         string I(FormattableString f) => indent + f.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (e.Note is { } note && e.Terms is null) Console.WriteLine(I($"{e.Stage}: {note}"));
+        foreach (string reply in e.Replies ?? []) Console.WriteLine(I($"  reply: {Shorten(reply.ReplaceLineEndings(" "), 100)}"));
         if (e.Terms is { } terms)
         {
             foreach (var t in terms)

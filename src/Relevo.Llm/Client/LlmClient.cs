@@ -185,6 +185,22 @@ internal sealed class LlmClient : IDisposable
         public void Dispose() => s_cancellation.Value = previous;
     }
 
+    private static readonly AsyncLocal<List<(LlmRequest Request, LlmReply Reply)>?> s_transcript = new();
+
+    /// <summary>Every answered call made until the result is disposed (in this async flow) is added to
+    /// <paramref name="calls"/> with its reply (cached ones too), for explanations.</summary>
+    public static IDisposable Record(List<(LlmRequest Request, LlmReply Reply)> calls)
+    {
+        var previous = s_transcript.Value;
+        s_transcript.Value = calls;
+        return new RestoreTranscript(previous);
+    }
+
+    private sealed class RestoreTranscript(List<(LlmRequest, LlmReply)>? previous) : IDisposable
+    {
+        public void Dispose() => s_transcript.Value = previous;
+    }
+
     /// <summary>The reply, or null when the endpoint failed after every retry (counted in <see cref="LlmStats.Failures"/>).
     /// Throws <see cref="OperationCanceledException"/> when the request it works for is cancelled (<see cref="CancelWith"/>).</summary>
     public LlmReply? Complete(LlmRequest request) => CompleteAsync(request).GetAwaiter().GetResult();
@@ -194,6 +210,14 @@ internal sealed class LlmClient : IDisposable
         Task.WhenAll(requests.Select(CompleteAsync)).GetAwaiter().GetResult();
 
     public async Task<LlmReply?> CompleteAsync(LlmRequest request)
+    {
+        var reply = await CompleteUnrecordedAsync(request).ConfigureAwait(false);
+        if (reply is not null && s_transcript.Value is { } calls)
+            lock (calls) calls.Add((request, reply));
+        return reply;
+    }
+
+    private async Task<LlmReply?> CompleteUnrecordedAsync(LlmRequest request)
     {
         Stats.Request();
         string key = CacheKey(request);

@@ -161,6 +161,11 @@ function explanationView(x) {
   const box = el('div', 'explanation');
   if (x.terms) box.append(explanationTable(x));
   else if (x.note && !x.tokens) box.append(el('p', 'muted', `${x.stage}: ${x.note}`));
+  if (x.replies && x.replies.length) {
+    const list = el('ul', 'replies');
+    x.replies.forEach((r) => list.append(el('li', 'reply', r)));
+    box.append(list);
+  }
   if (x.feedbackTerms && x.feedbackTerms.length)
     box.append(el('p', 'muted', 'feedback added: ' + x.feedbackTerms.map((t) => `${t.term} ${+t.weight.toFixed(4)}`).join(', ')));
   if (x.parts) {

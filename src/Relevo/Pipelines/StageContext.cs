@@ -39,6 +39,29 @@ public sealed class StageContext
         lock (_runs) return _runs.TryGetValue(stage, out var run) ? run : null;
     }
 
+    /// <summary>Whether this context traces (a search asked for explanations).</summary>
+    internal bool Tracing => _runs is not null;
+
+    private readonly Dictionary<(Stage Stage, string DocId), List<string>> _notes = [];
+
+    /// <summary>Keeps a text a stage produced about a document in this traced search (an LLM's reply), for its
+    /// explanation; ignored when the context does not trace.</summary>
+    internal void Attach(Stage stage, string docId, string text)
+    {
+        if (_runs is null) return;
+        lock (_notes)
+        {
+            if (!_notes.TryGetValue((stage, docId), out var list)) _notes[(stage, docId)] = list = [];
+            list.Add(text);
+        }
+    }
+
+    /// <summary>The texts <see cref="Attach"/> kept for a stage and document, in order (empty when none).</summary>
+    internal IReadOnlyList<string> AttachedTo(Stage stage, string docId)
+    {
+        lock (_notes) return _notes.TryGetValue((stage, docId), out var list) ? [.. list] : [];
+    }
+
     internal ISearchTarget Target { get; }
 
     internal Analyzer Analyzer => Target.Analyzer;

@@ -221,6 +221,39 @@ public sealed class LlmRerankerTests(SciFactLlmFixture fx, ITestOutputHelper out
         Assert.Contains("RELEVO_LLM_ENDPOINT", e.Message);
     }
 
+    /// <summary>An explained LLM reranking quotes, for each reranked hit, the replies its score was read from: the
+    /// pointwise reply is the number that became its own score; every listwise window reply that ranked it names it.</summary>
+    [Fact]
+    public async Task ExplanationsQuoteTheRepliesEachScoreWasReadFrom()
+    {
+        using var dbl = new ChatTestDouble(c => Oracle.Answer(c, fx.Grade));
+        using var llm = new LlmClient(Settings(dbl));
+        using var index = fx.Open(llm);
+        string query = fx.Queries[0].Text;
+
+        var pointwise = await index.SearchAsync(query, "bm25 >> llm.pointwise(logprobs=false,top=20)", 10, new SearchOptions { Explain = true });
+        Assert.Equal(10, pointwise.Explanations!.Count);
+        foreach (var e in pointwise.Explanations!)
+        {
+            var own = Assert.Single(e!.Parts!);
+            var inner = own.Explanation!;
+            Assert.Contains("no attribution", inner.Note);
+            string reply = Assert.Single(inner.Replies!);
+            Assert.Equal(own.InputScore!.Value, float.Parse(reply.Trim(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var listwise = await index.SearchAsync(query, "bm25 >> llm.listwise(window=10,step=5,top=20)", 10, new SearchOptions { Explain = true });
+        foreach (var e in listwise.Explanations!)
+        {
+            var replies = e!.Parts![0].Explanation!.Replies!;
+            Assert.InRange(replies.Count, 1, 3); // 20 passages in windows of 10, step 5: each passage is in one to three
+            Assert.All(replies, r => Assert.Contains(">", r));
+        }
+        // without explain, nothing is recorded
+        var plain = await index.SearchAsync(query, "bm25 >> llm.listwise(window=10,step=5,top=20)", 10);
+        Assert.Null(plain.Explanations);
+    }
+
     private static void AssertSameCandidates(TrecRun expected, TrecRun actual)
     {
         foreach (var qid in expected.QueryIds)
