@@ -19,7 +19,10 @@ internal sealed class QuantizeCommand : Command<QuantizeCommand.Settings>
         [CommandOption("--dataset <NAME|PATH>")][Description("Corpus to calibrate on: titled documents, title as the query, text as the passage (no queries are read).")] public string Dataset { get; init; } = "";
         [CommandOption("--calibration <N>")][DefaultValue(64)][Description("Calibration pairs.")] public int Calibration { get; init; } = 64;
         [CommandOption("--name <NAME>")][Description("The model's name (vectors are stored under it); default: the folder's name.")] public string? Name { get; init; }
-        [CommandOption("--smoothing <ALPHA>")][DefaultValue(0.5)][Description("SmoothQuant strength for int8 products reading post-LayerNorm activations (per-channel factors from the calibration passages' ranges); 0 turns it off.")] public double Smoothing { get; init; } = 0.5;
+        [CommandOption("--smoothing <ALPHA>")][Description("SmoothQuant strength for int8 products reading post-LayerNorm activations (per-channel factors from the calibration passages' ranges); default 0.5 with --dataset, 0 (off) without.")] public double? Smoothing { get; init; }
+
+        /// <summary>The smoothing strength in effect: as given, else 0.5 when there are passages to calibrate on.</summary>
+        public double Alpha => Smoothing ?? (Dataset.Length > 0 ? 0.5 : 0);
         [CommandOption("--four-bit <F>")][DefaultValue(0.0)][Description("Fraction of the parameters whose weights go to 4 bits (MatMulNBits): the first in the choice's order, within --budget; with --choice uniform, 1 puts every matrix in 4 bits.")] public double FourBit { get; init; }
         [CommandOption("--seed <N>")][DefaultValue(7)][Description("The random choice's seed.")] public int Seed { get; init; } = 7;
 
@@ -31,8 +34,8 @@ internal sealed class QuantizeCommand : Command<QuantizeCommand.Settings>
             if (Choice != "uniform" && Dataset.Length == 0) return ValidationResult.Error("--dataset is required to calibrate (lrp) and for the record (random)");
             if (Calibration < 1) return ValidationResult.Error("--calibration must be at least 1");
             if (!(FourBit >= 0 && FourBit <= 1)) return ValidationResult.Error("--four-bit must be in [0, 1]");
-            if (!(Smoothing >= 0 && Smoothing < 1)) return ValidationResult.Error("--smoothing must be in [0, 1)");
-            if (Smoothing > 0 && Dataset.Length == 0) return ValidationResult.Error("--smoothing needs --dataset (the activations' ranges come from its passages); or pass --smoothing 0");
+            if (Smoothing is { } alpha && !(alpha >= 0 && alpha < 1)) return ValidationResult.Error("--smoothing must be in [0, 1)");
+            if (Smoothing > 0 && Dataset.Length == 0) return ValidationResult.Error("--smoothing needs --dataset (the activations' ranges come from its passages)");
             return ValidationResult.Success();
         }
     }
@@ -53,14 +56,14 @@ internal sealed class QuantizeCommand : Command<QuantizeCommand.Settings>
             if (choice == PrecisionChoice.Lrp)
                 relevance = ProgressReporter.Run($"calibrate {model.Name}", "pairs", report =>
                     MixedPrecision.Measure(model, encoder, calibration, done => report((double)done / calibration.Count, calibration.Count, done)));
-            if (settings.Smoothing > 0)
+            if (settings.Alpha > 0)
                 ranges = MixedPrecision.PostNormRanges(model, encoder, calibration.Select(p => p.Passage).ToList());
         }
         var onnx = BertWeights.Parse(model.OnnxFile);
         var plan = MixedPrecision.Plan(onnx, relevance, choice, settings.Budget, settings.Seed, settings.FourBit);
-        var smoothing = ranges is null ? null : MixedPrecision.SmoothingFactors(onnx, plan, ranges, settings.Smoothing);
+        var smoothing = ranges is null ? null : MixedPrecision.SmoothingFactors(onnx, plan, ranges, settings.Alpha);
         string name = settings.Name ?? Path.GetFileName(Path.GetFullPath(settings.Out).TrimEnd(Path.DirectorySeparatorChar));
-        MixedPrecision.Write(model, onnx, plan, settings.Out, name, choice, settings.Budget, pairs, smoothing, settings.Smoothing);
+        MixedPrecision.Write(model, onnx, plan, settings.Out, name, choice, settings.Budget, pairs, smoothing, settings.Alpha);
         long int8 = plan.Where(m => m.Int8).Sum(m => m.Parameters), all = plan.Sum(m => m.Parameters);
         var table = new Table().AddColumns("matrix", "relevance", "precision");
         foreach (var m in plan) table.AddRow(m.Module, m.Relevance.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), m.Precision);
@@ -68,7 +71,7 @@ internal sealed class QuantizeCommand : Command<QuantizeCommand.Settings>
         long int4 = plan.Where(m => m.FourBit).Sum(m => m.Parameters);
         Console.WriteLine($"{name}: {plan.Count(m => m.Int8)} of {plan.Count} matrix products quantized ({100.0 * int8 / all:F1}% of their parameters" +
                           (int4 > 0 ? $", {100.0 * int4 / all:F1}% in 4 bits" : "") +
-                          (smoothing is { Count: > 0 } ? $"; {smoothing.Count} of them smoothed, alpha {settings.Smoothing}" : "") + "), " +
+                          (smoothing is { Count: > 0 } ? $"; {smoothing.Count} of them smoothed, alpha {settings.Alpha}" : "") + "), " +
                           $"choice {settings.Choice}, written to {settings.Out}; use it as dense(model={settings.Out}) after `relevo dense --model {settings.Out}`");
         return 0;
     }
