@@ -92,14 +92,15 @@ internal sealed class LocalShards : IShardedConnection, IShardedWrites
             if (n == 0)
             {
                 await _writer.RollbackAsync().ConfigureAwait(false);
-                return (false, ClusterManifestVersion());
+                return (false, await ClusterManifestVersionAsync().ConfigureAwait(false));
             }
             return (true, await _writer.CommitAsync().ConfigureAwait(false));
         }
         finally { _gate.Release(); }
     }
 
-    private long ClusterManifestVersion() => _hosts.Length == 0 ? 0 : _hosts[0].LiveDocsAsync(ShardVersion.Latest).GetAwaiter().GetResult().Version;
+    private async Task<long> ClusterManifestVersionAsync() =>
+        _hosts.Length == 0 ? 0 : (await _hosts[0].LiveDocsAsync(ShardVersion.Latest).ConfigureAwait(false)).Version;
 
     public void Dispose()
     {
