@@ -56,8 +56,8 @@ public sealed class QuantizationTests
         using var tmp = new TempDir();
         using var model = EmbeddingModel.Load("minilm", new EncoderOptions { UseCache = false });
         var encoder = new NativeEncoder(BertWeights.Read(model.OnnxFile));
-        var passages = Passages(64);
-        var ranges = MixedPrecision.PostNormRanges(model, encoder, passages.Take(16).ToList());
+        var passages = Passages(40);
+        var ranges = MixedPrecision.PostNormRanges(model, encoder, passages.Take(8).ToList());
         Assert.Equal(12, ranges.Length);
         Assert.All(ranges, r => Assert.Equal(384, r.Length));
         Assert.All(ranges, r => Assert.True(r.Min() > 0, "a channel that never fired"));
@@ -69,11 +69,11 @@ public sealed class QuantizationTests
         var byModule = plan.ToDictionary(m => m.Module, m => m.Initializer);
         Assert.Same(factors[byModule["encoder.layer.3.attention.self.query"]], factors[byModule["encoder.layer.3.attention.self.value"]]);
         Assert.NotSame(factors[byModule["encoder.layer.3.attention.self.query"]], factors[byModule["encoder.layer.3.intermediate.dense"]]);
-        MixedPrecision.Write(model, onnx, plan, tmp["smoothed"], "minilm-smoothed", PrecisionChoice.Uniform, 1, 16, factors, 0.5);
+        MixedPrecision.Write(model, onnx, plan, tmp["smoothed"], "minilm-smoothed", PrecisionChoice.Uniform, 1, 8, factors, 0.5);
         Assert.Equal(12, BertWeights.Parse(tmp["smoothed/model.onnx"]).Graph.Node.Count(n => n.OpType == "Mul" && n.Name.Contains("_smoothed", StringComparison.Ordinal)));
         MixedPrecision.Write(model, BertWeights.Parse(model.OnnxFile), plan, tmp["plain"], "minilm-plain", PrecisionChoice.Uniform, 1, 0);
 
-        var held = passages.Skip(16).ToList();
+        var held = passages.Skip(8).ToList();
         var reference = new float[held.Count * 384];
         model.Embed(held, reference, useCache: false);
         double Distance(string folder)
