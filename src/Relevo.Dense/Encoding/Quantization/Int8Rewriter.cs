@@ -31,13 +31,7 @@ internal static class Int8Rewriter
     {
         var graph = model.Graph;
         var tensors = BertWeights.Initializers(graph);
-        var readers = new Dictionary<string, List<NodeProto>>(StringComparer.Ordinal);
-        foreach (var n in graph.Node)
-            foreach (string input in n.Input)
-            {
-                if (!readers.TryGetValue(input, out var list)) readers[input] = list = [];
-                list.Add(n);
-            }
+        var readers = BertWeights.Consumers(graph);
         var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var absorbed = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
         var nodes = new List<NodeProto>(graph.Node.Count);
@@ -67,8 +61,7 @@ internal static class Int8Rewriter
                     divided = $"{activation}_smoothed{smoothed.Count}";
                     var inverse = new float[factors.Length];
                     for (int j = 0; j < inverse.Length; j++) inverse[j] = 1f / factors[j];
-                    var tensor = new TensorProto { Name = divided + "_inverse", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(inverse.AsSpan())) };
-                    tensor.Dims.Add(inverse.Length);
+                    var tensor = Tensor(divided + "_inverse", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(inverse.AsSpan()), inverse.Length);
                     graph.Initializer.Add(tensor);
                     nodes.Add(Node("Mul", [activation, tensor.Name], [divided], divided + "_Mul"));
                     smoothed[(activation, factors)] = divided;
@@ -144,11 +137,8 @@ internal static class Int8Rewriter
                 int at = (c * blocks + b) * blob;
                 for (int i = 0; i < blob; i++) packed[at + i] = (byte)(codes[2 * i] | (codes[2 * i + 1] << 4));
             }
-        var packedTensor = new TensorProto { Name = weight.Name + "_int4", DataType = (int)TensorProto.Types.DataType.Uint8, RawData = ByteString.CopyFrom(packed) };
-        packedTensor.Dims.AddRange([columns, blocks, blob]);
-        var scaleTensor = new TensorProto { Name = weight.Name + "_int4_scale", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(scales.AsSpan())) };
-        scaleTensor.Dims.Add(scales.Length);
-        return (packedTensor, scaleTensor);
+        return (Tensor(weight.Name + "_int4", TensorProto.Types.DataType.Uint8, packed, columns, blocks, blob),
+                Tensor(weight.Name + "_int4_scale", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), scales.Length));
     }
 
     /// <summary>The <c>Add</c> that alone reads <paramref name="product"/> and adds a float vector initializer of the
@@ -163,6 +153,14 @@ internal static class Int8Rewriter
         if (other == product || !tensors.TryGetValue(other, out var bias)) return null;
         bool vector = bias.DataType == (int)TensorProto.Types.DataType.Float && bias.Dims.Count == 1 && bias.Dims[0] == columns;
         return vector ? (add, other) : null;
+    }
+
+    /// <summary>An initializer holding <paramref name="bytes"/> as raw data of the given type and shape.</summary>
+    private static TensorProto Tensor(string name, TensorProto.Types.DataType type, ReadOnlySpan<byte> bytes, params long[] dims)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(bytes) };
+        tensor.Dims.AddRange(dims);
+        return tensor;
     }
 
     private static NodeProto Node(string op, string[] inputs, string[] outputs, string name)
@@ -192,10 +190,8 @@ internal static class Int8Rewriter
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < columns; c++)
                 codes[r * columns + c] = (sbyte)Math.Clamp(MathF.Round(w[r * columns + c] / scale[c]), -127, 127);
-        var codeTensor = new TensorProto { Name = weight.Name + "_int8", DataType = (int)TensorProto.Types.DataType.Int8, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(codes.AsSpan())) };
-        codeTensor.Dims.AddRange([rows, columns]);
-        var scaleTensor = new TensorProto { Name = weight.Name + "_scale", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(scale.AsSpan())) };
-        scaleTensor.Dims.Add(columns);
+        var codeTensor = Tensor(weight.Name + "_int8", TensorProto.Types.DataType.Int8, MemoryMarshal.AsBytes(codes.AsSpan()), rows, columns);
+        var scaleTensor = Tensor(weight.Name + "_scale", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(scale.AsSpan()), columns);
         return (codeTensor, scaleTensor);
     }
 }
