@@ -15,7 +15,11 @@ public sealed class StageContext
         Target = target;
         _services = services;
         Cancellation = cancellation;
-        if (trace) _runs = [];
+        if (trace)
+        {
+            _runs = [];
+            _notes = [];
+        }
     }
 
     private readonly Dictionary<Stage, StageRun>? _runs;
@@ -42,13 +46,14 @@ public sealed class StageContext
     /// <summary>Whether this context traces (a search asked for explanations).</summary>
     internal bool Tracing => _runs is not null;
 
-    private readonly Dictionary<(Stage Stage, string DocId), List<string>> _notes = [];
+    /// <summary>Texts stages attached to documents (only when tracing).</summary>
+    private readonly Dictionary<(Stage Stage, string DocId), List<string>>? _notes;
 
     /// <summary>Keeps a text a stage produced about a document in this traced search (an LLM's reply), for its
     /// explanation; ignored when the context does not trace.</summary>
     internal void Attach(Stage stage, string docId, string text)
     {
-        if (_runs is null) return;
+        if (_notes is null) return;
         lock (_notes)
         {
             if (!_notes.TryGetValue((stage, docId), out var list)) _notes[(stage, docId)] = list = [];
@@ -59,6 +64,7 @@ public sealed class StageContext
     /// <summary>The texts <see cref="Attach"/> kept for a stage and document, in order (empty when none).</summary>
     internal IReadOnlyList<string> AttachedTo(Stage stage, string docId)
     {
+        if (_notes is null) return [];
         lock (_notes) return _notes.TryGetValue((stage, docId), out var list) ? [.. list] : [];
     }
 
