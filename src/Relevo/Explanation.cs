@@ -1,9 +1,15 @@
 namespace Relevo;
 
 /// <summary>One query term's share of a document's score. <see cref="Idf"/> is BM25's idf (bm25, impacts) or the
-/// term's collection probability P(t|C) (ql).</summary>
+/// term's collection probability P(t|C) (ql). In multi-field BM25 the term is named "field:term" and its statistics
+/// are the field's.</summary>
 public sealed record TermContribution(string Term, float QueryWeight, long DocFreq, float Idf, int Tf,
-    int DocLength, float AverageLength, float Score);
+    int DocLength, float AverageLength, float Score)
+{
+    /// <summary>The documents the term's statistics count when they are not the explanation's
+    /// <see cref="Explanation.DocCount"/>: in multi-field BM25, those with the term's field.</summary>
+    public long? DocCount { get; init; }
+}
 
 /// <summary>Why a document scored what it scored, as the stage that gave the score computes it. What is set depends on
 /// the stage, and what is set adds up:

@@ -83,7 +83,7 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
             {
                 string parameters = e.Mu is { } mu
                     ? FormattableString.Invariant($"P(t|C) {t.Idf:G4}, tf {t.Tf}, length {t.DocLength}, mu {mu}")
-                    : FormattableString.Invariant($"idf {t.Idf:F4} (df {t.DocFreq} of {e.DocCount}), tf {t.Tf}, length {t.DocLength} (avg {t.AverageLength:F1}), k1 {e.K1}, b {e.B}");
+                    : FormattableString.Invariant($"idf {t.Idf:F4} (df {t.DocFreq} of {t.DocCount ?? e.DocCount}), tf {t.Tf}, length {t.DocLength} (avg {t.AverageLength:F1}), k1 {e.K1}, b {e.B}");
                 Console.WriteLine(I($"{t.Score,9:F4} = {t.Term}{(t.QueryWeight != 1 ? $" x{t.QueryWeight:0.####}" : "")}: {parameters}"));
             }
             Console.WriteLine(I($"{e.Score,9:F4} = sum ({e.Stage})"));

@@ -431,7 +431,7 @@ internal sealed class IndexWriter : IDisposable
                     ?? throw new RelevoException($"the index's segments hold '{wanted.Component}' data for '{wanted.Key}', which this " +
                                                  "program cannot write for new documents (the extension that wrote it is not loaded)");
                 reader.Deletes = deletes;
-                if (component.Complete(_dir, entry, reader, new ComponentTemplate(wanted, templates), services) is { } data)
+                if (component.Complete(_dir, entry, reader, new ComponentTemplate(wanted, templates, _committed.Analyzer), services) is { } data)
                     AddComponentData(entry.Name, data);
                 entry = _segments[i].Entry;
             }

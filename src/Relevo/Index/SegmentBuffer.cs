@@ -36,7 +36,8 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
     private int _currentLength;
 
 
-    public int DocCount => _ids.Count;
+    public int DocCount => _docCount;
+    private int _docCount;
 
     /// <summary>Memory held: postings slabs, term dictionary, ids, and the stored text (compressed block by block).</summary>
     public long EstimatedBytes => _postingsBytes + _stored.Bytes;
@@ -50,7 +51,7 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
             weighted.Analyze(doc, analyzer);
             return Add(weighted);
         }
-        _currentDoc = _ids.Count;
+        _currentDoc = _docCount;
         _currentLength = 0;
         analyzer.Analyze(doc.IndexedText, this);
         AddStored(doc);
@@ -63,7 +64,7 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
     public int Add(AnalyzedDocument analyzed)
     {
         var doc = analyzed.Document;
-        _currentDoc = _ids.Count;
+        _currentDoc = _docCount;
         for (int i = 0; i < analyzed.TermCount; i++)
             Append(TermId(analyzed.Term(i), analyzed.Hash(i)), _currentDoc, analyzed.Freq(i));
         AddStored(doc);
@@ -71,8 +72,22 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
         return _currentDoc;
     }
 
+    /// <summary>Adds one document's text of a field: its postings and norm only (a field's segment keeps no ids and no
+    /// stored text; <see cref="Formats.V1.SegmentWriter.Write"/> with postingsOnly). Not mixed with the other Adds.</summary>
+    public int AddFieldText(string text, Analyzer analyzer)
+    {
+        _currentDoc = _docCount;
+        _currentLength = 0;
+        if (text.Length > 0) analyzer.Analyze(text, this);
+        _docCount++;
+        _norms.Add(SmallFloat.IntToByte4(_currentLength));
+        _postingsBytes += 1;
+        return _currentDoc;
+    }
+
     private void AddStored(Document doc)
     {
+        _docCount++;
         _ids.Add(doc.Id);
         _stored.Add(doc.Title, doc.Text);
         _postingsBytes += 64 + 2L * doc.Id.Length;

@@ -1,8 +1,8 @@
 namespace Relevo.Index;
 
-/// <summary>A committed segment's data that a new segment should get too, and the folder its files are in (the
-/// index's own, or a sibling shard's).</summary>
-internal readonly record struct ComponentTemplate(ComponentData Data, string Directory)
+/// <summary>A committed segment's data that a new segment should get too, the folder its files are in (the
+/// index's own, or a sibling shard's), and the name of the index's analyzer.</summary>
+internal readonly record struct ComponentTemplate(ComponentData Data, string Directory, string Analyzer)
 {
     public string Key => Data.Key;
 }

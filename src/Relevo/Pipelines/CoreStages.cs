@@ -1,3 +1,4 @@
+using Relevo.Search;
 using Relevo.Search.Similarities;
 
 namespace Relevo.Pipelines;
@@ -7,14 +8,29 @@ internal static class CoreStages
 {
     public static void Register(ExtensionRegistry r)
     {
-        r.AddStage("bm25", "bm25(k1,b,impacts)", s =>
+        r.AddStage("bm25", "bm25(k1,b,impacts,fields)", s =>
         {
-            s.Accept("k1", "b", "impacts");
+            s.Accept("k1", "b", "impacts", "fields");
             s.NoPositional();
+            List<FieldBoost>? fields = null;
+            if (s.Items("fields") is { } items)
+            {
+                fields = [];
+                foreach (var (item, column) in items)
+                {
+                    FieldBoost field;
+                    try { field = FieldBoost.Parse(item); }
+                    catch (RelevoException e) { throw s.Error(column, "bm25: fields: " + e.Message); }
+                    if (fields.Exists(f => f.Field == field.Field)) throw s.Error(column, $"bm25: fields: '{field.Field}' is given twice");
+                    fields.Add(field);
+                }
+                if (fields.Count == 0) throw s.Error(s.ColumnOf("fields"), "bm25: fields: give at least one field (title, text)");
+            }
             return new Bm25Stage(new Bm25Parameters(s.Float("k1", Bm25Scorer.DefaultK1, 0, 100), s.Float("b", Bm25Scorer.DefaultB, 0, 1)),
-                s.Bool("impacts", true));
+                s.Bool("impacts", true), fields);
         });
         r.AddComponent(Index.Impacts.ImpactComponent.Instance);
+        r.AddComponent(Index.Fields.FieldComponent.Instance);
         r.AddDocumentOperation(ExplainRequest.Operation, (reader, argument, segment, doc) => ExplainRequest.Run(r, reader, argument, segment, doc));
         r.AddDocumentOperation(ScoreRequest.Operation, (reader, argument, segment, doc) => ScoreRequest.Run(r, reader, argument, segment, doc));
         r.AddStage("ql", "ql(mu)", s =>

@@ -71,10 +71,13 @@ public abstract class RetrieverStage : Stage
 /// <summary>bm25(k1, b, impacts): Lucene's BM25 (Anserini's defaults k1 = 0.9, b = 0.4), pruned with MaxScore. Over an
 /// index with current quantized BM25 impacts for these k1 and b (`relevo index --impacts bm25`) it scores by the
 /// impacts, unless impacts=false asks for the exact scores.</summary>
-internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = true) : RetrieverStage
+internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = true, IReadOnlyList<FieldBoost>? fields = null) : RetrieverStage
 {
     public Bm25Parameters Parameters { get; } = parameters;
     public bool UseImpacts { get; } = useImpacts;
+    /// <summary>Multi-field BM25 over these text fields (their own postings, `relevo index --fields`); null: the one
+    /// concatenated field, as always.</summary>
+    public IReadOnlyList<FieldBoost>? Fields { get; } = fields is { Count: > 0 } ? fields : null;
     public override string Text
     {
         get
@@ -82,6 +85,7 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
             var args = new List<string>();
             if (Parameters != new Bm25Parameters()) { args.Add($"k1={Num(Parameters.K1)}"); args.Add($"b={Num(Parameters.B)}"); }
             if (!UseImpacts) args.Add("impacts=false");
+            if (Fields is { } f) args.Add($"fields=[{string.Join(',', f)}]");
             return args.Count == 0 ? "bm25" : $"bm25({string.Join(',', args)})";
         }
     }
@@ -91,19 +95,34 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
 
     internal override int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
         Span<int> docs, Span<float> scores, float floor, SharedBound? shared) =>
-        ImpactSearcher(reader, statistics) is { } impacts
+        Fields is not null ? MultiField(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared)
+        : ImpactSearcher(reader, statistics) is { } impacts
             ? impacts.SearchDocs(request.Terms!, k, docs, scores, null, floor, shared)
             : Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
 
     /// <summary>Exact BM25 (not impacts) for the documents.</summary>
     internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, ReadOnlySpan<int> segment,
-        ReadOnlySpan<int> doc, Span<float> scores) => Searcher(reader, statistics).ScoreDocs(request.Terms!, segment, doc, scores);
+        ReadOnlySpan<int> doc, Span<float> scores)
+    {
+        if (Fields is not null) MultiField(reader, statistics).ScoreDocs(request.Terms!, segment, doc, scores);
+        else Searcher(reader, statistics).ScoreDocs(request.Terms!, segment, doc, scores);
+    }
 
     /// <summary>The searcher of a commit for these parameters (shared per reader), or one over given statistics.</summary>
     internal Bm25Searcher Searcher(IndexReader reader, ICollectionStatistics? statistics) =>
         statistics is null
             ? reader.Component("search.bm25", _ => new SearcherCache<Bm25Parameters, Bm25Searcher>()).Get(Parameters, p => new Bm25Searcher(reader, p))
             : new Bm25Searcher(reader, Parameters, statistics);
+
+    /// <summary>The multi-field searcher of a commit for these parameters and fields (shared per reader). A shard of a
+    /// sharded index would need every field's collection-wide statistics, which are not gathered yet: refused.</summary>
+    internal MultiFieldBm25Searcher MultiField(IndexReader reader, ICollectionStatistics? statistics)
+    {
+        if (statistics is not null)
+            throw new RelevoException("bm25(fields=...) is not supported on a sharded index yet (per-field statistics are not gathered across shards)");
+        return reader.Component("search.bm25f", _ => new SearcherCache<string, MultiFieldBm25Searcher>())
+            .Get(Text, _ => new MultiFieldBm25Searcher(reader, Fields!, Parameters));
+    }
 
     /// <summary>The impact searcher when this stage scores by impacts here: asked to, and every segment holds BM25
     /// impacts computed for these parameters and these statistics; else null (exact BM25).</summary>
@@ -115,12 +134,13 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
         return searcher.Settings.IsCurrent(Parameters.K1, Parameters.B, statistics ?? reader.Statistics) ? searcher : null;
     }
 
-    /// <summary>Each term's share of a hit's score, as this stage scored it (BM25 terms, or their impacts), over the
-    /// commit's own statistics or, for a shard, the collection-wide ones it searched with.</summary>
+    /// <summary>Each term's share of a hit's score, as this stage scored it (BM25 terms, or their impacts, or each
+    /// field's terms), over the commit's own statistics or, for a shard, the collection-wide ones it searched with.</summary>
     internal override bool ExplainsTerms => true;
 
     internal override Explanation Explain(IndexReader reader, Query query, Hit hit, ICollectionStatistics? statistics) =>
-        ImpactSearcher(reader, statistics) is { } impacts ? impacts.Explain(query, hit) : Searcher(reader, statistics).Explain(query, hit);
+        Fields is not null ? MultiField(reader, statistics).Explain(query, hit)
+        : ImpactSearcher(reader, statistics) is { } impacts ? impacts.Explain(query, hit) : Searcher(reader, statistics).Explain(query, hit);
 }
 
 /// <summary>impact: scores by an index's stored quantized impacts — the pre-encoded weights of a learned sparse corpus

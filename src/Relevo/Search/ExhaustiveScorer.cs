@@ -25,14 +25,15 @@ internal static class ExhaustiveScorer
             var touched = t_touched is { } tt && tt.Length >= seg.MaxDoc ? tt : (t_touched = new int[size]);
             var seen = t_seen is { } tn && tn.Length >= seg.MaxDoc ? tn : (t_seen = new bool[size]);
             int nTouched = 0;
-            var norms = seg.Norms;
             PostingsCursor? cursor = null;
             for (int t = 0; t < weight.TermCount; t++)
             {
-                int ord = seg.FindTerm(weight.Terms[t]);
+                var postings = weight.SegmentOf(t, s, segments); // the segment's own, or a field's postings of it
+                int ord = postings.FindTerm(weight.Terms[t]);
                 if (ord < 0) continue;
                 var scorer = weight.Scorers[t];
-                cursor = seg.Postings(ord, cursor);
+                var norms = postings.Norms;
+                cursor = postings.Postings(ord, cursor);
                 for (int b = 0; b < cursor.BlockCount; b++)
                 {
                     cursor.ReadBlock(b);

@@ -29,6 +29,7 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
     {
         var w = t_current ??= new Weight<TScorer>();
         w.TermCount = 0;
+        w.Fields.Clear();
         return w;
     }
 
@@ -38,6 +39,12 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
     /// <summary>Query terms that can score, in query order, with their scorers.</summary>
     public string[] Terms = new string[8];
     public TScorer[] Scorers = new TScorer[8];
+    /// <summary>Per query term, where its postings and norms are read: 0, the segments searched (the index's one
+    /// concatenated field); f &gt; 0, <see cref="Fields"/>[f − 1], a field's postings of the same segments
+    /// (multi-field BM25 sums terms of several fields).</summary>
+    public int[] FieldOf = new int[8];
+    /// <summary>Per field a term of this weight reads, its postings segment by segment (the same documents).</summary>
+    public readonly List<IReadOnlyList<SegmentReader>> Fields = [];
     public int TermCount;
     /// <summary>Per query term, its score contribution to the document being scored (0 if absent).</summary>
     public float[] Contributions = new float[8];
@@ -48,6 +55,7 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
     public Weight<TScorer> For(Query query, ISimilarity<TScorer> similarity)
     {
         TermCount = 0;
+        Fields.Clear();
         IntegerWeights = true;
         var terms = query.Terms;
         for (int i = 0; i < terms.Count; i++)
@@ -63,17 +71,30 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
     /// impacts every score and partial sum is then an exact integer, whatever the order of addition.</summary>
     public bool IntegerWeights;
 
-    public void Add(string term, TScorer scorer)
+    public void Add(string term, TScorer scorer, int field = 0)
     {
         if (TermCount == Terms.Length)
         {
             Array.Resize(ref Terms, TermCount * 2);
             Array.Resize(ref Scorers, TermCount * 2);
+            Array.Resize(ref FieldOf, TermCount * 2);
         }
         Terms[TermCount] = term;
         Scorers[TermCount] = scorer;
+        FieldOf[TermCount] = field;
         TermCount++;
     }
+
+    /// <summary>Registers a field's postings (one per segment searched); returns the number its terms are added with.</summary>
+    public int AddField(IReadOnlyList<SegmentReader> segments)
+    {
+        Fields.Add(segments);
+        return Fields.Count;
+    }
+
+    /// <summary>Where term <paramref name="t"/>'s postings are in segment <paramref name="s"/> of those searched.</summary>
+    public SegmentReader SegmentOf(int t, int s, IReadOnlyList<SegmentReader> segments) =>
+        FieldOf[t] == 0 ? segments[s] : Fields[FieldOf[t] - 1][s];
 
     private void EnsureIterators(int n)
     {
@@ -114,10 +135,11 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
                 int n = 0;
                 for (int t = 0; t < TermCount; t++)
                 {
-                    int ord = seg.FindTerm(Terms[t]);
+                    var postings = SegmentOf(t, s, segments);
+                    int ord = postings.FindTerm(Terms[t]);
                     if (ord < 0) continue;
                     var it = _pool[n];
-                    it.Reset(seg, ord, t, Scorers[t]);
+                    it.Reset(postings, ord, t, Scorers[t]);
                     Iterators[n++] = it;
                 }
                 if (n == 0) continue;
@@ -148,12 +170,13 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
                 if (segment[i] == s && !seg.IsDeleted(doc[i])) order.Add(i);
             if (order.Count == 0) continue;
             order.Sort((a, b) => docs[a].CompareTo(docs[b])); // candidates in document order: one pass over each list
-            var norms = seg.Norms;
             for (int t = 0; t < TermCount; t++)
             {
-                int ord = seg.FindTerm(Terms[t]);
+                var postings = SegmentOf(t, s, segments);
+                int ord = postings.FindTerm(Terms[t]);
                 if (ord < 0) continue;
-                cursor = seg.Postings(ord, cursor);
+                var norms = postings.Norms;
+                cursor = postings.Postings(ord, cursor);
                 int block = 0, loaded = -1, at = 0;
                 foreach (int i in order)
                 {

@@ -13,7 +13,8 @@ using Relevo.Evaluation;
 namespace Relevo.Testing;
 
 /// <summary>Lucene.NET 4.8 as a test-only oracle: EnglishAnalyzer, BM25 at the given k1 and b, one field holding
-/// "title text", bag-of-words queries with each term boosted by its count (Anserini's query form).</summary>
+/// "title text", bag-of-words queries with each term boosted by its count (Anserini's query form); optionally also
+/// "title" and "text" as fields of their own, searched as Anserini's multi-field search does (<see cref="SearchFields"/>).</summary>
 internal sealed class LuceneBm25 : IDisposable
 {
     private readonly RAMDirectory _dir = new();
@@ -23,13 +24,14 @@ internal sealed class LuceneBm25 : IDisposable
 
     /// <param name="lucene8Norms">Score as Lucene 8+ does (SmallFloat.intToByte4 length norms, statistics over docCount)
     /// instead of Lucene 4's lossy 1/sqrt(length) byte over maxDoc; Lucene 4.8 then computes Anserini's BM25 times (k1 + 1).</param>
-    public LuceneBm25(string corpusPath, float k1 = 0.9f, float b = 0.4f, bool lucene8Norms = false)
-        : this(corpusPath, lucene8Norms ? new Lucene8NormsBm25(k1, b) : new BM25Similarity(k1, b))
+    /// <param name="withFields">Also index "title" and "text" as fields of their own.</param>
+    public LuceneBm25(string corpusPath, float k1 = 0.9f, float b = 0.4f, bool lucene8Norms = false, bool withFields = false)
+        : this(corpusPath, lucene8Norms ? new Lucene8NormsBm25(k1, b) : new BM25Similarity(k1, b), withFields)
     {
     }
 
     /// <summary>Any Lucene similarity, e.g. <see cref="Lucene8NormsDirichlet"/> for query likelihood.</summary>
-    public LuceneBm25(string corpusPath, Similarity similarity)
+    public LuceneBm25(string corpusPath, Similarity similarity, bool withFields = false)
     {
         Similarity = similarity;
         var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, _analyzer) { Similarity = Similarity };
@@ -42,6 +44,11 @@ internal sealed class LuceneBm25 : IDisposable
                     new StringField("id", d.Id, Field.Store.YES),
                     new TextField("contents", d.IndexedText, Field.Store.NO),
                 };
+                if (withFields)
+                {
+                    doc.Add(new TextField("title", d.Title, Field.Store.NO));
+                    doc.Add(new TextField("text", d.Text, Field.Store.NO));
+                }
                 writer.AddDocument(doc);
             }
             writer.Commit();
@@ -77,6 +84,32 @@ internal sealed class LuceneBm25 : IDisposable
             query.Add(new TermQuery(new Term("contents", t)) { Boost = counts[t] }, Occur.SHOULD);
         var hits = new List<(string, float)>();
         if (order.Count == 0) return hits;
+        foreach (var sd in _searcher.Search(query, k).ScoreDocs)
+            hits.Add((_searcher.Doc(sd.Doc).Get("id"), sd.Score));
+        return hits;
+    }
+
+    /// <summary>Anserini's multi-field search: for each field a bag-of-words query (terms boosted by their counts)
+    /// boosted by the field's weight, the fields' queries summed (SHOULD clauses of one BooleanQuery).</summary>
+    public List<(string DocId, float Score)> SearchFields(string text, int k, params (string Field, float Boost)[] fields)
+    {
+        var counts = new Dictionary<string, int>();
+        var order = new List<string>();
+        foreach (var t in Analyze(text))
+        {
+            if (counts.TryGetValue(t, out int c)) counts[t] = c + 1;
+            else { counts[t] = 1; order.Add(t); }
+        }
+        var hits = new List<(string, float)>();
+        if (order.Count == 0) return hits;
+        var query = new BooleanQuery();
+        foreach (var (field, boost) in fields)
+        {
+            var perField = new BooleanQuery { Boost = boost };
+            foreach (var t in order)
+                perField.Add(new TermQuery(new Term(field, t)) { Boost = counts[t] }, Occur.SHOULD);
+            query.Add(perField, Occur.SHOULD);
+        }
         foreach (var sd in _searcher.Search(query, k).ScoreDocs)
             hits.Add((_searcher.Doc(sd.Doc).Get("id"), sd.Score));
         return hits;

@@ -33,7 +33,7 @@ public class PipelineParserTests
     [InlineData("bm25(k1=0.9 b=0.4)", 13, "expected ')'")]
     [InlineData("bm2", 1, "unknown stage 'bm2'; did you mean 'bm25'?")]
     [InlineData("bm25 >> ", 9, "the text ended")]
-    [InlineData("bm25(k2=1)", 6, "bm25 has no argument 'k2' (k1, b, impacts)")]
+    [InlineData("bm25(k2=1)", 6, "bm25 has no argument 'k2' (k1, b, impacts, fields)")]
     [InlineData("bm25(b=1.5)", 8, "b must be within [0, 1]")]
     [InlineData("bm25(k1=abc)", 9, "k1 must be a number")]
     [InlineData("fuse(bm25, ql)", 6, "unknown fusion method 'bm25'")]
@@ -50,7 +50,7 @@ public class PipelineParserTests
         var e = Assert.Throws<PipelineSyntaxException>(() => Parse(text));
         Assert.Equal(column, e.Column);
         Assert.Contains(problem, e.Problem);
-        Assert.Contains("stages: bm25(k1,b,impacts) | ql(mu) | impact | fuse(", e.Message);
+        Assert.Contains("stages: bm25(k1,b,impacts,fields) | ql(mu) | impact | fuse(", e.Message);
         Assert.Contains(" | dense(model,int8,oversample,ef,exact) | ", e.Message); // extensions' stages are listed too
     }
 

@@ -22,4 +22,7 @@ internal static class SegmentFiles
 
     public static IEnumerable<string> All(string segment) =>
         [Terms(segment), Postings(segment), Norms(segment), Ids(segment), Docs(segment)];
+
+    /// <summary>The files of a segment of postings only (a field's: no ids, no stored documents).</summary>
+    public static IReadOnlyList<string> PostingsOnly(string segment) => [Terms(segment), Postings(segment), Norms(segment)];
 }

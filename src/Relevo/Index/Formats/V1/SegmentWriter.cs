@@ -71,7 +71,8 @@ internal readonly record struct TermPostings(string Term, int[] Docs, int[] Freq
 /// <summary>Statistics of a written segment, recorded in the manifest.</summary>
 internal sealed record SegmentStats(int MaxDoc, long SumTotalTermFreq, int DocsWithTerms, int TermCount);
 
-/// <summary>Writes a segment's five files (terms, postings with block maxima, norms, ids, stored documents).</summary>
+/// <summary>Writes a segment's five files (terms, postings with block maxima, norms, ids, stored documents), or only
+/// the first three for a field's postings (<see cref="SegmentFiles.PostingsOnly"/>).</summary>
 internal static class SegmentWriter
 {
     internal const int StoredBlockBytes = 60 * 1024; // larger blocks compress better; merges read them sequentially
@@ -80,7 +81,7 @@ internal static class SegmentWriter
     private const int MaxBlockBytes = 2 + 2 * 4 * SegmentFiles.BlockSize;
     private const int MaxImpactsBytes = 5 + SegmentFiles.BlockSize * (5 + 1);
 
-    public static SegmentStats Write(string directory, string segment, ISegmentSource source)
+    public static SegmentStats Write(string directory, string segment, ISegmentSource source, bool postingsOnly = false)
     {
         var written = new List<string>();
         try
@@ -90,7 +91,7 @@ internal static class SegmentWriter
             int withTerms = 0;
             foreach (byte n in norms) if (n != 0) withTerms++; // length 0 encodes as 0, and only then
             WriteNorms(directory, segment, norms, written);
-            WriteIdsAndDocs(directory, segment, source, written);
+            if (!postingsOnly) WriteIdsAndDocs(directory, segment, source, written);
             return new SegmentStats(source.DocCount, sumTtf, withTerms, termCount);
         }
         catch

@@ -6,13 +6,15 @@ using K4os.Compression.LZ4;
 namespace Relevo.Index.Formats.V1;
 
 /// <summary>Reads one immutable segment of format 1: memory-mapped postings, norms and ids; term dictionary in memory;
-/// stored documents decompressed per block on demand. Every file is verified when opened.</summary>
+/// stored documents decompressed per block on demand. Every file is verified when opened. A field's postings
+/// (<see cref="Fields.FieldView"/>) are a segment of three files only (terms, postings, norms; no ids or stored
+/// documents), opened with <c>postingsOnly</c>.</summary>
 internal sealed unsafe class V1SegmentReader : SegmentReader
 {
     private readonly MappedFile _postings;
     private readonly MappedFile _norms;
-    private readonly MappedFile _ids;
-    private readonly MappedFile _docs;
+    private readonly MappedFile? _ids;
+    private readonly MappedFile? _docs;
     private readonly string[] _terms;
     private readonly int[] _termTable; // open addressing by string hash: ordinal + 1, 0 = empty
     private readonly int[] _docFreq;
@@ -27,15 +29,18 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
     public override int MaxDoc => _maxDoc;
     public override int TermCount => _terms.Length;
 
-    public V1SegmentReader(string directory, string name, DeletedDocs deletes) : base(name, deletes)
+    public V1SegmentReader(string directory, string name, DeletedDocs deletes, bool postingsOnly = false) : base(name, deletes)
     {
         var opened = new List<IDisposable>();
         try
         {
             _postings = Open(directory, SegmentFiles.Postings(name), SegmentFiles.PostingsKind, opened);
             _norms = Open(directory, SegmentFiles.Norms(name), SegmentFiles.NormsKind, opened);
-            _ids = Open(directory, SegmentFiles.Ids(name), SegmentFiles.IdsKind, opened);
-            _docs = Open(directory, SegmentFiles.Docs(name), SegmentFiles.DocsKind, opened);
+            if (!postingsOnly)
+            {
+                _ids = Open(directory, SegmentFiles.Ids(name), SegmentFiles.IdsKind, opened);
+                _docs = Open(directory, SegmentFiles.Docs(name), SegmentFiles.DocsKind, opened);
+            }
             using var dict = Open(directory, SegmentFiles.Terms(name), SegmentFiles.TermsKind, []);
 
             _maxDoc = _norms.ReadInt32(_norms.PayloadStart);
@@ -60,6 +65,13 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
 
             _termTable = BuildTermTable(_terms);
 
+            if (_ids is null || _docs is null)
+            {
+                _storedBlocks = [];
+                if (deletes.MaxDoc != MaxDoc)
+                    throw new CorruptIndexException(deletes.Path ?? name, $"deletions cover {deletes.MaxDoc} documents but the segment has {MaxDoc}");
+                return;
+            }
             int idCount = _ids.ReadInt32(_ids.PayloadStart);
             if (idCount != MaxDoc)
                 throw new CorruptIndexException(_ids.Path, $"holds {idCount} ids but the segment has {MaxDoc} documents");
@@ -215,13 +227,19 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
         return frontier.ToArray();
     }, this);
 
+    /// <summary>The ids file; a field's postings have none.</summary>
+    private MappedFile Ids => _ids ?? throw new InvalidOperationException($"{Name}: a field's postings hold no ids or documents");
+
+    /// <summary>The stored documents file; a field's postings have none.</summary>
+    private MappedFile Docs => _docs ?? throw new InvalidOperationException($"{Name}: a field's postings hold no ids or documents");
+
     public override string GetId(int doc) => Encoding.UTF8.GetString(GetIdUtf8(doc));
 
     public override ReadOnlySpan<byte> GetIdUtf8(int doc)
     {
-        int start = _ids.ReadInt32(_idsOffsets + 4L * doc);
-        int end = _ids.ReadInt32(_idsOffsets + 4L * (doc + 1));
-        return _ids.Span(_idsBytes + start, end - start);
+        int start = Ids.ReadInt32(_idsOffsets + 4L * doc);
+        int end = Ids.ReadInt32(_idsOffsets + 4L * (doc + 1));
+        return Ids.Span(_idsBytes + start, end - start);
     }
 
     public override int FindId(string id)
@@ -230,7 +248,7 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
         while (lo <= hi)
         {
             int mid = (lo + hi) >>> 1;
-            int doc = _ids.ReadInt32(_idsSorted + 4L * mid);
+            int doc = Ids.ReadInt32(_idsSorted + 4L * mid);
             int c = CompareId(doc, id);
             if (c == 0) return doc;
             if (c < 0) lo = mid + 1; else hi = mid - 1;
@@ -241,9 +259,9 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
     /// <summary>Ordinal comparison of a document's id with <paramref name="id"/>, decoding UTF-8 on the stack.</summary>
     private int CompareId(int doc, string id)
     {
-        int start = _ids.ReadInt32(_idsOffsets + 4L * doc);
-        int end = _ids.ReadInt32(_idsOffsets + 4L * (doc + 1));
-        var bytes = _ids.Span(_idsBytes + start, end - start);
+        int start = Ids.ReadInt32(_idsOffsets + 4L * doc);
+        int end = Ids.ReadInt32(_idsOffsets + 4L * (doc + 1));
+        var bytes = Ids.Span(_idsBytes + start, end - start);
         if (bytes.Length > 256) return string.CompareOrdinal(Encoding.UTF8.GetString(bytes), id);
         Span<char> chars = stackalloc char[256];
         int n = Encoding.UTF8.GetChars(bytes, chars);
@@ -271,9 +289,9 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
         int lo = StoredBlockOf(doc);
         var block = _storedBlocks[lo];
         var raw = new byte[block.Raw];
-        int decoded = LZ4Codec.Decode(_docs.Span(block.Offset, block.Compressed), raw);
+        int decoded = LZ4Codec.Decode(Docs.Span(block.Offset, block.Compressed), raw);
         if (decoded != block.Raw)
-            throw new CorruptIndexException(_docs.Path, $"stored block {lo} does not decompress");
+            throw new CorruptIndexException(Docs.Path, $"stored block {lo} does not decompress");
         var r = new ByteReader(raw);
         for (int d = block.FirstDoc; ; d++)
         {
@@ -296,7 +314,7 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
         var b = _storedBlocks[i];
         firstDoc = b.FirstDoc;
         raw = b.Raw;
-        return _docs.Span(b.Offset, b.Compressed);
+        return Docs.Span(b.Offset, b.Compressed);
     }
 
     /// <summary>Sequential access to stored documents (merges): each block is decompressed once, not once per document.</summary>
@@ -317,9 +335,9 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
             int lo = StoredBlockOf(doc);
             var block = _storedBlocks[lo];
             if (cursor.Raw.Length < block.Raw) cursor.Raw = new byte[Math.Max(block.Raw, cursor.Raw.Length * 2)];
-            int decoded = LZ4Codec.Decode(_docs.Span(block.Offset, block.Compressed), cursor.Raw.AsSpan(0, block.Raw));
+            int decoded = LZ4Codec.Decode(Docs.Span(block.Offset, block.Compressed), cursor.Raw.AsSpan(0, block.Raw));
             if (decoded != block.Raw)
-                throw new CorruptIndexException(_docs.Path, $"stored block {lo} does not decompress");
+                throw new CorruptIndexException(Docs.Path, $"stored block {lo} does not decompress");
             cursor.Block = lo;
             cursor.Position = 0;
             cursor.NextDoc = block.FirstDoc;
@@ -353,8 +371,8 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
         }
         _postings.Dispose();
         _norms.Dispose();
-        _ids.Dispose();
-        _docs.Dispose();
+        _ids?.Dispose();
+        _docs?.Dispose();
     }
 }
 

@@ -1,0 +1,140 @@
+using Relevo.Analysis;
+using Relevo.Index.Formats.V1;
+
+namespace Relevo.Index.Fields;
+
+/// <summary>A document's text fields indexed on their own, beside the one concatenated field every index has: per field
+/// and segment, postings and one-byte length norms in the segment's document numbering (a segment of format 1 without
+/// ids or stored text, files <c>{segment}.f-{field}.tdict|post|norm</c>), recorded as segment component data
+/// ("fields", keyed by the field's name). The flat postings stay exactly as they are, so every flat run is unchanged;
+/// a field's postings serve multi-field BM25 (each field with its own statistics and length norms, as Anserini's
+/// multi-field search scores) and field-restricted query terms.</summary>
+internal static class TextFields
+{
+    /// <summary>The component name the manifest records field postings under.</summary>
+    public const string Component = "fields";
+
+    /// <summary>The text fields a document has: its title and its text.</summary>
+    public static readonly IReadOnlyList<string> Names = ["title", "text"];
+
+    /// <summary>Whether <paramref name="field"/> is one of <see cref="Names"/>.</summary>
+    public static bool IsField(string field) => field is "title" or "text";
+
+    /// <summary>The document's text of a field.</summary>
+    public static string TextOf(Document doc, string field) => field switch
+    {
+        "title" => doc.Title,
+        "text" => doc.Text,
+        _ => throw new RelevoException($"'{field}' is not a text field (the fields are {string.Join(", ", Names)})"),
+    };
+
+    /// <summary>The name a field's postings of a segment are written under (their files add .tdict, .post, .norm).</summary>
+    public static string SegmentName(string segment, string field) => $"{segment}.f-{field}";
+
+    /// <summary>Writes (and fsyncs) the postings of <paramref name="field"/> for every document of a segment, deleted ones
+    /// included (the numbering is the segment's), from its stored documents analysed with the index's analyzer;
+    /// returns the component data to record. Files of an earlier attempt that no commit names are overwritten.</summary>
+    public static ComponentData Write(string directory, string segment, SegmentReader reader, string field, Analyzer analyzer,
+        CancellationToken cancellation = default)
+    {
+        if (!IsField(field)) throw new RelevoException($"'{field}' is not a text field (the fields are {string.Join(", ", Names)})");
+        var buffer = new SegmentBuffer();
+        var v1 = reader as V1SegmentReader;
+        var cursor = new V1SegmentReader.StoredCursor();
+        for (int d = 0; d < reader.MaxDoc; d++)
+        {
+            if ((d & 1023) == 0) cancellation.ThrowIfCancellationRequested();
+            var doc = v1 is not null ? v1.GetDocument(d, cursor) : reader.GetDocument(d);
+            buffer.AddFieldText(TextOf(doc, field), analyzer);
+        }
+        string name = SegmentName(segment, field);
+        SegmentWriter.Write(directory, name, buffer, postingsOnly: true);
+        return new ComponentData(Component, field, SegmentFiles.PostingsOnly(name));
+    }
+
+    /// <summary>A field's postings of a segment, opened with the segment's deletions.</summary>
+    public static SegmentReader Open(string directory, string segment, string field, DeletedDocs deletes) =>
+        new V1SegmentReader(directory, SegmentName(segment, field), deletes, postingsOnly: true);
+}
+
+/// <summary>Carries field postings through merges (the sources' field postings merged as their segments are, deleted
+/// documents dropped, no text analysed again) and writes them for documents added later, from their stored text, so
+/// every segment of an index with fields has them.</summary>
+internal sealed class FieldComponent : SegmentComponent
+{
+    public static readonly FieldComponent Instance = new();
+
+    public override string Name => TextFields.Component;
+
+    public override IReadOnlyList<ComponentData> Merge(string directory, string mergedSegment,
+        IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources, MergeContext context)
+    {
+        var live = new List<(SegmentEntry Entry, SegmentReader Reader)>();
+        foreach (var s in sources)
+            if (s.Reader.LiveDocs > 0) live.Add(s);
+        var result = new List<ComponentData>();
+        var keys = SegmentEntry.CommonComponents(live.Select(s => s.Entry));
+        if (keys is null) return result;
+        foreach (var data in keys)
+        {
+            if (data.Component != Name) continue;
+            context.Cancellation.ThrowIfCancellationRequested();
+            var opened = new List<SegmentReader>();
+            try
+            {
+                foreach (var (entry, reader) in live) opened.Add(TextFields.Open(directory, entry.Name, data.Key, reader.Deletes));
+                string name = TextFields.SegmentName(mergedSegment, data.Key);
+                SegmentWriter.Write(directory, name, new SegmentMerger(opened), postingsOnly: true);
+                result.Add(new ComponentData(Name, data.Key, SegmentFiles.PostingsOnly(name)));
+            }
+            finally
+            {
+                foreach (var r in opened) r.Dispose();
+            }
+        }
+        return result;
+    }
+
+    public override ComponentData? Complete(string directory, SegmentEntry segment, SegmentReader reader, ComponentTemplate template, ServiceSet services) =>
+        TextFields.Write(directory, segment.Name, reader, template.Key, Analyzer.Create(template.Analyzer));
+}
+
+/// <summary>What <see cref="FieldIndexer.Build"/> did.</summary>
+internal sealed record FieldBuildResult(int SegmentsWritten, int SegmentsCurrent, long Documents, TimeSpan Elapsed);
+
+/// <summary>Gives every segment of an index (every shard's, for a sharded one) the postings of its text fields, from
+/// the stored documents; segments that have them are left alone. The caller commits (one atomic commit).</summary>
+internal static class FieldIndexer
+{
+    /// <param name="writers">The writer of the index, or of each shard, with their documents committed.</param>
+    /// <param name="progress">Called with (fraction done, documents done).</param>
+    public static FieldBuildResult Build(IReadOnlyList<IndexWriter> writers, Action<double, long>? progress = null, CancellationToken cancellation = default)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var segments = new List<(IndexWriter Writer, SegmentEntry Entry, SegmentReader Reader)>();
+        long total = 0;
+        foreach (var w in writers)
+            foreach (var (entry, reader) in w.Segments())
+            {
+                segments.Add((w, entry, reader));
+                total += entry.MaxDoc;
+            }
+        long done = 0;
+        int written = 0, current = 0;
+        progress?.Invoke(0, 0);
+        foreach (var (w, entry, reader) in segments)
+        {
+            bool wrote = false;
+            foreach (var field in TextFields.Names)
+            {
+                if (entry.Component(TextFields.Component, field) is not null) continue;
+                w.AddComponentData(entry.Name, TextFields.Write(w.Directory, entry.Name, reader, field, w.Analyzer, cancellation));
+                wrote = true;
+            }
+            if (wrote) written++; else current++;
+            done += entry.MaxDoc;
+            progress?.Invoke(total == 0 ? 1 : (double)done / total, done);
+        }
+        return new FieldBuildResult(written, current, done, clock.Elapsed);
+    }
+}
