@@ -7,6 +7,15 @@ namespace Relevo.Cli;
 /// given), and opening an index with them: the one place the CLI composes Relevo.</summary>
 internal static class CliIndex
 {
+    /// <summary>--syntax's value as a <see cref="QuerySyntax"/>, or null when it is none of plain, lucene, auto.</summary>
+    public static QuerySyntax? ParseSyntax(string value) => value.ToLowerInvariant() switch
+    {
+        "plain" => QuerySyntax.Plain,
+        "lucene" => QuerySyntax.Lucene,
+        "auto" => QuerySyntax.Auto,
+        _ => null,
+    };
+
     public static IReadOnlyList<IRelevoExtension> Extensions(LlmClient? llm = null) => [new DenseExtension(), new LlmExtension(llm)];
 
     /// <summary>The canonical text of a pipeline (a syntax error, with its column, before anything is opened).</summary>

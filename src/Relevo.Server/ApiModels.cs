@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Relevo.Server;
 
 /// <summary>The body of POST /api/search (GET takes the same as query parameters).</summary>
-internal sealed record SearchRequest(string? Q, int? K = null, string? Pipeline = null, bool? Explain = null);
+internal sealed record SearchRequest(string? Q, int? K = null, string? Pipeline = null, bool? Explain = null, string? Syntax = null);
 
 /// <summary>The answer to a search: the hits, the canonical pipeline, the analyzed query terms, the commit
 /// generation searched and the time taken (milliseconds, server side).</summary>

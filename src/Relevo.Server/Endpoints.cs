@@ -23,15 +23,15 @@ internal static class Endpoints
     {
         var api = app.MapGroup("/api");
 
-        api.MapGet("/search", async (ServerContext s, HttpContext ctx, string? q, int? k, string? pipeline, bool? explain) =>
-                TypedResults.Ok(await Search(s, new SearchRequest(q, k, pipeline, explain), ctx.RequestAborted)))
+        api.MapGet("/search", async (ServerContext s, HttpContext ctx, string? q, int? k, string? pipeline, bool? explain, string? syntax) =>
+                TypedResults.Ok(await Search(s, new SearchRequest(q, k, pipeline, explain, syntax), ctx.RequestAborted)))
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
             .Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable)
             .WithName("SearchGet")
-            .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (each hit's score decomposed: terms, fusion shares, token relevance).");
+            .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (each hit's score decomposed: terms, fusion shares, token relevance), syntax (auto: the Lucene query syntax when q uses it, else a bag of words; lucene; plain).");
         api.MapPost("/search", async (ServerContext s, HttpContext ctx, IOptions<JsonOptions> json) =>
-                TypedResults.Ok(await Search(s, ParseBody<SearchRequest>(BufferedBody.Of(ctx), json.Value.SerializerOptions, "{\"q\", \"k\", \"pipeline\", \"explain\"}"), ctx.RequestAborted)))
+                TypedResults.Ok(await Search(s, ParseBody<SearchRequest>(BufferedBody.Of(ctx), json.Value.SerializerOptions, "{\"q\", \"k\", \"pipeline\", \"explain\", \"syntax\"}"), ctx.RequestAborted)))
             .WithMetadata(new TakesBody(BodyKind.Search))
             .JsonBody<SearchRequest>("The query and its options as a JSON object.")
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
@@ -166,11 +166,18 @@ internal static class Endpoints
         if (k < 1 || k > o.MaxK) throw new ApiException(400, $"k: must be between 1 and {o.MaxK}, found {k}");
         if (r.Pipeline is { Length: > 1024 }) throw new ApiException(400, "pipeline: longer than 1024 characters");
         bool explain = r.Explain ?? false;
+        var syntax = r.Syntax switch
+        {
+            null or "auto" => QuerySyntax.Auto,
+            "lucene" => QuerySyntax.Lucene,
+            "plain" => QuerySyntax.Plain,
+            _ => throw new ApiException(400, $"syntax: '{r.Syntax}' is not one of auto, lucene, plain"),
+        };
         string pipeline = allowedPipeline ?? s.Pipeline(r.Pipeline);
 
         long start = Stopwatch.GetTimestamp();
         var result = await s.WithinBudget("search", cancellation,
-            budget => s.Index.SearchAsync(q, pipeline, k, new SearchOptions { Documents = true, Explain = explain }, budget));
+            budget => s.Index.SearchAsync(q, pipeline, k, new SearchOptions { Documents = true, Explain = explain, Syntax = syntax }, budget));
         var highlighter = new Highlighter(Analyzer.Create(result.Analyzer), result.QueryTerms);
         var hits = new SearchResultHit[result.Hits.Count];
         for (int i = 0; i < hits.Length; i++)

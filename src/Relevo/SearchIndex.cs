@@ -101,7 +101,7 @@ public sealed class SearchIndex : IDisposable
         using var lease = _source.AcquireTarget();
         var target = lease.Target;
         var context = new StageContext(target, _services, cancellation, trace: options.Explain);
-        var state = await p.ExecuteAsync(query, k, context).ConfigureAwait(false);
+        var state = await p.ExecuteAsync(query, k, context, options.Syntax).ConfigureAwait(false);
         var ranking = state.Ranking!;
         IReadOnlyList<Document?>? documents = options.Documents ? await target.DocumentsAsync(ranking.Hits, cancellation).ConfigureAwait(false) : null;
         Explanation?[]? explanations = null;
@@ -113,12 +113,12 @@ public sealed class SearchIndex : IDisposable
     /// <summary>One document's rank (from 1), hit and score explanation for a query, when it is among the pipeline's top
     /// <paramref name="depth"/>; null when it is not. The explanation is null when the pipeline explains no scores.</summary>
     internal async Task<(int Rank, Hit Hit, Explanation? Explanation)?> ExplainAsync(string query, string pipeline, string id, int depth,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default, QuerySyntax syntax = QuerySyntax.Auto)
     {
         var p = Parse(pipeline);
         using var lease = _source.AcquireTarget();
         var context = new StageContext(lease.Target, _services, cancellation, trace: true);
-        var state = await p.ExecuteAsync(query, depth, context).ConfigureAwait(false);
+        var state = await p.ExecuteAsync(query, depth, context, syntax).ConfigureAwait(false);
         var hits = state.Ranking!.Hits;
         for (int i = 0; i < hits.Count; i++)
             if (hits[i].Id == id)
@@ -149,7 +149,7 @@ public sealed class SearchIndex : IDisposable
         var rankings = new (string DocId, double Score)[queries.Count][];
         RunQueries(queries, p, k, options, (i, context, _) =>
         {
-            var hits = p.ExecuteAsync(queries[i].Text, k, context).AsTask().GetAwaiter().GetResult().Ranking!.Hits;
+            var hits = p.ExecuteAsync(queries[i].Text, k, context, options.Syntax).AsTask().GetAwaiter().GetResult().Ranking!.Hits;
             var ranked = new (string, double)[hits.Count];
             for (int j = 0; j < ranked.Length; j++) ranked[j] = (hits[j].Id, hits[j].Score);
             rankings[i] = ranked;
@@ -176,7 +176,7 @@ public sealed class SearchIndex : IDisposable
             if (retriever is not null && context.Target.LocalReader is { } reader)
             {
                 if (string.IsNullOrWhiteSpace(text)) throw new RelevoException("empty query");
-                var pending = retriever.PrepareRequestAsync(new PipelineQuery(text), context);
+                var pending = retriever.PrepareRequestAsync(PipelineQuery.Read(text, options.Syntax, context.Analyzer), context);
                 var request = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
                 int cap = Math.Min(k, Math.Max(reader.MaxDoc, 1));
                 if ((t_docs?.Length ?? 0) < cap) { t_docs = new int[cap]; t_scores = new float[cap]; }
@@ -190,7 +190,7 @@ public sealed class SearchIndex : IDisposable
             }
             else
             {
-                var hits = p.ExecuteAsync(text, k, context).AsTask().GetAwaiter().GetResult().Ranking!.Hits;
+                var hits = p.ExecuteAsync(text, k, context, options.Syntax).AsTask().GetAwaiter().GetResult().Ranking!.Hits;
                 for (int r = 0; r < hits.Count; r++) buffer.Line(qid, hits[r].Id, r + 1, hits[r].Score, tag);
             }
         }, (i, buffer, flush) =>

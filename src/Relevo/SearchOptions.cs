@@ -17,9 +17,25 @@ public sealed record SearchIndexOptions
     public Action<string, Exception>? Problem { get; init; }
 }
 
+/// <summary>How a query's text is read.</summary>
+public enum QuerySyntax
+{
+    /// <summary>A bag of words: the text's analysed terms, each weighing its count (Anserini's query form).</summary>
+    Plain,
+    /// <summary>The Lucene classic query syntax: <c>title:term</c>, <c>"a phrase"</c>, <c>+required -excluded</c>,
+    /// <c>AND</c>/<c>OR</c>/<c>NOT</c>, parentheses, <c>term^2</c>; a syntax error names its column.</summary>
+    Lucene,
+    /// <summary>The Lucene syntax when the text uses any of it, else a bag of words (what a search box expects).</summary>
+    Auto,
+}
+
 /// <summary>What a search returns besides hits.</summary>
 public sealed record SearchOptions
 {
+    /// <summary>How the query is read; a bag of words by default, as before the syntax existed (the CLI's `search`,
+    /// the API and the search page ask for <see cref="QuerySyntax.Auto"/>).</summary>
+    public QuerySyntax Syntax { get; init; } = QuerySyntax.Plain;
+
     /// <summary>Fetch each hit's stored document (<see cref="SearchResult.Documents"/>).</summary>
     public bool Documents { get; init; }
 
@@ -32,6 +48,10 @@ public sealed record RunOptions
 {
     /// <summary>Queries run at once; the run is identical for any number.</summary>
     public int Threads { get; init; } = 1;
+
+    /// <summary>How each query is read; a bag of words by default (test collections' queries are natural language,
+    /// whose quotes and colons are not operators).</summary>
+    public QuerySyntax Syntax { get; init; } = QuerySyntax.Plain;
 
     /// <summary>The run tag (last column of a TREC run line); the pipeline's canonical text by default.</summary>
     public string? Tag { get; init; }

@@ -15,11 +15,13 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
         [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("e.g. bm25, bm25(k1=1.2,b=0.75), ql(mu=1000), bm25>>rm3>>bm25, fuse(rrf,bm25,ql)")] public string Pipeline { get; init; } = "bm25";
         [CommandOption("--explain")][Description("Show what each score is made of: BM25/QL terms, fusion shares, a dense score's words and sentences.")] public bool Explain { get; init; }
         [CommandOption("--json")][Description("Print the hits as JSON.")] public bool Json { get; init; }
+        [CommandOption("--syntax <MODE>")][DefaultValue("auto")][Description("auto: the Lucene query syntax (title:term, \"a phrase\", +must -not, AND/OR/NOT, (groups), term^2) when the query uses it, else a bag of words; lucene; plain.")] public string Syntax { get; init; } = "auto";
 
         public override ValidationResult Validate()
         {
             if (IndexDir.Length == 0) return ValidationResult.Error("--index is required");
             if (K < 1) return ValidationResult.Error("--k must be at least 1");
+            if (CliIndex.ParseSyntax(Syntax) is null) return ValidationResult.Error($"--syntax: '{Syntax}' is not one of auto, lucene, plain");
             return ValidationResult.Success();
         }
     }
@@ -32,7 +34,7 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
         using var index = CliIndex.Open(settings.IndexDir, llm);
         bool explain = settings.Explain;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = index.Search(settings.Query, pipeline, settings.K, new SearchOptions { Documents = true, Explain = explain });
+        var result = index.Search(settings.Query, pipeline, settings.K, new SearchOptions { Documents = true, Explain = explain, Syntax = CliIndex.ParseSyntax(settings.Syntax)!.Value });
         double ms = clock.Elapsed.TotalMilliseconds;
         LlmOptions.Report(llm);
         var hits = result.Hits;

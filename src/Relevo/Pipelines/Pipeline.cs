@@ -15,11 +15,11 @@ internal sealed class Pipeline
         new(PipelineParser.Parse(text, registry ?? ExtensionRegistry.Core));
 
     /// <summary>The top k for one query, and the final state (the query as the last stage saw it, e.g. after RM3).</summary>
-    public async ValueTask<PipelineState> ExecuteAsync(string queryText, int k, StageContext context)
+    public async ValueTask<PipelineState> ExecuteAsync(string queryText, int k, StageContext context, QuerySyntax syntax = QuerySyntax.Plain)
     {
         if (string.IsNullOrWhiteSpace(queryText)) throw new RelevoException("empty query");
         if (k < 1) throw new RelevoException("k must be at least 1");
-        var state = await context.RunAsync(Root, new PipelineState(new PipelineQuery(queryText), null), k).ConfigureAwait(false);
+        var state = await context.RunAsync(Root, new PipelineState(PipelineQuery.Read(queryText, syntax, context.Analyzer), null), k).ConfigureAwait(false);
         var ranking = state.Ranking ?? throw new RelevoException($"pipeline '{Text}' ends without a retriever");
         return state with { Ranking = ranking.Cut(k) };
     }

@@ -10,8 +10,19 @@ public sealed record PipelineState(PipelineQuery Query, Ranking? Ranking);
 /// (dense); a stage that rewrites the text (query expansion) starts a new query.</summary>
 public sealed record PipelineQuery(string Text)
 {
+    /// <summary>The query for <paramref name="text"/> read with <paramref name="syntax"/> (a syntax error names its
+    /// column); clauses whose words the index's analyzer removes entirely are left out as Lucene's parser leaves them.</summary>
+    internal static PipelineQuery Read(string text, QuerySyntax syntax, Analysis.Analyzer analyzer) =>
+        syntax == QuerySyntax.Lucene || syntax == QuerySyntax.Auto && Search.Syntax.QueryParser.UsesSyntax(text)
+            ? new PipelineQuery(text) { Structured = Search.Syntax.QueryParser.Parse(text, (_, words) => analyzer.Terms(words).Count == 0) }
+            : new PipelineQuery(text);
+
     /// <summary>Weighted analysed terms set by feedback (RM3, Rocchio); null: the text's analysed terms.</summary>
     internal Query? Terms { get; init; }
+
+    /// <summary>The text read as a query in the Lucene classic syntax, when it is one (<see cref="QuerySyntax"/>); null:
+    /// a bag of words.</summary>
+    internal Search.Syntax.QueryNode? Structured { get; init; }
 
     /// <summary>A query vector set by vector feedback; null: the text's embedding.</summary>
     public float[]? Vector { get; init; }

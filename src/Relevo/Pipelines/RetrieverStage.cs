@@ -65,7 +65,8 @@ public abstract class RetrieverStage : Stage
     }
 
     /// <summary>The weighted terms of the current query: those feedback set, else the text's analysed terms.</summary>
-    internal static Query TermsOf(PipelineQuery q, StageContext context) => q.Terms ?? Query.Parse(q.Text, context.Analyzer);
+    internal static Query TermsOf(PipelineQuery q, StageContext context) =>
+        q.Terms ?? (q.Structured is { } node ? Relevo.Search.Structured.StructuredQuery.TermsOf(node, context.Analyzer) : Query.Parse(q.Text, context.Analyzer));
 }
 
 /// <summary>bm25(k1, b, impacts): Lucene's BM25 (Anserini's defaults k1 = 0.9, b = 0.4), pruned with MaxScore. Over an
@@ -95,7 +96,8 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
 
     internal override int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
         Span<int> docs, Span<float> scores, float floor, SharedBound? shared) =>
-        Fields is not null ? MultiField(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared)
+        request.Terms?.Structured is { } node ? Structured(reader, node, statistics).Search(k, docs, scores, floor, shared)
+        : Fields is not null ? MultiField(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared)
         : ImpactSearcher(reader, statistics) is { } impacts
             ? impacts.SearchDocs(request.Terms!, k, docs, scores, null, floor, shared)
             : Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
@@ -104,8 +106,18 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
     internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, ReadOnlySpan<int> segment,
         ReadOnlySpan<int> doc, Span<float> scores)
     {
-        if (Fields is not null) MultiField(reader, statistics).ScoreDocs(request.Terms!, segment, doc, scores);
+        if (request.Terms?.Structured is { } node) Structured(reader, node, statistics).ScoreDocs(segment, doc, scores);
+        else if (Fields is not null) MultiField(reader, statistics).ScoreDocs(request.Terms!, segment, doc, scores);
         else Searcher(reader, statistics).ScoreDocs(request.Terms!, segment, doc, scores);
+    }
+
+    /// <summary>A query in the Lucene syntax compiled against a commit (exhaustive matching). A shard would need the
+    /// collection-wide statistics of every field and term the tree names, which are not gathered yet: refused.</summary>
+    internal Relevo.Search.Structured.StructuredQuery Structured(IndexReader reader, Relevo.Search.Syntax.QueryNode node, ICollectionStatistics? statistics)
+    {
+        if (statistics is not null)
+            throw new RelevoException("queries in the Lucene syntax are not supported on a sharded index yet");
+        return new Relevo.Search.Structured.StructuredQuery(reader, node, Parameters, Fields);
     }
 
     /// <summary>The searcher of a commit for these parameters (shared per reader), or one over given statistics.</summary>
@@ -139,7 +151,8 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
     internal override bool ExplainsTerms => true;
 
     internal override Explanation Explain(IndexReader reader, Query query, Hit hit, ICollectionStatistics? statistics) =>
-        Fields is not null ? MultiField(reader, statistics).Explain(query, hit)
+        query.Structured is { } node ? Structured(reader, node, statistics).Explain(hit)
+        : Fields is not null ? MultiField(reader, statistics).Explain(query, hit)
         : ImpactSearcher(reader, statistics) is { } impacts ? impacts.Explain(query, hit) : Searcher(reader, statistics).Explain(query, hit);
 }
 

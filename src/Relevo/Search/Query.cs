@@ -10,6 +10,11 @@ internal sealed class Query
     public IReadOnlyList<(string Term, float Weight)> Terms { get; }
     public string Text { get; }
 
+    /// <summary>The query in the Lucene classic syntax when it was written in it (<see cref="Terms"/> are then its
+    /// words outside excluded clauses): bm25 matches and scores by the tree; retrievers that take a bag of words read
+    /// <see cref="Terms"/>.</summary>
+    public Syntax.QueryNode? Structured { get; init; }
+
     public Query(string text, IReadOnlyList<(string Term, float Weight)> terms)
     {
         Text = text;

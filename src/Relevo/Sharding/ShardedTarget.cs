@@ -33,9 +33,19 @@ internal sealed class ShardedTarget : ISearchTarget
     /// <summary>The cluster-wide version this query's reads used (<see cref="ShardVersion.Latest"/> before the first).</summary>
     public long Version { get; private set; } = ShardVersion.Latest;
 
+    /// <summary>A query in the Lucene syntax reaches shards as its bag of words only; bm25 would match it by the tree,
+    /// whose fields' and terms' collection-wide statistics are not gathered yet: refused rather than answered as
+    /// something else.</summary>
+    private static void RefuseStructured(RetrieverStage retriever, RetrievalRequest request)
+    {
+        if (retriever is Bm25Stage && request.Terms?.Structured is not null)
+            throw new RelevoException("queries in the Lucene syntax are not supported on a sharded index yet (search with plain text)");
+    }
+
     public async ValueTask<Hit[]> RetrieveAsync(RetrieverStage retriever, RetrievalRequest request, int k, CancellationToken cancellation)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
+        RefuseStructured(retriever, request);
         var query = request.Terms;
         var terms = new string[query?.Terms.Count ?? 0];
         var weights = new float[terms.Length];
@@ -126,6 +136,7 @@ internal sealed class ShardedTarget : ISearchTarget
     /// search scores it (the "retriever.score" document operation).</summary>
     public async ValueTask<float[]> ScoreAsync(RetrieverStage retriever, RetrievalRequest request, IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {
+        RefuseStructured(retriever, request);
         string[]? terms = null;
         float[]? weights = null;
         GlobalStatistics? global = null;

@@ -73,4 +73,31 @@ public sealed class FieldsCliTests(ITestOutputHelper output)
         Assert.Contains(" a ", " " + title.Stdout.Replace('\n', ' ') + " ");
         Assert.DoesNotContain(" b ", " " + title.Stdout.Replace('\n', ' ') + " ");
     }
+
+    /// <summary>`relevo search` reads the Lucene syntax when the query uses it (a syntax error names its column);
+    /// `relevo run` reads query files as words unless --syntax lucene, and then a bad query is named by its id.</summary>
+    [Fact]
+    public void Search_and_run_read_the_lucene_syntax_when_asked()
+    {
+        using var tmp = new TempDir();
+        string index = tmp["i"], corpus = tmp["corpus.jsonl"], queries = tmp["queries.jsonl"];
+        File.WriteAllLines(corpus,
+        [
+            """{"_id": "a", "title": "vitamin d", "text": "sunlight and bones"}""",
+            """{"_id": "b", "title": "bones", "text": "vitamin d deficiency and vitamin supplements"}""",
+        ]);
+        Ok("index", "--corpus", corpus, "--index", index, "--fields");
+        var hits = Ok("search", "--index", index, "--query", "title:vitamin OR text:supplements^2").Stdout;
+        Assert.Matches(@"1\. b .*\n.*2\. a ", hits);
+        var bad = CliRunner.Logged(output, "search", "--index", index, "--query", "vitamin AND");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("query column 12: expected a term, phrase or group after 'AND'", bad.Stderr);
+
+        File.WriteAllLines(queries, ["""{"_id": "q1", "text": "vitamin (d"}"""]);
+        Ok("run", "--index", index, "--queries", queries, "--output", tmp["plain.trec"]); // words: vitamin, d
+        Assert.Equal(2, File.ReadAllLines(tmp["plain.trec"]).Length);
+        var lucene = CliRunner.Logged(output, "run", "--index", index, "--queries", queries, "--output", tmp["lucene.trec"], "--syntax", "lucene");
+        Assert.NotEqual(0, lucene.ExitCode);
+        Assert.Contains("query q1: query column 11: expected ')' to close the group opened at column 9", lucene.Stderr);
+    }
 }

@@ -115,6 +115,18 @@ internal sealed class LuceneBm25 : IDisposable
         return hits;
     }
 
+    /// <summary>The analyzer the index was built with (EnglishAnalyzer), for parsers that build Lucene queries.</summary>
+    public Analyzer IndexAnalyzer => _analyzer;
+
+    /// <summary>The top k for any Lucene query (e.g. one the classic QueryParser built).</summary>
+    public List<(string DocId, float Score)> Search(Lucene.Net.Search.Query query, int k)
+    {
+        var hits = new List<(string, float)>();
+        foreach (var sd in _searcher.Search(query, k).ScoreDocs)
+            hits.Add((_searcher.Doc(sd.Doc).Get("id"), sd.Score));
+        return hits;
+    }
+
     public TrecRun Run(IReadOnlyList<(string Id, string Text)> queries, int k)
     {
         var run = new TrecRun("lucene");

@@ -96,7 +96,7 @@ public sealed partial class LayeringTests(ITestOutputHelper output)
                 "Relevo.IndexStatus", "Relevo.PipelineChoice", "Relevo.Pipelines.PipelineQuery", "Relevo.Pipelines.PipelineState",
                 "Relevo.Pipelines.PipelineSyntaxException", "Relevo.Pipelines.Ranking", "Relevo.Pipelines.RerankStage",
                 "Relevo.Pipelines.RetrieverStage", "Relevo.Pipelines.Stage", "Relevo.Pipelines.StageContext", "Relevo.Pipelines.StageSyntax",
-                "Relevo.RelevoException", "Relevo.RunOptions", "Relevo.SearchIndex", "Relevo.SearchIndexOptions", "Relevo.SearchOptions",
+                "Relevo.QuerySyntax", "Relevo.RelevoException", "Relevo.RunOptions", "Relevo.SearchIndex", "Relevo.SearchIndexOptions", "Relevo.SearchOptions",
                 "Relevo.SearchResult", "Relevo.SpanShare", "Relevo.StageFactory", "Relevo.TermContribution", "Relevo.TokenAttribution",
                 "Relevo.TokenShare", "Relevo.WeightedTerm", "Relevo.WriterOptions",
             ],

@@ -1,0 +1,333 @@
+using Relevo.Analysis;
+using Relevo.Index;
+using Relevo.Index.Fields;
+using Relevo.Search.Similarities;
+using Relevo.Search.Syntax;
+
+namespace Relevo.Search.Structured;
+
+/// <summary>A query in the Lucene classic syntax (<see cref="QueryParser"/>) compiled against one commit for BM25, as
+/// Lucene 4.8 (and so Anserini) builds and scores it: every term or phrase is analysed with the index's analyzer (a term
+/// that analyses to nothing is dropped, one that analyses to several words becomes their disjunction, as the classic
+/// parser does), each field is searched with its own statistics and norms, boosts multiply down the tree, and a boolean
+/// query sums the scores of its matching clauses: with required clauses it matches the documents that match them all,
+/// without, those that match at least one optional clause; excluded clauses remove documents; a query of excluded
+/// clauses only matches nothing. Matching is exhaustive (every posting of every term read), so the result is exact and
+/// the reference later pruned scorers are checked against.</summary>
+internal sealed class StructuredQuery
+{
+    /// <summary>The field unfielded terms search when the stage names no fields: the one concatenated field.</summary>
+    public const string DefaultField = "contents";
+
+    private readonly IndexReader _reader;
+    private readonly Matcher? _root;
+    private readonly List<TermMatcher> _leaves = [];
+
+    public QueryNode Node { get; }
+
+    /// <param name="fields">The fields unfielded terms search, summed with their boosts (multi-field BM25); null or
+    /// empty: the concatenated field.</param>
+    public StructuredQuery(IndexReader reader, QueryNode node, Bm25Parameters parameters, IReadOnlyList<FieldBoost>? fields = null)
+    {
+        _reader = reader;
+        Node = node;
+        _parameters = parameters;
+        _defaults = fields is { Count: > 0 } ? fields : [new FieldBoost(DefaultField, 1)];
+        _root = Compile(node, 1f, excluded: false);
+    }
+
+    private readonly Bm25Parameters _parameters;
+    private readonly IReadOnlyList<FieldBoost> _defaults;
+    private readonly Dictionary<string, (IReadOnlyList<SegmentReader> Segments, Bm25Similarity Similarity)> _fieldCache = new(StringComparer.Ordinal);
+
+    /// <summary>The query's words as a bag: the analysed terms of its terms and phrases outside excluded clauses, each
+    /// weighing the product of the boosts above it (what feedback, term features and bag-of-words retrievers read), with
+    /// the tree kept in <see cref="Query.Structured"/>.</summary>
+    public static Query TermsOf(QueryNode node, Analyzer analyzer)
+    {
+        var terms = new List<(string Term, float Weight)>();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        void Walk(QueryNode n, float boost, bool excluded)
+        {
+            switch (n)
+            {
+                case TermNode t: Add(t.Text, boost * t.Boost, excluded); break;
+                case PhraseNode p: Add(p.Text, boost * p.Boost, excluded); break;
+                case BooleanNode b:
+                    foreach (var c in b.Clauses) Walk(c.Node, boost * b.Boost, excluded ^ (c.Occur == Occur.MustNot));
+                    break;
+            }
+        }
+        void Add(string text, float weight, bool excluded)
+        {
+            if (excluded) return;
+            foreach (var w in analyzer.Terms(text))
+            {
+                if (index.TryGetValue(w, out int i)) terms[i] = (w, terms[i].Weight + weight);
+                else { index[w] = terms.Count; terms.Add((w, weight)); }
+            }
+        }
+        Walk(node, 1f, false);
+        return new Query(node.ToString(), terms) { Structured = node };
+    }
+
+    /// <summary>The top k as global document numbers and scores, best first (ties by smaller document number).</summary>
+    public int Search(int k, Span<int> docs, Span<float> scores, float floor = float.NegativeInfinity, SharedBound? shared = null)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        var top = new TopKCollector(Math.Min(k, 1024));
+        top.Reset(k, floor, shared);
+        if (_root is not null)
+            for (int s = 0; s < _reader.Segments.Count; s++)
+            {
+                var seg = _reader.Segments[s];
+                var list = _root.Match(s, seg.MaxDoc);
+                for (int i = 0; i < list.Count; i++)
+                {
+                    int d = list.Docs[i];
+                    if (!seg.IsDeleted(d) && list.Scores[i] >= top.Threshold) top.Collect(_reader.DocBase[s] + d, list.Scores[i]);
+                }
+            }
+        top.DetachShared();
+        return top.DrainInto(docs, scores);
+    }
+
+    /// <summary>The top k documents.</summary>
+    public IReadOnlyList<Hit> Search(int k)
+    {
+        int cap = Math.Min(k, Math.Max(_reader.MaxDoc, 1));
+        var docs = new int[cap];
+        var scores = new float[cap];
+        int n = Search(k, docs, scores);
+        return _reader.ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n));
+    }
+
+    /// <summary>The scores of given documents (0 for those that do not match or are deleted).</summary>
+    public void ScoreDocs(ReadOnlySpan<int> segment, ReadOnlySpan<int> doc, Span<float> scores)
+    {
+        scores.Clear();
+        if (_root is null) return;
+        var bySegment = new Dictionary<int, MatchList>();
+        for (int i = 0; i < segment.Length; i++)
+        {
+            var seg = _reader.Segments[segment[i]];
+            if (seg.IsDeleted(doc[i])) continue;
+            if (!bySegment.TryGetValue(segment[i], out var list)) bySegment[segment[i]] = list = _root.Match(segment[i], seg.MaxDoc);
+            int at = Array.BinarySearch(list.Docs, 0, list.Count, doc[i]);
+            if (at >= 0) scores[i] = list.Scores[at];
+        }
+    }
+
+    /// <summary>Each term's contribution to a hit's score, named "field:term" (the concatenated field's terms without a
+    /// prefix), for the terms of clauses that are not excluded; they add up to the score (float rounding aside).</summary>
+    public Explanation Explain(Hit hit)
+    {
+        var terms = new List<TermContribution>();
+        double total = 0;
+        foreach (var leaf in _leaves)
+        {
+            if (leaf.Excluded) continue;
+            var seg = leaf.Segments[hit.Segment];
+            int tf = Bm25Searcher.TermFrequency(seg, leaf.Term, hit.Doc);
+            if (tf == 0) continue;
+            byte norm = seg.Norms[hit.Doc];
+            float contribution = leaf.Scorer.Score(tf, norm);
+            total += contribution;
+            terms.Add(new TermContribution(leaf.Field == DefaultField ? leaf.Term : leaf.Field + ":" + leaf.Term, leaf.Boost, leaf.DocFreq,
+                leaf.Idf, tf, SmallFloat.Byte4ToInt(norm), leaf.Similarity.AverageLength, contribution) { DocCount = leaf.Similarity.Statistics.DocCount });
+        }
+        return new Explanation(hit.Id, hit.Score, "bm25") { K1 = _parameters.K1, B = _parameters.B, Terms = terms };
+    }
+
+    // ------------------------------------------------------------------ compilation
+
+    private Matcher? Compile(QueryNode node, float boost, bool excluded) => node switch
+    {
+        TermNode t => CompileText(t.Field, t.Text, boost * t.Boost, excluded, t.Column),
+        PhraseNode p => CompilePhrase(p, boost * p.Boost, excluded),
+        BooleanNode b => CompileBoolean(b, boost * b.Boost, excluded),
+        RangeNode r => throw new QuerySyntaxException(r.Column,
+            $"range queries need typed fields, which this index does not have (its text fields: {string.Join(", ", AllFields())})"),
+        _ => throw new InvalidOperationException($"unknown query node {node.GetType().Name}"),
+    };
+
+    private static IEnumerable<string> AllFields() => [DefaultField, .. TextFields.Names];
+
+    /// <summary>The fields a node searches: its own, or the stage's default fields (with their boosts).</summary>
+    private IReadOnlyList<FieldBoost> FieldsOf(string? field, int column)
+    {
+        if (field is null) return _defaults;
+        if (field != DefaultField && !TextFields.IsField(field))
+            throw new QuerySyntaxException(column, $"unknown field '{field}' (the fields are {string.Join(", ", AllFields())})");
+        return [new FieldBoost(field, 1)];
+    }
+
+    private (IReadOnlyList<SegmentReader> Segments, Bm25Similarity Similarity) Field(string field)
+    {
+        if (_fieldCache.TryGetValue(field, out var f)) return f;
+        if (field == DefaultField)
+            f = (_reader.Segments, new Bm25Similarity(_parameters, _reader.Statistics));
+        else
+        {
+            var view = FieldView.Of(_reader, field);
+            f = (view.Segments, new Bm25Similarity(_parameters, view));
+        }
+        _fieldCache[field] = f;
+        return f;
+    }
+
+    /// <summary>A term's text in each of its fields: analysed; no words: dropped (null); one word: that term; several:
+    /// their disjunction (Lucene's classic parser with the default OR operator).</summary>
+    private Matcher? CompileText(string? field, string text, float boost, bool excluded, int column)
+    {
+        var perField = new List<Matcher>();
+        foreach (var f in FieldsOf(field, column))
+        {
+            var words = _reader.AnalyzerInstance.Terms(text);
+            if (words.Count == 0) continue;
+            var (segments, similarity) = Field(f.Field);
+            var clauses = new List<Matcher>();
+            foreach (var w in words)
+                clauses.Add(Leaf(f.Field, segments, similarity, w, boost * f.Boost, excluded));
+            perField.Add(clauses.Count == 1 ? clauses[0] : new BooleanMatcher([], [.. clauses], []));
+        }
+        return perField.Count switch { 0 => null, 1 => perField[0], _ => new BooleanMatcher([], [.. perField], []) };
+    }
+
+    private TermMatcher Leaf(string field, IReadOnlyList<SegmentReader> segments, Bm25Similarity similarity, string term, float boost, bool excluded)
+    {
+        long df = similarity.Statistics.DocFreq(term);
+        similarity.TryGetScorer(term, boost, out var scorer); // df 0: the leaf matches nothing
+        var leaf = new TermMatcher(field, segments, term, scorer, boost, excluded, similarity, df, df == 0 ? 0 : Bm25Scorer.Idf(df, similarity.Statistics.DocCount));
+        _leaves.Add(leaf);
+        return leaf;
+    }
+
+    private Matcher? CompilePhrase(PhraseNode p, float boost, bool excluded)
+    {
+        var words = _reader.AnalyzerInstance.Terms(p.Text);
+        if (words.Count <= 1) return CompileText(p.Field, p.Text, boost, excluded, p.Column); // one word: a term query
+        throw new QuerySyntaxException(p.Column, "phrase queries need positions, which this index does not keep");
+    }
+
+    private Matcher? CompileBoolean(BooleanNode b, float boost, bool excluded)
+    {
+        var must = new List<Matcher>();
+        var should = new List<Matcher>();
+        var mustNot = new List<Matcher>();
+        foreach (var clause in b.Clauses)
+        {
+            bool not = clause.Occur == Occur.MustNot;
+            var m = Compile(clause.Node, boost, excluded ^ not);
+            if (m is null) continue; // analysed to nothing: dropped, as Lucene's parser drops it
+            (clause.Occur switch { Occur.Must => must, Occur.MustNot => mustNot, _ => should }).Add(m);
+        }
+        if (must.Count == 0 && should.Count == 0 && mustNot.Count == 0) return null;
+        return new BooleanMatcher([.. must], [.. should], [.. mustNot]);
+    }
+}
+
+/// <summary>Matching documents of one segment in increasing order, with their scores.</summary>
+internal sealed class MatchList
+{
+    public int[] Docs = new int[16];
+    public float[] Scores = new float[16];
+    public int Count;
+
+    public void Add(int doc, float score)
+    {
+        if (Count == Docs.Length)
+        {
+            Array.Resize(ref Docs, Count * 2);
+            Array.Resize(ref Scores, Count * 2);
+        }
+        Docs[Count] = doc;
+        Scores[Count] = score;
+        Count++;
+    }
+}
+
+/// <summary>A compiled query node: its matching documents in a segment, with scores.</summary>
+internal abstract class Matcher
+{
+    /// <param name="s">The segment's index in the commit.</param>
+    /// <param name="maxDoc">The segment's document count.</param>
+    public abstract MatchList Match(int s, int maxDoc);
+}
+
+/// <summary>One analysed term in one field, scored by BM25 with that field's statistics and the product of the boosts
+/// above it.</summary>
+internal sealed class TermMatcher(string fieldName, IReadOnlyList<SegmentReader> segments, string term, Bm25TermScorer scorer, float boost,
+    bool excluded, Bm25Similarity similarity, long docFreq, float idf) : Matcher
+{
+    public string Field => fieldName;
+    public IReadOnlyList<SegmentReader> Segments => segments;
+    public string Term => term;
+    public Bm25TermScorer Scorer => scorer;
+    public float Boost => boost;
+    /// <summary>Under an odd number of exclusions: it removes documents rather than scoring them.</summary>
+    public bool Excluded => excluded;
+    public Bm25Similarity Similarity => similarity;
+    public long DocFreq => docFreq;
+    public float Idf => idf;
+
+    public override MatchList Match(int s, int maxDoc)
+    {
+        var list = new MatchList();
+        if (docFreq == 0) return list;
+        var seg = segments[s];
+        int ord = seg.FindTerm(term);
+        if (ord < 0) return list;
+        var norms = seg.Norms;
+        var cursor = seg.Postings(ord);
+        for (int b = 0; b < cursor.BlockCount; b++)
+        {
+            cursor.ReadBlock(b);
+            for (int i = 0; i < cursor.BlockLength; i++)
+            {
+                int d = cursor.Docs[i];
+                list.Add(d, scorer.Score(cursor.Freqs[i], norms[d]));
+            }
+        }
+        return list;
+    }
+}
+
+/// <summary>Lucene's BooleanQuery (coord 1, as under BM25): with required clauses, the documents matching all of them;
+/// without, those matching at least one optional clause; excluded clauses remove documents; the score is the sum of the
+/// matching clauses' scores (in double, then float, as Lucene's boolean scorers sum).</summary>
+internal sealed class BooleanMatcher(Matcher[] must, Matcher[] should, Matcher[] mustNot) : Matcher
+{
+    public override MatchList Match(int s, int maxDoc)
+    {
+        var result = new MatchList();
+        if (must.Length == 0 && should.Length == 0) return result; // only exclusions: nothing matches
+        var sums = new double[maxDoc];
+        var required = new int[maxDoc];
+        var matched = new bool[maxDoc];
+        var touched = new List<int>();
+        foreach (var m in must) Accumulate(m.Match(s, maxDoc), sums, required, matched, touched, countRequired: true);
+        foreach (var m in should) Accumulate(m.Match(s, maxDoc), sums, required, matched, touched, countRequired: false);
+        var excluded = new bool[maxDoc];
+        foreach (var m in mustNot)
+        {
+            var list = m.Match(s, maxDoc);
+            for (int i = 0; i < list.Count; i++) excluded[list.Docs[i]] = true;
+        }
+        touched.Sort();
+        foreach (int d in touched)
+            if (required[d] == must.Length && !excluded[d]) result.Add(d, (float)sums[d]);
+        return result;
+    }
+
+    private static void Accumulate(MatchList list, double[] sums, int[] required, bool[] matched, List<int> touched, bool countRequired)
+    {
+        for (int i = 0; i < list.Count; i++)
+        {
+            int d = list.Docs[i];
+            if (!matched[d]) { matched[d] = true; touched.Add(d); }
+            sums[d] += list.Scores[i];
+            if (countRequired) required[d]++;
+        }
+    }
+}

@@ -1,0 +1,167 @@
+using System.Text.RegularExpressions;
+using LuceneParser = Lucene.Net.QueryParsers.Classic.QueryParser;
+using Lucene.Net.Util;
+using Relevo.Collections;
+using Relevo.Index;
+using Relevo.Index.Fields;
+using Relevo.Pipelines;
+using Relevo.Search;
+using Relevo.Search.Similarities;
+using Relevo.Search.Structured;
+using Relevo.Search.Syntax;
+using Xunit.Abstractions;
+
+namespace Relevo.Tests.Search;
+
+/// <summary>Queries in the Lucene classic syntax (fields, required and excluded clauses, AND/OR/NOT, groups, boosts)
+/// against Lucene.NET 4.8 parsing and searching the same strings over the same documents, with title and text as
+/// fields of their own beside the concatenated field.</summary>
+public class StructuredQueryTests(ITestOutputHelper output)
+{
+    private static IndexReader BuildWithFields(string corpus, string dir)
+    {
+        using (var writer = IndexWriter.Open(dir, new IndexWriterOptions { Components = [FieldComponent.Instance] }))
+        {
+            CorpusIndexer.AddCorpus(writer, corpus);
+            writer.Commit();
+            FieldIndexer.Build([writer]);
+            writer.Commit();
+        }
+        return IndexReader.Open(dir);
+    }
+
+    /// <summary>Boolean queries generated from the collection's own query words: random fields, operators, groups and
+    /// boosts. Every query's top 100 has Lucene's documents and scores (Lucene's times k1 + 1), ties aside, and Lucene's
+    /// hit count up to 100.</summary>
+    [Theory]
+    [InlineData("scifact", 400)]
+    [InlineData("cranfield", 300)]
+    public void GeneratedBooleanQueriesRankAsLucene(string name, int count)
+    {
+        var ds = TestData.Dataset(name);
+        using var tmp = new TempDir();
+        using var reader = BuildWithFields(ds.CorpusPath, tmp.Path);
+        using var lucene = new LuceneBm25(ds.CorpusPath, 0.9f, 0.4f, lucene8Norms: true, withFields: true);
+        var parser = new LuceneParser(LuceneVersion.LUCENE_48, "contents", lucene.IndexAnalyzer);
+        var words = JsonlReader.ReadQueries(ds.QueriesPath)
+            .SelectMany(q => Regex.Matches(q.Text.ToLowerInvariant(), "[a-z]{3,}").Select(m => m.Value))
+            .Where(w => w is not ("and" or "not")).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var rng = new Random(2026);
+        int compared = 0, mismatched = 0, empty = 0;
+        for (int n = 0; n < count; n++)
+        {
+            string text = Generate(rng, words, depth: 0);
+            var ours = new StructuredQuery(reader, PipelineQuery.Read(text, QuerySyntax.Lucene, reader.AnalyzerInstance).Structured!, new Bm25Parameters()).Search(100);
+            var theirs = lucene.Search(parser.Parse(text), 100);
+            if (theirs.Count == 0) empty++;
+            if (ours.Count != theirs.Count)
+            {
+                mismatched++;
+                output.WriteLine($"{text}: {ours.Count} hits, Lucene {theirs.Count}");
+                continue;
+            }
+            for (int i = 0; i < ours.Count; i++)
+            {
+                float expected = theirs[i].Score / (1 + 0.9f);
+                bool sameScore = Math.Abs(ours[i].Score - expected) <= 1e-5f * Math.Max(1f, expected);
+                bool sameDoc = ours[i].Id == theirs[i].DocId || sameScore && HasTie(theirs, i);
+                if (!sameScore || !sameDoc)
+                {
+                    mismatched++;
+                    if (mismatched <= 10) output.WriteLine($"{text} rank {i + 1}: Relevo {ours[i].Id} {ours[i].Score}, Lucene {theirs[i].DocId} {expected}");
+                    break;
+                }
+                compared++;
+            }
+        }
+        output.WriteLine($"{name}: {count} queries, {compared} ranks compared, {empty} with no hits, {mismatched} differ");
+        Assert.True(compared > 10 * count, $"only {compared} ranks compared");
+        Assert.True(empty < count / 4, $"{empty} of {count} queries matched nothing");
+        Assert.Equal(0, mismatched);
+    }
+
+    private static string Generate(Random rng, string[] words, int depth)
+    {
+        int clauses = rng.Next(1, 5);
+        var parts = new List<string>();
+        for (int c = 0; c < clauses; c++)
+        {
+            string clause;
+            if (depth < 2 && rng.Next(5) == 0)
+                clause = "(" + Generate(rng, words, depth + 1) + ")";
+            else
+            {
+                clause = words[rng.Next(words.Length)];
+                if (rng.Next(3) == 0) clause = (rng.Next(2) == 0 ? "title:" : "text:") + clause;
+            }
+            if (rng.Next(6) == 0) clause += "^" + (rng.Next(1, 8) / 2.0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            int op = c > 0 ? rng.Next(8) : -1;
+            if (op == 0) parts.Add("AND");
+            else if (op == 1) parts.Add("OR");
+            else if (op == 2) parts.Add("AND NOT");
+            int mod = op == 2 ? -1 : rng.Next(7);
+            if (mod == 0) clause = "+" + clause;
+            else if (mod == 1 && c > 0) clause = "-" + clause;
+            parts.Add(clause);
+        }
+        return string.Join(' ', parts);
+    }
+
+    private static bool HasTie(List<(string DocId, float Score)> hits, int i) =>
+        (i > 0 && Math.Abs(hits[i - 1].Score - hits[i].Score) <= 1e-5f * hits[i].Score) ||
+        (i + 1 < hits.Count && Math.Abs(hits[i + 1].Score - hits[i].Score) <= 1e-5f * hits[i].Score);
+
+    /// <summary>A plain query read as Lucene syntax scores exactly as the bag of words does, and `auto` leaves text
+    /// without syntax a bag of words.</summary>
+    [Fact]
+    public void PlainWordsScoreAsTheBagOfWords()
+    {
+        var ds = TestData.Dataset("scifact");
+        using var tmp = new TempDir();
+        using var reader = BuildWithFields(ds.CorpusPath, tmp.Path);
+        var flat = new Bm25Searcher(reader);
+        foreach (var (_, text) in JsonlReader.ReadQueries(ds.QueriesPath).Take(50))
+        {
+            string words = string.Join(' ', Regex.Matches(text, "[A-Za-z]+").Select(m => m.Value).Where(w => w is not ("AND" or "OR" or "NOT")));
+            var ours = new StructuredQuery(reader, Relevo.Search.Syntax.QueryParser.Parse(words), new Bm25Parameters()).Search(20);
+            var bag = flat.Search(Query.Parse(words, reader.AnalyzerInstance), 20);
+            Assert.Equal(bag.Select(h => h.Id), ours.Select(h => h.Id));
+            for (int i = 0; i < bag.Count; i++) Assert.Equal(bag[i].Score, ours[i].Score, 4);
+        }
+        Assert.Null(PipelineQuery.Read("what causes cancer", QuerySyntax.Auto, reader.AnalyzerInstance).Structured);
+        Assert.NotNull(PipelineQuery.Read("title:cancer", QuerySyntax.Auto, reader.AnalyzerInstance).Structured);
+        Assert.Null(PipelineQuery.Read("title:cancer", QuerySyntax.Plain, reader.AnalyzerInstance).Structured);
+    }
+
+    /// <summary>Through the pipeline: the explanation's terms add up to each hit's score, excluded words are not among
+    /// the query's terms, and a field the index lacks, a range, or a syntax error is refused naming its column.</summary>
+    [Fact]
+    public async Task PipelineSearchExplainsAndRefusesWhatItCannotDo()
+    {
+        using var tmp = new TempDir();
+        using (var w = IndexWriter.Open(tmp.Path, new IndexWriterOptions { Components = [FieldComponent.Instance] }))
+        {
+            foreach (var d in TestIndexes.Small) w.Add(d);
+            w.Commit();
+            FieldIndexer.Build([w]);
+            w.Commit();
+        }
+        using var index = SearchIndex.Open(tmp.Path);
+        var result = await index.SearchAsync("+title:vitamin cancer -cold", "bm25", 10, new SearchOptions { Explain = true, Syntax = QuerySyntax.Auto });
+        Assert.Equal(["d1"], result.Hits.Select(h => h.Id));
+        Assert.DoesNotContain("cold", result.QueryTerms);
+        var e = result.Explanations![0]!;
+        Assert.Equal(result.Hits[0].Score, (float)e.Terms!.Sum(t => (double)t.Score), 4);
+        Assert.Contains(e.Terms!, t => t.Term == "title:vitamin");
+
+        var lucene = new SearchOptions { Syntax = QuerySyntax.Lucene };
+        var unknown = await Assert.ThrowsAsync<QuerySyntaxException>(() => index.SearchAsync("vitamin body:cold", "bm25", 10, lucene));
+        Assert.Equal(9, unknown.Column);
+        var range = await Assert.ThrowsAsync<QuerySyntaxException>(() => index.SearchAsync("title:[a TO b]", "bm25", 10, lucene));
+        Assert.Equal(1, range.Column);
+        var bad = await Assert.ThrowsAsync<QuerySyntaxException>(() => index.SearchAsync("(vitamin", "bm25", 10, lucene));
+        Assert.Contains("column 1", bad.Message);
+        // read as words (the library's default) the same string searches
+        Assert.NotEmpty((await index.SearchAsync("(vitamin", "bm25", 10)).Hits);
+    }
+}
