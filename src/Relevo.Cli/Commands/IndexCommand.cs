@@ -51,6 +51,10 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         [Description("Also index title and text as fields of their own (postings and length norms per field, beside the concatenated field every index has), for multi-field BM25: bm25(fields=[title,text]). Without --dataset/--corpus: builds them for an existing index.")]
         public bool Fields { get; init; }
 
+        [CommandOption("--positions")]
+        [Description("Also keep term positions (for phrase queries, \"a b\" and \"a b\"~N) of the concatenated field, and of title and text with --fields. Without --dataset/--corpus: builds them for an existing index.")]
+        public bool Positions { get; init; }
+
         [CommandOption("--bits <N>")]
         [Description("Bits of the quantized impacts (1 to 8).")]
         [DefaultValue(8)]
@@ -72,20 +76,21 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
             : Impacts is not (null or "bm25") ? Spectre.Console.ValidationResult.Error($"--impacts: '{Impacts}' is not a known model (bm25); pre-encoded weights come with --vectors")
             : Bits is < 1 or > 8 ? Spectre.Console.ValidationResult.Error($"--bits: {Bits} is outside 1..8")
             : Vectors is not null && (Dataset is not null || Corpus is not null) ? Spectre.Console.ValidationResult.Error("--vectors is the corpus: give it instead of --dataset/--corpus")
-            : Vectors is not null && (Impacts is not null || Dense is not null || Fields) ? Spectre.Console.ValidationResult.Error("--vectors builds an index of pre-encoded weights: --impacts, --fields and --dense do not apply")
+            : Vectors is not null && (Impacts is not null || Dense is not null || Fields || Positions) ? Spectre.Console.ValidationResult.Error("--vectors builds an index of pre-encoded weights: --impacts, --fields, --positions and --dense do not apply")
             : base.Validate();
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         if (settings.Vectors is { } vectors) return IndexVectors(settings, vectors, cancellation);
-        if ((settings.Impacts is not null || settings.Fields) && settings.Dataset is null && settings.Corpus is null)
+        if ((settings.Impacts is not null || settings.Fields || settings.Positions) && settings.Dataset is null && settings.Corpus is null)
         {
             // no documents to add: (re)build the impacts or fields of the index as it is
             if (!Relevo.Index.Manifest.Exists(settings.IndexDir) && !Relevo.Sharding.ShardedManifest.Exists(settings.IndexDir))
                 throw new RelevoException($"{settings.IndexDir}: no index here; give --dataset or --corpus to create one");
             using var existing = SearchIndex.OpenWriter(settings.IndexDir, new WriterOptions { CommitStage = CliHost.CommitStageHook() }, CliIndex.Extensions());
             if (settings.Fields) BuildFields(existing, cancellation);
+            if (settings.Positions) BuildPositions(existing, cancellation);
             if (settings.Impacts is not null) BuildImpacts(existing, Relevo.Index.Impacts.ImpactModel.Bm25, settings.Bits, 0, cancellation);
             return 0;
         }
@@ -110,6 +115,7 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
                               : $"({writer.LiveDocs:N0} live documents) ") +
                           $"in {clock.Elapsed.TotalSeconds:N1} s");
         if (settings.Fields) BuildFields(writer, cancellation);
+        if (settings.Positions) BuildPositions(writer, cancellation);
         if (settings.Impacts is not null) BuildImpacts(writer, Relevo.Index.Impacts.ImpactModel.Bm25, settings.Bits, 0, cancellation);
         if (settings.Dense is { } dense)
         {
@@ -139,6 +145,17 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         if (result.SegmentsWritten > 0) writer.Commit();
         Console.WriteLine($"fields: title, text; {result.SegmentsWritten} segment(s) written, {result.SegmentsCurrent} already current, " +
                           $"{result.Documents:N0} documents in {result.Elapsed.TotalSeconds:N1} s");
+    }
+
+    private static void BuildPositions(DocumentWriter writer, CancellationToken cancellation)
+    {
+        var writers = new List<Relevo.Index.IndexWriter>();
+        writer.ForEachIndexWriter((w, _) => writers.Add(w));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (written, current) = ProgressReporter.Run("positions", "docs", report =>
+            Relevo.Index.Positions.PositionsIndexer.Build(writers, (fraction, n) => report(fraction, 1, n), cancellation));
+        if (written > 0) writer.Commit();
+        Console.WriteLine($"positions: {written} segment(s) written, {current} already current, in {clock.Elapsed.TotalSeconds:N1} s");
     }
 
     private static void BuildImpacts(DocumentWriter writer, Relevo.Index.Impacts.ImpactModel model, int bits, double maximum, CancellationToken cancellation)

@@ -14,15 +14,25 @@ internal sealed class EnglishAnalyzer : Analyzer
         // a token is at most 255 chars; twice that covers any growth under lower-casing
         Span<char> buffer = stackalloc char[2 * StandardTokenizer.MaxTokenLength];
         var tokenizer = new StandardTokenizer(text);
+        int gap = 0;
         while (tokenizer.Next(out int start, out int length))
         {
+            gap += tokenizer.Skipped;
             ReadOnlySpan<char> token = text.Slice(start, length);
             token = token[..EnglishPossessive.Strip(token)];
             int n = LowerCaser.Lower(token, buffer);
             Span<char> term = buffer[..n];
             if (EnglishStopWords.Contains(term))
+            {
+                gap++; // Lucene's StopFilter keeps the position
                 continue;
+            }
             n = PorterStemmer.Stem(term);
+            if (gap > 0)
+            {
+                sink.OnGap(gap);
+                gap = 0;
+            }
             sink.OnTerm(buffer[..n]);
         }
     }

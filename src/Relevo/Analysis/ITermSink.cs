@@ -5,4 +5,9 @@ namespace Relevo.Analysis;
 internal interface ITermSink
 {
     void OnTerm(ReadOnlySpan<char> term);
+
+    /// <summary>Called before a term when <paramref name="positions"/> tokens were dropped since the previous one (stop
+    /// words, tokens over the length limit): Lucene's position increment, which phrase matching counts, minus one.
+    /// Sinks that keep no positions ignore it.</summary>
+    void OnGap(int positions) { }
 }

@@ -14,6 +14,7 @@ internal sealed class LowercaseAnalyzer : Analyzer
         var tokenizer = new StandardTokenizer(text);
         while (tokenizer.Next(out int start, out int length))
         {
+            if (tokenizer.Skipped > 0) sink.OnGap(tokenizer.Skipped);
             int n = LowerCaser.Lower(text.Slice(start, length), buffer);
             sink.OnTerm(buffer[..n]);
         }

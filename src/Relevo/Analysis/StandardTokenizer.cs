@@ -45,9 +45,14 @@ internal ref struct StandardTokenizer
         HebrewDQH,    // accepting: Hebrew_Letter Double_Quote Hebrew_Letter (WB7c)
     }
 
+    /// <summary>Tokens dropped for their length just before the token <see cref="Next"/> found last (Lucene's
+    /// StandardTokenizer adds them to that token's position increment).</summary>
+    public int Skipped { get; private set; }
+
     /// <summary>Finds the next token; false at the end of the text.</summary>
     public bool Next(out int start, out int length)
     {
+        Skipped = 0;
         while (pos < text.Length)
         {
             int at = pos;
@@ -64,6 +69,7 @@ internal ref struct StandardTokenizer
                 length = end - at;
                 return true;
             }
+            Skipped++;
         }
         start = length = 0;
         return false;

@@ -420,6 +420,7 @@ internal sealed class IndexWriter : IDisposable
         if ((everywhere is null || everywhere.Count == 0) && elsewhere?.Invoke() is { } other)
             (templates, everywhere) = other;
         if (everywhere is null || everywhere.Count == 0) return;
+        everywhere = [.. everywhere.OrderBy(d => FindComponent(d.Component)?.Order ?? 0)];
         for (int i = 0; i < _segments.Count; i++)
         {
             var (entry, reader, deletes, _) = _segments[i];
@@ -572,7 +573,8 @@ internal sealed class IndexWriter : IDisposable
         foreach (var s in range)
             foreach (var c in s.Entry.Components)
                 if (FindComponent(c.Component) is { } component && !list.Contains(component)) list.Add(component);
-        return list;
+        // data computed from another component's (a field's positions from its postings) comes after it
+        return [.. list.OrderBy(c => c.Order)];
     }
 
     /// <summary>The writer's last commit (what <see cref="Commit"/> last made durable, or what it opened).</summary>

@@ -24,6 +24,10 @@ internal abstract class SegmentComponent
     /// <summary>The name the manifest records the data under (e.g. "vectors").</summary>
     public abstract string Name { get; }
 
+    /// <summary>When this component's data is written in a merge or for new documents, relative to the others (lower
+    /// first): data computed from another component's (positions from a field's postings) comes after it.</summary>
+    public virtual int Order => 0;
+
     /// <summary>Writes (and fsyncs) the merged segment's data for this component from the source segments, in the
     /// merged numbering: the sources' live documents in order, deleted ones dropped (each source's
     /// <see cref="SegmentReader.Deletes"/> are the deletions the merge applies). Returns the data the merged segment

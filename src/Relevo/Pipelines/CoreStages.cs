@@ -31,6 +31,7 @@ internal static class CoreStages
         });
         r.AddComponent(Index.Impacts.ImpactComponent.Instance);
         r.AddComponent(Index.Fields.FieldComponent.Instance);
+        r.AddComponent(Index.Positions.PositionsComponent.Instance);
         r.AddDocumentOperation(ExplainRequest.Operation, (reader, argument, segment, doc) => ExplainRequest.Run(r, reader, argument, segment, doc));
         r.AddDocumentOperation(ScoreRequest.Operation, (reader, argument, segment, doc) => ScoreRequest.Run(r, reader, argument, segment, doc));
         r.AddStage("ql", "ql(mu)", s =>

@@ -87,6 +87,14 @@ public sealed class FieldsCliTests(ITestOutputHelper output)
             """{"_id": "b", "title": "bones", "text": "vitamin d deficiency and vitamin supplements"}""",
         ]);
         Ok("index", "--corpus", corpus, "--index", index, "--fields");
+        var noPositions = CliRunner.Logged(output, "search", "--index", index, "--query", "\"vitamin d\"");
+        Assert.NotEqual(0, noPositions.ExitCode);
+        Assert.Contains("relevo index --index DIR --positions", noPositions.Stderr);
+        Assert.Contains("positions: 1 segment(s) written", Ok("index", "--index", index, "--positions").Stdout);
+        // "vitamin d" opens a's title and stands in b's text; "d deficiency" only in b's text
+        Assert.Matches(@"1\. b ", Ok("search", "--index", index, "--query", "\"d deficiency\"").Stdout);
+        Assert.DoesNotMatch(@" a ", Ok("search", "--index", index, "--query", "text:\"d deficiency\"").Stdout);
+        Assert.Matches(@"1\. a ", Ok("search", "--index", index, "--query", "title:\"vitamin d\"").Stdout);
         var hits = Ok("search", "--index", index, "--query", "title:vitamin OR text:supplements^2").Stdout;
         Assert.Matches(@"1\. b .*\n.*2\. a ", hits);
         var bad = CliRunner.Logged(output, "search", "--index", index, "--query", "vitamin AND");

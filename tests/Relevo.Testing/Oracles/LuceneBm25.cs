@@ -168,6 +168,14 @@ internal sealed class LuceneBm25 : IDisposable
             return new Lucene.Net.Search.Explanation(Idf(df, n), $"idf(docFreq={df}, docCount={n})");
         }
 
+        /// <summary>A phrase's idf: its words' idfs summed, each over docCount (Lucene 8; Lucene 4.8 takes maxDoc).</summary>
+        public override Lucene.Net.Search.Explanation IdfExplain(CollectionStatistics collectionStats, TermStatistics[] termStats)
+        {
+            float idf = 0;
+            foreach (var t in termStats) idf += Idf(t.DocFreq, collectionStats.DocCount);
+            return new Lucene.Net.Search.Explanation(idf, "idf(sum over docCount)");
+        }
+
         protected override byte EncodeNormValue(float boost, int fieldLength) => Relevo.Index.SmallFloat.IntToByte4(fieldLength);
         protected override float DecodeNormValue(byte b) => Relevo.Index.SmallFloat.Byte4ToInt(b);
     }

@@ -13,7 +13,11 @@ namespace Relevo.Tests.Search;
 /// merges, deletions and later writes.</summary>
 public class MultiFieldBm25Tests(ITestOutputHelper output)
 {
-    private static readonly IndexWriterOptions WithFields = new() { Components = [FieldComponent.Instance], ReplaceExisting = true };
+    private static readonly IndexWriterOptions WithFields = new()
+    {
+        Components = [FieldComponent.Instance, Relevo.Index.Positions.PositionsComponent.Instance],
+        ReplaceExisting = true,
+    };
 
     /// <summary>Indexes a corpus with its field postings (one commit each) and opens it.</summary>
     private static IndexReader BuildWithFields(string corpus, string dir)
@@ -120,9 +124,9 @@ public class MultiFieldBm25Tests(ITestOutputHelper output)
         return docs;
     }
 
-    /// <summary>Field postings are written for documents added after them (as a served index's writes complete their
-    /// segments) and merged with their segments, deleted documents dropped: after deletions and a merge, multi-field
-    /// scores equal those of a new index built from the live documents in one go.</summary>
+    /// <summary>Field postings and positions are written for documents added after them (as a served index's writes
+    /// complete their segments) and merged with their segments, deleted documents dropped: after deletions and a merge,
+    /// multi-field and phrase scores equal those of a new index built from the live documents in one go.</summary>
     [Fact]
     public void FieldPostingsFollowWritesDeletionsAndMerges()
     {
@@ -136,6 +140,7 @@ public class MultiFieldBm25Tests(ITestOutputHelper output)
             foreach (var d in batches[0]) w.Add(d);
             w.Commit();
             FieldIndexer.Build([w]);
+            Relevo.Index.Positions.PositionsIndexer.Build([w]);
             w.Commit();
             foreach (var batch in batches.Skip(1))
             {
@@ -143,12 +148,12 @@ public class MultiFieldBm25Tests(ITestOutputHelper output)
                 w.CompleteComponents(services);
                 w.Commit();
             }
-            Assert.All(w.LastCommit.Segments, s => Assert.Equal(["text", "title"], s.Components.Select(c => c.Key).Order()));
+            Assert.All(w.LastCommit.Segments, s => Assert.Equal(["contents", "text", "text", "title", "title"], s.Components.Select(c => c.Key).Order()));
             foreach (var batch in batches)
                 for (int i = 0; i < batch.Count; i += 3) Assert.True(w.Delete(batch[i].Id));
             w.Commit();
             w.ForceMerge();
-            Assert.Equal(["text", "title"], w.LastCommit.Segments.Single().Components.Select(c => c.Key).Order());
+            Assert.Equal(["contents", "text", "text", "title", "title"], w.LastCommit.Segments.Single().Components.Select(c => c.Key).Order());
         }
         var live = batches.SelectMany(b => b.Where((_, i) => i % 3 != 0)).ToList();
         using (var w = IndexWriter.Open(fresh, WithFields))
@@ -156,6 +161,7 @@ public class MultiFieldBm25Tests(ITestOutputHelper output)
             foreach (var d in live) w.Add(d);
             w.Commit();
             FieldIndexer.Build([w]);
+            Relevo.Index.Positions.PositionsIndexer.Build([w]);
             w.Commit();
         }
         using var a = IndexReader.Open(incremental);
@@ -167,6 +173,14 @@ public class MultiFieldBm25Tests(ITestOutputHelper output)
         {
             var ha = sa.Search(Query.Parse(text, a.AnalyzerInstance), 50);
             var hb = sb.Search(Query.Parse(text, b.AnalyzerInstance), 50);
+            Assert.NotEmpty(ha);
+            Assert.Equal(hb.Select(h => (h.Id, h.Score)), ha.Select(h => (h.Id, h.Score)));
+        }
+        foreach (string text in new[] { "\"vitamin cancer\"", "title:\"sleep memory\"", "text:\"gene protein\"~3", "\"heart exercise\"~1 +coffee" })
+        {
+            var na = Relevo.Pipelines.PipelineQuery.Read(text, QuerySyntax.Lucene, a.AnalyzerInstance).Structured!;
+            var ha = new Relevo.Search.Structured.StructuredQuery(a, na, new Bm25Parameters()).Search(50);
+            var hb = new Relevo.Search.Structured.StructuredQuery(b, na, new Bm25Parameters()).Search(50);
             Assert.NotEmpty(ha);
             Assert.Equal(hb.Select(h => (h.Id, h.Score)), ha.Select(h => (h.Id, h.Score)));
         }

@@ -4,6 +4,7 @@ using Lucene.Net.Util;
 using Relevo.Collections;
 using Relevo.Index;
 using Relevo.Index.Fields;
+using Relevo.Index.Positions;
 using Relevo.Pipelines;
 using Relevo.Search;
 using Relevo.Search.Similarities;
@@ -18,16 +19,87 @@ namespace Relevo.Tests.Search;
 /// fields of their own beside the concatenated field.</summary>
 public class StructuredQueryTests(ITestOutputHelper output)
 {
-    private static IndexReader BuildWithFields(string corpus, string dir)
+    private static IndexReader BuildWithFields(string corpus, string dir, bool positions = false)
     {
-        using (var writer = IndexWriter.Open(dir, new IndexWriterOptions { Components = [FieldComponent.Instance] }))
+        using (var writer = IndexWriter.Open(dir, new IndexWriterOptions { Components = [FieldComponent.Instance, PositionsComponent.Instance] }))
         {
             CorpusIndexer.AddCorpus(writer, corpus);
             writer.Commit();
             FieldIndexer.Build([writer]);
+            if (positions) PositionsIndexer.Build([writer]);
             writer.Commit();
         }
         return IndexReader.Open(dir);
+    }
+
+    /// <summary>Every two- and three-word phrase of the collection's queries (stop words inside included, so removed
+    /// words keep their positions), exact in the concatenated field; every third one also in title and in text, and
+    /// with slop 2 (Lucene's sloppy frequency): the same top 100 and scores as Lucene.NET.</summary>
+    [Theory]
+    [InlineData("scifact")]
+    [InlineData("cranfield")]
+    public void PhrasesRankAsLucene(string name)
+    {
+        var ds = TestData.Dataset(name);
+        using var tmp = new TempDir();
+        using var reader = BuildWithFields(ds.CorpusPath, tmp.Path, positions: true);
+        using var lucene = new LuceneBm25(ds.CorpusPath, 0.9f, 0.4f, lucene8Norms: true, withFields: true);
+        var parser = new LuceneParser(LuceneVersion.LUCENE_48, "contents", lucene.IndexAnalyzer);
+        var phrases = new List<string>();
+        foreach (var (_, text) in JsonlReader.ReadQueries(ds.QueriesPath))
+        {
+            var words = Regex.Matches(text, "[A-Za-z0-9]+").Select(m => m.Value).ToArray();
+            for (int length = 2; length <= 3; length++)
+                for (int i = 0; i + length <= words.Length; i++)
+                {
+                    string phrase = "\"" + string.Join(' ', words.Skip(i).Take(length)) + "\"";
+                    phrases.Add(phrase);
+                    if (phrases.Count % 3 == 0)
+                    {
+                        phrases.Add("title:" + phrase);
+                        phrases.Add("text:" + phrase + "~2");
+                        phrases.Add(phrase + "~2");
+                    }
+                }
+        }
+        int compared = 0, mismatched = 0, matching = 0, repeating = 0;
+        foreach (string text in phrases.Distinct())
+        {
+            var node = PipelineQuery.Read(text, QuerySyntax.Lucene, reader.AnalyzerInstance).Structured!;
+            IReadOnlyList<Hit> ours;
+            try
+            {
+                ours = new StructuredQuery(reader, node, new Bm25Parameters()).Search(100);
+            }
+            catch (QuerySyntaxException e) when (e.Message.Contains("repeats a word", StringComparison.Ordinal))
+            {
+                repeating++; // refused, and said so
+                continue;
+            }
+            var theirs = lucene.Search(parser.Parse(text), 100);
+            if (theirs.Count > 0) matching++;
+            if (ours.Count != theirs.Count)
+            {
+                if (++mismatched <= 10) output.WriteLine($"{text}: {ours.Count} hits, Lucene {theirs.Count}");
+                continue;
+            }
+            for (int i = 0; i < ours.Count; i++)
+            {
+                float expected = theirs[i].Score / (1 + 0.9f);
+                bool sameScore = Math.Abs(ours[i].Score - expected) <= 1e-5f * Math.Max(1f, expected);
+                bool sameDoc = ours[i].Id == theirs[i].DocId || sameScore && HasTie(theirs, i);
+                if (!sameScore || !sameDoc)
+                {
+                    if (++mismatched <= 10) output.WriteLine($"{text} rank {i + 1}: Relevo {ours[i].Id} {ours[i].Score}, Lucene {theirs[i].DocId} {expected}");
+                    break;
+                }
+                compared++;
+            }
+        }
+        output.WriteLine($"{name}: {phrases.Distinct().Count()} phrase queries, {matching} match something, {compared} ranks compared, " +
+                         $"{repeating} sloppy ones repeating a word refused, {mismatched} differ");
+        Assert.True(matching > phrases.Count / 5, $"only {matching} phrases match anything");
+        Assert.Equal(0, mismatched);
     }
 
     /// <summary>Boolean queries generated from the collection's own query words: random fields, operators, groups and

@@ -1,6 +1,7 @@
 using Relevo.Analysis;
 using Relevo.Index;
 using Relevo.Index.Fields;
+using Relevo.Index.Positions;
 using Relevo.Search.Similarities;
 using Relevo.Search.Syntax;
 
@@ -136,6 +137,15 @@ internal sealed class StructuredQuery
             terms.Add(new TermContribution(leaf.Field == DefaultField ? leaf.Term : leaf.Field + ":" + leaf.Term, leaf.Boost, leaf.DocFreq,
                 leaf.Idf, tf, SmallFloat.Byte4ToInt(norm), leaf.Similarity.AverageLength, contribution) { DocCount = leaf.Similarity.Statistics.DocCount });
         }
+        foreach (var phrase in _phrases)
+        {
+            if (phrase.Excluded) continue;
+            var (score, freq) = phrase.ScoreOf(hit.Segment, hit.Doc);
+            if (freq == 0) continue;
+            var seg = phrase.Segments[hit.Segment];
+            terms.Add(new TermContribution((phrase.Field == DefaultField ? "" : phrase.Field + ":") + phrase.Text, phrase.Boost, 0, phrase.Idf,
+                (int)MathF.Ceiling(freq), SmallFloat.Byte4ToInt(seg.Norms[hit.Doc]), phrase.Similarity.AverageLength, score) { DocCount = phrase.Similarity.Statistics.DocCount });
+        }
         return new Explanation(hit.Id, hit.Score, "bm25") { K1 = _parameters.K1, B = _parameters.B, Terms = terms };
     }
 
@@ -203,11 +213,42 @@ internal sealed class StructuredQuery
         return leaf;
     }
 
+    /// <summary>A phrase in each of its fields: its analysed words with their positions (a removed stop word keeps
+    /// its place, as in Lucene); no words: dropped; one word: a term query (Lucene's parser does the same).</summary>
     private Matcher? CompilePhrase(PhraseNode p, float boost, bool excluded)
     {
-        var words = _reader.AnalyzerInstance.Terms(p.Text);
-        if (words.Count <= 1) return CompileText(p.Field, p.Text, boost, excluded, p.Column); // one word: a term query
-        throw new QuerySyntaxException(p.Column, "phrase queries need positions, which this index does not keep");
+        var words = PositionedTerms(p.Text);
+        if (words.Count <= 1) return CompileText(p.Field, p.Text, boost, excluded, p.Column);
+        if (p.Slop > 0 && words.Select(w => w.Term).Distinct(StringComparer.Ordinal).Count() < words.Count)
+            throw new QuerySyntaxException(p.Column, "a phrase with slop that repeats a word is not supported yet");
+        var perField = new List<Matcher>();
+        foreach (var f in FieldsOf(p.Field, p.Column))
+        {
+            var (segments, similarity) = Field(f.Field);
+            var positions = PositionsView.Of(_reader, f.Field);
+            var phrase = new PhraseMatcher(f.Field, segments, positions, [.. words], p.Slop, boost * f.Boost, excluded, similarity);
+            _phrases.Add(phrase);
+            perField.Add(phrase);
+        }
+        return perField.Count == 1 ? perField[0] : new BooleanMatcher([], [.. perField], []);
+    }
+
+    private readonly List<PhraseMatcher> _phrases = [];
+
+    /// <summary>The analysed words of a text with their positions, counting removed tokens as Lucene does.</summary>
+    private List<(string Term, int Position)> PositionedTerms(string text)
+    {
+        var sink = new PositionSink();
+        _reader.AnalyzerInstance.Analyze(text, sink);
+        return sink.Terms;
+    }
+
+    private sealed class PositionSink : ITermSink
+    {
+        private int _position = -1;
+        public List<(string Term, int Position)> Terms { get; } = [];
+        public void OnGap(int positions) => _position += positions;
+        public void OnTerm(ReadOnlySpan<char> term) => Terms.Add((term.ToString(), ++_position));
     }
 
     private Matcher? CompileBoolean(BooleanNode b, float boost, bool excluded)
@@ -328,6 +369,274 @@ internal sealed class BooleanMatcher(Matcher[] must, Matcher[] should, Matcher[]
             if (!matched[d]) { matched[d] = true; touched.Add(d); }
             sums[d] += list.Scores[i];
             if (countRequired) required[d]++;
+        }
+    }
+}
+
+/// <summary>The positions of one field, segment by segment in a commit's order (<c>relevo index --positions</c>),
+/// opened once per commit and field and disposed with the reader.</summary>
+internal sealed class PositionsView : IDisposable
+{
+    public IReadOnlyList<PositionsFile> Files { get; }
+
+    private PositionsView(IReadOnlyList<PositionsFile> files) => Files = files;
+
+    public static PositionsView Of(IndexReader reader, string field) => reader.Component("positions." + field, r => Open(r, field));
+
+    private static PositionsView Open(IndexReader reader, string field)
+    {
+        var postings = field == StructuredQuery.DefaultField ? reader.Segments : FieldView.Of(reader, field).Segments;
+        var files = new List<PositionsFile>();
+        try
+        {
+            for (int i = 0; i < reader.Segments.Count; i++)
+            {
+                var entry = reader.Manifest.Segments[i];
+                var data = entry.Component(PositionsFile.Component, field)
+                    ?? throw new RelevoException($"{reader.Directory}: segment {entry.Name} keeps no positions of '{field}', which phrase queries need; " +
+                                                 "build them with `relevo index --index DIR --positions`");
+                files.Add(PositionsFile.Open(Path.Combine(reader.Directory, data.Files[0]), postings[i]));
+            }
+            return new PositionsView(files);
+        }
+        catch
+        {
+            foreach (var f in files) f.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var f in Files) f.Dispose();
+    }
+}
+
+/// <summary>A phrase in one field, as Lucene's PhraseQuery scores it under BM25: the documents holding every word at
+/// the phrase's relative positions (exactly, or within <c>slop</c> moves), the phrase's frequency in the document
+/// as its tf (the number of exact matches; for a sloppy phrase the sum of 1 / (1 + match length) over the matches
+/// Lucene's SloppyPhraseScorer counts), the words' idfs summed as its idf.</summary>
+internal sealed class PhraseMatcher : Matcher
+{
+    private readonly string[] _terms;
+    private readonly int[] _offsets;
+    private readonly int _slop;
+    private readonly PositionsView _positions;
+    private readonly float _weight;
+
+    public PhraseMatcher(string field, IReadOnlyList<SegmentReader> segments, PositionsView positions, (string Term, int Position)[] words,
+        int slop, float boost, bool excluded, Bm25Similarity similarity)
+    {
+        Field = field;
+        Segments = segments;
+        _positions = positions;
+        _terms = words.Select(w => w.Term).ToArray();
+        _offsets = words.Select(w => w.Position).ToArray();
+        _slop = slop;
+        Boost = boost;
+        Excluded = excluded;
+        Similarity = similarity;
+        Text = "\"" + string.Join(' ', _terms) + "\"" + (slop > 0 ? "~" + slop : "");
+        float idf = 0;
+        foreach (var t in _terms)
+        {
+            long df = similarity.Statistics.DocFreq(t);
+            if (df == 0) { Matchable = false; continue; }
+            idf += Bm25Scorer.Idf(df, similarity.Statistics.DocCount);
+        }
+        Idf = idf;
+        _weight = boost * idf;
+    }
+
+    public string Field { get; }
+    public IReadOnlyList<SegmentReader> Segments { get; }
+    public string Text { get; }
+    public float Boost { get; }
+    public bool Excluded { get; }
+    public float Idf { get; }
+    public Bm25Similarity Similarity { get; }
+    /// <summary>False when a word is in no document: the phrase matches nothing.</summary>
+    private bool Matchable { get; } = true;
+
+    public override MatchList Match(int s, int maxDoc)
+    {
+        var list = new MatchList();
+        if (!Matchable) return list;
+        Run(s, -1, list);
+        return list;
+    }
+
+    /// <summary>The score and phrase frequency of one document (0, 0 when the phrase is not in it).</summary>
+    public (float Score, float Freq) ScoreOf(int s, int doc)
+    {
+        if (!Matchable) return (0, 0);
+        var list = new MatchList();
+        float freq = Run(s, doc, list);
+        return list.Count == 0 ? (0, 0) : (list.Scores[0], freq);
+    }
+
+    /// <summary>Walks the words' postings together (every document holding all of them) and adds the documents whose
+    /// positions hold the phrase; only <paramref name="only"/> when it is not -1. Returns the last frequency found.</summary>
+    private float Run(int s, int only, MatchList list)
+    {
+        var seg = Segments[s];
+        var file = _positions.Files[s];
+        int n = _terms.Length;
+        var cursors = new TermCursor[n];
+        for (int i = 0; i < n; i++)
+        {
+            int ord = seg.FindTerm(_terms[i]);
+            if (ord < 0) return 0;
+            cursors[i] = new TermCursor(seg.Postings(ord), ord, file);
+        }
+        var norms = seg.Norms;
+        float last = 0;
+        int target = Math.Max(only, 0);
+        while (true)
+        {
+            int candidate = cursors[0].Advance(target);
+            if (candidate == int.MaxValue) return last;
+            bool all = true;
+            for (int i = 1; i < n && all; i++)
+            {
+                int d = cursors[i].Advance(candidate);
+                if (d == int.MaxValue) return last;
+                if (d != candidate)
+                {
+                    target = d;
+                    all = false;
+                }
+            }
+            if (!all) continue;
+            if (only >= 0 && candidate != only) return last;
+            float freq = _slop == 0 ? ExactFreq(cursors) : SloppyFreq(cursors);
+            if (freq > 0)
+            {
+                last = freq;
+                list.Add(candidate, Bm25Scorer.Score(_weight, freq, Similarity.NormInverse(norms[candidate])));
+            }
+            if (only >= 0) return last;
+            target = candidate + 1;
+        }
+    }
+
+    /// <summary>Start positions where every word stands at its offset from the first. As Lucene's ExactPhraseScorer,
+    /// a start before the document's first position does not count: a phrase whose first words the analyzer removed
+    /// ("of perinatal mortality") does not match where its first kept word opens the document.</summary>
+    private float ExactFreq(TermCursor[] cursors)
+    {
+        var first = cursors[0].Positions();
+        int count = 0;
+        foreach (int p in first)
+        {
+            int start = p - _offsets[0];
+            if (start < 0) continue;
+            bool all = true;
+            for (int i = 1; i < cursors.Length && all; i++)
+                all = cursors[i].Positions().BinarySearch(start + _offsets[i]) >= 0;
+            if (all) count++;
+        }
+        return count;
+    }
+
+    /// <summary>Lucene 4.8's SloppyPhraseScorer.phraseFreq for distinct words: the words' positions (less their
+    /// offsets) advanced smallest first; each time the smallest moves past the next smallest, the window it closed
+    /// (largest minus smallest, minimized meanwhile) counts 1 / (1 + length) when within the slop.</summary>
+    private float SloppyFreq(TermCursor[] cursors)
+    {
+        int n = cursors.Length;
+        var position = new int[n];
+        var next = new int[n];
+        int end = int.MinValue;
+        for (int i = 0; i < n; i++)
+        {
+            position[i] = cursors[i].Positions()[0] - _offsets[i];
+            next[i] = 1;
+            end = Math.Max(end, position[i]);
+        }
+        // the queue's order: position, then offset, then the word's place in the phrase (Lucene's PhraseQueue)
+        bool Less(int a, int b) => position[a] != position[b] ? position[a] < position[b]
+            : _offsets[a] != _offsets[b] ? _offsets[a] < _offsets[b] : a < b;
+        var queue = new List<int>(n);
+        for (int i = 0; i < n; i++) queue.Add(i);
+        int Pop()
+        {
+            int best = 0;
+            for (int i = 1; i < queue.Count; i++) if (Less(queue[i], queue[best])) best = i;
+            int top = queue[best];
+            queue.RemoveAt(best);
+            return top;
+        }
+        int Top()
+        {
+            int best = queue[0];
+            foreach (int q in queue) if (Less(q, best)) best = q;
+            return best;
+        }
+        float freq = 0;
+        int pp = Pop();
+        int matchLength = end - position[pp];
+        int nextPosition = position[Top()];
+        while (true)
+        {
+            var ps = cursors[pp].Positions();
+            if (next[pp] >= ps.Length) break;
+            position[pp] = ps[next[pp]++] - _offsets[pp];
+            if (position[pp] > end) end = position[pp];
+            if (position[pp] > nextPosition)
+            {
+                if (matchLength <= _slop) freq += 1.0f / (matchLength + 1);
+                queue.Add(pp);
+                pp = Pop();
+                nextPosition = position[Top()];
+                matchLength = end - position[pp];
+            }
+            else
+            {
+                int matchLength2 = end - position[pp];
+                if (matchLength2 < matchLength) matchLength = matchLength2;
+            }
+        }
+        if (matchLength <= _slop) freq += 1.0f / (matchLength + 1);
+        return freq;
+    }
+
+    /// <summary>One word's postings in a segment, advanced document by document, with the positions of the current
+    /// posting (decoded a block at a time).</summary>
+    private sealed class TermCursor(PostingsCursor cursor, int ord, PositionsFile file)
+    {
+        private int _block = -1, _index, _positionsBlock = -1;
+        private int[] _positions = new int[256];
+        private readonly int[] _starts = new int[PostingsCursor.BlockSize];
+
+        public int Doc { get; private set; } = -1;
+
+        /// <summary>Moves to the first posting at or after <paramref name="target"/>; int.MaxValue past the end.</summary>
+        public int Advance(int target)
+        {
+            if (Doc >= target) return Doc;
+            int block = Math.Max(_block, 0);
+            while (block < cursor.BlockCount && cursor.BlockLastDoc(block) < target) block++;
+            if (block == cursor.BlockCount) return Doc = int.MaxValue;
+            if (block != _block)
+            {
+                cursor.ReadBlock(block);
+                _block = block;
+                _index = 0;
+            }
+            while (cursor.Docs[_index] < target) _index++;
+            return Doc = cursor.Docs[_index];
+        }
+
+        /// <summary>The current posting's positions, ascending.</summary>
+        public ReadOnlySpan<int> Positions()
+        {
+            if (_positionsBlock != _block)
+            {
+                file.ReadBlock(ord, _block, cursor.Freqs.AsSpan(0, cursor.BlockLength), ref _positions, _starts);
+                _positionsBlock = _block;
+            }
+            return _positions.AsSpan(_starts[_index], cursor.Freqs[_index]);
         }
     }
 }
