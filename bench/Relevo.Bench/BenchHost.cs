@@ -24,6 +24,7 @@ internal static class Benchmarks
         new LuceneNetRunCommand(),
         new LatticeBenchmark(),
         new FeaturesBenchmark(),
+        new PhraseBenchmark(),
     ];
 }
 

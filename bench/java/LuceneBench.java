@@ -15,12 +15,18 @@ import org.apache.lucene.index.*;
 import org.apache.lucene.search.*;
 import org.apache.lucene.search.similarities.BM25Similarity;
 import org.apache.lucene.store.FSDirectory;
+import org.apache.lucene.util.QueryBuilder;
 
 /**
  * Java Lucene 8 side of Relevo's engine benchmark (bench/Relevo.Bench "search"): EnglishAnalyzer, BM25(k1, b), one
  * field "title text" with docs and freqs (as Relevo), id/title/text stored; bag-of-words queries with each term boosted
  * by its count. Prints one RESULT line and writes each query's top 10 to a run file.
  * Usage: LuceneBench CORPUS_DIR INDEX_DIR K1 B THREADS RUN_OUT [ROUNDS]
+ *
+ * Phrase mode, for bench/Relevo.Bench "phrase":
+ *   LuceneBench phrase CORPUS_DIR INDEX_DIR PHRASES_FILE RUN_OUT [ROUNDS] [reuse]
+ *     the same index with positions; each line of PHRASES_FILE an exact phrase (QueryBuilder.createPhraseQuery on
+ *     "contents"); one-thread top-10 latency, best of ROUNDS; each query's top 10 to RUN_OUT; one RESULT line.
  *
  * Two more modes, one process each, for bench/end-to-end.sh:
  *   LuceneBench index CORPUS_DIR INDEX_DIR [K1 B]         builds the same one-segment index and prints one line
@@ -33,6 +39,7 @@ public final class LuceneBench {
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("index")) { index(args); return; }
         if (args.length > 0 && args[0].equals("run")) { run(args); return; }
+        if (args.length > 0 && args[0].equals("phrase")) { phrase(args); return; }
         Path corpusDir = Paths.get(args[0]), indexDir = Paths.get(args[1]);
         float k1 = Float.parseFloat(args[2]), b = Float.parseFloat(args[3]);
         int threads = Integer.parseInt(args[4]);
@@ -104,6 +111,44 @@ public final class LuceneBench {
         }
     }
 
+    /** "phrase CORPUS_DIR INDEX_DIR PHRASES_FILE RUN_OUT [ROUNDS]": exact phrases over the index with positions. */
+    static void phrase(String[] args) throws IOException {
+        Path corpusDir = Paths.get(args[1]), indexDir = Paths.get(args[2]), phrasesFile = Paths.get(args[3]), runOut = Paths.get(args[4]);
+        int rounds = args.length > 5 ? Integer.parseInt(args[5]) : 2;
+        boolean reuse = args.length > 6 && args[6].equals("reuse") && Files.isDirectory(indexDir) && DirectoryReader.indexExists(FSDirectory.open(indexDir));
+        Analyzer analyzer = new EnglishAnalyzer();
+        BM25Similarity sim = new BM25Similarity(0.9f, 0.4f);
+        long t0 = System.nanoTime();
+        long docs = -1;
+        if (!reuse) docs = buildIndex(corpusDir, indexDir, analyzer, sim, IndexOptions.DOCS_AND_FREQS_AND_POSITIONS);
+        double indexSeconds = reuse ? Double.NaN : (System.nanoTime() - t0) / 1e9;
+        long size = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(indexDir)) { for (Path p : ds) size += Files.size(p); }
+        QueryBuilder builder = new QueryBuilder(analyzer);
+        List<Query> queries = new ArrayList<>();
+        for (String line : Files.readAllLines(phrasesFile, StandardCharsets.UTF_8)) queries.add(builder.createPhraseQuery("contents", line));
+        try (DirectoryReader reader = DirectoryReader.open(FSDirectory.open(indexDir))) {
+            IndexSearcher searcher = new IndexSearcher(reader);
+            searcher.setSimilarity(sim);
+            searcher.setQueryCache(null);
+            int warm = Math.max(3, 4000 / queries.size()); for (int i = 0; i < warm; i++) for (Query q : queries) searcher.search(q, 10);
+            double[] t10 = null;
+            for (int round = 0; round < rounds; round++) {
+                double[] a = latencies(searcher, queries, 10);
+                t10 = t10 == null ? a : min(t10, a);
+            }
+            try (PrintWriter pw = new PrintWriter(Files.newBufferedWriter(runOut, StandardCharsets.UTF_8))) {
+                for (int i = 0; i < queries.size(); i++) {
+                    TopDocs td = searcher.search(queries.get(i), 10);
+                    for (ScoreDoc sd : td.scoreDocs)
+                        pw.println(i + " " + searcher.doc(sd.doc).get("id") + " " + Float.floatToIntBits(sd.score));
+                }
+            }
+            System.out.println(String.format(Locale.ROOT, "RESULT docs=%d index_s=%.3f size=%d t10_mean=%.6f t10_p50=%.6f t10_p99=%.6f queries=%d",
+                docs, indexSeconds, size, mean(t10), pct(t10, 50), pct(t10, 99), queries.size()));
+        }
+    }
+
     /** "index CORPUS_DIR INDEX_DIR [K1 B]": the benchmark's one-segment index, in its own process. */
     static void index(String[] args) throws IOException {
         Path corpusDir = Paths.get(args[1]), indexDir = Paths.get(args[2]);
@@ -164,11 +209,15 @@ public final class LuceneBench {
 
     /** A new index in INDEX_DIR: one field "title text" with docs and freqs, id/title/text stored, merged to one segment. */
     static long buildIndex(Path corpusDir, Path indexDir, Analyzer analyzer, BM25Similarity sim) throws IOException {
+        return buildIndex(corpusDir, indexDir, analyzer, sim, IndexOptions.DOCS_AND_FREQS);
+    }
+
+    static long buildIndex(Path corpusDir, Path indexDir, Analyzer analyzer, BM25Similarity sim, IndexOptions options) throws IOException {
         deleteTree(indexDir);
         Files.createDirectories(indexDir);
         FieldType contents = new FieldType();
         contents.setTokenized(true);
-        contents.setIndexOptions(IndexOptions.DOCS_AND_FREQS);
+        contents.setIndexOptions(options);
         contents.setStored(false);
         contents.freeze();
         long docs = 0;

@@ -65,28 +65,40 @@ internal sealed unsafe class PositionsFile : IDisposable
     /// <summary>Opens and verifies the positions that follow <paramref name="postings"/>.</summary>
     public static PositionsFile Open(string path, SegmentReader postings) => new(path, postings.TermCount);
 
-    /// <summary>The positions of the postings of block <paramref name="block"/> of term <paramref name="ord"/>, whose
-    /// frequencies are <paramref name="freqs"/> (the block's, decoded): all of them, posting after posting, into
-    /// <paramref name="positions"/> (grown as needed); <paramref name="starts"/>[i] is where posting i's begin.</summary>
-    public void ReadBlock(int ord, int block, ReadOnlySpan<int> freqs, ref int[] positions, int[] starts)
+    /// <summary>Where the positions of block <paramref name="block"/> of term <paramref name="ord"/> start (valid while
+    /// the file is open); read them posting after posting with <see cref="Skip"/> and <see cref="Read"/>.</summary>
+    public byte* Block(int ord, int block)
     {
         int first = _file.ReadInt32(_termTable + 4L * ord);
-        long start = _file.ReadInt64(_blockTable + 8L * (first + block));
-        int total = 0;
-        for (int i = 0; i < freqs.Length; i++) total += freqs[i];
-        if (positions.Length < total) positions = new int[Math.Max(total, positions.Length * 2)];
-        var r = new ByteReader(new ReadOnlySpan<byte>(_file.Pointer + start, (int)Math.Min(_file.PayloadEnd - start, 5L * total)));
-        int at = 0;
-        for (int i = 0; i < freqs.Length; i++)
+        return _file.Pointer + _file.ReadInt64(_blockTable + 8L * (first + block));
+    }
+
+    /// <summary>Passes over one posting's <paramref name="tf"/> positions.</summary>
+    public static byte* Skip(byte* p, int tf)
+    {
+        for (int j = 0; j < tf; j++)
+            while ((*p++ & 0x80) != 0) { }
+        return p;
+    }
+
+    /// <summary>Reads one posting's positions into <paramref name="output"/> (its length is the posting's tf).</summary>
+    public static byte* Read(byte* p, Span<int> output)
+    {
+        int position = 0;
+        for (int j = 0; j < output.Length; j++)
         {
-            starts[i] = at;
-            int p = 0;
-            for (int j = 0; j < freqs[i]; j++)
+            int v = 0, shift = 0;
+            byte b;
+            do
             {
-                p += (int)r.ReadVarInt();
-                positions[at++] = p;
-            }
+                b = *p++;
+                v |= (b & 0x7F) << shift;
+                shift += 7;
+            } while ((b & 0x80) != 0);
+            position += v;
+            output[j] = position;
         }
+        return p;
     }
 
     public void Dispose() => _file.Dispose();

@@ -78,7 +78,9 @@ internal sealed class StructuredQuery
         if (k <= 0) throw new RelevoException("k must be at least 1");
         var top = new TopKCollector(Math.Min(k, 1024));
         top.Reset(k, floor, shared);
-        if (_root is not null)
+        if (_root is PhraseMatcher phrase)
+            for (int s = 0; s < _reader.Segments.Count; s++) phrase.Collect(s, _reader.Segments[s], _reader.DocBase[s], top); // pruned by the threshold
+        else if (_root is not null)
             for (int s = 0; s < _reader.Segments.Count; s++)
             {
                 var seg = _reader.Segments[s];
@@ -339,37 +341,63 @@ internal sealed class TermMatcher(string fieldName, IReadOnlyList<SegmentReader>
 /// matching clauses' scores (in double, then float, as Lucene's boolean scorers sum).</summary>
 internal sealed class BooleanMatcher(Matcher[] must, Matcher[] should, Matcher[] mustNot) : Matcher
 {
+    /// <summary>Merges the clauses' sorted lists (time and memory in proportion to their postings, not to the segment):
+    /// with required clauses, walks the shortest required list and looks the document up in the others; without,
+    /// takes the smallest document at the head of the optional lists each step. Scores add up in clause order.</summary>
     public override MatchList Match(int s, int maxDoc)
     {
         var result = new MatchList();
         if (must.Length == 0 && should.Length == 0) return result; // only exclusions: nothing matches
-        var sums = new double[maxDoc];
-        var required = new int[maxDoc];
-        var matched = new bool[maxDoc];
-        var touched = new List<int>();
-        foreach (var m in must) Accumulate(m.Match(s, maxDoc), sums, required, matched, touched, countRequired: true);
-        foreach (var m in should) Accumulate(m.Match(s, maxDoc), sums, required, matched, touched, countRequired: false);
-        var excluded = new bool[maxDoc];
-        foreach (var m in mustNot)
+        var lists = new MatchList[must.Length + should.Length];
+        for (int i = 0; i < must.Length; i++) lists[i] = must[i].Match(s, maxDoc);
+        for (int i = 0; i < should.Length; i++) lists[must.Length + i] = should[i].Match(s, maxDoc);
+        var excluded = new MatchList[mustNot.Length];
+        for (int i = 0; i < mustNot.Length; i++) excluded[i] = mustNot[i].Match(s, maxDoc);
+        var at = new int[lists.Length];
+        var notAt = new int[excluded.Length];
+        if (must.Length > 0)
         {
-            var list = m.Match(s, maxDoc);
-            for (int i = 0; i < list.Count; i++) excluded[list.Docs[i]] = true;
+            int lead = 0;
+            for (int i = 1; i < must.Length; i++) if (lists[i].Count < lists[lead].Count) lead = i;
+            for (int j = 0; j < lists[lead].Count; j++)
+            {
+                int d = lists[lead].Docs[j];
+                bool all = true;
+                for (int i = 0; i < must.Length && all; i++) all = Seek(lists[i], ref at[i], d);
+                if (!all || Excluded(excluded, notAt, d)) continue;
+                double sum = 0;
+                for (int i = 0; i < lists.Length; i++)
+                    if (i < must.Length || Seek(lists[i], ref at[i], d)) sum += lists[i].Scores[at[i]];
+                result.Add(d, (float)sum);
+            }
+            return result;
         }
-        touched.Sort();
-        foreach (int d in touched)
-            if (required[d] == must.Length && !excluded[d]) result.Add(d, (float)sums[d]);
-        return result;
+        while (true)
+        {
+            int d = int.MaxValue;
+            for (int i = 0; i < lists.Length; i++)
+                if (at[i] < lists[i].Count && lists[i].Docs[at[i]] < d) d = lists[i].Docs[at[i]];
+            if (d == int.MaxValue) return result;
+            double sum = 0;
+            for (int i = 0; i < lists.Length; i++)
+                if (at[i] < lists[i].Count && lists[i].Docs[at[i]] == d) sum += lists[i].Scores[at[i]++];
+            if (!Excluded(excluded, notAt, d)) result.Add(d, (float)sum);
+        }
     }
 
-    private static void Accumulate(MatchList list, double[] sums, int[] required, bool[] matched, List<int> touched, bool countRequired)
+    /// <summary>Moves <paramref name="at"/> to the first entry of <paramref name="list"/> not below <paramref name="doc"/>;
+    /// whether it is <paramref name="doc"/>.</summary>
+    private static bool Seek(MatchList list, ref int at, int doc)
     {
-        for (int i = 0; i < list.Count; i++)
-        {
-            int d = list.Docs[i];
-            if (!matched[d]) { matched[d] = true; touched.Add(d); }
-            sums[d] += list.Scores[i];
-            if (countRequired) required[d]++;
-        }
+        while (at < list.Count && list.Docs[at] < doc) at++;
+        return at < list.Count && list.Docs[at] == doc;
+    }
+
+    private static bool Excluded(MatchList[] excluded, int[] at, int doc)
+    {
+        for (int i = 0; i < excluded.Length; i++)
+            if (Seek(excluded[i], ref at[i], doc)) return true;
+        return false;
     }
 }
 
@@ -462,8 +490,17 @@ internal sealed class PhraseMatcher : Matcher
     {
         var list = new MatchList();
         if (!Matchable) return list;
-        Run(s, -1, list);
+        Run(s, -1, list, null, null, 0);
         return list;
+    }
+
+    /// <summary>The segment's live matches straight into <paramref name="top"/>. An exact phrase occurs in a document
+    /// at most as often as its rarest word does, so a block of that word whose (tf, norm) impacts cannot beat the
+    /// collector's threshold is passed over without reading positions (rank-safe: ties go to smaller documents, and
+    /// every later document is larger).</summary>
+    public void Collect(int s, SegmentReader main, int docBase, TopKCollector top)
+    {
+        if (Matchable) Run(s, -1, null, top, main, docBase);
     }
 
     /// <summary>The score and phrase frequency of one document (0, 0 when the phrase is not in it).</summary>
@@ -471,13 +508,14 @@ internal sealed class PhraseMatcher : Matcher
     {
         if (!Matchable) return (0, 0);
         var list = new MatchList();
-        float freq = Run(s, doc, list);
+        float freq = Run(s, doc, list, null, null, 0);
         return list.Count == 0 ? (0, 0) : (list.Scores[0], freq);
     }
 
     /// <summary>Walks the words' postings together (every document holding all of them) and adds the documents whose
-    /// positions hold the phrase; only <paramref name="only"/> when it is not -1. Returns the last frequency found.</summary>
-    private float Run(int s, int only, MatchList list)
+    /// positions hold the phrase to <paramref name="list"/>, or the live ones to <paramref name="top"/>; only
+    /// <paramref name="only"/> when it is not -1. Returns the last frequency found.</summary>
+    private float Run(int s, int only, MatchList? list, TopKCollector? top, SegmentReader? main, int docBase)
     {
         var seg = Segments[s];
         var file = _positions.Files[s];
@@ -492,14 +530,24 @@ internal sealed class PhraseMatcher : Matcher
         var norms = seg.Norms;
         float last = 0;
         int target = Math.Max(only, 0);
+        // the conjunction is led by the rarest word, the others looked up where it stands (as Lucene orders by cost)
+        var order = new TermCursor[n];
+        Array.Copy(cursors, order, n);
+        Array.Sort(order, (a, b) => a.DocFreq.CompareTo(b.DocFreq));
+        bool prune = top is not null && _slop == 0;
         while (true)
         {
-            int candidate = cursors[0].Advance(target);
+            int candidate = order[0].Advance(target);
             if (candidate == int.MaxValue) return last;
+            if (prune && order[0].BlockBound(_weight, Similarity) < top!.Threshold)
+            {
+                target = order[0].BlockEnd + 1; // nothing in this block of the rarest word can enter the top k
+                continue;
+            }
             bool all = true;
             for (int i = 1; i < n && all; i++)
             {
-                int d = cursors[i].Advance(candidate);
+                int d = order[i].Advance(candidate);
                 if (d == int.MaxValue) return last;
                 if (d != candidate)
                 {
@@ -509,11 +557,25 @@ internal sealed class PhraseMatcher : Matcher
             }
             if (!all) continue;
             if (only >= 0 && candidate != only) return last;
+            if (prune)
+            {
+                // the phrase occurs at most as often as its least frequent word here: a document that cannot beat the
+                // threshold even so is passed over without reading positions
+                int minTf = int.MaxValue;
+                foreach (var c in cursors) minTf = Math.Min(minTf, c.Freq);
+                if (main!.IsDeleted(candidate) || Bm25Scorer.Score(_weight, minTf, Similarity.NormInverse(norms[candidate])) < top!.Threshold)
+                {
+                    target = candidate + 1;
+                    continue;
+                }
+            }
             float freq = _slop == 0 ? ExactFreq(cursors) : SloppyFreq(cursors);
             if (freq > 0)
             {
                 last = freq;
-                list.Add(candidate, Bm25Scorer.Score(_weight, freq, Similarity.NormInverse(norms[candidate])));
+                float score = Bm25Scorer.Score(_weight, freq, Similarity.NormInverse(norms[candidate]));
+                if (top is null) list!.Add(candidate, score);
+                else if (!main!.IsDeleted(candidate) && score >= top.Threshold) top.Collect(docBase + candidate, score);
             }
             if (only >= 0) return last;
             target = candidate + 1;
@@ -526,6 +588,21 @@ internal sealed class PhraseMatcher : Matcher
     private float ExactFreq(TermCursor[] cursors)
     {
         var first = cursors[0].Positions();
+        if (cursors.Length == 2)
+        {
+            // two words: one merge of the two ascending lists, start = p0 - offset0 = p1 - offset1
+            var second = cursors[1].Positions();
+            int delta = _offsets[1] - _offsets[0], matches = 0, j = 0;
+            foreach (int p in first)
+            {
+                if (p < _offsets[0]) continue;
+                int want = p + delta;
+                while (j < second.Length && second[j] < want) j++;
+                if (j == second.Length) break;
+                if (second[j] == want) matches++;
+            }
+            return matches;
+        }
         int count = 0;
         foreach (int p in first)
         {
@@ -602,14 +679,39 @@ internal sealed class PhraseMatcher : Matcher
     }
 
     /// <summary>One word's postings in a segment, advanced document by document, with the positions of the current
-    /// posting (decoded a block at a time).</summary>
-    private sealed class TermCursor(PostingsCursor cursor, int ord, PositionsFile file)
+    /// posting, read from the block's positions only as far as the postings asked for (a block is read forwards once).</summary>
+    private sealed unsafe class TermCursor(PostingsCursor cursor, int ord, PositionsFile file)
     {
-        private int _block = -1, _index, _positionsBlock = -1;
-        private int[] _positions = new int[256];
-        private readonly int[] _starts = new int[PostingsCursor.BlockSize];
+        private int _block = -1, _index;
+        private byte* _read;          // the positions of posting _readPosting start here
+        private int _readPosting;
+        private int _cachedPosting = -1;
+        private int[] _positions = new int[64];
 
         public int Doc { get; private set; } = -1;
+        public int DocFreq => cursor.DocFreq;
+
+        /// <summary>The current posting's term frequency.</summary>
+        public int Freq => cursor.Freqs[_index];
+
+        /// <summary>The last document of the current block.</summary>
+        public int BlockEnd => cursor.BlockLastDoc(_block);
+
+        private int _boundBlock = -1;
+        private float _bound;
+        private readonly int[] _impactTfs = new int[PostingsCursor.BlockSize];
+        private readonly byte[] _impactNorms = new byte[PostingsCursor.BlockSize];
+
+        /// <summary>The highest BM25 score of <paramref name="weight"/> any (tf, norm) of the current block gives.</summary>
+        public float BlockBound(float weight, Bm25Similarity similarity)
+        {
+            if (_boundBlock == _block) return _bound;
+            int n = cursor.BlockImpacts(_block, _impactTfs, _impactNorms);
+            float max = 0;
+            for (int i = 0; i < n; i++) max = Math.Max(max, Bm25Scorer.Score(weight, _impactTfs[i], similarity.NormInverse(_impactNorms[i])));
+            _boundBlock = _block;
+            return _bound = max;
+        }
 
         /// <summary>Moves to the first posting at or after <paramref name="target"/>; int.MaxValue past the end.</summary>
         public int Advance(int target)
@@ -623,6 +725,8 @@ internal sealed class PhraseMatcher : Matcher
                 cursor.ReadBlock(block);
                 _block = block;
                 _index = 0;
+                _read = null;
+                _cachedPosting = -1;
             }
             while (cursor.Docs[_index] < target) _index++;
             return Doc = cursor.Docs[_index];
@@ -631,12 +735,19 @@ internal sealed class PhraseMatcher : Matcher
         /// <summary>The current posting's positions, ascending.</summary>
         public ReadOnlySpan<int> Positions()
         {
-            if (_positionsBlock != _block)
+            int tf = cursor.Freqs[_index];
+            if (_cachedPosting == _index) return _positions.AsSpan(0, tf);
+            if (_read == null)
             {
-                file.ReadBlock(ord, _block, cursor.Freqs.AsSpan(0, cursor.BlockLength), ref _positions, _starts);
-                _positionsBlock = _block;
+                _read = file.Block(ord, _block);
+                _readPosting = 0;
             }
-            return _positions.AsSpan(_starts[_index], cursor.Freqs[_index]);
+            while (_readPosting < _index) _read = PositionsFile.Skip(_read, cursor.Freqs[_readPosting++]);
+            if (_positions.Length < tf) _positions = new int[Math.Max(tf, _positions.Length * 2)];
+            _read = PositionsFile.Read(_read, _positions.AsSpan(0, tf));
+            _readPosting++;
+            _cachedPosting = _index;
+            return _positions.AsSpan(0, tf);
         }
     }
 }
