@@ -236,4 +236,29 @@ public class StructuredQueryTests(ITestOutputHelper output)
         // read as words (the library's default) the same string searches
         Assert.NotEmpty((await index.SearchAsync("(vitamin", "bm25", 10)).Hits);
     }
+
+    /// <summary>A sharded index refuses what it cannot answer as one index would (per-field and per-clause statistics
+    /// are not gathered across shards yet), rather than answering something else; plain text still searches.</summary>
+    [Fact]
+    public async Task A_sharded_index_refuses_fields_and_the_syntax_with_a_reason()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "relevo-test-" + Guid.NewGuid().ToString("N")[..12] + ".jsonl");
+        File.WriteAllLines(path, TestIndexes.Small.Select(d => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>
+            { ["_id"] = d.Id, ["title"] = d.Title, ["text"] = d.Text })));
+        try
+        {
+            using var pair = new Relevo.Testing.ShardedPair(path, shards: 2);
+            var lucene = new SearchOptions { Syntax = QuerySyntax.Lucene };
+            var e = await Assert.ThrowsAsync<RelevoException>(() => pair.Sharded.SearchAsync("+vitamin -cold", "bm25", 10, lucene));
+            Assert.Contains("not supported on a sharded index yet", e.Message);
+            var f = await Assert.ThrowsAsync<RelevoException>(() => pair.Sharded.SearchAsync("vitamin", "bm25(fields=[title])", 10));
+            Assert.Contains("not supported on a sharded index yet", f.Message);
+            Assert.Equal((await pair.Single.SearchAsync("+vitamin -cold", "bm25", 10)).Hits.Select(h => h.Id),
+                (await pair.Sharded.SearchAsync("+vitamin -cold", "bm25", 10)).Hits.Select(h => h.Id)); // plain words
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
