@@ -29,12 +29,13 @@ internal static class LuceneNet
     public static BM25Similarity Similarity(float k1, float b) => new Relevo.Testing.LuceneBm25.Lucene8NormsBm25(k1, b); // the tests' reference scorer
 
     /// <summary>Indexes a corpus (corpus.jsonl[.gz]) into a new index in <paramref name="indexDir"/> from one thread, RAM
-    /// buffer 256 MB, then merges it to one segment and commits. Returns the number of documents.</summary>
-    public static long BuildIndex(string corpus, string indexDir, Similarity similarity)
+    /// buffer 256 MB, then merges it to one segment and commits. Returns the number of documents. The indexed field keeps
+    /// docs and freqs, or what <paramref name="options"/> says (positions, for the phrase benchmark).</summary>
+    public static long BuildIndex(string corpus, string indexDir, Similarity similarity, IndexOptions options = IndexOptions.DOCS_AND_FREQS)
     {
         using var dir = FSDirectory.Open(indexDir);
         var cfg = new IndexWriterConfig(Version, NewAnalyzer()) { Similarity = similarity, RAMBufferSizeMB = 256, OpenMode = OpenMode.CREATE };
-        var contents = new LFieldType { IsIndexed = true, IsTokenized = true, IsStored = false, IndexOptions = IndexOptions.DOCS_AND_FREQS };
+        var contents = new LFieldType { IsIndexed = true, IsTokenized = true, IsStored = false, IndexOptions = options };
         contents.Freeze();
         long docs = 0;
         using var w = new IndexWriter(dir, cfg);

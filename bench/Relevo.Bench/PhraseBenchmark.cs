@@ -9,9 +9,6 @@ using Relevo.Index.Positions;
 using Relevo.Search.Similarities;
 using Relevo.Search.Structured;
 using Relevo.Search.Syntax;
-using LDocument = Lucene.Net.Documents.Document;
-using LField = Lucene.Net.Documents.Field;
-using LFieldType = Lucene.Net.Documents.FieldType;
 using RIndexReader = Relevo.Index.IndexReader;
 using RIndexWriter = Relevo.Index.IndexWriter;
 
@@ -75,7 +72,7 @@ internal sealed class PhraseBenchmark : IBenchmark
         if (!reuseLucene)
         {
             BenchFolders.Recreate(luceneDir);
-            luceneDocs = BuildLuceneIndex(corpus, luceneDir, similarity);
+            luceneDocs = LuceneNet.BuildIndex(corpus, luceneDir, similarity, IndexOptions.DOCS_AND_FREQS_AND_POSITIONS);
         }
         double luceneSeconds = reuseLucene ? double.NaN : sw.Elapsed.TotalSeconds;
         long luceneSize = DirSize(luceneDir);
@@ -185,31 +182,6 @@ internal sealed class PhraseBenchmark : IBenchmark
             if (terms.Count == 2 && terms[0] != terms[1] && seen.Add(phrase)) list.Add(phrase);
         }
         return list;
-    }
-
-    /// <summary>The search benchmark's Lucene.NET index, with positions.</summary>
-    private static long BuildLuceneIndex(string corpus, string indexDir, Lucene.Net.Search.Similarities.Similarity similarity)
-    {
-        using var dir = FSDirectory.Open(indexDir);
-        var cfg = new IndexWriterConfig(LuceneNet.Version, LuceneNet.NewAnalyzer()) { Similarity = similarity, RAMBufferSizeMB = 256, OpenMode = OpenMode.CREATE };
-        var contents = new LFieldType { IsIndexed = true, IsTokenized = true, IsStored = false, IndexOptions = IndexOptions.DOCS_AND_FREQS_AND_POSITIONS };
-        contents.Freeze();
-        long n = 0;
-        using var w = new IndexWriter(dir, cfg);
-        foreach (var d in JsonlReader.ReadCorpus(corpus))
-        {
-            w.AddDocument(new LDocument
-            {
-                new Lucene.Net.Documents.StringField("id", d.Id, LField.Store.YES),
-                new Lucene.Net.Documents.StoredField("title", d.Title),
-                new Lucene.Net.Documents.StoredField("text", d.Text),
-                new LField(LuceneNet.Field, d.IndexedText, contents),
-            });
-            n++;
-        }
-        w.ForceMerge(1);
-        w.Commit();
-        return n;
     }
 
     private static (Dictionary<string, double>? Result, string Log) RunJava(string corpusDir, string indexDir, string phrasesFile, string runPath, int rounds, bool reuse)

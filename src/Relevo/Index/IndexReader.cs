@@ -133,6 +133,18 @@ internal sealed class IndexReader : IDisposable
         return total;
     }
 
+    /// <summary>The top <paramref name="k"/> as hits, from a search that writes global document numbers and scores into
+    /// the spans it is given (each min(k, MaxDoc) long) and returns how many.</summary>
+    public Hit[] TopHits(int k, TopInto search)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        int cap = Math.Min(k, Math.Max(MaxDoc, 1));
+        var docs = new int[cap];
+        var scores = new float[cap];
+        int n = search(docs, scores);
+        return ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n));
+    }
+
     /// <summary>Hits from global document numbers and scores: each document's segment, local number and id.</summary>
     public Hit[] ToHits(ReadOnlySpan<int> docs, ReadOnlySpan<float> scores)
     {
@@ -176,3 +188,6 @@ internal sealed class IndexReader : IDisposable
         foreach (var s in Segments) s.Dispose();
     }
 }
+
+/// <summary>A search writing its top documents (global numbers) and scores into the spans; returns how many.</summary>
+internal delegate int TopInto(Span<int> docs, Span<float> scores);

@@ -60,15 +60,8 @@ internal sealed class LocalTarget(IndexReader reader, ExtensionRegistry registry
     }
 
     /// <summary>The top k of a retriever over one commit, as hits.</summary>
-    public static Hit[] Retrieve(IndexReader reader, RetrieverStage retriever, RetrievalRequest request, int k)
-    {
-        if (k <= 0) throw new RelevoException("k must be at least 1");
-        int cap = Math.Min(k, Math.Max(reader.MaxDoc, 1));
-        var docs = new int[cap];
-        var scores = new float[cap];
-        int n = retriever.Search(reader, request, null, k, docs, scores, float.NegativeInfinity, null);
-        return reader.ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n));
-    }
+    public static Hit[] Retrieve(IndexReader reader, RetrieverStage retriever, RetrievalRequest request, int k) =>
+        reader.TopHits(k, (docs, scores) => retriever.Search(reader, request, null, k, docs, scores, float.NegativeInfinity, null));
 
     public ValueTask<Document?[]> DocumentsAsync(IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {

@@ -45,15 +45,8 @@ internal sealed class ImpactSearcher
             .Search(_view.Segments, _view.DocBase, k, algorithm ?? PruningAlgorithm.MaxScore, docs, scores, floor, shared);
     }
 
-    public IReadOnlyList<Hit> Search(Query query, int k, PruningAlgorithm? algorithm = null)
-    {
-        if (k <= 0) throw new RelevoException("k must be at least 1");
-        int cap = Math.Min(k, Math.Max(Reader.MaxDoc, 1));
-        var docs = new int[cap];
-        var scores = new float[cap];
-        int n = SearchDocs(query, k, docs, scores, algorithm);
-        return Reader.ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n));
-    }
+    public IReadOnlyList<Hit> Search(Query query, int k, PruningAlgorithm? algorithm = null) =>
+        Reader.TopHits(k, (docs, scores) => SearchDocs(query, k, docs, scores, algorithm));
 
     /// <summary>Each query term's share of a hit's score: its weight times the document's impact (reported as the
     /// contribution; tf is the term's real frequency, idf BM25's under the statistics searched with, for reading). They add

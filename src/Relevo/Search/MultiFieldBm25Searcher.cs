@@ -79,15 +79,8 @@ internal sealed class MultiFieldBm25Searcher
     }
 
     /// <summary>The top k documents.</summary>
-    public IReadOnlyList<Hit> Search(Query query, int k, PruningAlgorithm? algorithm = null)
-    {
-        if (k <= 0) throw new RelevoException("k must be at least 1");
-        int cap = Math.Min(k, Math.Max(Reader.MaxDoc, 1));
-        var docs = new int[cap];
-        var scores = new float[cap];
-        int n = SearchDocs(query, k, docs, scores, algorithm);
-        return Reader.ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n));
-    }
+    public IReadOnlyList<Hit> Search(Query query, int k, PruningAlgorithm? algorithm = null) =>
+        Reader.TopHits(k, (docs, scores) => SearchDocs(query, k, docs, scores, algorithm));
 
     /// <summary>The exact scores of given documents of this commit.</summary>
     public void ScoreDocs(Query query, ReadOnlySpan<int> segment, ReadOnlySpan<int> doc, Span<float> scores) =>

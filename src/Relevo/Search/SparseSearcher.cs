@@ -39,15 +39,8 @@ internal class SparseSearcher<TScorer> where TScorer : struct, ITermScorer
         Weight<TScorer>.ForThread().For(query, _similarity).ScoreDocs(Reader.Segments, segment, doc, scores);
 
     /// <summary>The top k documents.</summary>
-    public IReadOnlyList<Hit> Search(Query query, int k, PruningAlgorithm? algorithm = null, float floor = float.NegativeInfinity, SharedBound? shared = null)
-    {
-        if (k <= 0) throw new RelevoException("k must be at least 1");
-        int cap = Math.Min(k, Math.Max(Reader.MaxDoc, 1));
-        var docs = new int[cap];
-        var scores = new float[cap];
-        int n = SearchDocs(query, k, docs, scores, algorithm, floor, shared);
-        return Reader.ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n));
-    }
+    public IReadOnlyList<Hit> Search(Query query, int k, PruningAlgorithm? algorithm = null, float floor = float.NegativeInfinity, SharedBound? shared = null) =>
+        Reader.TopHits(k, (docs, scores) => SearchDocs(query, k, docs, scores, algorithm, floor, shared));
 }
 
 /// <summary>BM25 (Lucene's, Anserini's defaults) over one commit, with explanations.</summary>

@@ -44,7 +44,7 @@ public class Bm25ParityTests(ITestOutputHelper output)
                 float expected = theirs[i].Score / (1 + 0.9f);
                 bool sameScore = Math.Abs(ours[i].Score - expected) <= 1e-5f * Math.Max(1f, expected);
                 // A different document at the same rank is fine only inside a tie.
-                bool sameDoc = ours[i].Id == theirs[i].DocId || sameScore && HasTie(theirs, i);
+                bool sameDoc = ours[i].Id == theirs[i].DocId || sameScore && LuceneComparison.HasTie(theirs, i);
                 if (!sameScore || !sameDoc)
                 {
                     mismatched++;
@@ -59,9 +59,6 @@ public class Bm25ParityTests(ITestOutputHelper output)
         Assert.Equal(0, mismatched);
     }
 
-    private static bool HasTie(List<(string DocId, float Score)> hits, int i) =>
-        (i > 0 && Math.Abs(hits[i - 1].Score - hits[i].Score) <= 1e-5f * hits[i].Score) ||
-        (i + 1 < hits.Count && Math.Abs(hits[i + 1].Score - hits[i].Score) <= 1e-5f * hits[i].Score);
 
     /// <summary>The gate: nDCG@10 and MAP within ±0.005 of stock Lucene.NET 4.8 (its own lossy norms) at k1 = 0.9, b = 0.4.</summary>
     [Theory]

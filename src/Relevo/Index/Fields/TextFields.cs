@@ -111,18 +111,7 @@ internal static class FieldIndexer
     public static FieldBuildResult Build(IReadOnlyList<IndexWriter> writers, Action<double, long>? progress = null, CancellationToken cancellation = default)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var segments = new List<(IndexWriter Writer, SegmentEntry Entry, SegmentReader Reader)>();
-        long total = 0;
-        foreach (var w in writers)
-            foreach (var (entry, reader) in w.Segments())
-            {
-                segments.Add((w, entry, reader));
-                total += entry.MaxDoc;
-            }
-        long done = 0;
-        int written = 0, current = 0;
-        progress?.Invoke(0, 0);
-        foreach (var (w, entry, reader) in segments)
+        var (written, current, done) = ForEachSegment(writers, (w, entry, reader) =>
         {
             bool wrote = false;
             foreach (var field in TextFields.Names)
@@ -131,10 +120,33 @@ internal static class FieldIndexer
                 w.AddComponentData(entry.Name, TextFields.Write(w.Directory, entry.Name, reader, field, w.Analyzer, cancellation));
                 wrote = true;
             }
-            if (wrote) written++; else current++;
+            return wrote;
+        }, progress);
+        return new FieldBuildResult(written, current, done, clock.Elapsed);
+    }
+
+    /// <summary>Runs <paramref name="write"/> on every segment of the writers (true: it wrote data for the segment),
+    /// reporting (fraction, documents) to <paramref name="progress"/> by documents passed; returns how many segments
+    /// got data, how many had it already, and the documents passed.</summary>
+    internal static (int Written, int Current, long Documents) ForEachSegment(IReadOnlyList<IndexWriter> writers,
+        Func<IndexWriter, SegmentEntry, SegmentReader, bool> write, Action<double, long>? progress)
+    {
+        var segments = new List<(IndexWriter Writer, SegmentEntry Entry, SegmentReader Reader)>();
+        long total = 0, done = 0;
+        foreach (var w in writers)
+            foreach (var (entry, reader) in w.Segments())
+            {
+                segments.Add((w, entry, reader));
+                total += entry.MaxDoc;
+            }
+        int written = 0, current = 0;
+        progress?.Invoke(0, 0);
+        foreach (var (w, entry, reader) in segments)
+        {
+            if (write(w, entry, reader)) written++; else current++;
             done += entry.MaxDoc;
             progress?.Invoke(total == 0 ? 1 : (double)done / total, done);
         }
-        return new FieldBuildResult(written, current, done, clock.Elapsed);
+        return (written, current, done);
     }
 }

@@ -258,17 +258,7 @@ internal static class PositionsIndexer
     /// where the segment has their postings. The caller commits.</summary>
     public static (int Written, int Current) Build(IReadOnlyList<IndexWriter> writers, Action<double, long>? progress = null, CancellationToken cancellation = default)
     {
-        var segments = new List<(IndexWriter Writer, SegmentEntry Entry, SegmentReader Reader)>();
-        long total = 0, done = 0;
-        foreach (var w in writers)
-            foreach (var (entry, reader) in w.Segments())
-            {
-                segments.Add((w, entry, reader));
-                total += entry.MaxDoc;
-            }
-        int written = 0, current = 0;
-        progress?.Invoke(0, 0);
-        foreach (var (w, entry, reader) in segments)
+        var (written, current, _) = FieldIndexer.ForEachSegment(writers, (w, entry, reader) =>
         {
             bool wrote = false;
             foreach (var field in PositionsFile.Fields)
@@ -278,10 +268,8 @@ internal static class PositionsIndexer
                 w.AddComponentData(entry.Name, Write(w.Directory, entry.Name, field, reader, w.Analyzer, cancellation));
                 wrote = true;
             }
-            if (wrote) written++; else current++;
-            done += entry.MaxDoc;
-            progress?.Invoke(total == 0 ? 1 : (double)done / total, done);
-        }
+            return wrote;
+        }, progress);
         return (written, current);
     }
 }

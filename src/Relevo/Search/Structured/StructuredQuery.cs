@@ -96,14 +96,7 @@ internal sealed class StructuredQuery
     }
 
     /// <summary>The top k documents.</summary>
-    public IReadOnlyList<Hit> Search(int k)
-    {
-        int cap = Math.Min(k, Math.Max(_reader.MaxDoc, 1));
-        var docs = new int[cap];
-        var scores = new float[cap];
-        int n = Search(k, docs, scores);
-        return _reader.ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n));
-    }
+    public IReadOnlyList<Hit> Search(int k) => _reader.TopHits(k, (docs, scores) => Search(k, docs, scores));
 
     /// <summary>The scores of given documents (0 for those that do not match or are deleted).</summary>
     public void ScoreDocs(ReadOnlySpan<int> segment, ReadOnlySpan<int> doc, Span<float> scores)
