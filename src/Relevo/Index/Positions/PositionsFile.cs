@@ -106,19 +106,40 @@ internal sealed unsafe class PositionsFile : IDisposable
     // ------------------------------------------------------------------ writing
 
     /// <summary>Writes (and fsyncs) the positions of the postings <paramref name="postings"/> holds for documents whose
-    /// text in the field is <paramref name="textOf"/>(doc), analysed as those postings were; every document (deleted
-    /// ones included: the numbering is the postings'). Throws if the analysis does not give the postings' terms and
-    /// frequencies (the text is not the one the postings were made from).</summary>
-    public static void Write(string path, SegmentReader postings, Func<int, string> textOf, Analyzer analyzer, CancellationToken cancellation = default)
+    /// text in the field a reader from <paramref name="texts"/> gives (one reader per thread; documents are read in
+    /// increasing order), analysed as those postings were; every document (deleted ones included: the numbering is the
+    /// postings'). The documents are analysed on <paramref name="threads"/> threads (0: one per core), each a contiguous
+    /// range, and each term's positions joined in range order, so the file is the same for any number. Throws if the
+    /// analysis does not give the postings' terms and frequencies (the text is not the one the postings were made from).</summary>
+    public static void Write(string path, SegmentReader postings, Func<Func<int, string>> texts, Analyzer analyzer, int threads = 0,
+        CancellationToken cancellation = default)
     {
-        var perTerm = new List<int>?[postings.TermCount];
-        var sink = new Collector(postings, perTerm);
-        for (int d = 0; d < postings.MaxDoc; d++)
+        int parts = Math.Max(1, Math.Min(threads > 0 ? threads : Environment.ProcessorCount, postings.MaxDoc / 1024 + 1));
+        var ranges = new List<int>?[parts][];
+        try
         {
-            if ((d & 1023) == 0) cancellation.ThrowIfCancellationRequested();
-            sink.Start(d);
-            analyzer.Analyze(textOf(d), sink);
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts, CancellationToken = cancellation }, part =>
+            {
+                var perTerm = ranges[part] = new List<int>?[postings.TermCount];
+                var sink = new Collector(postings, perTerm);
+                var textOf = texts();
+                long from = (long)postings.MaxDoc * part / parts, to = (long)postings.MaxDoc * (part + 1) / parts;
+                for (int d = (int)from; d < to; d++)
+                {
+                    if ((d & 1023) == 0) cancellation.ThrowIfCancellationRequested();
+                    sink.Start(d);
+                    analyzer.Analyze(textOf(d), sink);
+                }
+            });
         }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); // the reason, not a wrapper
+        }
+        var perTerm = ranges[0];
+        for (int part = 1; part < parts; part++)
+            for (int t = 0; t < perTerm.Length; t++)
+                if (ranges[part][t] is { } more) (perTerm[t] ??= []).AddRange(more);
         using var output = new IndexOutput(path, Kind, Version);
         var blockStarts = new List<long>();
         var firstBlock = new int[postings.TermCount + 1];
@@ -242,15 +263,18 @@ internal static class PositionsIndexer
         if (!PositionsFile.Fields.Contains(field))
             throw new RelevoException($"'{field}' is not a text field (positions are kept for {string.Join(", ", PositionsFile.Fields)})");
         var v1 = reader as Formats.V1.V1SegmentReader;
-        var cursor = new Formats.V1.V1SegmentReader.StoredCursor();
-        Func<int, string> textOf = field switch
+        Func<int, string> TextReader()
         {
-            "contents" => d => (v1 is not null ? v1.GetDocument(d, cursor) : reader.GetDocument(d)).IndexedText,
-            _ => d => TextFields.TextOf(v1 is not null ? v1.GetDocument(d, cursor) : reader.GetDocument(d), field),
-        };
+            var cursor = new Formats.V1.V1SegmentReader.StoredCursor(); // one per thread: it holds the decompressed block
+            return field switch
+            {
+                "contents" => d => (v1 is not null ? v1.GetDocument(d, cursor) : reader.GetDocument(d)).IndexedText,
+                _ => d => TextFields.TextOf(v1 is not null ? v1.GetDocument(d, cursor) : reader.GetDocument(d), field),
+            };
+        }
         string file = PositionsFile.FileName(segment, field);
         using (var postings = PositionsComponent.PostingsOf(directory, segment, field, reader))
-            PositionsFile.Write(Path.Combine(directory, file), postings, textOf, analyzer, cancellation);
+            PositionsFile.Write(Path.Combine(directory, file), postings, TextReader, analyzer, cancellation: cancellation);
         return new ComponentData(PositionsFile.Component, field, [file]);
     }
 
