@@ -92,7 +92,7 @@ public class StructuredQueryTests(ITestOutputHelper output)
 
     /// <summary>Boolean queries generated from the collection's own query words: random fields, operators, groups and
     /// boosts. Every query's top 100 has Lucene's documents and scores (Lucene's times k1 + 1), ties aside, and Lucene's
-    /// hit count up to 100.</summary>
+    /// hit count up to 100; the top hits' explanations add up to their scores.</summary>
     [Theory]
     [InlineData("scifact", 400)]
     [InlineData("cranfield", 300)]
@@ -111,9 +111,13 @@ public class StructuredQueryTests(ITestOutputHelper output)
         for (int n = 0; n < count; n++)
         {
             string text = Generate(rng, words, depth: 0);
-            var ours = new StructuredQuery(reader, PipelineQuery.Read(text, QuerySyntax.Lucene, reader.AnalyzerInstance).Structured!, new Bm25Parameters()).Search(100);
+            var query = new StructuredQuery(reader, PipelineQuery.Read(text, QuerySyntax.Lucene, reader.AnalyzerInstance).Structured!, new Bm25Parameters());
+            var ours = query.Search(100);
             var theirs = lucene.Search(parser.Parse(text), 100);
             if (theirs.Count == 0) empty++;
+            // the explanation evaluates the tree for the one document: its parts add up to the score
+            foreach (var hit in ours.Take(3))
+                Assert.True(Math.Abs(query.Explain(hit).Terms!.Sum(t => (double)t.Score) - hit.Score) <= 1e-4 * Math.Max(1, hit.Score), $"{text}: explanation of {hit.Id}");
             if (LuceneComparison.FirstDifference(ours, theirs) is { } difference)
             {
                 if (++mismatched <= 10) output.WriteLine($"{text}: {difference}");

@@ -22,7 +22,6 @@ internal sealed class StructuredQuery
 
     private readonly IndexReader _reader;
     private readonly Matcher? _root;
-    private readonly List<TermMatcher> _leaves = [];
 
     public QueryNode Node { get; }
 
@@ -34,7 +33,7 @@ internal sealed class StructuredQuery
         Node = node;
         _parameters = parameters;
         _defaults = fields is { Count: > 0 } ? fields : [new FieldBoost(DefaultField, 1)];
-        _root = Compile(node, 1f, excluded: false);
+        _root = Compile(node, 1f);
     }
 
     private readonly Bm25Parameters _parameters;
@@ -114,43 +113,24 @@ internal sealed class StructuredQuery
         }
     }
 
-    /// <summary>Each term's contribution to a hit's score, named "field:term" (the concatenated field's terms without a
-    /// prefix), for the terms of clauses that are not excluded; they add up to the score (float rounding aside).</summary>
+    /// <summary>What a hit's score is made of: the terms and phrases of the clauses that matched it (the tree evaluated
+    /// for the one document, so a word of an optional group that did not match, or of an excluded clause, is not among
+    /// them), each term named "field:term" (the concatenated field's without a prefix) and each phrase by its words in
+    /// quotes; they add up to the score (float rounding aside).</summary>
     public Explanation Explain(Hit hit)
     {
-        var terms = new List<TermContribution>();
-        double total = 0;
-        foreach (var leaf in _leaves)
-        {
-            if (leaf.Excluded) continue;
-            var seg = leaf.Segments[hit.Segment];
-            int tf = Bm25Searcher.TermFrequency(seg, leaf.Term, hit.Doc);
-            if (tf == 0) continue;
-            byte norm = seg.Norms[hit.Doc];
-            float contribution = leaf.Scorer.Score(tf, norm);
-            total += contribution;
-            terms.Add(new TermContribution(leaf.Field == DefaultField ? leaf.Term : leaf.Field + ":" + leaf.Term, leaf.Boost, leaf.DocFreq,
-                leaf.Idf, tf, SmallFloat.Byte4ToInt(norm), leaf.Similarity.AverageLength, contribution) { DocCount = leaf.Similarity.Statistics.DocCount });
-        }
-        foreach (var phrase in _phrases)
-        {
-            if (phrase.Excluded) continue;
-            var (score, freq) = phrase.ScoreOf(hit.Segment, hit.Doc);
-            if (freq == 0) continue;
-            var seg = phrase.Segments[hit.Segment];
-            terms.Add(new TermContribution((phrase.Field == DefaultField ? "" : phrase.Field + ":") + phrase.Text, phrase.Boost, 0, phrase.Idf,
-                (int)MathF.Ceiling(freq), SmallFloat.Byte4ToInt(seg.Norms[hit.Doc]), phrase.Similarity.AverageLength, score) { DocCount = phrase.Similarity.Statistics.DocCount });
-        }
-        return new Explanation(hit.Id, hit.Score, "bm25") { K1 = _parameters.K1, B = _parameters.B, Terms = terms };
+        var parts = new List<TermContribution>();
+        _root?.Explain(hit.Segment, hit.Doc, parts);
+        return new Explanation(hit.Id, hit.Score, "bm25") { K1 = _parameters.K1, B = _parameters.B, Terms = parts };
     }
 
     // ------------------------------------------------------------------ compilation
 
-    private Matcher? Compile(QueryNode node, float boost, bool excluded) => node switch
+    private Matcher? Compile(QueryNode node, float boost) => node switch
     {
-        TermNode t => CompileText(t.Field, t.Text, boost * t.Boost, excluded, t.Column),
-        PhraseNode p => CompilePhrase(p, boost * p.Boost, excluded),
-        BooleanNode b => CompileBoolean(b, boost * b.Boost, excluded),
+        TermNode t => CompileText(t.Field, t.Text, boost * t.Boost, t.Column),
+        PhraseNode p => CompilePhrase(p, boost * p.Boost),
+        BooleanNode b => CompileBoolean(b, boost * b.Boost),
         RangeNode r => throw new QuerySyntaxException(r.Column,
             $"range queries need typed fields, which this index does not have (its text fields: {string.Join(", ", AllFields())})"),
         _ => throw new InvalidOperationException($"unknown query node {node.GetType().Name}"),
@@ -183,7 +163,7 @@ internal sealed class StructuredQuery
 
     /// <summary>A term's text in each of its fields: analysed; no words: dropped (null); one word: that term; several:
     /// their disjunction (Lucene's classic parser with the default OR operator).</summary>
-    private Matcher? CompileText(string? field, string text, float boost, bool excluded, int column)
+    private Matcher? CompileText(string? field, string text, float boost, int column)
     {
         var perField = new List<Matcher>();
         foreach (var f in FieldsOf(field, column))
@@ -193,27 +173,25 @@ internal sealed class StructuredQuery
             var (segments, similarity) = Field(f.Field);
             var clauses = new List<Matcher>();
             foreach (var w in words)
-                clauses.Add(Leaf(f.Field, segments, similarity, w, boost * f.Boost, excluded));
+                clauses.Add(Leaf(f.Field, segments, similarity, w, boost * f.Boost));
             perField.Add(clauses.Count == 1 ? clauses[0] : new BooleanMatcher([], [.. clauses], []));
         }
         return perField.Count switch { 0 => null, 1 => perField[0], _ => new BooleanMatcher([], [.. perField], []) };
     }
 
-    private TermMatcher Leaf(string field, IReadOnlyList<SegmentReader> segments, Bm25Similarity similarity, string term, float boost, bool excluded)
+    private static TermMatcher Leaf(string field, IReadOnlyList<SegmentReader> segments, Bm25Similarity similarity, string term, float boost)
     {
         long df = similarity.Statistics.DocFreq(term);
         similarity.TryGetScorer(term, boost, out var scorer); // df 0: the leaf matches nothing
-        var leaf = new TermMatcher(field, segments, term, scorer, boost, excluded, similarity, df, df == 0 ? 0 : Bm25Scorer.Idf(df, similarity.Statistics.DocCount));
-        _leaves.Add(leaf);
-        return leaf;
+        return new TermMatcher(field, segments, term, scorer, boost, similarity, df, df == 0 ? 0 : Bm25Scorer.Idf(df, similarity.Statistics.DocCount));
     }
 
     /// <summary>A phrase in each of its fields: its analysed words with their positions (a removed stop word keeps
     /// its place, as in Lucene); no words: dropped; one word: a term query (Lucene's parser does the same).</summary>
-    private Matcher? CompilePhrase(PhraseNode p, float boost, bool excluded)
+    private Matcher? CompilePhrase(PhraseNode p, float boost)
     {
         var words = PositionedTerms(p.Text);
-        if (words.Count <= 1) return CompileText(p.Field, p.Text, boost, excluded, p.Column);
+        if (words.Count <= 1) return CompileText(p.Field, p.Text, boost, p.Column);
         if (p.Slop > 0 && words.Select(w => w.Term).Distinct(StringComparer.Ordinal).Count() < words.Count)
             throw new QuerySyntaxException(p.Column, "a phrase with slop that repeats a word is not supported yet");
         var perField = new List<Matcher>();
@@ -221,14 +199,10 @@ internal sealed class StructuredQuery
         {
             var (segments, similarity) = Field(f.Field);
             var positions = PositionsView.Of(_reader, f.Field);
-            var phrase = new PhraseMatcher(f.Field, segments, positions, [.. words], p.Slop, boost * f.Boost, excluded, similarity);
-            _phrases.Add(phrase);
-            perField.Add(phrase);
+            perField.Add(new PhraseMatcher(f.Field, segments, positions, [.. words], p.Slop, boost * f.Boost, similarity));
         }
         return perField.Count == 1 ? perField[0] : new BooleanMatcher([], [.. perField], []);
     }
-
-    private readonly List<PhraseMatcher> _phrases = [];
 
     /// <summary>The analysed words of a text with their positions, counting removed tokens as Lucene does.</summary>
     private List<(string Term, int Position)> PositionedTerms(string text)
@@ -246,15 +220,14 @@ internal sealed class StructuredQuery
         public void OnTerm(ReadOnlySpan<char> term) => Terms.Add((term.ToString(), ++_position));
     }
 
-    private Matcher? CompileBoolean(BooleanNode b, float boost, bool excluded)
+    private Matcher? CompileBoolean(BooleanNode b, float boost)
     {
         var must = new List<Matcher>();
         var should = new List<Matcher>();
         var mustNot = new List<Matcher>();
         foreach (var clause in b.Clauses)
         {
-            bool not = clause.Occur == Occur.MustNot;
-            var m = Compile(clause.Node, boost, excluded ^ not);
+            var m = Compile(clause.Node, boost);
             if (m is null) continue; // analysed to nothing: dropped, as Lucene's parser drops it
             (clause.Occur switch { Occur.Must => must, Occur.MustNot => mustNot, _ => should }).Add(m);
         }
@@ -289,23 +262,37 @@ internal abstract class Matcher
     /// <param name="s">The segment's index in the commit.</param>
     /// <param name="maxDoc">The segment's document count.</param>
     public abstract MatchList Match(int s, int maxDoc);
+
+    /// <summary>Whether document <paramref name="doc"/> of segment <paramref name="s"/> matches; if it does, the
+    /// contributions of the terms and phrases that scored it are added to <paramref name="parts"/>.</summary>
+    public abstract bool Explain(int s, int doc, List<TermContribution> parts);
 }
 
 /// <summary>One analysed term in one field, scored by BM25 with that field's statistics and the product of the boosts
 /// above it.</summary>
 internal sealed class TermMatcher(string fieldName, IReadOnlyList<SegmentReader> segments, string term, Bm25TermScorer scorer, float boost,
-    bool excluded, Bm25Similarity similarity, long docFreq, float idf) : Matcher
+    Bm25Similarity similarity, long docFreq, float idf) : Matcher
 {
     public string Field => fieldName;
     public IReadOnlyList<SegmentReader> Segments => segments;
     public string Term => term;
     public Bm25TermScorer Scorer => scorer;
     public float Boost => boost;
-    /// <summary>Under an odd number of exclusions: it removes documents rather than scoring them.</summary>
-    public bool Excluded => excluded;
     public Bm25Similarity Similarity => similarity;
     public long DocFreq => docFreq;
     public float Idf => idf;
+
+    public override bool Explain(int s, int doc, List<TermContribution> parts)
+    {
+        if (docFreq == 0) return false;
+        var seg = segments[s];
+        int tf = Bm25Searcher.TermFrequency(seg, term, doc);
+        if (tf == 0) return false;
+        byte norm = seg.Norms[doc];
+        parts.Add(new TermContribution(fieldName == StructuredQuery.DefaultField ? term : fieldName + ":" + term, boost, docFreq, idf, tf,
+            SmallFloat.Byte4ToInt(norm), similarity.AverageLength, scorer.Score(tf, norm)) { DocCount = similarity.Statistics.DocCount });
+        return true;
+    }
 
     public override MatchList Match(int s, int maxDoc)
     {
@@ -378,6 +365,22 @@ internal sealed class BooleanMatcher(Matcher[] must, Matcher[] should, Matcher[]
         }
     }
 
+    public override bool Explain(int s, int doc, List<TermContribution> parts)
+    {
+        if (must.Length == 0 && should.Length == 0) return false;
+        var scratch = new List<TermContribution>();
+        foreach (var m in mustNot)
+            if (m.Explain(s, doc, scratch)) return false;
+        var matched = new List<TermContribution>();
+        foreach (var m in must)
+            if (!m.Explain(s, doc, matched)) return false;
+        bool any = must.Length > 0;
+        foreach (var m in should) any |= m.Explain(s, doc, matched);
+        if (!any) return false;
+        parts.AddRange(matched);
+        return true;
+    }
+
     /// <summary>Moves <paramref name="at"/> to the first entry of <paramref name="list"/> not below <paramref name="doc"/>;
     /// whether it is <paramref name="doc"/>.</summary>
     private static bool Seek(MatchList list, ref int at, int doc)
@@ -446,7 +449,7 @@ internal sealed class PhraseMatcher : Matcher
     private readonly float _weight;
 
     public PhraseMatcher(string field, IReadOnlyList<SegmentReader> segments, PositionsView positions, (string Term, int Position)[] words,
-        int slop, float boost, bool excluded, Bm25Similarity similarity)
+        int slop, float boost, Bm25Similarity similarity)
     {
         Field = field;
         Segments = segments;
@@ -455,7 +458,6 @@ internal sealed class PhraseMatcher : Matcher
         _offsets = words.Select(w => w.Position).ToArray();
         _slop = slop;
         Boost = boost;
-        Excluded = excluded;
         Similarity = similarity;
         Text = "\"" + string.Join(' ', _terms) + "\"" + (slop > 0 ? "~" + slop : "");
         float idf = 0;
@@ -473,7 +475,6 @@ internal sealed class PhraseMatcher : Matcher
     public IReadOnlyList<SegmentReader> Segments { get; }
     public string Text { get; }
     public float Boost { get; }
-    public bool Excluded { get; }
     public float Idf { get; }
     public Bm25Similarity Similarity { get; }
     /// <summary>False when a word is in no document: the phrase matches nothing.</summary>
@@ -494,6 +495,17 @@ internal sealed class PhraseMatcher : Matcher
     public void Collect(int s, SegmentReader main, int docBase, TopKCollector top)
     {
         if (Matchable) Run(s, -1, null, top, main, docBase);
+    }
+
+    /// <summary>The phrase's contribution, named by its words in quotes (and slop), with its frequency in the document
+    /// as tf (a sloppy phrase's fractional frequency rounded up) and its words' summed idf.</summary>
+    public override bool Explain(int s, int doc, List<TermContribution> parts)
+    {
+        var (score, freq) = ScoreOf(s, doc);
+        if (freq == 0) return false;
+        parts.Add(new TermContribution((Field == StructuredQuery.DefaultField ? "" : Field + ":") + Text, Boost, 0, Idf, (int)MathF.Ceiling(freq),
+            SmallFloat.Byte4ToInt(Segments[s].Norms[doc]), Similarity.AverageLength, score) { DocCount = Similarity.Statistics.DocCount });
+        return true;
     }
 
     /// <summary>The score and phrase frequency of one document (0, 0 when the phrase is not in it).</summary>
