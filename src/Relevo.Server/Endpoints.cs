@@ -29,7 +29,7 @@ internal static class Endpoints
             .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
             .Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable)
             .WithName("SearchGet")
-            .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (each hit's score decomposed: terms, fusion shares, token relevance), syntax (auto: the Lucene query syntax when q uses it, else a bag of words; lucene; plain).");
+            .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (each hit's score decomposed: terms, fusion shares, token relevance), syntax (plain, the default: a bag of words; lucene: the Lucene query syntax; auto: the syntax when q uses any, as the search page asks).");
         api.MapPost("/search", async (ServerContext s, HttpContext ctx, IOptions<JsonOptions> json) =>
                 TypedResults.Ok(await Search(s, ParseBody<SearchRequest>(BufferedBody.Of(ctx), json.Value.SerializerOptions, "{\"q\", \"k\", \"pipeline\", \"explain\", \"syntax\"}"), ctx.RequestAborted)))
             .WithMetadata(new TakesBody(BodyKind.Search))
@@ -168,10 +168,10 @@ internal static class Endpoints
         bool explain = r.Explain ?? false;
         var syntax = r.Syntax switch
         {
-            null or "auto" => QuerySyntax.Auto,
+            null or "plain" => QuerySyntax.Plain, // what every client sent before the syntax existed means what it meant
             "lucene" => QuerySyntax.Lucene,
-            "plain" => QuerySyntax.Plain,
-            _ => throw new ApiException(400, $"syntax: '{r.Syntax}' is not one of auto, lucene, plain"),
+            "auto" => QuerySyntax.Auto,
+            _ => throw new ApiException(400, $"syntax: '{r.Syntax}' is not one of plain, lucene, auto"),
         };
         string pipeline = allowedPipeline ?? s.Pipeline(r.Pipeline);
 

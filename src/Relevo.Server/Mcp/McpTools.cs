@@ -25,7 +25,7 @@ internal sealed class McpTools(ServerContext s)
                  "the score, and each pipeline stage's score. Use get_document for a document's full text and explain for " +
                  "why a document scored as it did.")]
     public Task<McpSearchResult> Search(
-        [Description("The query: plain words (a bag of words), or the Lucene query syntax when it uses any: title:word, \"a phrase\" (if the index keeps positions), +required -excluded, AND/OR/NOT, (groups), word^2. A syntax error names its column.")] string query,
+        [Description("The query, in plain words (a bag of words; no operators).")] string query,
         [Description("How many documents to return (1 to the server's limit, usually 1000).")] int k = 10,
         [Description("The retrieval pipeline, e.g. bm25, fuse(rrf,bm25,dense(model=arctic-xs)); index_info lists those offered. Default: the server's default.")]
         string? pipeline = null,

@@ -218,6 +218,7 @@ async function search() {
   const params = new URLSearchParams({ q, k: '10' });
   if (pipeline) params.set('pipeline', pipeline);
   if ($('explain').checked) params.set('explain', 'true');
+  params.set('syntax', 'auto'); // a search box: the Lucene syntax when the text uses it (title:x, "a phrase", +a -b)
   try {
     const r = await fetch('/api/search?' + params);
     const body = await r.json();

@@ -211,9 +211,9 @@ public sealed class ApiTests : IAsyncLifetime
     [InlineData("/api/search?q=a&pipeline=bm99", 400, "pipeline syntax error at column 1:")]
     [InlineData("/api/search?q=a&pipeline=bm25(k1%3Dx)", 400, "pipeline syntax error at column 9:")]
     [InlineData("/api/search?q=a&explain=maybe", 400, "Failed to bind parameter")]
-    [InlineData("/api/search?q=vitamin%20AND", 400, "query column 12: expected a term, phrase or group after 'AND'")]
-    [InlineData("/api/search?q=body:vitamin", 400, "query column 1: unknown field 'body'")]
-    [InlineData("/api/search?q=vitamin&syntax=sql", 400, "syntax: 'sql' is not one of auto, lucene, plain")]
+    [InlineData("/api/search?q=vitamin%20AND&syntax=lucene", 400, "query column 12: expected a term, phrase or group after 'AND'")]
+    [InlineData("/api/search?q=body:vitamin&syntax=auto", 400, "query column 1: unknown field 'body'")]
+    [InlineData("/api/search?q=vitamin&syntax=sql", 400, "syntax: 'sql' is not one of plain, lucene, auto")]
     [InlineData("/api/nothing-here", 404, "no such endpoint: GET /api/nothing-here")]
     public async Task Bad_requests_get_clear_4xx_errors(string path, int status, string expected)
     {
@@ -222,15 +222,21 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.StartsWith(expected, error);
     }
 
-    /// <summary>q in the Lucene syntax: a required word and an excluded one; syntax=plain reads the same text as words.</summary>
+    /// <summary>q in the Lucene syntax when asked (syntax=lucene or auto): a required word and an excluded one. Without
+    /// syntax= the API reads words, as it did before, and natural text with parentheses is no error.</summary>
     [Fact]
-    public async Task Search_reads_the_lucene_syntax_unless_asked_for_plain_words()
+    public async Task Search_reads_the_lucene_syntax_when_asked_and_plain_words_by_default()
     {
-        var r = await _h.GetJson("/api/search?q=" + Uri.EscapeDataString("+vitamin -cold"));
-        Assert.Equal(["d1"], r.GetProperty("hits").EnumerateArray().Select(h => h.GetProperty("id").GetString()!).ToArray());
-        Assert.Equal(["vitamin"], r.GetProperty("terms").EnumerateArray().Select(t => t.GetString()!).ToArray());
-        var plain = await _h.GetJson("/api/search?syntax=plain&q=" + Uri.EscapeDataString("+vitamin -cold"));
+        foreach (string syntax in new[] { "lucene", "auto" })
+        {
+            var r = await _h.GetJson($"/api/search?syntax={syntax}&q=" + Uri.EscapeDataString("+vitamin -cold"));
+            Assert.Equal(["d1"], r.GetProperty("hits").EnumerateArray().Select(h => h.GetProperty("id").GetString()!).ToArray());
+            Assert.Equal(["vitamin"], r.GetProperty("terms").EnumerateArray().Select(t => t.GetString()!).ToArray());
+        }
+        var plain = await _h.GetJson("/api/search?q=" + Uri.EscapeDataString("+vitamin -cold"));
         Assert.Equal(["d5", "d1"], plain.GetProperty("hits").EnumerateArray().Select(h => h.GetProperty("id").GetString()!).ToArray());
+        var natural = await _h.GetJson("/api/search?q=" + Uri.EscapeDataString("alpha (+)- vitamin 25(OH)D"));
+        Assert.NotEmpty(natural.GetProperty("hits").EnumerateArray());
     }
 
     [Fact]
