@@ -12,10 +12,20 @@ public sealed record PipelineQuery(string Text)
 {
     /// <summary>The query for <paramref name="text"/> read with <paramref name="syntax"/> (a syntax error names its
     /// column); clauses whose words the index's analyzer removes entirely are left out as Lucene's parser leaves them.</summary>
-    internal static PipelineQuery Read(string text, QuerySyntax syntax, Analysis.Analyzer analyzer) =>
-        syntax == QuerySyntax.Lucene || syntax == QuerySyntax.Auto && Search.Syntax.QueryParser.UsesSyntax(text)
-            ? new PipelineQuery(text) { Structured = Search.Syntax.QueryParser.Parse(text, (_, words) => analyzer.Terms(words).Count == 0) }
-            : new PipelineQuery(text);
+    internal static PipelineQuery Read(string text, QuerySyntax syntax, Analysis.Analyzer analyzer)
+    {
+        if (syntax == QuerySyntax.Plain || syntax == QuerySyntax.Auto && !Search.Syntax.QueryParser.UsesSyntax(text)) return new PipelineQuery(text);
+        try
+        {
+            return new PipelineQuery(text) { Structured = Search.Syntax.QueryParser.Parse(text, (_, words) => analyzer.Terms(words).Count == 0) };
+        }
+        catch (Search.Syntax.QuerySyntaxException e) when (syntax == QuerySyntax.Auto)
+        {
+            // natural text that looked like syntax: say how to search it as typed
+            throw new Search.Syntax.QuerySyntaxException(e.Column,
+                e.Message[(e.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..] + " (read in the Lucene syntax because the text uses some; ask for plain words, syntax plain, to search it as typed)");
+        }
+    }
 
     /// <summary>Weighted analysed terms set by feedback (RM3, Rocchio); null: the text's analysed terms.</summary>
     internal Query? Terms { get; init; }
