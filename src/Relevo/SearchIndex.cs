@@ -113,7 +113,7 @@ public sealed class SearchIndex : IDisposable
     /// <summary>One document's rank (from 1), hit and score explanation for a query, when it is among the pipeline's top
     /// <paramref name="depth"/>; null when it is not. The explanation is null when the pipeline explains no scores.</summary>
     internal async Task<(int Rank, Hit Hit, Explanation? Explanation)?> ExplainAsync(string query, string pipeline, string id, int depth,
-        CancellationToken cancellation = default, QuerySyntax syntax = QuerySyntax.Auto)
+        CancellationToken cancellation = default, QuerySyntax syntax = QuerySyntax.Plain)
     {
         var p = Parse(pipeline);
         using var lease = _source.AcquireTarget();
