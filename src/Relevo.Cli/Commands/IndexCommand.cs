@@ -136,10 +136,17 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         MergeSegments = settings.Merge == "log",
     };
 
-    private static void BuildFields(DocumentWriter writer, CancellationToken cancellation)
+    /// <summary>The index's writer, or each shard's.</summary>
+    private static List<Relevo.Index.IndexWriter> IndexWriters(DocumentWriter writer)
     {
         var writers = new List<Relevo.Index.IndexWriter>();
         writer.ForEachIndexWriter((w, _) => writers.Add(w));
+        return writers;
+    }
+
+    private static void BuildFields(DocumentWriter writer, CancellationToken cancellation)
+    {
+        var writers = IndexWriters(writer);
         var result = ProgressReporter.Run("fields", "docs", report =>
             Relevo.Index.Fields.FieldIndexer.Build(writers, (fraction, n) => report(fraction, 1, n), cancellation));
         if (result.SegmentsWritten > 0) writer.Commit();
@@ -149,8 +156,7 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
 
     private static void BuildPositions(DocumentWriter writer, CancellationToken cancellation)
     {
-        var writers = new List<Relevo.Index.IndexWriter>();
-        writer.ForEachIndexWriter((w, _) => writers.Add(w));
+        var writers = IndexWriters(writer);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (written, current) = ProgressReporter.Run("positions", "docs", report =>
             Relevo.Index.Positions.PositionsIndexer.Build(writers, (fraction, n) => report(fraction, 1, n), cancellation));
@@ -160,8 +166,7 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
 
     private static void BuildImpacts(DocumentWriter writer, Relevo.Index.Impacts.ImpactModel model, int bits, double maximum, CancellationToken cancellation)
     {
-        var writers = new List<Relevo.Index.IndexWriter>();
-        writer.ForEachIndexWriter((w, _) => writers.Add(w));
+        var writers = IndexWriters(writer);
         var result = ProgressReporter.Run("impacts", "postings", report =>
             Relevo.Search.Impacts.ImpactBuilder.Build(writers, model, bits, default, maximum, (fraction, n) => report(fraction, 1, n), cancellation));
         if (result.SegmentsWritten > 0) writer.Commit();

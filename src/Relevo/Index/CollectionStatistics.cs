@@ -33,10 +33,15 @@ internal sealed class IndexStatistics : ICollectionStatistics
     public long DocCount { get; }
     public long SumTotalTermFreq { get; }
 
-    public long DocFreq(string term)
+    public long DocFreq(string term) => DocFreq(_reader.Segments, term);
+
+    public long TotalTermFreq(string term) => TotalTermFreq(_reader.Segments, term);
+
+    /// <summary>Documents containing the term, summed over <paramref name="segments"/> (a commit's, or a field's postings
+    /// of them).</summary>
+    internal static long DocFreq(IReadOnlyList<SegmentReader> segments, string term)
     {
         long df = 0;
-        var segments = _reader.Segments;
         for (int i = 0; i < segments.Count; i++) // indexer, not foreach: no enumerator per query term
         {
             var s = segments[i];
@@ -46,10 +51,10 @@ internal sealed class IndexStatistics : ICollectionStatistics
         return df;
     }
 
-    public long TotalTermFreq(string term)
+    /// <summary>Occurrences of the term, summed over <paramref name="segments"/>.</summary>
+    internal static long TotalTermFreq(IReadOnlyList<SegmentReader> segments, string term)
     {
         long ttf = 0;
-        var segments = _reader.Segments;
         for (int i = 0; i < segments.Count; i++) // indexer, not foreach: no enumerator per query term
         {
             var s = segments[i];

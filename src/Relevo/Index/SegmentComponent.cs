@@ -35,6 +35,16 @@ internal abstract class SegmentComponent
     public abstract IReadOnlyList<ComponentData> Merge(string directory, string mergedSegment,
         IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources, MergeContext context);
 
+    /// <summary>The sources of a merge that still have live documents (a source whose documents were all deleted
+    /// contributes nothing and may lack the data).</summary>
+    protected static List<(SegmentEntry Entry, SegmentReader Reader)> LiveSources(IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources)
+    {
+        var live = new List<(SegmentEntry Entry, SegmentReader Reader)>(sources.Count);
+        foreach (var s in sources)
+            if (s.Reader.LiveDocs > 0) live.Add(s);
+        return live;
+    }
+
     /// <summary>Writes (and fsyncs) this component's data for a segment of newly added documents, because every other
     /// segment of the index has it (a served index with a model's vectors embeds what a write adds, so dense search
     /// keeps working); <paramref name="template"/> is a committed segment's data (its key, and files the component may

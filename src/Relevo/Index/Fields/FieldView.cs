@@ -59,27 +59,9 @@ internal sealed class FieldView : IDisposable, ICollectionStatistics
         }
     }
 
-    public long DocFreq(string term)
-    {
-        long df = 0;
-        for (int i = 0; i < Segments.Count; i++)
-        {
-            int ord = Segments[i].FindTerm(term);
-            if (ord >= 0) df += Segments[i].DocFreq(ord);
-        }
-        return df;
-    }
+    public long DocFreq(string term) => IndexStatistics.DocFreq(Segments, term);
 
-    public long TotalTermFreq(string term)
-    {
-        long ttf = 0;
-        for (int i = 0; i < Segments.Count; i++)
-        {
-            int ord = Segments[i].FindTerm(term);
-            if (ord >= 0) ttf += Segments[i].TotalTermFreq(ord);
-        }
-        return ttf;
-    }
+    public long TotalTermFreq(string term) => IndexStatistics.TotalTermFreq(Segments, term);
 
     public void Dispose()
     {

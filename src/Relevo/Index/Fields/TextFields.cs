@@ -39,17 +39,24 @@ internal static class TextFields
     {
         if (!IsField(field)) throw new RelevoException($"'{field}' is not a text field (the fields are {string.Join(", ", Names)})");
         var buffer = new SegmentBuffer();
-        var v1 = reader as V1SegmentReader;
-        var cursor = new V1SegmentReader.StoredCursor();
+        var documents = Documents(reader);
         for (int d = 0; d < reader.MaxDoc; d++)
         {
             if ((d & 1023) == 0) cancellation.ThrowIfCancellationRequested();
-            var doc = v1 is not null ? v1.GetDocument(d, cursor) : reader.GetDocument(d);
-            buffer.AddFieldText(TextOf(doc, field), analyzer);
+            buffer.AddFieldText(TextOf(documents(d), field), analyzer);
         }
         string name = SegmentName(segment, field);
         SegmentWriter.Write(directory, name, buffer, postingsOnly: true);
         return new ComponentData(Component, field, SegmentFiles.PostingsOnly(name));
+    }
+
+    /// <summary>The segment's stored documents for reading in increasing order: a format-1 segment decompresses each
+    /// block once (the reader holds it, so use one per thread).</summary>
+    public static Func<int, Document> Documents(SegmentReader reader)
+    {
+        if (reader is not V1SegmentReader v1) return reader.GetDocument;
+        var cursor = new V1SegmentReader.StoredCursor();
+        return d => v1.GetDocument(d, cursor);
     }
 
     /// <summary>A field's postings of a segment, opened with the segment's deletions.</summary>
@@ -69,9 +76,7 @@ internal sealed class FieldComponent : SegmentComponent
     public override IReadOnlyList<ComponentData> Merge(string directory, string mergedSegment,
         IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources, MergeContext context)
     {
-        var live = new List<(SegmentEntry Entry, SegmentReader Reader)>();
-        foreach (var s in sources)
-            if (s.Reader.LiveDocs > 0) live.Add(s);
+        var live = LiveSources(sources);
         var result = new List<ComponentData>();
         var keys = SegmentEntry.CommonComponents(live.Select(s => s.Entry));
         if (keys is null) return result;

@@ -45,12 +45,6 @@ internal sealed class ImpactComponent : SegmentComponent
         return result;
     }
 
-    private static IEnumerable<(SegmentEntry Entry, SegmentReader Reader)> LiveSources(IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources)
-    {
-        foreach (var s in sources)
-            if (s.Reader.LiveDocs > 0) yield return s;
-    }
-
     /// <summary>New documents change the collection's statistics, so BM25 impacts of every segment are stale after
     /// any write: the new segment goes without (bm25 scores exactly until `relevo index --impacts bm25` rebuilds them).
     /// Pre-encoded weights cannot come from a write of text: the write is refused.</summary>

@@ -37,7 +37,9 @@ internal sealed unsafe class PositionsFile : IDisposable
     public string Path => _file.Path;
     public string Analyzer { get; }
 
-    private PositionsFile(string path, int termCount)
+    /// <param name="termCount">The terms of the postings the positions follow; null: not checked (only the
+    /// analyzer's name is read, <see cref="AnalyzerOf"/>).</param>
+    private PositionsFile(string path, int? termCount)
     {
         _file = new MappedFile(path, Kind, Version);
         try
@@ -47,7 +49,7 @@ internal sealed unsafe class PositionsFile : IDisposable
             _termTable = _file.ReadInt64(trailer + 8);
             _terms = _file.ReadInt32(trailer + 16);
             int blocks = _file.ReadInt32(trailer + 20);
-            if (_terms != termCount)
+            if (termCount is { } expected && _terms != expected)
                 throw new CorruptIndexException(path, $"holds positions of {_terms} terms but the postings have {termCount}");
             if (_blockTable < _file.PayloadStart || _blockTable + 8L * blocks != _termTable || _termTable + 4L * (_terms + 1) > trailer)
                 throw new CorruptIndexException(path, "its tables lie outside the file");
@@ -64,6 +66,13 @@ internal sealed unsafe class PositionsFile : IDisposable
 
     /// <summary>Opens and verifies the positions that follow <paramref name="postings"/>.</summary>
     public static PositionsFile Open(string path, SegmentReader postings) => new(path, postings.TermCount);
+
+    /// <summary>The analyzer a positions file was computed with (the file verified, its postings not opened).</summary>
+    public static string AnalyzerOf(string path)
+    {
+        using var file = new PositionsFile(path, null);
+        return file.Analyzer;
+    }
 
     /// <summary>Where the positions of block <paramref name="block"/> of term <paramref name="ord"/> start (valid while
     /// the file is open); read them posting after posting with <see cref="Skip"/> and <see cref="Read"/>.</summary>
@@ -225,7 +234,7 @@ internal sealed class PositionsComponent : SegmentComponent
     public override IReadOnlyList<ComponentData> Merge(string directory, string mergedSegment,
         IReadOnlyList<(SegmentEntry Entry, SegmentReader Reader)> sources, MergeContext context)
     {
-        var live = sources.Where(s => s.Reader.LiveDocs > 0).ToList();
+        var live = LiveSources(sources);
         var result = new List<ComponentData>();
         var keys = SegmentEntry.CommonComponents(live.Select(s => s.Entry));
         if (keys is null || live.Count == 0) return result;
@@ -233,11 +242,7 @@ internal sealed class PositionsComponent : SegmentComponent
         foreach (var data in keys)
         {
             if (data.Component != Name) continue;
-            string analyzer;
-            var first = live[0].Entry.Component(Name, data.Key)!;
-            using (var postings = PostingsOf(directory, live[0].Entry.Name, data.Key, live[0].Reader))
-            using (var source = PositionsFile.Open(Path.Combine(directory, first.Files[0]), postings))
-                analyzer = source.Analyzer;
+            string analyzer = PositionsFile.AnalyzerOf(Path.Combine(directory, live[0].Entry.Component(Name, data.Key)!.Files[0]));
             using var merged = new Formats.V1.V1SegmentReader(directory, mergedSegment, new DeletedDocs(maxDoc));
             result.Add(PositionsIndexer.Write(directory, mergedSegment, data.Key, merged, Analysis.Analyzer.Create(analyzer), context.Cancellation));
         }
@@ -262,15 +267,10 @@ internal static class PositionsIndexer
     {
         if (!PositionsFile.Fields.Contains(field))
             throw new RelevoException($"'{field}' is not a text field (positions are kept for {string.Join(", ", PositionsFile.Fields)})");
-        var v1 = reader as Formats.V1.V1SegmentReader;
         Func<int, string> TextReader()
         {
-            var cursor = new Formats.V1.V1SegmentReader.StoredCursor(); // one per thread: it holds the decompressed block
-            return field switch
-            {
-                "contents" => d => (v1 is not null ? v1.GetDocument(d, cursor) : reader.GetDocument(d)).IndexedText,
-                _ => d => TextFields.TextOf(v1 is not null ? v1.GetDocument(d, cursor) : reader.GetDocument(d), field),
-            };
+            var documents = TextFields.Documents(reader); // one per thread: it holds the decompressed block
+            return field == "contents" ? d => documents(d).IndexedText : d => TextFields.TextOf(documents(d), field);
         }
         string file = PositionsFile.FileName(segment, field);
         using (var postings = PositionsComponent.PostingsOf(directory, segment, field, reader))
