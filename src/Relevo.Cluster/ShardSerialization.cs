@@ -67,18 +67,19 @@ internal struct ShardRetrievalSurrogate
     [Id(6)] public GlobalStatistics? Statistics;
     [Id(7)] public int K;
     [Id(8)] public float Floor;
+    [Id(9)] public string? Filter;
 }
 
 [RegisterConverter]
 internal sealed class ShardRetrievalConverter : IConverter<ShardRetrieval, ShardRetrievalSurrogate>
 {
     public ShardRetrieval ConvertFromSurrogate(in ShardRetrievalSurrogate s) =>
-        new(s.Version, s.QueryId, s.Retriever, s.Terms, s.Weights, s.Vector, s.Statistics, s.K, s.Floor);
+        new(s.Version, s.QueryId, s.Retriever, s.Terms, s.Weights, s.Vector, s.Statistics, s.K, s.Floor) { Filter = s.Filter };
 
     public ShardRetrievalSurrogate ConvertToSurrogate(in ShardRetrieval v) => new()
     {
         Version = v.Version, QueryId = v.QueryId, Retriever = v.Retriever, Terms = v.Terms, Weights = v.Weights, Vector = v.Vector,
-        Statistics = v.Statistics, K = v.K, Floor = v.Floor,
+        Statistics = v.Statistics, K = v.K, Floor = v.Floor, Filter = v.Filter,
     };
 }
 

@@ -23,4 +23,9 @@ public sealed record Document(string Id, string Title, string Text)
     /// learned-sparse document read from a JsonVectorCollection, each weight becoming the term's frequency (as Anserini
     /// indexes them). Null for ordinary documents.</summary>
     internal IReadOnlyList<(string Term, int Weight)>? TermWeights { get; init; }
+
+    /// <summary>The document's other keys (beside <c>_id</c>, <c>title</c> and <c>text</c>) as one JSON object, e.g.
+    /// <c>{"year":2016,"lang":"en"}</c>; null when it has none. Stored with the document and typed by the index's schema
+    /// (keyword, integer, float, date, boolean; arrays allowed) for filters, sorting and facets.</summary>
+    public string? Fields { get; init; }
 }

@@ -101,7 +101,7 @@ public sealed class SearchIndex : IDisposable
         using var lease = _source.AcquireTarget();
         var target = lease.Target;
         var context = new StageContext(target, _services, cancellation, trace: options.Explain);
-        var state = await p.ExecuteAsync(query, k, context, options.Syntax).ConfigureAwait(false);
+        var state = await p.ExecuteAsync(query, k, context, options.Syntax, options.Filter).ConfigureAwait(false);
         var ranking = state.Ranking!;
         IReadOnlyList<Document?>? documents = options.Documents ? await target.DocumentsAsync(ranking.Hits, cancellation).ConfigureAwait(false) : null;
         Explanation?[]? explanations = null;
@@ -149,7 +149,7 @@ public sealed class SearchIndex : IDisposable
         var rankings = new (string DocId, double Score)[queries.Count][];
         RunQueries(queries, p, k, options, (i, context, _) =>
         {
-            var hits = p.ExecuteAsync(queries[i].Text, k, context, options.Syntax).AsTask().GetAwaiter().GetResult().Ranking!.Hits;
+            var hits = p.ExecuteAsync(queries[i].Text, k, context, options.Syntax, options.Filter).AsTask().GetAwaiter().GetResult().Ranking!.Hits;
             var ranked = new (string, double)[hits.Count];
             for (int j = 0; j < ranked.Length; j++) ranked[j] = (hits[j].Id, hits[j].Score);
             rankings[i] = ranked;
@@ -178,6 +178,7 @@ public sealed class SearchIndex : IDisposable
                 if (string.IsNullOrWhiteSpace(text)) throw new RelevoException("empty query");
                 var pending = retriever.PrepareRequestAsync(PipelineQuery.Read(text, options.Syntax, context.Analyzer), context);
                 var request = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+                if (!string.IsNullOrWhiteSpace(options.Filter)) request = request with { Filter = options.Filter };
                 int cap = Math.Min(k, Math.Max(reader.MaxDoc, 1));
                 if ((t_docs?.Length ?? 0) < cap) { t_docs = new int[cap]; t_scores = new float[cap]; }
                 int n = retriever.Search(reader, request, null, k, t_docs, t_scores!, float.NegativeInfinity, null);
@@ -190,7 +191,7 @@ public sealed class SearchIndex : IDisposable
             }
             else
             {
-                var hits = p.ExecuteAsync(text, k, context, options.Syntax).AsTask().GetAwaiter().GetResult().Ranking!.Hits;
+                var hits = p.ExecuteAsync(text, k, context, options.Syntax, options.Filter).AsTask().GetAwaiter().GetResult().Ranking!.Hits;
                 for (int r = 0; r < hits.Count; r++) buffer.Line(qid, hits[r].Id, r + 1, hits[r].Score, tag);
             }
         }, (i, buffer, flush) =>

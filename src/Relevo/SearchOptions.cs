@@ -36,6 +36,10 @@ public sealed record SearchOptions
     /// the API and the search page ask for <see cref="QuerySyntax.Auto"/>).</summary>
     public QuerySyntax Syntax { get; init; } = QuerySyntax.Plain;
 
+    /// <summary>Only documents matching this filter over typed fields can be hits, applied inside retrieval (so k hits
+    /// come back whenever k documents match): the Lucene syntax, <c>year:[2015 TO 2020] AND lang:en</c>. Null: none.</summary>
+    public string? Filter { get; init; }
+
     /// <summary>Fetch each hit's stored document (<see cref="SearchResult.Documents"/>).</summary>
     public bool Documents { get; init; }
 
@@ -52,6 +56,9 @@ public sealed record RunOptions
     /// <summary>How each query is read; a bag of words by default (test collections' queries are natural language,
     /// whose quotes and colons are not operators).</summary>
     public QuerySyntax Syntax { get; init; } = QuerySyntax.Plain;
+
+    /// <summary>A filter over typed fields applied inside every query's retrieval (see <see cref="SearchOptions.Filter"/>).</summary>
+    public string? Filter { get; init; }
 
     /// <summary>The run tag (last column of a TREC run line); the pipeline's canonical text by default.</summary>
     public string? Tag { get; init; }

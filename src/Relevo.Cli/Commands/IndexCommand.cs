@@ -55,6 +55,10 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         [Description("Also keep term positions (for phrase queries, \"a b\" and \"a b\"~N) of the concatenated field, and of title and text with --fields. Without --dataset/--corpus: builds them for an existing index.")]
         public bool Positions { get; init; }
 
+        [CommandOption("--schema <FILE>")]
+        [Description("Types of the documents' other keys (beside _id, title, text), for filters, sorting and facets: a JSON object {\"year\": \"integer\", \"lang\": \"keyword\"} (keyword, integer, float, date, boolean; arrays hold several values). Keys it does not name are typed by their first value. Without --dataset/--corpus: declares them for an existing index.")]
+        public string? Schema { get; init; }
+
         [CommandOption("--bits <N>")]
         [Description("Bits of the quantized impacts (1 to 8).")]
         [DefaultValue(8)]
@@ -83,12 +87,18 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         if (settings.Vectors is { } vectors) return IndexVectors(settings, vectors, cancellation);
-        if ((settings.Impacts is not null || settings.Fields || settings.Positions) && settings.Dataset is null && settings.Corpus is null)
+        if ((settings.Impacts is not null || settings.Fields || settings.Positions || settings.Schema is not null) && settings.Dataset is null && settings.Corpus is null)
         {
             // no documents to add: (re)build the impacts or fields of the index as it is
             if (!Relevo.Index.Manifest.Exists(settings.IndexDir) && !Relevo.Sharding.ShardedManifest.Exists(settings.IndexDir))
                 throw new RelevoException($"{settings.IndexDir}: no index here; give --dataset or --corpus to create one");
             using var existing = SearchIndex.OpenWriter(settings.IndexDir, new WriterOptions { CommitStage = CliHost.CommitStageHook() }, CliIndex.Extensions());
+            if (settings.Schema is { } declared)
+            {
+                DeclareSchema(existing, declared);
+                existing.Commit();
+                PrintSchema(existing);
+            }
             if (settings.Fields) BuildFields(existing, cancellation);
             if (settings.Positions) BuildPositions(existing, cancellation);
             if (settings.Impacts is not null) BuildImpacts(existing, Relevo.Index.Impacts.ImpactModel.Bm25, settings.Bits, 0, cancellation);
@@ -100,6 +110,7 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         long added;
         try
         {
+            if (settings.Schema is { } declared) DeclareSchema(writer, declared);
             added = ProgressReporter.Run("index", "docs", report =>
                 writer.AddCorpus(corpus, (fraction, docs) => report(fraction, 1, docs)));
         }
@@ -114,6 +125,7 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
                               ? $"({Relevo.Sharding.ShardedManifest.Read(settings.IndexDir).ShardCount} shards, {writer.LiveDocs:N0} live documents, cluster version {version}) "
                               : $"({writer.LiveDocs:N0} live documents) ") +
                           $"in {clock.Elapsed.TotalSeconds:N1} s");
+        PrintSchema(writer);
         if (settings.Fields) BuildFields(writer, cancellation);
         if (settings.Positions) BuildPositions(writer, cancellation);
         if (settings.Impacts is not null) BuildImpacts(writer, Relevo.Index.Impacts.ImpactModel.Bm25, settings.Bits, 0, cancellation);
@@ -142,6 +154,19 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         var writers = new List<Relevo.Index.IndexWriter>();
         writer.ForEachIndexWriter((w, _) => writers.Add(w));
         return writers;
+    }
+
+    private static void DeclareSchema(DocumentWriter writer, string path) => writer.ForEachIndexWriter((w, _) => w.DeclareSchema(path));
+
+    /// <summary>"typed fields: lang (keyword), year (integer)" when the index has any.</summary>
+    private static void PrintSchema(DocumentWriter writer)
+    {
+        var types = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        writer.ForEachIndexWriter((w, _) =>
+        {
+            foreach (var (f, t) in w.Schema.Typed) types[f] = Relevo.Index.Values.Schema.Name(t);
+        });
+        if (types.Count > 0) Console.WriteLine("typed fields: " + string.Join(", ", types.Select(t => $"{t.Key} ({t.Value})")));
     }
 
     private static void BuildFields(DocumentWriter writer, CancellationToken cancellation)

@@ -1,3 +1,4 @@
+using Relevo.Search.Filters;
 using System.Numerics.Tensors;
 using Relevo.Index;
 using Relevo.Search;
@@ -85,18 +86,26 @@ internal sealed unsafe class DenseSearcher : IDisposable
     /// <summary>Whether segment <paramref name="s"/> is searched through its graph. By default not when it is small,
     /// nor when most of it is deleted (the walk would wade through deleted nodes to find ef live ones: the scan of
     /// the live ones is cheaper then, as Lucene also switches to exact search under a selective filter).</summary>
-    public bool UsesGraph(int s, SearchMode mode) =>
-        _graphs[s] is not null && mode switch
+    public bool UsesGraph(int s, SearchMode mode, DocFilter? filter = null)
+    {
+        if (_graphs[s] is null) return false;
+        int live = _reader.Segments[s].MaxDoc - Skipped(s, filter).Count;
+        return mode switch
         {
             SearchMode.Exact => false,
             SearchMode.Graph => true,
-            _ => _reader.Segments[s].LiveDocs >= ExactBelow && _reader.Segments[s].LiveDocs >= _reader.Segments[s].MaxDoc / 10,
+            _ => live >= ExactBelow && live >= _reader.Segments[s].MaxDoc / 10,
         };
+    }
+
+    /// <summary>The documents of segment s a search skips: deleted ones, or those a filter excludes (deleted included).</summary>
+    private DeletedDocs Skipped(int s, DocFilter? filter) => filter?.Excluded[s] ?? _reader.Segments[s].Deletes;
 
     /// <summary>The top k into the spans (global document numbers and scores, best first); returns how many. Only
     /// documents scoring at least <paramref name="floor"/> and the shared bound are kept (see <see cref="TopKCollector"/>).</summary>
     public int Search(ReadOnlySpan<float> query, int k, int oversample, Span<int> docs, Span<float> scores,
-        float floor = float.NegativeInfinity, SharedBound? shared = null, int ef = DefaultEf, SearchMode mode = SearchMode.Auto)
+        float floor = float.NegativeInfinity, SharedBound? shared = null, int ef = DefaultEf, SearchMode mode = SearchMode.Auto,
+        DocFilter? filter = null)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
         if (_vectors.Length == 0) return 0;
@@ -106,14 +115,14 @@ internal sealed unsafe class DenseSearcher : IDisposable
         fixed (float* q = query)
         {
             // an int8 walk keeps at least as many candidates for the float32 rescoring as an int8 scan does
-            if (Int8) SearchInt8(q, k, oversample, top, floor, (int)Math.Min(MaxEf, Math.Max(ef, (long)k * oversample)), mode);
-            else SearchFloat(q, top, floor, shared, Math.Max(ef, k), mode);
+            if (Int8) SearchInt8(q, k, oversample, top, floor, (int)Math.Min(MaxEf, Math.Max(ef, (long)k * oversample)), mode, filter);
+            else SearchFloat(q, top, floor, shared, Math.Max(ef, k), mode, filter);
         }
         top.DetachShared();
         return top.DrainInto(docs, scores);
     }
 
-    private void SearchFloat(float* q, TopKCollector top, float floor, SharedBound? shared, int ef, SearchMode mode)
+    private void SearchFloat(float* q, TopKCollector top, float floor, SharedBound? shared, int ef, SearchMode mode, DocFilter? filter)
     {
         top.Reset(top.Capacity, floor, shared);
         int dims = Dimensions;
@@ -122,10 +131,12 @@ internal sealed unsafe class DenseSearcher : IDisposable
         {
             var seg = _reader.Segments[s];
             int docBase = _reader.DocBase[s];
-            if (UsesGraph(s, mode))
+            var skipped = Skipped(s, filter);
+            if (skipped.Count == seg.MaxDoc) continue;
+            if (UsesGraph(s, mode, filter))
             {
                 var scorer = new FloatScorer(q, _vectors[s].FloatPointer, dims);
-                var scratch = Walk(s, ref scorer, ef);
+                var scratch = Walk(s, ref scorer, ef, skipped);
                 // the walk's scores are the exact float32 dot products, as the scan computes them
                 while (scratch.Results.Count > 0)
                 {
@@ -135,7 +146,7 @@ internal sealed unsafe class DenseSearcher : IDisposable
                 }
                 continue;
             }
-            ScanFloat(_vectors[s].Floats, seg.MaxDoc, dims, query, seg.Deletes.Count > 0 ? seg.Deletes : null, docBase, top);
+            ScanFloat(_vectors[s].Floats, seg.MaxDoc, dims, query, skipped.Count > 0 ? skipped : null, docBase, top);
         }
     }
 
@@ -167,17 +178,16 @@ internal sealed unsafe class DenseSearcher : IDisposable
     }
 
     /// <summary>The graph walk of segment s; the best ef live documents are left in the thread's scratch.</summary>
-    private HnswScratch Walk<TScorer>(int s, ref TScorer scorer, int ef) where TScorer : struct, INodeScorer
+    private HnswScratch Walk<TScorer>(int s, ref TScorer scorer, int ef, DeletedDocs deletes) where TScorer : struct, INodeScorer
     {
         var scratch = HnswScratch.ForThread();
         var graph = _graphs[s]!;
-        var deletes = _reader.Segments[s].Deletes;
         if (deletes.Count > 0) graph.Search(ref scorer, new LiveOnly(deletes), ef, scratch);
         else graph.Search(ref scorer, new AcceptAll(), ef, scratch);
         return scratch;
     }
 
-    private void SearchInt8(float* q, int k, int oversample, TopKCollector top, float floor, int ef, SearchMode mode)
+    private void SearchInt8(float* q, int k, int oversample, TopKCollector top, float floor, int ef, SearchMode mode, DocFilter? filter)
     {
         int dims = Dimensions;
         var query = new ReadOnlySpan<float>(q, dims);
@@ -194,11 +204,13 @@ internal sealed unsafe class DenseSearcher : IDisposable
             {
                 var seg = _reader.Segments[s];
                 int docBase = _reader.DocBase[s];
-                if (UsesGraph(s, mode))
+                var skipped = Skipped(s, filter);
+                if (skipped.Count == seg.MaxDoc) continue;
+                if (UsesGraph(s, mode, filter))
                 {
                     // the walk ranks by the int8 copy; its ef best are rescored in float32 straight into the top k
                     var scorer = new Int8Scorer(w, _vectors[s].Int8Pointer, _vectors[s].ScalePointer, dims);
-                    var scratch = Walk(s, ref scorer, ef);
+                    var scratch = Walk(s, ref scorer, ef, skipped);
                     while (scratch.Results.Count > 0)
                     {
                         int d = scratch.Results.TopNode;
@@ -208,7 +220,7 @@ internal sealed unsafe class DenseSearcher : IDisposable
                     }
                     continue;
                 }
-                ScanInt8(_vectors[s].Int8Rows, _vectors[s].Int8Scales, seg.MaxDoc, dims, wide, seg.Deletes.Count > 0 ? seg.Deletes : null,
+                ScanInt8(_vectors[s].Int8Rows, _vectors[s].Int8Scales, seg.MaxDoc, dims, wide, skipped.Count > 0 ? skipped : null,
                     docBase, first);
             }
         }

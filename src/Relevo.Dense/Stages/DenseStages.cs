@@ -46,7 +46,7 @@ internal sealed class DenseStage(DenseSpec spec) : RetrieverStage
         Span<int> docs, Span<float> scores, float floor, SharedBound? shared) =>
         DenseSearcher.For(reader, Spec.Key, Spec.Int8)
             .Search(request.Vector ?? throw new RelevoException("dense: the request has no query vector"), k, Spec.Oversample, docs, scores, floor, shared,
-                Spec.Ef, Spec.Mode);
+                Spec.Ef, Spec.Mode, Relevo.Search.Filters.DocFilter.For(reader, request.Filter));
 
     /// <summary>The float32 cosine a search gives each document (the stored unit row · the unit query).</summary>
     internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, ReadOnlySpan<int> segment,

@@ -45,6 +45,6 @@ internal sealed class ExpandStage(int repeat = 5, int prf = 0) : Stage
             reply = await llm.CompleteAsync(new LlmRequest(null, prompt, MaxTokens: 200)).ConfigureAwait(false);
         if (reply is null || string.IsNullOrWhiteSpace(reply.Text)) return state;
         string text = string.Join(' ', Enumerable.Repeat(q, Repeat)) + " " + reply.Text.Trim();
-        return state with { Query = new PipelineQuery(text) };
+        return state with { Query = new PipelineQuery(text) { Filter = state.Query.Filter } };
     }
 }

@@ -13,7 +13,7 @@ namespace Relevo.Collections;
 internal static class JsonlReader
 {
     /// <summary>A parsed line: id, title (corpus only) and text.</summary>
-    public readonly record struct Record(string Id, string Title, string Text, int Line);
+    public readonly record struct Record(string Id, string Title, string Text, int Line, string? Fields = null);
 
     /// <summary>Fraction of the underlying file consumed (for progress bars): bytes read of the (compressed) file.</summary>
     public sealed class Position
@@ -26,7 +26,7 @@ internal static class JsonlReader
     public static IEnumerable<Document> ReadCorpus(string path, Position? position = null)
     {
         foreach (var r in Read(path, requireText: false, position))
-            yield return new Document(r.Id, r.Title, r.Text);
+            yield return new Document(r.Id, r.Title, r.Text) { Fields = r.Fields };
     }
 
     /// <summary>Queries in file order; an empty query text is an error.</summary>
@@ -97,9 +97,13 @@ internal static class JsonlReader
     /// <summary>The fields a line is read for; each may appear once per object.</summary>
     private static readonly string[] Fields = ["_id", "title", "text"];
 
-    private static bool IsBlank(ReadOnlySpan<byte> b)
+    /// <summary>Whether raw JSON is <c>{}</c> or <c>[]</c> (white space allowed inside).</summary>
+    private static bool IsEmptyContainer(ReadOnlySpan<byte> raw) =>
+        raw.Length >= 2 && (raw[0] == '{' && raw[^1] == '}' || raw[0] == '[' && raw[^1] == ']') && IsBlank(raw[1..^1], newlines: true);
+
+    private static bool IsBlank(ReadOnlySpan<byte> b, bool newlines = false)
     {
-        foreach (byte c in b) if (c != ' ' && c != '\t') return false;
+        foreach (byte c in b) if (c != ' ' && c != '\t' && !(newlines && c is (byte)'\r' or (byte)'\n')) return false;
         return true;
     }
 
@@ -114,6 +118,10 @@ internal static class JsonlReader
             throw new RelevoException($"{path}:{line}: a byte order mark (EF BB BF) is allowed only at the start of the file");
         string? id = null, title = null, text = null;
         int seen = 0, field = -1;
+        ArrayBufferWriter<byte>? extra = null;
+        Utf8JsonWriter? extraWriter = null;
+        HashSet<string>? extraKeys = null;
+        string? key = null;
         try
         {
             var reader = new Utf8JsonReader(bytes);
@@ -122,6 +130,7 @@ internal static class JsonlReader
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 field = reader.ValueTextEquals("_id"u8) ? 0 : reader.ValueTextEquals("title"u8) ? 1 : reader.ValueTextEquals("text"u8) ? 2 : -1;
+                key = field < 0 && !requireText ? reader.GetString() : null;
                 if (field >= 0)
                 {
                     if ((seen & (1 << field)) != 0)
@@ -146,7 +155,23 @@ internal static class JsonlReader
                         text = ReadString(path, line, ref reader, "text");
                         break;
                     default:
-                        reader.Skip();
+                        if (key is null) { reader.Skip(); break; }
+                        // A corpus keeps its other keys (typed by the index's schema); null and empty values are absent.
+                        int start = (int)reader.TokenStartIndex;
+                        if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
+                        var raw = bytes[start..(int)reader.BytesConsumed];
+                        bool empty = raw.SequenceEqual("null"u8) || IsEmptyContainer(raw);
+                        if (!(extraKeys ??= new HashSet<string>(StringComparer.Ordinal)).Add(key))
+                            throw new RelevoException($"{path}:{line}: field {key}: the key \"{key}\" appears twice in one object");
+                        if (empty) break;
+                        if (extraWriter is null)
+                        {
+                            extra = new ArrayBufferWriter<byte>();
+                            extraWriter = new Utf8JsonWriter(extra);
+                            extraWriter.WriteStartObject();
+                        }
+                        extraWriter.WritePropertyName(key);
+                        extraWriter.WriteRawValue(raw, skipInputValidation: true);
                         break;
                 }
                 field = -1;
@@ -176,7 +201,14 @@ internal static class JsonlReader
         {
             throw new RelevoException($"{path}:{line}: field _id: {problem}");
         }
-        return new Record(id, title ?? "", text ?? "", line);
+        string? fields = null;
+        if (extraWriter is not null)
+        {
+            extraWriter.WriteEndObject();
+            extraWriter.Flush();
+            fields = Encoding.UTF8.GetString(extra!.WrittenSpan);
+        }
+        return new Record(id, title ?? "", text ?? "", line, fields);
     }
 
     /// <summary>How many bytes at the start of <paramref name="bytes"/> are valid UTF-8.</summary>

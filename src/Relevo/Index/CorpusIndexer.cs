@@ -20,7 +20,8 @@ internal static class CorpusIndexer
             foreach (var r in JsonlReader.Read(corpusPath, requireText: false, position))
             {
                 lines.Enqueue((r.Line, position.TotalBytes == 0 ? 0 : (double)position.BytesRead / position.TotalBytes));
-                yield return new Document(r.Id, r.Title, r.Text);
+                if (r.Fields is not null) writer.Schema.Check(r.Fields, $"{corpusPath}:{r.Line}", r.Line);
+                yield return new Document(r.Id, r.Title, r.Text) { Fields = r.Fields };
             }
         }
         try

@@ -28,6 +28,14 @@ internal sealed class DeletedDocs
         Path = path;
     }
 
+    /// <summary>A set over the given bits (taken, not copied), counted.</summary>
+    public static DeletedDocs FromBits(int maxDoc, ulong[] bits)
+    {
+        int count = 0;
+        foreach (ulong w in bits) count += System.Numerics.BitOperations.PopCount(w);
+        return new DeletedDocs(maxDoc, bits, count, null);
+    }
+
     public bool IsDeleted(int doc) => (_bits[doc >> 6] & (1UL << (doc & 63))) != 0;
 
     /// <summary>Marks a document deleted; false if it already was.</summary>

@@ -42,6 +42,7 @@ internal sealed class IndexWriter : IDisposable
         _analyzer = Analyzer.Create(_committed.Analyzer);
         _nextSegment = _committed.NextSegment;
         _indexComponents = _committed.IndexComponents;
+        Schema = Values.Schema.FromManifest(_committed.Schema);
         foreach (var reader in IndexReader.OpenSegments(dir, _committed))
         {
             var entry = FindEntry(_committed, reader.Name);
@@ -97,6 +98,7 @@ internal sealed class IndexWriter : IDisposable
     public void Add(Document doc)
     {
         if (Collections.DocumentIds.Problem(doc.Id) is { } problem) throw new RelevoException($"document _id: {problem}");
+        if (doc.Fields is not null) Schema.Check(doc.Fields, $"document {doc.Id}");
         if (Exists(doc.Id))
         {
             if (!_options.ReplaceExisting) throw new DuplicateDocumentIdException(doc.Id);
@@ -161,6 +163,7 @@ internal sealed class IndexWriter : IDisposable
             {
                 var doc = batch[i].Document;
                 if (Collections.DocumentIds.Problem(doc.Id) is { } problem) throw new RelevoException($"document _id: {problem}");
+                if (doc.Fields is not null) Schema.Check(doc.Fields, $"document {doc.Id}");
                 if (Exists(doc.Id))
                 {
                     if (!_options.ReplaceExisting) throw new DuplicateDocumentIdException(doc.Id);
@@ -237,6 +240,31 @@ internal sealed class IndexWriter : IDisposable
         _bufferDeleted.Clear();
     }
 
+    /// <summary>The types of the documents' other keys: read from the last commit, grown by the documents added (see
+    /// <see cref="Values.Schema.Check"/>), recorded by the next commit.</summary>
+    public Values.Schema Schema { get; }
+
+    /// <summary>Declares the types of a schema file (<see cref="Values.Schema.Declare"/>); the next commit records them
+    /// and gives every segment its doc values.</summary>
+    public void DeclareSchema(string path)
+    {
+        Schema.Declare(path);
+        if (Schema.Changed) _dirty = true;
+    }
+
+    /// <summary>Gives every segment doc values for the schema's fields (new segments, and older ones when the schema
+    /// was empty before or gained a field some of their documents have), written from the stored documents.</summary>
+    private void EnsureValues()
+    {
+        if (Schema.IsEmpty) return;
+        for (int i = 0; i < _segments.Count; i++)
+        {
+            var (entry, reader, deletes, _) = _segments[i];
+            if (deletes.Count == entry.MaxDoc || entry.Component(Values.ValuesFile.Component, Values.ValuesFile.Key) is not null) continue;
+            AddComponentData(entry.Name, Values.ValuesFile.Write(_dir, entry.Name, reader, Schema));
+        }
+    }
+
     /// <summary>How segments merge at each commit; null: only when asked. Starts as the options'.</summary>
     public MergePolicy? MergePolicy { get; set; }
 
@@ -257,6 +285,7 @@ internal sealed class IndexWriter : IDisposable
         Flush();
         if (MergePolicy is { } policy)
             while (policy.FindMerge(LiveDocsPerSegment(), SegmentKinds()) is { } merge) MergeRange(merge.Start, merge.Count);
+        EnsureValues();
         Stage("segments-written");
         long generation = _committed.Generation + 1;
         var entries = new List<SegmentEntry>();
@@ -277,6 +306,7 @@ internal sealed class IndexWriter : IDisposable
         var manifest = new Manifest(Manifest.CurrentFormat, generation, _analyzer.Name, _nextSegment, entries)
         {
             IndexComponents = _indexComponents,
+            Schema = Schema.ToManifest(),
         };
         manifest.Commit(_dir, Stage);
         // The commit is durable from here on: nothing below may fail it (the caller is told it committed).
@@ -432,7 +462,7 @@ internal sealed class IndexWriter : IDisposable
                     ?? throw new RelevoException($"the index's segments hold '{wanted.Component}' data for '{wanted.Key}', which this " +
                                                  "program cannot write for new documents (the extension that wrote it is not loaded)");
                 reader.Deletes = deletes;
-                if (component.Complete(_dir, entry, reader, new ComponentTemplate(wanted, templates, _committed.Analyzer), services) is { } data)
+                if (component.Complete(_dir, entry, reader, new ComponentTemplate(wanted, templates, _committed.Analyzer) { Schema = Schema }, services) is { } data)
                     AddComponentData(entry.Name, data);
                 entry = _segments[i].Entry;
             }
@@ -564,7 +594,7 @@ internal sealed class IndexWriter : IDisposable
     private SegmentComponent? FindComponent(string name)
     {
         foreach (var c in _options.Components) if (string.Equals(c.Name, name, StringComparison.Ordinal)) return c;
-        return null;
+        return name == Values.ValuesFile.Component ? Values.ValuesComponent.Instance : null; // core data every writer carries
     }
 
     private List<SegmentComponent> ComponentsIn(List<(SegmentEntry Entry, SegmentReader Reader, DeletedDocs Deletes, bool DeletesChanged)> range)

@@ -72,6 +72,11 @@ internal sealed record Manifest(int Format, long Generation, string Analyzer, in
     /// build. Older builds of format 2 ignore it (and drop it at their next commit).</summary>
     public IReadOnlyList<ComponentData> IndexComponents { get; init; } = [];
 
+    /// <summary>The types of the documents' other keys (<see cref="Values.Schema"/>): field → keyword, integer, float,
+    /// date or boolean; absent when no document has other keys.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Schema { get; init; }
+
     /// <summary>The index-level data of <paramref name="component"/>, or null.</summary>
     public ComponentData? IndexComponent(string component)
     {

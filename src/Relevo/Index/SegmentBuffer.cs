@@ -89,7 +89,7 @@ internal sealed class SegmentBuffer : ISegmentSource, ITermSink
     {
         _docCount++;
         _ids.Add(doc.Id);
-        _stored.Add(doc.Title, doc.Text);
+        _stored.Add(doc.Title, doc.Text, doc.Fields);
         _postingsBytes += 64 + 2L * doc.Id.Length;
     }
 

@@ -5,6 +5,9 @@ namespace Relevo.Index;
 internal readonly record struct ComponentTemplate(ComponentData Data, string Directory, string Analyzer)
 {
     public string Key => Data.Key;
+
+    /// <summary>The writer's schema of typed fields (doc values are written by it).</summary>
+    public Values.Schema? Schema { get; init; }
 }
 
 /// <summary>What a merge may spend on a component's data: threads, and a token that a closing server cancels (the

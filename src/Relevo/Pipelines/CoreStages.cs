@@ -32,6 +32,7 @@ internal static class CoreStages
         r.AddComponent(Index.Impacts.ImpactComponent.Instance);
         r.AddComponent(Index.Fields.FieldComponent.Instance);
         r.AddComponent(Index.Positions.PositionsComponent.Instance);
+        r.AddComponent(Index.Values.ValuesComponent.Instance);
         r.AddDocumentOperation(ExplainRequest.Operation, (reader, argument, segment, doc) => ExplainRequest.Run(r, reader, argument, segment, doc));
         r.AddDocumentOperation(ScoreRequest.Operation, (reader, argument, segment, doc) => ScoreRequest.Run(r, reader, argument, segment, doc));
         r.AddStage("ql", "ql(mu)", s =>
@@ -52,6 +53,7 @@ internal static class CoreStages
         r.AddStage("cascade", "cascade(reranker, reranker, top)", CascadeStage.Build);
         r.AddStage("features", "features(bm25, ql, dense(model=M), pipeline >> retriever, rank, score, doclen, qlen, title)", FeaturesStage.Build);
         r.AddStage("ltr", "ltr(model)", LtrStage.Build);
+        r.AddStage("filter", "filter(q=\"field:value ...\")", FilterStage.Build);
         r.AddStage("lattice", "lattice(beam,llm,alpha,rounds,anchors)", LatticeStage.Build);
     }
 }

@@ -15,11 +15,20 @@ internal sealed class Pipeline
         new(PipelineParser.Parse(text, registry ?? ExtensionRegistry.Core));
 
     /// <summary>The top k for one query, and the final state (the query as the last stage saw it, e.g. after RM3).</summary>
-    public async ValueTask<PipelineState> ExecuteAsync(string queryText, int k, StageContext context, QuerySyntax syntax = QuerySyntax.Plain)
+    /// <param name="filter">A filter over typed fields (Lucene syntax) every retriever applies inside its search; null:
+    /// none. Its syntax is checked before anything runs.</param>
+    public async ValueTask<PipelineState> ExecuteAsync(string queryText, int k, StageContext context, QuerySyntax syntax = QuerySyntax.Plain,
+        string? filter = null)
     {
         if (string.IsNullOrWhiteSpace(queryText)) throw new RelevoException("empty query");
         if (k < 1) throw new RelevoException("k must be at least 1");
-        var state = await context.RunAsync(Root, new PipelineState(PipelineQuery.Read(queryText, syntax, context.Analyzer), null), k).ConfigureAwait(false);
+        var query = PipelineQuery.Read(queryText, syntax, context.Analyzer);
+        if (!string.IsNullOrWhiteSpace(filter))
+        {
+            Search.Filters.DocFilter.Parse(filter);
+            query = query with { Filter = filter };
+        }
+        var state = await context.RunAsync(Root, new PipelineState(query, null), k).ConfigureAwait(false);
         var ranking = state.Ranking ?? throw new RelevoException($"pipeline '{Text}' ends without a retriever");
         return state with { Ranking = ranking.Cut(k) };
     }

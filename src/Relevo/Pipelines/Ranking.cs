@@ -36,6 +36,10 @@ public sealed record PipelineQuery(string Text)
 
     /// <summary>A query vector set by vector feedback; null: the text's embedding.</summary>
     public float[]? Vector { get; init; }
+
+    /// <summary>A filter over typed fields in the Lucene syntax (<c>year:[2015 TO 2020] AND lang:en</c>) that every
+    /// retriever applies inside its search; null: none. Set by the search's options or a <c>filter(...)</c> stage.</summary>
+    public string? Filter { get; init; }
 }
 
 /// <summary>A ranked list of hits, and each stage's own scores for them as columns: <see cref="StageScores"/>(s)[i]

@@ -1,6 +1,7 @@
 using Relevo.Index;
 using Relevo.Index.Impacts;
 using Relevo.Search;
+using Relevo.Search.Filters;
 using Relevo.Search.Similarities;
 
 namespace Relevo.Pipelines;
@@ -15,6 +16,7 @@ public abstract class RetrieverStage : Stage
     public override async ValueTask<PipelineState> RunAsync(PipelineState state, StageContext context, int depth)
     {
         var request = await PrepareRequestAsync(state.Query, context).ConfigureAwait(false);
+        if (state.Query.Filter is { } filter) request = request with { Filter = filter };
         var pending = context.Target.RetrieveAsync(this, request, depth, context.Cancellation);
         var hits = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
         return state with { Ranking = Ranking.Retrieved(Text, hits, state.Ranking) };
@@ -95,12 +97,15 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
         ValueTask.FromResult(new RetrievalRequest(TermsOf(query, context)));
 
     internal override int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
-        Span<int> docs, Span<float> scores, float floor, SharedBound? shared) =>
-        request.Terms?.Structured is { } node ? Structured(reader, node, statistics).Search(k, docs, scores, floor, shared)
-        : Fields is not null ? MultiField(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared)
-        : ImpactSearcher(reader, statistics) is { } impacts
-            ? impacts.SearchDocs(request.Terms!, k, docs, scores, null, floor, shared)
-            : Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
+        Span<int> docs, Span<float> scores, float floor, SharedBound? shared)
+    {
+        var filter = DocFilter.For(reader, request.Filter);
+        return request.Terms?.Structured is { } node ? Structured(reader, node, statistics).Search(k, docs, scores, floor, shared, filter)
+            : Fields is not null ? MultiField(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared, filter)
+            : ImpactSearcher(reader, statistics) is { } impacts
+                ? impacts.SearchDocs(request.Terms!, k, docs, scores, null, floor, shared, filter)
+                : Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared, filter);
+    }
 
     /// <summary>Exact BM25 (not impacts) for the documents.</summary>
     internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, ReadOnlySpan<int> segment,
@@ -172,7 +177,8 @@ internal class ImpactStage : RetrieverStage
     internal override int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
         Span<int> docs, Span<float> scores, float floor, SharedBound? shared)
     {
-        return ImpactSearcher.For(reader, KeyOf(reader), statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
+        return ImpactSearcher.For(reader, KeyOf(reader), statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared,
+            DocFilter.For(reader, request.Filter));
     }
 
     internal override bool ExplainsTerms => true;
@@ -195,7 +201,7 @@ internal sealed class QueryLikelihoodStage(float mu) : RetrieverStage
 
     internal override int Search(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, int k,
         Span<int> docs, Span<float> scores, float floor, SharedBound? shared) =>
-        Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared);
+        Searcher(reader, statistics).SearchDocs(request.Terms!, k, docs, scores, null, floor, shared, DocFilter.For(reader, request.Filter));
 
     internal override void ScoreDocs(IndexReader reader, RetrievalRequest request, ICollectionStatistics? statistics, ReadOnlySpan<int> segment,
         ReadOnlySpan<int> doc, Span<float> scores) => Searcher(reader, statistics).ScoreDocs(request.Terms!, segment, doc, scores);

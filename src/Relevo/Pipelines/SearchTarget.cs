@@ -5,7 +5,12 @@ using Relevo.Search;
 namespace Relevo.Pipelines;
 
 /// <summary>What a retriever asks the index for: analysed weighted terms (sparse) or a vector (dense).</summary>
-internal sealed record RetrievalRequest(Query? Terms, float[]? Vector = null);
+internal sealed record RetrievalRequest(Query? Terms, float[]? Vector = null)
+{
+    /// <summary>A filter over typed fields (Lucene syntax) that retrieval applies inside the search: only matching
+    /// documents can be hits (<see cref="Relevo.Search.Filters.DocFilter"/>); null: none.</summary>
+    public string? Filter { get; init; }
+}
 
 /// <summary>Collection statistics of some terms, and the live document count (feedback's term filters).</summary>
 internal sealed record TermStatistics(long DocCount, long LiveDocs, long[] DocFreqs);

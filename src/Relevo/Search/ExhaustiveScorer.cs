@@ -13,12 +13,14 @@ internal static class ExhaustiveScorer
 
     /// <summary>Scores every document that has a posting of a query term and offers those not below the collector's
     /// threshold (its floor and shared bound included) to it.</summary>
-    public static void Search<TScorer>(IReadOnlyList<SegmentReader> segments, IReadOnlyList<int> docBases, Weight<TScorer> weight, TopKCollector top)
+    public static void Search<TScorer>(IReadOnlyList<SegmentReader> segments, IReadOnlyList<int> docBases, Weight<TScorer> weight, TopKCollector top,
+        Filters.DocFilter? filter = null)
         where TScorer : struct, ITermScorer
     {
         for (int s = 0; s < segments.Count; s++)
         {
             var seg = segments[s];
+            var skipped = filter is null ? seg.Deletes : filter.Excluded[s];
             int docBase = docBases[s];
             int size = Math.Max(seg.MaxDoc, 1024);
             var scores = t_scores is { } ts && ts.Length >= seg.MaxDoc ? ts : (t_scores = new double[size]);
@@ -53,7 +55,7 @@ internal static class ExhaustiveScorer
                 float score = (float)scores[d];
                 scores[d] = 0;
                 seen[d] = false;
-                if (!seg.IsDeleted(d) && score >= top.Threshold) top.Collect(docBase + d, score); // ties: the collector decides
+                if (!skipped.IsDeleted(d) && score >= top.Threshold) top.Collect(docBase + d, score); // ties: the collector decides
             }
         }
     }

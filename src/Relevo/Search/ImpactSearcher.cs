@@ -38,11 +38,11 @@ internal sealed class ImpactSearcher
 
     /// <summary>The top k into the spans (global document numbers, best first, ties by smaller number); returns how many.</summary>
     public int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores, PruningAlgorithm? algorithm = null,
-        float floor = float.NegativeInfinity, SharedBound? shared = null)
+        float floor = float.NegativeInfinity, SharedBound? shared = null, Filters.DocFilter? filter = null)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
         return Weight<ImpactTermScorer>.ForThread().For(query, _similarity)
-            .Search(_view.Segments, _view.DocBase, k, algorithm ?? PruningAlgorithm.MaxScore, docs, scores, floor, shared);
+            .Search(_view.Segments, _view.DocBase, k, algorithm ?? PruningAlgorithm.MaxScore, docs, scores, floor, shared, filter);
     }
 
     public IReadOnlyList<Hit> Search(Query query, int k, PruningAlgorithm? algorithm = null) =>

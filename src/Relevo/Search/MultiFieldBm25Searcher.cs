@@ -72,10 +72,10 @@ internal sealed class MultiFieldBm25Searcher
 
     /// <summary>The top k as global document numbers and scores, best first (ties by smaller document number).</summary>
     public int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores, PruningAlgorithm? algorithm = null,
-        float floor = float.NegativeInfinity, SharedBound? shared = null)
+        float floor = float.NegativeInfinity, SharedBound? shared = null, Filters.DocFilter? filter = null)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
-        return WeightOf(query).Search(Reader, k, algorithm ?? Algorithm, docs, scores, floor, shared);
+        return WeightOf(query).Search(Reader, k, algorithm ?? Algorithm, docs, scores, floor, shared, filter);
     }
 
     /// <summary>The top k documents.</summary>

@@ -28,10 +28,10 @@ internal class SparseSearcher<TScorer> where TScorer : struct, ITermScorer
     /// Only documents above <paramref name="floor"/> are kept; <paramref name="shared"/> is a bound shared with the
     /// searches of the same query's other shards.</summary>
     public int SearchDocs(Query query, int k, Span<int> docs, Span<float> scores, PruningAlgorithm? algorithm = null,
-        float floor = float.NegativeInfinity, SharedBound? shared = null)
+        float floor = float.NegativeInfinity, SharedBound? shared = null, Filters.DocFilter? filter = null)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
-        return Weight<TScorer>.ForThread().For(query, _similarity).Search(Reader, k, algorithm ?? Algorithm, docs, scores, floor, shared);
+        return Weight<TScorer>.ForThread().For(query, _similarity).Search(Reader, k, algorithm ?? Algorithm, docs, scores, floor, shared, filter);
     }
 
     /// <summary>The exact scores of given documents of this commit (see <see cref="Weight{TScorer}.ScoreDocs"/>).</summary>

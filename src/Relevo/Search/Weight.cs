@@ -113,18 +113,22 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
     /// document number); returns how many. Only documents scoring above <paramref name="floor"/> are kept, and
     /// <paramref name="shared"/> (if given) is a k-th-score bound shared with other shards' searches of this query.</summary>
     public int Search(IndexReader reader, int k, PruningAlgorithm algorithm, Span<int> docs, Span<float> scores,
-        float floor = float.NegativeInfinity, SharedBound? shared = null) =>
-        Search(reader.Segments, reader.DocBase, k, algorithm, docs, scores, floor, shared);
+        float floor = float.NegativeInfinity, SharedBound? shared = null, Filters.DocFilter? filter = null) =>
+        Search(reader.Segments, reader.DocBase, k, algorithm, docs, scores, floor, shared, filter);
 
-    /// <summary>As <see cref="Search(IndexReader, int, PruningAlgorithm, Span{int}, Span{float}, float, SharedBound?)"/>
+    /// <summary>The documents the segment being searched must skip: its deletions, or a filter's exclusions (which
+    /// include them). Set per segment by <see cref="Search(IReadOnlyList{SegmentReader}, IReadOnlyList{int}, int, PruningAlgorithm, Span{int}, Span{float}, float, SharedBound?, Filters.DocFilter?)"/>.</summary>
+    internal DeletedDocs Skipped { get; private set; } = null!;
+
+    /// <summary>As <see cref="Search(IndexReader, int, PruningAlgorithm, Span{int}, Span{float}, float, SharedBound?, Filters.DocFilter?)"/>
     /// over a commit's segments as a scoring model reads them (e.g. with their impacts) and their first global document
     /// numbers.</summary>
     public int Search(IReadOnlyList<SegmentReader> segments, IReadOnlyList<int> docBase, int k, PruningAlgorithm algorithm,
-        Span<int> docs, Span<float> scores, float floor = float.NegativeInfinity, SharedBound? shared = null)
+        Span<int> docs, Span<float> scores, float floor = float.NegativeInfinity, SharedBound? shared = null, Filters.DocFilter? filter = null)
     {
         Top.Reset(k, floor, shared);
         if (algorithm == PruningAlgorithm.Exhaustive)
-            ExhaustiveScorer.Search(segments, docBase, this, Top);
+            ExhaustiveScorer.Search(segments, docBase, this, Top, filter);
         else
         {
             EnsureIterators(TermCount);
@@ -132,6 +136,8 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
             for (int s = 0; s < segments.Count; s++)
             {
                 var seg = segments[s];
+                Skipped = filter is null ? seg.Deletes : filter.Excluded[s];
+                if (Skipped.Count == seg.MaxDoc) continue;
                 int n = 0;
                 for (int t = 0; t < TermCount; t++)
                 {

@@ -87,7 +87,7 @@ internal sealed class ShardHost : IShardService, IDisposable
         var bound = SharedBounds.Enter(q.QueryId);
         try
         {
-            n = reader.MaxDoc == 0 ? 0 : retriever.Search(reader, new RetrievalRequest(terms, q.Vector), q.Statistics, q.K, docs, scores, q.Floor, bound);
+            n = reader.MaxDoc == 0 ? 0 : retriever.Search(reader, new RetrievalRequest(terms, q.Vector) { Filter = q.Filter }, q.Statistics, q.K, docs, scores, q.Floor, bound);
         }
         finally { SharedBounds.Leave(q.QueryId); }
         return ToShardHits(s, reader.ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n)));

@@ -56,7 +56,11 @@ internal sealed record ShardStatistics(long Version, long DocCount, long SumTota
 /// terms, k, and the pruning bounds (a floor every hit must beat, and the id under which shards of this query running
 /// in the same process share their k-th scores).</summary>
 internal sealed record ShardRetrieval(long Version, Guid QueryId, string Retriever, string[] Terms, float[] Weights, float[]? Vector,
-    GlobalStatistics? Statistics, int K, float Floor);
+    GlobalStatistics? Statistics, int K, float Floor)
+{
+    /// <summary>The request's filter over typed fields (each shard compiles it against its own documents); null: none.</summary>
+    public string? Filter { get; init; }
+}
 
 /// <summary>A document operation (<see cref="ExtensionRegistry"/>) to run on some of a shard's documents (shard
 /// document numbers) at a version, e.g. reading their stored vectors.</summary>

@@ -76,7 +76,8 @@ internal sealed class ShardedTarget : ISearchTarget
                 else version = cachedVersion;
             }
 
-            var message = new ShardRetrieval(version, Guid.NewGuid(), retriever.Text, terms, weights, request.Vector, global, k, float.NegativeInfinity);
+            var message = new ShardRetrieval(version, Guid.NewGuid(), retriever.Text, terms, weights, request.Vector, global, k, float.NegativeInfinity)
+                { Filter = request.Filter };
             var results = await Task.WhenAll(Each(s => s.SearchAsync(message))).ConfigureAwait(false);
             long answered = MaxVersion(results, static r => r.Version);
             if (Array.Exists(results, r => r.Version != answered) || (version != ShardVersion.Latest && answered != version))

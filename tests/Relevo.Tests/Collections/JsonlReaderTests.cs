@@ -63,9 +63,22 @@ public sealed class JsonlReaderTests : IDisposable
     [Fact]
     public void Escaped_text_that_is_valid_Unicode_is_read()
     {
-        string path = Write("corpus.jsonl", """{"_id":"x\u00e9","title":"\ud83d\ude00","text":"tab\tand\u00a0more","extra":"\ud800 in a field that is not read","extra":1}""" + "\n");
+        string path = Write("corpus.jsonl", """{"_id":"x\u00e9","title":"\ud83d\ude00","text":"tab\tand\u00a0more","extra":"caf\u00e9","n":[1, 2]}""" + "\n");
         var doc = JsonlReader.ReadCorpus(path).Single();
         Assert.Equal(("x\u00e9", "\U0001F600", "tab\tand\u00a0more"), (doc.Id, doc.Title, doc.Text));
+        Assert.Equal("""{"extra":"caf\u00e9","n":[1, 2]}""", doc.Fields); // other keys are kept as written
+    }
+
+    /// <summary>Every other key is a field now: given twice it is an error, and a lone surrogate in one is refused when
+    /// the document is checked against the schema.</summary>
+    [Fact]
+    public void Other_keys_are_fields_and_follow_the_same_rules()
+    {
+        string path = Write("corpus.jsonl", """{"_id":"x","text":"a","extra":"one","extra":1}""" + "\n");
+        Assert.Equal($"{path}:1: field extra: the key \"extra\" appears twice in one object", Refused(path));
+        var schema = new Relevo.Index.Values.Schema();
+        var e = Assert.Throws<RelevoException>(() => schema.Check("""{"extra":"\ud800 alone"}""", $"{path}:2"));
+        Assert.Equal($"{path}:2: field extra: a \\u escape gives a lone surrogate (half of a UTF-16 pair), which is not valid Unicode", e.Message);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ internal static class BlockMaxWand
         var its = ev.Iterators;
         var top = ev.Top;
         var contrib = ev.Contributions;
-        var deletes = seg.Deletes;
+        var deletes = ev.Skipped;
         bool anyDeleted = deletes.Count > 0;
         const int NoMore = int.MaxValue;
 

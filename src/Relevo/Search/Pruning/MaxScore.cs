@@ -22,7 +22,7 @@ internal static class MaxScore
         var top = ev.Top;
         var contrib = ev.Contributions;
         var ub = ev.Bounds;
-        var deletes = seg.Deletes;
+        var deletes = ev.Skipped;
         bool anyDeleted = deletes.Count > 0;
 
         // ascending upper bound (insertion sort: a handful of terms)
@@ -48,6 +48,12 @@ internal static class MaxScore
             int doc = int.MaxValue;
             for (int i = fe; i < n; i++) if (its[i].Doc < doc) doc = its[i].Doc;
             if (doc == int.MaxValue) break;
+            if (anyDeleted && deletes.IsDeleted(doc))
+            {
+                // a deleted or filtered-out document: pass it without scoring
+                for (int i = fe; i < n; i++) if (its[i].Doc == doc) its[i].NextDoc();
+                continue;
+            }
 
             double partial = 0;
             for (int i = fe; i < n; i++)
@@ -84,7 +90,7 @@ internal static class MaxScore
                 }
             }
 
-            if (!competitive || (anyDeleted && deletes.IsDeleted(doc)))
+            if (!competitive)
             {
                 if (!exactPartial) ev.ClearContributions();
                 continue;
@@ -124,7 +130,7 @@ internal static class MaxScore
     {
         var its = ev.Iterators; // query-term order (the evaluator adds them so)
         var top = ev.Top;
-        var deletes = seg.Deletes;
+        var deletes = ev.Skipped;
         bool anyDeleted = deletes.Count > 0;
         var acc = t_acc ??= new double[Window];
         var matched = t_matched ??= new ulong[Window / 64];

@@ -72,22 +72,25 @@ internal sealed class StructuredQuery
     }
 
     /// <summary>The top k as global document numbers and scores, best first (ties by smaller document number).</summary>
-    public int Search(int k, Span<int> docs, Span<float> scores, float floor = float.NegativeInfinity, SharedBound? shared = null)
+    public int Search(int k, Span<int> docs, Span<float> scores, float floor = float.NegativeInfinity, SharedBound? shared = null,
+        Filters.DocFilter? filter = null)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
         var top = new TopKCollector(Math.Min(k, 1024));
         top.Reset(k, floor, shared);
         if (_root is PhraseMatcher phrase)
-            for (int s = 0; s < _reader.Segments.Count; s++) phrase.Collect(s, _reader.Segments[s], _reader.DocBase[s], top); // pruned by the threshold
+            for (int s = 0; s < _reader.Segments.Count; s++) phrase.Collect(s, filter?.Excluded[s] ?? _reader.Segments[s].Deletes, _reader.DocBase[s], top); // pruned by the threshold
         else if (_root is not null)
             for (int s = 0; s < _reader.Segments.Count; s++)
             {
                 var seg = _reader.Segments[s];
+                var skipped = filter?.Excluded[s] ?? seg.Deletes;
+                if (skipped.Count == seg.MaxDoc) continue;
                 var list = _root.Match(s, seg.MaxDoc);
                 for (int i = 0; i < list.Count; i++)
                 {
                     int d = list.Docs[i];
-                    if (!seg.IsDeleted(d) && list.Scores[i] >= top.Threshold) top.Collect(_reader.DocBase[s] + d, list.Scores[i]);
+                    if (!skipped.IsDeleted(d) && list.Scores[i] >= top.Threshold) top.Collect(_reader.DocBase[s] + d, list.Scores[i]);
                 }
             }
         top.DetachShared();
@@ -492,9 +495,9 @@ internal sealed class PhraseMatcher : Matcher
     /// at most as often as its rarest word does, so a block of that word whose (tf, norm) impacts cannot beat the
     /// collector's threshold is passed over without reading positions (rank-safe: ties go to smaller documents, and
     /// every later document is larger).</summary>
-    public void Collect(int s, SegmentReader main, int docBase, TopKCollector top)
+    public void Collect(int s, DeletedDocs skipped, int docBase, TopKCollector top)
     {
-        if (Matchable) Run(s, -1, null, top, main, docBase);
+        if (Matchable) Run(s, -1, null, top, skipped, docBase);
     }
 
     /// <summary>The phrase's contribution, named by its words in quotes (and slop), with its frequency in the document
@@ -520,7 +523,7 @@ internal sealed class PhraseMatcher : Matcher
     /// <summary>Walks the words' postings together (every document holding all of them) and adds the documents whose
     /// positions hold the phrase to <paramref name="list"/>, or the live ones to <paramref name="top"/>; only
     /// <paramref name="only"/> when it is not -1. Returns the last frequency found.</summary>
-    private float Run(int s, int only, MatchList? list, TopKCollector? top, SegmentReader? main, int docBase)
+    private float Run(int s, int only, MatchList? list, TopKCollector? top, DeletedDocs? skipped, int docBase)
     {
         var seg = Segments[s];
         var file = _positions.Files[s];
@@ -568,7 +571,7 @@ internal sealed class PhraseMatcher : Matcher
                 // threshold even so is passed over without reading positions
                 int minTf = int.MaxValue;
                 foreach (var c in cursors) minTf = Math.Min(minTf, c.Freq);
-                if (main!.IsDeleted(candidate) || Bm25Scorer.Score(_weight, minTf, Similarity.NormInverse(norms[candidate])) < top!.Threshold)
+                if (skipped!.IsDeleted(candidate) || Bm25Scorer.Score(_weight, minTf, Similarity.NormInverse(norms[candidate])) < top!.Threshold)
                 {
                     target = candidate + 1;
                     continue;
@@ -580,7 +583,7 @@ internal sealed class PhraseMatcher : Matcher
                 last = freq;
                 float score = Bm25Scorer.Score(_weight, freq, Similarity.NormInverse(norms[candidate]));
                 if (top is null) list!.Add(candidate, score);
-                else if (!main!.IsDeleted(candidate) && score >= top.Threshold) top.Collect(docBase + candidate, score);
+                else if (!skipped!.IsDeleted(candidate) && score >= top.Threshold) top.Collect(docBase + candidate, score);
             }
             if (only >= 0) return last;
             target = candidate + 1;

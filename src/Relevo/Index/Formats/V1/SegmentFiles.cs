@@ -5,6 +5,10 @@ internal static class SegmentFiles
 {
     public const int Version = 1;
     public const int BlockSize = 128;
+    /// <summary>A stored-documents file of version 2 holds, after each document's title and text, its other keys as a
+    /// JSON object (<see cref="Document.Fields"/>; empty when it has none). Segments of documents without other keys are
+    /// written in version 1, byte for byte as before.</summary>
+    public const int DocsWithFieldsVersion = 2;
 
     public const string TermsKind = "TDIC";
     public const string PostingsKind = "POST";

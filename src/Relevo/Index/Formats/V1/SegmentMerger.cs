@@ -47,9 +47,18 @@ internal sealed class SegmentMerger : ISegmentSource
     /// <summary>Without deletions the merged documents are the sources' in order: their compressed stored blocks are
     /// copied as they are (renumbered), straight from the mapped files, not decompressed and compressed again nor held
     /// in memory (a merged store may be many GiB).</summary>
+    public bool StoresFields
+    {
+        get
+        {
+            foreach (var seg in _segments) if (seg.StoresFields) return true;
+            return false;
+        }
+    }
+
     public bool CopyStoredBlocks(IndexOutput docs, List<(int FirstDoc, long Offset, int Compressed, int Raw)> index)
     {
-        foreach (var seg in _segments) if (seg.Deletes.Count > 0) return false;
+        foreach (var seg in _segments) if (seg.Deletes.Count > 0 || seg.StoresFields != StoresFields) return false;
         int first = 0;
         foreach (var seg in _segments)
             for (int i = 0; i < seg.StoredBlockCount; i++)

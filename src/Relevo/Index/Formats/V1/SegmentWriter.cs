@@ -21,6 +21,9 @@ internal interface ISegmentSource
     /// <paramref name="index"/>; false, writing nothing, to have the writer use <see cref="Stored"/> or
     /// <see cref="GetDocument"/>.</summary>
     bool CopyStoredBlocks(IndexOutput docs, List<(int FirstDoc, long Offset, int Compressed, int Raw)> index) => false;
+    /// <summary>Whether the stored documents keep their other keys (file version 2); read after the documents are
+    /// added.</summary>
+    bool StoresFields => false;
 }
 
 /// <summary>Builds the stored-documents blocks of a segment incrementally: each document is serialized into the
@@ -36,14 +39,49 @@ internal sealed class StoredDocsBuilder
     /// <summary>Bytes held: compressed blocks plus the block being filled.</summary>
     public long Bytes { get; private set; }
 
-    public void Add(string title, string text)
+    /// <summary>Whether documents are serialized with their other keys (version 2): from the first document that has
+    /// some, the blocks written before are serialized again with empty ones.</summary>
+    public bool StoresFields { get; private set; }
+
+    public void Add(string title, string text, string? fields = null)
     {
+        if (fields is not null && !StoresFields) Upgrade();
         long before = _block.Length;
         _block.WriteUtf8(title);
         _block.WriteUtf8(text);
+        if (StoresFields) _block.WriteUtf8(fields ?? "");
         Bytes += _block.Length - before;
         _count++;
         if (_block.Length >= SegmentWriter.StoredBlockBytes) Cut();
+    }
+
+    private void Upgrade()
+    {
+        var old = new List<(string Title, string Text)>(_count);
+        foreach (var (_, data, raw) in Blocks)
+        {
+            var bytes = new byte[raw];
+            LZ4Codec.Decode(data, bytes);
+            ReadPairs(bytes, old);
+        }
+        ReadPairs(_block.Span.ToArray(), old);
+        Blocks.Clear();
+        _block.Clear();
+        _blockFirst = _count = 0;
+        Bytes = 0;
+        StoresFields = true;
+        foreach (var (title, text) in old) Add(title, text, null);
+    }
+
+    private static void ReadPairs(byte[] raw, List<(string, string)> into)
+    {
+        var r = new ByteReader(raw);
+        while (r.Position < raw.Length)
+        {
+            string title = Encoding.UTF8.GetString(r.ReadBytes((int)r.ReadVarInt()));
+            string text = Encoding.UTF8.GetString(r.ReadBytes((int)r.ReadVarInt()));
+            into.Add((title, text));
+        }
     }
 
     /// <summary>Compresses the last, partly filled block (call once, before writing).</summary>
@@ -226,7 +264,9 @@ internal static class SegmentWriter
         var offsets = new int[count + 1];
         var ids = new string[count];
         written.Add(SegmentFiles.Docs(segment));
-        using (var docs = new IndexOutput(Path.Combine(directory, SegmentFiles.Docs(segment)), SegmentFiles.DocsKind, SegmentFiles.Version))
+        bool storesFields = source.Stored is { } builder ? builder.StoresFields : source.StoresFields;
+        using (var docs = new IndexOutput(Path.Combine(directory, SegmentFiles.Docs(segment)), SegmentFiles.DocsKind,
+                   storesFields ? SegmentFiles.DocsWithFieldsVersion : SegmentFiles.Version))
         {
             var index = new List<(int FirstDoc, long Offset, int Compressed, int Raw)>();
             var idScratch = new byte[256];
@@ -266,6 +306,7 @@ internal static class SegmentWriter
                     AddId(doc, d.Id);
                     block.WriteUtf8(d.Title);
                     block.WriteUtf8(d.Text);
+                    if (storesFields) block.WriteUtf8(d.Fields ?? "");
                     if (block.Length >= StoredBlockBytes || doc == count - 1)
                     {
                         index.Add(FlushStoredBlock(docs, block, blockFirst));

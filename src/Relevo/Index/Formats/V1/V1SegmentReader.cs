@@ -39,7 +39,7 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
             if (!postingsOnly)
             {
                 _ids = Open(directory, SegmentFiles.Ids(name), SegmentFiles.IdsKind, opened);
-                _docs = Open(directory, SegmentFiles.Docs(name), SegmentFiles.DocsKind, opened);
+                _docs = Open(directory, SegmentFiles.Docs(name), SegmentFiles.DocsKind, opened, SegmentFiles.DocsWithFieldsVersion);
             }
             using var dict = Open(directory, SegmentFiles.Terms(name), SegmentFiles.TermsKind, []);
 
@@ -134,9 +134,12 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
         return (int)length;
     }
 
-    private static MappedFile Open(string directory, string file, string kind, List<IDisposable> opened)
+    /// <summary>Whether the stored documents keep their other keys (<see cref="SegmentFiles.DocsWithFieldsVersion"/>).</summary>
+    public bool StoresFields => _docs is { Version: SegmentFiles.DocsWithFieldsVersion };
+
+    private static MappedFile Open(string directory, string file, string kind, List<IDisposable> opened, int maxVersion = SegmentFiles.Version)
     {
-        var m = new MappedFile(Path.Combine(directory, file), kind, SegmentFiles.Version);
+        var m = new MappedFile(Path.Combine(directory, file), kind, maxVersion);
         opened.Add(m);
         return m;
     }
@@ -299,8 +302,9 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
             var title = r.ReadBytes(tlen);
             int xlen = (int)r.ReadVarInt();
             var text = r.ReadBytes(xlen);
+            var fields = StoresFields ? r.ReadBytes((int)r.ReadVarInt()) : default;
             if (d == doc)
-                return new Document(GetId(doc), Encoding.UTF8.GetString(title), Encoding.UTF8.GetString(text));
+                return new Document(GetId(doc), Encoding.UTF8.GetString(title), Encoding.UTF8.GetString(text)) { Fields = FieldsOf(fields) };
         }
     }
 
@@ -350,14 +354,17 @@ internal sealed unsafe class V1SegmentReader : SegmentReader
             var title = r.ReadBytes(tlen);
             int xlen = (int)r.ReadVarInt();
             var text = r.ReadBytes(xlen);
+            var fields = StoresFields ? r.ReadBytes((int)r.ReadVarInt()) : default;
             if (d == doc)
             {
                 cursor.Position = r.Position;
                 cursor.NextDoc = d + 1;
-                return new Document(GetId(doc), Encoding.UTF8.GetString(title), Encoding.UTF8.GetString(text));
+                return new Document(GetId(doc), Encoding.UTF8.GetString(title), Encoding.UTF8.GetString(text)) { Fields = FieldsOf(fields) };
             }
         }
     }
+
+    private static string? FieldsOf(ReadOnlySpan<byte> json) => json.Length == 0 ? null : Encoding.UTF8.GetString(json);
 
     private bool _disposed;
 

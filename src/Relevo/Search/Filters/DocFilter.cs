@@ -1,0 +1,229 @@
+using System.Globalization;
+using Relevo.Index;
+using Relevo.Index.Values;
+using Relevo.Search.Syntax;
+
+namespace Relevo.Search.Filters;
+
+/// <summary>A filter compiled against one commit: per segment, the documents a search must skip — deleted ones and
+/// those the filter does not match — as a bitset the scorers read where they read deletions. Filters decide which
+/// documents may be hits; they never change a score or the collection statistics (as Lucene's FILTER clauses).
+/// The filter is written in the Lucene classic syntax over typed fields: <c>lang:en</c>, <c>year:[2015 TO 2020]</c>,
+/// <c>date:{2020-01-01 TO *]</c>, <c>+open:true -tags:retracted</c>, <c>lang:(en OR de)</c>; a keyword matches exactly
+/// (case included), a range compares numbers, dates or (keywords) ordinal strings. A filter of only excluded clauses
+/// keeps everything else. Compiled filters are cached per commit (at most <see cref="CacheCapacity"/>).</summary>
+internal sealed class DocFilter
+{
+    public const int CacheCapacity = 64;
+
+    /// <summary>The filter's text as given.</summary>
+    public string Text { get; }
+
+    /// <summary>Per segment: the documents to skip (deleted or not matching); the count is how many.</summary>
+    public IReadOnlyList<DeletedDocs> Excluded { get; }
+
+    /// <summary>Documents that match and are live, over the commit.</summary>
+    public long Matching { get; }
+
+    private DocFilter(string text, IReadOnlyList<DeletedDocs> excluded, long matching)
+    {
+        Text = text;
+        Excluded = excluded;
+        Matching = matching;
+    }
+
+    /// <summary>The compiled filter of a commit for <paramref name="text"/> (cached per commit); null for null or blank.</summary>
+    public static DocFilter? For(IndexReader reader, string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var cache = reader.Component("filters", _ => new Pipelines.SearcherCache<string, DocFilter>());
+        return cache.Get(text, t => Compile(reader, t));
+    }
+
+    /// <summary>Parses and checks a filter without an index (the syntax only); a <see cref="QuerySyntaxException"/> with
+    /// the column when it does not parse.</summary>
+    public static QueryNode Parse(string text)
+    {
+        try
+        {
+            return QueryParser.Parse(text);
+        }
+        catch (QuerySyntaxException e)
+        {
+            throw new RelevoException(e.Message.StartsWith("query column", StringComparison.Ordinal) ? "filter" + e.Message["query".Length..] : "filter: " + e.Message, e);
+        }
+    }
+
+    private static DocFilter Compile(IndexReader reader, string text)
+    {
+        var node = Parse(text);
+        var values = ValuesView.Of(reader);
+        var excluded = new DeletedDocs[reader.Segments.Count];
+        long matching = 0;
+        for (int s = 0; s < excluded.Length; s++)
+        {
+            var seg = reader.Segments[s];
+            var bits = Match(node, values.Schema, values.Segments[s], seg.MaxDoc);
+            // skip = deleted or not matching
+            var skip = new ulong[bits.Length];
+            for (int w = 0; w < bits.Length; w++) skip[w] = ~bits[w];
+            int tail = seg.MaxDoc & 63;
+            if (tail != 0 && skip.Length > 0) skip[^1] &= (1UL << tail) - 1;
+            for (int d = 0; d < seg.MaxDoc; d++)
+                if (seg.IsDeleted(d)) skip[d >> 6] |= 1UL << (d & 63);
+            excluded[s] = DeletedDocs.FromBits(seg.MaxDoc, skip);
+            matching += seg.MaxDoc - excluded[s].Count;
+        }
+        return new DocFilter(text, excluded, matching);
+    }
+
+    /// <summary>The documents of one segment the node matches, as a bitset.</summary>
+    private static ulong[] Match(QueryNode node, Schema schema, IReadOnlyDictionary<string, ValueColumn> columns, int maxDoc)
+    {
+        int words = (maxDoc + 63) >> 6;
+        switch (node)
+        {
+            case BooleanNode b:
+            {
+                ulong[]? must = null, should = null;
+                var not = new ulong[words];
+                bool anyShould = false, anyMust = false;
+                foreach (var c in b.Clauses)
+                {
+                    var m = Match(c.Node, schema, columns, maxDoc);
+                    switch (c.Occur)
+                    {
+                        case Occur.Must:
+                            anyMust = true;
+                            if (must is null) must = m; else for (int w = 0; w < words; w++) must[w] &= m[w];
+                            break;
+                        case Occur.Should:
+                            anyShould = true;
+                            if (should is null) should = m; else for (int w = 0; w < words; w++) should[w] |= m[w];
+                            break;
+                        default:
+                            for (int w = 0; w < words; w++) not[w] |= m[w];
+                            break;
+                    }
+                }
+                ulong[] result;
+                if (anyMust) result = must!; // SHOULD clauses beside a MUST only score, and a filter does not score
+                else if (anyShould) result = should!;
+                else result = All(maxDoc); // only excluded clauses: everything else
+                for (int w = 0; w < words; w++) result[w] &= ~not[w];
+                return result;
+            }
+            case TermNode t:
+                return Equal(Column(t.Field, t.Column, schema, columns, maxDoc, out var type), type, t.Text, t.Field!, t.Column, maxDoc);
+            case PhraseNode p:
+                if (p.Slop != 0) throw Error(p.Column, $"a filter on '{p.Field}' matches a value exactly; a slop means nothing there");
+                return Equal(Column(p.Field, p.Column, schema, columns, maxDoc, out var ptype), ptype, p.Text, p.Field!, p.Column, maxDoc);
+            case RangeNode r:
+                return Range(Column(r.Field, r.Column, schema, columns, maxDoc, out var rtype), rtype, r, maxDoc);
+            default:
+                throw Error(node.Column, "this kind of clause cannot be a filter");
+        }
+    }
+
+    private static ulong[] All(int maxDoc)
+    {
+        var bits = new ulong[(maxDoc + 63) >> 6];
+        Array.Fill(bits, ulong.MaxValue);
+        if ((maxDoc & 63) != 0) bits[^1] = (1UL << (maxDoc & 63)) - 1;
+        return bits;
+    }
+
+    private static ValueColumn? Column(string? field, int column, Schema schema, IReadOnlyDictionary<string, ValueColumn> columns, int maxDoc, out FieldType type)
+    {
+        if (field is null) throw Error(column, "a filter clause names its field (field:value)");
+        if (field is "title" or "text" or "contents")
+            throw Error(column, $"'{field}' is a text field; filters apply to typed fields (keyword, integer, float, date, boolean) — search text in the query");
+        type = schema.TypeOf(field) ?? throw Error(column, schema.IsEmpty
+            ? $"the index has no typed fields, so it cannot filter on '{field}' (index documents with other keys than title and text, or declare them with --schema)"
+            : $"the index has no field '{field}' (its typed fields: {string.Join(", ", schema.Typed.Select(f => f.Field))})");
+        return columns.TryGetValue(field, out var c) ? c : null; // a segment without the field: no document has it
+    }
+
+    private static ulong[] Equal(ValueColumn? column, FieldType type, string text, string field, int at, int maxDoc)
+    {
+        var bits = new ulong[(maxDoc + 63) >> 6];
+        if (column is null) return bits;
+        if (type == FieldType.Keyword)
+        {
+            int ord = column.Ordinal(text);
+            if (ord >= 0) Mark(column, bits, v => v == ord);
+            return bits;
+        }
+        long value = ValueOf(type, text, field, at);
+        Mark(column, bits, v => v == value);
+        return bits;
+    }
+
+    private static ulong[] Range(ValueColumn? column, FieldType type, RangeNode r, int maxDoc)
+    {
+        var bits = new ulong[(maxDoc + 63) >> 6];
+        long lo = long.MinValue, hi = long.MaxValue;
+        if (type == FieldType.Keyword)
+        {
+            if (column is null) return bits;
+            if (r.Lower is not null) lo = column.LowerOrdinal(r.Lower, r.IncludeLower);
+            if (r.Upper is not null) hi = column.LowerOrdinal(r.Upper, !r.IncludeUpper) - 1;
+        }
+        else
+        {
+            if (r.Lower is not null)
+            {
+                long v = ValueOf(type, r.Lower, r.Field, r.Column);
+                if (!r.IncludeLower) { if (v == long.MaxValue) return bits; v++; }
+                lo = v;
+            }
+            if (r.Upper is not null)
+            {
+                long v = ValueOf(type, r.Upper, r.Field, r.Column);
+                if (!r.IncludeUpper) { if (v == long.MinValue) return bits; v--; }
+                hi = v;
+            }
+            if (column is null) return bits;
+        }
+        if (lo > hi) return bits;
+        Mark(column, bits, v => v >= lo && v <= hi);
+        return bits;
+    }
+
+    private static void Mark(ValueColumn column, ulong[] bits, Func<long, bool> test)
+    {
+        var start = column.Start;
+        var values = column.Values;
+        for (int d = 0; d < column.MaxDoc; d++)
+            for (int i = start[d]; i < start[d + 1]; i++)
+                if (test(values[i])) { bits[d >> 6] |= 1UL << (d & 63); break; }
+    }
+
+    /// <summary>A value of a typed field as written in a filter.</summary>
+    private static long ValueOf(FieldType type, string text, string field, int column)
+    {
+        switch (type)
+        {
+            case FieldType.Integer:
+                if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)) return l;
+                break;
+            case FieldType.Float:
+                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)) return Schema.SortableBits(d);
+                break;
+            case FieldType.Date:
+                if (Schema.TryDate(text, out long ms)) return ms;
+                if (text.Length == 4 && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int year) && year >= 1)
+                    return new DateTimeOffset(year, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+                break;
+            case FieldType.Boolean:
+                if (text is "true") return 1;
+                if (text is "false") return 0;
+                break;
+        }
+        string article = type is FieldType.Integer ? "an" : "a";
+        throw Error(column, $"'{field}' is {article} {Schema.Name(type)} field, and '{text}' is not {article} {Schema.Name(type)}" +
+                            (type == FieldType.Date ? " (write yyyy-MM-dd, or a date-time in quotes)" : ""));
+    }
+
+    private static RelevoException Error(int column, string message) => new($"filter column {column}: {message}");
+}
