@@ -252,6 +252,13 @@ internal sealed class IndexWriter : IDisposable
         if (Schema.Changed) _dirty = true;
     }
 
+    /// <summary>Adds the types a sharded writer decided for every shard (field → type name, as the manifest records them).</summary>
+    internal void DeclareTypes(IReadOnlyDictionary<string, string> types)
+    {
+        Schema.DeclareTypes(types);
+        if (Schema.Changed) _dirty = true;
+    }
+
     /// <summary>Gives every segment doc values for the schema's fields (new segments, and older ones when the schema
     /// was empty before or gained a field some of their documents have), written from the stored documents.</summary>
     private void EnsureValues()

@@ -24,7 +24,32 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
     public override long AddRange(IEnumerable<Document> documents, Action<long>? progress = null)
     {
         _dirty = true;
-        return writer.AddAsync(documents, options.ReplaceExisting, added: progress).GetAwaiter().GetResult();
+        return writer.AddAsync(Typed(documents, null), options.ReplaceExisting, added: progress).GetAwaiter().GetResult();
+    }
+
+    /// <summary>The shards' common schema, from the first shard's writer (every shard is given every key's type).</summary>
+    private Relevo.Index.Values.Schema? _schema;
+
+    /// <summary>Documents checked against one schema for all shards before they are routed: a key first seen here is
+    /// typed by its first value and declared to every shard, so shards never type a key differently by the documents
+    /// each happens to get. <paramref name="where"/> names a document's file and line.</summary>
+    private IEnumerable<Document> Typed(IEnumerable<Document> documents, Func<Document, string>? where)
+    {
+        foreach (var doc in documents)
+        {
+            if (doc.Fields is not null)
+            {
+                _schema ??= Relevo.Index.Values.Schema.FromManifest(hosts[0].WithWriter(w => w.Schema.ToManifest()));
+                int before = _schema.Count;
+                _schema.Check(doc.Fields, where?.Invoke(doc) ?? $"document {doc.Id}");
+                if (_schema.Count != before)
+                {
+                    var declared = _schema.ToManifest()!;
+                    foreach (var h in hosts) h.WithWriter(w => { w.DeclareTypes(declared); return 0; });
+                }
+            }
+            yield return doc;
+        }
     }
 
     public override long AddCorpus(string path, Action<double, long>? progress = null)
@@ -40,13 +65,15 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
             {
                 fraction = position.TotalBytes == 0 ? 0 : (double)position.BytesRead / position.TotalBytes;
                 line = r.Line;
-                yield return new Document(r.Id, r.Title, r.Text);
+                yield return new Document(r.Id, r.Title, r.Text) { Fields = r.Fields };
             }
             fraction = 1;
         }
         try
         {
-            return AddRange(Documents(), n => progress?.Invoke(fraction, n));
+            _dirty = true;
+            return writer.AddAsync(Typed(Documents(), _ => $"{path}:{line}"), options.ReplaceExisting, added: n => progress?.Invoke(fraction, n))
+                .GetAwaiter().GetResult();
         }
         catch (DuplicateDocumentIdException e)
         {

@@ -277,4 +277,38 @@ public class FilterTests(ITestOutputHelper output)
             Assert.Equal(1, DocFilter.For(reader, "k:v")!.Matching);
         }
     }
+
+    /// <summary>Through the library: SearchOptions.Filter and a filter(q=...) stage give the same hits, a filter reaches
+    /// every input of a fusion, a filter after a retriever is refused, syntax errors name the column, and a sharded
+    /// index (the shards typed alike) ranks filtered queries exactly as one index does.</summary>
+    [Fact]
+    public void FiltersWorkInPipelinesAndOnShardedIndexes()
+    {
+        var ds = TestData.Dataset("cranfield");
+        using var tmp = new TempDir();
+        string corpus = TypedCorpus(ds.CorpusPath, tmp.Path);
+        using (var w = SearchIndex.OpenWriter(tmp["one"])) { w.AddCorpus(corpus); w.Commit(); }
+        using (var w = SearchIndex.OpenWriter(tmp["sharded"], new WriterOptions { Shards = 3 })) { w.AddCorpus(corpus); w.Commit(); }
+        using var one = SearchIndex.Open(tmp["one"]);
+        using var sharded = SearchIndex.Open(tmp["sharded"]);
+        var queries = JsonlReader.ReadQueries(ds.QueriesPath).Take(40).ToList();
+        foreach (var (filter, matches) in Cases.Take(8))
+            foreach (var (_, text) in queries)
+            {
+                var byOption = one.Search(text, "bm25", 10, new SearchOptions { Filter = filter });
+                var byStage = one.Search(text, $"filter(q=\"{filter.Replace("\"", "")}\")>>bm25", 10);
+                if (!filter.Contains('"')) Assert.Equal(byOption.Hits.Select(h => (h.Id, h.Score)), byStage.Hits.Select(h => (h.Id, h.Score)));
+                Assert.All(byOption.Hits, h => Assert.True(matches(Gen.Of(int.Parse(h.Id, CultureInfo.InvariantCulture)))));
+                var shardedHits = sharded.Search(text, "bm25", 10, new SearchOptions { Filter = filter });
+                Assert.Equal(byOption.Hits.Select(h => (h.Id, h.Score)), shardedHits.Hits.Select(h => (h.Id, h.Score)));
+                var fused = one.Search(text, "fuse(rrf,bm25,ql)", 50, new SearchOptions { Filter = filter });
+                Assert.All(fused.Hits, h => Assert.True(matches(Gen.Of(int.Parse(h.Id, CultureInfo.InvariantCulture)))));
+            }
+        var after = Assert.Throws<RelevoException>(() => one.Search("wing", "bm25>>filter(q=\"lang:en\")", 10));
+        Assert.Contains("comes before the retrievers it filters", after.Message);
+        var syntax = Assert.Throws<RelevoException>(() => one.Search("wing", "bm25", 10, new SearchOptions { Filter = "year:[1960 TO" }));
+        Assert.StartsWith("filter column 14: ", syntax.Message);
+        var stage = Assert.ThrowsAny<RelevoException>(() => one.Search("wing", "filter(q=\"year:(\")>>bm25", 10));
+        Assert.Contains("filter column", stage.Message);
+    }
 }

@@ -104,6 +104,12 @@ internal sealed class Schema
         }
     }
 
+    /// <summary>Adds types decided elsewhere (the manifest's form); a conflict is an error.</summary>
+    public void DeclareTypes(IReadOnlyDictionary<string, string> types)
+    {
+        foreach (var (f, t) in types) Add(f, Parse(t, "schema field " + f), "schema field " + f);
+    }
+
     private void Add(string field, FieldType type, string where)
     {
         if (_types.TryGetValue(field, out var had))
