@@ -3,19 +3,42 @@ using System.Text.Json.Serialization;
 namespace Relevo.Server;
 
 /// <summary>The body of POST /api/search (GET takes the same as query parameters).</summary>
-internal sealed record SearchRequest(string? Q, int? K = null, string? Pipeline = null, bool? Explain = null, string? Syntax = null);
+internal sealed record SearchRequest(string? Q, int? K = null, string? Pipeline = null, bool? Explain = null, string? Syntax = null,
+    string? Filter = null, string? Facets = null, string? Sort = null);
 
 /// <summary>The answer to a search: the hits, the canonical pipeline, the analyzed query terms, the commit
 /// generation searched and the time taken (milliseconds, server side).</summary>
 internal sealed record SearchResponse(string Query, string Pipeline, int K, IReadOnlyList<string> Terms, long Generation,
-    double TookMs, IReadOnlyList<SearchResultHit> Hits);
+    double TookMs, IReadOnlyList<SearchResultHit> Hits)
+{
+    /// <summary>Per field asked for (facets=a,b), its most frequent values among the matching documents.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, IReadOnlyList<FacetCount>>? Facets { get; init; }
+
+    /// <summary>Documents matching the query within the filter (when facets or a sort were asked for).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Matching { get; init; }
+}
+
+/// <summary>One value of a facet and how many matching documents have it.</summary>
+internal sealed record FacetCount(string Value, long Count);
 
 /// <summary>One hit. Highlights are [start, length] ranges (UTF-16 offsets) of the title and snippet that match a
 /// query term; stages holds each pipeline stage's score; explanation is there when asked for (explain=true).</summary>
 internal sealed record SearchResultHit(int Rank, string Id, string Title, string Snippet, float Score,
-    IReadOnlyDictionary<string, float> Stages, int[][] TitleHighlights, int[][] SnippetHighlights, Explanation? Explanation);
+    IReadOnlyDictionary<string, float> Stages, int[][] TitleHighlights, int[][] SnippetHighlights, Explanation? Explanation)
+{
+    /// <summary>The document's other keys (typed fields) as it was indexed with them; absent when it has none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public System.Text.Json.JsonElement? Fields { get; init; }
+}
 
-internal sealed record DocumentResponse(string Id, string Title, string Text);
+internal sealed record DocumentResponse(string Id, string Title, string Text)
+{
+    /// <summary>The document's other keys (typed fields); absent when it has none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public System.Text.Json.JsonElement? Fields { get; init; }
+}
 
 internal sealed record WriteResponse(int Written, long Generation);
 
@@ -27,7 +50,12 @@ internal sealed record HealthResponse(string Status, long Generation, int Docume
 /// <see cref="Segments"/> is that number too, and <see cref="IndexSizeBytes"/> is 0 when the shards are on other machines.</summary>
 internal sealed record StatsResponse(int Documents, int Segments, long IndexSizeBytes, long Generation, string Analyzer,
     long QueriesServed, LatencySummary Latency, double UptimeSeconds, bool Writable, IReadOnlyList<PipelineChoice> Pipelines,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Shards = null, bool Ask = false);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Shards = null, bool Ask = false)
+{
+    /// <summary>The index's typed fields and their types (what filter=, facets= and sort= may name); absent when none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Fields { get; init; }
+}
 
 internal sealed record PipelinesResponse(string Default, IReadOnlyList<PipelineChoice> Pipelines, bool Ask = false);
 

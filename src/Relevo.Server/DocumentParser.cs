@@ -6,7 +6,8 @@ using Relevo.Collections;
 namespace Relevo.Server;
 
 /// <summary>Reads the body of POST /api/documents: a JSON array of objects, or JSON lines (one object per line),
-/// each with "_id" and optional "title" and "text" strings (other fields are ignored, as in BEIR corpora).
+/// each with "_id" and optional "title" and "text" strings; other keys are the document's typed fields (as in a corpus:
+/// typed by the index's schema when written, null and empty values absent).
 /// The rules are the corpus reader's: UTF-8 only (a byte order mark is skipped at the start of the body), no \u
 /// escape that leaves a lone surrogate, each of "_id", "title" and "text" at most once per object, and an "_id" that
 /// keeps <see cref="DocumentIds"/>' rule. All documents are checked before any is written; errors name the item or
@@ -82,16 +83,36 @@ internal static class DocumentParser
         if (e.ValueKind != JsonValueKind.Object) throw new RelevoException($"request body {where}: expected an object, found {e.ValueKind}");
         // JSON allows a key twice and a reader would keep one of the values silently: refuse it for the keys read here.
         int seen = 0;
+        HashSet<string>? others = null;
+        System.Buffers.ArrayBufferWriter<byte>? extra = null;
+        Utf8JsonWriter? writer = null;
         try
         {
             foreach (var property in e.EnumerateObject())
+            {
+                bool known = false;
                 for (int f = 0; f < Fields.Length; f++)
                     if (property.NameEquals(Fields[f]))
                     {
+                        known = true;
                         if ((seen & (1 << f)) != 0)
                             throw new RelevoException($"request body {where}: field \"{Fields[f]}\": the key appears twice in one object");
                         seen |= 1 << f;
                     }
+                if (known) continue;
+                if (!(others ??= new HashSet<string>(StringComparer.Ordinal)).Add(property.Name))
+                    throw new RelevoException($"request body {where}: field \"{property.Name}\": the key appears twice in one object");
+                var v = property.Value;
+                if (v.ValueKind == JsonValueKind.Null || v.ValueKind == JsonValueKind.Object && !v.EnumerateObject().Any()
+                    || v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 0) continue;
+                if (writer is null)
+                {
+                    extra = new System.Buffers.ArrayBufferWriter<byte>();
+                    writer = new Utf8JsonWriter(extra);
+                    writer.WriteStartObject();
+                }
+                property.WriteTo(writer);
+            }
         }
         catch (InvalidOperationException)
         {
@@ -99,7 +120,14 @@ internal static class DocumentParser
         }
         string id = String(e, "_id", where) ?? throw new RelevoException($"request body {where}: missing field \"_id\"");
         if (DocumentIds.Problem(id) is { } problem) throw new RelevoException($"request body {where}: field \"_id\": {problem}");
-        return new Document(id, String(e, "title", where) ?? "", String(e, "text", where) ?? "");
+        string? fields = null;
+        if (writer is not null)
+        {
+            writer.WriteEndObject();
+            writer.Flush();
+            fields = Encoding.UTF8.GetString(extra!.WrittenSpan);
+        }
+        return new Document(id, String(e, "title", where) ?? "", String(e, "text", where) ?? "") { Fields = fields };
     }
 
     private static string? String(JsonElement e, string field, string where)

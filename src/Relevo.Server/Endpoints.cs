@@ -23,15 +23,18 @@ internal static class Endpoints
     {
         var api = app.MapGroup("/api");
 
-        api.MapGet("/search", async (ServerContext s, HttpContext ctx, string? q, int? k, string? pipeline, bool? explain, string? syntax) =>
-                TypedResults.Ok(await Search(s, new SearchRequest(q, k, pipeline, explain, syntax), ctx.RequestAborted)))
+        api.MapGet("/search", async (ServerContext s, HttpContext ctx, string? q, int? k, string? pipeline, bool? explain, string? syntax,
+                    string? filter, string? facets, string? sort) =>
+                TypedResults.Ok(await Search(s, new SearchRequest(q, k, pipeline, explain, syntax, filter, facets, sort), ctx.RequestAborted)))
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests)
             .Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable)
             .WithName("SearchGet")
-            .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (each hit's score decomposed: terms, fusion shares, token relevance), syntax (plain, the default: a bag of words; lucene: the Lucene query syntax; auto: the syntax when q uses any, as the search page asks).");
+            .WithSummary("Search the index: q (the query), k (hits, default 10), pipeline (default: the index's first), explain (each hit's score decomposed: terms, fusion shares, token relevance), syntax (plain, the default: a bag of words; lucene: the Lucene query syntax; auto: the syntax when q uses any, as the search page asks), " +
+                         "filter (typed fields in the Lucene syntax, applied inside retrieval: year:[2015 TO 2020] AND lang:en), facets (typed fields to count over every matching document: lang,year), " +
+                         "sort (field:asc or field:desc: the first k matching documents by a field instead of by score).");
         api.MapPost("/search", async (ServerContext s, HttpContext ctx, IOptions<JsonOptions> json) =>
-                TypedResults.Ok(await Search(s, ParseBody<SearchRequest>(BufferedBody.Of(ctx), json.Value.SerializerOptions, "{\"q\", \"k\", \"pipeline\", \"explain\", \"syntax\"}"), ctx.RequestAborted)))
+                TypedResults.Ok(await Search(s, ParseBody<SearchRequest>(BufferedBody.Of(ctx), json.Value.SerializerOptions, "{\"q\", \"k\", \"pipeline\", \"explain\", \"syntax\", \"filter\", \"facets\", \"sort\"}"), ctx.RequestAborted)))
             .WithMetadata(new TakesBody(BodyKind.Search))
             .JsonBody<SearchRequest>("The query and its options as a JSON object.")
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
@@ -49,7 +52,10 @@ internal static class Endpoints
                 var doc = await s.Index.GetDocumentAsync(id);
                 return doc is null
                     ? TypedResults.NotFound(new ErrorResponse($"no document with _id '{id}'", 404))
-                    : TypedResults.Ok(new DocumentResponse(doc.Id, doc.Title, doc.Text));
+                    : TypedResults.Ok(new DocumentResponse(doc.Id, doc.Title, doc.Text)
+                    {
+                        Fields = doc.Fields is { } f ? System.Text.Json.JsonDocument.Parse(f).RootElement.Clone() : null,
+                    });
             })
             .WithName("GetDocument")
             .WithSummary("A stored document by its _id.");
@@ -116,7 +122,7 @@ internal static class Endpoints
                 var r = await s.Index.StatusAsync(withSize: true);
                 return TypedResults.Ok(new StatsResponse(r.Documents, r.Segments, r.SizeBytes, r.Generation, r.Analyzer,
                     s.Stats.QueriesServed, s.Stats.Summary(), Math.Round(s.Uptime.Elapsed.TotalSeconds, 1), s.Writable,
-                    s.Choices(), r.Shards, s.Index.CanAnswer));
+                    s.Choices(), r.Shards, s.Index.CanAnswer) { Fields = s.Index.TypedFields() });
             })
             .WithName("Stats")
             .WithSummary("Documents, segments, index size, queries served and search latency percentiles (last 8,192 queries); " +
@@ -174,10 +180,22 @@ internal static class Endpoints
             _ => throw new ApiException(400, $"syntax: '{r.Syntax}' is not one of plain, lucene, auto"),
         };
         string pipeline = allowedPipeline ?? s.Pipeline(r.Pipeline);
+        if (r.Filter is { } filterText && filterText.Length > o.MaxQueryChars)
+            throw new ApiException(400, $"filter: {filterText.Length} characters; the limit is {o.MaxQueryChars}");
+        if (r.Sort is { Length: > 256 }) throw new ApiException(400, "sort: longer than 256 characters");
+        string[]? facetFields = null;
+        if (!string.IsNullOrWhiteSpace(r.Facets))
+        {
+            facetFields = r.Facets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (facetFields.Length > MaxFacets) throw new ApiException(400, $"facets: at most {MaxFacets} fields, found {facetFields.Length}");
+        }
 
         long start = Stopwatch.GetTimestamp();
         var result = await s.WithinBudget("search", cancellation,
-            budget => s.Index.SearchAsync(q, pipeline, k, new SearchOptions { Documents = true, Explain = explain, Syntax = syntax }, budget));
+            budget => s.Index.SearchAsync(q, pipeline, k, new SearchOptions
+            {
+                Documents = true, Explain = explain, Syntax = syntax, Filter = r.Filter, Facets = facetFields, Sort = r.Sort,
+            }, budget));
         var highlighter = new Highlighter(Analyzer.Create(result.Analyzer), result.QueryTerms);
         var hits = new SearchResultHit[result.Hits.Count];
         for (int i = 0; i < hits.Length; i++)
@@ -197,12 +215,19 @@ internal static class Endpoints
             var explanation = result.Explanations?[i];
             if (explanation is not null && !Finite(explanation)) throw NotFinite(result.Pipeline, h.Id, explanation.Score);
             hits[i] = new SearchResultHit(i + 1, h.Id, doc.Title, snippet.Text, h.Score, stages, title.Highlights, snippet.Highlights,
-                explanation);
+                explanation) { Fields = doc.Fields is { } f ? System.Text.Json.JsonDocument.Parse(f).RootElement.Clone() : null };
         }
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         s.Stats.Record(ms);
-        return new SearchResponse(q, result.Pipeline, k, result.QueryTerms, result.Generation, Math.Round(ms, 3), hits);
+        return new SearchResponse(q, result.Pipeline, k, result.QueryTerms, result.Generation, Math.Round(ms, 3), hits)
+        {
+            Facets = result.Facets?.ToDictionary(f => f.Key, f => (IReadOnlyList<FacetCount>)f.Value.Select(v => new FacetCount(v.Value, v.Count)).ToList()),
+            Matching = result.Matching,
+        };
     }
+
+    /// <summary>Most fields one search may count facets of.</summary>
+    internal const int MaxFacets = 20;
 
     /// <summary>Describes a JSON object body in the OpenAPI document. Described here rather than with .Accepts(), whose
     /// content-type matching would answer another type with 404; RequestBodies answers it with 415.</summary>

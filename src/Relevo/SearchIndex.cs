@@ -103,11 +103,47 @@ public sealed class SearchIndex : IDisposable
         var context = new StageContext(target, _services, cancellation, trace: options.Explain);
         var state = await p.ExecuteAsync(query, k, context, options.Syntax, options.Filter).ConfigureAwait(false);
         var ranking = state.Ranking!;
+        IReadOnlyDictionary<string, IReadOnlyList<(string Value, long Count)>>? facets = null;
+        long? matching = null;
+        if (options.Facets is { Count: > 0 } || options.Sort is not null)
+        {
+            var (field, descending) = ParseSort(options.Sort);
+            var reader = target.LocalReader
+                ?? throw new RelevoException("facets and sorting by a field are not supported on a sharded index yet");
+            var terms0 = RetrieverStage.TermsOf(PipelineQuery.Read(query, options.Syntax, context.Analyzer), context);
+            var set = Relevo.Search.Filters.MatchSet.Of(reader, terms0, Relevo.Search.Filters.DocFilter.For(reader, options.Filter), cancellation);
+            matching = set.Count;
+            if (options.Facets is { Count: > 0 } fields) facets = set.Facets(fields, Math.Max(1, options.FacetSize));
+            if (field is not null) ranking = Ranking.Retrieved($"sort({field}:{(descending ? "desc" : "asc")})", set.Sorted(field, descending, k), null);
+        }
         IReadOnlyList<Document?>? documents = options.Documents ? await target.DocumentsAsync(ranking.Hits, cancellation).ConfigureAwait(false) : null;
         Explanation?[]? explanations = null;
-        if (options.Explain) explanations = await p.ExplainAsync(ranking.Hits, context).ConfigureAwait(false);
+        if (options.Explain && ranking == state.Ranking) explanations = await p.ExplainAsync(ranking.Hits, context).ConfigureAwait(false);
         var terms = RetrieverStage.TermsOf(state.Query, context);
-        return new SearchResult(query, p.Text, k, terms.Terms, ranking, target.Version, target.Analyzer.Name, documents, explanations);
+        return new SearchResult(query, p.Text, k, terms.Terms, ranking, target.Version, target.Analyzer.Name, documents, explanations)
+        {
+            Facets = facets,
+            Matching = matching,
+        };
+    }
+
+    /// <summary>The served commit's typed fields (field → type), or null when it has none or is sharded.</summary>
+    internal IReadOnlyDictionary<string, string>? TypedFields()
+    {
+        using var lease = _source.AcquireTarget();
+        return lease.Target.LocalReader?.Manifest.Schema;
+    }
+
+    /// <summary>"field", "field:asc" or "field:desc" as (field, descending); (null, false) for none.</summary>
+    private static (string? Field, bool Descending) ParseSort(string? sort)
+    {
+        if (string.IsNullOrWhiteSpace(sort)) return (null, false);
+        int colon = sort.LastIndexOf(':');
+        string field = colon < 0 ? sort : sort[..colon];
+        string order = colon < 0 ? "asc" : sort[(colon + 1)..];
+        if (field.Length == 0 || order is not ("asc" or "desc"))
+            throw new RelevoException($"sort: '{sort}' is not field:asc or field:desc");
+        return (field, order == "desc");
     }
 
     /// <summary>One document's rank (from 1), hit and score explanation for a query, when it is among the pipeline's top

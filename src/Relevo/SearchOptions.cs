@@ -40,6 +40,19 @@ public sealed record SearchOptions
     /// come back whenever k documents match): the Lucene syntax, <c>year:[2015 TO 2020] AND lang:en</c>. Null: none.</summary>
     public string? Filter { get; init; }
 
+    /// <summary>Typed fields to count values of over every document the query matches within the filter
+    /// (<see cref="SearchResult.Facets"/>): the documents holding one of the query's words (or matching its Lucene-syntax
+    /// tree), as Elasticsearch's aggregations count over all matches. Local indexes only.</summary>
+    public IReadOnlyList<string>? Facets { get; init; }
+
+    /// <summary>At most this many values per facet, most frequent first.</summary>
+    public int FacetSize { get; init; } = 10;
+
+    /// <summary>"field:asc" or "field:desc": the hits are the first k of every matching document (as for
+    /// <see cref="Facets"/>) ordered by a typed field instead of the pipeline's ranking (documents without the field
+    /// last; each hit's score is 0). Local indexes only.</summary>
+    public string? Sort { get; init; }
+
     /// <summary>Fetch each hit's stored document (<see cref="SearchResult.Documents"/>).</summary>
     public bool Documents { get; init; }
 

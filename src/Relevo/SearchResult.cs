@@ -24,6 +24,13 @@ public sealed class SearchResult
         Explanations = explanations;
     }
 
+    /// <summary>Per field asked for (<see cref="SearchOptions.Facets"/>), its most frequent values among the matching
+    /// documents with their counts; null when none were asked for.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<(string Value, long Count)>>? Facets { get; init; }
+
+    /// <summary>How many documents match the query within the filter, when facets or a sort were asked for; else null.</summary>
+    public long? Matching { get; init; }
+
     /// <summary>The query text as given.</summary>
     public string Query { get; }
 

@@ -4,6 +4,8 @@
 
 const $ = (id) => document.getElementById(id);
 let pipeline = null;
+let typedFields = {};   // field -> type, from /api/stats
+const filters = [];     // active clauses, each "field:\"value\"", joined with AND
 let sequence = 0;
 let timer = 0;
 
@@ -63,6 +65,16 @@ async function loadInfo() {
     const r = await fetch('/api/stats');
     const s = await r.json();
     $('index-info').textContent = `${s.documents.toLocaleString()} documents · ${s.segments} segment${s.segments === 1 ? '' : 's'}`;
+    typedFields = s.fields || {};
+    const sort = $('sort');
+    for (const [field, type] of Object.entries(typedFields)) {
+      for (const order of ['desc', 'asc']) {
+        const o = el('option', null, `${field} ${order === 'desc' ? '↓' : '↑'}`);
+        o.value = `${field}:${order}`;
+        sort.append(o);
+      }
+    }
+    $('sort-box').hidden = Object.keys(typedFields).length === 0;
   } catch { /* the page still works */ }
 }
 
@@ -190,10 +202,58 @@ function explanationView(x) {
   return box;
 }
 
+// A value quoted for the Lucene syntax (a keyword may hold spaces, quotes or backslashes).
+function quoted(v) { return '"' + String(v).replace(/[\\"]/g, (c) => '\\' + c) + '"'; }
+
+// The fields worth counting on the page: keywords, booleans and integers.
+function facetFields() {
+  return Object.entries(typedFields).filter(([, t]) => t === 'keyword' || t === 'boolean' || t === 'integer').map(([f]) => f).slice(0, 6);
+}
+
+function renderFilters() {
+  const box = $('filters');
+  box.replaceChildren();
+  filters.forEach((clause, i) => {
+    const chip = el('button', 'chip', clause + ' ×');
+    chip.type = 'button';
+    chip.title = 'remove this filter';
+    chip.addEventListener('click', () => { filters.splice(i, 1); search(); });
+    box.append(chip);
+  });
+}
+
+// Each facet as values a person can click: a click adds field:"value" to the filters.
+function renderFacets(body) {
+  const box = $('facets');
+  box.replaceChildren();
+  if (!body.facets) return;
+  for (const [field, values] of Object.entries(body.facets)) {
+    if (!values.length) continue;
+    const line = el('div', 'facet');
+    line.append(el('span', 'facet-name', field));
+    for (const v of values) {
+      const b = el('button', 'facet-value', `${v.value} (${v.count.toLocaleString()})`);
+      b.type = 'button';
+      b.dataset.field = field;
+      b.dataset.value = v.value;
+      b.addEventListener('click', () => {
+        const clause = `${field}:${quoted(v.value)}`;
+        if (!filters.includes(clause)) filters.push(clause);
+        search();
+      });
+      line.append(b);
+    }
+    box.append(line);
+  }
+}
+
 function render(body) {
   const list = $('results');
   list.replaceChildren();
-  $('status').textContent = `${body.hits.length} result${body.hits.length === 1 ? '' : 's'} in ${fmt(body.tookMs, 1)} ms · ${body.pipeline}`;
+  $('status').textContent = `${body.hits.length} result${body.hits.length === 1 ? '' : 's'}` +
+    (body.matching !== undefined ? ` of ${body.matching.toLocaleString()} matching` : '') + ` in ${fmt(body.tookMs, 1)} ms · ${body.pipeline}`;
+  renderFilters();
+  renderFacets(body);
   for (const h of body.hits) {
     const item = el('li', 'hit');
     item.dataset.id = h.id;
@@ -202,6 +262,7 @@ function render(body) {
     const meta = el('p', 'hit-meta');
     meta.append(el('span', 'score', fmt(h.score, 4)), document.createTextNode(` · ${h.id} · ${stages}`));
     item.append(meta, highlighted('p', 'hit-snippet', h.snippet, h.snippetHighlights));
+    if (h.fields) item.append(el('p', 'hit-fields', Object.entries(h.fields).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join(' · ')));
     if (h.explanation) item.append(explanationView(h.explanation));
     list.append(item);
   }
@@ -212,6 +273,8 @@ async function search() {
   const mine = ++sequence;
   if (!q) {
     $('results').replaceChildren();
+    $('facets').replaceChildren();
+    renderFilters();
     $('status').textContent = '';
     return;
   }
@@ -219,12 +282,18 @@ async function search() {
   if (pipeline) params.set('pipeline', pipeline);
   if ($('explain').checked) params.set('explain', 'true');
   params.set('syntax', 'auto'); // a search box: the Lucene syntax when the text uses it (title:x, "a phrase", +a -b)
+  if (filters.length) params.set('filter', filters.join(' AND '));
+  const fields = facetFields();
+  if (fields.length) params.set('facets', fields.join(','));
+  if ($('sort').value) params.set('sort', $('sort').value);
   try {
     const r = await fetch('/api/search?' + params);
     const body = await r.json();
     if (mine !== sequence) return; // a newer search is under way
     if (!r.ok) {
       $('results').replaceChildren();
+      $('facets').replaceChildren();
+      renderFilters();
       $('status').replaceChildren(el('span', 'error', body.error || `error ${r.status}`));
       return;
     }
@@ -281,6 +350,7 @@ $('ask').addEventListener('click', ask);
 $('search-form').addEventListener('submit', (e) => { e.preventDefault(); clearTimeout(timer); search(); });
 $('q').addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(search, 200); });
 $('explain').addEventListener('change', search);
+$('sort').addEventListener('change', search);
 loadPipelines();
 loadInfo();
 const initial = new URLSearchParams(location.search).get('q');

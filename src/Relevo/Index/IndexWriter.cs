@@ -242,7 +242,7 @@ internal sealed class IndexWriter : IDisposable
 
     /// <summary>The types of the documents' other keys: read from the last commit, grown by the documents added (see
     /// <see cref="Values.Schema.Check"/>), recorded by the next commit.</summary>
-    public Values.Schema Schema { get; }
+    public Values.Schema Schema { get; private set; }
 
     /// <summary>Declares the types of a schema file (<see cref="Values.Schema.Declare"/>); the next commit records them
     /// and gives every segment its doc values.</summary>
@@ -648,6 +648,7 @@ internal sealed class IndexWriter : IDisposable
         _committed = Manifest.Exists(_dir) ? Manifest.Read(_dir) : _committed;
         _nextSegment = Math.Max(_nextSegment, _committed.NextSegment);
         _indexComponents = _committed.IndexComponents;
+        Schema = Values.Schema.FromManifest(_committed.Schema); // types inferred from what was rolled back are forgotten
         ReloadSegments();
         RemoveUnreferencedFiles();
         _dirty = false;

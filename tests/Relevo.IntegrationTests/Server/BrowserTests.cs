@@ -99,6 +99,55 @@ public sealed class BrowserTests : IDisposable
         Assert.DoesNotContain(consoleErrors, e => !e.Contains("400", StringComparison.Ordinal));
     }
 
+    /// <summary>Typed fields on the page: facets counted over every matching document, a click on a value filters the
+    /// search (a chip shows it, every hit has the value, a click on the chip removes it), a sort by a field orders the
+    /// hits, and a hostile keyword value stays text.</summary>
+    [BrowserFact]
+    public async Task Facets_filter_when_clicked_and_a_field_sorts_the_hits()
+    {
+        Assert.True(File.Exists(BrowserFactAttribute.ChromiumPath), $"no browser at {BrowserFactAttribute.ChromiumPath}; .ci/run installs Debian's chromium");
+        var docs = new List<Document>();
+        for (int i = 0; i < 40; i++)
+            docs.Add(new Document($"d{i}", $"Vitamin study {i}", $"vitamin trial number {i}")
+            {
+                Fields = $$"""{"lang":"{{(i % 3 == 0 ? "de" : i == 1 ? Hostile.Replace("\"", "") : "en")}}","year":{{2000 + i}}}""",
+            });
+        TestIndexes.Write(_dir["typed"], docs);
+        await using var h = await ServerHarness.StartAsync(_dir["typed"]);
+        string origin = h.BaseAddress.GetLeftPart(UriPartial.Authority);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var page = await browser.NewPageAsync();
+        var dialogs = new List<string>();
+        page.Dialog += async (_, d) => { dialogs.Add(d.Message); await d.DismissAsync(); };
+
+        await page.GotoAsync(origin + "/");
+        await Assertions.Expect(page.Locator("#sort-box")).ToBeVisibleAsync();
+        await page.Locator("#q").FillAsync("vitamin");
+        await page.Locator("#go").ClickAsync();
+        var de = page.Locator(".facet-value[data-field='lang'][data-value='de']");
+        await Assertions.Expect(de).ToHaveTextAsync("de (14)");
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("of 40 matching");
+        await Assertions.Expect(page.Locator(".facet-value[data-field='lang']").Nth(2)).ToContainTextAsync("<img src=x onerror=alert(1)>");
+        Assert.Equal(0, await page.Locator("#facets img").CountAsync());
+
+        await de.ClickAsync();
+        await Assertions.Expect(page.Locator("#filters .chip")).ToHaveTextAsync("lang:\"de\" ×");
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("of 14 matching");
+        var fields = await page.Locator("#results .hit-fields").AllTextContentsAsync();
+        Assert.Equal(10, fields.Count);
+        Assert.All(fields, f => Assert.Contains("lang: de", f));
+
+        await page.Locator("#sort").SelectOptionAsync("year:desc");
+        await Assertions.Expect(page.Locator("#results li.hit").First).ToHaveAttributeAsync("data-id", "d39");
+        await page.Locator("#filters .chip").ClickAsync();
+        await Assertions.Expect(page.Locator("#filters .chip")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("#status")).ToContainTextAsync("of 40 matching");
+        await page.Locator("#sort").SelectOptionAsync("year:asc");
+        await Assertions.Expect(page.Locator("#results li.hit").First).ToHaveAttributeAsync("data-id", "d0");
+        Assert.Empty(dialogs);
+    }
+
     [BrowserFact]
     public async Task Explain_shows_a_fusion_bar_and_the_dense_text_coloured_by_relevance()
     {

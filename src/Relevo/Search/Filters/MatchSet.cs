@@ -1,0 +1,155 @@
+using Relevo.Index;
+using Relevo.Index.Values;
+using Relevo.Search.Similarities;
+
+namespace Relevo.Search.Filters;
+
+/// <summary>The documents a query matches in one commit — those holding at least one of its analysed terms (the bag of
+/// words BM25 scores), or for a query in the Lucene syntax those its tree matches — within a filter and without deleted
+/// ones, as a bitset per segment. Facets count over it and a field sort orders it, as Elasticsearch's aggregations and
+/// sorts run over every document a query matches, not only over the top k.</summary>
+internal sealed class MatchSet
+{
+    private readonly IndexReader _reader;
+    private readonly ulong[][] _bits;
+
+    public long Count { get; }
+
+    private MatchSet(IndexReader reader, ulong[][] bits)
+    {
+        _reader = reader;
+        _bits = bits;
+        foreach (var b in bits)
+            foreach (ulong w in b) Count += System.Numerics.BitOperations.PopCount(w);
+    }
+
+    public static MatchSet Of(IndexReader reader, Query query, DocFilter? filter, CancellationToken cancellation)
+    {
+        var bits = new ulong[reader.Segments.Count][];
+        for (int s = 0; s < bits.Length; s++) bits[s] = new ulong[(reader.Segments[s].MaxDoc + 63) >> 6];
+        if (query.Structured is { } node)
+        {
+            var structured = new Structured.StructuredQuery(reader, node, new Bm25Parameters(), null);
+            int live = Math.Max(1, reader.LiveDocs);
+            var docs = new int[live];
+            var scores = new float[live];
+            int n = structured.Search(live, docs, scores, float.NegativeInfinity, null, filter);
+            for (int i = 0; i < n; i++)
+            {
+                int s = reader.SegmentOf(docs[i]);
+                int d = docs[i] - reader.DocBase[s];
+                bits[s][d >> 6] |= 1UL << (d & 63);
+            }
+            return new MatchSet(reader, bits);
+        }
+        PostingsCursor? cursor = null;
+        for (int s = 0; s < bits.Length; s++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var seg = reader.Segments[s];
+            var skipped = filter?.Excluded[s] ?? seg.Deletes;
+            var b = bits[s];
+            foreach (var (term, weight) in query.Terms)
+            {
+                if (weight <= 0) continue;
+                int ord = seg.FindTerm(term);
+                if (ord < 0) continue;
+                cursor = seg.Postings(ord, cursor);
+                for (int block = 0; block < cursor.BlockCount; block++)
+                {
+                    cursor.ReadBlock(block);
+                    var docs = cursor.Docs;
+                    for (int i = 0; i < cursor.BlockLength; i++)
+                    {
+                        int d = docs[i];
+                        if (!skipped.IsDeleted(d)) b[d >> 6] |= 1UL << (d & 63);
+                    }
+                }
+            }
+        }
+        return new MatchSet(reader, bits);
+    }
+
+    /// <summary>Per field, its most frequent values among the matching documents (a document with a value twice counts
+    /// once), most first, ties by value; at most <paramref name="size"/> each.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<(string Value, long Count)>> Facets(IReadOnlyList<string> fields, int size)
+    {
+        var values = ValuesView.Of(_reader);
+        var result = new Dictionary<string, IReadOnlyList<(string Value, long Count)>>(StringComparer.Ordinal);
+        foreach (string field in fields)
+        {
+            var type = values.Schema.TypeOf(field) ?? throw new RelevoException(Unknown(field, values.Schema));
+            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+            for (int s = 0; s < _bits.Length; s++)
+            {
+                if (!values.Segments[s].TryGetValue(field, out var column)) continue;
+                var b = _bits[s];
+                for (int d = 0; d < column.MaxDoc; d++)
+                {
+                    if ((b[d >> 6] & (1UL << (d & 63))) == 0) continue;
+                    int start = column.Start[d], end = column.Start[d + 1];
+                    for (int i = start; i < end; i++)
+                    {
+                        long v = column.Values[i];
+                        bool repeated = false;
+                        for (int j = start; j < i && !repeated; j++) repeated = column.Values[j] == v;
+                        if (repeated) continue;
+                        string shown = type == FieldType.Keyword ? column.Terms![v] : Schema.Display(type, v);
+                        counts[shown] = counts.GetValueOrDefault(shown) + 1;
+                    }
+                }
+            }
+            var list = counts.Select(c => (c.Key, c.Value)).ToList();
+            list.Sort((a, b) => a.Value != b.Value ? b.Value.CompareTo(a.Value) : string.CompareOrdinal(a.Key, b.Key));
+            result[field] = list.Count > size ? list[..size] : list;
+        }
+        return result;
+    }
+
+    /// <summary>The first k matching documents ordered by a field's value (the smallest of a document's values
+    /// ascending, the largest descending; documents without one last), ties by document order; each hit's score is
+    /// 0, as a sort by field scores nothing.</summary>
+    public Hit[] Sorted(string field, bool descending, int k)
+    {
+        var values = ValuesView.Of(_reader);
+        var type = values.Schema.TypeOf(field) ?? throw new RelevoException(Unknown(field, values.Schema));
+        var keyed = new List<(int Global, bool Has, long Key, string? Word)>();
+        for (int s = 0; s < _bits.Length; s++)
+        {
+            values.Segments[s].TryGetValue(field, out var column);
+            var b = _bits[s];
+            for (int d = 0; d < _reader.Segments[s].MaxDoc; d++)
+            {
+                if ((b[d >> 6] & (1UL << (d & 63))) == 0) continue;
+                int global = _reader.DocBase[s] + d;
+                if (column is null || column.Start[d] == column.Start[d + 1]) { keyed.Add((global, false, 0, null)); continue; }
+                long best = column.Values[column.Start[d]];
+                for (int i = column.Start[d] + 1; i < column.Start[d + 1]; i++)
+                {
+                    long v = column.Values[i];
+                    if (type == FieldType.Keyword ? string.CompareOrdinal(column.Terms![v], column.Terms![best]) * (descending ? -1 : 1) < 0
+                        : descending ? v > best : v < best) best = v;
+                }
+                keyed.Add(type == FieldType.Keyword ? (global, true, 0, column.Terms![best]) : (global, true, best, null));
+            }
+        }
+        keyed.Sort((a, b) =>
+        {
+            if (a.Has != b.Has) return a.Has ? -1 : 1;
+            if (a.Has)
+            {
+                int c = a.Word is not null ? string.CompareOrdinal(a.Word, b.Word) : a.Key.CompareTo(b.Key);
+                if (c != 0) return descending ? -c : c;
+            }
+            return a.Global.CompareTo(b.Global);
+        });
+        int n = Math.Min(k, keyed.Count);
+        var docs = new int[n];
+        for (int i = 0; i < n; i++) docs[i] = keyed[i].Global;
+        return _reader.ToHits(docs, new float[n]);
+    }
+
+    private static string Unknown(string field, Schema schema) => schema.IsEmpty
+        ? $"the index has no typed fields, so it has no '{field}' to count or sort by"
+        : $"the index has no field '{field}' (its typed fields: {string.Join(", ", schema.Typed.Select(f => f.Field))})";
+}
