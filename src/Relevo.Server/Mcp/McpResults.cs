@@ -34,4 +34,9 @@ internal sealed record McpPipeline(string Pipeline, string Label);
 
 /// <summary>The served index and what may be run on it.</summary>
 internal sealed record McpIndexInfo(string Index, int Documents, long Generation, string Analyzer, bool Sharded,
-    IReadOnlyList<McpPipeline> Pipelines, string PipelinePolicy, bool Ask);
+    IReadOnlyList<McpPipeline> Pipelines, string PipelinePolicy, bool Ask)
+{
+    /// <summary>The typed fields a search's filter may name, with their types; absent when the index has none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Fields { get; init; }
+}

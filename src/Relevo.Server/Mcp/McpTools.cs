@@ -29,10 +29,13 @@ internal sealed class McpTools(ServerContext s)
         [Description("How many documents to return (1 to the server's limit, usually 1000).")] int k = 10,
         [Description("The retrieval pipeline, e.g. bm25, fuse(rrf,bm25,dense(model=arctic-xs)); index_info lists those offered. Default: the server's default.")]
         string? pipeline = null,
+        [Description("Only documents matching this filter over the index's typed fields can be returned, e.g. year:[2015 TO 2020] AND lang:en " +
+                     "(the Lucene syntax; index_info lists the typed fields). Default: none.")]
+        string? filter = null,
         CancellationToken cancellation = default) => Guard(async () =>
     {
         CheckQuery(query);
-        var r = await Endpoints.Search(s, new SearchRequest(query, k, pipeline), cancellation);
+        var r = await Endpoints.Search(s, new SearchRequest(query, k, pipeline, Filter: filter), cancellation);
         return new McpSearchResult(r.Query, r.Pipeline, r.Terms, Hits(r));
     });
 
@@ -172,7 +175,7 @@ internal sealed class McpTools(ServerContext s)
 
     [McpServerTool(Name = "index_info", Title = "Describe the index", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Describes the served index: documents, segments or shards, analyzer, the pipelines this server offers " +
-                 "(the first is the default) and whether the ask tool is available.")]
+                 "(the first is the default), whether the ask tool is available, and the typed fields a search may filter on.")]
     public Task<McpIndexInfo> IndexInfo(CancellationToken cancellation = default) => Guard(async () =>
     {
         var st = await s.Index.StatusAsync(withSize: false);
@@ -180,7 +183,7 @@ internal sealed class McpTools(ServerContext s)
         var pipelines = new McpPipeline[choices.Count];
         for (int i = 0; i < pipelines.Length; i++) pipelines[i] = new McpPipeline(choices[i].Pipeline, choices[i].Label);
         return new McpIndexInfo(s.Index.Description, st.Documents, st.Generation, st.Analyzer, s.Index.IsSharded, pipelines,
-            s.Allowed is null ? "any pipeline the index can run" : "only the pipelines listed", s.Index.CanAnswer);
+            s.Allowed is null ? "any pipeline the index can run" : "only the pipelines listed", s.Index.CanAnswer) { Fields = s.Index.TypedFields() };
     });
 
     /// <summary>A search's hits as the tools return them.</summary>

@@ -17,7 +17,8 @@ public sealed record PipelineQuery(string Text)
         if (syntax == QuerySyntax.Plain || syntax == QuerySyntax.Auto && !Search.Syntax.QueryParser.UsesSyntax(text)) return new PipelineQuery(text);
         try
         {
-            return new PipelineQuery(text) { Structured = Search.Syntax.QueryParser.Parse(text, (_, words) => analyzer.Terms(words).Count == 0) };
+            return new PipelineQuery(text) { Structured = Search.Syntax.QueryParser.Parse(text,
+                (field, words) => Search.Structured.StructuredQuery.IsTextField(field) && analyzer.Terms(words).Count == 0) };
         }
         catch (Search.Syntax.QuerySyntaxException e) when (syntax == QuerySyntax.Auto)
         {

@@ -48,6 +48,23 @@ public sealed class McpTests(SciFactLlmFixture fx) : IClassFixture<SciFactLlmFix
 
     private static string Text(CallToolResult r) => Assert.IsType<TextContentBlock>(Assert.Single(r.Content)).Text;
 
+    /// <summary>An agent filters on typed fields: index_info names them, search's filter keeps only matching documents,
+    /// and a bad filter is a tool error naming the column.</summary>
+    [Fact]
+    public async Task SearchFiltersOnTypedFields()
+    {
+        using var tmp = new TempDir();
+        TestIndexes.Write(tmp["idx"], Enumerable.Range(0, 20).Select(i =>
+            new Document($"d{i}", $"Vitamin {i}", "vitamin dose") { Fields = $$"""{"lang":"{{(i % 2 == 0 ? "en" : "de")}}","year":{{2000 + i}}}""" }));
+        await using var client = await Stdio("--index", tmp["idx"]);
+        var info = await Call(client, "index_info", []);
+        Assert.Equal("keyword", info.GetProperty("fields").GetProperty("lang").GetString());
+        var search = await Call(client, "search", new() { ["query"] = "vitamin", ["k"] = 20, ["filter"] = "lang:de AND year:[2010 TO *]" });
+        var ids = search.GetProperty("hits").EnumerateArray().Select(h => h.GetProperty("id").GetString()!).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["d11", "d13", "d15", "d17", "d19"], ids);
+        Assert.Contains("filter column 11: expected ']' or '}'", await Refused(client, "search", new() { ["query"] = "vitamin", ["filter"] = "year:[2010" }));
+    }
+
     [Fact]
     public async Task StdioToolsAnswerAsTheLibraryDoes()
     {

@@ -311,4 +311,45 @@ public class FilterTests(ITestOutputHelper output)
         var stage = Assert.ThrowsAny<RelevoException>(() => one.Search("wing", "filter(q=\"year:(\")>>bm25", 10));
         Assert.Contains("filter column", stage.Message);
     }
+
+    /// <summary>Typed clauses inside a query in the Lucene syntax match by value and score a constant (their boost), as
+    /// Lucene's range and point queries do: "+wing +lang:en" ranks the English documents with "wing" by their BM25 score
+    /// plus 1, "wing year:[1960 TO 1962]^2" adds 2 to those in range, a typed value that is a stop word is not dropped,
+    /// and explanations add up.</summary>
+    [Fact]
+    public void TypedClausesInAQueryMatchByValueAndScoreTheirBoost()
+    {
+        var ds = TestData.Dataset("cranfield");
+        using var tmp = new TempDir();
+        string corpus = TypedCorpus(ds.CorpusPath, tmp.Path);
+        using (var w = SearchIndex.OpenWriter(tmp["idx"])) { w.AddCorpus(corpus); w.Commit(); }
+        using var index = SearchIndex.Open(tmp["idx"]);
+        var lucene = new SearchOptions { Syntax = QuerySyntax.Lucene };
+        var plain = index.Search("wing", "bm25", 2000, new SearchOptions { Filter = "lang:en" });
+        var required = index.Search("+wing +lang:en", "bm25", 2000, lucene);
+        Assert.Equal(plain.Hits.Select(h => (h.Id, h.Score + 1f)), required.Hits.Select(h => (h.Id, h.Score)));
+        var boosted = index.Search("wing year:[1960 TO 1962]^2", "bm25", 2000, lucene with { Explain = true });
+        var wing = index.Search("wing", "bm25", 2000).Hits.ToDictionary(h => h.Id, h => h.Score);
+        int inRange = 0;
+        for (int i = 0; i < boosted.Hits.Count; i++)
+        {
+            var h = boosted.Hits[i];
+            var g = Gen.Of(int.Parse(h.Id, CultureInfo.InvariantCulture));
+            float expected = wing.GetValueOrDefault(h.Id) + (g.Year is >= 1960 and <= 1962 ? 2f : 0f);
+            Assert.Equal(expected, h.Score, 4);
+            if (g.Year is >= 1960 and <= 1962) inRange++;
+            Assert.Equal(h.Score, boosted.Explanations![i]!.Terms!.Sum(t => t.Score), 3);
+        }
+        Assert.Equal(210, inRange); // every document in range matches, with or without "wing": ids 1..1400 with n % 20 in 10..12
+        // a keyword value that the analyzer would remove from text ("the") is matched as it is, not dropped
+        TestIndexes.Write(tmp["stop"], [new Document("x", "", "wing one") { Fields = """{"k":"the"}""" }, new Document("y", "", "wing two") { Fields = """{"k":"other"}""" }]);
+        using (var small = SearchIndex.Open(tmp["stop"]))
+            Assert.Equal(["x"], small.Search("+wing +k:the", "bm25", 5, lucene).Hits.Select(h => h.Id));
+        var stop = index.Search("+wing -lang:de", "bm25", 5, lucene);
+        Assert.All(stop.Hits, h => Assert.NotEqual("de", Gen.Of(int.Parse(h.Id, CultureInfo.InvariantCulture)).Lang));
+        var e = Assert.Throws<Relevo.Search.Syntax.QuerySyntaxException>(() => index.Search("wing year:soon", "bm25", 5, lucene));
+        Assert.Equal("query column 6: 'year' is an integer field, and 'soon' is not an integer", e.Message);
+        e = Assert.Throws<Relevo.Search.Syntax.QuerySyntaxException>(() => index.Search("wing color:red", "bm25", 5, lucene));
+        Assert.StartsWith("query column 6: unknown field 'color'", e.Message);
+    }
 }

@@ -54,6 +54,15 @@ internal sealed class DocFilter
         }
     }
 
+    /// <summary>The documents of each segment a node over typed fields matches (deleted ones included), as bitsets.</summary>
+    public static ulong[][] Bits(IndexReader reader, QueryNode node)
+    {
+        var values = ValuesView.Of(reader);
+        var bits = new ulong[reader.Segments.Count][];
+        for (int s = 0; s < bits.Length; s++) bits[s] = Match(node, values.Schema, values.Segments[s], reader.Segments[s].MaxDoc);
+        return bits;
+    }
+
     private static DocFilter Compile(IndexReader reader, string text)
     {
         var node = Parse(text);

@@ -51,8 +51,8 @@ internal sealed class StructuredQuery
         {
             switch (n)
             {
-                case TermNode t: Add(t.Text, boost * t.Boost, excluded); break;
-                case PhraseNode p: Add(p.Text, boost * p.Boost, excluded); break;
+                case TermNode t: Add(t.Text, boost * t.Boost, excluded || !IsTextField(t.Field)); break;
+                case PhraseNode p: Add(p.Text, boost * p.Boost, excluded || !IsTextField(p.Field)); break;
                 case BooleanNode b:
                     foreach (var c in b.Clauses) Walk(c.Node, boost * b.Boost, excluded ^ (c.Occur == Occur.MustNot));
                     break;
@@ -131,15 +131,42 @@ internal sealed class StructuredQuery
 
     private Matcher? Compile(QueryNode node, float boost) => node switch
     {
+        TermNode t when !IsTextField(t.Field) => CompileTyped(t with { Boost = 1 }, t.Field!, boost * t.Boost, t.Column),
+        PhraseNode p when !IsTextField(p.Field) => CompileTyped(p with { Boost = 1 }, p.Field!, boost * p.Boost, p.Column),
         TermNode t => CompileText(t.Field, t.Text, boost * t.Boost, t.Column),
         PhraseNode p => CompilePhrase(p, boost * p.Boost),
         BooleanNode b => CompileBoolean(b, boost * b.Boost),
+        RangeNode r when !IsTextField(r.Field) => CompileTyped(r with { Boost = 1 }, r.Field, boost * r.Boost, r.Column),
         RangeNode r => throw new QuerySyntaxException(r.Column,
-            $"range queries need typed fields, which this index does not have (its text fields: {string.Join(", ", AllFields())})"),
+            $"a range applies to a typed field (keyword, integer, float, date, boolean); '{r.Field}' is text"),
         _ => throw new InvalidOperationException($"unknown query node {node.GetType().Name}"),
     };
 
     private static IEnumerable<string> AllFields() => [DefaultField, .. TextFields.Names];
+
+    /// <summary>Whether a clause's field holds analysed text (the default fields, contents, title, text); any other is
+    /// a typed field, matched by value.</summary>
+    internal static bool IsTextField(string? field) => field is null or DefaultField || TextFields.IsField(field);
+
+    /// <summary>A clause on a typed field (keyword, number, date, boolean: a value, a quoted value or a range), matched
+    /// by the index's doc values as a filter matches, scoring its boost, as Lucene's range and point queries score a
+    /// constant.</summary>
+    private Matcher? CompileTyped(QueryNode node, string field, float boost, int column)
+    {
+        var schema = Relevo.Index.Values.ValuesView.Of(_reader).Schema;
+        if (schema.TypeOf(field) is null)
+            throw new QuerySyntaxException(column, schema.IsEmpty
+                ? $"unknown field '{field}' (the fields are {string.Join(", ", AllFields())})"
+                : $"unknown field '{field}' (the text fields are {string.Join(", ", AllFields())}; the typed fields {string.Join(", ", schema.Typed.Select(f => f.Field))})");
+        try
+        {
+            return new ValueMatcher(node.ToString(), Filters.DocFilter.Bits(_reader, node), boost);
+        }
+        catch (RelevoException e) when (e is not QuerySyntaxException && e.Message.StartsWith("filter column ", StringComparison.Ordinal))
+        {
+            throw new QuerySyntaxException(column, e.Message[(e.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..]);
+        }
+    }
 
     /// <summary>The fields a node searches: its own, or the stage's default fields (with their boosts).</summary>
     private IReadOnlyList<FieldBoost> FieldsOf(string? field, int column)
@@ -269,6 +296,35 @@ internal abstract class Matcher
     /// <summary>Whether document <paramref name="doc"/> of segment <paramref name="s"/> matches; if it does, the
     /// contributions of the terms and phrases that scored it are added to <paramref name="parts"/>.</summary>
     public abstract bool Explain(int s, int doc, List<TermContribution> parts);
+}
+
+/// <summary>A clause on a typed field: the documents whose values match it (<see cref="Filters.DocFilter.Bits"/>), each
+/// scoring the clause's boost.</summary>
+internal sealed class ValueMatcher(string label, ulong[][] bits, float boost) : Matcher
+{
+    public override MatchList Match(int s, int maxDoc)
+    {
+        var list = new MatchList();
+        var b = bits[s];
+        for (int w = 0; w < b.Length; w++)
+        {
+            ulong word = b[w];
+            while (word != 0)
+            {
+                int d = (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(word);
+                word &= word - 1;
+                list.Add(d, boost);
+            }
+        }
+        return list;
+    }
+
+    public override bool Explain(int s, int doc, List<TermContribution> parts)
+    {
+        if ((bits[s][doc >> 6] & (1UL << (doc & 63))) == 0) return false;
+        parts.Add(new TermContribution(label, boost, 0, 0, 1, 0, 0, boost));
+        return true;
+    }
 }
 
 /// <summary>One analysed term in one field, scored by BM25 with that field's statistics and the product of the boosts
