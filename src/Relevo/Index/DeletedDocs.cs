@@ -36,6 +36,9 @@ internal sealed class DeletedDocs
         return new DeletedDocs(maxDoc, bits, count, null);
     }
 
+    /// <summary>A copy of the bits (one per document, set where deleted).</summary>
+    public ulong[] Bits() => (ulong[])_bits.Clone();
+
     public bool IsDeleted(int doc) => (_bits[doc >> 6] & (1UL << (doc & 63))) != 0;
 
     /// <summary>Marks a document deleted; false if it already was.</summary>

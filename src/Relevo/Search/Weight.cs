@@ -29,6 +29,7 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
     {
         var w = t_current ??= new Weight<TScorer>();
         w.TermCount = 0;
+        w.RequiredTerms = 0;
         w.Fields.Clear();
         return w;
     }
@@ -46,6 +47,9 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
     /// <summary>Per field a term of this weight reads, its postings segment by segment (the same documents).</summary>
     public readonly List<IReadOnlyList<SegmentReader>> Fields = [];
     public int TermCount;
+    /// <summary>The first this many terms (in query order) are required: a document must have them all
+    /// (<see cref="Pruning.RequiredMaxScore"/>); the others are optional. 0: a disjunction.</summary>
+    public int RequiredTerms;
     /// <summary>Per query term, its score contribution to the document being scored (0 if absent).</summary>
     public float[] Contributions = new float[8];
     /// <summary>Scratch: prefix sums of upper bounds.</summary>
@@ -55,6 +59,7 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
     public Weight<TScorer> For(Query query, ISimilarity<TScorer> similarity)
     {
         TermCount = 0;
+        RequiredTerms = 0;
         Fields.Clear();
         IntegerWeights = true;
         var terms = query.Terms;
@@ -127,6 +132,8 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
         Span<int> docs, Span<float> scores, float floor = float.NegativeInfinity, SharedBound? shared = null, Filters.DocFilter? filter = null)
     {
         Top.Reset(k, floor, shared);
+        if (RequiredTerms > 0 && algorithm == PruningAlgorithm.Exhaustive)
+            throw new InvalidOperationException("required terms are matched by the structured query's tree when scored exhaustively");
         if (algorithm == PruningAlgorithm.Exhaustive)
             ExhaustiveScorer.Search(segments, docBase, this, Top, filter);
         else
@@ -149,7 +156,13 @@ internal sealed class Weight<TScorer> where TScorer : struct, ITermScorer
                     Iterators[n++] = it;
                 }
                 if (n == 0) continue;
-                if (algorithm == PruningAlgorithm.BlockMaxWand) BlockMaxWand.Run(this, seg, docBase[s], n);
+                if (RequiredTerms > 0)
+                {
+                    int present = 0;
+                    for (int i = 0; i < n; i++) if (Iterators[i].TermIndex < RequiredTerms) present++;
+                    if (present == RequiredTerms) RequiredMaxScore.Run(this, seg, docBase[s], n); // else no document has them all
+                }
+                else if (algorithm == PruningAlgorithm.BlockMaxWand) BlockMaxWand.Run(this, seg, docBase[s], n);
                 else MaxScore.Run(this, seg, docBase[s], n);
             }
         }

@@ -130,6 +130,67 @@ public class StructuredQueryTests(ITestOutputHelper output)
         Assert.Equal(0, mismatched);
     }
 
+    /// <summary>Queries of term clauses (required, optional, excluded; in the concatenated field, title or text; boosted)
+    /// are searched by MaxScore over the conjunction of their required terms, with excluded clauses and a filter
+    /// skipped: the same documents and scores as matching the tree exhaustively, at k 1, 3, 10, 100 and 1000, with
+    /// deletions.</summary>
+    [Theory]
+    [InlineData("cranfield")]
+    [InlineData("scifact")]
+    public void PrunedTermQueriesEqualExhaustiveMatching(string name)
+    {
+        var ds = TestData.Dataset(name);
+        using var tmp = new TempDir();
+        string corpus = FilterTests.TypedCorpus(ds.CorpusPath, tmp.Path);
+        using (BuildWithFields(corpus, tmp["idx"])) { }
+        using (var writer = IndexWriter.Open(tmp["idx"], new IndexWriterOptions { Components = [FieldComponent.Instance] }))
+        {
+            foreach (var (entry, seg) in writer.Segments().ToList())
+                for (int d = 5; d < seg.MaxDoc; d += 9) writer.Delete(seg.GetId(d));
+            writer.Commit();
+        }
+        using var reader = IndexReader.Open(tmp["idx"]);
+        var words = JsonlReader.ReadQueries(ds.QueriesPath)
+            .SelectMany(q => Regex.Matches(q.Text.ToLowerInvariant(), "[a-z]{3,}").Select(m => m.Value))
+            .Where(w => w is not ("and" or "not")).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var rng = new Random(7);
+        var filter = Relevo.Search.Filters.DocFilter.For(reader, "year:[1955 TO 1966] -lang:fr");
+        int pruned = 0, compared = 0;
+        for (int n = 0; n < 300; n++)
+        {
+            int clauses = rng.Next(1, 6);
+            var parts = new List<string>();
+            for (int c = 0; c < clauses; c++)
+            {
+                string clause = words[rng.Next(words.Length)];
+                if (rng.Next(3) == 0) clause = (rng.Next(2) == 0 ? "title:" : "text:") + clause;
+                if (rng.Next(5) == 0) clause += "^" + (rng.Next(1, 8) / 2.0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                int mod = rng.Next(6);
+                if (mod <= 1) clause = "+" + clause;
+                else if (mod == 2 && c > 0) clause = "-" + clause;
+                parts.Add(clause);
+            }
+            string text = string.Join(' ', parts);
+            var node = PipelineQuery.Read(text, QuerySyntax.Lucene, reader.AnalyzerInstance).Structured!;
+            var query = new StructuredQuery(reader, node, new Bm25Parameters());
+            if (!query.CanPrune) continue;
+            pruned++;
+            foreach (int k in new[] { 1, 3, 10, 100, 1000 })
+                foreach (var f in new[] { null, filter })
+                {
+                    query.Pruned = false;
+                    var exhaustive = reader.TopHits(k, (d, sc) => query.Search(k, d, sc, filter: f));
+                    query.Pruned = true;
+                    var fast = reader.TopHits(k, (d, sc) => query.Search(k, d, sc, filter: f));
+                    Assert.True(exhaustive.Select(h => (h.Id, h.Score)).SequenceEqual(fast.Select(h => (h.Id, h.Score))), $"{text} k={k} filter={f is not null}");
+                    compared += exhaustive.Length;
+                }
+        }
+        output.WriteLine($"{pruned} pruned queries, {compared} ranks compared");
+        Assert.True(pruned > 250);
+        Assert.True(compared > 50_000);
+    }
+
     private static string Generate(Random rng, string[] words, int depth)
     {
         int clauses = rng.Next(1, 5);

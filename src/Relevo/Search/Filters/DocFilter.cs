@@ -40,6 +40,14 @@ internal sealed class DocFilter
         return cache.Get(text, t => Compile(reader, t));
     }
 
+    /// <summary>A filter given as its per-segment skip sets (a query's excluded clauses added to a filter's).</summary>
+    internal static DocFilter Of(string text, IReadOnlyList<DeletedDocs> excluded)
+    {
+        long matching = 0;
+        foreach (var e in excluded) matching += e.MaxDoc - e.Count;
+        return new DocFilter(text, excluded, matching);
+    }
+
     /// <summary>Parses and checks a filter without an index (the syntax only); a <see cref="QuerySyntaxException"/> with
     /// the column when it does not parse.</summary>
     public static QueryNode Parse(string text)

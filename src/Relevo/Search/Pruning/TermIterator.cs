@@ -36,6 +36,8 @@ internal sealed unsafe class TermIterator<TScorer> where TScorer : struct, ITerm
     public int TermIndex;
     /// <summary>Upper bound of this term's score over the whole list.</summary>
     public float MaxScore;
+    /// <summary>Documents in this term's list (which required term leads a conjunction).</summary>
+    public int Cost;
 
     public void Reset(SegmentReader segment, int ord, int termIndex, TScorer scorer)
     {
@@ -50,6 +52,7 @@ internal sealed unsafe class TermIterator<TScorer> where TScorer : struct, ITerm
         _norms = segment.NormsPointer;
         _scorer = scorer;
         TermIndex = termIndex;
+        Cost = segment.DocFreq(ord);
         _blockCount = cursor.BlockCount;
         _impacts = TScorer.UsesNorms ? null : cursor.ImpactBytes;
         _blockMaxImpacts = _impacts == null ? null : cursor.BlockMaxImpactBytes;

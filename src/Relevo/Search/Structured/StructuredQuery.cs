@@ -34,6 +34,74 @@ internal sealed class StructuredQuery
         _parameters = parameters;
         _defaults = fields is { Count: > 0 } ? fields : [new FieldBoost(DefaultField, 1)];
         _root = Compile(node, 1f);
+        _plan = PlanOf(_root);
+    }
+
+    /// <summary>Whether a query of term clauses only (<c>+a +b c -d</c>, <c>title:a text:b</c>) is searched by MaxScore
+    /// (with required terms, <see cref="Pruning.RequiredMaxScore"/>) instead of matching its tree exhaustively; the
+    /// results are the same (tested). Other queries (phrases, nested groups) are matched exhaustively.</summary>
+    public bool Pruned { get; set; } = true;
+
+    /// <summary>Whether this query can be searched pruned (<see cref="Pruned"/>).</summary>
+    public bool CanPrune => _plan is not null;
+
+    /// <summary>A query whose required and optional clauses are single terms (each in one field), with excluded clauses
+    /// of any kind: searched by MaxScore with the excluded clauses' documents skipped.</summary>
+    private sealed record Plan(TermMatcher[] Must, TermMatcher[] Should, Matcher[] MustNot);
+
+    private readonly Plan? _plan;
+
+    private static Plan? PlanOf(Matcher? root)
+    {
+        if (root is TermMatcher t) return new Plan([], [t], []);
+        if (root is not BooleanMatcher b) return null;
+        var must = new List<TermMatcher>();
+        var should = new List<TermMatcher>();
+        foreach (var m in b.Must) if (m is TermMatcher tm) must.Add(tm); else return null;
+        foreach (var m in b.Should) if (m is TermMatcher tm) should.Add(tm); else return null;
+        return new Plan([.. must], [.. should], [.. b.MustNot]);
+    }
+
+    private int SearchPruned(Plan plan, int k, Span<int> docs, Span<float> scores, float floor, SharedBound? shared, Filters.DocFilter? filter)
+    {
+        foreach (var m in plan.Must) if (m.DocFreq == 0) return 0; // a required term no document has
+        var w = Weight<Bm25TermScorer>.ForThread();
+        w.IntegerWeights = false;
+        var fields = new List<IReadOnlyList<SegmentReader>>();
+        void Add(TermMatcher m)
+        {
+            int field = 0;
+            if (!ReferenceEquals(m.Segments, _reader.Segments))
+            {
+                int at = fields.FindIndex(f => ReferenceEquals(f, m.Segments));
+                if (at < 0) { fields.Add(m.Segments); at = fields.Count - 1; w.AddField(m.Segments); }
+                field = at + 1;
+            }
+            w.Add(m.Term, m.Scorer, field);
+        }
+        foreach (var m in plan.Must) Add(m);
+        foreach (var m in plan.Should) if (m.DocFreq > 0) Add(m);
+        if (w.TermCount == 0) return 0;
+        w.RequiredTerms = plan.Must.Length;
+        // documents to skip: deleted or filtered out, and those an excluded clause matches
+        Filters.DocFilter? skip = filter;
+        if (plan.MustNot.Length > 0)
+        {
+            var excluded = new DeletedDocs[_reader.Segments.Count];
+            for (int s = 0; s < excluded.Length; s++)
+            {
+                var seg = _reader.Segments[s];
+                var bits = (filter?.Excluded[s] ?? seg.Deletes).Bits();
+                foreach (var m in plan.MustNot)
+                {
+                    var list = m.Match(s, seg.MaxDoc);
+                    for (int i = 0; i < list.Count; i++) bits[list.Docs[i] >> 6] |= 1UL << (list.Docs[i] & 63);
+                }
+                excluded[s] = DeletedDocs.FromBits(seg.MaxDoc, bits);
+            }
+            skip = Filters.DocFilter.Of(filter?.Text ?? "", excluded);
+        }
+        return w.Search(_reader.Segments, _reader.DocBase, k, PruningAlgorithm.MaxScore, docs, scores, floor, shared, skip);
     }
 
     private readonly Bm25Parameters _parameters;
@@ -76,6 +144,7 @@ internal sealed class StructuredQuery
         Filters.DocFilter? filter = null)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
+        if (Pruned && _plan is { } plan) return SearchPruned(plan, k, docs, scores, floor, shared, filter);
         var top = new TopKCollector(Math.Min(k, 1024));
         top.Reset(k, floor, shared);
         if (_root is PhraseMatcher phrase)
@@ -380,6 +449,10 @@ internal sealed class TermMatcher(string fieldName, IReadOnlyList<SegmentReader>
 /// matching clauses' scores (in double, then float, as Lucene's boolean scorers sum).</summary>
 internal sealed class BooleanMatcher(Matcher[] must, Matcher[] should, Matcher[] mustNot) : Matcher
 {
+    public IReadOnlyList<Matcher> Must => must;
+    public IReadOnlyList<Matcher> Should => should;
+    public IReadOnlyList<Matcher> MustNot => mustNot;
+
     /// <summary>Merges the clauses' sorted lists (time and memory in proportion to their postings, not to the segment):
     /// with required clauses, walks the shortest required list and looks the document up in the others; without,
     /// takes the smallest document at the head of the optional lists each step. Scores add up in clause order.</summary>
