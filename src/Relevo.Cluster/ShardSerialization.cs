@@ -68,18 +68,19 @@ internal struct ShardRetrievalSurrogate
     [Id(7)] public int K;
     [Id(8)] public float Floor;
     [Id(9)] public string? Filter;
+    [Id(10)] public string? Structured;
 }
 
 [RegisterConverter]
 internal sealed class ShardRetrievalConverter : IConverter<ShardRetrieval, ShardRetrievalSurrogate>
 {
     public ShardRetrieval ConvertFromSurrogate(in ShardRetrievalSurrogate s) =>
-        new(s.Version, s.QueryId, s.Retriever, s.Terms, s.Weights, s.Vector, s.Statistics, s.K, s.Floor) { Filter = s.Filter };
+        new(s.Version, s.QueryId, s.Retriever, s.Terms, s.Weights, s.Vector, s.Statistics, s.K, s.Floor) { Filter = s.Filter, Structured = s.Structured };
 
     public ShardRetrievalSurrogate ConvertToSurrogate(in ShardRetrieval v) => new()
     {
         Version = v.Version, QueryId = v.QueryId, Retriever = v.Retriever, Terms = v.Terms, Weights = v.Weights, Vector = v.Vector,
-        Statistics = v.Statistics, K = v.K, Floor = v.Floor, Filter = v.Filter,
+        Statistics = v.Statistics, K = v.K, Floor = v.Floor, Filter = v.Filter, Structured = v.Structured,
     };
 }
 

@@ -71,6 +71,19 @@ internal sealed class IndexStatistics : ICollectionStatistics
 internal sealed record GlobalStatistics(long DocCount, long SumTotalTermFreq, string[] Terms, long[] DocFreqs, long[] TotalTermFreqs)
     : ICollectionStatistics
 {
+    /// <summary>The statistics of one text field (the concatenated field: these), from the keys
+    /// <see cref="FieldStatisticsKeys"/> names.</summary>
+    public ICollectionStatistics ForField(string field) =>
+        field == FieldStatisticsKeys.Contents ? this : new FieldSlice(this, field);
+
+    private sealed class FieldSlice(GlobalStatistics all, string name) : ICollectionStatistics
+    {
+        public long DocCount => all.DocFreq(FieldStatisticsKeys.Totals(name));
+        public long SumTotalTermFreq => all.TotalTermFreq(FieldStatisticsKeys.Totals(name));
+        public long DocFreq(string term) => all.DocFreq(FieldStatisticsKeys.Term(name, term));
+        public long TotalTermFreq(string term) => all.TotalTermFreq(FieldStatisticsKeys.Term(name, term));
+    }
+
     public long DocFreq(string term)
     {
         int i = Array.IndexOf(Terms, term);
@@ -81,5 +94,35 @@ internal sealed record GlobalStatistics(long DocCount, long SumTotalTermFreq, st
     {
         int i = Array.IndexOf(Terms, term);
         return i < 0 ? throw new InvalidOperationException($"no global statistics for term '{term}'") : TotalTermFreqs[i];
+    }
+}
+
+/// <summary>How the statistics of a text field travel between shards in the term lists of the statistics messages:
+/// a term of the concatenated field as itself; a term of another field as "\u0001field\u0001term"; a field's totals
+/// (documents with the field, summed lengths) as "\u0002field", its document count in the document-frequency slot and
+/// its summed length in the total-term-frequency slot. Analysed terms never hold these control characters.</summary>
+internal static class FieldStatisticsKeys
+{
+    public const string Contents = "contents";
+
+    public static string Term(string field, string term) => field == Contents ? term : "\u0001" + field + "\u0001" + term;
+
+    public static string Totals(string field) => "\u0002" + field;
+
+    /// <summary>A key's field and term (term null: the field's totals); false for a term of the concatenated field.</summary>
+    public static bool TryParse(string key, out string field, out string? term)
+    {
+        field = "";
+        term = null;
+        if (key.Length > 1 && key[0] == '\u0002') { field = key[1..]; return true; }
+        if (key.Length > 2 && key[0] == '\u0001')
+        {
+            int at = key.IndexOf('\u0001', 1);
+            if (at < 0) return false;
+            field = key[1..at];
+            term = key[(at + 1)..];
+            return true;
+        }
+        return false;
     }
 }

@@ -12,6 +12,9 @@ internal sealed record ExplainRequest(string Stage, string[] Terms, float[] Weig
 {
     public const string Operation = "bm25.explain";
 
+    /// <summary>A query in the Lucene syntax, as its canonical text: the shard explains by the tree; null: the bag.</summary>
+    public string? Structured { get; init; }
+
     /// <summary>The document operation: explains the document at (segment, doc) of the shard's commit.</summary>
     public static byte[] Run(ExtensionRegistry registry, IndexReader reader, string argument, int segment, int doc)
     {
@@ -19,7 +22,8 @@ internal sealed record ExplainRequest(string Stage, string[] Terms, float[] Weig
             ?? throw new RelevoException("bm25.explain: an empty request");
         if (Pipeline.Parse(request.Stage, registry).Root is not RetrieverStage stage)
             throw new RelevoException($"bm25.explain: '{request.Stage}' is not a retriever");
-        var explanation = stage.Explain(reader, Query.FromArrays(request.Terms, request.Weights), new Hit("", 0, segment, doc), request.Statistics)
+        var query = request.Structured is { } text ? RetrieverStage.ReadStructured(text, reader.AnalyzerInstance) : Query.FromArrays(request.Terms, request.Weights);
+        var explanation = stage.Explain(reader, query, new Hit("", 0, segment, doc), request.Statistics)
             ?? throw new RelevoException($"bm25.explain: '{request.Stage}' does not explain per term");
         return JsonSerializer.SerializeToUtf8Bytes(explanation);
     }

@@ -66,6 +66,14 @@ public abstract class RetrieverStage : Stage
         return result;
     }
 
+    /// <summary>The keys of the collection-wide statistics a sharded search gathers before the shards search
+    /// <paramref name="query"/> (<see cref="FieldStatisticsKeys"/>): by default the query's terms in the concatenated field.</summary>
+    internal virtual string[] StatisticsKeys(Query query, Analysis.Analyzer analyzer) => query.ToArrays().Terms;
+
+    /// <summary>A query in the Lucene syntax as a shard receives it (its canonical text), read as the pipeline read it.</summary>
+    internal static Query ReadStructured(string text, Analysis.Analyzer analyzer) =>
+        Relevo.Search.Structured.StructuredQuery.TermsOf(PipelineQuery.Read(text, QuerySyntax.Lucene, analyzer).Structured!, analyzer);
+
     /// <summary>The weighted terms of the current query: those feedback set, else the text's analysed terms.</summary>
     internal static Query TermsOf(PipelineQuery q, StageContext context) =>
         q.Terms ?? (q.Structured is { } node ? Relevo.Search.Structured.StructuredQuery.TermsOf(node, context.Analyzer) : Query.Parse(q.Text, context.Analyzer));
@@ -118,11 +126,32 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
 
     /// <summary>A query in the Lucene syntax compiled against a commit (exhaustive matching). A shard would need the
     /// collection-wide statistics of every field and term the tree names, which are not gathered yet: refused.</summary>
-    internal Relevo.Search.Structured.StructuredQuery Structured(IndexReader reader, Relevo.Search.Syntax.QueryNode node, ICollectionStatistics? statistics)
+    internal Relevo.Search.Structured.StructuredQuery Structured(IndexReader reader, Relevo.Search.Syntax.QueryNode node, ICollectionStatistics? statistics) =>
+        new(reader, node, Parameters, Fields, StatisticsOf(statistics));
+
+    /// <summary>Each field's statistics for a shard's search: the collection-wide ones the coordinator gathered.</summary>
+    private static Func<string, ICollectionStatistics>? StatisticsOf(ICollectionStatistics? statistics) => statistics switch
     {
-        if (statistics is not null)
-            throw new RelevoException("queries in the Lucene syntax are not supported on a sharded index yet");
-        return new Relevo.Search.Structured.StructuredQuery(reader, node, Parameters, Fields);
+        null => null,
+        GlobalStatistics global => global.ForField,
+        _ => throw new RelevoException("per-field statistics are needed here and were not gathered"),
+    };
+
+    /// <summary>Every (field, term) this stage scores for the query, with each field's totals, as statistics keys.</summary>
+    internal override string[] StatisticsKeys(Query query, Analysis.Analyzer analyzer)
+    {
+        var pairs = query.Structured is { } node
+            ? Relevo.Search.Structured.StructuredQuery.FieldTerms(node, analyzer, Fields)
+            : Fields is { } fields ? fields.SelectMany(f => query.Terms.Select(t => (f.Field, t.Term))) : null;
+        if (pairs is null) return base.StatisticsKeys(query, analyzer);
+        var keys = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (field, term) in pairs)
+        {
+            if (seen.Add(FieldStatisticsKeys.Term(field, term))) keys.Add(FieldStatisticsKeys.Term(field, term));
+            if (field != FieldStatisticsKeys.Contents && seen.Add(FieldStatisticsKeys.Totals(field))) keys.Add(FieldStatisticsKeys.Totals(field));
+        }
+        return [.. keys];
     }
 
     /// <summary>The searcher of a commit for these parameters (shared per reader), or one over given statistics.</summary>
@@ -135,8 +164,7 @@ internal sealed class Bm25Stage(Bm25Parameters parameters, bool useImpacts = tru
     /// sharded index would need every field's collection-wide statistics, which are not gathered yet: refused.</summary>
     internal MultiFieldBm25Searcher MultiField(IndexReader reader, ICollectionStatistics? statistics)
     {
-        if (statistics is not null)
-            throw new RelevoException("bm25(fields=...) is not supported on a sharded index yet (per-field statistics are not gathered across shards)");
+        if (statistics is not null) return new MultiFieldBm25Searcher(reader, Fields!, Parameters, StatisticsOf(statistics));
         return reader.Component("search.bm25f", _ => new SearcherCache<string, MultiFieldBm25Searcher>())
             .Get(Text, _ => new MultiFieldBm25Searcher(reader, Fields!, Parameters));
     }

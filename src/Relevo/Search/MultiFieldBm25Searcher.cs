@@ -34,7 +34,9 @@ internal sealed class MultiFieldBm25Searcher
     private readonly FieldView[] _views;
     private readonly Bm25Similarity[] _similarities;
 
-    public MultiFieldBm25Searcher(IndexReader reader, IReadOnlyList<FieldBoost> fields, Bm25Parameters parameters)
+    /// <param name="statisticsOf">Each field's collection-wide statistics (a shard of a sharded index); null: the commit's own.</param>
+    public MultiFieldBm25Searcher(IndexReader reader, IReadOnlyList<FieldBoost> fields, Bm25Parameters parameters,
+        Func<string, ICollectionStatistics>? statisticsOf = null)
     {
         if (fields.Count == 0) throw new RelevoException("multi-field BM25 needs at least one field");
         Reader = reader;
@@ -45,7 +47,7 @@ internal sealed class MultiFieldBm25Searcher
         for (int i = 0; i < fields.Count; i++)
         {
             _views[i] = FieldView.Of(reader, fields[i].Field);
-            _similarities[i] = new Bm25Similarity(parameters, _views[i]);
+            _similarities[i] = new Bm25Similarity(parameters, statisticsOf?.Invoke(fields[i].Field) ?? _views[i]);
         }
     }
 
@@ -97,18 +99,19 @@ internal sealed class MultiFieldBm25Searcher
             var similarity = _similarities[f];
             var seg = view.Segments[hit.Segment];
             byte norm = seg.Norms[hit.Doc];
+            var stats = similarity.Statistics;
             foreach (var (term, weight) in query.Terms)
             {
-                long df = view.DocFreq(term);
+                long df = stats.DocFreq(term);
                 float boosted = Fields[f].Boost * weight;
                 if (df == 0 || boosted <= 0) continue;
-                float idf = Bm25Scorer.Idf(df, view.DocCount);
+                float idf = Bm25Scorer.Idf(df, stats.DocCount);
                 int tf = Bm25Searcher.TermFrequency(seg, term, hit.Doc);
                 float contribution = tf == 0 ? 0f : Bm25Scorer.Score(boosted * idf, tf, similarity.NormInverse(norm));
                 total += contribution;
                 terms.Add(new TermContribution(view.Field + ":" + term, boosted, df, idf, tf, SmallFloat.Byte4ToInt(norm), similarity.AverageLength, contribution)
                 {
-                    DocCount = view.DocCount,
+                    DocCount = stats.DocCount,
                 });
             }
         }

@@ -54,6 +54,15 @@ internal sealed class ShardHost : IShardService, IDisposable
         var ttf = new long[terms.Length];
         for (int i = 0; i < terms.Length; i++)
         {
+            if (FieldStatisticsKeys.TryParse(terms[i], out string field, out string? term))
+            {
+                // a text field's statistics (the shard's field postings; an empty shard has none)
+                if (s.Reader.Manifest.Segments.Count == 0) continue;
+                var view = Relevo.Index.Fields.FieldView.Of(s.Reader, field);
+                if (term is null) (df[i], ttf[i]) = (view.DocCount, view.SumTotalTermFreq);
+                else (df[i], ttf[i]) = (view.DocFreq(term), view.TotalTermFreq(term));
+                continue;
+            }
             df[i] = stats.DocFreq(terms[i]);
             ttf[i] = stats.TotalTermFreq(terms[i]);
         }
@@ -87,6 +96,7 @@ internal sealed class ShardHost : IShardService, IDisposable
         var bound = SharedBounds.Enter(q.QueryId);
         try
         {
+            if (q.Structured is { } text) terms = RetrieverStage.ReadStructured(text, reader.AnalyzerInstance);
             n = reader.MaxDoc == 0 ? 0 : retriever.Search(reader, new RetrievalRequest(terms, q.Vector) { Filter = q.Filter }, q.Statistics, q.K, docs, scores, q.Floor, bound);
         }
         finally { SharedBounds.Leave(q.QueryId); }

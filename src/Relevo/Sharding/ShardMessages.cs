@@ -60,6 +60,10 @@ internal sealed record ShardRetrieval(long Version, Guid QueryId, string Retriev
 {
     /// <summary>The request's filter over typed fields (each shard compiles it against its own documents); null: none.</summary>
     public string? Filter { get; init; }
+
+    /// <summary>A query in the Lucene syntax, as its canonical text (each shard compiles the tree, scoring every field with
+    /// the collection-wide statistics in <see cref="Statistics"/>); null: the bag of <see cref="Terms"/>.</summary>
+    public string? Structured { get; init; }
 }
 
 /// <summary>A document operation (<see cref="ExtensionRegistry"/>) to run on some of a shard's documents (shard

@@ -33,24 +33,28 @@ internal sealed class ShardedTarget : ISearchTarget
     /// <summary>The cluster-wide version this query's reads used (<see cref="ShardVersion.Latest"/> before the first).</summary>
     public long Version { get; private set; } = ShardVersion.Latest;
 
-    /// <summary>A query in the Lucene syntax reaches shards as its bag of words only; bm25 would match it by the tree,
-    /// whose fields' and terms' collection-wide statistics are not gathered yet: refused rather than answered as
-    /// something else.</summary>
+    /// <summary>Scoring given documents by a query in the Lucene syntax (features over a sharded index) would need the
+    /// tree on each shard for every hit: refused rather than answered as the bag of words.</summary>
     private static void RefuseStructured(RetrieverStage retriever, RetrievalRequest request)
     {
         if (retriever is Bm25Stage && request.Terms?.Structured is not null)
-            throw new RelevoException("queries in the Lucene syntax are not supported on a sharded index yet (search with plain text)");
+            throw new RelevoException("scoring given documents by a query in the Lucene syntax is not supported on a sharded index yet");
     }
+
+    /// <summary>The statistics keys of a request: the terms each shard will score, in every field it scores them
+    /// (<see cref="RetrieverStage.StatisticsKeys"/>).</summary>
+    private string[] KeysOf(RetrieverStage retriever, Query query) => retriever.StatisticsKeys(query, Analyzer);
 
     public async ValueTask<Hit[]> RetrieveAsync(RetrieverStage retriever, RetrievalRequest request, int k, CancellationToken cancellation)
     {
         if (k <= 0) throw new RelevoException("k must be at least 1");
-        RefuseStructured(retriever, request);
         var query = request.Terms;
-        var terms = new string[query?.Terms.Count ?? 0];
-        var weights = new float[terms.Length];
-        for (int i = 0; i < terms.Length; i++) (terms[i], weights[i]) = query!.Terms[i];
-        if (query is not null && terms.Length == 0) return [];
+        string? structured = retriever is Bm25Stage && query?.Structured is { } node ? node.ToString() : null;
+        var bag = new string[query?.Terms.Count ?? 0];
+        var weights = new float[bag.Length];
+        for (int i = 0; i < bag.Length; i++) (bag[i], weights[i]) = query!.Terms[i];
+        var terms = query is null ? [] : KeysOf(retriever, query);
+        if (query is not null && terms.Length == 0 && structured is null) return [];
 
         long version = Version;
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
@@ -76,8 +80,8 @@ internal sealed class ShardedTarget : ISearchTarget
                 else version = cachedVersion;
             }
 
-            var message = new ShardRetrieval(version, Guid.NewGuid(), retriever.Text, terms, weights, request.Vector, global, k, float.NegativeInfinity)
-                { Filter = request.Filter };
+            var message = new ShardRetrieval(version, Guid.NewGuid(), retriever.Text, bag, weights, request.Vector, global, k, float.NegativeInfinity)
+                { Filter = request.Filter, Structured = structured };
             var results = await Task.WhenAll(Each(s => s.SearchAsync(message))).ConfigureAwait(false);
             long answered = MaxVersion(results, static r => r.Version);
             if (Array.Exists(results, r => r.Version != answered) || (version != ShardVersion.Latest && answered != version))
@@ -156,8 +160,11 @@ internal sealed class ShardedTarget : ISearchTarget
     public async ValueTask<Explanation?[]> ExplainAsync(RetrieverStage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {
         var (terms, weights) = query.ToArrays();
-        var global = await GlobalAsync(terms, cancellation).ConfigureAwait(false);
-        var request = new ExplainRequest(stage.Text, terms, weights, global);
+        var global = await GlobalAsync(KeysOf(stage, query), cancellation).ConfigureAwait(false);
+        var request = new ExplainRequest(stage.Text, terms, weights, global)
+        {
+            Structured = stage is Bm25Stage && query.Structured is { } node ? node.ToString() : null,
+        };
         var answers = await FetchAsync(ExplainRequest.Operation, System.Text.Json.JsonSerializer.Serialize(request), hits, cancellation).ConfigureAwait(false);
         var result = new Explanation?[hits.Count];
         for (int i = 0; i < result.Length; i++)

@@ -27,9 +27,13 @@ internal sealed class StructuredQuery
 
     /// <param name="fields">The fields unfielded terms search, summed with their boosts (multi-field BM25); null or
     /// empty: the concatenated field.</param>
-    public StructuredQuery(IndexReader reader, QueryNode node, Bm25Parameters parameters, IReadOnlyList<FieldBoost>? fields = null)
+    /// <param name="statisticsOf">Each field's collection-wide statistics (a shard of a sharded index: every shard's
+    /// summed); null: the commit's own.</param>
+    public StructuredQuery(IndexReader reader, QueryNode node, Bm25Parameters parameters, IReadOnlyList<FieldBoost>? fields = null,
+        Func<string, ICollectionStatistics>? statisticsOf = null)
     {
         _reader = reader;
+        _statisticsOf = statisticsOf;
         Node = node;
         _parameters = parameters;
         _defaults = fields is { Count: > 0 } ? fields : [new FieldBoost(DefaultField, 1)];
@@ -106,6 +110,34 @@ internal sealed class StructuredQuery
 
     private readonly Bm25Parameters _parameters;
     private readonly IReadOnlyList<FieldBoost> _defaults;
+    private readonly Func<string, ICollectionStatistics>? _statisticsOf;
+
+    /// <summary>Every (text field, analysed term) a query's tree scores or matches, excluded clauses included: the
+    /// statistics a sharded search gathers from every shard before the shards compile the tree.</summary>
+    public static IEnumerable<(string Field, string Term)> FieldTerms(QueryNode node, Analyzer analyzer, IReadOnlyList<FieldBoost>? defaults)
+    {
+        var fields = defaults is { Count: > 0 } ? defaults.Select(f => f.Field).ToArray() : [DefaultField];
+        var seen = new HashSet<(string, string)>();
+        var result = new List<(string, string)>();
+        void Add(string? field, string text)
+        {
+            if (!IsTextField(field)) return;
+            foreach (var f in field is null ? fields : [field])
+                foreach (var w in analyzer.Terms(text))
+                    if (seen.Add((f, w))) result.Add((f, w));
+        }
+        void Walk(QueryNode n)
+        {
+            switch (n)
+            {
+                case TermNode t: Add(t.Field, t.Text); break;
+                case PhraseNode p: Add(p.Field, p.Text); break;
+                case BooleanNode b: foreach (var c in b.Clauses) Walk(c.Node); break;
+            }
+        }
+        Walk(node);
+        return result;
+    }
     private readonly Dictionary<string, (IReadOnlyList<SegmentReader> Segments, Bm25Similarity Similarity)> _fieldCache = new(StringComparer.Ordinal);
 
     /// <summary>The query's words as a bag: the analysed terms of its terms and phrases outside excluded clauses, each
@@ -250,11 +282,11 @@ internal sealed class StructuredQuery
     {
         if (_fieldCache.TryGetValue(field, out var f)) return f;
         if (field == DefaultField)
-            f = (_reader.Segments, new Bm25Similarity(_parameters, _reader.Statistics));
+            f = (_reader.Segments, new Bm25Similarity(_parameters, _statisticsOf?.Invoke(field) ?? _reader.Statistics));
         else
         {
             var view = FieldView.Of(_reader, field);
-            f = (view.Segments, new Bm25Similarity(_parameters, view));
+            f = (view.Segments, new Bm25Similarity(_parameters, _statisticsOf?.Invoke(field) ?? view));
         }
         _fieldCache[field] = f;
         return f;
