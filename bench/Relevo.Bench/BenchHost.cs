@@ -25,6 +25,7 @@ internal static class Benchmarks
         new LatticeBenchmark(),
         new FeaturesBenchmark(),
         new PhraseBenchmark(),
+        new FilterBenchmark(),
     ];
 }
 

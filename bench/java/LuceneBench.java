@@ -28,6 +28,14 @@ import org.apache.lucene.util.QueryBuilder;
  *     the same index with positions; each line of PHRASES_FILE an exact phrase (QueryBuilder.createPhraseQuery on
  *     "contents"); one-thread top-10 latency, best of ROUNDS; each query's top 10 to RUN_OUT; one RESULT line.
  *
+ * Filter mode, for bench/Relevo.Bench "filter":
+ *   LuceneBench filter CORPUS_DIR INDEX_DIR QUERIES_FILE RUN_OUT [ROUNDS] [reuse]
+ *     the same index plus each line's integer "year" as an IntPoint and a NumericDocValuesField; each query of
+ *     QUERIES_FILE (queries.jsonl lines) the bag of words as a MUST clause beside a FILTER clause
+ *     IntPoint.newRangeQuery("year", 2010, 2011); one-thread top-10 latency, best of ROUNDS, unfiltered and filtered
+ *     (the range uncached, as IndexOrDocValuesQuery, and from an always-caching LRUQueryCache); the uncached filtered
+ *     top 10 to RUN_OUT ("qid docid floatbits"); one RESULT line.
+ *
  * Two more modes, one process each, for bench/end-to-end.sh:
  *   LuceneBench index CORPUS_DIR INDEX_DIR [K1 B]         builds the same one-segment index and prints one line
  *   LuceneBench run INDEX_DIR QUERIES_FILE K RUN_OUT [K1 B] [TAG]
@@ -40,6 +48,7 @@ public final class LuceneBench {
         if (args.length > 0 && args[0].equals("index")) { index(args); return; }
         if (args.length > 0 && args[0].equals("run")) { run(args); return; }
         if (args.length > 0 && args[0].equals("phrase")) { phrase(args); return; }
+        if (args.length > 0 && args[0].equals("filter")) { filter(args); return; }
         Path corpusDir = Paths.get(args[0]), indexDir = Paths.get(args[1]);
         float k1 = Float.parseFloat(args[2]), b = Float.parseFloat(args[3]);
         int threads = Integer.parseInt(args[4]);
@@ -149,6 +158,100 @@ public final class LuceneBench {
         }
     }
 
+    /** "filter CORPUS_DIR INDEX_DIR QUERIES_FILE RUN_OUT [ROUNDS] [reuse]": bag-of-words top 10 under a year range. */
+    static void filter(String[] args) throws IOException {
+        Path corpusDir = Paths.get(args[1]), indexDir = Paths.get(args[2]), queriesFile = Paths.get(args[3]), runOut = Paths.get(args[4]);
+        int rounds = args.length > 5 ? Integer.parseInt(args[5]) : 3;
+        boolean reuse = args.length > 6 && args[6].equals("reuse") && Files.isDirectory(indexDir) && DirectoryReader.indexExists(FSDirectory.open(indexDir));
+        if (reuse) {
+            try (DirectoryReader r = DirectoryReader.open(FSDirectory.open(indexDir))) {
+                for (LeafReaderContext c : r.leaves()) if (c.reader().getPointValues("year") == null) reuse = false; // not a filter index
+            }
+        }
+        Analyzer analyzer = new EnglishAnalyzer();
+        BM25Similarity sim = new BM25Similarity(0.9f, 0.4f);
+        long t0 = System.nanoTime();
+        long docs = -1;
+        if (!reuse) docs = buildIndex(corpusDir, indexDir, analyzer, sim, IndexOptions.DOCS_AND_FREQS, true);
+        double indexSeconds = reuse ? Double.NaN : (System.nanoTime() - t0) / 1e9;
+        long size = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(indexDir)) { for (Path p : ds) size += Files.size(p); }
+
+        Query range = IntPoint.newRangeQuery("year", 2010, 2011);
+        Query rangeOrDv = new IndexOrDocValuesQuery(range, NumericDocValuesField.newSlowRangeQuery("year", 2010, 2011));
+        List<String> qids = new ArrayList<>();
+        List<Query> plain = new ArrayList<>(), filtered = new ArrayList<>(), filteredDv = new ArrayList<>();
+        try (BufferedReader r = Files.newBufferedReader(queriesFile, StandardCharsets.UTF_8)) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.isBlank()) continue;
+                Map<String, String> m = Json.parseFlat(line);
+                Query q = bagOfWords(analyzer, m.getOrDefault("text", ""));
+                if (q == null) continue;
+                qids.add(m.get("_id"));
+                plain.add(q);
+                filtered.add(new BooleanQuery.Builder().add(q, BooleanClause.Occur.MUST).add(range, BooleanClause.Occur.FILTER).build());
+                filteredDv.add(new BooleanQuery.Builder().add(q, BooleanClause.Occur.MUST).add(rangeOrDv, BooleanClause.Occur.FILTER).build());
+            }
+        }
+        try (DirectoryReader reader = DirectoryReader.open(FSDirectory.open(indexDir))) {
+            if (docs < 0) docs = reader.maxDoc();
+            IndexSearcher searcher = new IndexSearcher(reader);
+            searcher.setSimilarity(sim);
+            searcher.setQueryCache(null);
+            // the filter as a cached doc id set (what a compiled filter is): cache every FILTER clause, on every segment
+            IndexSearcher cached = new IndexSearcher(reader);
+            cached.setSimilarity(sim);
+            cached.setQueryCache(new LRUQueryCache(100, 256L << 20, ctx -> true, Float.POSITIVE_INFINITY));
+            cached.setQueryCachingPolicy(new QueryCachingPolicy() {
+                @Override public void onUse(Query query) { }
+                @Override public boolean shouldCache(Query query) { return true; }
+            });
+            long c0 = System.nanoTime();
+            int matching = cached.count(new ConstantScoreQuery(range)); // fills the cache with the range's doc id set
+            double cacheMs = (System.nanoTime() - c0) / 1e6;
+            int warm = Math.max(3, 4000 / plain.size());
+            for (int i = 0; i < warm; i++)
+                for (int q = 0; q < plain.size(); q++) {
+                    searcher.search(plain.get(q), 10); searcher.search(filtered.get(q), 10);
+                    searcher.search(filteredDv.get(q), 10); cached.search(filtered.get(q), 10);
+                }
+            double[] u = null, f = null, fdv = null, fc = null;
+            for (int round = 0; round < rounds; round++) {
+                double[] a = latencies(searcher, filtered, 10), b = latencies(searcher, plain, 10);
+                double[] c = latencies(searcher, filteredDv, 10), d = latencies(cached, filtered, 10);
+                f = f == null ? a : min(f, a);
+                u = u == null ? b : min(u, b);
+                fdv = fdv == null ? c : min(fdv, c);
+                fc = fc == null ? d : min(fc, d);
+            }
+            // the three filtered forms must return the same top 10
+            int differ = 0;
+            try (PrintWriter pw = new PrintWriter(Files.newBufferedWriter(runOut, StandardCharsets.UTF_8))) {
+                for (int i = 0; i < plain.size(); i++) {
+                    TopDocs td = searcher.search(filtered.get(i), 10);
+                    if (!same(td, searcher.search(filteredDv.get(i), 10)) || !same(td, cached.search(filtered.get(i), 10))) differ++;
+                    for (ScoreDoc sd : td.scoreDocs)
+                        pw.println(qids.get(i) + " " + searcher.doc(sd.doc).get("id") + " " + Float.floatToIntBits(sd.score));
+                }
+            }
+            System.out.println(String.format(Locale.ROOT,
+                "RESULT docs=%d index_s=%.3f size=%d matching=%d cache_ms=%.3f variants_differ=%d queries=%d"
+                    + " u_mean=%.6f u_p50=%.6f u_p95=%.6f f_mean=%.6f f_p50=%.6f f_p95=%.6f"
+                    + " fdv_mean=%.6f fdv_p50=%.6f fdv_p95=%.6f fc_mean=%.6f fc_p50=%.6f fc_p95=%.6f",
+                docs, indexSeconds, size, matching, cacheMs, differ, plain.size(),
+                mean(u), pct(u, 50), pct(u, 95), mean(f), pct(f, 50), pct(f, 95),
+                mean(fdv), pct(fdv, 50), pct(fdv, 95), mean(fc), pct(fc, 50), pct(fc, 95)));
+        }
+    }
+
+    static boolean same(TopDocs a, TopDocs b) {
+        if (a.scoreDocs.length != b.scoreDocs.length) return false;
+        for (int i = 0; i < a.scoreDocs.length; i++)
+            if (a.scoreDocs[i].doc != b.scoreDocs[i].doc || a.scoreDocs[i].score != b.scoreDocs[i].score) return false;
+        return true;
+    }
+
     /** "index CORPUS_DIR INDEX_DIR [K1 B]": the benchmark's one-segment index, in its own process. */
     static void index(String[] args) throws IOException {
         Path corpusDir = Paths.get(args[1]), indexDir = Paths.get(args[2]);
@@ -213,6 +316,11 @@ public final class LuceneBench {
     }
 
     static long buildIndex(Path corpusDir, Path indexDir, Analyzer analyzer, BM25Similarity sim, IndexOptions options) throws IOException {
+        return buildIndex(corpusDir, indexDir, analyzer, sim, options, false);
+    }
+
+    /** With <code>year</code>, each line's integer "year" is indexed too, as an IntPoint and a NumericDocValuesField. */
+    static long buildIndex(Path corpusDir, Path indexDir, Analyzer analyzer, BM25Similarity sim, IndexOptions options, boolean year) throws IOException {
         deleteTree(indexDir);
         Files.createDirectories(indexDir);
         FieldType contents = new FieldType();
@@ -228,7 +336,7 @@ public final class LuceneBench {
                 String line;
                 while ((line = r.readLine()) != null) {
                     if (line.isBlank()) continue;
-                    Map<String, String> m = Json.parseFlat(line);
+                    Map<String, String> m = Json.parseFlat(line, year);
                     String id = m.getOrDefault("_id", ""), title = m.getOrDefault("title", ""), text = m.getOrDefault("text", "");
                     String indexed = title.isEmpty() ? text : text.isEmpty() ? title : title + " " + text;
                     Document d = new Document();
@@ -236,6 +344,13 @@ public final class LuceneBench {
                     d.add(new StoredField("title", title));
                     d.add(new StoredField("text", text));
                     d.add(new Field("contents", indexed, contents));
+                    if (year) {
+                        String y = m.get("year");
+                        if (y == null) throw new IllegalArgumentException("line " + (docs + 1) + ": no \"year\"");
+                        int v = Integer.parseInt(y);
+                        d.add(new IntPoint("year", v));
+                        d.add(new NumericDocValuesField("year", v));
+                    }
                     w.addDocument(d);
                     docs++;
                 }
@@ -295,13 +410,18 @@ public final class LuceneBench {
     static final class Json {
         private final String s; private int i;
         private Json(String s) { this.s = s; }
-        static Map<String, String> parseFlat(String line) {
+        static Map<String, String> parseFlat(String line) { return parseFlat(line, false); }
+
+        /** With <code>scalars</code>, numbers, booleans and null are kept too, as their JSON text. */
+        static Map<String, String> parseFlat(String line, boolean scalars) {
             Json j = new Json(line); Map<String, String> m = new HashMap<>();
             j.ws(); j.expect('{'); j.ws();
             if (j.peek() == '}') return m;
             while (true) {
                 j.ws(); String key = j.string(); j.ws(); j.expect(':'); j.ws();
-                if (j.peek() == '"') m.put(key, j.string()); else j.skipValue();
+                if (j.peek() == '"') m.put(key, j.string());
+                else if (scalars && j.peek() != '{' && j.peek() != '[') { int at = j.i; j.skipValue(); m.put(key, j.s.substring(at, j.i)); }
+                else j.skipValue();
                 j.ws();
                 char c = j.s.charAt(j.i++);
                 if (c == '}') return m;

@@ -11,11 +11,10 @@ namespace Relevo.Search.Filters;
 /// The filter is written in the Lucene classic syntax over typed fields: <c>lang:en</c>, <c>year:[2015 TO 2020]</c>,
 /// <c>date:{2020-01-01 TO *]</c>, <c>+open:true -tags:retracted</c>, <c>lang:(en OR de)</c>; a keyword matches exactly
 /// (case included), a range compares numbers, dates or (keywords) ordinal strings. A filter of only excluded clauses
-/// keeps everything else. Compiled filters are cached per commit (at most <see cref="CacheCapacity"/>).</summary>
+/// keeps everything else. Compiled filters are cached per commit (at most <see cref="Pipelines.SearcherCache{TKey, TSearcher}.Capacity"/>,
+/// the least recently used evicted), each one bit per document.</summary>
 internal sealed class DocFilter
 {
-    public const int CacheCapacity = 64;
-
     /// <summary>The filter's text as given.</summary>
     public string Text { get; }
 
