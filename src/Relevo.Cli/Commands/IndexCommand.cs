@@ -48,7 +48,7 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
         public string? Impacts { get; init; }
 
         [CommandOption("--fields")]
-        [Description("Also index title and text as fields of their own (postings and length norms per field, beside the concatenated field every index has), for multi-field BM25: bm25(fields=[title,text]). Without --dataset/--corpus: builds them for an existing index.")]
+        [Description("Also index title and text as fields of their own (postings and length norms per field, beside the concatenated field every index has), for multi-field BM25: bm25(fields=[[title,text]]). Without --dataset/--corpus: builds them for an existing index.")]
         public bool Fields { get; init; }
 
         [CommandOption("--positions")]

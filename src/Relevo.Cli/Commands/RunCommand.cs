@@ -18,7 +18,7 @@ internal sealed class RunCommand : Command<RunCommand.Settings>
         [CommandOption("--tag <TAG>")][Description("Run tag (default: the pipeline text).")] public string? Tag { get; init; }
         [CommandOption("--threads <N>")][DefaultValue(1)][Description("Queries run in parallel; the output is identical for any N.")] public int Threads { get; init; } = 1;
         [CommandOption("--eval")][Description("Evaluate the run against the dataset's qrels and print the table.")] public bool Eval { get; init; }
-        [CommandOption("--filter <QUERY>")][Description("Every query searches only documents matching this filter over typed fields (e.g. 'year:[2015 TO 2020] AND lang:en'), applied inside retrieval.")] public string? Filter { get; init; }
+        [CommandOption("--filter <QUERY>")][Description("Every query searches only documents matching this filter over typed fields (e.g. 'year:[[2015 TO 2020]] AND lang:en'), applied inside retrieval.")] public string? Filter { get; init; }
         [CommandOption("--syntax <MODE>")][DefaultValue("plain")][Description("plain: each query is a bag of words (test collections' queries are natural language); lucene: the Lucene query syntax; auto: Lucene syntax for the queries that use it.")] public string Syntax { get; init; } = "plain";
         [CommandOption("--measures <LIST>")][DefaultValue("ndcg_cut_10,recall_100,recall_1000,map")] public string Measures { get; init; } = "ndcg_cut_10,recall_100,recall_1000,map";
 

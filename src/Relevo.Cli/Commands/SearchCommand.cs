@@ -15,7 +15,7 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
         [CommandOption("--pipeline <TEXT>")][DefaultValue("bm25")][Description("e.g. bm25, bm25(k1=1.2,b=0.75), ql(mu=1000), bm25>>rm3>>bm25, fuse(rrf,bm25,ql)")] public string Pipeline { get; init; } = "bm25";
         [CommandOption("--explain")][Description("Show what each score is made of: BM25/QL terms, fusion shares, a dense score's words and sentences.")] public bool Explain { get; init; }
         [CommandOption("--json")][Description("Print the hits as JSON.")] public bool Json { get; init; }
-        [CommandOption("--filter <QUERY>")][Description("Only documents matching this filter over typed fields can be hits, applied inside the search: e.g. 'year:[2015 TO 2020] AND lang:en', '-lang:de', 'tags:(a OR b)'.")] public string? Filter { get; init; }
+        [CommandOption("--filter <QUERY>")][Description("Only documents matching this filter over typed fields can be hits, applied inside the search: e.g. 'year:[[2015 TO 2020]] AND lang:en', '-lang:de', 'tags:(a OR b)'.")] public string? Filter { get; init; }
         [CommandOption("--syntax <MODE>")][DefaultValue("auto")][Description("auto: the Lucene query syntax (title:term, \"a phrase\", +must -not, AND/OR/NOT, (groups), term^2) when the query uses it, else a bag of words; lucene; plain.")] public string Syntax { get; init; } = "auto";
 
         public override ValidationResult Validate()
