@@ -882,23 +882,40 @@ internal sealed class PhraseMatcher : Matcher
             return _bound = max;
         }
 
+        private int _blockLast = -1; // the current block's last document
+        private int[] _docs = cursor.Docs;
+
         /// <summary>Moves to the first posting at or after <paramref name="target"/>; int.MaxValue past the end.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public int Advance(int target)
         {
             if (Doc >= target) return Doc;
+            if (target > _blockLast) return AdvanceBlock(target);
+            var docs = _docs;
+            int i = _index;
+            while (docs[i] < target) i++;
+            _index = i;
+            return Doc = docs[i];
+        }
+
+        /// <summary><see cref="Advance"/> past the current block: the block holding <paramref name="target"/>, decoded.</summary>
+        private int AdvanceBlock(int target)
+        {
             int block = Math.Max(_block, 0);
             while (block < cursor.BlockCount && cursor.BlockLastDoc(block) < target) block++;
             if (block == cursor.BlockCount) return Doc = int.MaxValue;
-            if (block != _block)
-            {
-                cursor.ReadBlock(block);
-                _block = block;
-                _index = 0;
-                _read = null;
-                _cachedPosting = -1;
-            }
-            while (cursor.Docs[_index] < target) _index++;
-            return Doc = cursor.Docs[_index];
+            cursor.ReadBlock(block);
+            _block = block;
+            _blockLast = cursor.BlockLastDoc(block);
+            _docs = cursor.Docs;
+            _index = 0;
+            _read = null;
+            _cachedPosting = -1;
+            var docs = _docs;
+            int i = _index;
+            while (docs[i] < target) i++;
+            _index = i;
+            return Doc = docs[i];
         }
 
         /// <summary>The current posting's positions, ascending.</summary>
