@@ -149,6 +149,7 @@ internal struct DocumentSurrogate
     [Id(2)] public string Text;
     [Id(3)] public string[]? WeightedTerms;
     [Id(4)] public int[]? Weights;
+    [Id(5)] public string? Fields;
 }
 
 [RegisterConverter]
@@ -156,7 +157,7 @@ internal sealed class DocumentConverter : IConverter<Document, DocumentSurrogate
 {
     public Document ConvertFromSurrogate(in DocumentSurrogate s)
     {
-        var doc = new Document(s.Id, s.Title, s.Text);
+        var doc = new Document(s.Id, s.Title, s.Text) { Fields = s.Fields };
         if (s.WeightedTerms is not { } terms) return doc;
         var weights = new (string Term, int Weight)[terms.Length];
         for (int i = 0; i < terms.Length; i++) weights[i] = (terms[i], s.Weights![i]);
@@ -165,7 +166,7 @@ internal sealed class DocumentConverter : IConverter<Document, DocumentSurrogate
 
     public DocumentSurrogate ConvertToSurrogate(in Document v)
     {
-        var s = new DocumentSurrogate { Id = v.Id, Title = v.Title, Text = v.Text };
+        var s = new DocumentSurrogate { Id = v.Id, Title = v.Title, Text = v.Text, Fields = v.Fields };
         if (v.TermWeights is { } tw)
         {
             s.WeightedTerms = new string[tw.Count];

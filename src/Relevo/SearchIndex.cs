@@ -113,7 +113,7 @@ public sealed class SearchIndex : IDisposable
             var terms0 = RetrieverStage.TermsOf(PipelineQuery.Read(query, options.Syntax, context.Analyzer), context);
             var set = Relevo.Search.Filters.MatchSet.Of(reader, terms0, Relevo.Search.Filters.DocFilter.For(reader, options.Filter), cancellation);
             matching = set.Count;
-            if (options.Facets is { Count: > 0 } fields) facets = set.Facets(fields, Math.Max(1, options.FacetSize));
+            if (options.Facets is { Count: > 0 } fields) facets = set.Facets(fields, Math.Max(1, options.FacetSize), cancellation);
             if (field is not null) ranking = Ranking.Retrieved($"sort({field}:{(descending ? "desc" : "asc")})", set.Sorted(field, descending, k), null);
         }
         IReadOnlyList<Document?>? documents = options.Documents ? await target.DocumentsAsync(ranking.Hits, cancellation).ConfigureAwait(false) : null;

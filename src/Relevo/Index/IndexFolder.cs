@@ -19,8 +19,9 @@ internal static partial class IndexFolder
     // _<hex>.<postings file>, _<hex>_<generation>.del, _<hex>.<key>.<vec|vq8|hnsw> (vectors and their graph),
     // _<hex>.<key>.<generation>.imp (quantized impacts); a shard's ordinals files
     // (ord_<hex>) are the sharding layer's, which removes them itself; tree.<generation>.lattice, the semantic tree;
-    // _<hex>.f-<field>.<tdict|post|norm>, a text field's postings; _<hex>.p-<field>.pos, a field's positions
-    [GeneratedRegex(@"^(_[0-9a-f]+\.(tdict|post|norm|ids|docs)|_[0-9a-f]+\.f-[a-z0-9_]+\.(tdict|post|norm)|_[0-9a-f]+\.p-[a-z0-9_]+\.pos|_[0-9a-f]+_[0-9]+\.del|_[0-9a-f]+\.[A-Za-z0-9][A-Za-z0-9._-]*\.(vec|vq8|hnsw)|_[0-9a-f]+\.(bm25|weights)\.[0-9]+\.imp|tree\.[0-9]+\.lattice|manifest\.tmp|relevo-index\.tmp)$")]
+    // _<hex>.f-<field>.<tdict|post|norm>, a text field's postings; _<hex>.p-<field>.pos, a field's positions;
+    // _<hex>.dv, a segment's doc values
+    [GeneratedRegex(@"^(_[0-9a-f]+\.(tdict|post|norm|ids|docs|dv)|_[0-9a-f]+\.f-[a-z0-9_]+\.(tdict|post|norm)|_[0-9a-f]+\.p-[a-z0-9_]+\.pos|_[0-9a-f]+_[0-9]+\.del|_[0-9a-f]+\.[A-Za-z0-9][A-Za-z0-9._-]*\.(vec|vq8|hnsw)|_[0-9a-f]+\.(bm25|weights)\.[0-9]+\.imp|tree\.[0-9]+\.lattice|manifest\.tmp|relevo-index\.tmp)$")]
     private static partial Regex OwnedName();
 
     /// <summary>Whether a file name is one the index writer writes (segment files, deletions, component data, temporary

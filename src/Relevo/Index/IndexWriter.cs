@@ -634,6 +634,7 @@ internal sealed class IndexWriter : IDisposable
         _committed = manifest;
         _nextSegment = manifest.NextSegment;
         _indexComponents = manifest.IndexComponents;
+        Schema = Values.Schema.FromManifest(manifest.Schema); // types an aborted write inferred are forgotten
         ReloadSegments();
         RemoveUnreferencedFiles();
         _dirty = false;

@@ -50,6 +50,7 @@ internal sealed class ShardedTarget : ISearchTarget
         if (k <= 0) throw new RelevoException("k must be at least 1");
         var query = request.Terms;
         string? structured = retriever is Bm25Stage && query?.Structured is { } node ? node.ToString() : null;
+        if (structured is { Length: 0 }) return []; // a query whose every clause analysed to nothing matches nothing
         var bag = new string[query?.Terms.Count ?? 0];
         var weights = new float[bag.Length];
         for (int i = 0; i < bag.Length; i++) (bag[i], weights[i]) = query!.Terms[i];

@@ -352,4 +352,43 @@ public class FilterTests(ITestOutputHelper output)
         e = Assert.Throws<Relevo.Search.Syntax.QuerySyntaxException>(() => index.Search("wing color:red", "bm25", 5, lucene));
         Assert.StartsWith("query column 6: unknown field 'color'", e.Message);
     }
+
+    /// <summary>What review found: doc values are sparse (a key one document has costs one entry), a merge deletes its
+    /// sources' values files, a date written as a day or a year means all of it (Elasticsearch's rounding), a date number
+    /// outside years 1 to 9999 is refused, numeric facets tie by value, and a filter's clauses are bounded.</summary>
+    [Fact]
+    public void SparseValuesDateRoundingAndBounds()
+    {
+        using var tmp = new TempDir();
+        string dir = tmp["idx"];
+        using (var w = IndexWriter.Open(dir))
+        {
+            for (int i = 0; i < 50; i++)
+                w.Add(new Document($"d{i}", "", "wing " + i) { Fields = i == 7 ? """{"rare":"x","t":"1960-05-01T10:00:00Z","n":3}""" : $$"""{"t":"1961-0{{1 + i % 9}}-01","n":{{i % 3}}}""" });
+            w.Commit();
+            for (int i = 50; i < 60; i++) w.Add(new Document($"d{i}", "", "wing " + i) { Fields = """{"n":2}""" });
+            w.Commit();
+            Assert.Equal(2, Directory.GetFiles(dir, "*.dv").Length);
+            w.ForceMerge();
+        }
+        Assert.Single(Directory.GetFiles(dir, "*.dv")); // the sources' values files went with their segments
+        using var reader = IndexReader.Open(dir);
+        var columns = ValuesView.Of(reader).Segments[0];
+        Assert.Equal([7], columns["rare"].Docs);
+        Assert.Equal(1, DocFilter.For(reader, "t:1960-05-01")!.Matching);        // the day holds 10:00
+        Assert.Equal(1, DocFilter.For(reader, "t:[1960 TO 1960]")!.Matching);     // the year, all of it
+        Assert.Equal(0, DocFilter.For(reader, "t:[* TO 1960-05-01}")!.Matching);  // before the day
+        Assert.Equal(49, DocFilter.For(reader, "t:{1960 TO *]")!.Matching);       // after the year
+        Assert.Equal(1, DocFilter.For(reader, "t:\"1960-05-01T10:00:00Z\"")!.Matching);
+        var set = MatchSet.Of(reader, Query.Parse("wing", reader.AnalyzerInstance), null, default);
+        Assert.Equal([("2", 26L), ("0", 17L), ("1", 16L), ("3", 1L)], set.Facets(["n"], 10)["n"]);
+        Assert.Equal([("0", 17L), ("1", 16L)], MatchSet.Of(reader, Query.Parse("wing", reader.AnalyzerInstance), DocFilter.For(reader, "n:[0 TO 1]"), default).Facets(["n"], 10)["n"]);
+        var many = string.Join(" OR ", Enumerable.Range(0, 300).Select(i => $"n:{i}"));
+        Assert.Contains("more than 256 clauses", Assert.Throws<RelevoException>(() => DocFilter.For(reader, many)).Message);
+
+        var schema = new Schema();
+        schema.Check("""{"t":"2020-01-01"}""", "f:1", 1);
+        Assert.Equal("f:2: field t: expected a date, found 100000000000000000 (the type was inferred from line 1; declare it with --schema to choose another)",
+            Assert.Throws<RelevoException>(() => schema.Check("""{"t":100000000000000000}""", "f:2", 2)).Message);
+    }
 }

@@ -326,6 +326,8 @@ public class StructuredQueryTests(ITestOutputHelper output)
         }
         output.WriteLine($"{compared} ranks compared");
         Assert.True(compared > 1000);
+        Assert.Empty((await sharded.SearchAsync("+the", "bm25", 10, lucene)).Hits); // every clause a stop word: nothing, as on one index
+        Assert.Empty((await single.SearchAsync("+the", "bm25", 10, lucene)).Hits);
         var explained = await sharded.SearchAsync("+vitamin title:cancer -cold", "bm25", 5, lucene with { Explain = true });
         Assert.NotEmpty(explained.Hits);
         for (int i = 0; i < explained.Hits.Count; i++)

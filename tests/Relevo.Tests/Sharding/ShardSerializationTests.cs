@@ -43,6 +43,9 @@ public sealed class ShardSerializationTests
         Assert.Equal(global.TotalTermFreqs, q.Statistics.TotalTermFreqs);
         Assert.Equal((400L, 16000L), (q.Statistics.DocCount, q.Statistics.SumTotalTermFreq));
         Assert.Null(RoundTrip(query with { Vector = null, Statistics = null }).Statistics);
+        var typed = RoundTrip(query with { Filter = "year:[2015 TO 2020] AND lang:en", Structured = "+vitamin title:d" });
+        Assert.Equal(("year:[2015 TO 2020] AND lang:en", "+vitamin title:d"), (typed.Filter, typed.Structured));
+        Assert.Equal((null, null), (q.Filter, q.Structured));
 
         var hits = new ShardHits(7, ["a", "b"], [2.5f, 1], [4, 9], [40, 90]);
         var h = RoundTrip(hits);
@@ -67,15 +70,20 @@ public sealed class ShardSerializationTests
         Assert.Null(plain.TermWeights);
         var weighted = RoundTrip(new Document("d2", "", "") { TermWeights = [("vitamin", 12), ("d", 3)] });
         Assert.Equal([("vitamin", 12), ("d", 3)], weighted.TermWeights!);
+        Assert.Equal("""{"year":2016,"lang":"en"}""", RoundTrip(new Document("d3", "t", "x") { Fields = """{"year":2016,"lang":"en"}""" }).Fields);
         var docs = RoundTrip(new Document?[] { new("x", "t", "y"), null });
         Assert.Equal("x", docs[0]!.Id);
         Assert.Null(docs[1]);
 
         var commit = new Manifest(Manifest.CurrentFormat, 5, "english", 3,
-            [new SegmentEntry("_0", 10, 200, 10, 50, 2, 1) { Components = [new ComponentData("vectors", "arctic-xs", ["_0.arctic-xs.vec"])] }]);
+            [new SegmentEntry("_0", 10, 200, 10, 50, 2, 1) { Components = [new ComponentData("vectors", "arctic-xs", ["_0.arctic-xs.vec"])] }])
+        {
+            Schema = new Dictionary<string, string> { ["year"] = "integer" },
+        };
         var prepared = RoundTrip(new ShardPrepared(commit, 4));
         Assert.Equal(4, prepared.Changes);
         Assert.Equal((5L, "english", 3), (prepared.Commit.Generation, prepared.Commit.Analyzer, prepared.Commit.NextSegment));
+        Assert.Equal("integer", prepared.Commit.Schema!["year"]);
         var segment = Assert.Single(prepared.Commit.Segments);
         Assert.Equal(("_0", 10, 2L, 1), (segment.Name, segment.MaxDoc, segment.DeleteGeneration, segment.DeleteCount));
         Assert.Equal(["_0.arctic-xs.vec"], Assert.Single(segment.Components).Files);

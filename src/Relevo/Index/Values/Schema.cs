@@ -225,7 +225,7 @@ internal sealed class Schema
                 throw Mismatch(type, v, field, where);
             case FieldType.Date:
                 if (v.ValueKind == JsonValueKind.String && TryDate(v.GetString()!, out long ms)) return ms;
-                if (v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out ms)) return ms;
+                if (v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out ms) && ms >= MinMillis && ms <= MaxMillis) return ms;
                 throw Mismatch(type, v, field, where);
             case FieldType.Boolean:
                 if (v.ValueKind == JsonValueKind.True || v.ValueKind == JsonValueKind.String && v.GetString() == "true") return 1;
@@ -269,6 +269,9 @@ internal sealed class Schema
     }
 
     public static double FromSortableBits(long bits) => BitConverter.Int64BitsToDouble(bits ^ ((bits >> 63) & 0x7fffffffffffffffL));
+
+    /// <summary>Milliseconds of 0001-01-01 and of the last millisecond of 9999 (UTC): the dates a date field holds.</summary>
+    public const long MinMillis = -62135596800000, MaxMillis = 253402300799999;
 
     private static readonly string[] DateFormats =
     [

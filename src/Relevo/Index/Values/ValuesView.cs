@@ -24,7 +24,8 @@ internal sealed class ValuesView
             var entry = reader.Manifest.Segments[i];
             if (entry.Component(ValuesFile.Component, ValuesFile.Key) is null)
             {
-                if (!schema.IsEmpty)
+                // a segment whose documents are all deleted (kept for other data) has no values to give
+                if (!schema.IsEmpty && reader.Segments[i].LiveDocs > 0)
                     throw new RelevoException($"{reader.Directory}: segment {entry.Name} has no doc values; " +
                                               "build them with `relevo index --index DIR --schema FILE`");
                 segments.Add(new Dictionary<string, ValueColumn>());

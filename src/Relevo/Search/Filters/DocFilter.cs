@@ -53,7 +53,10 @@ internal sealed class DocFilter
     {
         try
         {
-            return QueryParser.Parse(text);
+            var node = QueryParser.Parse(text);
+            if (Leaves(node) > MaxClauses)
+                throw new RelevoException($"filter: more than {MaxClauses} clauses; group values of one field in a range where you can");
+            return node;
         }
         catch (QuerySyntaxException e)
         {
@@ -61,14 +64,7 @@ internal sealed class DocFilter
         }
     }
 
-    /// <summary>The documents of each segment a node over typed fields matches (deleted ones included), as bitsets.</summary>
-    public static ulong[][] Bits(IndexReader reader, QueryNode node)
-    {
-        var values = ValuesView.Of(reader);
-        var bits = new ulong[reader.Segments.Count][];
-        for (int s = 0; s < bits.Length; s++) bits[s] = Match(node, values.Schema, values.Segments[s], reader.Segments[s].MaxDoc);
-        return bits;
-    }
+    private static int Leaves(QueryNode node) => node is BooleanNode b ? b.Clauses.Sum(c => Leaves(c.Node)) : 1;
 
     private static DocFilter Compile(IndexReader reader, string text)
     {
@@ -167,11 +163,11 @@ internal sealed class DocFilter
         if (type == FieldType.Keyword)
         {
             int ord = column.Ordinal(text);
-            if (ord >= 0) Mark(column, bits, v => v == ord);
+            if (ord >= 0) Mark(column, bits, ord, ord);
             return bits;
         }
-        long value = ValueOf(type, text, field, at);
-        Mark(column, bits, v => v == value);
+        var (lo, hi) = ValueOf(type, text, field, at);
+        Mark(column, bits, lo, hi);
         return bits;
     }
 
@@ -187,59 +183,82 @@ internal sealed class DocFilter
         }
         else
         {
+            // a date names a period (a year, a day, an instant): an inclusive end takes all of it, an exclusive end
+            // none of it, as Elasticsearch rounds date ranges
             if (r.Lower is not null)
             {
-                long v = ValueOf(type, r.Lower, r.Field, r.Column);
+                var (first, last) = ValueOf(type, r.Lower, r.Field, r.Column);
+                long v = r.IncludeLower ? first : last;
                 if (!r.IncludeLower) { if (v == long.MaxValue) return bits; v++; }
                 lo = v;
             }
             if (r.Upper is not null)
             {
-                long v = ValueOf(type, r.Upper, r.Field, r.Column);
+                var (first, last) = ValueOf(type, r.Upper, r.Field, r.Column);
+                long v = r.IncludeUpper ? last : first;
                 if (!r.IncludeUpper) { if (v == long.MinValue) return bits; v--; }
                 hi = v;
             }
             if (column is null) return bits;
         }
         if (lo > hi) return bits;
-        Mark(column, bits, v => v >= lo && v <= hi);
+        Mark(column, bits, lo, hi);
         return bits;
     }
 
-    private static void Mark(ValueColumn column, ulong[] bits, Func<long, bool> test)
+    /// <summary>Sets the bit of each document with a value in [lo, hi] (the documents that have values only).</summary>
+    private static void Mark(ValueColumn column, ulong[] bits, long lo, long hi)
     {
+        var docs = column.Docs;
         var start = column.Start;
         var values = column.Values;
-        for (int d = 0; d < column.MaxDoc; d++)
-            for (int i = start[d]; i < start[d + 1]; i++)
-                if (test(values[i])) { bits[d >> 6] |= 1UL << (d & 63); break; }
+        for (int k = 0; k < docs.Length; k++)
+            for (int i = start[k]; i < start[k + 1]; i++)
+            {
+                long v = values[i];
+                if (v >= lo && v <= hi)
+                {
+                    bits[docs[k] >> 6] |= 1UL << (docs[k] & 63);
+                    break;
+                }
+            }
     }
 
-    /// <summary>A value of a typed field as written in a filter.</summary>
-    private static long ValueOf(FieldType type, string text, string field, int column)
+    /// <summary>A value of a typed field as written in a filter, as the first and last stored values it stands for: one
+    /// value, or for a date written as a day or a year, every millisecond of that day or year.</summary>
+    private static (long First, long Last) ValueOf(FieldType type, string text, string field, int column)
     {
         switch (type)
         {
             case FieldType.Integer:
-                if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)) return l;
+                if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)) return (l, l);
                 break;
             case FieldType.Float:
-                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)) return Schema.SortableBits(d);
+                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d))
+                    return (Schema.SortableBits(d), Schema.SortableBits(d));
                 break;
             case FieldType.Date:
-                if (Schema.TryDate(text, out long ms)) return ms;
                 if (text.Length == 4 && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int year) && year >= 1)
-                    return new DateTimeOffset(year, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+                {
+                    var from = new DateTimeOffset(year, 1, 1, 0, 0, 0, TimeSpan.Zero);
+                    long last = year < 9999 ? from.AddYears(1).ToUnixTimeMilliseconds() - 1 : Schema.MaxMillis;
+                    return (from.ToUnixTimeMilliseconds(), last);
+                }
+                if (Schema.TryDate(text, out long ms))
+                    return text.Length == 10 ? (ms, Math.Min(ms + 86_400_000 - 1, Schema.MaxMillis)) : (ms, ms); // a day, or an instant
                 break;
             case FieldType.Boolean:
-                if (text is "true") return 1;
-                if (text is "false") return 0;
+                if (text is "true") return (1, 1);
+                if (text is "false") return (0, 0);
                 break;
         }
         string article = type is FieldType.Integer ? "an" : "a";
         throw Error(column, $"'{field}' is {article} {Schema.Name(type)} field, and '{text}' is not {article} {Schema.Name(type)}" +
-                            (type == FieldType.Date ? " (write yyyy-MM-dd, or a date-time in quotes)" : ""));
+                            (type == FieldType.Date ? " (write yyyy, yyyy-MM-dd, or a date-time in quotes)" : ""));
     }
+
+    /// <summary>Most clauses (terms, phrases, ranges) one filter may hold: each costs a pass over its field's values.</summary>
+    public const int MaxClauses = 256;
 
     private static RelevoException Error(int column, string message) => new($"filter column {column}: {message}");
 }

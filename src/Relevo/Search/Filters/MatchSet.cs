@@ -29,16 +29,15 @@ internal sealed class MatchSet
         for (int s = 0; s < bits.Length; s++) bits[s] = new ulong[(reader.Segments[s].MaxDoc + 63) >> 6];
         if (query.Structured is { } node)
         {
+            // the tree matched exhaustively, segment by segment (no top k: every match counts)
             var structured = new Structured.StructuredQuery(reader, node, new Bm25Parameters(), null);
-            int live = Math.Max(1, reader.LiveDocs);
-            var docs = new int[live];
-            var scores = new float[live];
-            int n = structured.Search(live, docs, scores, float.NegativeInfinity, null, filter);
-            for (int i = 0; i < n; i++)
+            for (int s = 0; s < bits.Length; s++)
             {
-                int s = reader.SegmentOf(docs[i]);
-                int d = docs[i] - reader.DocBase[s];
-                bits[s][d >> 6] |= 1UL << (d & 63);
+                cancellation.ThrowIfCancellationRequested();
+                var seg = reader.Segments[s];
+                var skipped = filter?.Excluded[s] ?? seg.Deletes;
+                foreach (int d in structured.Matching(s))
+                    if (!skipped.IsDeleted(d)) bits[s][d >> 6] |= 1UL << (d & 63);
             }
             return new MatchSet(reader, bits);
         }
@@ -72,36 +71,52 @@ internal sealed class MatchSet
 
     /// <summary>Per field, its most frequent values among the matching documents (a document with a value twice counts
     /// once), most first, ties by value; at most <paramref name="size"/> each.</summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<(string Value, long Count)>> Facets(IReadOnlyList<string> fields, int size)
+    public IReadOnlyDictionary<string, IReadOnlyList<(string Value, long Count)>> Facets(IReadOnlyList<string> fields, int size,
+        CancellationToken cancellation = default)
     {
         var values = ValuesView.Of(_reader);
         var result = new Dictionary<string, IReadOnlyList<(string Value, long Count)>>(StringComparer.Ordinal);
+        var seen = new HashSet<long>();
         foreach (string field in fields)
         {
             var type = values.Schema.TypeOf(field) ?? throw new RelevoException(Unknown(field, values.Schema));
-            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+            var totals = new Dictionary<string, long>(StringComparer.Ordinal); // keywords across segments
+            var numbers = new Dictionary<long, long>();                        // other types: by stored value
             for (int s = 0; s < _bits.Length; s++)
             {
+                cancellation.ThrowIfCancellationRequested();
                 if (!values.Segments[s].TryGetValue(field, out var column)) continue;
                 var b = _bits[s];
-                for (int d = 0; d < column.MaxDoc; d++)
+                var counts = type == FieldType.Keyword ? new Dictionary<long, long>() : numbers;
+                for (int k = 0; k < column.Docs.Length; k++)
                 {
+                    int d = column.Docs[k];
                     if ((b[d >> 6] & (1UL << (d & 63))) == 0) continue;
-                    int start = column.Start[d], end = column.Start[d + 1];
-                    for (int i = start; i < end; i++)
+                    int start = column.Start[k], end = column.Start[k + 1];
+                    if (end - start == 1)
                     {
-                        long v = column.Values[i];
-                        bool repeated = false;
-                        for (int j = start; j < i && !repeated; j++) repeated = column.Values[j] == v;
-                        if (repeated) continue;
-                        string shown = type == FieldType.Keyword ? column.Terms![v] : Schema.Display(type, v);
-                        counts[shown] = counts.GetValueOrDefault(shown) + 1;
+                        counts[column.Values[start]] = counts.GetValueOrDefault(column.Values[start]) + 1;
+                        continue;
                     }
+                    seen.Clear();
+                    for (int i = start; i < end; i++)
+                        if (seen.Add(column.Values[i])) counts[column.Values[i]] = counts.GetValueOrDefault(column.Values[i]) + 1;
                 }
+                if (type == FieldType.Keyword)
+                    foreach (var (ordinal, n) in counts) totals[column.Terms![ordinal]] = totals.GetValueOrDefault(column.Terms![ordinal]) + n;
             }
-            var list = counts.Select(c => (c.Key, c.Value)).ToList();
-            list.Sort((a, b) => a.Value != b.Value ? b.Value.CompareTo(a.Value) : string.CompareOrdinal(a.Key, b.Key));
-            result[field] = list.Count > size ? list[..size] : list;
+            if (type == FieldType.Keyword)
+            {
+                var list = totals.Select(t => (t.Key, t.Value)).ToList();
+                list.Sort((a, b) => a.Value != b.Value ? b.Value.CompareTo(a.Value) : string.CompareOrdinal(a.Key, b.Key));
+                result[field] = list.Count > size ? list[..size] : list;
+            }
+            else
+            {
+                // ties by value, in the field's order (numbers, dates, false before true); only the shown ones formatted
+                result[field] = numbers.OrderByDescending(n => n.Value).ThenBy(n => n.Key).Take(size)
+                    .Select(n => (Schema.Display(type, n.Key), n.Value)).ToList();
+            }
         }
         return result;
     }
@@ -118,19 +133,26 @@ internal sealed class MatchSet
         {
             values.Segments[s].TryGetValue(field, out var column);
             var b = _bits[s];
-            for (int d = 0; d < _reader.Segments[s].MaxDoc; d++)
+            int j = 0;
+            for (int w = 0; w < b.Length; w++)
             {
-                if ((b[d >> 6] & (1UL << (d & 63))) == 0) continue;
-                int global = _reader.DocBase[s] + d;
-                if (column is null || column.Start[d] == column.Start[d + 1]) { keyed.Add((global, false, 0, null)); continue; }
-                long best = column.Values[column.Start[d]];
-                for (int i = column.Start[d] + 1; i < column.Start[d + 1]; i++)
+                ulong word = b[w];
+                while (word != 0)
                 {
-                    long v = column.Values[i];
-                    if (type == FieldType.Keyword ? string.CompareOrdinal(column.Terms![v], column.Terms![best]) * (descending ? -1 : 1) < 0
-                        : descending ? v > best : v < best) best = v;
+                    int d = (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(word);
+                    word &= word - 1;
+                    int global = _reader.DocBase[s] + d;
+                    if (column is not null) while (j < column.Docs.Length && column.Docs[j] < d) j++;
+                    if (column is null || j == column.Docs.Length || column.Docs[j] != d) { keyed.Add((global, false, 0, null)); continue; }
+                    long best = column.Values[column.Start[j]];
+                    for (int i = column.Start[j] + 1; i < column.Start[j + 1]; i++)
+                    {
+                        long v = column.Values[i];
+                        // keyword ordinals are in string order within a segment, so comparing them compares the strings
+                        if (descending ? v > best : v < best) best = v;
+                    }
+                    keyed.Add(type == FieldType.Keyword ? (global, true, 0, column.Terms![best]) : (global, true, best, null));
                 }
-                keyed.Add(type == FieldType.Keyword ? (global, true, 0, column.Terms![best]) : (global, true, best, null));
             }
         }
         keyed.Sort((a, b) =>

@@ -198,6 +198,15 @@ internal sealed class StructuredQuery
         return top.DrainInto(docs, scores);
     }
 
+    /// <summary>Every document of segment <paramref name="s"/> the tree matches (deleted ones included), ascending:
+    /// the tree matched exhaustively, with no top k.</summary>
+    public IEnumerable<int> Matching(int s)
+    {
+        if (_root is null) yield break;
+        var list = _root.Match(s, _reader.Segments[s].MaxDoc);
+        for (int i = 0; i < list.Count; i++) yield return list.Docs[i];
+    }
+
     /// <summary>The top k documents.</summary>
     public IReadOnlyList<Hit> Search(int k) => _reader.TopHits(k, (docs, scores) => Search(k, docs, scores));
 
@@ -261,7 +270,8 @@ internal sealed class StructuredQuery
                 : $"unknown field '{field}' (the text fields are {string.Join(", ", AllFields())}; the typed fields {string.Join(", ", schema.Typed.Select(f => f.Field))})");
         try
         {
-            return new ValueMatcher(node.ToString(), Filters.DocFilter.Bits(_reader, node), boost);
+            // compiled as a filter of its own text, so the commit's filter cache serves the next query with it
+            return new ValueMatcher(node.ToString(), Filters.DocFilter.For(_reader, node.ToString())!, boost);
         }
         catch (RelevoException e) when (e is not QuerySyntaxException && e.Message.StartsWith("filter column ", StringComparison.Ordinal))
         {
@@ -399,30 +409,22 @@ internal abstract class Matcher
     public abstract bool Explain(int s, int doc, List<TermContribution> parts);
 }
 
-/// <summary>A clause on a typed field: the documents whose values match it (<see cref="Filters.DocFilter.Bits"/>), each
-/// scoring the clause's boost.</summary>
-internal sealed class ValueMatcher(string label, ulong[][] bits, float boost) : Matcher
+/// <summary>A clause on a typed field: the live documents whose values match it (the clause compiled as a filter,
+/// <see cref="Filters.DocFilter"/>), each scoring the clause's boost.</summary>
+internal sealed class ValueMatcher(string label, Filters.DocFilter filter, float boost) : Matcher
 {
     public override MatchList Match(int s, int maxDoc)
     {
         var list = new MatchList();
-        var b = bits[s];
-        for (int w = 0; w < b.Length; w++)
-        {
-            ulong word = b[w];
-            while (word != 0)
-            {
-                int d = (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(word);
-                word &= word - 1;
-                list.Add(d, boost);
-            }
-        }
+        var skipped = filter.Excluded[s];
+        for (int d = 0; d < maxDoc; d++)
+            if (!skipped.IsDeleted(d)) list.Add(d, boost);
         return list;
     }
 
     public override bool Explain(int s, int doc, List<TermContribution> parts)
     {
-        if ((bits[s][doc >> 6] & (1UL << (doc & 63))) == 0) return false;
+        if (filter.Excluded[s].IsDeleted(doc)) return false;
         parts.Add(new TermContribution(label, boost, 0, 0, 1, 0, 0, boost));
         return true;
     }
