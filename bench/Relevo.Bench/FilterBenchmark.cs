@@ -233,7 +233,7 @@ internal sealed class FilterBenchmark : IBenchmark
         {
             string javaDir = Path.Combine(work, "lucene8"); // the Java side replaces it (as the search benchmark's)
             string runPath = Path.Combine(work, "java-filter.run");
-            var (result, log) = RunJava(typedDir, javaDir, queriesFile, runPath, rounds, reuse);
+            var (result, log) = JavaLucene.Run("filter", typedDir, javaDir, queriesFile, runPath, rounds, reuse);
             if (result is null)
             {
                 Console.WriteLine("Java Lucene 8 failed:\n" + log);
@@ -361,23 +361,4 @@ internal sealed class FilterBenchmark : IBenchmark
         return string.Create(CultureInfo.InvariantCulture, $"{ms.Average():F3} / {P(50):F3} / {P(95):F3}");
     }
 
-    private static (Dictionary<string, double>? Result, string Log) RunJava(string corpusDir, string indexDir, string queriesFile, string runPath, int rounds, bool reuse)
-    {
-        string script = Path.Combine(FindRepoRoot(), "bench", "run-lucene-java.sh");
-        var psi = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { script, "filter", corpusDir, indexDir, queriesFile, runPath, rounds.ToString(CultureInfo.InvariantCulture), reuse ? "reuse" : "new" })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
-        if (p.ExitCode != 0 || line is null) return (null, output + err.Result);
-        return (line[7..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(x => x.Split('='))
-            .ToDictionary(x => x[0], x => double.Parse(x[1], CultureInfo.InvariantCulture)), output);
-    }
-
-    private static string FindRepoRoot() =>
-        DatasetLocator.FindRepositoryRoot(System.IO.Directory.GetCurrentDirectory())
-        ?? DatasetLocator.FindRepositoryRoot(AppContext.BaseDirectory) ?? throw new InvalidOperationException("repository root not found");
 }

@@ -143,7 +143,7 @@ internal sealed class PhraseBenchmark : IBenchmark
         {
             string javaDir = Path.Combine(work, "lucene8"); // the Java side replaces it (as the search benchmark's)
             string runPath = Path.Combine(work, "java-phrase.run");
-            var (result, log) = RunJava(corpusDir, javaDir, phrasesFile, runPath, rounds, reuse);
+            var (result, log) = JavaLucene.Run("phrase", corpusDir, javaDir, phrasesFile, runPath, rounds, reuse);
             if (result is null)
             {
                 Console.WriteLine("Java Lucene 8 failed:\n" + log);
@@ -184,22 +184,6 @@ internal sealed class PhraseBenchmark : IBenchmark
         return list;
     }
 
-    private static (Dictionary<string, double>? Result, string Log) RunJava(string corpusDir, string indexDir, string phrasesFile, string runPath, int rounds, bool reuse)
-    {
-        string script = Path.Combine(FindRepoRoot(), "bench", "run-lucene-java.sh");
-        var psi = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { script, "phrase", corpusDir, indexDir, phrasesFile, runPath, rounds.ToString(CultureInfo.InvariantCulture), reuse ? "reuse" : "new" })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
-        if (p.ExitCode != 0 || line is null) return (null, output + err.Result);
-        return (line[7..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(x => x.Split('='))
-            .ToDictionary(x => x[0], x => double.Parse(x[1], CultureInfo.InvariantCulture)), output);
-    }
-
     private static string Row(string engine, double seconds, long docs, long size, string positions, double[] ms)
     {
         var sorted = ms.Order().ToArray();
@@ -212,7 +196,4 @@ internal sealed class PhraseBenchmark : IBenchmark
 
     private static long DirSize(string dir) => new DirectoryInfo(dir).EnumerateFiles().Sum(f => f.Length);
 
-    private static string FindRepoRoot() =>
-        DatasetLocator.FindRepositoryRoot(System.IO.Directory.GetCurrentDirectory())
-        ?? DatasetLocator.FindRepositoryRoot(AppContext.BaseDirectory) ?? throw new InvalidOperationException("repository root not found");
 }
