@@ -21,10 +21,13 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
 
     public override void Add(Document document) => AddRange([document]);
 
-    public override long AddRange(IEnumerable<Document> documents, Action<long>? progress = null)
+    public override long AddRange(IEnumerable<Document> documents, Action<long>? progress = null) => AddTyped(documents, null, progress);
+
+    /// <summary>Routes documents to their shards, each checked against the common schema first (<see cref="Typed"/>).</summary>
+    private long AddTyped(IEnumerable<Document> documents, Func<Document, string>? where, Action<long>? progress)
     {
         _dirty = true;
-        return writer.AddAsync(Typed(documents, null), options.ReplaceExisting, added: progress).GetAwaiter().GetResult();
+        return writer.AddAsync(Typed(documents, where), options.ReplaceExisting, added: progress).GetAwaiter().GetResult();
     }
 
     /// <summary>The shards' common schema, from the first shard's writer (every shard is given every key's type).</summary>
@@ -71,9 +74,7 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
         }
         try
         {
-            _dirty = true;
-            return writer.AddAsync(Typed(Documents(), _ => $"{path}:{line}"), options.ReplaceExisting, added: n => progress?.Invoke(fraction, n))
-                .GetAwaiter().GetResult();
+            return AddTyped(Documents(), _ => $"{path}:{line}", n => progress?.Invoke(fraction, n));
         }
         catch (DuplicateDocumentIdException e)
         {

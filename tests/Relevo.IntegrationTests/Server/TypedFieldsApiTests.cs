@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Relevo.Server;
 
@@ -97,6 +96,5 @@ public sealed class TypedFieldsApiTests : IAsyncLifetime
         Assert.Equal((400, true), (s2, e2.Contains("no field 'color'", StringComparison.Ordinal)));
         var dup = await ServerHarness.Error(await _h.PostDocuments("""[{"_id":"n4","text":"x","lang":"en","lang":"de"}]"""));
         Assert.Equal((400, "request body item 0: field \"lang\": the key appears twice in one object"), dup);
-        _ = Encoding.UTF8;
     }
 }

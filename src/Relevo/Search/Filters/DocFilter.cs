@@ -76,13 +76,11 @@ internal sealed class DocFilter
         {
             var seg = reader.Segments[s];
             var bits = Match(node, values.Schema, values.Segments[s], seg.MaxDoc);
-            // skip = deleted or not matching
-            var skip = new ulong[bits.Length];
-            for (int w = 0; w < bits.Length; w++) skip[w] = ~bits[w];
+            // skip = deleted or not matching, a word at a time
+            var skip = seg.Deletes.Bits();
+            for (int w = 0; w < bits.Length; w++) skip[w] |= ~bits[w];
             int tail = seg.MaxDoc & 63;
             if (tail != 0 && skip.Length > 0) skip[^1] &= (1UL << tail) - 1;
-            for (int d = 0; d < seg.MaxDoc; d++)
-                if (seg.IsDeleted(d)) skip[d >> 6] |= 1UL << (d & 63);
             excluded[s] = DeletedDocs.FromBits(seg.MaxDoc, skip);
             matching += seg.MaxDoc - excluded[s].Count;
         }
