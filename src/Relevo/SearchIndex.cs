@@ -110,7 +110,7 @@ public sealed class SearchIndex : IDisposable
             var (field, descending) = ParseSort(options.Sort);
             var reader = target.LocalReader
                 ?? throw new RelevoException("facets and sorting by a field are not supported on a sharded index yet");
-            var terms0 = RetrieverStage.TermsOf(PipelineQuery.Read(query, options.Syntax, context.Analyzer), context);
+            var terms0 = RetrieverStage.TermsOf(PipelineQuery.Read(query, options.Syntax, context.Analyzer, target.LocalReader?.Schema), context);
             var set = Relevo.Search.Filters.MatchSet.Of(reader, terms0, Relevo.Search.Filters.DocFilter.For(reader, options.Filter), cancellation);
             matching = set.Count;
             if (options.Facets is { Count: > 0 } fields) facets = set.Facets(fields, Math.Max(1, options.FacetSize), cancellation);
@@ -212,7 +212,7 @@ public sealed class SearchIndex : IDisposable
             if (retriever is not null && context.Target.LocalReader is { } reader)
             {
                 if (string.IsNullOrWhiteSpace(text)) throw new RelevoException("empty query");
-                var pending = retriever.PrepareRequestAsync(PipelineQuery.Read(text, options.Syntax, context.Analyzer), context);
+                var pending = retriever.PrepareRequestAsync(PipelineQuery.Read(text, options.Syntax, context.Analyzer, context.Target.LocalReader?.Schema), context);
                 var request = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
                 if (!string.IsNullOrWhiteSpace(options.Filter)) request = request with { Filter = options.Filter };
                 int cap = Math.Min(k, Math.Max(reader.MaxDoc, 1));

@@ -12,6 +12,11 @@ internal sealed class IndexReader : IDisposable
 {
     public string Directory { get; }
     public Manifest Manifest { get; }
+
+    private Values.Schema? _schema;
+
+    /// <summary>The commit's schema: its typed fields and the keys declared text (read once; not to be changed).</summary>
+    internal Values.Schema Schema => _schema ??= Values.Schema.FromManifest(Manifest.Schema);
     public IReadOnlyList<SegmentReader> Segments { get; }
     /// <summary>First global document number of each segment.</summary>
     public IReadOnlyList<int> DocBase { get; }

@@ -272,6 +272,20 @@ internal sealed class IndexWriter : IDisposable
         }
     }
 
+    /// <summary>Gives every segment the postings of each key the schema declares text (new segments, and all of them
+    /// when a declaration is new), analysed from the stored documents. Title and text get theirs only when asked
+    /// (<c>--fields</c>); a declared text field is always searchable.</summary>
+    private void EnsureTextFields()
+    {
+        foreach (var field in Schema.TextFields)
+            for (int i = 0; i < _segments.Count; i++)
+            {
+                var (entry, reader, _, _) = _segments[i];
+                if (entry.Component(Fields.TextFields.Component, field) is not null) continue;
+                AddComponentData(entry.Name, Fields.TextFields.Write(_dir, entry.Name, reader, field, _analyzer));
+            }
+    }
+
     /// <summary>How segments merge at each commit; null: only when asked. Starts as the options'.</summary>
     public MergePolicy? MergePolicy { get; set; }
 
@@ -293,6 +307,7 @@ internal sealed class IndexWriter : IDisposable
         if (MergePolicy is { } policy)
             while (policy.FindMerge(LiveDocsPerSegment(), SegmentKinds()) is { } merge) MergeRange(merge.Start, merge.Count);
         EnsureValues();
+        EnsureTextFields();
         Stage("segments-written");
         long generation = _committed.Generation + 1;
         var entries = new List<SegmentEntry>();

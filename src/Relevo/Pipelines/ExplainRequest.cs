@@ -22,7 +22,7 @@ internal sealed record ExplainRequest(string Stage, string[] Terms, float[] Weig
             ?? throw new RelevoException("bm25.explain: an empty request");
         if (Pipeline.Parse(request.Stage, registry).Root is not RetrieverStage stage)
             throw new RelevoException($"bm25.explain: '{request.Stage}' is not a retriever");
-        var query = request.Structured is { } text ? RetrieverStage.ReadStructured(text, reader.AnalyzerInstance) : Query.FromArrays(request.Terms, request.Weights);
+        var query = request.Structured is { } text ? RetrieverStage.ReadStructured(text, reader) : Query.FromArrays(request.Terms, request.Weights);
         var explanation = stage.Explain(reader, query, new Hit("", 0, segment, doc), request.Statistics)
             ?? throw new RelevoException($"bm25.explain: '{request.Stage}' does not explain per term");
         return JsonSerializer.SerializeToUtf8Bytes(explanation);

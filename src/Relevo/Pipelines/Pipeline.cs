@@ -22,7 +22,7 @@ internal sealed class Pipeline
     {
         if (string.IsNullOrWhiteSpace(queryText)) throw new RelevoException("empty query");
         if (k < 1) throw new RelevoException("k must be at least 1");
-        var query = PipelineQuery.Read(queryText, syntax, context.Analyzer);
+        var query = PipelineQuery.Read(queryText, syntax, context.Analyzer, context.Target.LocalReader?.Schema);
         if (!string.IsNullOrWhiteSpace(filter))
         {
             Search.Filters.DocFilter.Parse(filter);

@@ -12,13 +12,15 @@ public sealed record PipelineQuery(string Text)
 {
     /// <summary>The query for <paramref name="text"/> read with <paramref name="syntax"/> (a syntax error names its
     /// column); clauses whose words the index's analyzer removes entirely are left out as Lucene's parser leaves them.</summary>
-    internal static PipelineQuery Read(string text, QuerySyntax syntax, Analysis.Analyzer analyzer)
+    /// <param name="schema">The index's schema (which keys are text, so dropped when they analyse to nothing); null:
+    /// title and text only (a coordinator of shards).</param>
+    internal static PipelineQuery Read(string text, QuerySyntax syntax, Analysis.Analyzer analyzer, Relevo.Index.Values.Schema? schema = null)
     {
         if (syntax == QuerySyntax.Plain || syntax == QuerySyntax.Auto && !Search.Syntax.QueryParser.UsesSyntax(text)) return new PipelineQuery(text);
         try
         {
             return new PipelineQuery(text) { Structured = Search.Syntax.QueryParser.Parse(text,
-                (field, words) => Search.Structured.StructuredQuery.IsTextField(field) && analyzer.Terms(words).Count == 0) };
+                (field, words) => Search.Structured.StructuredQuery.IsTextField(field, schema) && analyzer.Terms(words).Count == 0) };
         }
         catch (Search.Syntax.QuerySyntaxException e) when (syntax == QuerySyntax.Auto)
         {

@@ -71,12 +71,14 @@ public abstract class RetrieverStage : Stage
     internal virtual string[] StatisticsKeys(Query query, Analysis.Analyzer analyzer) => query.ToArrays().Terms;
 
     /// <summary>A query in the Lucene syntax as a shard receives it (its canonical text), read as the pipeline read it.</summary>
-    internal static Query ReadStructured(string text, Analysis.Analyzer analyzer) =>
-        Relevo.Search.Structured.StructuredQuery.TermsOf(PipelineQuery.Read(text, QuerySyntax.Lucene, analyzer).Structured!, analyzer);
+    internal static Query ReadStructured(string text, IndexReader reader) =>
+        Relevo.Search.Structured.StructuredQuery.TermsOf(PipelineQuery.Read(text, QuerySyntax.Lucene, reader.AnalyzerInstance, reader.Schema).Structured!,
+            reader.AnalyzerInstance, reader.Schema);
 
     /// <summary>The weighted terms of the current query: those feedback set, else the text's analysed terms.</summary>
     internal static Query TermsOf(PipelineQuery q, StageContext context) =>
-        q.Terms ?? (q.Structured is { } node ? Relevo.Search.Structured.StructuredQuery.TermsOf(node, context.Analyzer) : Query.Parse(q.Text, context.Analyzer));
+        q.Terms ?? (q.Structured is { } node ? Relevo.Search.Structured.StructuredQuery.TermsOf(node, context.Analyzer, context.Target.LocalReader?.Schema)
+            : Query.Parse(q.Text, context.Analyzer));
 }
 
 /// <summary>bm25(k1, b, impacts): Lucene's BM25 (Anserini's defaults k1 = 0.9, b = 0.4), pruned with MaxScore. Over an

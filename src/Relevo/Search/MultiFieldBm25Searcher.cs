@@ -18,8 +18,11 @@ internal readonly record struct FieldBoost(string Field, float Boost)
         float boost = 1;
         if (caret >= 0 && (!float.TryParse(item.AsSpan(caret + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out boost) || !(boost > 0) || float.IsInfinity(boost)))
             throw new RelevoException($"'{item}': the boost after '^' must be a positive number");
-        if (!TextFields.IsField(field))
-            throw new RelevoException($"'{field}' is not a text field (the fields are {string.Join(", ", TextFields.Names)})");
+        // which fields are text is the index's to say (title, text, keys its schema declares text): checked at search
+        if (field == "contents")
+            throw new RelevoException("'contents' is the concatenated field, which bm25 without fields searches; name text fields (title, text, keys declared text)");
+        if (field.Length == 0 || field.Length > 256 || field.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            throw new RelevoException($"'{field}' is not a field name");
         return new FieldBoost(field, boost);
     }
 }

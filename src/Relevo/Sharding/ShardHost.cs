@@ -57,7 +57,8 @@ internal sealed class ShardHost : IShardService, IDisposable
             if (FieldStatisticsKeys.TryParse(terms[i], out string field, out string? term))
             {
                 // a text field's statistics (the shard's field postings; an empty shard has none)
-                if (s.Reader.Manifest.Segments.Count == 0) continue;
+                // (a coordinator asks for every fielded clause's; a typed field's are zero)
+                if (s.Reader.Manifest.Segments.Count == 0 || !Relevo.Index.Fields.TextFields.IsField(field, s.Reader.Schema)) continue;
                 var view = Relevo.Index.Fields.FieldView.Of(s.Reader, field);
                 if (term is null) (df[i], ttf[i]) = (view.DocCount, view.SumTotalTermFreq);
                 else (df[i], ttf[i]) = (view.DocFreq(term), view.TotalTermFreq(term));
@@ -96,7 +97,7 @@ internal sealed class ShardHost : IShardService, IDisposable
         var bound = SharedBounds.Enter(q.QueryId);
         try
         {
-            if (q.Structured is { } text) terms = RetrieverStage.ReadStructured(text, reader.AnalyzerInstance);
+            if (q.Structured is { } text) terms = RetrieverStage.ReadStructured(text, reader);
             n = reader.MaxDoc == 0 ? 0 : retriever.Search(reader, new RetrievalRequest(terms, q.Vector) { Filter = q.Filter }, q.Statistics, q.K, docs, scores, q.Floor, bound);
         }
         finally { SharedBounds.Leave(q.QueryId); }

@@ -61,4 +61,32 @@ public class TypedFieldsCliTests
         r = CliRunner.Run(["search", "--index", tmp["idx"], "--query", "wing", "-k", "100", "--json"]);
         Assert.Equal(30, JsonDocument.Parse(r.Stdout).RootElement.GetProperty("hits").GetArrayLength());
     }
+
+    /// <summary>A key declared text with --schema is searched by name (words and phrases, with --positions) and by
+    /// bm25(fields=…), and the index prints it with its type.</summary>
+    [Fact]
+    public void A_key_declared_text_is_searched_by_name()
+    {
+        using var tmp = new TempDir();
+        string corpus = tmp["corpus.jsonl"];
+        File.WriteAllLines(corpus, Enumerable.Range(0, 20).Select(i => JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["_id"] = $"d{i}", ["title"] = $"wing {i}", ["text"] = "lift and drag", ["abstract"] = i % 4 == 0 ? "boundary layer flow" : "layer of boundary",
+        })));
+        File.WriteAllText(tmp["schema.json"], """{"abstract": "text"}""");
+        var r = CliRunner.Run(["index", "--corpus", corpus, "--index", tmp["idx"], "--schema", tmp["schema.json"], "--positions"]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("abstract (text)", r.Stdout);
+
+        r = CliRunner.Run(["search", "--index", tmp["idx"], "--query", "abstract:\"boundary layer\"", "-k", "20", "--json"]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var ids = JsonDocument.Parse(r.Stdout).RootElement.GetProperty("hits").EnumerateArray().Select(h => h.GetProperty("id").GetString()!).ToList();
+        Assert.Equal(["d0", "d12", "d16", "d4", "d8"], ids.Order(StringComparer.Ordinal));
+
+        r = CliRunner.Run(["search", "--index", tmp["idx"], "--query", "boundary", "-k", "20", "--json", "--pipeline", "bm25(fields=[abstract])"]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal(20, JsonDocument.Parse(r.Stdout).RootElement.GetProperty("hits").GetArrayLength());
+        r = CliRunner.Run(["search", "--index", tmp["idx"], "--query", "boundary", "--json"]);
+        Assert.Equal(0, JsonDocument.Parse(r.Stdout).RootElement.GetProperty("hits").GetArrayLength()); // not in title and text
+    }
 }

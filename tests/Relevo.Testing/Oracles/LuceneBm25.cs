@@ -25,13 +25,17 @@ internal sealed class LuceneBm25 : IDisposable
     /// <param name="lucene8Norms">Score as Lucene 8+ does (SmallFloat.intToByte4 length norms, statistics over docCount)
     /// instead of Lucene 4's lossy 1/sqrt(length) byte over maxDoc; Lucene 4.8 then computes Anserini's BM25 times (k1 + 1).</param>
     /// <param name="withFields">Also index "title" and "text" as fields of their own.</param>
-    public LuceneBm25(string corpusPath, float k1 = 0.9f, float b = 0.4f, bool lucene8Norms = false, bool withFields = false)
-        : this(corpusPath, lucene8Norms ? new Lucene8NormsBm25(k1, b) : new BM25Similarity(k1, b), withFields)
+    /// <param name="moreFields">More text fields of a document (one Lucene field instance per value, as a multi-valued
+    /// field is added).</param>
+    public LuceneBm25(string corpusPath, float k1 = 0.9f, float b = 0.4f, bool lucene8Norms = false, bool withFields = false,
+        Func<Relevo.Document, IEnumerable<(string Field, string Text)>>? moreFields = null)
+        : this(corpusPath, lucene8Norms ? new Lucene8NormsBm25(k1, b) : new BM25Similarity(k1, b), withFields, moreFields)
     {
     }
 
     /// <summary>Any Lucene similarity, e.g. <see cref="Lucene8NormsDirichlet"/> for query likelihood.</summary>
-    public LuceneBm25(string corpusPath, Similarity similarity, bool withFields = false)
+    public LuceneBm25(string corpusPath, Similarity similarity, bool withFields = false,
+        Func<Relevo.Document, IEnumerable<(string Field, string Text)>>? moreFields = null)
     {
         Similarity = similarity;
         var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, _analyzer) { Similarity = Similarity };
@@ -49,6 +53,8 @@ internal sealed class LuceneBm25 : IDisposable
                     doc.Add(new TextField("title", d.Title, Field.Store.NO));
                     doc.Add(new TextField("text", d.Text, Field.Store.NO));
                 }
+                if (moreFields is not null)
+                    foreach (var (field, text) in moreFields(d)) doc.Add(new TextField(field, text, Field.Store.NO));
                 writer.AddDocument(doc);
             }
             writer.Commit();

@@ -196,7 +196,7 @@ public class MultiFieldBm25Tests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("bm25(fields=[title,body])", 20, "'body' is not a text field")]
+    [InlineData("bm25(fields=[title,contents])", 20, "'contents' is the concatenated field")]
     [InlineData("bm25(fields=[title^0,text])", 14, "positive number")]
     [InlineData("bm25(fields=[text,text])", 19, "given twice")]
     public void BadFieldsAreSyntaxErrorsAtTheirColumn(string text, int column, string message)

@@ -36,8 +36,7 @@ internal sealed class FieldView : IDisposable, ICollectionStatistics
 
     private static FieldView Open(IndexReader reader, string field)
     {
-        if (!TextFields.IsField(field))
-            throw new RelevoException($"'{field}' is not a text field (the fields are {string.Join(", ", TextFields.Names)})");
+        if (!TextFields.IsField(field, reader.Schema)) throw new RelevoException(TextFields.NotAField(field, reader.Schema));
         if (reader.Manifest.Segments.Count == 0) throw new RelevoException($"{reader.Directory}: the index is empty");
         var segments = new List<SegmentReader>(reader.Segments.Count);
         try
@@ -47,7 +46,8 @@ internal sealed class FieldView : IDisposable, ICollectionStatistics
                 var entry = reader.Manifest.Segments[i];
                 if (entry.Component(TextFields.Component, field) is null)
                     throw new RelevoException($"{reader.Directory}: segment {entry.Name} has no postings of the field '{field}'; " +
-                                              "build them with `relevo index --index DIR --fields`");
+                                              (TextFields.IsField(field) ? "build them with `relevo index --index DIR --fields`"
+                                                                          : "commit again to have them written (every commit writes a declared text field's postings)"));
                 segments.Add(TextFields.Open(reader.Directory, entry.Name, field, reader.Segments[i].Deletes));
             }
             return new FieldView(field, segments);

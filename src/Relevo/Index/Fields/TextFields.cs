@@ -14,19 +14,40 @@ internal static class TextFields
     /// <summary>The component name the manifest records field postings under.</summary>
     public const string Component = "fields";
 
-    /// <summary>The text fields a document has: its title and its text.</summary>
+    /// <summary>The text fields every document has: its title and its text (others are keys declared text in the
+    /// index's schema, <see cref="Values.Schema.IsText"/>).</summary>
     public static readonly IReadOnlyList<string> Names = ["title", "text"];
 
     /// <summary>Whether <paramref name="field"/> is one of <see cref="Names"/>.</summary>
     public static bool IsField(string field) => field is "title" or "text";
 
-    /// <summary>The document's text of a field.</summary>
-    public static string TextOf(Document doc, string field) => field switch
+    /// <summary>Whether <paramref name="field"/> is a text field of an index with <paramref name="schema"/>: title, text
+    /// or a key the schema declares text.</summary>
+    public static bool IsField(string field, Values.Schema? schema) => IsField(field) || schema?.IsText(field) == true;
+
+    /// <summary>The text fields of an index with <paramref name="schema"/>: title, text, then the keys declared text.</summary>
+    public static IReadOnlyList<string> NamesOf(Values.Schema? schema) => schema is null ? Names : [.. Names, .. schema.TextFields];
+
+    /// <summary>"'x' is not a text field (the fields are …)".</summary>
+    public static string NotAField(string field, Values.Schema? schema) =>
+        $"'{field}' is not a text field (the text fields are {string.Join(", ", NamesOf(schema))}; declare others \"text\" with --schema)";
+
+    /// <summary>The document's text of a field: its title, its text, or the values of a key declared text (an array's
+    /// values joined by spaces, so that, as with Lucene's default position gap of 0, a phrase can span two values).</summary>
+    public static string TextOf(Document doc, string field)
     {
-        "title" => doc.Title,
-        "text" => doc.Text,
-        _ => throw new RelevoException($"'{field}' is not a text field (the fields are {string.Join(", ", Names)})"),
-    };
+        if (field == "title") return doc.Title;
+        if (field == "text") return doc.Text;
+        if (doc.Fields is null) return "";
+        var text = new System.Text.StringBuilder();
+        Values.Schema.ForEachValue(doc.Fields, $"document {doc.Id}", (f, v) =>
+        {
+            if (f != field) return;
+            if (text.Length > 0) text.Append(' ');
+            text.Append(Values.Schema.TextOf(v, f, $"document {doc.Id}"));
+        });
+        return text.ToString();
+    }
 
     /// <summary>The name a field's postings of a segment are written under (their files add .tdict, .post, .norm).</summary>
     public static string SegmentName(string segment, string field) => $"{segment}.f-{field}";
@@ -37,7 +58,6 @@ internal static class TextFields
     public static ComponentData Write(string directory, string segment, SegmentReader reader, string field, Analyzer analyzer,
         CancellationToken cancellation = default)
     {
-        if (!IsField(field)) throw new RelevoException($"'{field}' is not a text field (the fields are {string.Join(", ", Names)})");
         var buffer = new SegmentBuffer();
         var documents = Documents(reader);
         for (int d = 0; d < reader.MaxDoc; d++)

@@ -25,9 +25,6 @@ internal sealed unsafe class PositionsFile : IDisposable
     public const string Kind = "POSI";
     public const int Version = 1;
 
-    /// <summary>The fields positions can be kept for: the concatenated field and the text fields.</summary>
-    public static readonly IReadOnlyList<string> Fields = ["contents", .. TextFields.Names];
-
     public static string FileName(string segment, string field) => $"{segment}.p-{field}.pos";
 
     private readonly MappedFile _file;
@@ -265,8 +262,8 @@ internal static class PositionsIndexer
     public static ComponentData Write(string directory, string segment, string field, SegmentReader reader, Analyzer analyzer,
         CancellationToken cancellation = default)
     {
-        if (!PositionsFile.Fields.Contains(field))
-            throw new RelevoException($"'{field}' is not a text field (positions are kept for {string.Join(", ", PositionsFile.Fields)})");
+        if (field != "contents" && !HasFieldPostings(directory, segment, field))
+            throw new RelevoException($"'{field}' is not a text field of segment {segment} (positions follow a text field's postings)");
         Func<int, string> TextReader()
         {
             var documents = TextFields.Documents(reader); // one per thread: it holds the decompressed block
@@ -278,17 +275,21 @@ internal static class PositionsIndexer
         return new ComponentData(PositionsFile.Component, field, [file]);
     }
 
-    /// <summary>Positions for every segment of the writers that lacks them: the concatenated field, and title and text
-    /// where the segment has their postings. The caller commits.</summary>
+    private static bool HasFieldPostings(string directory, string segment, string field) =>
+        File.Exists(Path.Combine(directory, TextFields.SegmentName(segment, field) + ".post"));
+
+    /// <summary>Positions for every segment of the writers that lacks them: the concatenated field, and every text field
+    /// the segment has postings of (title and text after --fields, keys declared text). The caller commits.</summary>
     public static (int Written, int Current) Build(IReadOnlyList<IndexWriter> writers, Action<double, long>? progress = null, CancellationToken cancellation = default)
     {
         var (written, current, _) = FieldIndexer.ForEachSegment(writers, (w, entry, reader) =>
         {
             bool wrote = false;
-            foreach (var field in PositionsFile.Fields)
+            var fields = new List<string> { "contents" };
+            foreach (var c in entry.Components) if (c.Component == TextFields.Component) fields.Add(c.Key);
+            foreach (var field in fields)
             {
                 if (entry.Component(PositionsFile.Component, field) is not null) continue;
-                if (field != "contents" && entry.Component(TextFields.Component, field) is null) continue;
                 w.AddComponentData(entry.Name, Write(w.Directory, entry.Name, field, reader, w.Analyzer, cancellation));
                 wrote = true;
             }

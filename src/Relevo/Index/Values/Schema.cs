@@ -9,11 +9,12 @@ internal enum FieldType { Text, Keyword, Integer, Float, Date, Boolean }
 
 /// <summary>What each key of a document is: <c>title</c> and <c>text</c> are text; every other key (nested objects
 /// flattened with dots, <c>meta.lang</c>) is typed, as a schema file declares (<c>relevo index --schema F</c>:
-/// <c>{"year": "integer", "lang": "keyword"}</c>) or as the first document that has the key shows (a JSON number
-/// without a fraction: integer; with one: float; true/false: boolean; a string that is an ISO date: date; any other
-/// string: keyword), as Elasticsearch's dynamic mapping infers. Arrays hold several values of the key's type. A type
-/// never changes once the index has it; a value that does not fit is an error naming the file, line and field. The
-/// schema is committed in the manifest.</summary>
+/// <c>{"year": "integer", "lang": "keyword", "abstract": "text"}</c>) or as the first document that has the key shows
+/// (a JSON number without a fraction: integer; with one: float; true/false: boolean; a string that is an ISO date:
+/// date; any other string: keyword), as Elasticsearch's dynamic mapping infers. Text is never inferred: a key is
+/// analysed text only when declared so. Arrays hold several values of the key's type. A type never changes once the
+/// index has it; a value that does not fit is an error naming the file, line and field. The schema is committed in
+/// the manifest.</summary>
 internal sealed class Schema
 {
     private readonly SortedDictionary<string, FieldType> _types = new(StringComparer.Ordinal);
@@ -30,13 +31,45 @@ internal sealed class Schema
     /// <summary>Whether a key was added since the schema was read (the next commit records it).</summary>
     public bool Changed { get; private set; }
 
-    /// <summary>The typed fields (not title/text) in name order.</summary>
+    /// <summary>Whether <paramref name="field"/> is declared text (a key other than title and text: analysed, with
+    /// postings, norms and statistics of its own, searched as <c>field:word</c> or in <c>bm25(fields=…)</c>).</summary>
+    public bool IsText(string field) => _types.TryGetValue(field, out var t) && t == FieldType.Text;
+
+    /// <summary>The keys declared text, in name order (title and text are text without being declared).</summary>
+    public IEnumerable<string> TextFields
+    {
+        get { foreach (var (f, t) in _types) if (t == FieldType.Text) yield return f; }
+    }
+
+    /// <summary>The fields with doc values (every key but those declared text), in name order.</summary>
+    public IEnumerable<(string Field, FieldType Type)> Valued
+    {
+        get { foreach (var (f, t) in _types) if (t != FieldType.Text) yield return (f, t); }
+    }
+
+    /// <summary>The declared and inferred fields other than title and text, in name order.</summary>
     public IEnumerable<(string Field, FieldType Type)> Typed
     {
         get { foreach (var (f, t) in _types) yield return (f, t); }
     }
 
     public FieldType? TypeOf(string field) => _types.TryGetValue(field, out var t) ? t : null;
+
+    /// <summary>The type of a field with doc values (filters, facets, sorting); null for one declared text or unknown.</summary>
+    public FieldType? ValueTypeOf(string field) => _types.TryGetValue(field, out var t) && t != FieldType.Text ? t : null;
+
+    /// <summary>Why <paramref name="field"/> has no doc values to <paramref name="use"/> ("filter on", "count or sort
+    /// by"): it is text, or the index does not have it (naming the fields it has).</summary>
+    public string NoValuesReason(string field, string use)
+    {
+        if (field is "title" or "text" or "contents" || IsText(field))
+            return $"'{field}' is a text field; only typed fields (keyword, integer, float, date, boolean) have values to {use} — search text in the query";
+        bool any = false;
+        foreach (var _ in Valued) { any = true; break; }
+        return any
+            ? $"the index has no field '{field}' (its typed fields: {string.Join(", ", Valued.Select(f => f.Field))})"
+            : $"the index has no typed fields, so it has no '{field}' to {use} (index documents with other keys than title and text, or declare them with --schema)";
+    }
 
     public static string Name(FieldType t) => t.ToString().ToLowerInvariant();
 
@@ -71,7 +104,8 @@ internal sealed class Schema
 
     /// <summary>Adds the declarations of a schema file: a JSON object of field → type, or Elasticsearch's
     /// <c>{"properties": {"year": {"type": "integer"}}}</c>. A field the index already has with another type is an
-    /// error (types never change); <c>text</c> is allowed for title and text only.</summary>
+    /// error (types never change). A key declared <c>text</c> is analysed as title and text are (never inferred: a
+    /// string is a keyword unless declared text).</summary>
     public void Declare(string path)
     {
         if (!File.Exists(path)) throw new RelevoException($"{path}: file not found");
@@ -98,8 +132,6 @@ internal sealed class Schema
                 if (ft != FieldType.Text) throw new RelevoException($"{where}: title and text are always text");
                 continue;
             }
-            if (ft == FieldType.Text)
-                throw new RelevoException($"{where}: text fields other than title and text are not supported yet; declare it keyword to filter on it");
             Add(p.Name, ft, where);
         }
     }
@@ -131,6 +163,9 @@ internal sealed class Schema
         {
             if (!_types.TryGetValue(field, out var type))
             {
+                for (int dot = field.IndexOf('.'); dot > 0; dot = field.IndexOf('.', dot + 1))
+                    if (IsText(field[..dot]))
+                        throw new RelevoException($"{where}: field {field[..dot]}: expected text (a string, or an array of them), found an object");
                 type = Infer(value);
                 Add(field, type, $"{where}: field {field}");
                 _inferredAt[field] = line;
@@ -235,9 +270,18 @@ internal sealed class Schema
                 KeywordOf(v, field, where);
                 return 0;
             default:
-                throw new RelevoException($"{where}: field {field}: text fields other than title and text are not supported yet");
+                TextOf(v, field, where);
+                return 0;
         }
     }
+
+    /// <summary>A text field's value: a string as it is; a number or boolean as its JSON text (Elasticsearch coerces so).</summary>
+    public static string TextOf(JsonElement v, string field, string where) => v.ValueKind switch
+    {
+        JsonValueKind.String => v.GetString()!,
+        JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
+        _ => throw Mismatch(FieldType.Text, v, field, where),
+    };
 
     /// <summary>A keyword value: a string as it is; a number or boolean as its JSON text (Elasticsearch coerces so).</summary>
     public static string KeywordOf(JsonElement v, string field, string where)

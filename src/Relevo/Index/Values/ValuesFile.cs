@@ -74,6 +74,7 @@ internal static class ValuesFile
             Schema.ForEachValue(fieldsJson, where, (field, value) =>
             {
                 var type = schema.TypeOf(field) ?? throw new RelevoException($"{where}: field {field}: not in the index's schema");
+                if (type == FieldType.Text) return; // analysed into the field's postings, not a value
                 if (type == FieldType.Keyword) Add(field, type, doc, 0, Schema.KeywordOf(value, field, where));
                 else Add(field, type, doc, Schema.Convert(type, value, field, where), null);
             });

@@ -17,7 +17,7 @@ internal sealed class ValuesView
 
     private static ValuesView Open(IndexReader reader)
     {
-        var schema = Schema.FromManifest(reader.Manifest.Schema);
+        var schema = reader.Schema;
         var segments = new List<IReadOnlyDictionary<string, ValueColumn>>(reader.Segments.Count);
         for (int i = 0; i < reader.Segments.Count; i++)
         {

@@ -146,11 +146,7 @@ internal sealed class DocFilter
     private static ValueColumn? Column(string? field, int column, Schema schema, IReadOnlyDictionary<string, ValueColumn> columns, int maxDoc, out FieldType type)
     {
         if (field is null) throw Error(column, "a filter clause names its field (field:value)");
-        if (field is "title" or "text" or "contents")
-            throw Error(column, $"'{field}' is a text field; filters apply to typed fields (keyword, integer, float, date, boolean) — search text in the query");
-        type = schema.TypeOf(field) ?? throw Error(column, schema.IsEmpty
-            ? $"the index has no typed fields, so it cannot filter on '{field}' (index documents with other keys than title and text, or declare them with --schema)"
-            : $"the index has no field '{field}' (its typed fields: {string.Join(", ", schema.Typed.Select(f => f.Field))})");
+        type = schema.ValueTypeOf(field) ?? throw Error(column, schema.NoValuesReason(field, "filter on"));
         return columns.TryGetValue(field, out var c) ? c : null; // a segment without the field: no document has it
     }
 

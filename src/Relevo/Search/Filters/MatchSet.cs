@@ -79,7 +79,7 @@ internal sealed class MatchSet
         var seen = new HashSet<long>();
         foreach (string field in fields)
         {
-            var type = values.Schema.TypeOf(field) ?? throw new RelevoException(Unknown(field, values.Schema));
+            var type = values.Schema.ValueTypeOf(field) ?? throw new RelevoException(values.Schema.NoValuesReason(field, "count or sort by"));
             var totals = new Dictionary<string, long>(StringComparer.Ordinal); // keywords across segments
             var numbers = new Dictionary<long, long>();                        // other types: by stored value
             for (int s = 0; s < _bits.Length; s++)
@@ -127,7 +127,7 @@ internal sealed class MatchSet
     public Hit[] Sorted(string field, bool descending, int k)
     {
         var values = ValuesView.Of(_reader);
-        var type = values.Schema.TypeOf(field) ?? throw new RelevoException(Unknown(field, values.Schema));
+        var type = values.Schema.ValueTypeOf(field) ?? throw new RelevoException(values.Schema.NoValuesReason(field, "count or sort by"));
         var keyed = new List<(int Global, bool Has, long Key, string? Word)>();
         for (int s = 0; s < _bits.Length; s++)
         {
@@ -170,8 +170,4 @@ internal sealed class MatchSet
         for (int i = 0; i < n; i++) docs[i] = keyed[i].Global;
         return _reader.ToHits(docs, new float[n]);
     }
-
-    private static string Unknown(string field, Schema schema) => schema.IsEmpty
-        ? $"the index has no typed fields, so it has no '{field}' to count or sort by"
-        : $"the index has no field '{field}' (its typed fields: {string.Join(", ", schema.Typed.Select(f => f.Field))})";
 }

@@ -114,14 +114,17 @@ internal sealed class StructuredQuery
 
     /// <summary>Every (text field, analysed term) a query's tree scores or matches, excluded clauses included: the
     /// statistics a sharded search gathers from every shard before the shards compile the tree.</summary>
-    public static IEnumerable<(string Field, string Term)> FieldTerms(QueryNode node, Analyzer analyzer, IReadOnlyList<FieldBoost>? defaults)
+    /// <param name="schema">The index's schema, to tell text clauses from typed ones; null (a coordinator that does not
+    /// read the shards' schemas): every fielded clause is asked for, and a typed field's statistics come back zero.</param>
+    public static IEnumerable<(string Field, string Term)> FieldTerms(QueryNode node, Analyzer analyzer, IReadOnlyList<FieldBoost>? defaults,
+        Relevo.Index.Values.Schema? schema = null)
     {
         var fields = defaults is { Count: > 0 } ? defaults.Select(f => f.Field).ToArray() : [DefaultField];
         var seen = new HashSet<(string, string)>();
         var result = new List<(string, string)>();
         void Add(string? field, string text)
         {
-            if (!IsTextField(field)) return;
+            if (schema is not null && !IsTextField(field, schema)) return;
             foreach (var f in field is null ? fields : [field])
                 foreach (var w in analyzer.Terms(text))
                     if (seen.Add((f, w))) result.Add((f, w));
@@ -143,7 +146,7 @@ internal sealed class StructuredQuery
     /// <summary>The query's words as a bag: the analysed terms of its terms and phrases outside excluded clauses, each
     /// weighing the product of the boosts above it (what feedback, term features and bag-of-words retrievers read), with
     /// the tree kept in <see cref="Query.Structured"/>.</summary>
-    public static Query TermsOf(QueryNode node, Analyzer analyzer)
+    public static Query TermsOf(QueryNode node, Analyzer analyzer, Relevo.Index.Values.Schema? schema = null)
     {
         var terms = new List<(string Term, float Weight)>();
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -151,8 +154,8 @@ internal sealed class StructuredQuery
         {
             switch (n)
             {
-                case TermNode t: Add(t.Text, boost * t.Boost, excluded || !IsTextField(t.Field)); break;
-                case PhraseNode p: Add(p.Text, boost * p.Boost, excluded || !IsTextField(p.Field)); break;
+                case TermNode t: Add(t.Text, boost * t.Boost, excluded || !IsTextField(t.Field, schema)); break;
+                case PhraseNode p: Add(p.Text, boost * p.Boost, excluded || !IsTextField(p.Field, schema)); break;
                 case BooleanNode b:
                     foreach (var c in b.Clauses) Walk(c.Node, boost * b.Boost, excluded ^ (c.Occur == Occur.MustNot));
                     break;
@@ -241,33 +244,36 @@ internal sealed class StructuredQuery
 
     private Matcher? Compile(QueryNode node, float boost) => node switch
     {
-        TermNode t when !IsTextField(t.Field) => CompileTyped(t with { Boost = 1 }, t.Field!, boost * t.Boost, t.Column),
-        PhraseNode p when !IsTextField(p.Field) => CompileTyped(p with { Boost = 1 }, p.Field!, boost * p.Boost, p.Column),
+        TermNode t when !IsText(t.Field) => CompileTyped(t with { Boost = 1 }, t.Field!, boost * t.Boost, t.Column),
+        PhraseNode p when !IsText(p.Field) => CompileTyped(p with { Boost = 1 }, p.Field!, boost * p.Boost, p.Column),
         TermNode t => CompileText(t.Field, t.Text, boost * t.Boost, t.Column),
         PhraseNode p => CompilePhrase(p, boost * p.Boost),
         BooleanNode b => CompileBoolean(b, boost * b.Boost),
-        RangeNode r when !IsTextField(r.Field) => CompileTyped(r with { Boost = 1 }, r.Field, boost * r.Boost, r.Column),
+        RangeNode r when !IsText(r.Field) => CompileTyped(r with { Boost = 1 }, r.Field, boost * r.Boost, r.Column),
         RangeNode r => throw new QuerySyntaxException(r.Column,
             $"a range applies to a typed field (keyword, integer, float, date, boolean); '{r.Field}' is text"),
         _ => throw new InvalidOperationException($"unknown query node {node.GetType().Name}"),
     };
 
-    private static IEnumerable<string> AllFields() => [DefaultField, .. TextFields.Names];
+    private IEnumerable<string> AllFields() => [DefaultField, .. TextFields.NamesOf(_reader.Schema)];
 
-    /// <summary>Whether a clause's field holds analysed text (the default fields, contents, title, text); any other is
-    /// a typed field, matched by value.</summary>
-    internal static bool IsTextField(string? field) => field is null or DefaultField || TextFields.IsField(field);
+    /// <summary>Whether a clause's field holds analysed text (the default fields, contents, title, text, a key the
+    /// schema declares text); any other is a typed field, matched by value.</summary>
+    internal static bool IsTextField(string? field, Relevo.Index.Values.Schema? schema = null) =>
+        field is null or DefaultField || TextFields.IsField(field, schema);
+
+    private bool IsText(string? field) => IsTextField(field, _reader.Schema);
 
     /// <summary>A clause on a typed field (keyword, number, date, boolean: a value, a quoted value or a range), matched
     /// by the index's doc values as a filter matches, scoring its boost, as Lucene's range and point queries score a
     /// constant.</summary>
     private Matcher? CompileTyped(QueryNode node, string field, float boost, int column)
     {
-        var schema = Relevo.Index.Values.ValuesView.Of(_reader).Schema;
-        if (schema.TypeOf(field) is null)
-            throw new QuerySyntaxException(column, schema.IsEmpty
+        var schema = _reader.Schema;
+        if (schema.ValueTypeOf(field) is null)
+            throw new QuerySyntaxException(column, !schema.Valued.Any()
                 ? $"unknown field '{field}' (the fields are {string.Join(", ", AllFields())})"
-                : $"unknown field '{field}' (the text fields are {string.Join(", ", AllFields())}; the typed fields {string.Join(", ", schema.Typed.Select(f => f.Field))})");
+                : $"unknown field '{field}' (the text fields are {string.Join(", ", AllFields())}; the typed fields {string.Join(", ", schema.Valued.Select(f => f.Field))})");
         try
         {
             // compiled as a filter of its own text, so the commit's filter cache serves the next query with it
@@ -283,7 +289,7 @@ internal sealed class StructuredQuery
     private IReadOnlyList<FieldBoost> FieldsOf(string? field, int column)
     {
         if (field is null) return _defaults;
-        if (field != DefaultField && !TextFields.IsField(field))
+        if (field != DefaultField && !TextFields.IsField(field, _reader.Schema))
             throw new QuerySyntaxException(column, $"unknown field '{field}' (the fields are {string.Join(", ", AllFields())})");
         return [new FieldBoost(field, 1)];
     }
