@@ -61,6 +61,7 @@ internal sealed class LocalTarget(IndexReader reader, ExtensionRegistry registry
     public ValueTask<Hit[]> RetrieveAsync(RetrieverStage retriever, RetrievalRequest request, int k, CancellationToken cancellation)
     {
         cancellation.ThrowIfCancellationRequested();
+        using var _ = SearchCancellation.Enter(cancellation); // exhaustive matching checks it as it goes
         return ValueTask.FromResult(Retrieve(reader, retriever, request, k));
     }
 
@@ -100,6 +101,7 @@ internal sealed class LocalTarget(IndexReader reader, ExtensionRegistry registry
         var doc = new int[hits.Count];
         for (int i = 0; i < hits.Count; i++) (segment[i], doc[i]) = (hits[i].Segment, hits[i].Doc);
         var scores = new float[hits.Count];
+        using var _ = SearchCancellation.Enter(cancellation);
         retriever.ScoreDocs(reader, request, null, segment, doc, scores);
         return ValueTask.FromResult(scores);
     }

@@ -273,6 +273,39 @@ public class StructuredQueryTests(ITestOutputHelper output)
         Assert.NotEmpty((await index.SearchAsync("(vitamin", "bm25", 10)).Hits);
     }
 
+    /// <summary>Exhaustive matching of a tree (phrases, nested groups, typed clauses) checks the search's cancellation
+    /// as it walks postings, so a client that leaves or a time budget stops it mid-segment; the pruned path and an
+    /// uncancelled search are unaffected. (A search or match set asked with a token already cancelled stops at once.)</summary>
+    [Fact]
+    public async Task Exhaustive_matching_stops_when_the_search_is_cancelled()
+    {
+        using var tmp = new TempDir();
+        using (var w = IndexWriter.Open(tmp.Path, new IndexWriterOptions { Components = [FieldComponent.Instance, PositionsComponent.Instance] }))
+        {
+            foreach (var d in TestIndexes.Small) w.Add(d);
+            w.Commit();
+            PositionsIndexer.Build([w]);
+            w.Commit();
+        }
+        using var reader = IndexReader.Open(tmp.Path);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        foreach (var text in new[] { "\"vitamin d\"", "(vitamin OR cancer) AND (d OR cold)", "vitamin (d AND cancer)" })
+        {
+            var query = new StructuredQuery(reader, PipelineQuery.Read(text, QuerySyntax.Lucene, reader.AnalyzerInstance).Structured!, new Bm25Parameters());
+            Assert.False(query.CanPrune && query.Pruned, text);
+            Assert.NotEmpty(query.Search(10)); // no scope: runs
+            using (SearchCancellation.Enter(cancelled.Token))
+                Assert.Throws<OperationCanceledException>(() => query.Search(10));
+            Assert.NotEmpty(query.Search(10)); // the scope ended with it
+            Assert.Throws<OperationCanceledException>(() =>
+                Relevo.Search.Filters.MatchSet.Of(reader, StructuredQuery.TermsOf(query.Node, reader.AnalyzerInstance), null, cancelled.Token));
+        }
+        using var index = SearchIndex.Open(tmp.Path);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            index.SearchAsync("\"vitamin d\"", "bm25", 10, new SearchOptions { Syntax = QuerySyntax.Lucene }, cancelled.Token));
+    }
+
     /// <summary>A sharded index answers queries in the Lucene syntax (fields, phrases, required and excluded clauses)
     /// and multi-field BM25 as one index does: each shard compiles the tree and scores every field with the
     /// collection-wide statistics of every (field, term) the coordinator gathered, so hits and scores are identical, and

@@ -31,6 +31,7 @@ internal sealed class MatchSet
         {
             // the tree matched exhaustively, segment by segment (no top k: every match counts)
             var structured = new Structured.StructuredQuery(reader, node, new Bm25Parameters(), null);
+            using var scope = SearchCancellation.Enter(cancellation);
             for (int s = 0; s < bits.Length; s++)
             {
                 cancellation.ThrowIfCancellationRequested();

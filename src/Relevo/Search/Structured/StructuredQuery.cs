@@ -424,7 +424,10 @@ internal sealed class ValueMatcher(string label, Filters.DocFilter filter, float
         var list = new MatchList();
         var skipped = filter.Excluded[s];
         for (int d = 0; d < maxDoc; d++)
+        {
+            if ((d & 0xFFFF) == 0) SearchCancellation.ThrowIfCancelled();
             if (!skipped.IsDeleted(d)) list.Add(d, boost);
+        }
         return list;
     }
 
@@ -473,6 +476,7 @@ internal sealed class TermMatcher(string fieldName, IReadOnlyList<SegmentReader>
         var cursor = seg.Postings(ord);
         for (int b = 0; b < cursor.BlockCount; b++)
         {
+            if ((b & 31) == 0) SearchCancellation.ThrowIfCancelled();
             cursor.ReadBlock(b);
             for (int i = 0; i < cursor.BlockLength; i++)
             {
@@ -513,6 +517,7 @@ internal sealed class BooleanMatcher(Matcher[] must, Matcher[] should, Matcher[]
             for (int i = 1; i < must.Length; i++) if (lists[i].Count < lists[lead].Count) lead = i;
             for (int j = 0; j < lists[lead].Count; j++)
             {
+                if ((j & 4095) == 0) SearchCancellation.ThrowIfCancelled();
                 int d = lists[lead].Docs[j];
                 bool all = true;
                 for (int i = 0; i < must.Length && all; i++) all = Seek(lists[i], ref at[i], d);
@@ -524,8 +529,9 @@ internal sealed class BooleanMatcher(Matcher[] must, Matcher[] should, Matcher[]
             }
             return result;
         }
-        while (true)
+        for (int step = 0; ; step++)
         {
+            if ((step & 4095) == 0) SearchCancellation.ThrowIfCancelled();
             int d = int.MaxValue;
             for (int i = 0; i < lists.Length; i++)
                 if (at[i] < lists[i].Count && lists[i].Docs[at[i]] < d) d = lists[i].Docs[at[i]];
@@ -712,8 +718,9 @@ internal sealed class PhraseMatcher : Matcher
         Array.Copy(cursors, order, n);
         Array.Sort(order, (a, b) => a.DocFreq.CompareTo(b.DocFreq));
         bool prune = top is not null && _slop == 0;
-        while (true)
+        for (int step = 0; ; step++)
         {
+            if ((step & 4095) == 0) SearchCancellation.ThrowIfCancelled();
             int candidate = order[0].Advance(target);
             if (candidate == int.MaxValue) return last;
             if (prune && order[0].BlockBound(_weight, Similarity) < top!.Threshold)
