@@ -19,12 +19,14 @@ internal sealed class GrainShard(IShardGrain grain, bool retry = true) : IShardS
     public Task<Document?> DocumentAsync(long version, string id) => Read(() => grain.Document(version, id));
     public Task<ShardFetched> FetchAsync(ShardFetch fetch) => Read(() => grain.Fetch(fetch));
     public Task<(long Version, int LiveDocs)> LiveDocsAsync(long version) => Read(() => grain.LiveDocs(version));
+    public Task<ShardMatched> MatchAsync(ShardMatch request, CancellationToken cancellation) => Read(() => grain.Match(request, cancellation), cancellation);
+    public Task<(long Version, Dictionary<string, string>? Schema)> SchemaAsync(long version) => Read(() => grain.Schema(version));
     public Task AddAsync(Document[] documents, long[] ordinals, bool replace) => grain.Add(documents, ordinals, replace);
     public Task<int> DeleteAsync(string[] ids) => grain.Delete(ids);
     public Task<ShardPrepared> PrepareAsync() => grain.Prepare();
     public Task AbortAsync() => grain.Abort();
 
-    private async Task<T> Read<T>(Func<Task<T>> call)
+    private async Task<T> Read<T>(Func<Task<T>> call, CancellationToken cancellation = default)
     {
         if (!retry) return await call().ConfigureAwait(false);
         var deadline = DateTime.UtcNow + RetryFor;
@@ -37,7 +39,7 @@ internal sealed class GrainShard(IShardGrain grain, bool retry = true) : IShardS
             }
             catch (Exception e) when (IsTransient(e) && DateTime.UtcNow < deadline)
             {
-                await Task.Delay(delayMs).ConfigureAwait(false);
+                await Task.Delay(delayMs, cancellation).ConfigureAwait(false);
                 delayMs = Math.Min(delayMs * 2, 1000);
             }
         }

@@ -18,6 +18,9 @@ internal interface IShardGrain : IGrainWithIntegerKey
     Task<Document?> Document(long version, string id);
     Task<ShardFetched> Fetch(ShardFetch fetch);
     Task<(long Version, int LiveDocs)> LiveDocs(long version);
+    /// <summary>The shard's part of facets and a sort by field; the caller's cancellation reaches the shard.</summary>
+    Task<ShardMatched> Match(ShardMatch request, CancellationToken cancellation);
+    Task<(long Version, Dictionary<string, string>? Schema)> Schema(long version);
     Task Add(Document[] documents, long[] ordinals, bool replace);
     Task<int> Delete(string[] ids);
     Task<ShardPrepared> Prepare();
@@ -76,6 +79,8 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
     public Task<Document?> Document(long version, string id) => Task.Run(() => Host.DocumentAsync(version, id));
     public Task<ShardFetched> Fetch(ShardFetch fetch) => Task.Run(() => Host.FetchAsync(fetch));
     public Task<(long Version, int LiveDocs)> LiveDocs(long version) => Host.LiveDocsAsync(version);
+    public Task<ShardMatched> Match(ShardMatch request, CancellationToken cancellation) => Task.Run(() => Host.Match(request, cancellation), cancellation);
+    public Task<(long Version, Dictionary<string, string>? Schema)> Schema(long version) => Host.SchemaAsync(version);
     public Task Add(Document[] documents, long[] ordinals, bool replace) => Task.Run(() => Host.AddAsync(documents, ordinals, replace));
     public Task<int> Delete(string[] ids) => Task.Run(() => Host.DeleteAsync(ids));
     public Task<ShardPrepared> Prepare() => Task.Run(() => Host.PrepareAsync());

@@ -106,6 +106,99 @@ internal sealed class ShardHitsConverter : IConverter<ShardHits, ShardHitsSurrog
 }
 
 [GenerateSerializer]
+internal struct ShardMatchSurrogate
+{
+    [Id(0)] public long Version;
+    [Id(1)] public string[] Terms;
+    [Id(2)] public float[] Weights;
+    [Id(3)] public string? Structured;
+    [Id(4)] public string? Filter;
+    [Id(5)] public string[] Facets;
+    [Id(6)] public int FacetCap;
+    [Id(7)] public string? Sort;
+    [Id(8)] public bool Descending;
+    [Id(9)] public int K;
+}
+
+[RegisterConverter]
+internal sealed class ShardMatchConverter : IConverter<ShardMatch, ShardMatchSurrogate>
+{
+    public ShardMatch ConvertFromSurrogate(in ShardMatchSurrogate s) =>
+        new(s.Version, s.Terms, s.Weights, s.Structured, s.Filter, s.Facets, s.FacetCap, s.Sort, s.Descending, s.K);
+
+    public ShardMatchSurrogate ConvertToSurrogate(in ShardMatch v) => new()
+    {
+        Version = v.Version, Terms = v.Terms, Weights = v.Weights, Structured = v.Structured, Filter = v.Filter, Facets = v.Facets,
+        FacetCap = v.FacetCap, Sort = v.Sort, Descending = v.Descending, K = v.K,
+    };
+}
+
+[GenerateSerializer]
+internal struct ShardFacetSurrogate
+{
+    [Id(0)] public string Field;
+    [Id(1)] public string? Type;
+    [Id(2)] public string[]? Words;
+    [Id(3)] public long[]? Numbers;
+    [Id(4)] public long[] Counts;
+    [Id(5)] public bool Capped;
+}
+
+[RegisterConverter]
+internal sealed class ShardFacetConverter : IConverter<ShardFacet, ShardFacetSurrogate>
+{
+    public ShardFacet ConvertFromSurrogate(in ShardFacetSurrogate s) => new(s.Field, s.Type, s.Words, s.Numbers, s.Counts, s.Capped);
+
+    public ShardFacetSurrogate ConvertToSurrogate(in ShardFacet v) => new()
+    {
+        Field = v.Field, Type = v.Type, Words = v.Words, Numbers = v.Numbers, Counts = v.Counts, Capped = v.Capped,
+    };
+}
+
+[GenerateSerializer]
+internal struct ShardSortedSurrogate
+{
+    [Id(0)] public string? Type;
+    [Id(1)] public string[] Ids;
+    [Id(2)] public int[] Docs;
+    [Id(3)] public long[] Ordinals;
+    [Id(4)] public int Valued;
+    [Id(5)] public long[]? Keys;
+    [Id(6)] public string[]? Words;
+}
+
+[RegisterConverter]
+internal sealed class ShardSortedConverter : IConverter<ShardSorted, ShardSortedSurrogate>
+{
+    public ShardSorted ConvertFromSurrogate(in ShardSortedSurrogate s) => new(s.Type, s.Ids, s.Docs, s.Ordinals, s.Valued, s.Keys, s.Words);
+
+    public ShardSortedSurrogate ConvertToSurrogate(in ShardSorted v) => new()
+    {
+        Type = v.Type, Ids = v.Ids, Docs = v.Docs, Ordinals = v.Ordinals, Valued = v.Valued, Keys = v.Keys, Words = v.Words,
+    };
+}
+
+[GenerateSerializer]
+internal struct ShardMatchedSurrogate
+{
+    [Id(0)] public long Version;
+    [Id(1)] public long Count;
+    [Id(2)] public ShardFacet[] Facets;
+    [Id(3)] public ShardSorted? Sorted;
+}
+
+[RegisterConverter]
+internal sealed class ShardMatchedConverter : IConverter<ShardMatched, ShardMatchedSurrogate>
+{
+    public ShardMatched ConvertFromSurrogate(in ShardMatchedSurrogate s) => new(s.Version, s.Count, s.Facets, s.Sorted);
+
+    public ShardMatchedSurrogate ConvertToSurrogate(in ShardMatched v) => new()
+    {
+        Version = v.Version, Count = v.Count, Facets = v.Facets, Sorted = v.Sorted,
+    };
+}
+
+[GenerateSerializer]
 internal struct ShardFetchSurrogate
 {
     [Id(0)] public long Version;

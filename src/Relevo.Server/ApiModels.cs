@@ -15,6 +15,11 @@ internal sealed record SearchResponse(string Query, string Pipeline, int K, IRea
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, IReadOnlyList<FacetCount>>? Facets { get; init; }
 
+    /// <summary>Facet fields whose counts may be too low (a shard of a sharded index had more than 10,000 distinct values
+    /// among its matching documents and sent its most frequent); absent when none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? FacetsApproximate { get; init; }
+
     /// <summary>Documents matching the query within the filter (when facets or a sort were asked for).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public long? Matching { get; init; }

@@ -122,7 +122,7 @@ internal static class Endpoints
                 var r = await s.Index.StatusAsync(withSize: true);
                 return TypedResults.Ok(new StatsResponse(r.Documents, r.Segments, r.SizeBytes, r.Generation, r.Analyzer,
                     s.Stats.QueriesServed, s.Stats.Summary(), Math.Round(s.Uptime.Elapsed.TotalSeconds, 1), s.Writable,
-                    s.Choices(), r.Shards, s.Index.CanAnswer) { Fields = s.Index.TypedFields() });
+                    s.Choices(), r.Shards, s.Index.CanAnswer) { Fields = await s.Index.TypedFieldsAsync() });
             })
             .WithName("Stats")
             .WithSummary("Documents, segments, index size, queries served and search latency percentiles (last 8,192 queries); " +
@@ -222,6 +222,7 @@ internal static class Endpoints
         return new SearchResponse(q, result.Pipeline, k, result.QueryTerms, result.Generation, Math.Round(ms, 3), hits)
         {
             Facets = result.Facets?.ToDictionary(f => f.Key, f => (IReadOnlyList<FacetCount>)f.Value.Select(v => new FacetCount(v.Value, v.Count)).ToList()),
+            FacetsApproximate = result.ApproximateFacets,
             Matching = result.Matching,
         };
     }

@@ -103,18 +103,13 @@ public sealed class SearchIndex : IDisposable
         var context = new StageContext(target, _services, cancellation, trace: options.Explain);
         var state = await p.ExecuteAsync(query, k, context, options.Syntax, options.Filter).ConfigureAwait(false);
         var ranking = state.Ranking!;
-        IReadOnlyDictionary<string, IReadOnlyList<(string Value, long Count)>>? facets = null;
-        long? matching = null;
+        MatchSummary? matched = null;
         if (options.Facets is { Count: > 0 } || options.Sort is not null)
         {
             var (field, descending) = ParseSort(options.Sort);
-            var reader = target.LocalReader
-                ?? throw new RelevoException("facets and sorting by a field are not supported on a sharded index yet");
             var terms0 = RetrieverStage.TermsOf(PipelineQuery.Read(query, options.Syntax, context.Analyzer, target.LocalReader?.Schema), context);
-            var set = Relevo.Search.Filters.MatchSet.Of(reader, terms0, Relevo.Search.Filters.DocFilter.For(reader, options.Filter), cancellation);
-            matching = set.Count;
-            if (options.Facets is { Count: > 0 } fields) facets = set.Facets(fields, Math.Max(1, options.FacetSize), cancellation);
-            if (field is not null) ranking = Ranking.Retrieved($"sort({field}:{(descending ? "desc" : "asc")})", set.Sorted(field, descending, k), null);
+            matched = await target.MatchAsync(terms0, options.Filter, options.Facets, options.FacetSize, field, descending, k, cancellation).ConfigureAwait(false);
+            if (field is not null) ranking = Ranking.Retrieved($"sort({field}:{(descending ? "desc" : "asc")})", matched.Sorted!, null);
         }
         IReadOnlyList<Document?>? documents = options.Documents ? await target.DocumentsAsync(ranking.Hits, cancellation).ConfigureAwait(false) : null;
         Explanation?[]? explanations = null;
@@ -122,16 +117,18 @@ public sealed class SearchIndex : IDisposable
         var terms = RetrieverStage.TermsOf(state.Query, context);
         return new SearchResult(query, p.Text, k, terms.Terms, ranking, target.Version, target.Analyzer.Name, documents, explanations)
         {
-            Facets = facets,
-            Matching = matching,
+            Facets = matched?.Facets,
+            ApproximateFacets = matched?.Approximate,
+            Matching = matched?.Count,
         };
     }
 
-    /// <summary>The served commit's typed fields (field → type), or null when it has none or is sharded.</summary>
-    internal IReadOnlyDictionary<string, string>? TypedFields()
+    /// <summary>The served commit's typed fields (field → type), or null when it has none; on a sharded index the
+    /// shards' schema (every shard's commit records it; the sharded writer types a key once for all shards).</summary>
+    internal async Task<IReadOnlyDictionary<string, string>?> TypedFieldsAsync(CancellationToken cancellation = default)
     {
         using var lease = _source.AcquireTarget();
-        return lease.Target.LocalReader?.Manifest.Schema;
+        return await lease.Target.SchemaAsync(cancellation).ConfigureAwait(false);
     }
 
     /// <summary>"field", "field:asc" or "field:desc" as (field, descending); (null, false) for none.</summary>

@@ -42,7 +42,8 @@ public sealed record SearchOptions
 
     /// <summary>Typed fields to count values of over every document the query matches within the filter
     /// (<see cref="SearchResult.Facets"/>): the documents holding one of the query's words (or matching its Lucene-syntax
-    /// tree), as Elasticsearch's aggregations count over all matches. Local indexes only.</summary>
+    /// tree), as Elasticsearch's aggregations count over all matches. On a sharded index the shards' counts add up
+    /// (<see cref="SearchResult.ApproximateFacets"/> names a field with more than 10,000 values on some shard).</summary>
     public IReadOnlyList<string>? Facets { get; init; }
 
     /// <summary>At most this many values per facet, most frequent first.</summary>
@@ -50,7 +51,7 @@ public sealed record SearchOptions
 
     /// <summary>"field:asc" or "field:desc": the hits are the first k of every matching document (as for
     /// <see cref="Facets"/>) ordered by a typed field instead of the pipeline's ranking (documents without the field
-    /// last; each hit's score is 0). Local indexes only.</summary>
+    /// last; ties in the order documents were added; each hit's score is 0). Local and sharded indexes alike.</summary>
     public string? Sort { get; init; }
 
     /// <summary>Fetch each hit's stored document (<see cref="SearchResult.Documents"/>).</summary>

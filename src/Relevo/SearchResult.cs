@@ -28,6 +28,11 @@ public sealed class SearchResult
     /// documents with their counts; null when none were asked for.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<(string Value, long Count)>>? Facets { get; init; }
 
+    /// <summary>The facet fields whose counts may be too low, null when none: on a sharded index each shard sends at most
+    /// 10,000 distinct values per field (its most frequent), so a field with more on some shard is counted from those.
+    /// Never set on a local index.</summary>
+    public IReadOnlyList<string>? ApproximateFacets { get; init; }
+
     /// <summary>How many documents match the query within the filter, when facets or a sort were asked for; else null.</summary>
     public long? Matching { get; init; }
 

@@ -183,7 +183,7 @@ internal sealed class McpTools(ServerContext s)
         var pipelines = new McpPipeline[choices.Count];
         for (int i = 0; i < pipelines.Length; i++) pipelines[i] = new McpPipeline(choices[i].Pipeline, choices[i].Label);
         return new McpIndexInfo(s.Index.Description, st.Documents, st.Generation, st.Analyzer, s.Index.IsSharded, pipelines,
-            s.Allowed is null ? "any pipeline the index can run" : "only the pipelines listed", s.Index.CanAnswer) { Fields = s.Index.TypedFields() };
+            s.Allowed is null ? "any pipeline the index can run" : "only the pipelines listed", s.Index.CanAnswer) { Fields = await s.Index.TypedFieldsAsync(cancellation) };
     });
 
     /// <summary>A search's hits as the tools return them.</summary>

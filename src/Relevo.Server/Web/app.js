@@ -230,9 +230,13 @@ function renderFacets(body) {
   for (const [field, values] of Object.entries(body.facets)) {
     if (!values.length) continue;
     const line = el('div', 'facet');
-    line.append(el('span', 'facet-name', field));
+    // a sharded index's facet whose counts may be too low (a shard had more values than it sends): shown as "≥ n"
+    const approximate = (body.facetsApproximate || []).includes(field);
+    const name = el('span', 'facet-name', field);
+    if (approximate) name.title = 'counts are lower bounds: a shard had more distinct values than it sends';
+    line.append(name);
     for (const v of values) {
-      const b = el('button', 'facet-value', `${v.value} (${v.count.toLocaleString()})`);
+      const b = el('button', 'facet-value', `${v.value} (${approximate ? '≥ ' : ''}${v.count.toLocaleString()})`);
       b.type = 'button';
       b.dataset.field = field;
       b.dataset.value = v.value;

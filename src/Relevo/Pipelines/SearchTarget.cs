@@ -15,6 +15,13 @@ internal sealed record RetrievalRequest(Query? Terms, float[]? Vector = null)
 /// <summary>Collection statistics of some terms, and the live document count (feedback's term filters).</summary>
 internal sealed record TermStatistics(long DocCount, long LiveDocs, long[] DocFreqs);
 
+/// <summary>What facets and a sort by field found over every document a query matches within a filter: how many match,
+/// per field asked for its most frequent values with their counts (null when none were asked for), the fields whose
+/// counts may be too low (a shard sent only its most frequent values; null when none), and the first k documents by
+/// the sort field (null when no sort was asked for).</summary>
+internal sealed record MatchSummary(long Count, IReadOnlyDictionary<string, IReadOnlyList<(string Value, long Count)>>? Facets,
+    IReadOnlyList<string>? Approximate, Hit[]? Sorted);
+
 /// <summary>Where a pipeline runs: one commit of one local index (<see cref="LocalTarget"/>), or a sharded index at
 /// one cluster-wide version, in this process or on a cluster (<see cref="Sharding.ShardedTarget"/>). Stages reach the
 /// index only through it, so every stage runs on both.</summary>
@@ -45,6 +52,15 @@ internal interface ISearchTarget
 
     /// <summary>The retriever's exact scores for the hits (each where its document lives; 0 for one deleted meanwhile).</summary>
     ValueTask<float[]> ScoreAsync(RetrieverStage retriever, RetrievalRequest request, IReadOnlyList<Hit> hits, CancellationToken cancellation);
+
+    /// <summary>The documents <paramref name="query"/> matches within <paramref name="filter"/> (its bag of analysed
+    /// terms, or its Lucene-syntax tree), as one index matches them: their number, the <paramref name="facetSize"/> most
+    /// frequent values of each facet field, and the first k by <paramref name="sortField"/> (ties in document order).</summary>
+    ValueTask<MatchSummary> MatchAsync(Query query, string? filter, IReadOnlyList<string>? facets, int facetSize, string? sortField,
+        bool descending, int k, CancellationToken cancellation);
+
+    /// <summary>The typed fields (field → type name) of the index; null when it has none.</summary>
+    ValueTask<IReadOnlyDictionary<string, string>?> SchemaAsync(CancellationToken cancellation);
 
     /// <summary>The one local commit; null on a sharded index.</summary>
     IndexReader? LocalReader { get; }
@@ -105,6 +121,18 @@ internal sealed class LocalTarget(IndexReader reader, ExtensionRegistry registry
         retriever.ScoreDocs(reader, request, null, segment, doc, scores);
         return ValueTask.FromResult(scores);
     }
+
+    public ValueTask<MatchSummary> MatchAsync(Query query, string? filter, IReadOnlyList<string>? facets, int facetSize, string? sortField,
+        bool descending, int k, CancellationToken cancellation)
+    {
+        var set = Relevo.Search.Filters.MatchSet.Of(reader, query, Relevo.Search.Filters.DocFilter.For(reader, filter), cancellation);
+        var counted = facets is { Count: > 0 } ? set.Facets(facets, Math.Max(1, facetSize), cancellation) : null;
+        var sorted = sortField is not null ? set.Sorted(sortField, descending, k) : null;
+        return ValueTask.FromResult(new MatchSummary(set.Count, counted, null, sorted));
+    }
+
+    public ValueTask<IReadOnlyDictionary<string, string>?> SchemaAsync(CancellationToken cancellation) =>
+        ValueTask.FromResult(reader.Manifest.Schema);
 
     public ValueTask<byte[]?[]> FetchAsync(string operation, string argument, IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {

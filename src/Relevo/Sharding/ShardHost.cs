@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using Relevo.Index;
 using Relevo.Pipelines;
+using Relevo.Index.Values;
 using Relevo.Search;
+using Relevo.Search.Filters;
 
 namespace Relevo.Sharding;
 
@@ -102,6 +104,76 @@ internal sealed class ShardHost : IShardService, IDisposable
         }
         finally { SharedBounds.Leave(q.QueryId); }
         return ToShardHits(s, reader.ToHits(docs.AsSpan(0, n), scores.AsSpan(0, n)));
+    }
+
+    public Task<ShardMatched> MatchAsync(ShardMatch request, CancellationToken cancellation) => Task.FromResult(Match(request, cancellation));
+
+    /// <summary>The shard's part of facets and a sort by field: the documents the query matches within the filter, as
+    /// one index matches them (<see cref="MatchSet"/>); per facet field its most frequent values (at most the cap),
+    /// and the first k documents by the sort field, ties by cluster-wide ordinal.</summary>
+    public ShardMatched Match(ShardMatch q, CancellationToken cancellation)
+    {
+        using var lease = Acquire(q.Version);
+        var s = lease.Snapshot;
+        if (IsStale(s, q.Version)) return new ShardMatched(s.Version, 0, [], null);
+        if (q.Terms.Length != q.Weights.Length) throw new RelevoException("shard query: terms and weights differ in number");
+        if (q.FacetCap < 1) throw new RelevoException("shard query: the facet cap must be at least 1");
+        cancellation.ThrowIfCancellationRequested();
+        var reader = s.Reader;
+        // a Lucene-syntax query's tree (an empty text: every clause analysed to nothing, which matches nothing), else the bag
+        var query = q.Structured is null ? Query.FromArrays(q.Terms, q.Weights)
+            : q.Structured.Length > 0 ? RetrieverStage.ReadStructured(q.Structured, reader)
+            : new Query("", []);
+        var set = MatchSet.Of(reader, query, DocFilter.For(reader, q.Filter), cancellation);
+        var schema = set.Schema;
+        var facets = new ShardFacet[q.Facets.Length];
+        for (int i = 0; i < facets.Length; i++)
+        {
+            string field = q.Facets[i];
+            if (schema.ValueTypeOf(field) is not { } type)
+            {
+                facets[i] = new ShardFacet(field, null, null, null, [], false);
+                continue;
+            }
+            var counts = set.CountValues(field, type, cancellation);
+            var (words, numbers, top) = counts.Top(q.FacetCap);
+            facets[i] = new ShardFacet(field, Schema.Name(type), words, numbers, top, counts.Distinct > q.FacetCap);
+        }
+        ShardSorted? sorted = null;
+        if (q.Sort is { } sortField)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var sortType = schema.ValueTypeOf(sortField);
+            var entries = set.SortedEntries(sortField, sortType, q.Descending, q.K, s.Ordinal);
+            var ids = new string[entries.Length];
+            var docs = new int[entries.Length];
+            var ordinals = new long[entries.Length];
+            int valued = 0;
+            for (int i = 0; i < entries.Length; i++)
+            {
+                var e = entries[i];
+                ids[i] = reader.Segments[e.Segment].GetId(e.Doc);
+                docs[i] = reader.DocBase[e.Segment] + e.Doc;
+                ordinals[i] = e.Tie;
+                if (e.Has) valued++;
+            }
+            long[]? keys = sortType is { } t0 && t0 != FieldType.Keyword ? new long[valued] : null;
+            string[]? words = sortType == FieldType.Keyword ? new string[valued] : null;
+            for (int i = 0; i < valued; i++)
+            {
+                if (keys is not null) keys[i] = entries[i].Key;
+                if (words is not null) words[i] = entries[i].Word!;
+            }
+            sorted = new ShardSorted(sortType is { } t ? Schema.Name(t) : null, ids, docs, ordinals, valued, keys, words);
+        }
+        return new ShardMatched(s.Version, set.Count, facets, sorted);
+    }
+
+    public Task<(long Version, Dictionary<string, string>? Schema)> SchemaAsync(long version)
+    {
+        using var lease = Acquire(version);
+        var s = lease.Snapshot;
+        return Task.FromResult((s.Version, s.Reader.Manifest.Schema is { } recorded ? new Dictionary<string, string>(recorded, StringComparer.Ordinal) : null));
     }
 
     /// <summary>The retriever a coordinator names by its canonical text, parsed with this host's extensions (kept:

@@ -66,6 +66,29 @@ internal sealed record ShardRetrieval(long Version, Guid QueryId, string Retriev
     public string? Structured { get; init; }
 }
 
+/// <summary>One shard's part of facets and a sort by field (<see cref="Search.Filters.MatchSet"/> on the shard): the
+/// query (the bag of analysed <see cref="Terms"/>, or a Lucene-syntax query's canonical text in <see cref="Structured"/>,
+/// empty when every clause analysed to nothing), the filter, the fields to count (each shard sends at most
+/// <see cref="FacetCap"/> values per field, its most frequent) and the field to sort by with the k documents wanted.</summary>
+internal sealed record ShardMatch(long Version, string[] Terms, float[] Weights, string? Structured, string? Filter, string[] Facets,
+    int FacetCap, string? Sort, bool Descending, int K);
+
+/// <summary>A shard's counts of one facet field over its matching documents: the field's type name
+/// (<see cref="Index.Values.Schema.Name"/>; null when the shard's schema lacks the field), its values — keyword strings in
+/// <see cref="Words"/>, other types' stored numbers in <see cref="Numbers"/> — most frequent first with their counts,
+/// and whether the shard had more distinct values than it sent (<see cref="ShardMatch.FacetCap"/>).</summary>
+internal sealed record ShardFacet(string Field, string? Type, string[]? Words, long[]? Numbers, long[] Counts, bool Capped);
+
+/// <summary>A shard's first k matching documents by the sort field, in order: ids, shard document numbers, cluster-wide
+/// ordinals (the tie-break), and for the first <see cref="Valued"/> of them (the others have no value) the value — a
+/// keyword's string in <see cref="Words"/>, another type's stored number in <see cref="Keys"/>; <see cref="Type"/> null
+/// when the shard's schema lacks the field.</summary>
+internal sealed record ShardSorted(string? Type, string[] Ids, int[] Docs, long[] Ordinals, int Valued, long[]? Keys, string[]? Words);
+
+/// <summary>What a shard answered a <see cref="ShardMatch"/> with: the version it read, how many of its documents
+/// match, each facet field's counts (in the order asked) and the sorted documents (null when no sort was asked).</summary>
+internal sealed record ShardMatched(long Version, long Count, ShardFacet[] Facets, ShardSorted? Sorted);
+
 /// <summary>A document operation (<see cref="ExtensionRegistry"/>) to run on some of a shard's documents (shard
 /// document numbers) at a version, e.g. reading their stored vectors.</summary>
 internal sealed record ShardFetch(long Version, string Operation, string Argument, int[] Docs);
@@ -99,6 +122,10 @@ internal interface IShardService
     Task<ShardFetched> FetchAsync(ShardFetch fetch);
     /// <summary>How many live documents the shard has at the version.</summary>
     Task<(long Version, int LiveDocs)> LiveDocsAsync(long version);
+    /// <summary>The documents the query matches within the filter: their count, facet counts and first k by a field.</summary>
+    Task<ShardMatched> MatchAsync(ShardMatch request, CancellationToken cancellation);
+    /// <summary>The shard's typed fields (field → type name) at the version; null when it has none.</summary>
+    Task<(long Version, Dictionary<string, string>? Schema)> SchemaAsync(long version);
 
     // --- writes (through the coordinator only) ---
     /// <param name="ordinals">Each document's cluster-wide ordinal (assigned by the coordinator in the order documents

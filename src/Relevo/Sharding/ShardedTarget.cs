@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using Relevo.Analysis;
 using Relevo.Index;
+using Relevo.Index.Values;
 using Relevo.Pipelines;
 using Relevo.Search;
+using Relevo.Search.Filters;
 
 namespace Relevo.Sharding;
 
@@ -94,6 +96,135 @@ internal sealed class ShardedTarget : ISearchTarget
             return Merge(results, k);
         }
         throw new RelevoException($"the sharded index kept changing during the search ({MaxAttempts} attempts); try again");
+    }
+
+    /// <summary>Most distinct values of one facet field a shard sends (its most frequent ones): bounds a shard's answer
+    /// to a high-cardinality field. A field for which some shard had more is counted approximately and reported so.</summary>
+    public const int DefaultFacetCap = 10_000;
+
+    /// <summary>Most distinct values of one facet field a shard sends (<see cref="DefaultFacetCap"/>; tests lower it).</summary>
+    public int FacetCap { get; init; } = DefaultFacetCap;
+
+    /// <summary>Facets and a sort by field over a sharded index: every shard matches the query within the filter at one
+    /// cluster-wide version (as one index matches it) and answers its count, each facet field's counts (all its values up
+    /// to <see cref="FacetCap"/>) and its first k by the sort field; the counts add up value by value and are ordered
+    /// and cut as one index orders them (<see cref="FacetCounts.Top"/>), and the sorted lists merge by value, then
+    /// cluster-wide ordinal (the order one index numbers the documents in).</summary>
+    public async ValueTask<MatchSummary> MatchAsync(Query query, string? filter, IReadOnlyList<string>? facets, int facetSize, string? sortField,
+        bool descending, int k, CancellationToken cancellation)
+    {
+        if (k <= 0) throw new RelevoException("k must be at least 1");
+        var (terms, weights) = query.ToArrays();
+        string? structured = query.Structured?.ToString();
+        var fields = facets is null ? [] : facets.ToArray();
+        long version = Version;
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var message = new ShardMatch(version, terms, weights, structured, filter, fields, FacetCap, sortField, descending, k);
+            var results = await Task.WhenAll(Each(s => s.MatchAsync(message, cancellation))).ConfigureAwait(false);
+            long answered = MaxVersion(results, static r => r.Version);
+            if (Array.Exists(results, r => r.Version != answered) || (version != ShardVersion.Latest && answered != version))
+            {
+                version = answered;
+                continue;
+            }
+            Version = answered;
+            long count = 0;
+            foreach (var r in results) count += r.Count;
+            Dictionary<string, IReadOnlyList<(string Value, long Count)>>? counted = null;
+            List<string>? approximate = null;
+            if (fields.Length > 0)
+            {
+                counted = new Dictionary<string, IReadOnlyList<(string Value, long Count)>>(StringComparer.Ordinal);
+                for (int f = 0; f < fields.Length; f++)
+                {
+                    var type = await TypeAsync(fields[f], results, r => r.Facets[f].Type, cancellation).ConfigureAwait(false);
+                    var sum = new FacetCounts(type);
+                    bool capped = false;
+                    foreach (var r in results)
+                    {
+                        var facet = r.Facets[f];
+                        if (facet.Type is null) continue;
+                        capped |= facet.Capped;
+                        for (int i = 0; i < facet.Counts.Length; i++)
+                            if (facet.Words is { } words) sum.Add(words[i], facet.Counts[i]);
+                            else sum.Add(facet.Numbers![i], facet.Counts[i]);
+                    }
+                    counted[fields[f]] = sum.Shown(Math.Max(1, facetSize));
+                    if (capped) (approximate ??= []).Add(fields[f]);
+                }
+            }
+            Hit[]? sorted = null;
+            if (sortField is not null)
+            {
+                await TypeAsync(sortField, results, r => r.Sorted!.Type, cancellation).ConfigureAwait(false);
+                sorted = MergeSorted(results, descending, k);
+            }
+            return new MatchSummary(count, counted, approximate, sorted);
+        }
+        throw new RelevoException($"the sharded index kept changing during the search ({MaxAttempts} attempts); try again");
+    }
+
+    /// <summary>The type the shards give a field (those whose schema has it); the one index's error when none has it, and
+    /// an error naming both types when two shards disagree.</summary>
+    private async ValueTask<FieldType> TypeAsync(string field, ShardMatched[] results, Func<ShardMatched, string?> typeOf, CancellationToken cancellation)
+    {
+        string? type = null;
+        foreach (var r in results)
+        {
+            string? t = typeOf(r);
+            if (t is null) continue;
+            if (type is not null && type != t)
+                throw new RelevoException($"field '{field}': the shards type it differently ({type} and {t}); facets and sorting need one type");
+            type = t;
+        }
+        if (type is null)
+            throw new RelevoException(MatchSet.Unknown(field, Schema.FromManifest(await SchemaAsync(cancellation).ConfigureAwait(false))));
+        return Schema.Parse(type, $"field '{field}'");
+    }
+
+    /// <summary>The first k of the shards' sorted lists: by value as <see cref="SortEntry"/> orders one index's documents
+    /// (documents without a value last), ties by cluster-wide ordinal; each hit's score is 0.</summary>
+    internal static Hit[] MergeSorted(IReadOnlyList<ShardMatched> shards, bool descending, int k)
+    {
+        int total = 0;
+        foreach (var s in shards) total += s.Sorted!.Ids.Length;
+        // an entry's Doc is its position in its shard's list (the id and shard document number are read from there)
+        var all = new SortEntry[total];
+        int n = 0;
+        for (int s = 0; s < shards.Count; s++)
+        {
+            var r = shards[s].Sorted!;
+            for (int i = 0; i < r.Ids.Length; i++)
+            {
+                bool has = i < r.Valued;
+                all[n++] = new SortEntry(s, i, has, has && r.Keys is { } keys ? keys[i] : 0, has && r.Words is { } words ? words[i] : null, r.Ordinals[i]);
+            }
+        }
+        Array.Sort(all, descending ? SortEntry.Descending : SortEntry.Ascending);
+        var result = new Hit[Math.Min(k, total)];
+        for (int i = 0; i < result.Length; i++)
+        {
+            var e = all[i];
+            var r = shards[e.Segment].Sorted!;
+            result[i] = new Hit(r.Ids[e.Doc], 0, e.Segment, r.Docs[e.Doc]);
+        }
+        return result;
+    }
+
+    /// <summary>The shards' typed fields, together (the sharded writer types a key once for all shards, so they agree;
+    /// where two did not, the first shard's type is given).</summary>
+    public async ValueTask<IReadOnlyDictionary<string, string>?> SchemaAsync(CancellationToken cancellation)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        var schemas = await Task.WhenAll(Each(s => s.SchemaAsync(ShardVersion.Latest))).ConfigureAwait(false);
+        Dictionary<string, string>? all = null;
+        foreach (var (_, schema) in schemas)
+            if (schema is not null)
+                foreach (var (field, type) in schema)
+                    (all ??= new Dictionary<string, string>(StringComparer.Ordinal)).TryAdd(field, type);
+        return all;
     }
 
     public async ValueTask<Document?[]> DocumentsAsync(IReadOnlyList<Hit> hits, CancellationToken cancellation)

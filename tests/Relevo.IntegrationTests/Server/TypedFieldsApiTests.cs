@@ -13,7 +13,7 @@ public sealed class TypedFieldsApiTests : IAsyncLifetime
     private readonly TempDir _dir = new();
     private ServerHarness _h = null!;
 
-    public async Task InitializeAsync()
+    private static List<Document> Docs()
     {
         var docs = new List<Document>();
         for (int i = 0; i < 30; i++)
@@ -22,7 +22,12 @@ public sealed class TypedFieldsApiTests : IAsyncLifetime
                 Fields = $$"""{"lang":"{{(i % 3 == 0 ? "de" : "en")}}","year":{{2000 + i}},"tags":["t{{i % 2}}","all"]}""",
             });
         docs.Add(new Document("plain", "Vitamin plain", "vitamin without keys"));
-        TestIndexes.Write(_dir["idx"], docs);
+        return docs;
+    }
+
+    public async Task InitializeAsync()
+    {
+        TestIndexes.Write(_dir["idx"], Docs());
         _h = await ServerHarness.StartAsync(_dir["idx"]);
     }
 
@@ -59,6 +64,44 @@ public sealed class TypedFieldsApiTests : IAsyncLifetime
         Assert.Equal("integer", stats.GetProperty("fields").GetProperty("year").GetString());
         var doc = await _h.GetJson("/api/documents/d4");
         Assert.Equal("en", doc.GetProperty("fields").GetProperty("lang").GetString());
+    }
+
+    /// <summary>The same documents in one index and in three shards, each served: every facet, matching count and
+    /// sorted hit list the API answers is the same, and /api/stats lists the same typed fields.</summary>
+    [Fact]
+    public async Task A_sharded_index_answers_facets_and_sorts_as_one_index()
+    {
+        TestIndexes.Write(_dir["one"], Docs());
+        using (var w = SearchIndex.OpenWriter(_dir["sharded"], new WriterOptions { Shards = 3 }))
+        {
+            w.AddRange(Docs());
+            w.Commit();
+        }
+        await using var one = await ServerHarness.StartAsync(_dir["one"]);
+        await using var sharded = await ServerHarness.StartAsync(_dir["sharded"]);
+        string[] requests =
+        [
+            "&facets=lang,tags,year", "&facets=lang,year&filter=" + Uri.EscapeDataString("lang:de AND year:[2010 TO *]") + "&sort=year:desc",
+            "&sort=year:asc", "&sort=tags:desc&facets=tags", "&sort=lang:asc&filter=-lang:en", "&facets=tags&syntax=lucene",
+        ];
+        foreach (var extra in requests)
+            foreach (int k in new[] { 1, 5, 40 })
+            {
+                var a = await one.Search("vitamin", k, extra);
+                var b = await sharded.Search("vitamin", k, extra);
+                Assert.Equal(ServerHarness.Ids(a), ServerHarness.Ids(b));
+                Assert.Equal(a.GetProperty("matching").GetInt64(), b.GetProperty("matching").GetInt64());
+                Assert.Equal(a.TryGetProperty("facets", out var fa) ? fa.GetRawText() : null, b.TryGetProperty("facets", out var fb) ? fb.GetRawText() : null);
+                Assert.False(b.TryGetProperty("facetsApproximate", out _));
+            }
+        var r = await sharded.Search("vitamin", 5, "&filter=" + Uri.EscapeDataString("lang:de AND year:[2010 TO *]") + "&facets=lang,tags,year&sort=year:desc");
+        Assert.Equal(["d27", "d24", "d21", "d18", "d15"], ServerHarness.Ids(r));
+        Assert.Equal(6, r.GetProperty("matching").GetInt64());
+        var stats = await sharded.GetJson("/api/stats");
+        Assert.Equal((await one.GetJson("/api/stats")).GetProperty("fields").GetRawText(), stats.GetProperty("fields").GetRawText());
+        Assert.Equal("integer", stats.GetProperty("fields").GetProperty("year").GetString());
+        var (status, error) = await ServerHarness.Error(await sharded.Client.GetAsync("/api/search?q=vitamin&sort=month:asc"));
+        Assert.Equal((400, true), (status, error.StartsWith("the index has no field 'month'", StringComparison.Ordinal)));
     }
 
     [Theory]

@@ -278,7 +278,7 @@ public class DeclaredTextFieldTests(ITestOutputHelper output)
             w.Commit();
         }
         using var inferred = SearchIndex.Open(tmp["inferred"]);
-        Assert.Equal("keyword", inferred.TypedFields()!["abstract"]);
+        Assert.Equal("keyword", (await inferred.TypedFieldsAsync())!["abstract"]);
         Assert.Equal("b", (await inferred.SearchAsync("coffee", "bm25", 10, new SearchOptions { Filter = "abstract:42" })).Hits[0].Id);
     }
 

@@ -31,6 +31,8 @@ public sealed class AsyncCoordinatorTests
         public Task<Document?> DocumentAsync(long version, string id) => Held(() => inner.DocumentAsync(version, id));
         public Task<ShardFetched> FetchAsync(ShardFetch fetch) => Held(() => inner.FetchAsync(fetch));
         public Task<(long Version, int LiveDocs)> LiveDocsAsync(long version) => Held(() => inner.LiveDocsAsync(version));
+        public Task<ShardMatched> MatchAsync(ShardMatch request, CancellationToken cancellation) => Held(() => inner.MatchAsync(request, cancellation));
+        public Task<(long Version, Dictionary<string, string>? Schema)> SchemaAsync(long version) => Held(() => inner.SchemaAsync(version));
         public Task AddAsync(Document[] documents, long[] ordinals, bool replace) => Held(() => inner.AddAsync(documents, ordinals, replace));
         public Task<int> DeleteAsync(string[] ids) => Held(() => inner.DeleteAsync(ids));
         public Task<ShardPrepared> PrepareAsync() => Held(() => inner.PrepareAsync());

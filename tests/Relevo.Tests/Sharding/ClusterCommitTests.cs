@@ -310,6 +310,8 @@ public sealed class ClusterCommitTests : IDisposable
         public Task<Document?> DocumentAsync(long version, string id) => inner.DocumentAsync(version, id);
         public Task<ShardFetched> FetchAsync(ShardFetch fetch) => inner.FetchAsync(fetch);
         public Task<(long Version, int LiveDocs)> LiveDocsAsync(long version) => inner.LiveDocsAsync(version);
+        public Task<ShardMatched> MatchAsync(ShardMatch request, CancellationToken cancellation) => inner.MatchAsync(request, cancellation);
+        public Task<(long Version, Dictionary<string, string>? Schema)> SchemaAsync(long version) => inner.SchemaAsync(version);
         public Task<int> DeleteAsync(string[] ids) => inner.DeleteAsync(ids);
         public Task AbortAsync() => inner.AbortAsync();
 

@@ -63,6 +63,60 @@ public sealed class ShardSerializationTests
     }
 
     [Fact]
+    public void FacetAndSortMessagesKeepEveryField()
+    {
+        var match = new ShardMatch(7, ["vitamin", "d"], [1, 2], "+vitamin lang:en", "year:[2015 TO 2020]", ["lang", "year"], 10_000, "year", true, 100);
+        var m = RoundTrip(match);
+        Assert.Equal((7L, "+vitamin lang:en", "year:[2015 TO 2020]", 10_000, "year", true, 100),
+            (m.Version, m.Structured, m.Filter, m.FacetCap, m.Sort, m.Descending, m.K));
+        Assert.Equal(match.Terms, m.Terms);
+        Assert.Equal(match.Weights, m.Weights);
+        Assert.Equal(match.Facets, m.Facets);
+        var plain = RoundTrip(match with { Structured = null, Filter = null, Sort = null, Descending = false, Facets = [] });
+        Assert.Equal((null, null, null, false), (plain.Structured, plain.Filter, plain.Sort, plain.Descending));
+        Assert.Empty(plain.Facets);
+        Assert.Equal("", RoundTrip(match with { Structured = "" }).Structured); // a query that analysed to nothing stays one
+
+        var matched = new ShardMatched(7, 1234,
+            [
+                new ShardFacet("lang", "keyword", ["en", "de"], null, [900, 300], false),
+                new ShardFacet("year", "integer", null, [2016, 2015], [40, 12], true),
+                new ShardFacet("nope", null, null, null, [], false),
+            ],
+            new ShardSorted("keyword", ["a", "b", "c"], [4, 9, 2], [40, 90, 20], 2, null, ["zeta", "alpha"]));
+        var r = RoundTrip(matched);
+        Assert.Equal((7L, 1234L), (r.Version, r.Count));
+        Assert.Equal(3, r.Facets.Length);
+        Assert.Equal(("lang", "keyword", false), (r.Facets[0].Field, r.Facets[0].Type, r.Facets[0].Capped));
+        Assert.Equal(["en", "de"], r.Facets[0].Words!);
+        Assert.Null(r.Facets[0].Numbers);
+        Assert.Equal([900L, 300L], r.Facets[0].Counts);
+        Assert.Equal(("year", "integer", true), (r.Facets[1].Field, r.Facets[1].Type, r.Facets[1].Capped));
+        Assert.Equal([2016L, 2015L], r.Facets[1].Numbers!);
+        Assert.Null(r.Facets[1].Words);
+        Assert.Equal([40L, 12L], r.Facets[1].Counts);
+        Assert.Null(r.Facets[2].Type);
+        Assert.Empty(r.Facets[2].Counts);
+        var sorted = r.Sorted!;
+        Assert.Equal(("keyword", 2), (sorted.Type, sorted.Valued));
+        Assert.Equal(["a", "b", "c"], sorted.Ids);
+        Assert.Equal([4, 9, 2], sorted.Docs);
+        Assert.Equal([40L, 90L, 20L], sorted.Ordinals);
+        Assert.Equal(["zeta", "alpha"], sorted.Words!);
+        Assert.Null(sorted.Keys);
+        var numeric = RoundTrip(matched with { Sorted = new ShardSorted("date", ["x"], [1], [5], 1, [-86_400_000], null) }).Sorted!;
+        Assert.Equal([-86_400_000L], numeric.Keys!);
+        Assert.Null(numeric.Words);
+        Assert.Null(RoundTrip(matched with { Sorted = null }).Sorted);
+        Assert.Null(RoundTrip(new ShardSorted(null, [], [], [], 0, null, null)).Type);
+
+        var (version, schema) = RoundTrip<(long, Dictionary<string, string>?)>((7, new Dictionary<string, string> { ["year"] = "integer", ["lang"] = "keyword" }));
+        Assert.Equal(7, version);
+        Assert.Equal("keyword", schema!["lang"]);
+        Assert.Null(RoundTrip<(long, Dictionary<string, string>?)>((7, null)).Item2);
+    }
+
+    [Fact]
     public void DocumentsAndCommitsKeepEveryField()
     {
         var plain = RoundTrip(new Document("d1", "Title", "Text"));

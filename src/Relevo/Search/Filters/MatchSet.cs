@@ -31,7 +31,6 @@ internal sealed class MatchSet
         {
             // the tree matched exhaustively, segment by segment (no top k: every match counts)
             var structured = new Structured.StructuredQuery(reader, node, new Bm25Parameters(), null);
-            using var scope = SearchCancellation.Enter(cancellation);
             for (int s = 0; s < bits.Length; s++)
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -70,54 +69,54 @@ internal sealed class MatchSet
         return new MatchSet(reader, bits);
     }
 
+    /// <summary>The commit's typed fields.</summary>
+    public Schema Schema => ValuesView.Of(_reader).Schema;
+
     /// <summary>Per field, its most frequent values among the matching documents (a document with a value twice counts
-    /// once), most first, ties by value; at most <paramref name="size"/> each.</summary>
+    /// once), most first, ties by value (<see cref="FacetCounts.Top"/>); at most <paramref name="size"/> each.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<(string Value, long Count)>> Facets(IReadOnlyList<string> fields, int size,
         CancellationToken cancellation = default)
     {
-        var values = ValuesView.Of(_reader);
+        var schema = Schema;
         var result = new Dictionary<string, IReadOnlyList<(string Value, long Count)>>(StringComparer.Ordinal);
-        var seen = new HashSet<long>();
         foreach (string field in fields)
         {
-            var type = values.Schema.ValueTypeOf(field) ?? throw new RelevoException(values.Schema.NoValuesReason(field, "count or sort by"));
-            var totals = new Dictionary<string, long>(StringComparer.Ordinal); // keywords across segments
-            var numbers = new Dictionary<long, long>();                        // other types: by stored value
-            for (int s = 0; s < _bits.Length; s++)
+            var type = schema.ValueTypeOf(field) ?? throw new RelevoException(Unknown(field, schema));
+            result[field] = CountValues(field, type, cancellation).Shown(size);
+        }
+        return result;
+    }
+
+    /// <summary>Every value of a field among the matching documents with how many of them have it (a document with a
+    /// value twice counts once).</summary>
+    public FacetCounts CountValues(string field, FieldType type, CancellationToken cancellation = default)
+    {
+        var values = ValuesView.Of(_reader);
+        var result = new FacetCounts(type);
+        var seen = new HashSet<long>();
+        for (int s = 0; s < _bits.Length; s++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            if (!values.Segments[s].TryGetValue(field, out var column)) continue;
+            var b = _bits[s];
+            // keywords by the segment's ordinals, then by string across segments; other types by stored value
+            var counts = type == FieldType.Keyword ? new Dictionary<long, long>() : result.Numbers;
+            for (int k = 0; k < column.Docs.Length; k++)
             {
-                cancellation.ThrowIfCancellationRequested();
-                if (!values.Segments[s].TryGetValue(field, out var column)) continue;
-                var b = _bits[s];
-                var counts = type == FieldType.Keyword ? new Dictionary<long, long>() : numbers;
-                for (int k = 0; k < column.Docs.Length; k++)
+                int d = column.Docs[k];
+                if ((b[d >> 6] & (1UL << (d & 63))) == 0) continue;
+                int start = column.Start[k], end = column.Start[k + 1];
+                if (end - start == 1)
                 {
-                    int d = column.Docs[k];
-                    if ((b[d >> 6] & (1UL << (d & 63))) == 0) continue;
-                    int start = column.Start[k], end = column.Start[k + 1];
-                    if (end - start == 1)
-                    {
-                        counts[column.Values[start]] = counts.GetValueOrDefault(column.Values[start]) + 1;
-                        continue;
-                    }
-                    seen.Clear();
-                    for (int i = start; i < end; i++)
-                        if (seen.Add(column.Values[i])) counts[column.Values[i]] = counts.GetValueOrDefault(column.Values[i]) + 1;
+                    counts[column.Values[start]] = counts.GetValueOrDefault(column.Values[start]) + 1;
+                    continue;
                 }
-                if (type == FieldType.Keyword)
-                    foreach (var (ordinal, n) in counts) totals[column.Terms![ordinal]] = totals.GetValueOrDefault(column.Terms![ordinal]) + n;
+                seen.Clear();
+                for (int i = start; i < end; i++)
+                    if (seen.Add(column.Values[i])) counts[column.Values[i]] = counts.GetValueOrDefault(column.Values[i]) + 1;
             }
             if (type == FieldType.Keyword)
-            {
-                var list = totals.Select(t => (t.Key, t.Value)).ToList();
-                list.Sort((a, b) => a.Value != b.Value ? b.Value.CompareTo(a.Value) : string.CompareOrdinal(a.Key, b.Key));
-                result[field] = list.Count > size ? list[..size] : list;
-            }
-            else
-            {
-                // ties by value, in the field's order (numbers, dates, false before true); only the shown ones formatted
-                result[field] = numbers.OrderByDescending(n => n.Value).ThenBy(n => n.Key).Take(size)
-                    .Select(n => (Schema.Display(type, n.Key), n.Value)).ToList();
-            }
+                foreach (var (ordinal, n) in counts) result.Add(column.Terms![ordinal], n);
         }
         return result;
     }
@@ -127,12 +126,26 @@ internal sealed class MatchSet
     /// 0, as a sort by field scores nothing.</summary>
     public Hit[] Sorted(string field, bool descending, int k)
     {
+        var type = Schema.ValueTypeOf(field) ?? throw new RelevoException(Unknown(field, Schema));
+        var keyed = SortedEntries(field, type, descending, k, null);
+        var docs = new int[keyed.Length];
+        for (int i = 0; i < docs.Length; i++) docs[i] = _reader.DocBase[keyed[i].Segment] + keyed[i].Doc;
+        return _reader.ToHits(docs, new float[docs.Length]);
+    }
+
+    /// <summary>The first k matching documents ordered by a field's value as <see cref="Sorted"/> orders them (a field of
+    /// unknown <paramref name="type"/>: none has a value), ties by <paramref name="tie"/> (segment, document) — by
+    /// default the document's number in the commit; a shard gives its documents' cluster-wide ordinals, the order one
+    /// index of the same documents numbers them in.</summary>
+    public SortEntry[] SortedEntries(string field, FieldType? type, bool descending, int k, Func<int, int, long>? tie)
+    {
+        if (k < 1) throw new RelevoException("k must be at least 1");
         var values = ValuesView.Of(_reader);
-        var type = values.Schema.ValueTypeOf(field) ?? throw new RelevoException(values.Schema.NoValuesReason(field, "count or sort by"));
-        var keyed = new List<(int Global, bool Has, long Key, string? Word)>();
+        var keyed = new List<SortEntry>();
         for (int s = 0; s < _bits.Length; s++)
         {
-            values.Segments[s].TryGetValue(field, out var column);
+            ValueColumn? column = null;
+            if (type is not null) values.Segments[s].TryGetValue(field, out column);
             var b = _bits[s];
             int j = 0;
             for (int w = 0; w < b.Length; w++)
@@ -142,9 +155,9 @@ internal sealed class MatchSet
                 {
                     int d = (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(word);
                     word &= word - 1;
-                    int global = _reader.DocBase[s] + d;
+                    long order = tie is null ? _reader.DocBase[s] + d : tie(s, d);
                     if (column is not null) while (j < column.Docs.Length && column.Docs[j] < d) j++;
-                    if (column is null || j == column.Docs.Length || column.Docs[j] != d) { keyed.Add((global, false, 0, null)); continue; }
+                    if (column is null || j == column.Docs.Length || column.Docs[j] != d) { keyed.Add(new SortEntry(s, d, false, 0, null, order)); continue; }
                     long best = column.Values[column.Start[j]];
                     for (int i = column.Start[j] + 1; i < column.Start[j + 1]; i++)
                     {
@@ -152,23 +165,99 @@ internal sealed class MatchSet
                         // keyword ordinals are in string order within a segment, so comparing them compares the strings
                         if (descending ? v > best : v < best) best = v;
                     }
-                    keyed.Add(type == FieldType.Keyword ? (global, true, 0, column.Terms![best]) : (global, true, best, null));
+                    keyed.Add(type == FieldType.Keyword ? new SortEntry(s, d, true, 0, column.Terms![best], order) : new SortEntry(s, d, true, best, null, order));
                 }
             }
         }
-        keyed.Sort((a, b) =>
+        var all = keyed.ToArray();
+        Array.Sort(all, descending ? SortEntry.Descending : SortEntry.Ascending);
+        return all.Length > k ? all[..k] : all;
+    }
+
+    /// <summary>Why a field cannot be counted or sorted by: it is text, or the index does not have it.</summary>
+    public static string Unknown(string field, Schema schema) => schema.NoValuesReason(field, "count or sort by");
+}
+
+/// <summary>A matching document as a sort by field orders it: its segment and number, whether it has a value, the value
+/// (a keyword's string, or another type's stored number, whose order is the field's) and the tie-break (document order).</summary>
+internal readonly record struct SortEntry(int Segment, int Doc, bool Has, long Key, string? Word, long Tie)
+{
+    /// <summary>Documents with a value first, by value ascending, then by <see cref="Tie"/>.</summary>
+    public static readonly Comparison<SortEntry> Ascending = (a, b) => Compare(a, b, false);
+
+    /// <summary>Documents with a value first, by value descending, then by <see cref="Tie"/> (ascending).</summary>
+    public static readonly Comparison<SortEntry> Descending = (a, b) => Compare(a, b, true);
+
+    private static int Compare(in SortEntry a, in SortEntry b, bool descending)
+    {
+        if (a.Has != b.Has) return a.Has ? -1 : 1;
+        if (a.Has)
         {
-            if (a.Has != b.Has) return a.Has ? -1 : 1;
-            if (a.Has)
-            {
-                int c = a.Word is not null ? string.CompareOrdinal(a.Word, b.Word) : a.Key.CompareTo(b.Key);
-                if (c != 0) return descending ? -c : c;
-            }
-            return a.Global.CompareTo(b.Global);
-        });
-        int n = Math.Min(k, keyed.Count);
-        var docs = new int[n];
-        for (int i = 0; i < n; i++) docs[i] = keyed[i].Global;
-        return _reader.ToHits(docs, new float[n]);
+            int c = a.Word is not null || b.Word is not null ? string.CompareOrdinal(a.Word, b.Word) : a.Key.CompareTo(b.Key);
+            if (c != 0) return descending ? -c : c;
+        }
+        return a.Tie.CompareTo(b.Tie);
+    }
+}
+
+/// <summary>A facet's counts: per value (a keyword's string, or another type's stored number) how many matching
+/// documents have it. Counts of several shards add up value by value.</summary>
+internal sealed class FacetCounts(FieldType type)
+{
+    public FieldType Type { get; } = type;
+
+    /// <summary>A keyword field's counts by string.</summary>
+    public Dictionary<string, long> Words { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Another type's counts by stored value.</summary>
+    public Dictionary<long, long> Numbers { get; } = new();
+
+    /// <summary>How many distinct values were counted.</summary>
+    public int Distinct => Type == FieldType.Keyword ? Words.Count : Numbers.Count;
+
+    public void Add(string word, long count) => Words[word] = Words.GetValueOrDefault(word) + count;
+
+    public void Add(long value, long count) => Numbers[value] = Numbers.GetValueOrDefault(value) + count;
+
+    /// <summary>The first <paramref name="n"/> values, most frequent first, ties by value (keywords in ordinal string
+    /// order; other types in the field's order: numbers, dates, false before true): keywords in Words, others in
+    /// Numbers, with their counts.</summary>
+    public (string[]? Words, long[]? Numbers, long[] Counts) Top(int n)
+    {
+        if (Type == FieldType.Keyword)
+        {
+            var entries = new KeyValuePair<string, long>[Words.Count];
+            int i = 0;
+            foreach (var e in Words) entries[i++] = e;
+            Array.Sort(entries, static (a, b) => a.Value != b.Value ? b.Value.CompareTo(a.Value) : string.CompareOrdinal(a.Key, b.Key));
+            int m = Math.Min(n, entries.Length);
+            var words = new string[m];
+            var counts = new long[m];
+            for (int j = 0; j < m; j++) (words[j], counts[j]) = (entries[j].Key, entries[j].Value);
+            return (words, null, counts);
+        }
+        else
+        {
+            var entries = new KeyValuePair<long, long>[Numbers.Count];
+            int i = 0;
+            foreach (var e in Numbers) entries[i++] = e;
+            Array.Sort(entries, static (a, b) => a.Value != b.Value ? b.Value.CompareTo(a.Value) : a.Key.CompareTo(b.Key));
+            int m = Math.Min(n, entries.Length);
+            var numbers = new long[m];
+            var counts = new long[m];
+            for (int j = 0; j < m; j++) (numbers[j], counts[j]) = (entries[j].Key, entries[j].Value);
+            return (null, numbers, counts);
+        }
+    }
+
+    /// <summary>The first <paramref name="size"/> values as <see cref="Top"/> orders them, formatted as a person reads them
+    /// (only the shown ones formatted).</summary>
+    public IReadOnlyList<(string Value, long Count)> Shown(int size)
+    {
+        var (words, numbers, counts) = Top(size);
+        var result = new (string Value, long Count)[counts.Length];
+        for (int i = 0; i < result.Length; i++)
+            result[i] = (words is not null ? words[i] : Schema.Display(Type, numbers![i]), counts[i]);
+        return result;
     }
 }
