@@ -37,14 +37,48 @@ internal sealed record ScoreRequest(string Stage, string[]? Terms, float[]? Weig
 {
     public const string Operation = "retriever.score";
 
+    /// <summary>A query in the Lucene syntax, as its canonical text: the shard scores by the tree; null: the bag.</summary>
+    public string? Structured { get; init; }
+
     public static byte[] Run(ExtensionRegistry registry, IndexReader reader, string argument, int segment, int doc)
     {
         var request = JsonSerializer.Deserialize<ScoreRequest>(argument) ?? throw new RelevoException("retriever.score: an empty request");
         if (Pipeline.Parse(request.Stage, registry).Root is not RetrieverStage stage)
             throw new RelevoException($"retriever.score: '{request.Stage}' is not a retriever");
-        var query = request.Terms is { } terms ? Query.FromArrays(terms, request.Weights!) : null;
         var score = new float[1];
+        if (request.Structured is { } text && stage is Bm25Stage bm25)
+        {
+            // the candidates of one request arrive one document at a time: the compiled tree and the segments it
+            // matched are kept for the last request (per commit), so each segment is matched once per request
+            score[0] = reader.Component("retriever.score.structured", _ => new LastStructured()).Score(argument, segment, doc,
+                () => bm25.Structured(reader, RetrieverStage.ReadStructured(text, reader).Structured!, request.Statistics));
+            return BitConverter.GetBytes(score[0]);
+        }
+        var query = request.Terms is { } terms ? Query.FromArrays(terms, request.Weights!) : null;
         stage.ScoreDocs(reader, new RetrievalRequest(query, request.Vector), request.Statistics, [segment], [doc], score);
         return BitConverter.GetBytes(score[0]);
+    }
+
+    /// <summary>The last scoring request by a tree on one commit, compiled, with the match lists of the segments its
+    /// candidates were in (one request's at a time: a new argument replaces them).</summary>
+    private sealed class LastStructured
+    {
+        private string? _argument;
+        private Relevo.Search.Structured.StructuredQuery? _query;
+        private readonly Dictionary<int, Relevo.Search.Structured.MatchList> _matched = [];
+
+        public float Score(string argument, int segment, int doc, Func<Relevo.Search.Structured.StructuredQuery> compile)
+        {
+            lock (this)
+            {
+                if (_argument != argument || _query is null)
+                {
+                    _query = compile();
+                    _argument = argument;
+                    _matched.Clear();
+                }
+                return _query.ScoreDoc(segment, doc, _matched);
+            }
+        }
     }
 }

@@ -35,14 +35,6 @@ internal sealed class ShardedTarget : ISearchTarget
     /// <summary>The cluster-wide version this query's reads used (<see cref="ShardVersion.Latest"/> before the first).</summary>
     public long Version { get; private set; } = ShardVersion.Latest;
 
-    /// <summary>Scoring given documents by a query in the Lucene syntax (features over a sharded index) would need the
-    /// tree on each shard for every hit: refused rather than answered as the bag of words.</summary>
-    private static void RefuseStructured(RetrieverStage retriever, RetrievalRequest request)
-    {
-        if (retriever is Bm25Stage && request.Terms?.Structured is not null)
-            throw new RelevoException("scoring given documents by a query in the Lucene syntax is not supported on a sharded index yet");
-    }
-
     /// <summary>The statistics keys of a request: the terms each shard will score, in every field it scores them
     /// (<see cref="RetrieverStage.StatisticsKeys"/>).</summary>
     private string[] KeysOf(RetrieverStage retriever, Query query) => retriever.StatisticsKeys(query, Analyzer);
@@ -273,16 +265,18 @@ internal sealed class ShardedTarget : ISearchTarget
     /// search scores it (the "retriever.score" document operation).</summary>
     public async ValueTask<float[]> ScoreAsync(RetrieverStage retriever, RetrievalRequest request, IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {
-        RefuseStructured(retriever, request);
         string[]? terms = null;
         float[]? weights = null;
         GlobalStatistics? global = null;
+        string? structured = null;
         if (request.Terms is { } query)
         {
             (terms, weights) = query.ToArrays();
-            global = await GlobalAsync(terms, cancellation).ConfigureAwait(false);
+            // the statistics of every (field, term) the stage scores: a tree's fields, bm25(fields=…)'s, else the terms
+            global = await GlobalAsync(KeysOf(retriever, query), cancellation).ConfigureAwait(false);
+            if (retriever is Bm25Stage && query.Structured is { } node) structured = node.ToString();
         }
-        var argument = System.Text.Json.JsonSerializer.Serialize(new ScoreRequest(retriever.Text, terms, weights, request.Vector, global));
+        var argument = System.Text.Json.JsonSerializer.Serialize(new ScoreRequest(retriever.Text, terms, weights, request.Vector, global) { Structured = structured });
         var answers = await FetchAsync(ScoreRequest.Operation, argument, hits, cancellation).ConfigureAwait(false);
         var scores = new float[hits.Count];
         for (int i = 0; i < scores.Length; i++) scores[i] = answers[i] is { } b ? BitConverter.ToSingle(b) : 0;

@@ -213,6 +213,17 @@ internal sealed class StructuredQuery
     /// <summary>The top k documents.</summary>
     public IReadOnlyList<Hit> Search(int k) => _reader.TopHits(k, (docs, scores) => Search(k, docs, scores));
 
+    /// <summary>The score of one document (0 when it does not match or is deleted), matching its segment once into
+    /// <paramref name="matched"/> (segment → its matches) for the next documents of the same segment.</summary>
+    public float ScoreDoc(int segment, int doc, Dictionary<int, MatchList> matched)
+    {
+        var seg = _reader.Segments[segment];
+        if (_root is null || seg.IsDeleted(doc)) return 0;
+        if (!matched.TryGetValue(segment, out var list)) matched[segment] = list = _root.Match(segment, seg.MaxDoc);
+        int at = Array.BinarySearch(list.Docs, 0, list.Count, doc);
+        return at >= 0 ? list.Scores[at] : 0;
+    }
+
     /// <summary>The scores of given documents (0 for those that do not match or are deleted).</summary>
     public void ScoreDocs(ReadOnlySpan<int> segment, ReadOnlySpan<int> doc, Span<float> scores)
     {
