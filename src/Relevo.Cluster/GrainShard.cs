@@ -23,6 +23,7 @@ internal sealed class GrainShard(IShardGrain grain, bool retry = true) : IShardS
     public Task<(long Version, Dictionary<string, string>? Schema)> SchemaAsync(long version) => Read(() => grain.Schema(version));
     public Task AddAsync(Document[] documents, long[] ordinals, bool replace) => grain.Add(documents, ordinals, replace);
     public Task<int> DeleteAsync(string[] ids) => grain.Delete(ids);
+    public Task<Dictionary<string, string>?> DeclareTypesAsync(Dictionary<string, string> types) => grain.DeclareTypes(types);
     public Task<ShardPrepared> PrepareAsync() => grain.Prepare();
     public Task AbortAsync() => grain.Abort();
 

@@ -23,6 +23,7 @@ internal interface IShardGrain : IGrainWithIntegerKey
     Task<(long Version, Dictionary<string, string>? Schema)> Schema(long version);
     Task Add(Document[] documents, long[] ordinals, bool replace);
     Task<int> Delete(string[] ids);
+    Task<Dictionary<string, string>?> DeclareTypes(Dictionary<string, string> types);
     Task<ShardPrepared> Prepare();
     Task Abort();
     /// <summary>The silo this activation runs on (for tests and `relevo cluster status`-style reports).</summary>
@@ -83,6 +84,7 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
     public Task<(long Version, Dictionary<string, string>? Schema)> Schema(long version) => Host.SchemaAsync(version);
     public Task Add(Document[] documents, long[] ordinals, bool replace) => Task.Run(() => Host.AddAsync(documents, ordinals, replace));
     public Task<int> Delete(string[] ids) => Task.Run(() => Host.DeleteAsync(ids));
+    public Task<Dictionary<string, string>?> DeclareTypes(Dictionary<string, string> types) => Task.Run(() => Host.DeclareTypesAsync(types));
     public Task<ShardPrepared> Prepare() => Task.Run(() => Host.PrepareAsync());
     public Task Abort() => Task.Run(() => Host.AbortAsync());
     public Task<string> Silo() => Task.FromResult(RuntimeIdentity);

@@ -327,6 +327,16 @@ internal sealed class ShardHost : IShardService, IDisposable
         return Task.CompletedTask;
     }
 
+    public Task<Dictionary<string, string>?> DeclareTypesAsync(Dictionary<string, string> types)
+    {
+        lock (_writeGate)
+        {
+            var writer = Writer();
+            if (types.Count > 0) writer.DeclareTypes(types);
+            return Task.FromResult(writer.Schema.ToManifest() is { } all ? new Dictionary<string, string>(all, StringComparer.Ordinal) : null);
+        }
+    }
+
     public Task<int> DeleteAsync(string[] ids)
     {
         int n = 0;

@@ -132,6 +132,10 @@ internal interface IShardService
     /// arrive; a replaced document gets a new one, as a re-added document gets a new number in one index).</param>
     Task AddAsync(Document[] documents, long[] ordinals, bool replace);
     Task<int> DeleteAsync(string[] ids);
+    /// <summary>Adds the coordinator's types (field → type name) to the shard writer's schema, so that every shard types
+    /// a key as the first document the coordinator saw with it did; returns the writer's whole schema (pending
+    /// declarations included; null: none). Empty types: only asks.</summary>
+    Task<Dictionary<string, string>?> DeclareTypesAsync(Dictionary<string, string> types);
     /// <summary>Commits the shard's pending changes as a shard commit that readers do not see yet.</summary>
     Task<ShardPrepared> PrepareAsync();
     /// <summary>Returns the shard to the commit the cluster manifest names (discarding a prepared or pending change).</summary>

@@ -23,36 +23,12 @@ internal sealed class ShardedDocumentWriter(IReadOnlyList<ShardHost> hosts, Shar
 
     public override long AddRange(IEnumerable<Document> documents, Action<long>? progress = null) => AddTyped(documents, null, progress);
 
-    /// <summary>Routes documents to their shards, each checked against the common schema first (<see cref="Typed"/>).</summary>
+    /// <summary>Routes documents to their shards, each checked against one schema for all shards first
+    /// (<see cref="ShardedWriter.AddAsync"/>).</summary>
     private long AddTyped(IEnumerable<Document> documents, Func<Document, string>? where, Action<long>? progress)
     {
         _dirty = true;
-        return writer.AddAsync(Typed(documents, where), options.ReplaceExisting, added: progress).GetAwaiter().GetResult();
-    }
-
-    /// <summary>The shards' common schema, from the first shard's writer (every shard is given every key's type).</summary>
-    private Relevo.Index.Values.Schema? _schema;
-
-    /// <summary>Documents checked against one schema for all shards before they are routed: a key first seen here is
-    /// typed by its first value and declared to every shard, so shards never type a key differently by the documents
-    /// each happens to get. <paramref name="where"/> names a document's file and line.</summary>
-    private IEnumerable<Document> Typed(IEnumerable<Document> documents, Func<Document, string>? where)
-    {
-        foreach (var doc in documents)
-        {
-            if (doc.Fields is not null)
-            {
-                _schema ??= Relevo.Index.Values.Schema.FromManifest(hosts[0].WithWriter(w => w.Schema.ToManifest()));
-                int before = _schema.Count;
-                _schema.Check(doc.Fields, where?.Invoke(doc) ?? $"document {doc.Id}");
-                if (_schema.Count != before)
-                {
-                    var declared = _schema.ToManifest()!;
-                    foreach (var h in hosts) h.WithWriter(w => { w.DeclareTypes(declared); return 0; });
-                }
-            }
-            yield return doc;
-        }
+        return writer.AddAsync(documents, options.ReplaceExisting, added: progress, where: where).GetAwaiter().GetResult();
     }
 
     public override long AddCorpus(string path, Action<double, long>? progress = null)

@@ -60,8 +60,12 @@ internal sealed class ShardedWriter(string root, IReadOnlyList<IShardService> sh
     public int ShardCount => shards.Count;
 
     /// <summary>Sends documents to their shards in batches; <paramref name="replace"/>: an existing _id is replaced
-    /// (otherwise it is an error).</summary>
-    public async Task<long> AddAsync(IEnumerable<Document> documents, bool replace, int batchSize = 4096, Action<long>? added = null)
+    /// (otherwise it is an error). A document's other keys are checked against one schema for every shard first: a key
+    /// first seen here is typed by its first value and declared to every shard, so shards never type a key
+    /// differently by the documents each happens to get. <paramref name="where"/> names a document for errors
+    /// ("file:line"; default "document id").</summary>
+    public async Task<long> AddAsync(IEnumerable<Document> documents, bool replace, int batchSize = 4096, Action<long>? added = null,
+        Func<Document, string>? where = null)
     {
         var batches = new List<(Document, long)>[shards.Count];
         for (int i = 0; i < batches.Length; i++) batches[i] = [];
@@ -69,6 +73,7 @@ internal sealed class ShardedWriter(string root, IReadOnlyList<IShardService> sh
         foreach (var d in documents)
         {
             if (string.IsNullOrEmpty(d.Id)) throw new RelevoException("document has an empty _id");
+            if (d.Fields is not null) await TypeAsync(d, where).ConfigureAwait(false);
             int s = ShardRouter.ShardOf(d.Id, shards.Count);
             batches[s].Add((d, _nextOrdinal++));
             n++;
@@ -79,6 +84,36 @@ internal sealed class ShardedWriter(string root, IReadOnlyList<IShardService> sh
             if (batches[s].Count > 0) await SendAsync(s, batches[s], replace).ConfigureAwait(false);
         added?.Invoke(n);
         return n;
+    }
+
+    // the shards' common schema as their writers have it (pending declarations included); null: not read yet
+    private Relevo.Index.Values.Schema? _schema;
+
+    private async Task TypeAsync(Document d, Func<Document, string>? where)
+    {
+        if (_schema is null)
+        {
+            // the shards' writers' schemas (committed, and declared since by --schema), which agree
+            var all = await Task.WhenAll(shards.Select(s => s.DeclareTypesAsync([]))).ConfigureAwait(false);
+            var schema = new Relevo.Index.Values.Schema();
+            foreach (var types in all) if (types is not null) schema.DeclareTypes(types);
+            _schema = schema;
+        }
+        int before = _schema.Count;
+        try
+        {
+            _schema.Check(d.Fields, where?.Invoke(d) ?? $"document {d.Id}");
+        }
+        catch
+        {
+            _schema = null; // a failed document may have typed a key before it failed: read the shards' again
+            throw;
+        }
+        if (_schema.Count != before)
+        {
+            var declared = new Dictionary<string, string>(_schema.ToManifest()!, StringComparer.Ordinal);
+            await Task.WhenAll(shards.Select(s => s.DeclareTypesAsync(declared))).ConfigureAwait(false);
+        }
     }
 
     private async Task SendAsync(int shard, List<(Document Doc, long Ordinal)> batch, bool replace)
@@ -155,6 +190,7 @@ internal sealed class ShardedWriter(string root, IReadOnlyList<IShardService> sh
     private async Task AbortAllAsync()
     {
         Array.Clear(_sent);
+        _schema = null; // the shards forget the types the aborted changes declared
         _nextOrdinal = ShardedManifest.Read(root).NextOrdinal;
         var errors = new List<Exception>();
         foreach (var s in shards)

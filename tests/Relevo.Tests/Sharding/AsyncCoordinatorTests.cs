@@ -35,6 +35,7 @@ public sealed class AsyncCoordinatorTests
         public Task<(long Version, Dictionary<string, string>? Schema)> SchemaAsync(long version) => Held(() => inner.SchemaAsync(version));
         public Task AddAsync(Document[] documents, long[] ordinals, bool replace) => Held(() => inner.AddAsync(documents, ordinals, replace));
         public Task<int> DeleteAsync(string[] ids) => Held(() => inner.DeleteAsync(ids));
+        public Task<Dictionary<string, string>?> DeclareTypesAsync(Dictionary<string, string> types) => Held(() => inner.DeclareTypesAsync(types));
         public Task<ShardPrepared> PrepareAsync() => Held(() => inner.PrepareAsync());
         public Task AbortAsync() => Held(() => inner.AbortAsync());
     }

@@ -313,6 +313,7 @@ public sealed class ClusterCommitTests : IDisposable
         public Task<ShardMatched> MatchAsync(ShardMatch request, CancellationToken cancellation) => inner.MatchAsync(request, cancellation);
         public Task<(long Version, Dictionary<string, string>? Schema)> SchemaAsync(long version) => inner.SchemaAsync(version);
         public Task<int> DeleteAsync(string[] ids) => inner.DeleteAsync(ids);
+        public Task<Dictionary<string, string>?> DeclareTypesAsync(Dictionary<string, string> types) => inner.DeclareTypesAsync(types);
         public Task AbortAsync() => inner.AbortAsync();
 
         public Task AddAsync(Document[] documents, long[] ordinals, bool replace)
