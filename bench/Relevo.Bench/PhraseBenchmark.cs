@@ -61,6 +61,9 @@ internal sealed class PhraseBenchmark : IBenchmark
         var phrases = Sample(reader, count, seed);
         string phrasesFile = Path.Combine(work, "phrases.txt");
         File.WriteAllLines(phrasesFile, phrases);
+        // the same phrases as a queries file for the whole-process timing (`relevo run --syntax lucene`): each in quotes
+        string queriesFile = Path.Combine(work, "phrase-queries.jsonl");
+        File.WriteAllLines(queriesFile, phrases.Select((p, i) => System.Text.Json.JsonSerializer.Serialize(new { _id = $"p{i}", text = $"\"{p}\"" })));
         Console.WriteLine($"{reader.MaxDoc:N0} documents, {phrases.Count} phrases, {rounds} rounds");
 
         // ---------------- Lucene.NET: the same index with positions

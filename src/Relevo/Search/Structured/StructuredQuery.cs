@@ -734,10 +734,21 @@ internal sealed class PhraseMatcher : Matcher
             if ((step & 4095) == 0) SearchCancellation.ThrowIfCancelled();
             int candidate = order[0].Advance(target);
             if (candidate == int.MaxValue) return last;
-            if (prune && order[0].BlockBound(_weight, Similarity) < top!.Threshold)
+            if (prune)
             {
-                target = order[0].BlockEnd + 1; // nothing in this block of the rarest word can enter the top k
-                continue;
+                if (order[0].BlockBound(_weight, Similarity) < top!.Threshold)
+                {
+                    target = order[0].BlockEnd + 1; // nothing in this block of the rarest word can enter the top k
+                    continue;
+                }
+                // the phrase occurs at most as often as the rarest word does here: a document that cannot beat the
+                // threshold even so is passed over before the other words are looked up (their cursors then jump
+                // over blocks without decoding them)
+                if (Bm25Scorer.Score(_weight, order[0].Freq, Similarity.NormInverse(norms[candidate])) < top.Threshold || skipped!.IsDeleted(candidate))
+                {
+                    target = candidate + 1;
+                    continue;
+                }
             }
             bool all = true;
             for (int i = 1; i < n && all; i++)
