@@ -282,6 +282,41 @@ public class DeclaredTextFieldTests(ITestOutputHelper output)
         Assert.Equal("b", (await inferred.SearchAsync("coffee", "bm25", 10, new SearchOptions { Filter = "abstract:42" })).Hits[0].Id);
     }
 
+    /// <summary>A declared text field's name becomes part of its files' names in a form that stays inside the folder
+    /// and that the index recognises as its own, whatever characters the key has (capitals, dots of a nested key,
+    /// dashes): after writes and a merge every file in the folder is one the index owns, unreferenced ones are gone,
+    /// and the field is still searched by its name. A name too long to name files is refused.</summary>
+    [Fact]
+    public async Task Any_key_name_gives_files_the_index_owns()
+    {
+        using var tmp = new TempDir();
+        string schema = Path.Combine(tmp.Path, "schema.json");
+        File.WriteAllText(schema, """{"Meta.Sum-mary_x": "text"}""");
+        using (var w = IndexWriter.Open(tmp["idx"], Options))
+        {
+            w.DeclareSchema(schema);
+            w.Add(new Document("a", "", "one") { Fields = """{"Meta": {"Sum-mary_x": "boundary layer"}}""" });
+            w.Commit();
+            w.Add(new Document("b", "", "two") { Fields = """{"Meta": {"Sum-mary_x": "layer of boundary"}}""" });
+            w.Commit();
+            PositionsIndexer.Build([w]);
+            w.Commit();
+            w.ForceMerge();
+            w.Commit();
+        }
+        var files = Directory.GetFiles(tmp["idx"]).Select(Path.GetFileName).ToList();
+        Assert.Contains(files, f => f!.Contains(".f-_4deta_2e_53um_2dmary_5fx.", StringComparison.Ordinal));
+        Assert.All(files.Where(f => f!.StartsWith('_')), f => Assert.True(IndexFolder.IsOwnedFile(f!), f)); // every segment file
+        Assert.DoesNotContain(files, f => f!.StartsWith("_0.", StringComparison.Ordinal)); // merged away and deleted
+        using var index = SearchIndex.Open(tmp["idx"]);
+        var hits = await index.SearchAsync("boundary", "bm25(fields=[Meta.Sum-mary_x])", 10);
+        Assert.Equal(["a", "b"], hits.Hits.Select(h => h.Id).Order());
+
+        File.WriteAllText(schema, "{\"" + new string('k', Relevo.Index.Values.Schema.MaxTextFieldName + 1) + "\": \"text\"}");
+        using var again = IndexWriter.Open(tmp["other"], Options);
+        Assert.Contains("at most", Assert.Throws<RelevoException>(() => again.DeclareSchema(schema)).Message);
+    }
+
     /// <summary>A sharded index scores a declared text field as one index does: each shard writes its postings, and the
     /// coordinator gathers the field's collection-wide statistics.</summary>
     [Fact]

@@ -50,7 +50,24 @@ internal static class TextFields
     }
 
     /// <summary>The name a field's postings of a segment are written under (their files add .tdict, .post, .norm).</summary>
-    public static string SegmentName(string segment, string field) => $"{segment}.f-{field}";
+    public static string SegmentName(string segment, string field) => $"{segment}.f-{FileToken(field)}";
+
+    /// <summary>A field's name as it appears in file names: lowercase letters and digits as they are, every other
+    /// character (an underscore included) as '_' and its UTF-8 bytes in hex, so that any key a schema declares gives
+    /// a distinct name of [a-z0-9_] that stays inside the index folder ("title" → "title", "Abstract" →
+    /// "_41bstract", "meta.summary" → "meta_2esummary").</summary>
+    public static string FileToken(string field)
+    {
+        var token = new System.Text.StringBuilder(field.Length);
+        Span<byte> utf8 = stackalloc byte[4];
+        foreach (var r in field.EnumerateRunes())
+        {
+            if (r.Value is >= 'a' and <= 'z' or >= '0' and <= '9') { token.Append((char)r.Value); continue; }
+            int n = r.EncodeToUtf8(utf8);
+            for (int i = 0; i < n; i++) token.Append('_').Append(utf8[i].ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return token.ToString();
+    }
 
     /// <summary>Writes (and fsyncs) the postings of <paramref name="field"/> for every document of a segment, deleted ones
     /// included (the numbering is the segment's), from its stored documents analysed with the index's analyzer;

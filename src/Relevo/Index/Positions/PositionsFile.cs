@@ -25,7 +25,7 @@ internal sealed unsafe class PositionsFile : IDisposable
     public const string Kind = "POSI";
     public const int Version = 1;
 
-    public static string FileName(string segment, string field) => $"{segment}.p-{field}.pos";
+    public static string FileName(string segment, string field) => $"{segment}.p-{TextFields.FileToken(field)}.pos";
 
     private readonly MappedFile _file;
     private readonly long _blockTable, _termTable;

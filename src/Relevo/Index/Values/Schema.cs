@@ -132,9 +132,14 @@ internal sealed class Schema
                 if (ft != FieldType.Text) throw new RelevoException($"{where}: title and text are always text");
                 continue;
             }
+            if (ft == FieldType.Text && (p.Name.Length > MaxTextFieldName || p.Name.Length == 0))
+                throw new RelevoException($"{where}: a text field's name is at most {MaxTextFieldName} characters (it names the field's files)");
             Add(p.Name, ft, where);
         }
     }
+
+    /// <summary>The longest name a text field may have (its files are named by it, <see cref="Fields.TextFields.FileToken"/>).</summary>
+    public const int MaxTextFieldName = 48;
 
     /// <summary>Adds types decided elsewhere (the manifest's form); a conflict is an error.</summary>
     public void DeclareTypes(IReadOnlyDictionary<string, string> types)
