@@ -162,11 +162,14 @@ internal sealed class IndexCommand : Command<IndexCommand.Settings>
     private static void PrintSchema(DocumentWriter writer)
     {
         var types = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var text = new SortedSet<string>(StringComparer.Ordinal);
         writer.ForEachIndexWriter((w, _) =>
         {
-            foreach (var (f, t) in w.Schema.Typed) types[f] = Relevo.Index.Values.Schema.Name(t);
+            foreach (var (f, t) in w.Schema.Valued) types[f] = Relevo.Index.Values.Schema.Name(t);
+            foreach (var f in w.Schema.TextFields) text.Add(f);
         });
         if (types.Count > 0) Console.WriteLine("typed fields: " + string.Join(", ", types.Select(t => $"{t.Key} ({t.Value})")));
+        if (text.Count > 0) Console.WriteLine("text fields: title, text, " + string.Join(", ", text));
     }
 
     private static void BuildFields(DocumentWriter writer, CancellationToken cancellation)

@@ -49,8 +49,8 @@ internal sealed record ScoreRequest(string Stage, string[]? Terms, float[]? Weig
         if (request.Structured is { } text && stage is Bm25Stage bm25)
         {
             // the candidates of one request arrive one document at a time: the compiled tree and the segments it
-            // matched are kept for the last request (per commit), so each segment is matched once per request
-            score[0] = reader.Component("retriever.score.structured", _ => new LastStructured()).Score(argument, segment, doc,
+            // matched are kept for the recent requests (per commit), so each segment is matched once per request
+            score[0] = reader.Component("retriever.score.structured", _ => new RecentStructured()).Score(argument, segment, doc,
                 () => bm25.Structured(reader, RetrieverStage.ReadStructured(text, reader).Structured!, request.Statistics));
             return BitConverter.GetBytes(score[0]);
         }
@@ -59,26 +59,42 @@ internal sealed record ScoreRequest(string Stage, string[]? Terms, float[]? Weig
         return BitConverter.GetBytes(score[0]);
     }
 
-    /// <summary>The last scoring request by a tree on one commit, compiled, with the match lists of the segments its
-    /// candidates were in (one request's at a time: a new argument replaces them).</summary>
-    private sealed class LastStructured
+    /// <summary>The recent scoring requests by a tree on one commit (at most <see cref="Capacity"/>, the least recent
+    /// dropped), each compiled once with the match lists of the segments its candidates were in; concurrent requests
+    /// each have their own entry, and one request's candidates are scored one at a time.</summary>
+    private sealed class RecentStructured
     {
-        private string? _argument;
-        private Relevo.Search.Structured.StructuredQuery? _query;
-        private readonly Dictionary<int, Relevo.Search.Structured.MatchList> _matched = [];
+        private const int Capacity = 8;
+        private readonly LinkedList<Entry> _recent = new(); // most recent first
 
         public float Score(string argument, int segment, int doc, Func<Relevo.Search.Structured.StructuredQuery> compile)
         {
-            lock (this)
+            Entry? entry = null;
+            lock (_recent)
             {
-                if (_argument != argument || _query is null)
+                for (var node = _recent.First; node is not null; node = node.Next)
                 {
-                    _query = compile();
-                    _argument = argument;
-                    _matched.Clear();
+                    if (node.Value.Argument != argument) continue;
+                    entry = node.Value;
+                    _recent.Remove(node);
+                    break;
                 }
-                return _query.ScoreDoc(segment, doc, _matched);
+                entry ??= new Entry(argument);
+                _recent.AddFirst(entry);
+                if (_recent.Count > Capacity) _recent.RemoveLast();
             }
+            lock (entry)
+            {
+                entry.Query ??= compile();
+                return entry.Query.ScoreDoc(segment, doc, entry.Matched);
+            }
+        }
+
+        private sealed class Entry(string argument)
+        {
+            public string Argument { get; } = argument;
+            public Relevo.Search.Structured.StructuredQuery? Query { get; set; }
+            public Dictionary<int, Relevo.Search.Structured.MatchList> Matched { get; } = [];
         }
     }
 }

@@ -121,7 +121,9 @@ internal sealed class ShardedTarget : ISearchTarget
                 version = answered;
                 continue;
             }
-            Version = answered;
+            // the hits a sort returns are this version's; without a sort the pipeline's hits stay those of the version
+            // they were read at, and their documents are fetched there (facets of a newer commit beside them)
+            if (sortField is not null) Version = answered;
             long count = 0;
             foreach (var r in results) count += r.Count;
             Dictionary<string, IReadOnlyList<(string Value, long Count)>>? counted = null;
@@ -275,6 +277,7 @@ internal sealed class ShardedTarget : ISearchTarget
             // the statistics of every (field, term) the stage scores: a tree's fields, bm25(fields=…)'s, else the terms
             global = await GlobalAsync(KeysOf(retriever, query), cancellation).ConfigureAwait(false);
             if (retriever is Bm25Stage && query.Structured is { } node) structured = node.ToString();
+            if (structured is { Length: 0 }) return new float[hits.Count]; // every clause analysed to nothing: no document matches
         }
         var argument = System.Text.Json.JsonSerializer.Serialize(new ScoreRequest(retriever.Text, terms, weights, request.Vector, global) { Structured = structured });
         var answers = await FetchAsync(ScoreRequest.Operation, argument, hits, cancellation).ConfigureAwait(false);
@@ -286,6 +289,7 @@ internal sealed class ShardedTarget : ISearchTarget
     public async ValueTask<Explanation?[]> ExplainAsync(RetrieverStage stage, Query query, IReadOnlyList<Hit> hits, CancellationToken cancellation)
     {
         var (terms, weights) = query.ToArrays();
+        if (stage is Bm25Stage && query.Structured is { } tree && tree.ToString().Length == 0) return new Explanation?[hits.Count];
         var global = await GlobalAsync(KeysOf(stage, query), cancellation).ConfigureAwait(false);
         var request = new ExplainRequest(stage.Text, terms, weights, global)
         {

@@ -76,7 +76,7 @@ public class TypedFieldsCliTests
         File.WriteAllText(tmp["schema.json"], """{"abstract": "text"}""");
         var r = CliRunner.Run(["index", "--corpus", corpus, "--index", tmp["idx"], "--schema", tmp["schema.json"], "--positions"]);
         Assert.True(r.ExitCode == 0, r.Stderr);
-        Assert.Contains("abstract (text)", r.Stdout);
+        Assert.Contains("text fields: title, text, abstract", r.Stdout);
 
         r = CliRunner.Run(["search", "--index", tmp["idx"], "--query", "abstract:\"boundary layer\"", "-k", "20", "--json"]);
         Assert.True(r.ExitCode == 0, r.Stderr);

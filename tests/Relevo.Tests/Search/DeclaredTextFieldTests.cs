@@ -315,6 +315,10 @@ public class DeclaredTextFieldTests(ITestOutputHelper output)
         File.WriteAllText(schema, "{\"" + new string('k', Relevo.Index.Values.Schema.MaxTextFieldName + 1) + "\": \"text\"}");
         using var again = IndexWriter.Open(tmp["other"], Options);
         Assert.Contains("at most", Assert.Throws<RelevoException>(() => again.DeclareSchema(schema)).Message);
+        File.WriteAllText(schema, "{\"" + new string('ж', 20) + "\": \"text\"}"); // 20 characters, 120 in file names
+        Assert.Contains("at most", Assert.Throws<RelevoException>(() => again.DeclareSchema(schema)).Message);
+        File.WriteAllText(schema, """{"contents": "text"}""");
+        Assert.Contains("'contents' names the concatenated title and text", Assert.Throws<RelevoException>(() => again.DeclareSchema(schema)).Message);
     }
 
     /// <summary>A sharded index scores a declared text field as one index does: each shard writes its postings, and the

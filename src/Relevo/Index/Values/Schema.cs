@@ -132,8 +132,10 @@ internal sealed class Schema
                 if (ft != FieldType.Text) throw new RelevoException($"{where}: title and text are always text");
                 continue;
             }
-            if (ft == FieldType.Text && (p.Name.Length > MaxTextFieldName || p.Name.Length == 0))
-                throw new RelevoException($"{where}: a text field's name is at most {MaxTextFieldName} characters (it names the field's files)");
+            if (p.Name == "contents")
+                throw new RelevoException($"{where}: 'contents' names the concatenated title and text, which every index has; give the key another name");
+            if (ft == FieldType.Text && (p.Name.Length == 0 || p.Name.Length > MaxTextFieldName || Fields.TextFields.FileToken(p.Name).Length > 2 * MaxTextFieldName))
+                throw new RelevoException($"{where}: a text field's name is at most {MaxTextFieldName} characters, fewer outside a-z and 0-9 (it names the field's files)");
             Add(p.Name, ft, where);
         }
     }

@@ -31,6 +31,7 @@ internal sealed class MatchSet
         {
             // the tree matched exhaustively, segment by segment (no top k: every match counts)
             var structured = new Structured.StructuredQuery(reader, node, new Bm25Parameters(), null);
+            using var scope = SearchCancellation.Enter(cancellation); // the tree's matching checks it as it goes
             for (int s = 0; s < bits.Length; s++)
             {
                 cancellation.ThrowIfCancellationRequested();
@@ -56,6 +57,7 @@ internal sealed class MatchSet
                 cursor = seg.Postings(ord, cursor);
                 for (int block = 0; block < cursor.BlockCount; block++)
                 {
+                    if ((block & 63) == 63) cancellation.ThrowIfCancellationRequested();
                     cursor.ReadBlock(block);
                     var docs = cursor.Docs;
                     for (int i = 0; i < cursor.BlockLength; i++)
