@@ -33,4 +33,28 @@ internal static class TestIndexes
         }
         return IndexReader.Open(dir);
     }
+
+    /// <summary>The same corpus as one index in <paramref name="single"/> and as a sharded one in
+    /// <paramref name="sharded"/>, each with field postings and positions, a schema file declared first when given.</summary>
+    public static (SearchIndex Single, SearchIndex Sharded) SingleAndSharded(string corpus, string single, string sharded, int shards = 3,
+        string? schema = null)
+    {
+        var both = new List<SearchIndex>();
+        foreach (var (dir, count) in new[] { (single, (int?)null), (sharded, shards) })
+        {
+            using (var w = SearchIndex.OpenWriter(dir, new WriterOptions { Shards = count }))
+            {
+                if (schema is not null) w.ForEachIndexWriter((iw, _) => iw.DeclareSchema(schema));
+                w.AddCorpus(corpus);
+                w.Commit();
+                var writers = new List<IndexWriter>();
+                w.ForEachIndexWriter((iw, _) => writers.Add(iw));
+                Relevo.Index.Fields.FieldIndexer.Build(writers);
+                Relevo.Index.Positions.PositionsIndexer.Build(writers);
+                w.Commit();
+            }
+            both.Add(SearchIndex.Open(dir));
+        }
+        return (both[0], both[1]);
+    }
 }

@@ -330,24 +330,9 @@ public class DeclaredTextFieldTests(ITestOutputHelper output)
         using var tmp = new TempDir();
         var (corpus, _) = Split(ds.CorpusPath, tmp.Path, take: 2000);
         string schema = SchemaFile(tmp.Path);
-        var both = new List<SearchIndex>();
-        foreach (var (dir, shards) in new[] { (tmp["single"], (int?)null), (tmp["sharded"], 3) })
-        {
-            using (var w = SearchIndex.OpenWriter(dir, new WriterOptions { Shards = shards }))
-            {
-                w.ForEachIndexWriter((iw, _) => iw.DeclareSchema(schema));
-                w.AddCorpus(corpus);
-                w.Commit();
-                var writers = new List<IndexWriter>();
-                w.ForEachIndexWriter((iw, _) => writers.Add(iw));
-                FieldIndexer.Build(writers);
-                PositionsIndexer.Build(writers);
-                w.Commit();
-            }
-            both.Add(SearchIndex.Open(dir));
-        }
-        using var single = both[0];
-        using var sharded = both[1];
+        var pair = TestIndexes.SingleAndSharded(corpus, tmp["single"], tmp["sharded"], schema: schema);
+        using var single = pair.Single;
+        using var sharded = pair.Sharded;
         var lucene = new SearchOptions { Syntax = QuerySyntax.Lucene };
         int compared = 0;
         foreach (var (_, text) in JsonlReader.ReadQueries(ds.QueriesPath).Take(40))

@@ -315,23 +315,9 @@ public class StructuredQueryTests(ITestOutputHelper output)
     {
         var ds = TestData.Dataset("scifact");
         using var tmp = new TempDir();
-        var both = new List<SearchIndex>();
-        foreach (var (dir, shards) in new[] { (tmp["single"], (int?)null), (tmp["sharded"], 3) })
-        {
-            using (var w = SearchIndex.OpenWriter(dir, new WriterOptions { Shards = shards }))
-            {
-                w.AddCorpus(ds.CorpusPath);
-                w.Commit();
-                var writers = new List<IndexWriter>();
-                w.ForEachIndexWriter((iw, _) => writers.Add(iw));
-                FieldIndexer.Build(writers);
-                PositionsIndexer.Build(writers);
-                w.Commit();
-            }
-            both.Add(SearchIndex.Open(dir));
-        }
-        using var single = both[0];
-        using var sharded = both[1];
+        var pair = TestIndexes.SingleAndSharded(ds.CorpusPath, tmp["single"], tmp["sharded"]);
+        using var single = pair.Single;
+        using var sharded = pair.Sharded;
         var words = JsonlReader.ReadQueries(ds.QueriesPath)
             .SelectMany(q => Regex.Matches(q.Text.ToLowerInvariant(), "[a-z]{3,}").Select(m => m.Value))
             .Where(w => w is not ("and" or "not")).Distinct().Order(StringComparer.Ordinal).ToArray();
