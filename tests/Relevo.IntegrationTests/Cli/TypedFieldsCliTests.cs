@@ -63,7 +63,8 @@ public class TypedFieldsCliTests
     }
 
     /// <summary>A key declared text with --schema is searched by name (words and phrases, with --positions) and by
-    /// bm25(fields=…), and the index prints it with its type.</summary>
+    /// bm25(fields=…), and the index prints it among the text fields; --positions-fields keeps positions of the fields
+    /// named only.</summary>
     [Fact]
     public void A_key_declared_text_is_searched_by_name()
     {
@@ -74,8 +75,17 @@ public class TypedFieldsCliTests
             ["_id"] = $"d{i}", ["title"] = $"wing {i}", ["text"] = "lift and drag", ["abstract"] = i % 4 == 0 ? "boundary layer flow" : "layer of boundary",
         })));
         File.WriteAllText(tmp["schema.json"], """{"abstract": "text"}""");
-        var r = CliRunner.Run(["index", "--corpus", corpus, "--index", tmp["idx"], "--schema", tmp["schema.json"], "--positions"]);
+        var r = CliRunner.Run(["index", "--corpus", corpus, "--index", tmp["bad"], "--schema", tmp["schema.json"], "--fields", "--positions", "--positions-fields", "abstract,body"]);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("--positions-fields: 'body' is not a text field of the index", r.Stderr);
+        // positions only where asked: the abstract and the concatenated field, not the title
+        r = CliRunner.Run(["index", "--corpus", corpus, "--index", tmp["idx"], "--schema", tmp["schema.json"], "--fields", "--positions", "--positions-fields", "abstract,contents"]);
         Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Empty(Directory.GetFiles(tmp["idx"], "*.p-title.pos"));
+        Assert.NotEmpty(Directory.GetFiles(tmp["idx"], "*.p-contents.pos"));
+        var title = CliRunner.Run(["search", "--index", tmp["idx"], "--query", "title:\"wing 4\""]);
+        Assert.NotEqual(0, title.ExitCode);
+        Assert.Contains("keeps no positions of 'title'", title.Stderr);
         Assert.Contains("text fields: title, text, abstract", r.Stdout);
 
         r = CliRunner.Run(["search", "--index", tmp["idx"], "--query", "abstract:\"boundary layer\"", "-k", "20", "--json"]);

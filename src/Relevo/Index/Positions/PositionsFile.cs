@@ -280,8 +280,22 @@ internal static class PositionsIndexer
 
     /// <summary>Positions for every segment of the writers that lacks them: the concatenated field, and every text field
     /// the segment has postings of (title and text after --fields, keys declared text). The caller commits.</summary>
-    public static (int Written, int Current) Build(IReadOnlyList<IndexWriter> writers, Action<double, long>? progress = null, CancellationToken cancellation = default)
+    /// <param name="only">Only these fields ("contents" for the concatenated one); null: every text field. A name no
+    /// segment has postings of is refused (naming the fields there are).</param>
+    public static (int Written, int Current) Build(IReadOnlyList<IndexWriter> writers, Action<double, long>? progress = null, CancellationToken cancellation = default,
+        IReadOnlyCollection<string>? only = null)
     {
+        if (only is not null)
+        {
+            var known = new SortedSet<string>(StringComparer.Ordinal) { "contents" };
+            foreach (var w in writers)
+                foreach (var (entry, _) in w.Segments())
+                    foreach (var c in entry.Components)
+                        if (c.Component == TextFields.Component) known.Add(c.Key);
+            foreach (var f in only)
+                if (!known.Contains(f))
+                    throw new RelevoException($"--positions-fields: '{f}' is not a text field of the index (it has {string.Join(", ", known)}; title and text need --fields)");
+        }
         var (written, current, _) = FieldIndexer.ForEachSegment(writers, (w, entry, reader) =>
         {
             bool wrote = false;
@@ -289,6 +303,7 @@ internal static class PositionsIndexer
             foreach (var c in entry.Components) if (c.Component == TextFields.Component) fields.Add(c.Key);
             foreach (var field in fields)
             {
+                if (only is not null && !only.Contains(field)) continue;
                 if (entry.Component(PositionsFile.Component, field) is not null) continue;
                 w.AddComponentData(entry.Name, Write(w.Directory, entry.Name, field, reader, w.Analyzer, cancellation));
                 wrote = true;
