@@ -159,6 +159,17 @@ internal sealed class ShardedWriter(string root, IReadOnlyList<IShardService> sh
                     if (prepared[i].Changes != Interlocked.Read(ref _sent[i]))
                         throw new RelevoException($"commit aborted: shard {i} applied {prepared[i].Changes} of the {Interlocked.Read(ref _sent[i])} changes " +
                                                   "sent to it since the last commit (its host restarted?); nothing was committed — send the changes again");
+                // every shard holds the types the coordinator decided (a host that restarted before it got a document of
+                // the batch would have lost them and typed a key on its own)
+                if (_schema?.ToManifest() is { } decided)
+                    for (int i = 0; i < prepared.Length; i++)
+                        foreach (var (field, type) in decided)
+                        {
+                            string? had = prepared[i].Commit.Schema?.GetValueOrDefault(field);
+                            if (had != type)
+                                throw new RelevoException($"commit aborted: shard {i} has field {field} as {had ?? "nothing"}, not {type} " +
+                                                          "(its host restarted?); nothing was committed — send the changes again");
+                        }
                 stage?.Invoke("shards-prepared");
             }
             catch

@@ -5,7 +5,8 @@ namespace Relevo.Tests.Sharding;
 /// <summary>The coordinator's writer (the one API writes and the cluster's writer grain use) types each key once for
 /// every shard: a key is typed by the first document the coordinator sees with it, whichever shard that document goes
 /// to, so a value another shard would have typed differently is refused as one index refuses it; types declared on the
-/// shards' writers before (a schema file) are kept; a rollback forgets the types the discarded documents declared.</summary>
+/// shards' writers before (a schema file) are kept; a rollback forgets the types the discarded documents declared; a
+/// commit where a shard lacks a decided type is aborted.</summary>
 public class ShardedTypingTests
 {
     private static Document Doc(string id, string fields) => new(id, "", "wing") { Fields = fields };
@@ -51,6 +52,15 @@ public class ShardedTypingTests
             await writer.AddAsync([Doc(a, """{"year": 2020}""")], replace: true);
             await writer.CommitAsync();
             foreach (var h in hosts) Assert.Equal("integer", (await h.SchemaAsync(ShardVersion.Latest)).Schema!["year"]);
+
+            // a shard that lost the coordinator's declarations (its host restarted before it got a document of the
+            // batch) makes the commit fail rather than publish shards that disagree
+            await writer.AddAsync([Doc("w1", """{"weight": 1.5}""")], replace: false);
+            int other = (ShardRouter.ShardOf("w1", 3) + 1) % 3;
+            await hosts[other].AbortAsync();
+            var lost = await Assert.ThrowsAsync<RelevoException>(() => writer.CommitAsync());
+            Assert.Contains($"shard {other} has field weight as nothing, not float", lost.Message);
+            await writer.RollbackAsync();
         }
         finally
         {
