@@ -134,6 +134,39 @@ public class StructuredQueryTests(ITestOutputHelper output)
     /// are searched by MaxScore over the conjunction of their required terms, with excluded clauses and a filter
     /// skipped: the same documents and scores as matching the tree exhaustively, at k 1, 3, 10, 100 and 1000, with
     /// deletions.</summary>
+    /// <summary>The pruned conjunction passes over a stretch whose block maxima cannot beat the k-th score and resumes
+    /// at the first document after it: built so that this document is the best of all (the block before it holds only
+    /// weak matches, the one after it starts with the strongest), the top 1 is that document, as exhaustive matching
+    /// finds. (Resuming one document late gives another: mutation-checked.)</summary>
+    [Fact]
+    public void The_block_skip_resumes_at_the_next_document()
+    {
+        using var tmp = new TempDir();
+        using (var w = IndexWriter.Open(tmp.Path, new IndexWriterOptions { Analyzer = "lowercase" }))
+        {
+            // every document has 12 words, so every length norm is equal and the score grows with the tf of "alpha"
+            string Doc(int alpha) => string.Join(' ', Enumerable.Repeat("alpha", alpha).Concat(["beta"]).Concat(Enumerable.Repeat("filler", 11 - alpha)));
+            for (int d = 0; d < 600; d++)
+                w.Add(new Document($"d{d}", "", Doc(d == 0 ? 5 : d == 256 ? 9 : d == 400 ? 7 : 1)));
+            w.Commit();
+        }
+        using var reader = IndexReader.Open(tmp.Path);
+        foreach (var text in new[] { "+alpha +beta", "+beta +alpha" })
+        {
+            var query = new StructuredQuery(reader, PipelineQuery.Read(text, QuerySyntax.Lucene, reader.AnalyzerInstance).Structured!, new Bm25Parameters());
+            Assert.True(query.CanPrune, text);
+            foreach (int k in new[] { 1, 2, 3 })
+            {
+                query.Pruned = false;
+                var exhaustive = query.Search(k);
+                query.Pruned = true;
+                var pruned = query.Search(k);
+                Assert.Equal("d256", exhaustive[0].Id);
+                Assert.Equal(exhaustive.Select(h => (h.Id, h.Score)), pruned.Select(h => (h.Id, h.Score)));
+            }
+        }
+    }
+
     [Theory]
     [InlineData("cranfield")]
     [InlineData("scifact")]
