@@ -107,7 +107,7 @@ public sealed class SearchIndex : IDisposable
         if (options.Facets is { Count: > 0 } || options.Sort is not null)
         {
             var (field, descending) = ParseSort(options.Sort);
-            var terms0 = RetrieverStage.TermsOf(PipelineQuery.Read(query, options.Syntax, context.Analyzer, target.LocalReader?.Schema), context);
+            var terms0 = RetrieverStage.TermsOf(PipelineQuery.Read(query, options.Syntax, context.Analyzer, context.QuerySchema), context);
             matched = await target.MatchAsync(terms0, options.Filter, options.Facets, options.FacetSize, field, descending, k, cancellation).ConfigureAwait(false);
             if (field is not null) ranking = Ranking.Retrieved($"sort({field}:{(descending ? "desc" : "asc")})", matched.Sorted!, null);
         }

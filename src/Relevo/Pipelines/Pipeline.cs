@@ -22,7 +22,13 @@ internal sealed class Pipeline
     {
         if (string.IsNullOrWhiteSpace(queryText)) throw new RelevoException("empty query");
         if (k < 1) throw new RelevoException("k must be at least 1");
-        var query = PipelineQuery.Read(queryText, syntax, context.Analyzer, context.Target.LocalReader?.Schema);
+        var query = PipelineQuery.Read(queryText, syntax, context.Analyzer, context.QuerySchema);
+        if (context.QuerySchema is null && query.Structured is { } tree && Search.Structured.StructuredQuery.NamesOtherFields(tree))
+        {
+            // a sharded index: whether a field is text or typed is the shards' schema's to say (read only for such queries)
+            context.QuerySchema = Index.Values.Schema.FromManifest(await context.Target.SchemaAsync(context.Cancellation).ConfigureAwait(false));
+            query = PipelineQuery.Read(queryText, syntax, context.Analyzer, context.QuerySchema);
+        }
         if (!string.IsNullOrWhiteSpace(filter))
         {
             Search.Filters.DocFilter.Parse(filter);

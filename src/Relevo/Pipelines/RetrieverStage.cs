@@ -77,7 +77,7 @@ public abstract class RetrieverStage : Stage
 
     /// <summary>The weighted terms of the current query: those feedback set, else the text's analysed terms.</summary>
     internal static Query TermsOf(PipelineQuery q, StageContext context) =>
-        q.Terms ?? (q.Structured is { } node ? Relevo.Search.Structured.StructuredQuery.TermsOf(node, context.Analyzer, context.Target.LocalReader?.Schema)
+        q.Terms ?? (q.Structured is { } node ? Relevo.Search.Structured.StructuredQuery.TermsOf(node, context.Analyzer, context.QuerySchema)
             : Query.Parse(q.Text, context.Analyzer));
 }
 

@@ -70,6 +70,17 @@ public sealed class StageContext
 
     internal ISearchTarget Target { get; }
 
+    /// <summary>The schema a query is read with (which fielded clauses are text): a local commit's own; on a sharded
+    /// index the shards' (read when a query names a field other than title and text, <see cref="Pipeline.ExecuteAsync"/>),
+    /// else null (title and text only).</summary>
+    internal Relevo.Index.Values.Schema? QuerySchema
+    {
+        get => _querySchema ?? Target.LocalReader?.Schema;
+        set => _querySchema = value;
+    }
+
+    private Relevo.Index.Values.Schema? _querySchema;
+
     internal Analyzer Analyzer => Target.Analyzer;
 
     /// <summary>Cancelled when the client leaves or the request's time budget runs out; long stages check it.</summary>

@@ -321,8 +321,8 @@ public class DeclaredTextFieldTests(ITestOutputHelper output)
         Assert.Contains("'contents' names the concatenated title and text", Assert.Throws<RelevoException>(() => again.DeclareSchema(schema)).Message);
     }
 
-    /// <summary>A sharded index scores a declared text field as one index does: each shard writes its postings, and the
-    /// coordinator gathers the field's collection-wide statistics.</summary>
+    /// <summary>A sharded index scores a declared text field as one index does: each shard writes its postings, the
+    /// coordinator gathers the field's collection-wide statistics, and it reads the query with the shards' schema.</summary>
     [Fact]
     public async Task A_sharded_index_scores_a_declared_text_field_as_one_index()
     {
@@ -352,6 +352,14 @@ public class DeclaredTextFieldTests(ITestOutputHelper output)
                 Assert.True(one.Hits.Select(h => (h.Id, h.Score)).SequenceEqual(many.Hits.Select(h => (h.Id, h.Score))), $"{pipeline}: {q}");
                 compared += one.Hits.Count;
             }
+            // the coordinator reads the query with the shards' schema: the declared field's words are in the query's
+            // bag there too (the terms shown, and what a bag-of-words retriever such as ql scores)
+            string fielded = $"abstract:({string.Join(' ', words)}) lang:en";
+            var bag1 = await single.SearchAsync(fielded, "ql", 20, lucene);
+            var bag2 = await sharded.SearchAsync(fielded, "ql", 20, lucene);
+            Assert.NotEmpty(bag1.QueryTerms);
+            Assert.Equal(bag1.QueryTerms, bag2.QueryTerms);
+            Assert.Equal(bag1.Hits.Select(h => (h.Id, h.Score)), bag2.Hits.Select(h => (h.Id, h.Score)));
         }
         output.WriteLine($"{compared} ranks compared");
         Assert.True(compared > 500);

@@ -268,6 +268,17 @@ internal sealed class StructuredQuery
 
     private IEnumerable<string> AllFields() => [DefaultField, .. TextFields.NamesOf(_reader.Schema)];
 
+    /// <summary>Whether a query's tree names a field other than the concatenated one, title and text (a typed field, or
+    /// a key that may be declared text).</summary>
+    internal static bool NamesOtherFields(QueryNode node) => node switch
+    {
+        TermNode t => t.Field is not (null or DefaultField or "title" or "text"),
+        PhraseNode p => p.Field is not (null or DefaultField or "title" or "text"),
+        RangeNode => true,
+        BooleanNode b => b.Clauses.Any(c => NamesOtherFields(c.Node)),
+        _ => false,
+    };
+
     /// <summary>Whether a clause's field holds analysed text (the default fields, contents, title, text, a key the
     /// schema declares text); any other is a typed field, matched by value.</summary>
     internal static bool IsTextField(string? field, Relevo.Index.Values.Schema? schema = null) =>
