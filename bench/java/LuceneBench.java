@@ -67,17 +67,7 @@ public final class LuceneBench {
         // ---- queries (analysed before timing)
         List<String> qids = new ArrayList<>();
         List<Query> queries = new ArrayList<>();
-        try (BufferedReader r = open(corpusDir, "queries.jsonl")) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                if (line.isBlank()) continue;
-                Map<String, String> m = Json.parseFlat(line);
-                Query q = bagOfWords(analyzer, m.getOrDefault("text", ""));
-                if (q == null) continue;
-                qids.add(m.get("_id"));
-                queries.add(q);
-            }
-        }
+        try (BufferedReader r = open(corpusDir, "queries.jsonl")) { readBagsOfWords(r, analyzer, qids, queries); }
 
         try (DirectoryReader reader = DirectoryReader.open(FSDirectory.open(indexDir))) {
             IndexSearcher searcher = new IndexSearcher(reader);
@@ -181,18 +171,10 @@ public final class LuceneBench {
         Query rangeOrDv = new IndexOrDocValuesQuery(range, NumericDocValuesField.newSlowRangeQuery("year", 2010, 2011));
         List<String> qids = new ArrayList<>();
         List<Query> plain = new ArrayList<>(), filtered = new ArrayList<>(), filteredDv = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(queriesFile, StandardCharsets.UTF_8)) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                if (line.isBlank()) continue;
-                Map<String, String> m = Json.parseFlat(line);
-                Query q = bagOfWords(analyzer, m.getOrDefault("text", ""));
-                if (q == null) continue;
-                qids.add(m.get("_id"));
-                plain.add(q);
-                filtered.add(new BooleanQuery.Builder().add(q, BooleanClause.Occur.MUST).add(range, BooleanClause.Occur.FILTER).build());
-                filteredDv.add(new BooleanQuery.Builder().add(q, BooleanClause.Occur.MUST).add(rangeOrDv, BooleanClause.Occur.FILTER).build());
-            }
+        try (BufferedReader r = Files.newBufferedReader(queriesFile, StandardCharsets.UTF_8)) { readBagsOfWords(r, analyzer, qids, plain); }
+        for (Query q : plain) {
+            filtered.add(new BooleanQuery.Builder().add(q, BooleanClause.Occur.MUST).add(range, BooleanClause.Occur.FILTER).build());
+            filteredDv.add(new BooleanQuery.Builder().add(q, BooleanClause.Occur.MUST).add(rangeOrDv, BooleanClause.Occur.FILTER).build());
         }
         try (DirectoryReader reader = DirectoryReader.open(FSDirectory.open(indexDir))) {
             if (docs < 0) docs = reader.maxDoc();
@@ -378,6 +360,19 @@ public final class LuceneBench {
             q.add(tq, BooleanClause.Occur.SHOULD);
         }
         return q.build();
+    }
+
+    /** Reads a queries.jsonl into ids and Anserini bags of words, skipping queries that analyse to no terms. */
+    static void readBagsOfWords(BufferedReader r, Analyzer analyzer, List<String> qids, List<Query> queries) throws IOException {
+        String line;
+        while ((line = r.readLine()) != null) {
+            if (line.isBlank()) continue;
+            Map<String, String> m = Json.parseFlat(line);
+            Query q = bagOfWords(analyzer, m.getOrDefault("text", ""));
+            if (q == null) continue;
+            qids.add(m.get("_id"));
+            queries.add(q);
+        }
     }
 
     /** Per-query latency in milliseconds, one thread. */
