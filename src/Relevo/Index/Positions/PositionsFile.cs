@@ -275,6 +275,13 @@ internal static class PositionsIndexer
         return new ComponentData(PositionsFile.Component, field, [file]);
     }
 
+    /// <summary>The fields a segment can keep positions of: the concatenated one, and each text field it has postings of.</summary>
+    private static IEnumerable<string> FieldsOf(SegmentEntry entry)
+    {
+        yield return "contents";
+        foreach (var c in entry.Components) if (c.Component == TextFields.Component) yield return c.Key;
+    }
+
     private static bool HasFieldPostings(string directory, string segment, string field) =>
         File.Exists(Path.Combine(directory, TextFields.SegmentName(segment, field) + ".post"));
 
@@ -287,11 +294,9 @@ internal static class PositionsIndexer
     {
         if (only is not null)
         {
-            var known = new SortedSet<string>(StringComparer.Ordinal) { "contents" };
+            var known = new SortedSet<string>(StringComparer.Ordinal);
             foreach (var w in writers)
-                foreach (var (entry, _) in w.Segments())
-                    foreach (var c in entry.Components)
-                        if (c.Component == TextFields.Component) known.Add(c.Key);
+                foreach (var (entry, _) in w.Segments()) known.UnionWith(FieldsOf(entry));
             foreach (var f in only)
                 if (!known.Contains(f))
                     throw new RelevoException($"--positions-fields: '{f}' is not a text field of the index (it has {string.Join(", ", known)}; title and text need --fields)");
@@ -299,9 +304,7 @@ internal static class PositionsIndexer
         var (written, current, _) = FieldIndexer.ForEachSegment(writers, (w, entry, reader) =>
         {
             bool wrote = false;
-            var fields = new List<string> { "contents" };
-            foreach (var c in entry.Components) if (c.Component == TextFields.Component) fields.Add(c.Key);
-            foreach (var field in fields)
+            foreach (var field in FieldsOf(entry))
             {
                 if (only is not null && !only.Contains(field)) continue;
                 if (entry.Component(PositionsFile.Component, field) is not null) continue;

@@ -47,11 +47,6 @@ internal sealed class Schema
         get { foreach (var (f, t) in _types) if (t != FieldType.Text) yield return (f, t); }
     }
 
-    /// <summary>The declared and inferred fields other than title and text, in name order.</summary>
-    public IEnumerable<(string Field, FieldType Type)> Typed
-    {
-        get { foreach (var (f, t) in _types) yield return (f, t); }
-    }
 
     public FieldType? TypeOf(string field) => _types.TryGetValue(field, out var t) ? t : null;
 
@@ -64,9 +59,7 @@ internal sealed class Schema
     {
         if (field is "title" or "text" or "contents" || IsText(field))
             return $"'{field}' is a text field; only typed fields (keyword, integer, float, date, boolean) have values to {use} — search text in the query";
-        bool any = false;
-        foreach (var _ in Valued) { any = true; break; }
-        return any
+        return Valued.Any()
             ? $"the index has no field '{field}' (its typed fields: {string.Join(", ", Valued.Select(f => f.Field))})"
             : $"the index has no typed fields, so it has no '{field}' to {use} (index documents with other keys than title and text, or declare them with --schema)";
     }
@@ -283,22 +276,19 @@ internal sealed class Schema
     }
 
     /// <summary>A text field's value: a string as it is; a number or boolean as its JSON text (Elasticsearch coerces so).</summary>
-    public static string TextOf(JsonElement v, string field, string where) => v.ValueKind switch
+    public static string TextOf(JsonElement v, string field, string where) => ScalarText(FieldType.Text, v, field, where);
+
+    private static string ScalarText(FieldType type, JsonElement v, string field, string where) => v.ValueKind switch
     {
         JsonValueKind.String => v.GetString()!,
         JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
-        _ => throw Mismatch(FieldType.Text, v, field, where),
+        _ => throw Mismatch(type, v, field, where),
     };
 
     /// <summary>A keyword value: a string as it is; a number or boolean as its JSON text (Elasticsearch coerces so).</summary>
     public static string KeywordOf(JsonElement v, string field, string where)
     {
-        string s = v.ValueKind switch
-        {
-            JsonValueKind.String => v.GetString()!,
-            JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
-            _ => throw Mismatch(FieldType.Keyword, v, field, where),
-        };
+        string s = ScalarText(FieldType.Keyword, v, field, where);
         if (System.Text.Encoding.UTF8.GetByteCount(s) > MaxKeywordBytes)
             throw new RelevoException($"{where}: field {field}: a keyword value is longer than {MaxKeywordBytes} bytes");
         return s;
