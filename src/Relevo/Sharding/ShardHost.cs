@@ -83,13 +83,7 @@ internal sealed class ShardHost : IShardService, IDisposable
         if (IsStale(s, q.Version)) return Stale(s.Version);
         if (q.Terms.Length != q.Weights.Length) throw new RelevoException("shard query: terms and weights differ in number");
         var retriever = Retriever(q.Retriever);
-        Query? terms = null;
-        if (q.Terms.Length > 0)
-        {
-            var list = new (string, float)[q.Terms.Length];
-            for (int i = 0; i < list.Length; i++) list[i] = (q.Terms[i], q.Weights[i]);
-            terms = new Query(string.Join(' ', q.Terms), list);
-        }
+        Query? terms = q.Terms.Length > 0 ? Query.FromArrays(q.Terms, q.Weights) : null;
         var reader = s.Reader;
         if (q.K <= 0) throw new RelevoException("k must be at least 1");
         int cap = Math.Min(q.K, Math.Max(reader.MaxDoc, 1));
