@@ -24,7 +24,13 @@ internal static class CommandRegistry
             tree.AddCommand<Relevo.Cli.Commands.TreeBuildCommand>("build").WithDescription("Build (or --extend) the index's semantic tree.");
             tree.AddCommand<Relevo.Cli.Commands.TreeStatusCommand>("status").WithDescription("Show the index's tree and whether writes since made it stale.");
         });
-        config.AddCommand<Relevo.Cli.Commands.SiloCommand>("silo").WithDescription("Run one Orleans silo of a Relevo cluster over a sharded index (docs/cluster.md).");
+        config.AddCommand<Relevo.Cli.Commands.SiloCommand>("silo").WithDescription("Run one Orleans silo of a Relevo cluster: over a shared sharded folder, or with its own folder holding copies of shards (docs/cluster.md).");
+        config.AddBranch("cluster", cluster =>
+        {
+            cluster.SetDescription("Create and inspect a cluster of silos that keep their own copies of the shards.");
+            cluster.AddCommand<Relevo.Cli.Commands.ClusterCreateCommand>("create").WithDescription("Copy a sharded index onto the live silos, --replicas copies of each shard.");
+            cluster.AddCommand<Relevo.Cli.Commands.ClusterStatusCommand>("status").WithDescription("Show the cluster's version and where each shard's copies are.");
+        });
         config.AddCommand<Relevo.Cli.Commands.OptimizeCommand>("optimize").WithDescription("Merge an index's segments into one.");
         config.AddCommand<Relevo.Cli.Commands.AskCommand>("ask").WithDescription("Answer a question from an index with an LLM, citing the passages used.");
         config.AddCommand<Relevo.Cli.Commands.JudgeCommand>("judge").WithDescription("Judge the top documents of runs with an LLM (graded 0-3) and write qrels.");

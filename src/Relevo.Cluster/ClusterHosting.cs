@@ -59,26 +59,41 @@ internal static class ClusterHosting
         int siloPort, int gatewayPort, string clusterId = DefaultClusterId, IPAddress? advertise = null)
     {
         string data = Path.GetFullPath(dataDirectory);
-        if (!ShardedManifest.Exists(data))
-            throw new RelevoException($"{Path.Combine(data, ShardedManifest.FileName)}: --data must be a sharded index (create one with `relevo index --shards N`)");
+        // a sharded index every silo reads, or this silo's own folder (empty, or a node folder): a node of a cluster
+        // whose silos keep their own copies of the shards
+        string? node = ShardedManifest.Exists(data) && !NodeFolder.Exists(data) ? null : NodeFolder.OpenOrCreate(data);
         silo.UseRedisClustering(membership.RedisConnection);
         silo.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = clusterId; });
+        if (node is not null) silo.Configure<SiloOptions>(o => o.SiloName = node);
         silo.ConfigureEndpoints(advertise ?? IPAddress.Loopback, siloPort, gatewayPort, listenOnAnyHostAddress: advertise is null ? false : true);
-        ConfigureServices(silo.Services, data, registry);
+        ConfigureServices(silo.Services, data, registry, node);
         return silo;
     }
 
-    /// <summary>Services every Relevo silo needs (the test cluster calls this too).</summary>
-    public static void ConfigureServices(IServiceCollection services, string dataDirectory, ExtensionRegistry registry)
+    /// <summary>The node id of a silo's own folder, if <paramref name="dataDirectory"/> is one (or empty); null for a
+    /// sharded folder every silo reads. For the "silo ready" line.</summary>
+    public static string? NodeOf(string dataDirectory) =>
+        NodeFolder.Exists(dataDirectory) ? NodeFolder.OpenOrCreate(dataDirectory) : null;
+
+    /// <summary>Services every Relevo silo needs (the test cluster calls this too); <paramref name="node"/>: the node id
+    /// when <paramref name="dataDirectory"/> is the silo's own folder.</summary>
+    public static void ConfigureServices(IServiceCollection services, string dataDirectory, ExtensionRegistry registry, string? node = null)
     {
         services.Configure<RelevoSiloOptions>(o =>
         {
             o.DataDirectory = dataDirectory;
             o.Registry = registry;
+            o.Node = node;
         });
         AddRelevoSerialization(services);
         ConfigureFailureDetection(services);
         services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
+        services.AddPlacementDirector<NodePlacement, NodePlacementDirector>();
+        if (node is not null)
+        {
+            services.AddSingleton(new NodeState(dataDirectory, node));
+            services.AddHostedService<NodeHeartbeat>();
+        }
     }
 
     /// <summary>Configures a client of the cluster (the gateway `relevo serve --cluster` runs).</summary>
@@ -110,18 +125,28 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
     private readonly IGrainFactory _grains;
     private readonly IHost? _host;
     private readonly IClusterWriterGrain _writer;
+    private readonly ShardRoutes? _routes;
 
-    /// <param name="shardCount">From the cluster manifest (a client that can read the folder) or given.</param>
-    public OrleansShards(IGrainFactory grains, int shardCount, string analyzer, string description, IHost? host = null)
+    /// <param name="routing">From the writer grain: the shard count, and on a cluster of node silos where each
+    /// shard's copies are (null: the silos share one folder).</param>
+    public OrleansShards(IGrainFactory grains, ClusterRouting routing, string description, IHost? host = null)
     {
         _grains = grains;
         _host = host;
-        Analyzer = analyzer;
+        Analyzer = routing.Analyzer;
         Description = description;
-        var shards = new IShardService[shardCount];
-        for (int i = 0; i < shards.Length; i++) shards[i] = new GrainShard(grains.GetGrain<IShardGrain>(i));
-        Shards = shards;
         _writer = grains.GetGrain<IClusterWriterGrain>(0);
+        var shards = new IShardService[routing.Shards];
+        if (routing.Copies is not null)
+        {
+            _routes = new ShardRoutes(_writer, routing);
+            for (int i = 0; i < shards.Length; i++) shards[i] = new ReplicatedShard(grains, _routes, i);
+        }
+        else
+        {
+            for (int i = 0; i < shards.Length; i++) shards[i] = new GrainShard(grains.GetGrain<IShardGrain>(i, ShardPlacement.Shared));
+        }
+        Shards = shards;
     }
 
     public string Description { get; }
@@ -139,13 +164,22 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
     public Task<long> AddAndCommitAsync(Document[] documents) => _writer.AddAndCommit(documents);
     public Task<(bool Deleted, long Version)> DeleteAndCommitAsync(string id) => _writer.DeleteAndCommit(id);
 
-    /// <summary>The silo each shard is active on right now (activating it if needed).</summary>
+    /// <summary>The silo each shard is active on right now (activating it if needed); on a cluster of node silos, its
+    /// primary's.</summary>
     public async Task<string[]> ShardSilosAsync()
     {
         var silos = new string[Shards.Count];
-        for (int i = 0; i < silos.Length; i++) silos[i] = await _grains.GetGrain<IShardGrain>(i).Silo();
+        for (int i = 0; i < silos.Length; i++)
+            silos[i] = await _grains.GetGrain<IShardGrain>(i, _routes is null ? ShardPlacement.Shared : _routes.CopiesOf(i)[0]).Silo();
         return silos;
     }
+
+    /// <summary>The writer's routing now (version and copies), for tests and `relevo cluster status`.</summary>
+    public Task<ClusterRouting> RoutingAsync() => _writer.Routing();
+
+    public Task<string> StatusAsync() => _writer.Status();
+
+    internal IGrainFactory Grains => _grains;
 
     /// <summary>Starts an Orleans client for the cluster and returns the sharded index it serves (shard count and
     /// analyzer as the cluster's writer grain reads them from the cluster manifest). Waits up to
@@ -153,11 +187,41 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
     public static async Task<OrleansShards> ConnectAsync(Membership membership, string clusterId = ClusterHosting.DefaultClusterId,
         TimeSpan? timeout = null)
     {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        var host = await StartClientAsync(membership, clusterId, deadline).ConfigureAwait(false);
+        try
+        {
+            var grains = host.Services.GetRequiredService<IClusterClient>();
+            ClusterRouting info;
+            while (true)
+            {
+                try
+                {
+                    info = await grains.GetGrain<IClusterWriterGrain>(0).Routing().ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception e) when (DateTime.UtcNow < deadline && e is not RelevoException)
+                {
+                    await Task.Delay(500).ConfigureAwait(false);
+                }
+            }
+            return new OrleansShards(grains, info,
+                $"{info.Shards} shards{(info.Copies is { } c ? $" × {c.Max(x => x.Length)} copies" : "")} on cluster '{clusterId}' (membership redis {membership.RedisConnection})", host);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>An Orleans client of the cluster, started (retried until <paramref name="deadline"/>).</summary>
+    public static async Task<IHost> StartClientAsync(Membership membership, string clusterId, DateTime deadline)
+    {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(c => ClusterHosting.ConfigureClient(c, membership, clusterId));
         var host = builder.Build();
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         try
         {
             while (true)
@@ -165,29 +229,13 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
                 try
                 {
                     await host.StartAsync().ConfigureAwait(false);
-                    break;
+                    return host;
                 }
                 catch (Exception e) when (DateTime.UtcNow < deadline && e is not RelevoException)
                 {
                     await Task.Delay(500).ConfigureAwait(false);
                 }
             }
-            var grains = host.Services.GetRequiredService<IClusterClient>();
-            (int Shards, string Analyzer, long Version) info;
-            while (true)
-            {
-                try
-                {
-                    info = await grains.GetGrain<IClusterWriterGrain>(0).Describe().ConfigureAwait(false);
-                    break;
-                }
-                catch (Exception e) when (DateTime.UtcNow < deadline && e is not RelevoException)
-                {
-                    await Task.Delay(500).ConfigureAwait(false);
-                }
-            }
-            return new OrleansShards(grains, info.Shards, info.Analyzer,
-                $"{info.Shards} shards on cluster '{clusterId}' (membership redis {membership.RedisConnection})", host);
         }
         catch
         {

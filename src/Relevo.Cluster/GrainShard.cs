@@ -62,3 +62,103 @@ internal sealed class GrainShard(IShardGrain grain, bool retry = true) : IShardS
         _ => e.InnerException is { } inner && IsTransient(inner),
     };
 }
+
+/// <summary>Where a client sends each shard's reads on a cluster of node silos: the copies of the current version
+/// (<see cref="IClusterWriterGrain.Routing"/>), fetched again when an answer carries a newer version or every copy
+/// failed.</summary>
+internal sealed class ShardRoutes(IClusterWriterGrain writer, ClusterRouting initial)
+{
+    private volatile ClusterRouting _current = initial;
+    private int _refreshing;
+
+    public long Version => _current.Version;
+
+    public string[] CopiesOf(int shard) => _current.Copies is { } c && shard < c.Length ? c[shard] : [];
+
+    /// <summary>An answer carried <paramref name="version"/>: newer than the routing, fetch it again (in the background).</summary>
+    public void Saw(long version)
+    {
+        if (version > _current.Version) _ = RefreshAsync();
+    }
+
+    public async Task RefreshAsync()
+    {
+        if (Interlocked.Exchange(ref _refreshing, 1) == 1) return;
+        try
+        {
+            var next = await writer.Routing().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            if (next.Copies is not null && next.Version >= _current.Version) _current = next;
+        }
+        catch (Exception e) when (e is not RelevoException)
+        {
+            // the writer is moving to another silo: keep the routing we have
+        }
+        finally { Volatile.Write(ref _refreshing, 0); }
+    }
+}
+
+/// <summary>A shard of a cluster of node silos as a coordinator reads it: each read goes to one of the shard's copies
+/// (taking turns, so the copies share the load), and to the next when a copy fails, is not a copy any more, or answers
+/// from an older version than asked (a node the newest manifest has not reached yet); when every copy failed, the
+/// routing is fetched again and the read retried with back-off, up to <see cref="GrainShard.RetryFor"/>. Every copy
+/// holds the same files, so any copy's answer is the primary's. Writes go through the writer grain.</summary>
+internal sealed class ReplicatedShard(IGrainFactory grains, ShardRoutes routes, int shard) : IShardService
+{
+    private int _turn;
+
+    public Task<ShardStatistics> StatisticsAsync(long version, string[] terms) => Read(g => g.Statistics(version, terms), version, static r => r.Version);
+    public Task<ShardHits> SearchAsync(ShardRetrieval query) => Read(g => g.Search(query), query.Version, static r => r.Version);
+    public Task<Document?[]> DocumentsAsync(long version, int[] docs) => Read(g => g.Documents(version, docs), version, null);
+    public Task<Document?> DocumentAsync(long version, string id) => Read(g => g.Document(version, id), version, null);
+    public Task<ShardFetched> FetchAsync(ShardFetch fetch) => Read(g => g.Fetch(fetch), fetch.Version, static r => r.Version);
+    public Task<(long Version, int LiveDocs)> LiveDocsAsync(long version) => Read(g => g.LiveDocs(version), version, static r => r.Version);
+    public Task<ShardMatched> MatchAsync(ShardMatch request, CancellationToken cancellation) =>
+        Read(g => g.Match(request, cancellation), request.Version, static r => r.Version, cancellation);
+    public Task<(long Version, Dictionary<string, string>? Schema)> SchemaAsync(long version) => Read(g => g.Schema(version), version, static r => r.Version);
+
+    public Task AddAsync(Document[] documents, long[] ordinals, bool replace) => throw WrittenByWriter();
+    public Task<int> DeleteAsync(string[] ids) => throw WrittenByWriter();
+    public Task<Dictionary<string, string>?> DeclareTypesAsync(Dictionary<string, string> types) => throw WrittenByWriter();
+    public Task<ShardPrepared> PrepareAsync() => throw WrittenByWriter();
+    public Task AbortAsync() => throw WrittenByWriter();
+
+    private static InvalidOperationException WrittenByWriter() => new("a cluster of node silos is written through its writer grain");
+
+    private async Task<T> Read<T>(Func<IShardGrain, Task<T>> call, long version, Func<T, long>? versionOf, CancellationToken cancellation = default)
+    {
+        var deadline = DateTime.UtcNow + GrainShard.RetryFor;
+        int delayMs = 20;
+        Exception? last = null;
+        while (true)
+        {
+            var copies = routes.CopiesOf(shard);
+            int start = copies.Length == 0 ? 0 : (int)((uint)Interlocked.Increment(ref _turn) % (uint)copies.Length);
+            for (int i = 0; i < copies.Length; i++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                string node = copies[(start + i) % copies.Length];
+                try
+                {
+                    var answer = await call(grains.GetGrain<IShardGrain>(shard, node)).ConfigureAwait(false);
+                    if (versionOf is not null)
+                    {
+                        long answered = versionOf(answer);
+                        routes.Saw(answered);
+                        // a node the newest manifest has not reached yet: another copy has it
+                        if (version != ShardVersion.Latest && answered < version) continue;
+                    }
+                    return answer;
+                }
+                catch (Exception e) when (e is not RelevoException and not ArgumentException and not OperationCanceledException)
+                {
+                    last = e;
+                }
+            }
+            if (DateTime.UtcNow >= deadline)
+                throw last ?? new ShardCopyUnavailableException($"shard {shard}: no copy answered at cluster version {version}");
+            await routes.RefreshAsync().ConfigureAwait(false);
+            await Task.Delay(delayMs, cancellation).ConfigureAwait(false);
+            delayMs = Math.Min(delayMs * 2, 500);
+        }
+    }
+}

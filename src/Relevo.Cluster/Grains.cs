@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -7,10 +8,11 @@ using Relevo.Sharding;
 
 namespace Relevo.Cluster;
 
-/// <summary>One shard of the sharded index, hosted by whichever silo Orleans places it on (key: the shard number).
-/// Its state is only the opened folder, which every silo can read, so when a silo dies the next call re-activates the
-/// shard on a survivor.</summary>
-internal interface IShardGrain : IGrainWithIntegerKey
+/// <summary>One shard of the sharded index (key: the shard number). With key extension <see cref="ShardPlacement.Shared"/>
+/// it is hosted by whichever silo Orleans places it on and reads the folder every silo can read, so when a silo dies
+/// the next call re-activates the shard on a survivor. With a node id as key extension it is that node's copy of the
+/// shard, on the node's own disk, activated only on the node's silo.</summary>
+internal interface IShardGrain : IGrainWithIntegerCompoundKey
 {
     Task<ShardStatistics> Statistics(long version, string[] terms);
     Task<ShardHits> Search(ShardRetrieval query);
@@ -38,14 +40,46 @@ internal interface IClusterWriterGrain : IGrainWithIntegerKey
     Task<(bool Deleted, long Version)> DeleteAndCommit(string id);
     /// <summary>The sharded index's shard count, analyzer and current cluster-wide version (what a client needs to
     /// address the shards).</summary>
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<(int Shards, string Analyzer, long Version)> Describe();
+
+    /// <summary>Where each shard's copies are (node ids, primary first) at the current version; null copies when the
+    /// silos share one folder.</summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<ClusterRouting> Routing();
+
+    /// <summary>A node silo lives and has cluster manifest <paramref name="version"/> (every second); the writer drops,
+    /// restores and balances copies meanwhile.</summary>
+    Task Heartbeat(string node, long version);
+
+    /// <summary>`relevo cluster create`: which nodes get each shard's copies.</summary>
+    Task<string[][]> PlanCreate(int shards, int replicas);
+
+    /// <summary>`relevo cluster create`, after every copy is installed: publishes the first manifest.</summary>
+    Task<long> FinishCreate(string manifest);
+
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<string> Status();
 }
 
-/// <summary>Where the silo finds the sharded index (a folder every silo can read and write), and the extensions its
-/// shards serve retrievers and document operations with (e.g. dense retrieval).</summary>
+/// <summary>The current version and, on a cluster of node silos, each shard's copies (primary first).</summary>
+[GenerateSerializer]
+internal sealed class ClusterRouting
+{
+    [Id(0)] public long Version;
+    [Id(1)] public string[][]? Copies;
+    [Id(2)] public int Shards;
+    [Id(3)] public string Analyzer = "";
+}
+
+/// <summary>Where the silo finds the sharded index (a folder every silo can read and write, or the node's own folder),
+/// and the extensions its shards serve retrievers and document operations with (e.g. dense retrieval).</summary>
 internal sealed class RelevoSiloOptions
 {
     public string DataDirectory { get; set; } = "";
+    /// <summary>The node id when <see cref="DataDirectory"/> is this silo's own folder (node.json); null when every
+    /// silo reads one sharded folder.</summary>
+    public string? Node { get; set; }
     public ExtensionRegistry Registry { get; set; } = ExtensionRegistry.Core;
 }
 
@@ -57,10 +91,23 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
 
     private ShardHost Host => _host ?? throw new InvalidOperationException("shard grain is not active");
 
+    private string? _node;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        int shard = (int)this.GetPrimaryKeyLong();
-        _host = new ShardHost(options.Value.DataDirectory, shard, options.Value.Registry);
+        int shard = (int)this.GetPrimaryKeyLong(out string? key);
+        var o = options.Value;
+        if (key == ShardPlacement.Shared)
+        {
+            if (o.Node is not null) throw new RelevoException($"silo of node {o.Node}: its shards are copies on its own disk, not a shared folder");
+            _host = new ShardHost(o.DataDirectory, shard, o.Registry);
+        }
+        else
+        {
+            if (o.Node is null || key != o.Node) throw new ShardCopyUnavailableException($"copy of shard {shard} on node {key}: this silo is {o.Node ?? "not a node"}");
+            _node = o.Node;
+            _host = new ShardHost(o.DataDirectory, shard, o.Registry, o.Node);
+        }
         log.LogInformation("shard {Shard} activated on {Silo} from {Folder}", shard, RuntimeIdentity, _host.Folder);
         return Task.CompletedTask;
     }
@@ -85,74 +132,135 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
     public Task Add(Document[] documents, long[] ordinals, bool replace) => Task.Run(() => Host.AddAsync(documents, ordinals, replace));
     public Task<int> Delete(string[] ids) => Task.Run(() => Host.DeleteAsync(ids));
     public Task<Dictionary<string, string>?> DeclareTypes(Dictionary<string, string> types) => Task.Run(() => Host.DeclareTypesAsync(types));
-    public Task<ShardPrepared> Prepare() => Task.Run(() => Host.PrepareAsync());
+    public Task<ShardPrepared> Prepare() => Task.Run(async () =>
+    {
+        var prepared = await Host.PrepareAsync();
+        // the node holds every file of the commit it wrote (so it may be published as a copy of it)
+        if (_node is not null) ServiceProvider.GetRequiredService<NodeState>().MarkComplete(Host.Shard, prepared.Commit.Generation);
+        return prepared;
+    });
     public Task Abort() => Task.Run(() => Host.AbortAsync());
     public Task<string> Silo() => Task.FromResult(RuntimeIdentity);
 }
 
-internal sealed class ClusterWriterGrain(IOptions<RelevoSiloOptions> options, IGrainFactory grains, ILogger<ClusterWriterGrain> log)
-    : Grain, IClusterWriterGrain
+internal sealed class ClusterWriterGrain(IOptions<RelevoSiloOptions> options, IGrainFactory grains, IClusterMembershipService membership,
+    ILogger<ClusterWriterGrain> log) : Grain, IClusterWriterGrain
 {
     private ShardedWriter? _writer;
+    // a cluster of node silos (each its own folder); null when every silo reads one sharded folder
+    private ReplicatedCluster? _replicated;
+    private string[]? _primaries;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (options.Value.Node is not null)
+        {
+            _replicated = new ReplicatedCluster(grains, membership, log);
+            await _replicated.LoadAsync();
+            return;
+        }
         string root = options.Value.DataDirectory;
         var manifest = ShardedManifest.Read(root);
         var shards = new IShardService[manifest.ShardCount];
-        for (int i = 0; i < shards.Length; i++) shards[i] = new GrainShard(grains.GetGrain<IShardGrain>(i), retry: false);
+        for (int i = 0; i < shards.Length; i++) shards[i] = new GrainShard(grains.GetGrain<IShardGrain>(i, ShardPlacement.Shared), retry: false);
         _writer = new ShardedWriter(root, shards);
-        return Task.CompletedTask;
     }
 
-    private ShardedWriter Writer => _writer ?? throw new InvalidOperationException("writer grain is not active");
+    /// <summary>The writer over the shards' primaries (made again when a primary changed).</summary>
+    private ShardedWriter Writer()
+    {
+        if (_replicated is null) return _writer ?? throw new InvalidOperationException("writer grain is not active");
+        var m = _replicated.Read();
+        var primaries = m.Shards.Select((s, i) => s.Copies is { Count: > 0 } c ? c[0] : throw new RelevoException($"shard {i} has no copy")).ToArray();
+        if (_writer is null || _primaries is null || !_primaries.SequenceEqual(primaries))
+        {
+            var shards = new IShardService[primaries.Length];
+            for (int i = 0; i < shards.Length; i++) shards[i] = new GrainShard(grains.GetGrain<IShardGrain>(i, primaries[i]), retry: false);
+            _writer = new ShardedWriter(_replicated, shards);
+            _primaries = primaries;
+        }
+        return _writer;
+    }
+
+    private ShardedManifest Current() => _replicated is { } r ? r.Read() : ShardedManifest.Read(options.Value.DataDirectory);
 
     public async Task<long> AddAndCommit(Document[] documents)
     {
+        var writer = Writer();
         try
         {
-            await Writer.AddAsync(documents, replace: true);
-            long version = await Writer.CommitAsync();
+            await writer.AddAsync(documents, replace: true);
+            long version = await writer.CommitAsync();
             log.LogInformation("committed {Count} documents as cluster version {Version}", documents.Length, version);
             return version;
         }
         catch
         {
-            await TryRollback();
+            await TryRollback(writer);
             throw;
         }
     }
 
     public async Task<(bool Deleted, long Version)> DeleteAndCommit(string id)
     {
+        var writer = Writer();
         try
         {
-            int n = await Writer.DeleteAsync([id]);
+            int n = await writer.DeleteAsync([id]);
             if (n == 0)
             {
-                await Writer.RollbackAsync();
-                return (false, ShardedManifest.Read(options.Value.DataDirectory).Version);
+                await writer.RollbackAsync();
+                return (false, Current().Version);
             }
-            long version = await Writer.CommitAsync();
+            long version = await writer.CommitAsync();
             log.LogInformation("deleted {Id}, cluster version {Version}", id, version);
             return (true, version);
         }
         catch
         {
-            await TryRollback();
+            await TryRollback(writer);
             throw;
         }
     }
 
     public Task<(int Shards, string Analyzer, long Version)> Describe()
     {
-        var m = ShardedManifest.Read(options.Value.DataDirectory);
+        var m = Current();
         return Task.FromResult((m.ShardCount, m.Analyzer, m.Version));
     }
 
-    private async Task TryRollback()
+    public Task<ClusterRouting> Routing()
     {
-        try { await Writer.RollbackAsync(); }
+        var m = Current();
+        return Task.FromResult(new ClusterRouting
+        {
+            Version = m.Version, Shards = m.ShardCount, Analyzer = m.Analyzer,
+            Copies = _replicated is null ? null : m.Shards.Select(s => (s.Copies ?? []).ToArray()).ToArray(),
+        });
+    }
+
+    public async Task Heartbeat(string node, long version)
+    {
+        if (_replicated is null) return;
+        _replicated.Reported(node, version);
+        try { await _replicated.MaintainAsync(); }
+        catch (Exception e) { log.LogWarning(e, "writer: maintenance of the copies failed"); }
+    }
+
+    public Task<string[][]> PlanCreate(int shards, int replicas) =>
+        Task.FromResult((_replicated ?? throw NotNodes()).PlanCreate(shards, replicas));
+
+    public Task<long> FinishCreate(string manifest) =>
+        (_replicated ?? throw NotNodes()).FinishCreateAsync(ShardedManifest.FromJson(manifest, "relevo cluster create"));
+
+    public Task<string> Status() => Task.FromResult(_replicated?.Status() ?? $"shared folder {options.Value.DataDirectory}, version {Current().Version}");
+
+    private static RelevoException NotNodes() =>
+        new("this cluster's silos share one sharded folder (--data); `relevo cluster create` needs silos with their own empty folders");
+
+    private async Task TryRollback(ShardedWriter writer)
+    {
+        try { await writer.RollbackAsync(); }
         catch (Exception e) { log.LogWarning(e, "rolling the shards back to the last cluster-wide commit failed"); }
     }
 }

@@ -16,7 +16,7 @@ internal sealed class SiloCommand : Command<SiloCommand.Settings>
     {
         [CommandOption("--cluster <MEMBERSHIP>")][Description("Cluster membership, e.g. redis://localhost:6379 (Orleans' Redis clustering).")]
         public string Cluster { get; init; } = "";
-        [CommandOption("--data <DIR>")][Description("The sharded index (made by `relevo index --shards N`), on storage every silo can read.")]
+        [CommandOption("--data <DIR>")][Description("This silo's own folder (empty at first: the silo keeps copies of shards there, see `relevo cluster create`), or a sharded index (made by `relevo index --shards N`) on storage every silo reads.")]
         public string Data { get; init; } = "";
         [CommandOption("--port <PORT>")][DefaultValue(0)][Description("Silo-to-silo port (0: a free one).")]
         public int Port { get; init; }
@@ -30,7 +30,7 @@ internal sealed class SiloCommand : Command<SiloCommand.Settings>
         public override ValidationResult Validate()
         {
             if (Cluster.Length == 0) return ValidationResult.Error("--cluster is required (e.g. redis://localhost:6379)");
-            if (Data.Length == 0) return ValidationResult.Error("--data is required (a sharded index folder)");
+            if (Data.Length == 0) return ValidationResult.Error("--data is required (the silo's own folder, or a sharded index folder every silo reads)");
             if (Port is < 0 or > 65535 || GatewayPort is < 0 or > 65535) return ValidationResult.Error("ports must be between 0 and 65535");
             if (Advertise is not null && !IPAddress.TryParse(Advertise, out _)) return ValidationResult.Error($"--advertise: '{Advertise}' is not an IP address");
             return ValidationResult.Success();
@@ -52,7 +52,8 @@ internal sealed class SiloCommand : Command<SiloCommand.Settings>
         using var host = builder.Build();
         host.Start();
         // One line for scripts and tests to wait on.
-        Console.WriteLine($"silo ready: cluster '{settings.ClusterId}', silo port {port}, gateway port {gateway}, data {Path.GetFullPath(settings.Data)}, pid {Environment.ProcessId}");
+        string node = ClusterHosting.NodeOf(settings.Data) is { } id ? $", node {id}" : "";
+        Console.WriteLine($"silo ready: cluster '{settings.ClusterId}', silo port {port}, gateway port {gateway}, data {Path.GetFullPath(settings.Data)}{node}, pid {Environment.ProcessId}");
         host.WaitForShutdown();
         return 0;
     }

@@ -31,12 +31,20 @@ internal sealed class ShardHost : IShardService, IDisposable
 
     public int Shard { get; }
     public string Folder { get; }
+    // on a node of a cluster whose silos keep their own copies: the node's id (it serves only versions that list it)
+    private readonly string? _node;
 
-    public ShardHost(string root, int shard, ExtensionRegistry registry)
+    /// <param name="node">The node this host runs on when <paramref name="root"/> is a node's own folder
+    /// (docs/cluster.md, "Replicas"): a version of the cluster manifest that does not list the node as a copy of
+    /// the shard is answered with <see cref="ShardCopyUnavailableException"/>, so the caller asks another copy.</param>
+    public ShardHost(string root, int shard, ExtensionRegistry registry, string? node = null)
     {
         _root = root;
         _registry = registry;
+        _node = node;
         Shard = shard;
+        if (node is not null && !ShardedManifest.Exists(root))
+            throw new ShardCopyUnavailableException($"node {node} holds no copy of shard {shard} (it has no cluster manifest yet)");
         var manifest = ShardedManifest.Read(root);
         if (shard < 0 || shard >= manifest.ShardCount)
             throw new RelevoException($"{Path.Combine(root, ShardedManifest.FileName)}: there is no shard {shard} (the index has {manifest.ShardCount})");
@@ -263,6 +271,8 @@ internal sealed class ShardHost : IShardService, IDisposable
             {
                 foreach (var s in _snapshots)
                     if (s.Version == version) return new Lease(s);
+                if (_node is not null && version > _snapshots[^1].Version)
+                    throw new ShardCopyUnavailableException($"shard {Shard}: cluster version {version} has not reached node {_node} yet (it has {_snapshots[^1].Version})");
                 // document numbers belong to one version: never answer a fetch from another
                 throw new RelevoException($"shard {Shard}: cluster version {version} is no longer open (the shard keeps the " +
                                           $"two newest, {_snapshots[0].Version}–{_snapshots[^1].Version}); search again");
@@ -289,6 +299,8 @@ internal sealed class ShardHost : IShardService, IDisposable
             _manifestStamp = stamp;
             return;
         }
+        if (_node is not null && manifest.Shards[Shard].Copies is { } copies && !copies.Contains(_node))
+            throw new ShardCopyUnavailableException($"node {_node} holds no copy of shard {Shard} at cluster version {manifest.Version}");
         var commit = manifest.Shards[Shard].Commit;
         var snapshot = new Snapshot(manifest.Version, IndexReader.Open(Folder, commit));
         _snapshots.Add(snapshot);
@@ -360,7 +372,7 @@ internal sealed class ShardHost : IShardService, IDisposable
         var cluster = ShardedManifest.Read(_root);
         for (int i = 0; i < cluster.Shards.Count; i++)
         {
-            if (i == Shard) continue;
+            if (i == Shard || !Directory.Exists(Path.Combine(_root, cluster.Shards[i].Folder))) continue; // a node holds some shards only
             if (SegmentEntry.CommonComponents(cluster.Shards[i].Commit.Segments.Where(e => !e.IsEmptied)) is { Count: > 0 } all)
                 return (Path.Combine(_root, cluster.Shards[i].Folder), all);
         }
@@ -413,6 +425,13 @@ internal sealed class ShardHost : IShardService, IDisposable
     /// names if the shard's own latest commit is a prepared one that never became cluster-wide.</summary>
     private IndexWriter Writer()
     {
+        if (_writer is not null && _node is not null && _changes == 0 && _pending.Count == 0
+            && _writer.LastCommit.Generation != ShardedManifest.Read(_root).Shards[Shard].Commit.Generation)
+        {
+            // a node's copy that stopped being primary and was copied to since: start from what its folder holds now
+            _writer.Dispose();
+            _writer = null;
+        }
         if (_writer is not null) return _writer;
         var writer = IndexWriter.Open(Folder, new IndexWriterOptions
         {

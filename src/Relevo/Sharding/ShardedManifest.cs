@@ -4,7 +4,14 @@ namespace Relevo.Sharding;
 
 /// <summary>One shard as a cluster-wide commit records it: its folder (relative to the sharded index) and the exact
 /// shard commit readers must open.</summary>
-internal sealed record ShardSnapshot(string Folder, Manifest Commit);
+internal sealed record ShardSnapshot(string Folder, Manifest Commit)
+{
+    /// <summary>On a cluster whose silos keep their own copies (<see cref="ShardedManifest.Replicas"/> &gt; 0): the nodes
+    /// that hold this commit of the shard, every file of it, primary first (writes go there). Null when the silos share
+    /// one folder.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Copies { get; init; }
+}
 
 /// <summary>The file that makes a sharded index: <c>cluster.json</c> in its root, naming every shard folder and,
 /// for each, the shard commit that belongs to this cluster-wide version. Readers open each shard at exactly that
@@ -14,6 +21,20 @@ internal sealed record ShardedManifest(int Format, long Version, string Analyzer
 {
     /// <summary>The ordinal the next added document gets (see <see cref="ShardHits.Ordinals"/>).</summary>
     public long NextOrdinal { get; init; }
+
+    /// <summary>How many copies of each shard a cluster of silos with their own disks keeps (primary included); 0 for
+    /// a sharded index in one folder (every silo reads it).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public int Replicas { get; init; }
+
+    /// <summary>With <see cref="Replicas"/>: how many copies of every changed shard must hold a commit before it is
+    /// acknowledged; 0: every in-sync copy, and at least min(2, <see cref="Replicas"/>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public int Acks { get; init; }
+
+    /// <summary>The copies every changed shard needs for a commit to be acknowledged.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int RequiredCopies => Acks > 0 ? Acks : Math.Min(2, Replicas);
 
     public const string FileName = "cluster.json";
     public const int CurrentFormat = 1;
@@ -41,6 +62,18 @@ internal sealed record ShardedManifest(int Format, long Version, string Analyzer
         var shards = new List<ShardSnapshot>(m.Shards.Count);
         foreach (var s in m.Shards) shards.Add(s with { Commit = s.Commit.Upgrade(path) });
         return m with { Shards = shards };
+    }
+
+    /// <summary>The manifest as the JSON a node of a cluster receives (the body of its <c>cluster.json</c>).</summary>
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, Index.Formats.ChecksummedJson.Options);
+
+    /// <summary>A manifest sent as <see cref="ToJson"/>; <paramref name="from"/> names the sender for errors.</summary>
+    public static ShardedManifest FromJson(string json, string from)
+    {
+        var m = System.Text.Json.JsonSerializer.Deserialize<ShardedManifest>(json, Index.Formats.ChecksummedJson.Options);
+        if (m?.Shards is null || m.Shards.Count == 0 || m.Analyzer is null || m.Routing is null)
+            throw new RelevoException($"{from}: not a cluster manifest");
+        return m;
     }
 
     /// <summary>Atomically makes this the sharded index's current cluster-wide commit.</summary>

@@ -51,11 +51,14 @@ internal static class ShardedFolders
 /// the cluster manifest naming all those commits replaces the old one atomically. If a shard fails, or reports fewer
 /// changes than were sent to it (its host restarted and lost them), every shard returns to the commit the cluster
 /// manifest still names and the commit fails: readers never see part of a batch. One writer per sharded index.</summary>
-internal sealed class ShardedWriter(string root, IReadOnlyList<IShardService> shards)
+internal sealed class ShardedWriter(IClusterManifestStore store, IReadOnlyList<IShardService> shards)
 {
     private readonly long[] _sent = new long[shards.Count];
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private long _nextOrdinal = ShardedManifest.Read(root).NextOrdinal;
+    private long _nextOrdinal = store.Read().NextOrdinal;
+
+    /// <summary>A writer of the sharded index in the folder <paramref name="root"/> (its <c>cluster.json</c>).</summary>
+    public ShardedWriter(string root, IReadOnlyList<IShardService> shards) : this(new FolderManifestStore(root), shards) { }
 
     public int ShardCount => shards.Count;
 
@@ -148,9 +151,9 @@ internal sealed class ShardedWriter(string root, IReadOnlyList<IShardService> sh
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            var current = ShardedManifest.Read(root);
+            var current = store.Read();
             if (current.ShardCount != shards.Count)
-                throw new RelevoException($"{Path.Combine(root, ShardedManifest.FileName)}: {current.ShardCount} shards, but the writer has {shards.Count}");
+                throw new RelevoException($"{store.Where}: {current.ShardCount} shards, but the writer has {shards.Count}");
             ShardPrepared[] prepared;
             try
             {
@@ -180,9 +183,19 @@ internal sealed class ShardedWriter(string root, IReadOnlyList<IShardService> sh
             var snapshots = new List<ShardSnapshot>(shards.Count);
             for (int i = 0; i < prepared.Length; i++) snapshots.Add(current.Shards[i] with { Commit = prepared[i].Commit });
             var next = current with { Version = current.Version + 1, Shards = snapshots, NextOrdinal = _nextOrdinal };
-            next.Commit(root, stage);
+            long version;
+            try
+            {
+                version = await store.PublishAsync(next, stage).ConfigureAwait(false);
+            }
+            catch (Exception) when (store.Read().Version == current.Version)
+            {
+                // nothing was published: every shard returns to the commit the manifest still names
+                await AbortAllAsync().ConfigureAwait(false);
+                throw;
+            }
             Array.Clear(_sent);
-            return next.Version;
+            return version;
         }
         finally
         {
@@ -202,7 +215,7 @@ internal sealed class ShardedWriter(string root, IReadOnlyList<IShardService> sh
     {
         Array.Clear(_sent);
         _schema = null; // the shards forget the types the aborted changes declared
-        _nextOrdinal = ShardedManifest.Read(root).NextOrdinal;
+        _nextOrdinal = store.Read().NextOrdinal;
         var errors = new List<Exception>();
         foreach (var s in shards)
         {
@@ -211,4 +224,33 @@ internal sealed class ShardedWriter(string root, IReadOnlyList<IShardService> sh
         }
         if (errors.Count > 0) throw new AggregateException("returning the shards to the last cluster-wide commit failed", errors);
     }
+}
+
+/// <summary>Where a sharded index's cluster-wide commits live: <c>cluster.json</c> in one folder, or (a cluster whose
+/// silos keep their own copies) every node's.</summary>
+internal interface IClusterManifestStore
+{
+    /// <summary>The current cluster-wide commit.</summary>
+    ShardedManifest Read();
+
+    /// <summary>Makes <paramref name="next"/> (every shard's prepared commit) the current one and returns its version.
+    /// If it throws and <see cref="Read"/> still gives the old version, nothing was published.</summary>
+    Task<long> PublishAsync(ShardedManifest next, Action<string>? stage);
+
+    /// <summary>For messages: where the manifest is.</summary>
+    string Where { get; }
+}
+
+/// <summary>The cluster manifest in a folder every process serving the index reads.</summary>
+internal sealed class FolderManifestStore(string root) : IClusterManifestStore
+{
+    public ShardedManifest Read() => ShardedManifest.Read(root);
+
+    public Task<long> PublishAsync(ShardedManifest next, Action<string>? stage)
+    {
+        next.Commit(root, stage);
+        return Task.FromResult(next.Version);
+    }
+
+    public string Where => Path.Combine(root, ShardedManifest.FileName);
 }

@@ -28,7 +28,7 @@ public sealed class OrleansClusterTests(ITestOutputHelper output)
     /// <summary>The cluster's sharded index as a client sees it (what RelevoCluster.ConnectAsync returns).</summary>
     private static (SearchIndex Index, OrleansShards Shards) Connect(InProcessTestCluster cluster)
     {
-        var shards = new OrleansShards(cluster.Client, 4, "english", "test cluster");
+        var shards = new OrleansShards(cluster.Client, new ClusterRouting { Shards = 4, Analyzer = "english" }, "test cluster");
         return (new SearchIndex(new ShardedIndexSource(shards), ExtensionRegistry.Create(Extensions)), shards);
     }
 

@@ -1,0 +1,148 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Relevo.Index.Formats;
+using Relevo.Sharding;
+
+namespace Relevo.Cluster;
+
+/// <summary>A silo's own data folder in a cluster whose silos keep their own copies of the shards (docs/cluster.md,
+/// "Replicas on each silo's disk"): <c>node.json</c> (the node's id, made when the folder is first used), the node's
+/// copy of the cluster manifest (<c>cluster.json</c>, every version the cluster published while the node was in it)
+/// and one folder per shard it holds a copy of (<c>shard-000</c> …). A wiped folder is a new node.</summary>
+internal static class NodeFolder
+{
+    public const string FileName = "node.json";
+    private const string Kind = "relevo node";
+
+    private sealed record Identity(string Kind, string Id);
+
+    public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
+
+    /// <summary>The node id of <paramref name="directory"/>, creating the folder and a new id when it is missing or
+    /// empty. A folder holding anything else is refused (nothing in it is touched).</summary>
+    public static string OpenOrCreate(string directory)
+    {
+        string path = Path.Combine(directory, FileName);
+        if (File.Exists(path))
+        {
+            var id = ChecksummedJson.Read<Identity>(path);
+            if (id.Kind != Kind || string.IsNullOrEmpty(id.Id)) throw new CorruptIndexException(path, "not a Relevo node identity");
+            return id.Id;
+        }
+        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).FirstOrDefault() is { } first)
+            throw new RelevoException($"{directory}: --data must be an empty folder, a node folder (node.json) or a sharded index " +
+                                      $"(cluster.json); found '{Path.GetFileName(first)}'");
+        Directory.CreateDirectory(directory);
+        string node = "n" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
+        ChecksummedJson.Write(directory, FileName, new Identity(Kind, node), null, "node-");
+        return node;
+    }
+}
+
+/// <summary>What a node silo knows of its own copies: for each shard, the commits whose every file it holds (copied, or
+/// written as primary), so that it accepts a cluster manifest naming it as a copy only of a commit it can serve. The
+/// commits its own <c>cluster.json</c> names for it count (it accepted them); anything copied since this process started
+/// is remembered in memory (a restarted node copies again what it lacks, which is only what changed).</summary>
+internal sealed class NodeState
+{
+    private readonly Dictionary<int, List<long>> _complete = [];
+    private readonly Dictionary<int, SemaphoreSlim> _locks = [];
+    private readonly object _gate = new();
+
+    public string Id { get; }
+    public string Root { get; }
+
+    /// <summary>The version of the node's cluster manifest (-1: none yet).</summary>
+    public long Version { get; private set; } = -1;
+
+    public NodeState(string root, string id)
+    {
+        Root = root;
+        Id = id;
+        if (!ShardedManifest.Exists(root)) return;
+        var m = ShardedManifest.Read(root);
+        Version = m.Version;
+        for (int s = 0; s < m.ShardCount; s++)
+            if (m.Shards[s].Copies?.Contains(id) == true) MarkComplete(s, m.Shards[s].Commit.Generation);
+    }
+
+    public string Folder(int shard) => Path.Combine(Root, ShardedManifest.FolderName(shard));
+
+    public void MarkComplete(int shard, long generation)
+    {
+        lock (_gate)
+        {
+            if (!_complete.TryGetValue(shard, out var list)) _complete[shard] = list = [];
+            if (!list.Contains(generation)) list.Add(generation);
+            if (list.Count > 8) list.RemoveAt(0);
+        }
+    }
+
+    public bool IsComplete(int shard, long generation)
+    {
+        lock (_gate) return _complete.TryGetValue(shard, out var list) && list.Contains(generation);
+    }
+
+    /// <summary>One copy into a shard folder at a time.</summary>
+    public SemaphoreSlim ShardLock(int shard)
+    {
+        lock (_gate)
+        {
+            if (!_locks.TryGetValue(shard, out var l)) _locks[shard] = l = new SemaphoreSlim(1, 1);
+            return l;
+        }
+    }
+
+    /// <summary>The commit of <paramref name="shard"/> the node's manifest names (what it may be serving), or null.</summary>
+    public Relevo.Index.Manifest? PublishedCommit(int shard)
+    {
+        if (!ShardedManifest.Exists(Root)) return null;
+        var m = ShardedManifest.Read(Root);
+        return shard < m.ShardCount ? m.Shards[shard].Commit : null;
+    }
+
+    /// <summary>Makes <paramref name="next"/> the node's cluster manifest if it is newer than the node's and names the
+    /// node only as a copy of commits it holds; returns the shards it refused for (empty: accepted) or null when its
+    /// own version is not older.</summary>
+    public int[]? TryPublish(ShardedManifest next)
+    {
+        lock (_gate)
+        {
+            if (next.Version <= Version) return null;
+            var incomplete = new List<int>();
+            for (int s = 0; s < next.ShardCount; s++)
+                if (next.Shards[s].Copies?.Contains(Id) == true
+                    && !(_complete.TryGetValue(s, out var list) && list.Contains(next.Shards[s].Commit.Generation)))
+                    incomplete.Add(s);
+            if (incomplete.Count > 0) return [.. incomplete];
+            next.Commit(Root);
+            Version = next.Version;
+            return [];
+        }
+    }
+}
+
+/// <summary>Every second, tells the cluster's writer grain that this node lives and which manifest version it has; the
+/// writer then promotes, re-replicates and balances copies (<see cref="ReplicatedCluster"/>). Keeps the writer active
+/// after the silo that hosted it died.</summary>
+internal sealed class NodeHeartbeat(IGrainFactory grains, NodeState node, ILogger<NodeHeartbeat> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stopping)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(1), stopping).ConfigureAwait(false);
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await grains.GetGrain<IClusterWriterGrain>(0).Heartbeat(node.Id, node.Version).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!stopping.IsCancellationRequested)
+            {
+                log.LogDebug(e, "heartbeat of node {Node} failed", node.Id);
+            }
+            try { await Task.Delay(TimeSpan.FromSeconds(1), stopping).ConfigureAwait(false); }
+            catch (OperationCanceledException) { break; }
+        }
+    }
+}
