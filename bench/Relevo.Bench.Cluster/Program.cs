@@ -10,22 +10,25 @@ using Relevo.Search;
 using Relevo.Sharding;
 
 // Scatter-gather overhead and throughput of a sharded index: one index in process, the same documents in N shards in
-// process (statistics round trip + merge, no network), and served by 1 and by 3 `relevo silo` processes on loopback
-// (Orleans, Redis membership). docs/benchmarks.md has the results and the command.
+// process (statistics round trip + merge, no network), served by 1 and by 3 `relevo silo` processes on loopback over
+// one shared folder, and by 3 silos that each keep copies in their own folder (N shards × 2 copies; reads spread over
+// the copies) (Orleans, Redis membership). docs/benchmarks.md has the results and the command.
 //
 //   dotnet run -c Release --project bench/Relevo.Bench.Cluster -- --dataset ../shared/datasets/scifact [--shards 4]
-//     [--k 10] [--clients 8] [--seconds 10] [--rounds 2] [--work /tmp/rbc]
+//     [--k 10] [--clients 1,8,32] [--seconds 10] [--rounds 2] [--work /tmp/rbc] [--setups all|replicated]
 //
 // --work: the indexes are built there once (in "single" and "sharded") and reused. The harness deletes only folders it
 // recorded as its own there (in .relevo-bench-cluster); a "single" or "sharded" it did not make stops it.
 
 var opts = Options.Parse(args);
 string dataset = opts.Get("dataset", Path.Combine("..", "shared", "datasets", "scifact"));
-int shards = opts.Int("shards", 4), k = opts.Int("k", 10), clients = opts.Int("clients", 8), seconds = opts.Int("seconds", 10), rounds = opts.Int("rounds", 2);
+int shards = opts.Int("shards", 4), k = opts.Int("k", 10), seconds = opts.Int("seconds", 10), rounds = opts.Int("rounds", 2);
+int[] clientCounts = opts.Get("clients", "1,8,32").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+bool onlyReplicated = opts.Get("setups", "all") == "replicated";
 string work = opts.Get("work", Path.Combine(Path.GetTempPath(), "relevo-bench-cluster"));
 var data = BeirDataset.FromFolder(dataset);
 Console.WriteLine($"cluster bench: {Environment.ProcessorCount} cores, .NET {Environment.Version}; {data.Name}, {shards} shards, k={k}, " +
-                  $"{clients} clients for throughput; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+                  $"{string.Join("/", clientCounts)} clients for throughput; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
 
 string single = Path.Combine(work, "single"), sharded = Path.Combine(work, "sharded");
 if (!Manifest.Exists(single) || !ShardedManifest.Exists(sharded) || ShardedManifest.Read(sharded).ShardCount != shards)
@@ -61,21 +64,25 @@ void Measure(string name, Func<Query, Task<int>> search)
         }
     var sorted = best.Order().ToArray();
     double mean = best.Average(), p50 = sorted[sorted.Length / 2], p99 = sorted[(int)(sorted.Length * 0.99)];
-    // throughput: `clients` concurrent loops over the queries for `seconds`
-    long done = 0;
-    var stop = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
-    var sw = Stopwatch.StartNew();
-    var loops = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+    // throughput: n concurrent loops over the queries for `seconds`, for each n of --clients
+    var qps = new List<string>();
+    foreach (int clients in clientCounts)
     {
-        for (int i = c; DateTime.UtcNow < stop; i++)
+        long done = 0;
+        var stop = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
+        var sw = Stopwatch.StartNew();
+        var loops = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
-            await search(queries[i % queries.Count]);
-            Interlocked.Increment(ref done);
-        }
-    })).ToArray();
-    Task.WaitAll(loops);
-    double qps = done / sw.Elapsed.TotalSeconds;
-    string row = string.Create(CultureInfo.InvariantCulture, $"| {name} | {mean:F3} | {p50:F3} | {p99:F3} | {qps:N0} |");
+            for (int i = c; DateTime.UtcNow < stop; i++)
+            {
+                await search(queries[i % queries.Count]);
+                Interlocked.Increment(ref done);
+            }
+        })).ToArray();
+        Task.WaitAll(loops);
+        qps.Add((done / sw.Elapsed.TotalSeconds).ToString("N0", CultureInfo.InvariantCulture));
+    }
+    string row = string.Create(CultureInfo.InvariantCulture, $"| {name} | {mean:F3} | {p50:F3} | {p99:F3} | {string.Join(" | ", qps)} |");
     Console.WriteLine(row);
     rows.Add(row);
 }
@@ -91,9 +98,9 @@ Func<Query, Task<int>> Sharded(IReadOnlyList<IShardService> shardServices, strin
         .RetrieveAsync(bm25Stage, new RetrievalRequest(q), k, CancellationToken.None).ConfigureAwait(false)).Length;
 }
 
-Console.WriteLine("| setup | mean ms | p50 ms | p99 ms | QPS |");
-Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
-Measure("one index, in process", q => Task.FromResult(bm25.Search(q, k).Count));
+Console.WriteLine($"| setup | mean ms | p50 ms | p99 ms | {string.Join(" | ", clientCounts.Select(c => $"QPS ({c} client{(c > 1 ? "s" : "")})"))} |");
+Console.WriteLine($"| --- | ---: | ---: | ---: | {string.Join(" | ", clientCounts.Select(_ => "---:"))} |");
+if (!onlyReplicated) Measure("one index, in process", q => Task.FromResult(bm25.Search(q, k).Count));
 {
     var hosts = ShardedFolders.OpenLocal(sharded, ExtensionRegistry.Core);
     try
@@ -108,7 +115,7 @@ Measure("one index, in process", q => Task.FromResult(bm25.Search(q, k).Count));
 string relevoDll = Path.Combine(AppContext.BaseDirectory, "relevo.dll");
 using (var redis = RedisServerProcess.Start())
 {
-    foreach (int silos in new[] { 1, 3 })
+    foreach (int silos in onlyReplicated ? Array.Empty<int>() : [1, 3])
     {
         string clusterId = $"bench-{silos}-{Guid.NewGuid():N}"[..20];
         var processes = new List<SiloProcess>();
@@ -116,12 +123,31 @@ using (var redis = RedisServerProcess.Start())
         {
             for (int i = 0; i < silos; i++) processes.Add(SiloProcess.Start(relevoDll, redis.Membership, sharded, clusterId));
             using var index = await OrleansShards.ConnectAsync(Relevo.Cluster.Membership.Parse(redis.Membership), clusterId);
-            Measure($"{shards} shards on {silos} silo{(silos > 1 ? "s" : "")} (Orleans, loopback)", Sharded(index.Shards, index.Analyzer));
+            Measure($"{shards} shards on {silos} silo{(silos > 1 ? "s" : "")}, one shared folder (Orleans, loopback)", Sharded(index.Shards, index.Analyzer));
             Console.WriteLine($"  placement: {string.Join(", ", await index.ShardSilosAsync())}");
         }
         finally
         {
             foreach (var p in processes) p.Dispose();
+        }
+    }
+    // three silos, each with its own folder (made here, removed after), holding shards × 2 copies
+    {
+        string clusterId = $"bench-r-{Guid.NewGuid():N}"[..20];
+        string nodes = Path.Combine(Path.GetTempPath(), "relevo-bench-nodes-" + Guid.NewGuid().ToString("N")[..8]);
+        var processes = new List<SiloProcess>();
+        try
+        {
+            for (int i = 0; i < 3; i++) processes.Add(SiloProcess.Start(relevoDll, redis.Membership, Path.Combine(nodes, $"silo{i}"), clusterId));
+            await ClusterAdmin.WithClusterAsync(redis.Membership, clusterId, TimeSpan.FromSeconds(60), g => ClusterAdmin.CreateAsync(g, sharded, 2, 0));
+            using var index = await OrleansShards.ConnectAsync(Relevo.Cluster.Membership.Parse(redis.Membership), clusterId);
+            Measure($"{shards} shards × 2 copies on 3 silos, each its own folder (Orleans, loopback)", Sharded(index.Shards, index.Analyzer));
+            Console.WriteLine($"  {(await index.StatusAsync()).Replace("\n", "\n  ")}");
+        }
+        finally
+        {
+            foreach (var p in processes) p.Dispose();
+            if (Directory.Exists(nodes)) Directory.Delete(nodes, recursive: true); // made above
         }
     }
 }

@@ -110,6 +110,16 @@ internal sealed class SiloProcess : IDisposable
     /// <summary>Whether a grain's silo identity (e.g. S127.0.0.1:34567:123456) is this process.</summary>
     public bool Hosts(string siloIdentity) => siloIdentity.Contains($":{SiloPort}:", StringComparison.Ordinal);
 
+    /// <summary>The node id the silo printed (a silo with its own folder), or null.</summary>
+    public string? Node
+    {
+        get
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(Log, @"^silo ready: .*, node (n[0-9a-f]+),", System.Text.RegularExpressions.RegexOptions.Multiline);
+            return m.Success ? m.Groups[1].Value : null;
+        }
+    }
+
     /// <summary>What the silo printed so far.</summary>
     public string Log { get { lock (_log) return _log.ToString(); } }
 
