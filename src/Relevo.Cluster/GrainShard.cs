@@ -105,6 +105,9 @@ internal sealed class ShardRoutes(IClusterWriterGrain writer, ClusterRouting ini
 internal sealed class ReplicatedShard(IGrainFactory grains, ShardRoutes routes, int shard) : IShardService
 {
     private int _turn;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IShardGrain> _copies = new(StringComparer.Ordinal);
+
+    private IShardGrain Copy(string node) => _copies.GetOrAdd(node, static (n, s) => s.Grains.GetGrain<IShardGrain>(s.Shard, n), (Grains: grains, Shard: shard));
 
     public Task<ShardStatistics> StatisticsAsync(long version, string[] terms) => Read(g => g.Statistics(version, terms), version, static r => r.Version);
     public Task<ShardHits> SearchAsync(ShardRetrieval query) => Read(g => g.Search(query), query.Version, static r => r.Version);
@@ -139,7 +142,7 @@ internal sealed class ReplicatedShard(IGrainFactory grains, ShardRoutes routes, 
                 string node = copies[(start + i) % copies.Length];
                 try
                 {
-                    var answer = await call(grains.GetGrain<IShardGrain>(shard, node)).ConfigureAwait(false);
+                    var answer = await call(Copy(node)).ConfigureAwait(false);
                     if (versionOf is not null)
                     {
                         long answered = versionOf(answer);

@@ -119,9 +119,11 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
         return Task.CompletedTask;
     }
 
-    // Searches run on the thread pool so that one shard serves several queries at once (the grain is reentrant and
-    // ShardHost is thread-safe); Orleans' scheduler would otherwise run them one at a time.
-    public Task<ShardStatistics> Statistics(long version, string[] terms) => Task.Run(() => Host.Statistics(version, terms));
+    // Statistics (a few dictionary lookups) run on the grain's own scheduler. Searches and everything else run on the
+    // thread pool so that one shard serves several at once (the grain is reentrant and ShardHost is thread-safe);
+    // Orleans' scheduler would otherwise run them one at a time. Running searches inline too was measured and not
+    // clearly faster on 2 shared cores (docs/benchmarks.md, "Scale-out"), and it would serialize a shard's searches.
+    public Task<ShardStatistics> Statistics(long version, string[] terms) => Task.FromResult(Host.Statistics(version, terms));
     public Task<ShardHits> Search(ShardRetrieval query) => Task.Run(() => Host.Search(query));
     public Task<Document?[]> Documents(long version, int[] docs) => Task.Run(() => Host.DocumentsAsync(version, docs));
     public Task<Document?> Document(long version, string id) => Task.Run(() => Host.DocumentAsync(version, id));

@@ -116,8 +116,25 @@ internal sealed class NodeState
                     && !(_complete.TryGetValue(s, out var list) && list.Contains(next.Shards[s].Commit.Generation)))
                     incomplete.Add(s);
             if (incomplete.Count > 0) return [.. incomplete];
+            var previous = ShardedManifest.Exists(Root) ? ShardedManifest.Read(Root) : null;
             next.Commit(Root);
             Version = next.Version;
+            // a copy moved elsewhere: once neither this version nor the one before lists the node (reads that started on
+            // the one before have it still), its files go
+            for (int s = 0; s < next.ShardCount; s++)
+            {
+                bool listed = next.Shards[s].Copies?.Contains(Id) == true
+                              || (previous is not null && s < previous.ShardCount && previous.Shards[s].Copies?.Contains(Id) == true);
+                if (!listed && Directory.Exists(Folder(s)))
+                {
+                    try
+                    {
+                        ShardCopy.Remove(Folder(s));
+                        _complete.Remove(s);
+                    }
+                    catch (IOException) { } // tried again at the next version
+                }
+            }
             return [];
         }
     }

@@ -141,6 +141,23 @@ internal static class ShardCopy
         }
     }
 
+    /// <summary>Removes a copy this node no longer holds: the index's files, its ordinals, manifest, marker and lock,
+    /// then the folder if nothing else is left in it (anything else stays).</summary>
+    public static void Remove(string folder)
+    {
+        if (!Directory.Exists(folder)) return;
+        foreach (var path in Directory.EnumerateFiles(folder))
+        {
+            string name = Path.GetFileName(path);
+            if (IndexFolder.IsOwnedFile(name) || ShardOrdinals.IsOrdinalsFile(name) || name == Manifest.FileName
+                || name == IndexWriter.LockFileName || name == IndexFolder.MarkerFileName)
+            {
+                try { File.Delete(path); } catch (IOException) { }
+            }
+        }
+        if (!Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
+    }
+
     /// <summary>Completes a copy: checks that every file is there at its length, makes them durable, and writes the
     /// commit as the folder's own (the shard's manifest, atomically) so that a writer opened here later (a promoted
     /// copy) starts from it.</summary>
