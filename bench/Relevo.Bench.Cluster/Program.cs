@@ -8,6 +8,7 @@ using Relevo.Index;
 using Relevo.Pipelines;
 using Relevo.Search;
 using Relevo.Sharding;
+using Microsoft.Extensions.DependencyInjection;
 
 // Scatter-gather overhead and throughput of a sharded index: one index in process, the same documents in N shards in
 // process (statistics round trip + merge, no network), served by 1 and by 3 `relevo silo` processes on loopback over
@@ -142,6 +143,33 @@ using (var redis = RedisServerProcess.Start())
             await ClusterAdmin.WithClusterAsync(redis.Membership, clusterId, TimeSpan.FromSeconds(60), g => ClusterAdmin.CreateAsync(g, sharded, 2, 0));
             using var index = await OrleansShards.ConnectAsync(Relevo.Cluster.Membership.Parse(redis.Membership), clusterId);
             Measure($"{shards} shards × 2 copies on 3 silos, each its own folder (Orleans, loopback)", Sharded(index.Shards, index.Analyzer));
+            Console.WriteLine($"  {(await index.StatusAsync()).Replace("\n", "\n  ")}");
+        }
+        finally
+        {
+            foreach (var p in processes) p.Dispose();
+            if (Directory.Exists(nodes)) Directory.Delete(nodes, recursive: true); // made above
+        }
+    }
+    // the same, but this process is the third silo (as `relevo serve --cluster … --silo-data DIR` runs): its calls go
+    // straight to the silos hosting the shards, not through a gateway silo
+    {
+        string clusterId = $"bench-j-{Guid.NewGuid():N}"[..20];
+        string nodes = Path.Combine(Path.GetTempPath(), "relevo-bench-nodes-" + Guid.NewGuid().ToString("N")[..8]);
+        var processes = new List<SiloProcess>();
+        try
+        {
+            for (int i = 0; i < 2; i++) processes.Add(SiloProcess.Start(relevoDll, redis.Membership, Path.Combine(nodes, $"silo{i}"), clusterId));
+            var membership = Relevo.Cluster.Membership.Parse(redis.Membership);
+            var host = await OrleansShards.StartSiloAsync(membership, Path.Combine(nodes, "silo2"), ExtensionRegistry.Core, clusterId);
+            var grains = host.Services.GetRequiredService<IGrainFactory>();
+            for (var deadline = DateTime.UtcNow.AddSeconds(60); ; await Task.Delay(500))
+            {
+                try { await ClusterAdmin.CreateAsync(grains, sharded, 2, 0); break; }
+                catch (RelevoException e) when (e.Message.Contains("are live", StringComparison.Ordinal) && DateTime.UtcNow < deadline) { } // silos still joining
+            }
+            using var index = await OrleansShards.OpenAsync(host, clusterId, DateTime.UtcNow.AddSeconds(60));
+            Measure($"{shards} shards × 2 copies on 3 silos, each its own folder, this process one of them (Orleans, loopback)", Sharded(index.Shards, index.Analyzer));
             Console.WriteLine($"  {(await index.StatusAsync()).Replace("\n", "\n  ")}");
         }
         finally

@@ -10,4 +10,10 @@ internal static class ClusterConnector
         IReadOnlyList<IRelevoExtension>? extensions = null) =>
         RelevoCluster.ConnectAsync(membership, new SearchIndexOptions { Extensions = extensions ?? CliIndex.Extensions() }, clusterId,
             TimeSpan.FromSeconds(timeoutSeconds)).GetAwaiter().GetResult();
+
+    /// <summary>Joins the cluster as a silo with its own folder <paramref name="siloData"/> (`relevo serve --cluster … --silo-data DIR`).</summary>
+    public static SearchIndex Join(string membership, string siloData, string clusterId = ClusterHosting.DefaultClusterId, int timeoutSeconds = 30,
+        IReadOnlyList<IRelevoExtension>? extensions = null) =>
+        RelevoCluster.JoinAsync(membership, siloData, new SearchIndexOptions { Extensions = extensions ?? CliIndex.Extensions() }, clusterId,
+            TimeSpan.FromSeconds(timeoutSeconds)).GetAwaiter().GetResult();
 }

@@ -51,8 +51,13 @@ internal static class ClusterHosting
 
     /// <summary>Relevo's shard messages go through Orleans' generated serializers (ShardSerialization.cs); the
     /// converters register themselves, so this only makes sure the serializer sees this assembly.</summary>
-    public static void AddRelevoSerialization(IServiceCollection services) =>
+    public static void AddRelevoSerialization(IServiceCollection services)
+    {
         services.AddSerializer(b => b.AddAssembly(typeof(ShardHitsConverter).Assembly));
+        // Relevo's own errors keep their type across processes (Orleans otherwise sends an unknown exception type as a
+        // codec failure), so that a caller tells a bad request (not retried) from a failed copy (asked elsewhere)
+        services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Relevo"));
+    }
 
     /// <summary>Configures a silo that serves the sharded index in <paramref name="dataDirectory"/>.</summary>
     public static ISiloBuilder ConfigureSilo(ISiloBuilder silo, Membership membership, string dataDirectory, ExtensionRegistry registry,
@@ -215,6 +220,71 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
         }
     }
 
+    /// <summary>Starts a silo in this process, with <paramref name="dataDirectory"/> as its own folder (a node: it may be
+    /// given copies of shards like any other), and returns the cluster's sharded index as this silo sees it. Its calls
+    /// go straight to the silos hosting the shards (and to its own copies in process), where a client's go through a
+    /// gateway silo that forwards them: one hop less per call (docs/benchmarks.md, "Scale-out").</summary>
+    public static async Task<OrleansShards> JoinAsync(Membership membership, string dataDirectory, ExtensionRegistry registry,
+        string clusterId = ClusterHosting.DefaultClusterId, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        var host = await StartSiloAsync(membership, dataDirectory, registry, clusterId).ConfigureAwait(false);
+        try
+        {
+            return await OpenAsync(host, clusterId, deadline).ConfigureAwait(false);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A silo in this process with <paramref name="dataDirectory"/> as its own folder, started.</summary>
+    public static async Task<IHost> StartSiloAsync(Membership membership, string dataDirectory, ExtensionRegistry registry, string clusterId)
+    {
+        string data = Path.GetFullPath(dataDirectory);
+        if (ShardedManifest.Exists(data) && !NodeFolder.Exists(data))
+            throw new RelevoException($"{data}: a sharded folder; a process that joins the cluster as a silo needs its own folder (empty at first)");
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Relevo", LogLevel.Information);
+        builder.UseOrleans(silo => ClusterHosting.ConfigureSilo(silo, membership, data, registry, ClusterHosting.FreePort(), ClusterHosting.FreePort(), clusterId));
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync().ConfigureAwait(false);
+            return host;
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The cluster's sharded index as the silo <paramref name="host"/> (in this process) sees it, once the
+    /// writer answers (until <paramref name="deadline"/>); disposing it stops the silo.</summary>
+    public static async Task<OrleansShards> OpenAsync(IHost host, string clusterId, DateTime deadline)
+    {
+        var grains = host.Services.GetRequiredService<IGrainFactory>();
+        ClusterRouting info;
+        while (true)
+        {
+            try
+            {
+                info = await grains.GetGrain<IClusterWriterGrain>(0).Routing().ConfigureAwait(false);
+                break;
+            }
+            catch (Exception e) when (DateTime.UtcNow < deadline && e is not RelevoException)
+            {
+                await Task.Delay(500).ConfigureAwait(false);
+            }
+        }
+        return new OrleansShards(grains, info,
+            $"{info.Shards} shards{(info.Copies is { } c ? $" × {c.Max(x => x.Length)} copies" : "")} on cluster '{clusterId}', served from a silo in this process", host);
+    }
+
     /// <summary>An Orleans client of the cluster, started (retried until <paramref name="deadline"/>).</summary>
     public static async Task<IHost> StartClientAsync(Membership membership, string clusterId, DateTime deadline)
     {
@@ -275,6 +345,28 @@ public static class RelevoCluster
             throw new RelevoException($"--cluster {membership}: no Relevo cluster '{clusterId}' answered within {wait.TotalSeconds:0} s ({e.GetType().Name}: {reason})", e);
         }
         var registry = ExtensionRegistry.Create((options ?? new SearchIndexOptions()).Extensions);
+        return new SearchIndex(new ShardedIndexSource(shards), registry);
+    }
+
+    /// <summary>Like <see cref="ConnectAsync"/>, but this process joins the cluster as a silo with its own folder
+    /// <paramref name="dataDirectory"/> (a node, which may hold copies of shards), so that its searches reach the shards
+    /// without a gateway hop. The cluster's silos must keep their own folders (`relevo cluster create`).</summary>
+    public static async Task<SearchIndex> JoinAsync(string membership, string dataDirectory, SearchIndexOptions? options = null,
+        string clusterId = "relevo", TimeSpan? timeout = null)
+    {
+        var parsed = Membership.Parse(membership);
+        var wait = timeout ?? TimeSpan.FromSeconds(30);
+        var registry = ExtensionRegistry.Create((options ?? new SearchIndexOptions()).Extensions);
+        OrleansShards shards;
+        try
+        {
+            shards = await OrleansShards.JoinAsync(parsed, dataDirectory, registry, clusterId, wait).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not RelevoException)
+        {
+            string reason = e.Message.Split('\n')[0].Trim();
+            throw new RelevoException($"--cluster {membership}: could not join cluster '{clusterId}' within {wait.TotalSeconds:0} s ({e.GetType().Name}: {reason})", e);
+        }
         return new SearchIndex(new ShardedIndexSource(shards), registry);
     }
 }

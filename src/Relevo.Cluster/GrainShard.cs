@@ -112,7 +112,9 @@ internal sealed class ReplicatedShard(IGrainFactory grains, ShardRoutes routes, 
     public Task<ShardStatistics> StatisticsAsync(long version, string[] terms) => Read(g => g.Statistics(version, terms), version, static r => r.Version);
     public Task<ShardHits> SearchAsync(ShardRetrieval query) => Read(g => g.Search(query), query.Version, static r => r.Version);
     public Task<Document?[]> DocumentsAsync(long version, int[] docs) => Read(g => g.Documents(version, docs), version, null);
-    public Task<Document?> DocumentAsync(long version, string id) => Read(g => g.Document(version, id), version, null);
+    // at "latest", at least the routing's version: a copy the newest manifest has not reached refuses it
+    public Task<Document?> DocumentAsync(long version, string id) =>
+        Read(g => g.Document(version == ShardVersion.Latest ? routes.Version : version, id), version, null);
     public Task<ShardFetched> FetchAsync(ShardFetch fetch) => Read(g => g.Fetch(fetch), fetch.Version, static r => r.Version);
     public Task<(long Version, int LiveDocs)> LiveDocsAsync(long version) => Read(g => g.LiveDocs(version), version, static r => r.Version);
     public Task<ShardMatched> MatchAsync(ShardMatch request, CancellationToken cancellation) =>

@@ -36,6 +36,9 @@ internal interface IShardGrain : IGrainWithIntegerCompoundKey
 /// as one cluster-wide version. Calls are serialized (not reentrant).</summary>
 internal interface IClusterWriterGrain : IGrainWithIntegerKey
 {
+    // (the cluster's 5 s call timeout holds here: a longer one would keep a client waiting that long on a writer whose
+    // silo died; a commit that takes longer is reported as failed to the client although it may land — adds replace
+    // by id, so sending it again is safe)
     Task<long> AddAndCommit(Document[] documents);
     Task<(bool Deleted, long Version)> DeleteAndCommit(string id);
     /// <summary>The sharded index's shard count, analyzer and current cluster-wide version (what a client needs to
@@ -138,7 +141,7 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
     {
         var prepared = await Host.PrepareAsync();
         // the node holds every file of the commit it wrote (so it may be published as a copy of it)
-        if (_node is not null) ServiceProvider.GetRequiredService<NodeState>().MarkComplete(Host.Shard, prepared.Commit.Generation);
+        if (_node is not null) ServiceProvider.GetRequiredService<NodeState>().MarkComplete(Host.Shard, prepared.Commit);
         return prepared;
     });
     public Task Abort() => Task.Run(() => Host.AbortAsync());

@@ -46,7 +46,9 @@ internal static class NodeFolder
 /// is remembered in memory (a restarted node copies again what it lacks, which is only what changed).</summary>
 internal sealed class NodeState
 {
-    private readonly Dictionary<int, List<long>> _complete = [];
+    // per shard, the commits (by a hash of their manifest: a generation number alone can be reused after an aborted
+    // commit and a failover) whose every file the node holds
+    private readonly Dictionary<int, List<ulong>> _complete = [];
     private readonly Dictionary<int, SemaphoreSlim> _locks = [];
     private readonly object _gate = new();
 
@@ -64,24 +66,30 @@ internal sealed class NodeState
         var m = ShardedManifest.Read(root);
         Version = m.Version;
         for (int s = 0; s < m.ShardCount; s++)
-            if (m.Shards[s].Copies?.Contains(id) == true) MarkComplete(s, m.Shards[s].Commit.Generation);
+            if (m.Shards[s].Copies?.Contains(id) == true) MarkComplete(s, m.Shards[s].Commit);
     }
 
     public string Folder(int shard) => Path.Combine(Root, ShardedManifest.FolderName(shard));
 
-    public void MarkComplete(int shard, long generation)
+    /// <summary>What identifies a commit among a shard's: a hash of its manifest (segments, deletions, components).</summary>
+    public static ulong KeyOf(Relevo.Index.Manifest commit) =>
+        System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(commit, ChecksummedJson.Options));
+
+    public void MarkComplete(int shard, Relevo.Index.Manifest commit)
     {
+        ulong key = KeyOf(commit);
         lock (_gate)
         {
             if (!_complete.TryGetValue(shard, out var list)) _complete[shard] = list = [];
-            if (!list.Contains(generation)) list.Add(generation);
+            if (!list.Contains(key)) list.Add(key);
             if (list.Count > 8) list.RemoveAt(0);
         }
     }
 
-    public bool IsComplete(int shard, long generation)
+    public bool IsComplete(int shard, Relevo.Index.Manifest commit)
     {
-        lock (_gate) return _complete.TryGetValue(shard, out var list) && list.Contains(generation);
+        ulong key = KeyOf(commit);
+        lock (_gate) return _complete.TryGetValue(shard, out var list) && list.Contains(key);
     }
 
     /// <summary>One copy into a shard folder at a time.</summary>
@@ -113,7 +121,7 @@ internal sealed class NodeState
             var incomplete = new List<int>();
             for (int s = 0; s < next.ShardCount; s++)
                 if (next.Shards[s].Copies?.Contains(Id) == true
-                    && !(_complete.TryGetValue(s, out var list) && list.Contains(next.Shards[s].Commit.Generation)))
+                    && !(_complete.TryGetValue(s, out var list) && list.Contains(KeyOf(next.Shards[s].Commit))))
                     incomplete.Add(s);
             if (incomplete.Count > 0) return [.. incomplete];
             var previous = ShardedManifest.Exists(Root) ? ShardedManifest.Read(Root) : null;
@@ -125,7 +133,8 @@ internal sealed class NodeState
             {
                 bool listed = next.Shards[s].Copies?.Contains(Id) == true
                               || (previous is not null && s < previous.ShardCount && previous.Shards[s].Copies?.Contains(Id) == true);
-                if (!listed && Directory.Exists(Folder(s)))
+                // (not while a copy into it runs: the writer may be about to list the node again)
+                if (!listed && Directory.Exists(Folder(s)) && ShardLock(s) is var copying && copying.Wait(0))
                 {
                     try
                     {
@@ -133,6 +142,7 @@ internal sealed class NodeState
                         _complete.Remove(s);
                     }
                     catch (IOException) { } // tried again at the next version
+                    finally { copying.Release(); }
                 }
             }
             return [];

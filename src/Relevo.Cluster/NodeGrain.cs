@@ -54,11 +54,14 @@ internal interface INodeGrain : IGrainWithStringKey
     /// <summary>The files of a commit of a shard this node holds (the source of a copy).</summary>
     Task<NodeFiles> Files(int shard, string commit);
     Task<byte[]> Read(int shard, string name, long offset, int count);
-    /// <summary>Copies a commit of a shard from <paramref name="source"/> (a node holding it) into this node.</summary>
+    /// <summary>Copies a commit of a shard from <paramref name="source"/> (a node holding it) into this node (a large
+    /// shard takes long: its own time limit, past the cluster's 5 s default; the writer waits at most a minute).</summary>
+    [ResponseTimeout("00:02:00")]
     Task Sync(int shard, string source, string commit);
     /// <summary>Receives a chunk of a file of a new cluster's shard (`relevo cluster create`).</summary>
     Task Write(int shard, string name, long offset, byte[] data);
-    /// <summary>Completes a shard received by <see cref="Write"/>.</summary>
+    /// <summary>Completes a shard received by <see cref="Write"/> (fsyncs every file).</summary>
+    [ResponseTimeout("00:05:00")]
     Task Install(int shard, NodeFiles files, string commit);
     Task<NodePublished> Publish(string manifest);
 }
@@ -93,7 +96,7 @@ internal sealed class NodeGrain(NodeState node, IGrainFactory grains, ILogger<No
         await gate.WaitAsync();
         try
         {
-            if (node.IsComplete(shard, manifest.Generation)) return;
+            if (node.IsComplete(shard, manifest)) return;
             var from = grains.GetGrain<INodeGrain>(source);
             var files = (await from.Files(shard, commit)).ToFiles();
             string folder = node.Folder(shard);
@@ -101,7 +104,7 @@ internal sealed class NodeGrain(NodeState node, IGrainFactory grains, ILogger<No
             var needed = await Task.Run(() => ShardCopy.Plan(folder, files, node.PublishedCommit(shard)));
             await ShardCopy.CopyAsync(folder, needed, (name, offset, count) => from.Read(shard, name, offset, count));
             await Task.Run(() => ShardCopy.Finish(folder, files, manifest));
-            node.MarkComplete(shard, manifest.Generation);
+            node.MarkComplete(shard, manifest);
             log.LogInformation("node {Node}: copied commit {Generation} of shard {Shard} from {Source}: {Copied} of {Files} files, {Bytes} bytes, {Ms:0} ms",
                 node.Id, manifest.Generation, shard, source, needed.Length, files.Length, needed.Sum(f => f.Length), (DateTime.UtcNow - started).TotalMilliseconds);
         }
@@ -122,10 +125,12 @@ internal sealed class NodeGrain(NodeState node, IGrainFactory grains, ILogger<No
     {
         Check(shard);
         var manifest = ParseCommit(commit);
+        var list = files.ToFiles();
+        foreach (var f in list) ShardCopy.CheckName(f.Name);
         string folder = node.Folder(shard);
         Directory.CreateDirectory(folder);
-        ShardCopy.Finish(folder, files.ToFiles(), manifest);
-        node.MarkComplete(shard, manifest.Generation);
+        ShardCopy.Finish(folder, list, manifest);
+        node.MarkComplete(shard, manifest);
     });
 
     public Task<NodePublished> Publish(string manifest) => Task.Run(() =>

@@ -53,8 +53,36 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
         if (_current is not null) log.LogInformation("writer: cluster version {Version} read from the nodes", _current.Version);
     }
 
-    /// <summary>A node said it is alive with manifest <paramref name="version"/>.</summary>
-    public void Reported(string node, long version) => _reported[node] = version;
+    /// <summary>A node said it is alive with manifest <paramref name="version"/>. A version newer than the writer's
+    /// (a node that was not live when the writer read the nodes, e.g. after the whole cluster restarted) is read and
+    /// adopted at the next maintenance round, before anything is published.</summary>
+    public void Reported(string node, long version)
+    {
+        _reported[node] = version;
+        if (version >= 0 && (_current is null || version > _current.Version)) _newer = node;
+    }
+
+    private string? _newer;
+
+    /// <summary>Adopts the newest manifest a node reported, if it is newer than the writer's.</summary>
+    private async Task AdoptNewerAsync()
+    {
+        if (_newer is not { } node) return;
+        _newer = null;
+        try
+        {
+            var r = await Node(node).Report().WaitAsync(TimeSpan.FromSeconds(5));
+            if (r.Manifest is { } json && (_current is null || r.Version > _current.Version))
+            {
+                _current = ShardedManifest.FromJson(json, $"node {r.Node}");
+                log.LogInformation("writer: adopted cluster version {Version} from node {Node}", r.Version, r.Node);
+            }
+        }
+        catch (Exception e) when (e is not RelevoException)
+        {
+            _newer ??= node; // asked again at the next round
+        }
+    }
 
     // ---------------------------------------------------------------- creation
 
@@ -88,6 +116,8 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
     /// <see cref="ShardedManifest.RequiredCopies"/>, and publishes it.</summary>
     public async Task<long> PublishAsync(ShardedManifest next, Action<string>? stage)
     {
+        if (_newer is not null)
+            throw new RelevoException("commit refused: a node reported a newer cluster manifest than the writer's; nothing was committed — send the changes again");
         var current = Read();
         var shards = next.Shards.ToList();
         var copies = new List<Task<(int Shard, string Node, Exception? Error)>>();
@@ -113,7 +143,19 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
                                           "(a silo was lost; copies are being restored); nothing was committed — send the changes again");
         }
         stage?.Invoke("replicas-synced");
-        return await PublishToNodesAsync(next with { Shards = shards });
+        long version = await PublishToNodesAsync(next with { Shards = shards });
+        // the copies that took the version (a copy that failed to is no longer listed): a changed shard held by fewer
+        // than required is visible but not acknowledged, as a write whose answer was lost
+        var published = Read();
+        for (int s = 0; s < shards.Count; s++)
+        {
+            if (shards[s].Commit.Generation == current.Shards[s].Commit.Generation) continue;
+            int have = published.Shards[s].Copies?.Count ?? 0;
+            if (have < next.RequiredCopies)
+                throw new RelevoException($"commit {version} is published, but shard {s} is held by {have} of the {next.RequiredCopies} copies required " +
+                                          "(a silo was lost while publishing): not acknowledged; check whether the changes are there, and send them again if not");
+        }
+        return version;
     }
 
     private async Task<(int, string, Exception?)> SyncAsync(int shard, string node, string source, string commit)
@@ -160,16 +202,21 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
             if (accepted) _current = next;
             bool consistent = drop.Count == 0 && ahead < next.Version;
             if (accepted && consistent) return next.Version;
-            if (attempt >= 4)
-            {
-                if (accepted) return next.Version;
-                throw new RelevoException($"cluster version {next.Version} could not be published to any node");
-            }
             var shards = next.Shards.ToList();
             foreach (var (s, n) in drop)
             {
                 var left = shards[s].Copies!.Where(x => x != n).ToList();
                 if (left.Count > 0) shards[s] = shards[s] with { Copies = left };
+            }
+            if (attempt >= 4)
+            {
+                // stands where it was taken; the copies that refused are not served from (the next round publishes again)
+                if (accepted)
+                {
+                    _current = next with { Shards = shards };
+                    return next.Version;
+                }
+                throw new RelevoException($"cluster version {next.Version} could not be published to any node");
             }
             next = next with { Version = Math.Max(next.Version, ahead) + 1, Shards = shards };
         }
@@ -181,8 +228,10 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
     /// nodes to the current manifest. At most one round every half second.</summary>
     public async Task MaintainAsync()
     {
-        if (_current is null || DateTime.UtcNow - _lastMaintenance < TimeSpan.FromMilliseconds(500)) return;
+        if (DateTime.UtcNow - _lastMaintenance < TimeSpan.FromMilliseconds(500)) return;
         _lastMaintenance = DateTime.UtcNow;
+        await AdoptNewerAsync();
+        if (_current is null) return;
         var live = LiveNodes();
         if (live.Count == 0) return;
         var current = _current;

@@ -18,6 +18,9 @@ internal abstract class ServingSettings : LlmCommandSettings
     [CommandOption("--cluster-id <ID>")][DefaultValue(Relevo.Cluster.ClusterHosting.DefaultClusterId)]
     [Description("With --cluster: the Orleans cluster id the silos were started with.")]
     public string ClusterId { get; init; } = Relevo.Cluster.ClusterHosting.DefaultClusterId;
+    [CommandOption("--silo-data <DIR>")]
+    [Description("With --cluster: also run a silo in this process with DIR as its own folder (a node; it may hold copies of shards), so that searches reach the shards without a gateway hop. For clusters whose silos keep their own folders.")]
+    public string? SiloData { get; init; }
     [CommandOption("--connect-timeout <SECONDS>")][DefaultValue(30)]
     [Description("With --cluster: how long to wait for the cluster to answer at start.")]
     public int ConnectTimeout { get; init; } = 30;
@@ -42,6 +45,7 @@ internal abstract class ServingSettings : LlmCommandSettings
             return ValidationResult.Error("--index and --cluster are mutually exclusive: serve an index folder or a cluster");
         if (Cluster is { } c && string.IsNullOrWhiteSpace(c)) return ValidationResult.Error("--cluster: the membership address is empty");
         if (IndexDir.Length == 0 && Cluster is null) return ValidationResult.Error("--index (or --cluster) is required");
+        if (SiloData is not null && Cluster is null) return ValidationResult.Error("--silo-data goes with --cluster");
         return null;
     }
 
@@ -54,7 +58,9 @@ internal abstract class ServingSettings : LlmCommandSettings
         return new ServerOptions
         {
             IndexDirectory = IndexDir,
-            Connect = Cluster is { } membership ? () => ClusterConnector.Connect(membership, ClusterId, ConnectTimeout, extensions) : null,
+            Connect = Cluster is not { } membership ? null
+                : SiloData is { } silo ? () => ClusterConnector.Join(membership, silo, ClusterId, ConnectTimeout, extensions)
+                : () => ClusterConnector.Connect(membership, ClusterId, ConnectTimeout, extensions),
             Extensions = extensions,
             RequestTimeout = TimeSpan.FromSeconds(RequestTimeout),
             AllowedPipelines = Pipelines?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),

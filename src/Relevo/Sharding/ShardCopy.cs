@@ -81,7 +81,8 @@ internal static class ShardCopy
         if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).FirstOrDefault() is { } first
             && !File.Exists(Path.Combine(folder, IndexFolder.MarkerFileName)) && !Manifest.Exists(folder))
             throw new RelevoException($"{folder}: the folder holds something other than a shard (e.g. '{Path.GetFileName(first)}'); not copying into it");
-        Directory.CreateDirectory(folder);
+        // marked before anything is copied, so that a copy cut short is still recognised as a shard's folder
+        if (!File.Exists(Path.Combine(folder, IndexFolder.MarkerFileName)) && !Manifest.Exists(folder)) IndexFolder.PrepareForWriter(folder);
         var kept = keep is null ? [] : Referenced(folder, keep);
         foreach (var path in Directory.EnumerateFiles(folder))
         {

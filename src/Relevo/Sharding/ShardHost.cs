@@ -277,6 +277,9 @@ internal sealed class ShardHost : IShardService, IDisposable
                 throw new RelevoException($"shard {Shard}: cluster version {version} is no longer open (the shard keeps the " +
                                           $"two newest, {_snapshots[0].Version}–{_snapshots[^1].Version}); search again");
             }
+            // a node's copy that the newest cluster manifest has not reached yet: another copy answers
+            if (_node is not null && version != ShardVersion.Latest && version > _snapshots[^1].Version)
+                throw new ShardCopyUnavailableException($"shard {Shard}: cluster version {version} has not reached node {_node} yet (it has {_snapshots[^1].Version})");
             return new Lease(_snapshots[^1]);
         }
     }
@@ -426,9 +429,10 @@ internal sealed class ShardHost : IShardService, IDisposable
     private IndexWriter Writer()
     {
         if (_writer is not null && _node is not null && _changes == 0 && _pending.Count == 0
-            && _writer.LastCommit.Generation != ShardedManifest.Read(_root).Shards[Shard].Commit.Generation)
+            && Manifest.Exists(Folder) && _writer.LastCommit.Generation != Manifest.Read(Folder).Generation)
         {
-            // a node's copy that stopped being primary and was copied to since: start from what its folder holds now
+            // a node's copy that stopped being primary and was copied to since (the folder's commit is not the one this
+            // writer made): start from what the folder holds now
             _writer.Dispose();
             _writer = null;
         }

@@ -21,6 +21,31 @@ public sealed class ShardSerializationTests
 
     private static T RoundTrip<T>(T value) => Orleans.Deserialize<T>(Orleans.SerializeToArray(value))!;
 
+    /// <summary>Relevo's errors cross processes as themselves (a caller does not retry a bad request, and asks another
+    /// copy when a copy is unavailable); without the namespace registered Orleans sends them as a codec failure.</summary>
+    [Fact]
+    public void RelevoErrorsKeepTheirTypeAndMessage()
+    {
+        var bad = RoundTrip<Exception>(new RelevoException("shard query: 'x' is not a retriever"));
+        Assert.IsType<RelevoException>(bad);
+        Assert.Equal("shard query: 'x' is not a retriever", bad.Message);
+        var corrupt = RoundTrip<Exception>(new Relevo.Index.Formats.CorruptIndexException("/data/x/manifest", "checksum mismatch"));
+        Assert.IsAssignableFrom<RelevoException>(corrupt);
+        var gone = RoundTrip<Exception>(new ShardCopyUnavailableException("node n1 holds no copy of shard 2"));
+        Assert.IsType<ShardCopyUnavailableException>(gone);
+        Assert.Equal("node n1 holds no copy of shard 2", gone.Message);
+
+        // the node messages the writer and the nodes exchange
+        var files = RoundTrip(NodeFiles.Of([new ShardFile("_0.post", 12), new ShardFile("ord_0", 8)]));
+        Assert.Equal([new ShardFile("_0.post", 12), new ShardFile("ord_0", 8)], files.ToFiles());
+        var routing = RoundTrip(new ClusterRouting { Version = 9, Shards = 2, Analyzer = "english", Copies = [["n1", "n2"], ["n2", "n3"]] });
+        Assert.Equal((9L, 2, "english"), (routing.Version, routing.Shards, routing.Analyzer));
+        Assert.Equal(["n2", "n3"], routing.Copies![1]);
+        var published = RoundTrip(new NodePublished { Accepted = false, Version = 4, Incomplete = [1, 3] });
+        Assert.Equal((false, 4L), (published.Accepted, published.Version));
+        Assert.Equal([1, 3], published.Incomplete);
+    }
+
     [Fact]
     public void SearchMessagesKeepEveryField()
     {
