@@ -205,7 +205,7 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
                     info = await grains.GetGrain<IClusterWriterGrain>(0).Routing().ConfigureAwait(false);
                     break;
                 }
-                catch (Exception e) when (DateTime.UtcNow < deadline && e is not RelevoException)
+                catch (Exception e) when (DateTime.UtcNow < deadline && (e is not RelevoException || e is ClusterNotCreatedException))
                 {
                     await Task.Delay(500).ConfigureAwait(false);
                 }
@@ -276,7 +276,7 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
                 info = await grains.GetGrain<IClusterWriterGrain>(0).Routing().ConfigureAwait(false);
                 break;
             }
-            catch (Exception e) when (DateTime.UtcNow < deadline && e is not RelevoException)
+            catch (Exception e) when (DateTime.UtcNow < deadline && (e is not RelevoException || e is ClusterNotCreatedException))
             {
                 await Task.Delay(500).ConfigureAwait(false);
             }

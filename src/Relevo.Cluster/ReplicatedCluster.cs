@@ -10,6 +10,10 @@ namespace Relevo.Cluster;
 /// nodes that died (the next copy becomes primary), copies shards onto live nodes until each has
 /// <see cref="ShardedManifest.Replicas"/> copies again, and moves copies onto nodes that have fewer than the rest.
 /// Used only inside the writer grain, whose calls run one at a time.</summary>
+/// <summary>The silos run, but no index was copied onto them yet (a client that waits for the cluster keeps waiting).</summary>
+internal sealed class ClusterNotCreatedException()
+    : RelevoException("the cluster holds no index yet: create one with `relevo cluster create --cluster … --from SHARDED_INDEX`");
+
 internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembershipService membership, ILogger log) : IClusterManifestStore
 {
     private ShardedManifest? _current;
@@ -18,8 +22,7 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
 
     public ShardedManifest? Current => _current;
 
-    public ShardedManifest Read() => _current
-        ?? throw new RelevoException("the cluster holds no index yet: create one with `relevo cluster create --cluster … --from SHARDED_INDEX`");
+    public ShardedManifest Read() => _current ?? throw new ClusterNotCreatedException();
 
     public string Where => "the cluster manifest";
 
