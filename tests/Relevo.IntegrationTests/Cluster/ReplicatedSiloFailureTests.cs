@@ -136,7 +136,16 @@ public sealed class ReplicatedSiloFailureTests(ITestOutputHelper output)
                     RankingComparison.AssertSame(RankingComparison.Compare(expected, actual, 10), $"{pipeline}, query {id}");
                     Assert.Equal(expected.Select(h => h.Id), actual.Select(h => h.Id));
                 }
-            output.WriteLine($"{acked.Count} writes acknowledged, {searches + data.Queries.Count + 120} searches equal to the single index's");
+            // a server that joins the cluster as a silo of its own (`relevo serve --cluster … --silo-data DIR`) ranks the same
+            using (var joined = await RelevoCluster.JoinAsync(membership, Path.Combine(nodes, "joined"), clusterId: clusterId, timeout: TimeSpan.FromSeconds(60)))
+                foreach (var (id, text) in data.Queries.Take(40))
+                {
+                    var expected = (await single.SearchAsync(text, "bm25", 10)).Hits;
+                    var actual = (await joined.SearchAsync(text, "bm25", 10)).Hits;
+                    RankingComparison.AssertSame(RankingComparison.Compare(expected, actual, 10), $"joined, query {id}");
+                    Assert.Equal(expected.Select(h => h.Id), actual.Select(h => h.Id));
+                }
+            output.WriteLine($"{acked.Count} writes acknowledged, {searches + data.Queries.Count + 160} searches equal to the single index's");
         }
         finally
         {
