@@ -83,7 +83,7 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
         }
         catch (Exception e) when (e is not RelevoException)
         {
-            _newer ??= node; // asked again at the next round
+            if (LiveNodes().Contains(node)) _newer ??= node; // asked again at the next round (a node that left is not waited for)
         }
     }
 
