@@ -134,7 +134,9 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
 
     /// <param name="routing">From the writer grain: the shard count, and on a cluster of node silos where each
     /// shard's copies are (null: the silos share one folder).</param>
-    public OrleansShards(IGrainFactory grains, ClusterRouting routing, string description, IHost? host = null)
+    /// <param name="localNode">The node of the silo this process runs (a server joined as a silo): its copies are read
+    /// first, in process.</param>
+    public OrleansShards(IGrainFactory grains, ClusterRouting routing, string description, IHost? host = null, string? localNode = null)
     {
         _grains = grains;
         _host = host;
@@ -145,7 +147,7 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
         if (routing.Copies is not null)
         {
             _routes = new ShardRoutes(_writer, routing);
-            for (int i = 0; i < shards.Length; i++) shards[i] = new ReplicatedShard(grains, _routes, i);
+            for (int i = 0; i < shards.Length; i++) shards[i] = new ReplicatedShard(grains, _routes, i, localNode);
         }
         else
         {
@@ -196,22 +198,7 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
         var host = await StartClientAsync(membership, clusterId, deadline).ConfigureAwait(false);
         try
         {
-            var grains = host.Services.GetRequiredService<IClusterClient>();
-            ClusterRouting info;
-            while (true)
-            {
-                try
-                {
-                    info = await grains.GetGrain<IClusterWriterGrain>(0).Routing().ConfigureAwait(false);
-                    break;
-                }
-                catch (Exception e) when (DateTime.UtcNow < deadline && (e is not RelevoException || e is ClusterNotCreatedException))
-                {
-                    await Task.Delay(500).ConfigureAwait(false);
-                }
-            }
-            return new OrleansShards(grains, info,
-                $"{info.Shards} shards{(info.Copies is { } c ? $" × {c.Max(x => x.Length)} copies" : "")} on cluster '{clusterId}' (membership redis {membership.RedisConnection})", host);
+            return await OpenAsync(host, clusterId, deadline, $"membership redis {membership.RedisConnection}").ConfigureAwait(false);
         }
         catch
         {
@@ -263,9 +250,10 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
         }
     }
 
-    /// <summary>The cluster's sharded index as the silo <paramref name="host"/> (in this process) sees it, once the
-    /// writer answers (until <paramref name="deadline"/>); disposing it stops the silo.</summary>
-    public static async Task<OrleansShards> OpenAsync(IHost host, string clusterId, DateTime deadline)
+    /// <summary>The cluster's sharded index as <paramref name="host"/> (a client, or a silo in this process) sees it, once
+    /// the writer answers (until <paramref name="deadline"/>; a cluster whose index is not created yet is waited for);
+    /// disposing it stops the host. <paramref name="via"/> ends its description.</summary>
+    public static async Task<OrleansShards> OpenAsync(IHost host, string clusterId, DateTime deadline, string via = "served from a silo in this process")
     {
         var grains = host.Services.GetRequiredService<IGrainFactory>();
         ClusterRouting info;
@@ -282,7 +270,8 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
             }
         }
         return new OrleansShards(grains, info,
-            $"{info.Shards} shards{(info.Copies is { } c ? $" × {c.Max(x => x.Length)} copies" : "")} on cluster '{clusterId}', served from a silo in this process", host);
+            $"{info.Shards} shards{(info.Copies is { } c ? $" × {c.Max(x => x.Length)} copies" : "")} on cluster '{clusterId}' ({via})", host,
+            host.Services.GetService<NodeState>()?.Id);
     }
 
     /// <summary>An Orleans client of the cluster, started (retried until <paramref name="deadline"/>).</summary>

@@ -98,11 +98,12 @@ internal sealed class ShardRoutes(IClusterWriterGrain writer, ClusterRouting ini
 }
 
 /// <summary>A shard of a cluster of node silos as a coordinator reads it: each read goes to one of the shard's copies
-/// (taking turns, so the copies share the load), and to the next when a copy fails, is not a copy any more, or answers
-/// from an older version than asked (a node the newest manifest has not reached yet); when every copy failed, the
-/// routing is fetched again and the read retried with back-off, up to <see cref="GrainShard.RetryFor"/>. Every copy
-/// holds the same files, so any copy's answer is the primary's. Writes go through the writer grain.</summary>
-internal sealed class ReplicatedShard(IGrainFactory grains, ShardRoutes routes, int shard) : IShardService
+/// (its copy on the coordinator's own silo if there is one; otherwise taking turns, so the copies share the load), and
+/// to the next when a copy fails, is not a copy any more, or answers from an older version than asked (a node the
+/// newest manifest has not reached yet); when every copy failed, the routing is fetched again and the read retried with
+/// back-off, up to <see cref="GrainShard.RetryFor"/>. Every copy holds the same files, so any copy's answer is the
+/// primary's. Writes go through the writer grain.</summary>
+internal sealed class ReplicatedShard(IGrainFactory grains, ShardRoutes routes, int shard, string? localNode = null) : IShardService
 {
     private int _turn;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IShardGrain> _copies = new(StringComparer.Ordinal);
@@ -137,7 +138,9 @@ internal sealed class ReplicatedShard(IGrainFactory grains, ShardRoutes routes, 
         while (true)
         {
             var copies = routes.CopiesOf(shard);
-            int start = copies.Length == 0 ? 0 : (int)((uint)Interlocked.Increment(ref _turn) % (uint)copies.Length);
+            // a copy on this process's own silo first (no network); otherwise the copies take turns
+            int local = localNode is null ? -1 : Array.IndexOf(copies, localNode);
+            int start = local >= 0 ? local : copies.Length == 0 ? 0 : (int)((uint)Interlocked.Increment(ref _turn) % (uint)copies.Length);
             for (int i = 0; i < copies.Length; i++)
             {
                 cancellation.ThrowIfCancellationRequested();

@@ -90,6 +90,7 @@ public sealed class ReplicatedSiloFailureTests(ITestOutputHelper output)
                 // the stream goes on; the cluster drops the lost copies, promotes, and copies the shards again
                 var slowest = TimeSpan.Zero;
                 TimeSpan? restored = null;
+                int ackedBefore = acked.Count;
                 while (restored is null || clock.Elapsed - killedAt < TimeSpan.FromSeconds(3))
                 {
                     var took = await StepAsync();
@@ -100,6 +101,7 @@ public sealed class ReplicatedSiloFailureTests(ITestOutputHelper output)
                 output.WriteLine($"round {round}: two in-sync copies of every shard again {restored!.Value.TotalSeconds:F2} s after the kill; " +
                                  $"slowest step (write + 2 searches) {slowest.TotalSeconds:F2} s; {acked.Count} writes acknowledged, {searches} searches checked");
                 Assert.True(restored <= Recovery, $"recovery took {restored.Value.TotalSeconds:F1} s (bound {Recovery.TotalSeconds:F0} s)");
+                Assert.True(acked.Count > ackedBefore, "no write was acknowledged between the kill and the silo's return");
                 Assert.True(slowest <= Recovery, $"a step across the kill took {slowest.TotalSeconds:F1} s (bound {Recovery.TotalSeconds:F0} s)");
                 await AssertAcknowledgedFoundAsync(cluster, acked);
 
@@ -118,7 +120,8 @@ public sealed class ReplicatedSiloFailureTests(ITestOutputHelper output)
                 await AssertCopiesAsync(index, silos, exclude: null);
             }
             await AssertAcknowledgedFoundAsync(cluster, acked);
-            Assert.True(acked.Count >= 60, $"only {acked.Count} writes were acknowledged");
+            // every step writes one held-out document: 10 before the first kill, 10 after each return, and those during each failover
+            Assert.True(acked.Count >= 40, $"only {acked.Count} writes were acknowledged");
             // the whole query set, after all three losses
             foreach (var (id, text) in data.Queries)
             {

@@ -27,6 +27,14 @@ public sealed class ShardCopyTests : IDisposable
         return (files, needed.Length);
     }
 
+    /// <summary>Adds documents <paramref name="from"/> … and commits; the commit.</summary>
+    private static Manifest Commit(IndexWriter writer, int from, int count)
+    {
+        writer.AddRange(Enumerable.Range(from, count).Select(Doc));
+        writer.Commit();
+        return writer.LastCommit;
+    }
+
     private static string[] Top(string folder, Manifest commit, string query)
     {
         using var reader = IndexReader.Open(folder, commit);
@@ -39,19 +47,15 @@ public sealed class ShardCopyTests : IDisposable
     {
         string source = Path.Combine(_root, "primary"), target = Path.Combine(_root, "replica");
         using var writer = IndexWriter.Open(source, new IndexWriterOptions());
-        writer.AddRange(Enumerable.Range(0, 300).Select(Doc));
-        writer.Commit();
-        var first = writer.LastCommit;
+        var first = Commit(writer, 0, 300);
         var (files, copied) = await CopyAsync(source, target, first, keep: null);
         Assert.Equal(files.Length, copied);
         Assert.Equal(first.Generation, Manifest.Read(target).Generation);
         foreach (var q in new[] { "common alpha1", "word3 title", "text 2" }) Assert.Equal(Top(source, first, q), Top(target, first, q));
 
         // a second commit adds a segment and deletes documents: only its new files travel
-        writer.AddRange(Enumerable.Range(300, 50).Select(Doc));
         writer.Delete("d7");
-        writer.Commit();
-        var second = writer.LastCommit;
+        var second = Commit(writer, 300, 50);
         var (files2, copied2) = await CopyAsync(source, target, second, keep: first);
         Assert.True(copied2 < files2.Length, $"copied {copied2} of {files2.Length} files: the first segment's files were already there");
         Assert.Contains(files2, f => f.Name.EndsWith(".del", StringComparison.Ordinal));
@@ -63,13 +67,9 @@ public sealed class ShardCopyTests : IDisposable
     {
         string source = Path.Combine(_root, "primary"), target = Path.Combine(_root, "replica");
         using var writer = IndexWriter.Open(source, new IndexWriterOptions());
-        writer.AddRange(Enumerable.Range(0, 100).Select(Doc));
-        writer.Commit();
-        var published = writer.LastCommit;
+        var published = Commit(writer, 0, 100);
         await CopyAsync(source, target, published, keep: null);
-        writer.AddRange(Enumerable.Range(100, 40).Select(Doc));
-        writer.Commit();
-        var next = writer.LastCommit;
+        var next = Commit(writer, 100, 40);
         var files = ShardCopy.FilesOf(source, next);
         // the replica holds a file of the same name and length from a commit that was never published
         var newSegmentFile = files.First(f => !ShardCopy.FilesOf(target, published).Any(p => p.Name == f.Name) && f.Length > 0);
@@ -101,11 +101,7 @@ public sealed class ShardCopyTests : IDisposable
     public void RemovingACopyLeavesFilesRelevoDidNotWrite()
     {
         string folder = Path.Combine(_root, "copy");
-        using (var writer = IndexWriter.Open(folder, new IndexWriterOptions()))
-        {
-            writer.AddRange(Enumerable.Range(0, 20).Select(Doc));
-            writer.Commit();
-        }
+        using (var writer = IndexWriter.Open(folder, new IndexWriterOptions())) Commit(writer, 0, 20);
         File.WriteAllText(Path.Combine(folder, "README.txt"), "mine");
         ShardCopy.Remove(folder);
         Assert.Equal(["README.txt"], Directory.GetFiles(folder).Select(Path.GetFileName));
