@@ -96,7 +96,7 @@ internal static class ClusterHosting
         services.AddPlacementDirector<NodePlacement, NodePlacementDirector>();
         if (node is not null)
         {
-            services.AddSingleton(new NodeState(dataDirectory, node));
+            services.AddSingleton(sp => new NodeState(dataDirectory, node, sp.GetRequiredService<ILogger<NodeState>>()));
             services.AddHostedService<NodeHeartbeat>();
         }
     }

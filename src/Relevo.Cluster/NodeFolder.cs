@@ -58,10 +58,13 @@ internal sealed class NodeState
     /// <summary>The version of the node's cluster manifest (-1: none yet).</summary>
     public long Version { get; private set; } = -1;
 
-    public NodeState(string root, string id)
+    private readonly ILogger? _log;
+
+    public NodeState(string root, string id, ILogger? log = null)
     {
         Root = root;
         Id = id;
+        _log = log;
         if (!ShardedManifest.Exists(root)) return;
         var m = ShardedManifest.Read(root);
         Version = m.Version;
@@ -86,10 +89,17 @@ internal sealed class NodeState
         }
     }
 
+    /// <summary>Whether the node copied (or wrote) every file of <paramref name="commit"/> and still has them.</summary>
     public bool IsComplete(int shard, Relevo.Index.Manifest commit)
     {
         ulong key = KeyOf(commit);
-        lock (_gate) return _complete.TryGetValue(shard, out var list) && list.Contains(key);
+        lock (_gate)
+        {
+            if (!_complete.TryGetValue(shard, out var list) || !list.Contains(key)) return false;
+            if (ShardCopy.FirstMissing(Folder(shard), commit) is null) return true;
+            list.Remove(key); // its files went since (a copy that was removed, or cleaned up for another commit)
+            return false;
+        }
     }
 
     /// <summary>One copy into a shard folder at a time.</summary>
@@ -120,8 +130,7 @@ internal sealed class NodeState
             if (next.Version <= Version) return null;
             var incomplete = new List<int>();
             for (int s = 0; s < next.ShardCount; s++)
-                if (next.Shards[s].Copies?.Contains(Id) == true
-                    && !(_complete.TryGetValue(s, out var list) && list.Contains(KeyOf(next.Shards[s].Commit))))
+                if (next.Shards[s].Copies?.Contains(Id) == true && !IsComplete(s, next.Shards[s].Commit))
                     incomplete.Add(s);
             if (incomplete.Count > 0) return [.. incomplete];
             var previous = ShardedManifest.Exists(Root) ? ShardedManifest.Read(Root) : null;
@@ -138,8 +147,10 @@ internal sealed class NodeState
                 {
                     try
                     {
-                        ShardCopy.Remove(Folder(s));
                         _complete.Remove(s);
+                        ShardCopy.Remove(Folder(s));
+                        _log?.LogInformation("node {Node}: removed its copy of shard {Shard} (not listed at versions {Previous} and {Version})",
+                            Id, s, previous?.Version, next.Version);
                     }
                     catch (IOException) { } // tried again at the next version
                     finally { copying.Release(); }

@@ -96,7 +96,7 @@ internal sealed class NodeGrain(NodeState node, IGrainFactory grains, ILogger<No
         await gate.WaitAsync();
         try
         {
-            if (node.IsComplete(shard, manifest)) return;
+            if (node.IsComplete(shard, manifest)) return; // (which also checks that its files are still there)
             var from = grains.GetGrain<INodeGrain>(source);
             var files = (await from.Files(shard, commit)).ToFiles();
             string folder = node.Folder(shard);

@@ -63,6 +63,25 @@ internal static class ShardCopy
         return names;
     }
 
+    /// <summary>The first file <paramref name="commit"/> cannot be read without that <paramref name="folder"/> lacks
+    /// (each segment's postings, stored documents, deletions and component data; the index's component data), or null.
+    /// A node checks this before it takes a manifest that lists it as a copy of the commit.</summary>
+    public static string? FirstMissing(string folder, Manifest commit)
+    {
+        foreach (var s in commit.Segments)
+        {
+            foreach (var f in Index.Formats.V1.SegmentFiles.All(s.Name))
+                if (!File.Exists(Path.Combine(folder, f))) return f;
+            if (s.DeletesFile is { } d && !File.Exists(Path.Combine(folder, d))) return d;
+            foreach (var f in s.ComponentFiles())
+                if (!File.Exists(Path.Combine(folder, f))) return f;
+        }
+        foreach (var c in commit.IndexComponents)
+            foreach (var f in c.Files)
+                if (!File.Exists(Path.Combine(folder, f))) return f;
+        return null;
+    }
+
     /// <summary>Whether a node may write a file of this name into a shard folder: the index's own files and ordinals
     /// only (never a path or another program's file).</summary>
     public static void CheckName(string name)

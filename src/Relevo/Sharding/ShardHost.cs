@@ -305,7 +305,16 @@ internal sealed class ShardHost : IShardService, IDisposable
         if (_node is not null && manifest.Shards[Shard].Copies is { } copies && !copies.Contains(_node))
             throw new ShardCopyUnavailableException($"node {_node} holds no copy of shard {Shard} at cluster version {manifest.Version}");
         var commit = manifest.Shards[Shard].Commit;
-        var snapshot = new Snapshot(manifest.Version, IndexReader.Open(Folder, commit));
+        Snapshot snapshot;
+        try
+        {
+            snapshot = new Snapshot(manifest.Version, IndexReader.Open(Folder, commit));
+        }
+        catch (RelevoException e) when (_node is not null)
+        {
+            // a node's copy that cannot be read (damaged, or files gone): other copies serve meanwhile
+            throw new ShardCopyUnavailableException($"node {_node}: its copy of shard {Shard} cannot be read at cluster version {manifest.Version}: {e.Message}");
+        }
         _snapshots.Add(snapshot);
         _manifestStamp = stamp;
         while (_snapshots.Count > 2)

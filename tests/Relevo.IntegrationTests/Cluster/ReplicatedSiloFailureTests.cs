@@ -150,6 +150,13 @@ public sealed class ReplicatedSiloFailureTests(ITestOutputHelper output)
                 }
             output.WriteLine($"{acked.Count} writes acknowledged, {searches + data.Queries.Count + 160} searches equal to the single index's");
         }
+        catch
+        {
+            // what the silos logged (copies, removals, the writer's decisions), for a failure in CI
+            foreach (var s in silos)
+                if (s is not null) output.WriteLine($"--- silo {s.SiloPort} (node {s.Node}):\n{string.Join('\n', s.Log.Split('\n').Where(l => l.Contains("Relevo", StringComparison.Ordinal) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)).TakeLast(80))}");
+            throw;
+        }
         finally
         {
             foreach (var s in silos) s?.Dispose();
