@@ -22,7 +22,7 @@ internal static class ClusterAdmin
             string folder = Path.Combine(from, source.Shards[s].Folder);
             var commit = source.Shards[s].Commit;
             var files = ShardCopy.FilesOf(folder, commit);
-            string commitJson = NodeGrain.ToJson(commit);
+            string commitJson = commit.ToJson();
             foreach (string node in plan[s])
             {
                 var target = grains.GetGrain<INodeGrain>(node);

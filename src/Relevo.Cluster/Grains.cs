@@ -154,21 +154,22 @@ internal sealed class ClusterWriterGrain(IOptions<RelevoSiloOptions> options, IG
     private ShardedWriter? _writer;
     // a cluster of node silos (each its own folder); null when every silo reads one sharded folder
     private ReplicatedCluster? _replicated;
+    // where the cluster manifest is: the nodes' (_replicated), or the shared folder's cluster.json
+    private IClusterManifestStore? _store;
     private string[]? _primaries;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (options.Value.Node is not null)
         {
-            _replicated = new ReplicatedCluster(grains, membership, log);
+            _store = _replicated = new ReplicatedCluster(grains, membership, log);
             await _replicated.LoadAsync();
             return;
         }
-        string root = options.Value.DataDirectory;
-        var manifest = ShardedManifest.Read(root);
-        var shards = new IShardService[manifest.ShardCount];
+        _store = new FolderManifestStore(options.Value.DataDirectory);
+        var shards = new IShardService[_store.Read().ShardCount];
         for (int i = 0; i < shards.Length; i++) shards[i] = new GrainShard(grains.GetGrain<IShardGrain>(i, ShardPlacement.Shared), retry: false);
-        _writer = new ShardedWriter(root, shards);
+        _writer = new ShardedWriter(_store, shards);
     }
 
     /// <summary>The writer over the shards' primaries (made again when a primary changed).</summary>
@@ -187,7 +188,7 @@ internal sealed class ClusterWriterGrain(IOptions<RelevoSiloOptions> options, IG
         return _writer;
     }
 
-    private ShardedManifest Current() => _replicated is { } r ? r.Read() : ShardedManifest.Read(options.Value.DataDirectory);
+    private ShardedManifest Current() => (_store ?? throw new InvalidOperationException("writer grain is not active")).Read();
 
     public async Task<long> AddAndCommit(Document[] documents)
     {

@@ -76,7 +76,7 @@ internal sealed class NodeState
 
     /// <summary>What identifies a commit among a shard's: a hash of its manifest (segments, deletions, components).</summary>
     public static ulong KeyOf(Relevo.Index.Manifest commit) =>
-        System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(commit, ChecksummedJson.Options));
+        System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(commit.ToJson()));
 
     public void MarkComplete(int shard, Relevo.Index.Manifest commit)
     {

@@ -1,8 +1,6 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Relevo.Index;
-using Relevo.Index.Formats;
 using Relevo.Sharding;
 
 namespace Relevo.Cluster;
@@ -83,7 +81,7 @@ internal sealed class NodeGrain(NodeState node, IGrainFactory grains, ILogger<No
     });
 
     public Task<NodeFiles> Files(int shard, string commit) =>
-        Task.Run(() => NodeFiles.Of(ShardCopy.FilesOf(node.Folder(Check(shard)), ParseCommit(commit))));
+        Task.Run(() => NodeFiles.Of(ShardCopy.FilesOf(node.Folder(Check(shard)), Manifest.FromJson(commit, "shard commit"))));
 
     public Task<byte[]> Read(int shard, string name, long offset, int count) =>
         Task.Run(() => ShardCopy.Read(node.Folder(Check(shard)), name, offset, count));
@@ -91,7 +89,7 @@ internal sealed class NodeGrain(NodeState node, IGrainFactory grains, ILogger<No
     public async Task Sync(int shard, string source, string commit)
     {
         Check(shard);
-        var manifest = ParseCommit(commit);
+        var manifest = Manifest.FromJson(commit, "shard commit");
         var gate = node.ShardLock(shard);
         await gate.WaitAsync();
         try
@@ -124,7 +122,7 @@ internal sealed class NodeGrain(NodeState node, IGrainFactory grains, ILogger<No
     public Task Install(int shard, NodeFiles files, string commit) => Task.Run(() =>
     {
         Check(shard);
-        var manifest = ParseCommit(commit);
+        var manifest = Manifest.FromJson(commit, "shard commit");
         var list = files.ToFiles();
         foreach (var f in list) ShardCopy.CheckName(f.Name);
         string folder = node.Folder(shard);
@@ -142,11 +140,4 @@ internal sealed class NodeGrain(NodeState node, IGrainFactory grains, ILogger<No
 
     private static int Check(int shard) =>
         shard is >= 0 and < 1024 ? shard : throw new RelevoException($"shard {shard}: out of range");
-
-    private static Manifest ParseCommit(string json) =>
-        JsonSerializer.Deserialize<Manifest>(json, ChecksummedJson.Options)?.Upgrade("shard commit")
-        ?? throw new RelevoException("shard copy: empty commit");
-
-    /// <summary>A shard commit as nodes pass it (its on-disk JSON).</summary>
-    public static string ToJson(Manifest commit) => JsonSerializer.Serialize(commit, ChecksummedJson.Options);
 }

@@ -4,23 +4,23 @@ using Relevo.Sharding;
 
 namespace Relevo.Cluster;
 
+/// <summary>The silos run, but no index was copied onto them yet (a client that waits for the cluster keeps waiting).</summary>
+internal sealed class ClusterNotCreatedException()
+    : RelevoException("the cluster holds no index yet: create one with `relevo cluster create --cluster … --from SHARDED_INDEX`");
+
 /// <summary>The writer grain's view of a cluster whose silos keep their own copies of the shards: the current cluster
 /// manifest (which commit of each shard, and which nodes hold it, primary first), published to every live node's
 /// folder. It replicates each commit from the primaries to the other copies before publishing it, drops copies of
 /// nodes that died (the next copy becomes primary), copies shards onto live nodes until each has
 /// <see cref="ShardedManifest.Replicas"/> copies again, and moves copies onto nodes that have fewer than the rest.
 /// Used only inside the writer grain, whose calls run one at a time.</summary>
-/// <summary>The silos run, but no index was copied onto them yet (a client that waits for the cluster keeps waiting).</summary>
-internal sealed class ClusterNotCreatedException()
-    : RelevoException("the cluster holds no index yet: create one with `relevo cluster create --cluster … --from SHARDED_INDEX`");
-
 internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembershipService membership, ILogger log) : IClusterManifestStore
 {
     private ShardedManifest? _current;
     private readonly Dictionary<string, long> _reported = new(StringComparer.Ordinal);
+    // a node that reported a newer manifest than the writer's (read at the next maintenance round)
+    private string? _newer;
     private DateTime _lastMaintenance;
-
-    public ShardedManifest? Current => _current;
 
     public ShardedManifest Read() => _current ?? throw new ClusterNotCreatedException();
 
@@ -50,10 +50,17 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
         {
             if (r is null) continue;
             _reported[r.Node] = r.Version;
-            if (r.Manifest is { } json && (_current is null || r.Version > _current.Version))
-                _current = ShardedManifest.FromJson(json, $"node {r.Node}");
+            AdoptIfNewer(r);
         }
         if (_current is not null) log.LogInformation("writer: cluster version {Version} read from the nodes", _current.Version);
+    }
+
+    /// <summary>Takes a node's manifest as the current one if it is newer; whether it did.</summary>
+    private bool AdoptIfNewer(NodeReport r)
+    {
+        if (r.Manifest is not { } json || (_current is not null && r.Version <= _current.Version)) return false;
+        _current = ShardedManifest.FromJson(json, $"node {r.Node}");
+        return true;
     }
 
     /// <summary>A node said it is alive with manifest <paramref name="version"/>. A version newer than the writer's
@@ -65,8 +72,6 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
         if (version >= 0 && (_current is null || version > _current.Version)) _newer = node;
     }
 
-    private string? _newer;
-
     /// <summary>Adopts the newest manifest a node reported, if it is newer than the writer's.</summary>
     private async Task AdoptNewerAsync()
     {
@@ -75,11 +80,7 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
         try
         {
             var r = await Node(node).Report().WaitAsync(TimeSpan.FromSeconds(5));
-            if (r.Manifest is { } json && (_current is null || r.Version > _current.Version))
-            {
-                _current = ShardedManifest.FromJson(json, $"node {r.Node}");
-                log.LogInformation("writer: adopted cluster version {Version} from node {Node}", r.Version, r.Node);
-            }
+            if (AdoptIfNewer(r)) log.LogInformation("writer: adopted cluster version {Version} from node {Node}", r.Version, r.Node);
         }
         catch (Exception e) when (e is not RelevoException)
         {
@@ -123,12 +124,15 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
             throw new RelevoException("commit refused: a node reported a newer cluster manifest than the writer's; nothing was committed — send the changes again");
         var current = Read();
         var shards = next.Shards.ToList();
-        var copies = new List<Task<(int Shard, string Node, Exception? Error)>>();
+        // the shards this commit changed (a prepared commit always has a new generation)
+        var changed = new List<int>();
         for (int s = 0; s < shards.Count; s++)
+            if (shards[s].Commit.Generation != current.Shards[s].Commit.Generation) changed.Add(s);
+        var copies = new List<Task<(int Shard, string Node, Exception? Error)>>();
+        foreach (int s in changed)
         {
-            if (shards[s].Commit.Generation == current.Shards[s].Commit.Generation) continue;
             var list = shards[s].Copies ?? [];
-            string commit = NodeGrain.ToJson(shards[s].Commit);
+            string commit = shards[s].Commit.ToJson();
             for (int c = 1; c < list.Count; c++) copies.Add(SyncAsync(s, list[c], list[0], commit));
         }
         foreach (var (s, n, error) in await Task.WhenAll(copies))
@@ -137,9 +141,8 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
             log.LogWarning("writer: copy of shard {Shard} on node {Node} fell out of sync: {Error}", s, n, error.Message);
             shards[s] = shards[s] with { Copies = shards[s].Copies!.Where(x => x != n).ToList() };
         }
-        for (int s = 0; s < shards.Count; s++)
+        foreach (int s in changed)
         {
-            if (shards[s].Commit.Generation == current.Shards[s].Commit.Generation) continue;
             int have = shards[s].Copies?.Count ?? 0;
             if (have < next.RequiredCopies)
                 throw new RelevoException($"commit refused: shard {s} has {have} in-sync {(have == 1 ? "copy" : "copies")}, {next.RequiredCopies} required " +
@@ -150,9 +153,8 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
         // the copies that took the version (a copy that failed to is no longer listed): a changed shard held by fewer
         // than required is visible but not acknowledged, as a write whose answer was lost
         var published = Read();
-        for (int s = 0; s < shards.Count; s++)
+        foreach (int s in changed)
         {
-            if (shards[s].Commit.Generation == current.Shards[s].Commit.Generation) continue;
             int have = published.Shards[s].Copies?.Count ?? 0;
             if (have < next.RequiredCopies)
                 throw new RelevoException($"commit {version} is published, but shard {s} is held by {have} of the {next.RequiredCopies} copies required " +
@@ -266,7 +268,7 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
                 var load = Load(shards, live);
                 string? target = live.Where(n => !copies.Contains(n)).OrderBy(n => load[n]).ThenBy(n => n, StringComparer.Ordinal).FirstOrDefault();
                 if (target is null) break;
-                var (_, _, error) = await SyncAsync(s, target, copies[0], NodeGrain.ToJson(shards[s].Commit));
+                var (_, _, error) = await SyncAsync(s, target, copies[0], shards[s].Commit.ToJson());
                 if (error is not null)
                 {
                     log.LogWarning("writer: copying shard {Shard} to node {Node} failed: {Error}", s, target, error.Message);
@@ -290,7 +292,7 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
                     var copies = (shards[s].Copies ?? []).ToList();
                     int at = copies.IndexOf(heavy);
                     if (at <= 0 || copies.Contains(light)) continue;
-                    var (_, _, error) = await SyncAsync(s, light, copies[0], NodeGrain.ToJson(shards[s].Commit));
+                    var (_, _, error) = await SyncAsync(s, light, copies[0], shards[s].Commit.ToJson());
                     if (error is not null) break;
                     var moved = copies;
                     moved[at] = light;

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Relevo.Index;
-using Relevo.Index.Formats;
 using Relevo.Sharding;
 
 namespace Relevo.Cluster;
@@ -283,10 +281,10 @@ internal struct ShardPreparedSurrogate
 internal sealed class ShardPreparedConverter : IConverter<ShardPrepared, ShardPreparedSurrogate>
 {
     public ShardPrepared ConvertFromSurrogate(in ShardPreparedSurrogate s) =>
-        new(JsonSerializer.Deserialize<Manifest>(s.Commit, ChecksummedJson.Options)!, s.Changes);
+        new(Manifest.FromJson(s.Commit, "prepared shard commit"), s.Changes);
 
     public ShardPreparedSurrogate ConvertToSurrogate(in ShardPrepared v) => new()
     {
-        Commit = JsonSerializer.Serialize(v.Commit, ChecksummedJson.Options), Changes = v.Changes,
+        Commit = v.Commit.ToJson(), Changes = v.Changes,
     };
 }

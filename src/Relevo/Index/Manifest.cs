@@ -95,6 +95,15 @@ internal sealed record Manifest(int Format, long Generation, string Analyzer, in
         return Formats.ChecksummedJson.Read<Manifest>(path).Upgrade(path);
     }
 
+    /// <summary>The commit as its on-disk JSON (how a commit travels between processes: it is rare, and its layout has
+    /// one definition, the format's).</summary>
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, Formats.ChecksummedJson.Options);
+
+    /// <summary>A commit sent as <see cref="ToJson"/>, checked and upgraded; <paramref name="from"/> names it for errors.</summary>
+    public static Manifest FromJson(string json, string from) =>
+        (System.Text.Json.JsonSerializer.Deserialize<Manifest>(json, Formats.ChecksummedJson.Options)
+         ?? throw new Formats.CorruptIndexException(from, "unreadable: empty manifest")).Upgrade(from);
+
     /// <summary>Checks a manifest read from <paramref name="path"/> and brings an older format's to the current one.</summary>
     public Manifest Upgrade(string path)
     {

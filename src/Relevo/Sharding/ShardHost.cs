@@ -267,19 +267,17 @@ internal sealed class ShardHost : IShardService, IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             Reload(force: version != ShardVersion.Latest && (_snapshots.Count == 0 || version > _snapshots[^1].Version));
+            // a node's copy that the newest cluster manifest has not reached yet: another copy answers
+            if (_node is not null && version != ShardVersion.Latest && version > _snapshots[^1].Version)
+                throw new ShardCopyUnavailableException($"shard {Shard}: cluster version {version} has not reached node {_node} yet (it has {_snapshots[^1].Version})");
             if (allowOlder && version != ShardVersion.Latest)
             {
                 foreach (var s in _snapshots)
                     if (s.Version == version) return new Lease(s);
-                if (_node is not null && version > _snapshots[^1].Version)
-                    throw new ShardCopyUnavailableException($"shard {Shard}: cluster version {version} has not reached node {_node} yet (it has {_snapshots[^1].Version})");
                 // document numbers belong to one version: never answer a fetch from another
                 throw new RelevoException($"shard {Shard}: cluster version {version} is no longer open (the shard keeps the " +
                                           $"two newest, {_snapshots[0].Version}–{_snapshots[^1].Version}); search again");
             }
-            // a node's copy that the newest cluster manifest has not reached yet: another copy answers
-            if (_node is not null && version != ShardVersion.Latest && version > _snapshots[^1].Version)
-                throw new ShardCopyUnavailableException($"shard {Shard}: cluster version {version} has not reached node {_node} yet (it has {_snapshots[^1].Version})");
             return new Lease(_snapshots[^1]);
         }
     }

@@ -52,28 +52,30 @@ internal sealed record ShardedManifest(int Format, long Version, string Analyzer
         string path = Path.Combine(directory, FileName);
         if (!File.Exists(path))
             throw new RelevoException($"{path}: no sharded index here (the cluster manifest is missing)");
-        var m = Index.Formats.ChecksummedJson.Read<ShardedManifest>(path);
-        if (m.Shards is null || m.Analyzer is null || m.Routing is null || m.Shards.Count == 0)
-            throw new Index.Formats.CorruptIndexException(path, "unreadable: no shards");
-        if (m.Format != CurrentFormat)
-            throw new Index.Formats.CorruptIndexException(path, $"cluster manifest format {m.Format} is not supported (this build reads {CurrentFormat})");
-        if (m.Routing != XxHash32Routing)
-            throw new Index.Formats.CorruptIndexException(path, $"routing '{m.Routing}' is not supported (this build routes by {XxHash32Routing})");
-        var shards = new List<ShardSnapshot>(m.Shards.Count);
-        foreach (var s in m.Shards) shards.Add(s with { Commit = s.Commit.Upgrade(path) });
-        return m with { Shards = shards };
+        return Checked(Index.Formats.ChecksummedJson.Read<ShardedManifest>(path), path);
     }
 
     /// <summary>The manifest as the JSON a node of a cluster receives (the body of its <c>cluster.json</c>).</summary>
     public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, Index.Formats.ChecksummedJson.Options);
 
-    /// <summary>A manifest sent as <see cref="ToJson"/>; <paramref name="from"/> names the sender for errors.</summary>
-    public static ShardedManifest FromJson(string json, string from)
+    /// <summary>A manifest sent as <see cref="ToJson"/>, checked as <see cref="Read"/> checks a file; <paramref name="from"/>
+    /// names the sender for errors.</summary>
+    public static ShardedManifest FromJson(string json, string from) =>
+        Checked(System.Text.Json.JsonSerializer.Deserialize<ShardedManifest>(json, Index.Formats.ChecksummedJson.Options), from);
+
+    /// <summary>Refuses a manifest without shards, analyzer or routing, or of another format or routing, and upgrades
+    /// its shard commits; <paramref name="where"/> names it (a path, or a sender).</summary>
+    private static ShardedManifest Checked(ShardedManifest? m, string where)
     {
-        var m = System.Text.Json.JsonSerializer.Deserialize<ShardedManifest>(json, Index.Formats.ChecksummedJson.Options);
-        if (m?.Shards is null || m.Shards.Count == 0 || m.Analyzer is null || m.Routing is null)
-            throw new RelevoException($"{from}: not a cluster manifest");
-        return m;
+        if (m?.Shards is null || m.Analyzer is null || m.Routing is null || m.Shards.Count == 0)
+            throw new Index.Formats.CorruptIndexException(where, "unreadable: no shards");
+        if (m.Format != CurrentFormat)
+            throw new Index.Formats.CorruptIndexException(where, $"cluster manifest format {m.Format} is not supported (this build reads {CurrentFormat})");
+        if (m.Routing != XxHash32Routing)
+            throw new Index.Formats.CorruptIndexException(where, $"routing '{m.Routing}' is not supported (this build routes by {XxHash32Routing})");
+        var shards = new List<ShardSnapshot>(m.Shards.Count);
+        foreach (var s in m.Shards) shards.Add(s with { Commit = s.Commit.Upgrade(where) });
+        return m with { Shards = shards };
     }
 
     /// <summary>Atomically makes this the sharded index's current cluster-wide commit.</summary>
