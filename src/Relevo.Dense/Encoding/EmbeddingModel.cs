@@ -11,7 +11,9 @@ internal sealed record EncoderOptions
     /// <summary>Sequences per ONNX Runtime call. On 2 cores one sequence per call was fastest at every thread count
     /// measured (no padding, cache-friendly): see the sweep in docs/benchmarks.md.</summary>
     public int BatchSize { get; init; } = 1;
-    /// <summary>ONNX Runtime intra-op threads; 0 = one per core.</summary>
+    /// <summary>Threads to run on; 0 = one per core. One sequence (a query) runs on ONNX Runtime's intra-op threads;
+    /// many run side by side, one call per thread, each call on one thread (measured faster on 2 cores than splitting
+    /// every call: docs/benchmarks.md, "Quantized encoders").</summary>
     public int Threads { get; init; }
     /// <summary>Use the on-disk embedding cache (<see cref="EmbeddingCache"/>).</summary>
     public bool UseCache { get; init; } = true;
@@ -24,6 +26,10 @@ internal sealed class EmbeddingModel : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly SessionOptions _sessionOptions;
+    /// <summary>Runs of many sequences: one single-threaded session called from several threads at once (ONNX
+    /// Runtime's Run is thread-safe), its re-laid-out weights shared with <see cref="_session"/>.</summary>
+    private readonly Lazy<(InferenceSession Session, SessionOptions Options)> _parallel;
+    private readonly PrePackedWeightsContainer _prepacked = new();
     private readonly string _outputName;
     private readonly bool _hasTokenTypes;
     private readonly Lazy<EmbeddingCache?> _cache;
@@ -50,7 +56,8 @@ internal sealed class EmbeddingModel : IDisposable
         Tokenizer = contents.Tokenizer;
         string onnx = contents.Onnx;
         OnnxFile = onnx;
-        (_session, _sessionOptions) = OnnxSessions.Open(onnx, options.Threads);
+        (_session, _sessionOptions) = OnnxSessions.Open(onnx, options.Threads, _prepacked);
+        _parallel = new(() => OnnxSessions.Open(onnx, 1, _prepacked));
         try
         {
             var inputs = _session.InputMetadata;
@@ -69,6 +76,7 @@ internal sealed class EmbeddingModel : IDisposable
         {
             _session.Dispose();
             _sessionOptions.Dispose();
+            _prepacked.Dispose();
             throw;
         }
         Fingerprint = contents.ComputeFingerprint();
@@ -251,9 +259,10 @@ internal sealed class EmbeddingModel : IDisposable
     }
 
     /// <summary>Runs the sequences <c>ids[starts[j]..starts[j + 1]]</c> sorted by length in micro-batches padded to the
-    /// longest in the batch; row <c>rows[j]</c> of <paramref name="output"/> gets sequence j's pooled (and, per the
-    /// config, normalized) vector, also added to <paramref name="cache"/> under <c>keys[rows[j]]</c> when given.
-    /// <paramref name="done"/> hears how many finished with each batch.</summary>
+    /// longest in the batch (one sequence per batch for an <see cref="ModelConfig.Unpadded"/> model); row <c>rows[j]</c>
+    /// of <paramref name="output"/> gets sequence j's pooled (and, per the config, normalized) vector, also added to
+    /// <paramref name="cache"/> under <c>keys[rows[j]]</c> when given. Several batches run side by side, one per thread,
+    /// when there are threads for them. <paramref name="done"/> hears how many finished with each batch.</summary>
     private void RunSequences(List<int> ids, int[] starts, int[] rows, Span<float> output, EmbeddingCache? cache, UInt128[]? keys, Action<int>? done)
     {
         int dims = Dimensions;
@@ -263,53 +272,88 @@ internal sealed class EmbeddingModel : IDisposable
         for (int j = 0; j < order.Length; j++) { order[j] = j; lengths[j] = starts[j + 1] - starts[j]; }
         Array.Sort((int[])lengths.Clone(), order);
 
-        int batch = Math.Max(1, Options.BatchSize);
-        int maxLen = Config.MaxTokens;
-        long[] inputIds = new long[batch * maxLen];
-        long[] mask = new long[batch * maxLen];
-        long[] types = new long[batch * maxLen];
-        float[] pooled = new float[batch * dims];
-        using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
-        for (int b0 = 0; b0 < order.Length; b0 += batch)
+        int batch = Config.Unpadded ? 1 : Math.Max(1, Options.BatchSize);
+        int batches = (total + batch - 1) / batch;
+        int threads = Math.Min(batches, Options.Threads > 0 ? Options.Threads : Environment.ProcessorCount);
+        if (threads <= 1)
         {
-            int count = Math.Min(batch, order.Length - b0);
+            using var work = new BatchWork(batch, Config.MaxTokens, dims);
+            for (int b = 0; b < batches; b++)
+            {
+                int count = Run(_session, work, b * batch);
+                for (int j = 0; j < count; j++) Store(output, work.Pooled.AsSpan(j * dims, dims), order[b * batch + j]);
+                done?.Invoke(count);
+            }
+            return;
+        }
+        // side by side: rows go to a buffer (a span cannot cross threads), then to the output
+        var session = _parallel.Value.Session;
+        var vectors = new float[total * dims];
+        var gate = new Lock();
+        Parallel.For(0, batches, new ParallelOptions { MaxDegreeOfParallelism = threads }, () => new BatchWork(batch, Config.MaxTokens, dims),
+            (b, _, work) =>
+            {
+                int count = Run(session, work, b * batch);
+                for (int j = 0; j < count; j++) work.Pooled.AsSpan(j * dims, dims).CopyTo(vectors.AsSpan(order[b * batch + j] * dims, dims));
+                if (done is not null) lock (gate) done(count);
+                return work;
+            }, work => work.Dispose());
+        for (int t = 0; t < total; t++) Store(output, vectors.AsSpan(t * dims, dims), t);
+
+        int Run(InferenceSession on, BatchWork work, int b0)
+        {
+            int count = Math.Min(batch, total - b0);
             int len = 0;
             for (int j = 0; j < count; j++) len = Math.Max(len, lengths[order[b0 + j]]);
             int cells = count * len;
-            Array.Clear(inputIds, 0, cells);
-            Array.Clear(mask, 0, cells);
+            Array.Clear(work.InputIds, 0, cells);
+            Array.Clear(work.Mask, 0, cells);
             for (int j = 0; j < count; j++)
             {
                 int t = order[b0 + j];
                 for (int p = 0; p < lengths[t]; p++)
                 {
-                    inputIds[j * len + p] = ids[starts[t] + p];
-                    mask[j * len + p] = 1;
+                    work.InputIds[j * len + p] = ids[starts[t] + p];
+                    work.Mask[j * len + p] = 1;
                 }
             }
-            RunBatch(runOptions, inputIds, mask, types, count, len, pooled);
-            for (int j = 0; j < count; j++)
-            {
-                int i = rows[order[b0 + j]];
-                var row = output.Slice(i * dims, dims);
-                pooled.AsSpan(j * dims, dims).CopyTo(row);
-                cache?.Add(keys![i], row);
-            }
-            done?.Invoke(count);
+            RunBatch(on, work, count, len);
+            return count;
+        }
+
+        void Store(Span<float> into, ReadOnlySpan<float> vector, int sequence)
+        {
+            int i = rows[sequence];
+            var row = into.Slice(i * dims, dims);
+            vector.CopyTo(row);
+            cache?.Add(keys![i], row);
         }
     }
 
-    private void RunBatch(Microsoft.ML.OnnxRuntime.RunOptions runOptions, long[] inputIds, long[] mask, long[] types, int count, int len, float[] pooled)
+    /// <summary>One thread's buffers for running batches.</summary>
+    private sealed class BatchWork(int batch, int maxTokens, int dims) : IDisposable
+    {
+        public readonly long[] InputIds = new long[batch * maxTokens];
+        public readonly long[] Mask = new long[batch * maxTokens];
+        public readonly long[] Types = new long[batch * maxTokens];
+        public readonly float[] Pooled = new float[batch * dims];
+        public readonly Microsoft.ML.OnnxRuntime.RunOptions RunOptions = new();
+        public void Dispose() => RunOptions.Dispose();
+    }
+
+    private void RunBatch(InferenceSession session, BatchWork work, int count, int len)
     {
         int dims = Dimensions;
         long[] shape = [count, len];
         int cells = count * len;
-        using var idsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputIds.AsMemory(0, cells), shape);
+        long[] mask = work.Mask;
+        float[] pooled = work.Pooled;
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, work.InputIds.AsMemory(0, cells), shape);
         using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, cells), shape);
-        using var typesValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, types.AsMemory(0, cells), shape);
+        using var typesValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, work.Types.AsMemory(0, cells), shape);
         string[] inputNames = _hasTokenTypes ? ["input_ids", "attention_mask", "token_type_ids"] : ["input_ids", "attention_mask"];
         OrtValue[] inputValues = _hasTokenTypes ? [idsValue, maskValue, typesValue] : [idsValue, maskValue];
-        using var outputs = _session.Run(runOptions, inputNames, inputValues, [_outputName]);
+        using var outputs = session.Run(work.RunOptions, inputNames, inputValues, [_outputName]);
         ReadOnlySpan<float> hidden = outputs[0].GetTensorDataAsSpan<float>();
         for (int j = 0; j < count; j++)
         {
@@ -344,5 +388,11 @@ internal sealed class EmbeddingModel : IDisposable
         if (_cache.IsValueCreated) _cache.Value?.Dispose();
         _session.Dispose();
         _sessionOptions.Dispose();
+        if (_parallel.IsValueCreated)
+        {
+            _parallel.Value.Session.Dispose();
+            _parallel.Value.Options.Dispose();
+        }
+        _prepacked.Dispose();
     }
 }

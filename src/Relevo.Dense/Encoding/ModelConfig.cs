@@ -28,6 +28,10 @@ internal sealed record ModelConfig
     public bool Lowercase { get; init; } = true;
     /// <summary>L2-normalize embeddings so that dot product is cosine.</summary>
     public bool Normalize { get; init; } = true;
+    /// <summary>The graph's attention has no mask (<see cref="AttentionFusion"/>): every position attends to every
+    /// other, so sequences must not be padded and run one per call.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Unpadded { get; init; }
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -61,7 +65,7 @@ internal sealed record ModelConfig
 
     /// <summary>The fields of relevo-model.json, null where the file leaves them out.</summary>
     internal sealed record Overrides(string? Name, Pooling? Pooling, int? MaxTokens, string? QueryPrefix, string? PassagePrefix,
-        bool? Lowercase, bool? Normalize)
+        bool? Lowercase, bool? Normalize, bool? Unpadded)
     {
         /// <summary><paramref name="defaults"/> with what this file sets (an empty name keeps the default), validated.</summary>
         public ModelConfig ApplyTo(ModelConfig defaults, string path)
@@ -75,6 +79,7 @@ internal sealed record ModelConfig
                 PassagePrefix = PassagePrefix ?? defaults.PassagePrefix,
                 Lowercase = Lowercase ?? defaults.Lowercase,
                 Normalize = Normalize ?? defaults.Normalize,
+                Unpadded = Unpadded ?? defaults.Unpadded,
             };
             c.Validate(path);
             return c;

@@ -8,7 +8,9 @@ internal static class OnnxSessions
 {
     /// <summary>A session over <paramref name="onnx"/> with its options (the caller disposes both); a model ONNX Runtime
     /// cannot load is a <see cref="RelevoException"/> naming the file.</summary>
-    public static (InferenceSession Session, SessionOptions Options) Open(string onnx, int threads)
+    /// <param name="prepacked">Shared by sessions over the same model, so that weights ONNX Runtime re-lays-out for its
+    /// kernels are held once.</param>
+    public static (InferenceSession Session, SessionOptions Options) Open(string onnx, int threads, PrePackedWeightsContainer? prepacked = null)
     {
         var options = new SessionOptions
         {
@@ -20,7 +22,7 @@ internal static class OnnxSessions
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         try
         {
-            return (new InferenceSession(onnx, options), options);
+            return (prepacked is null ? new InferenceSession(onnx, options) : new InferenceSession(onnx, options, prepacked), options);
         }
         catch (OnnxRuntimeException e)
         {

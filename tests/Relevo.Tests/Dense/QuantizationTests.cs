@@ -47,6 +47,77 @@ public sealed class QuantizationTests
         }
     }
 
+    /// <summary>Each attention block fused into one unmasked MultiHeadAttention node embeds what ONNX Runtime's unfused
+    /// graph embeds (the float32 model, so nothing but the order of the arithmetic differs), because the folder says
+    /// the graph is unpadded and the encoder then never pads: both models are asked for batches of 8 passages of
+    /// different lengths, which the unfused graph runs padded and masked.</summary>
+    [Fact]
+    public void Fused_attention_embeds_what_the_masked_graph_embeds_and_is_never_padded()
+    {
+        using var tmp = new TempDir();
+        using var model = EmbeddingModel.Load("minilm", new EncoderOptions { UseCache = false, BatchSize = 8, Threads = 1 });
+        var onnx = BertWeights.Parse(model.OnnxFile);
+        Assert.Equal(6, AttentionFusion.Fuse(onnx));
+        var nodes = onnx.Graph.Node;
+        Assert.Equal(6, nodes.Count(n => n.OpType == "MultiHeadAttention" && n.Domain == "com.microsoft"));
+        Assert.DoesNotContain(nodes, n => n.OpType is "Softmax" or "Transpose");
+        Assert.DoesNotContain(nodes, n => n.Input.Contains("attention_mask")); // the mask's arithmetic went with it
+        string folder = tmp["fused"];
+        Directory.CreateDirectory(folder);
+        using (var f = File.Create(Path.Combine(folder, "model.onnx"))) Google.Protobuf.MessageExtensions.WriteTo(onnx, f);
+        File.Copy(Path.Combine(model.Folder, "vocab.txt"), Path.Combine(folder, "vocab.txt"));
+        File.WriteAllText(Path.Combine(folder, ModelConfig.FileName), (model.Config with { Name = "minilm-fused", Unpadded = true }).ToJson());
+        using var fused = EmbeddingModel.Load(folder, new EncoderOptions { UseCache = false, BatchSize = 8, Threads = 1 });
+        Assert.True(fused.Config.Unpadded);
+        var texts = Passages(200).Where(t => model.Tokenizer.Encode(t, 512).Length < 250).Take(24).ToList();
+        Assert.True(texts.Select(t => model.Tokenizer.Encode(t, 256).Length).Distinct().Count() > 12); // padding would matter
+        var a = new float[texts.Count * 384];
+        var b = new float[texts.Count * 384];
+        model.Embed(texts, a, useCache: false);
+        fused.Embed(texts, b, useCache: false);
+        for (int i = 0; i < texts.Count; i++)
+        {
+            float cos = TensorPrimitives.CosineSimilarity(a.AsSpan(i * 384, 384), b.AsSpan(i * 384, 384));
+            Assert.True(cos >= 0.99999f, $"passage {i}: cosine {cos} between the unfused and the fused graph");
+        }
+        // the same folder without its unpadded flag is run padded, and its shorter passages then differ: the flag matters
+        File.WriteAllText(Path.Combine(folder, ModelConfig.FileName), (model.Config with { Name = "minilm-fused" }).ToJson());
+        using var padded = EmbeddingModel.Load(folder, new EncoderOptions { UseCache = false, BatchSize = 8, Threads = 1 });
+        padded.Embed(texts, b, useCache: false);
+        int differing = 0;
+        for (int i = 0; i < texts.Count; i++)
+            if (TensorPrimitives.CosineSimilarity(a.AsSpan(i * 384, 384), b.AsSpan(i * 384, 384)) < 0.999f) differing++;
+        Assert.True(differing > 0, "running the unmasked graph padded changed no vector");
+    }
+
+    /// <summary>A quantized folder gets fused attention by default and says so; many passages run side by side on two
+    /// threads give the vectors one thread gives, row for row.</summary>
+    [Fact]
+    public void Quantized_folders_fuse_attention_and_side_by_side_runs_keep_every_row()
+    {
+        using var tmp = new TempDir();
+        using var model = EmbeddingModel.Load("minilm", new EncoderOptions { UseCache = false });
+        var plan = MixedPrecision.Plan(BertWeights.Parse(model.OnnxFile), new double[36], PrecisionChoice.Uniform, 1);
+        MixedPrecision.Write(model, BertWeights.Parse(model.OnnxFile), plan, tmp["int8"], "minilm-int8", PrecisionChoice.Uniform, 1, 0);
+        Assert.Contains("\"unpadded\": true", File.ReadAllText(tmp["int8/" + ModelConfig.FileName]));
+        Assert.Contains("\"fusedAttention\": 6", File.ReadAllText(tmp["int8/quantization.json"]));
+        Assert.Equal(6, BertWeights.Parse(tmp["int8/model.onnx"]).Graph.Node.Count(n => n.OpType == "MultiHeadAttention"));
+        using var one = EmbeddingModel.Load(tmp["int8"], new EncoderOptions { UseCache = false, Threads = 1 });
+        using var two = EmbeddingModel.Load(tmp["int8"], new EncoderOptions { UseCache = false, Threads = 2 });
+        var texts = Passages(30);
+        var a = new float[texts.Count * 384];
+        var b = new float[texts.Count * 384];
+        one.Embed(texts, a, useCache: false);
+        int reported = 0;
+        two.Embed(texts, b, useCache: false, progress: done => reported = done);
+        Assert.Equal(texts.Count, reported);
+        for (int i = 0; i < texts.Count; i++)
+        {
+            float cos = TensorPrimitives.CosineSimilarity(a.AsSpan(i * 384, 384), b.AsSpan(i * 384, 384));
+            Assert.True(cos >= 0.99999f, $"passage {i}: cosine {cos} between one thread and two");
+        }
+    }
+
     /// <summary>SmoothQuant's per-channel factors on the post-LayerNorm inputs (ranges from calibration passages):
     /// the query, key and value products of a layer share one set, one Mul per smoothed tensor divides the activation,
     /// and on passages the calibration did not see the smoothed int8 vectors are closer to float32 than plain int8's.</summary>

@@ -49,9 +49,7 @@ internal sealed class BertWeights
     {
         var graph = Parse(onnxPath).Graph;
         var tensors = Initializers(graph);
-        var constants = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        foreach (var n in graph.Node)
-            if (n.OpType == "Constant" && n.Attribute.Count > 0 && n.Attribute[0].T is { } value) constants[n.Output[0]] = value;
+        var constants = Constants(graph);
         var consumers = Consumers(graph);
 
         var named = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
@@ -130,6 +128,15 @@ internal sealed class BertWeights
         return tensors;
     }
 
+    /// <summary>The tensors of a graph's Constant nodes, by output name.</summary>
+    internal static Dictionary<string, TensorProto> Constants(GraphProto graph)
+    {
+        var constants = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var n in graph.Node)
+            if (n.OpType == "Constant" && n.Attribute.Count > 0 && n.Attribute[0].T is { } value) constants[n.Output[0]] = value;
+        return constants;
+    }
+
     /// <summary>Consumers of each value of a graph, by name.</summary>
     internal static Dictionary<string, List<NodeProto>> Consumers(GraphProto graph)
     {
@@ -169,7 +176,8 @@ internal sealed class BertWeights
         return null;
     }
 
-    private static float? Scalar(string name, Dictionary<string, TensorProto> tensors, Dictionary<string, TensorProto> constants)
+    /// <summary>A float scalar held by an initializer or a Constant node, if <paramref name="name"/> is one.</summary>
+    internal static float? Scalar(string name, Dictionary<string, TensorProto> tensors, Dictionary<string, TensorProto> constants)
     {
         var t = constants.GetValueOrDefault(name) ?? tensors.GetValueOrDefault(name);
         if (t is null || t.DataType != (int)TensorProto.Types.DataType.Float) return null;

@@ -177,12 +177,14 @@ internal static class MixedPrecision
     }
 
     /// <summary>Writes the quantized model folder: the source folder's tokenizer files, model.onnx with the plan's
-    /// matrices in int8, relevo-model.json under <paramref name="name"/> (the name its vectors are stored under) and
-    /// quantization.json recording the plan. Files already in <paramref name="folder"/> with those names are replaced
+    /// matrices in int8 and (unless <paramref name="fuseAttention"/> is false) each attention block fused into one
+    /// unmasked node (<see cref="AttentionFusion"/>), relevo-model.json under <paramref name="name"/> (the name its
+    /// vectors are stored under; <c>unpadded</c> when attention was fused) and quantization.json recording the plan. Files already in <paramref name="folder"/> with those names are replaced
     /// when an earlier quantization wrote them; a folder with another model (a model.onnx and no quantization.json) is
     /// refused. Nothing else there is touched.</summary>
     public static void Write(EmbeddingModel source, ModelProto onnx, IReadOnlyList<MatrixPrecision> plan, string folder, string name,
-        PrecisionChoice choice, double budget, int calibrationPairs, IReadOnlyDictionary<string, float[]>? smoothing = null, double alpha = 0)
+        PrecisionChoice choice, double budget, int calibrationPairs, IReadOnlyDictionary<string, float[]>? smoothing = null, double alpha = 0,
+        bool fuseAttention = true)
     {
         if (File.Exists(Path.Combine(folder, "model.onnx")) && !File.Exists(Path.Combine(folder, "quantization.json")))
             throw new RelevoException($"{folder}: holds a model.onnx that relevo quantize did not write; choose another --out");
@@ -191,19 +193,21 @@ internal static class MixedPrecision
         var fourBit = plan.Where(m => m.FourBit).Select(m => m.Initializer).ToHashSet(StringComparer.Ordinal);
         int rewritten = Int8Rewriter.Rewrite(onnx, chosen, smoothing, fourBit);
         if (rewritten != chosen.Count) throw new RelevoException($"{rewritten} of the {chosen.Count} chosen matrix products were rewritten");
+        int fused = fuseAttention ? AttentionFusion.Fuse(onnx) : 0;
         foreach (var file in new[] { "vocab.txt", "tokenizer.json" })
             if (File.Exists(Path.Combine(source.Folder, file))) Replace(Path.Combine(folder, file), Path.Combine(source.Folder, file));
         string model = Path.Combine(folder, "model.onnx");
         string temp = model + ".tmp";
         using (var stream = File.Create(temp)) Google.Protobuf.MessageExtensions.WriteTo(onnx, stream);
         File.Move(temp, model, overwrite: true);
-        File.WriteAllText(Path.Combine(folder, ModelConfig.FileName), (source.Config with { Name = name }).ToJson());
+        File.WriteAllText(Path.Combine(folder, ModelConfig.FileName), (source.Config with { Name = name, Unpadded = source.Config.Unpadded || fused > 0 }).ToJson());
         var record = new
         {
             source = source.Name, choice = choice.ToString().ToLowerInvariant(), budget, calibrationPairs,
             smoothing = smoothing is { Count: > 0 } ? alpha : 0, smoothedProducts = smoothing?.Count ?? 0,
             int8Parameters = plan.Where(m => m.Int8 && !m.FourBit).Sum(m => m.Parameters), parameters = plan.Sum(m => m.Parameters),
             int4Parameters = plan.Where(m => m.FourBit).Sum(m => m.Parameters),
+            fusedAttention = fused,
             matrices = plan.Select(m => new { m.Module, precision = m.Precision, m.Parameters, relevance = Math.Round(m.Relevance, 6) }),
         };
         File.WriteAllText(Path.Combine(folder, "quantization.json"), JsonSerializer.Serialize(record, new JsonSerializerOptions { WriteIndented = true }));

@@ -1,0 +1,117 @@
+using Onnx;
+
+namespace Relevo.Dense;
+
+/// <summary>Rewrites each self-attention of a BERT export (Reshape and Transpose of the query, key and value, the
+/// score MatMul, its scaling, the mask Add, Softmax, the MatMul with the values and the Transpose and Reshape back) into
+/// one ONNX Runtime <c>com.microsoft:MultiHeadAttention</c> node without a mask, which ONNX Runtime runs on the CPU by
+/// its fused (flash) kernel: no score matrix in memory, no separate softmax and no transposes. Without the mask every
+/// position attends to every other, so the rewritten graph is exact only for sequences that are not padded: a model
+/// folder holding it says so (<see cref="ModelConfig.Unpadded"/>) and <see cref="EmbeddingModel"/> runs it one sequence
+/// per call. Nodes left without readers (the mask's arithmetic) are removed.</summary>
+internal static class AttentionFusion
+{
+    private const string MicrosoftDomain = "com.microsoft";
+
+    /// <summary>Fuses every attention block found; returns how many.</summary>
+    public static int Fuse(ModelProto model)
+    {
+        var graph = model.Graph;
+        var tensors = BertWeights.Initializers(graph);
+        var constants = BertWeights.Constants(graph);
+        foreach (var (name, tensor) in tensors) constants.TryAdd(name, tensor); // exports keep small constants either way
+        var consumers = BertWeights.Consumers(graph);
+        var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        foreach (var n in graph.Node)
+            foreach (var output in n.Output) producers[output] = n;
+        NodeProto? From(string value, string op) => producers.TryGetValue(value, out var n) && n.OpType == op && n.Domain.Length == 0 ? n : null;
+        NodeProto? OnlyReader(string value, string op) =>
+            consumers.GetValueOrDefault(value) is [var n] && n.OpType == op && n.Domain.Length == 0 ? n : null;
+
+        var replaced = new Dictionary<NodeProto, NodeProto>(ReferenceEqualityComparer.Instance);
+        foreach (var softmax in graph.Node)
+        {
+            if (softmax.OpType != "Softmax" || softmax.Domain.Length > 0) continue;
+            // scores = (Q·Kᵀ) / √d + mask
+            if (From(softmax.Input[0], "Add") is not { } maskAdd) continue;
+            NodeProto? scaling = null;
+            foreach (var input in maskAdd.Input)
+                scaling ??= From(input, "Div") ?? From(input, "Mul");
+            if (scaling is null || BertWeights.Scalar(scaling.Input[1], tensors, constants) is not float factor || factor <= 0) continue;
+            float scale = scaling.OpType == "Div" ? 1f / factor : factor;
+            if (From(scaling.Input[0], "MatMul") is not { } scores) continue;
+            if (Heads(From(scores.Input[0], "Transpose"), [0, 2, 1, 3], From, constants) is not var (query, heads)) continue;
+            if (Heads(From(scores.Input[1], "Transpose"), [0, 2, 3, 1], From, constants) is not var (key, keyHeads) || keyHeads != heads) continue;
+            // context = softmax · V, back to [batch, tokens, hidden]
+            if (OnlyReader(softmax.Output[0], "MatMul") is not { } context || context.Input[0] != softmax.Output[0]) continue;
+            if (Heads(From(context.Input[1], "Transpose"), [0, 2, 1, 3], From, constants) is not var (value, valueHeads) || valueHeads != heads) continue;
+            if (OnlyReader(context.Output[0], "Transpose") is not { } back || !Perm(back, [0, 2, 1, 3])) continue;
+            if (ReshapeOf(back.Output[0], consumers) is not { } merged) continue;
+
+            var fused = new NodeProto { OpType = "MultiHeadAttention", Domain = MicrosoftDomain, Name = merged.Output[0] + "_mha" };
+            fused.Input.AddRange([query, key, value]);
+            fused.Output.Add(merged.Output[0]);
+            fused.Attribute.Add(new AttributeProto { Name = "num_heads", Type = AttributeProto.Types.AttributeType.Int, I = heads });
+            fused.Attribute.Add(new AttributeProto { Name = "scale", Type = AttributeProto.Types.AttributeType.Float, F = scale });
+            replaced[merged] = fused;
+        }
+        if (replaced.Count == 0) return 0;
+        var nodes = new List<NodeProto>(graph.Node.Count);
+        foreach (var n in graph.Node) nodes.Add(replaced.GetValueOrDefault(n) ?? n);
+        graph.Node.Clear();
+        graph.Node.AddRange(RemoveUnread(nodes, graph));
+        if (!model.OpsetImport.Any(o => o.Domain == MicrosoftDomain))
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
+        return replaced.Count;
+    }
+
+    /// <summary>The [batch, tokens, hidden] tensor a head split starts from and the number of heads, when
+    /// <paramref name="transpose"/> (with permutation <paramref name="perm"/>) reads a Reshape to
+    /// [batch, tokens, heads, width] whose shape is a Concat with the heads as a constant third part (a Constant node or
+    /// an initializer).</summary>
+    private static (string Input, long Heads)? Heads(NodeProto? transpose, long[] perm, Func<string, string, NodeProto?> from,
+        Dictionary<string, TensorProto> constants)
+    {
+        if (transpose is null || !Perm(transpose, perm) || from(transpose.Input[0], "Reshape") is not { } reshape) return null;
+        if (from(reshape.Input[1], "Concat") is not { Input.Count: 4 } shape) return null;
+        if (!constants.TryGetValue(shape.Input[2], out var heads) || heads.DataType != (int)TensorProto.Types.DataType.Int64) return null;
+        long count = heads.Int64Data.Count > 0 ? heads.Int64Data[0] : heads.RawData.Length == 8 ? BitConverter.ToInt64(heads.RawData.Span) : 0;
+        return count > 0 ? (reshape.Input[0], count) : null;
+    }
+
+    /// <summary>The one Reshape reading <paramref name="value"/> when nothing else does but Shape nodes (which compute
+    /// that Reshape's target shape in exports with dynamic axes).</summary>
+    private static NodeProto? ReshapeOf(string value, Dictionary<string, List<NodeProto>> consumers)
+    {
+        NodeProto? reshape = null;
+        foreach (var n in consumers.GetValueOrDefault(value) ?? [])
+        {
+            if (n.Domain.Length > 0) return null;
+            if (n.OpType == "Reshape" && reshape is null && n.Input[0] == value) reshape = n;
+            else if (n.OpType != "Shape") return null;
+        }
+        return reshape;
+    }
+
+    private static bool Perm(NodeProto transpose, long[] perm)
+    {
+        foreach (var a in transpose.Attribute)
+            if (a.Name == "perm") return a.Ints.SequenceEqual(perm);
+        return false;
+    }
+
+    /// <summary><paramref name="nodes"/> without those whose outputs nothing reads (repeatedly, so whole chains go).</summary>
+    private static List<NodeProto> RemoveUnread(List<NodeProto> nodes, GraphProto graph)
+    {
+        var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        while (true)
+        {
+            var read = new HashSet<string>(outputs, StringComparer.Ordinal);
+            foreach (var n in nodes)
+                foreach (var input in n.Input) read.Add(input);
+            int before = nodes.Count;
+            nodes.RemoveAll(n => !n.Output.Any(read.Contains));
+            if (nodes.Count == before) return nodes;
+        }
+    }
+}
