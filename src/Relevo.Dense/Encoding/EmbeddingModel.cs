@@ -290,14 +290,22 @@ internal sealed class EmbeddingModel : IDisposable
         var session = _parallel.Value.Session;
         var vectors = new float[total * dims];
         var gate = new Lock();
-        Parallel.For(0, batches, new ParallelOptions { MaxDegreeOfParallelism = threads }, () => new BatchWork(batch, Config.MaxTokens, dims),
-            (b, _, work) =>
-            {
-                int count = Run(session, work, b * batch);
-                for (int j = 0; j < count; j++) work.Pooled.AsSpan(j * dims, dims).CopyTo(vectors.AsSpan(order[b * batch + j] * dims, dims));
-                if (done is not null) lock (gate) done(count);
-                return work;
-            }, work => work.Dispose());
+        try
+        {
+            Parallel.For(0, batches, new ParallelOptions { MaxDegreeOfParallelism = threads }, () => new BatchWork(batch, Config.MaxTokens, dims),
+                (b, _, work) =>
+                {
+                    int count = Run(session, work, b * batch);
+                    for (int j = 0; j < count; j++) work.Pooled.AsSpan(j * dims, dims).CopyTo(vectors.AsSpan(order[b * batch + j] * dims, dims));
+                    if (done is not null) lock (gate) done(count);
+                    return work;
+                }, work => work.Dispose());
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // the first failure as a single run would have raised it (ONNX Runtime's error, a caller's progress callback)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
         for (int t = 0; t < total; t++) Store(output, vectors.AsSpan(t * dims, dims), t);
 
         int Run(InferenceSession on, BatchWork work, int b0)

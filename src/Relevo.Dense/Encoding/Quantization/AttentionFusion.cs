@@ -34,12 +34,19 @@ internal static class AttentionFusion
             if (softmax.OpType != "Softmax" || softmax.Domain.Length > 0) continue;
             // scores = (Q·Kᵀ) / √d + mask
             if (From(softmax.Input[0], "Add") is not { } maskAdd) continue;
-            NodeProto? scaling = null;
+            // the scaled scores are whichever input of the Add is a Div or Mul by a positive scalar of a MatMul (the
+            // other is the mask, itself often a Mul)
+            NodeProto? scores = null;
+            float scale = 0;
             foreach (var input in maskAdd.Input)
-                scaling ??= From(input, "Div") ?? From(input, "Mul");
-            if (scaling is null || BertWeights.Scalar(scaling.Input[1], tensors, constants) is not float factor || factor <= 0) continue;
-            float scale = scaling.OpType == "Div" ? 1f / factor : factor;
-            if (From(scaling.Input[0], "MatMul") is not { } scores) continue;
+                if ((From(input, "Div") ?? From(input, "Mul")) is { } scaling
+                    && BertWeights.Scalar(scaling.Input[1], tensors, constants) is float factor && factor > 0
+                    && From(scaling.Input[0], "MatMul") is { } product)
+                {
+                    scores = product;
+                    scale = scaling.OpType == "Div" ? 1f / factor : factor;
+                }
+            if (scores is null) continue;
             if (Heads(From(scores.Input[0], "Transpose"), [0, 2, 1, 3], From, constants) is not var (query, heads)) continue;
             if (Heads(From(scores.Input[1], "Transpose"), [0, 2, 3, 1], From, constants) is not var (key, keyHeads) || keyHeads != heads) continue;
             // context = softmax · V, back to [batch, tokens, hidden]
