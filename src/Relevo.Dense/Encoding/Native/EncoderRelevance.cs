@@ -151,19 +151,14 @@ internal static class EncoderRelevance
         return (gq, gk);
     }
 
-    /// <summary>y = x·Wᵀ + b (W <c>[out][in]</c>): the gradient at x from the gradient at y, g·W (a product with W's
-    /// transpose, kept per matrix); the bias's share b·g goes to the row's token.</summary>
+    /// <summary>y = x·Wᵀ + b (W <c>[out][in]</c>): the gradient at x from the gradient at y, g·W (W packed once per matrix, <see cref="Gemm"/>); the bias's share b·g goes to the row's token.</summary>
     private static float[] Linear(float[] gy, int n, int outputs, float[] weight, float[] b, int inputs, double[] bias)
     {
         var gx = new float[n * inputs];
         for (int i = 0; i < n; i++) bias[i] += TensorPrimitives.Dot(gy.AsSpan(i * outputs, outputs), b);
-        var transposed = Transposes.GetValue(weight, w => Gemm.Transpose(w, outputs, inputs));
-        Gemm.Multiply(gy, n, outputs, transposed, inputs, default, gx);
+        Gemm.MultiplyBy(gy, n, outputs, weight, inputs, gx);
         return gx;
     }
-
-    /// <summary>Each weight matrix's transpose, made on first use and dropped with the matrix.</summary>
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<float[], float[]> Transposes = new();
 
     /// <summary>LayerNorm with σ held: y = γ(z − mean z)/σ + β, so the gradient at z is (γ·g − mean(γ·g))/σ; β's share
     /// β·g goes to the row's token. Exactly, σ's own derivative adds − x̂·mean(γ·g·x̂)/σ (x̂ the normalized row).</summary>

@@ -5,7 +5,7 @@ namespace Relevo.Dense;
 /// <summary>A BERT encoder's forward pass in C# over <see cref="BertWeights"/>, for one sequence (no padding, token
 /// types 0, as Relevo embeds): the same numbers ONNX Runtime computes, up to float rounding, with every layer's
 /// activations at hand (what relevance propagation and per-layer precision need). Matrix products go through
-/// <see cref="Gemm"/>, a register-tiled kernel.
+/// <see cref="Gemm"/>, an outer-product kernel over weights packed once per matrix.
 /// Plain embedding stays with ONNX Runtime, which is faster (docs/benchmarks.md).</summary>
 internal sealed class NativeEncoder(BertWeights weights)
 {
