@@ -2,7 +2,7 @@ using Relevo.Dense;
 
 namespace Relevo.Tests.Dense;
 
-/// <summary>The encoder's matrix products against a plain triple loop in double: shapes that fill whole 6-row blocks
+/// <summary>The encoder's matrix products (and its softmax) against a plain loop in double: shapes that fill whole 6-row blocks
 /// and whole panels, and shapes that leave rows, a partial panel or a few columns over. The same tests run on whichever
 /// path the host dispatches to (512-bit, 256-bit or no vectors; DOTNET_EnableAVX512F=0 or DOTNET_EnableAVX=0 pick the
 /// others).</summary>
@@ -96,6 +96,48 @@ public sealed class GemmTests
                     for (int c = 0; c < k; c++) sum += (double)x[i * xStride + c] * b[c * bStride + o];
                     Near(sum, y[i * yStride + o], k, $"strided {n}×{k}·{k}×{m} at [{i}, {o}]");
                 }
+        }
+    }
+
+    [Fact]
+    public void AProductWithATransposeReadsTheMatrixWhereItLies()
+    {
+        var rng = new Random(11);
+        foreach (var (n, k, m) in Shapes)
+        {
+            // Y = Aᵀ · B with A [k × n] a slice of a wider matrix
+            int aStride = n + 2, bStride = m + 3, yStride = m + 1;
+            var a = Random(rng, k * aStride);
+            var b = Random(rng, k * bStride);
+            var y = new float[n * yStride];
+            Array.Fill(y, 42f);
+            Gemm.MultiplyTransposedRows(a, aStride, n, k, b, bStride, m, y, yStride);
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal(42f, y[i * yStride + m]);
+                for (int o = 0; o < m; o++)
+                {
+                    double sum = 0;
+                    for (int c = 0; c < k; c++) sum += (double)a[c * aStride + i] * b[c * bStride + o];
+                    Near(sum, y[i * yStride + o], k, $"transposed {k}×{n}ᵀ·{k}×{m} at [{i}, {o}]");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void ASoftmaxRowAddsUpToOneAndKeepsTheOrderOfTheScores()
+    {
+        var rng = new Random(13);
+        foreach (int length in new[] { 1, 3, 8, 17, 256, 300 })
+        {
+            var scores = Random(rng, length);
+            for (int i = 0; i < length; i++) scores[i] *= 200; // exponents that overflow unless shifted
+            var row = (float[])scores.Clone();
+            NativeEncoder.Softmax(row, 0.25f);
+            double max = scores.Max(), sum = scores.Sum(s => Math.Exp((s - max) * 0.25));
+            for (int i = 0; i < length; i++)
+                Assert.True(Math.Abs(row[i] - Math.Exp((scores[i] - max) * 0.25) / sum) <= 1e-6, $"{length} scores, [{i}]: {row[i]}");
         }
     }
 

@@ -85,11 +85,21 @@ internal static class EncoderRelevance
         // outputSum = feed-forward out + attention normed: both get the gradient
         var activated = Linear(outputSum, n, h, l.Output, l.OutputBias, inner, bias);
         if (!matrices.IsEmpty) matrices[5] += Through(t.Activated, activated, n, inner);
-        for (int i = 0; i < activated.Length; i++)
+        if (exact)
+            for (int i = 0; i < activated.Length; i++)
+            {
+                float u = t.PreActivation[i];
+                float gate = u == 0 ? 0.5f : t.Activated[i] / u; // the exact derivative Φ(u) + u φ(u)
+                activated[i] *= gate + u * MathF.Exp(-0.5f * u * u) * 0.3989422804f;
+            }
+        else
         {
-            float u = t.PreActivation[i];
-            float gate = u == 0 ? 0.5f : t.Activated[i] / u; // Φ(u): held, or (exactly) Φ(u) + u φ(u)
-            activated[i] *= exact ? gate + u * MathF.Exp(-0.5f * u * u) * 0.3989422804f : gate;
+            // Φ(u) = GELU(u) / u held (½ at 0)
+            var gates = new float[activated.Length];
+            TensorPrimitives.Divide(t.Activated, t.PreActivation, gates);
+            for (int i = 0; i < gates.Length; i++)
+                if (t.PreActivation[i] == 0) gates[i] = 0.5f;
+            TensorPrimitives.Multiply(activated, gates, activated);
         }
         var attentionNormed = Linear(activated, n, inner, l.Intermediate, l.IntermediateBias, h, bias);
         if (!matrices.IsEmpty) matrices[4] += Through(t.AttentionNormed, attentionNormed, n, h);
@@ -192,19 +202,13 @@ internal static class EncoderRelevance
     }
 
     /// <summary>context[i] = Σⱼ p[i,j]·v[j] per head, p held: the gradient at v[j] is Σᵢ p[i,j]·g[i], per head the
-    /// probabilities' transpose times the gradient (<see cref="Gemm"/>).</summary>
+    /// probabilities' transpose times the gradient (<see cref="Gemm.MultiplyTransposedRows"/>).</summary>
     private static float[] Attention(float[] probabilities, float[] g, int n, int h, int heads)
     {
         int d = h / heads;
         var result = new float[n * h];
-        var pT = new float[n * n];
         for (int head = 0; head < heads; head++)
-        {
-            var p = probabilities.AsSpan(head * n * n, n * n);
-            for (int i = 0; i < n; i++)
-                for (int j = 0; j < n; j++) pT[j * n + i] = p[i * n + j];
-            Gemm.MultiplyRows(pT, n, n, n, g.AsSpan(head * d), h, d, result.AsSpan(head * d), h);
-        }
+            Gemm.MultiplyTransposedRows(probabilities.AsSpan(head * n * n, n * n), n, n, n, g.AsSpan(head * d), h, d, result.AsSpan(head * d), h);
         return result;
     }
 }

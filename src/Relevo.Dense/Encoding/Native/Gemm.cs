@@ -74,14 +74,16 @@ internal static class Gemm
         if (x.Length < n * k || y.Length < n * m) throw new ArgumentException("a matrix is smaller than its shape");
         if (!Vector256.IsHardwareAccelerated)
         {
-            Fallback(x, k, n, k, b.Data, b.Panel, m, y, m, packedDepth: k);
+            // no vectors: panel by panel, each panel a matrix of its own
+            for (int j = 0; j * b.Panel < m; j++)
+                Unpacked(x, k, 1, n, k, b.Data.AsSpan(j * k * b.Panel), b.Panel, Math.Min(b.Panel, m - j * b.Panel), y[(j * b.Panel)..], m);
             return;
         }
         int p = b.Panel, whole = m / p;
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref float br = ref MemoryMarshal.GetReference(b.Data.AsSpan());
         ref float yr = ref MemoryMarshal.GetReference(y);
-        Panels(ref xr, k, n, k, ref br, (nuint)(k * p), (nuint)p, whole, ref yr, m);
+        Panels(ref xr, k, 1, n, k, ref br, (nuint)(k * p), (nuint)p, whole, ref yr, m);
         if (whole * p == m) return;
         // the last, partial panel: through a scratch row block, then its columns copied out
         Span<float> scratch = stackalloc float[BlockRows * 32];
@@ -91,7 +93,7 @@ internal static class Gemm
         for (int i = 0; i < n; i += BlockRows)
         {
             int rows = Math.Min(BlockRows, n - i);
-            Block(ref Unsafe.Add(ref xr, (nuint)(i * k)), k, rows, k, ref last, (nuint)p, ref sr, p);
+            Block(ref Unsafe.Add(ref xr, (nuint)(i * k)), k, 1, rows, k, ref last, (nuint)p, ref sr, p);
             for (int r = 0; r < rows; r++) scratch.Slice(r * p, columns).CopyTo(y.Slice((i + r) * m + whole * p, columns));
         }
     }
@@ -102,19 +104,45 @@ internal static class Gemm
         Span<float> y, int yStride)
     {
         if (n == 0 || outputs == 0) return;
-        if (x.Length < (n - 1) * xStride + inputs || b.Length < (inputs - 1) * bStride + outputs || y.Length < (n - 1) * yStride + outputs)
+        if (x.Length < (n - 1) * xStride + inputs) throw new ArgumentException("a matrix is smaller than its shape");
+        Unpacked(x, xStride, 1, n, inputs, b, bStride, outputs, y, yStride);
+    }
+
+    /// <summary>Y = Aᵀ · B: as <see cref="MultiplyRows"/> with X the transpose of A <c>[inputs × n]</c>, A's row k at
+    /// <c>k · aStride</c> (attention's probabilities read backwards), with no transposed copy made.</summary>
+    public static void MultiplyTransposedRows(ReadOnlySpan<float> a, int aStride, int n, int inputs, ReadOnlySpan<float> b, int bStride, int outputs,
+        Span<float> y, int yStride)
+    {
+        if (n == 0 || outputs == 0) return;
+        if (a.Length < (inputs - 1) * aStride + n) throw new ArgumentException("a matrix is smaller than its shape");
+        Unpacked(a, 1, aStride, n, inputs, b, bStride, outputs, y, yStride);
+    }
+
+    /// <summary>Y = X · B, X[i, c] at <c>i · xRow + c · xStep</c>, B by rows where it lies.</summary>
+    private static void Unpacked(ReadOnlySpan<float> x, int xRow, int xStep, int n, int inputs, ReadOnlySpan<float> b, int bStride, int outputs,
+        Span<float> y, int yStride)
+    {
+        if (b.Length < (inputs - 1) * bStride + outputs || y.Length < (n - 1) * yStride + outputs)
             throw new ArgumentException("a matrix is smaller than its shape");
         int p = PanelWidth, whole = Vector256.IsHardwareAccelerated ? outputs / p : 0;
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref float br = ref MemoryMarshal.GetReference(b);
         ref float yr = ref MemoryMarshal.GetReference(y);
-        if (whole > 0) Panels(ref xr, xStride, n, inputs, ref br, (nuint)p, (nuint)bStride, whole, ref yr, yStride);
-        if (whole * p < outputs)
-            Fallback(x, xStride, n, inputs, b[(whole * p)..], bStride, outputs - whole * p, y[(whole * p)..], yStride, packedDepth: 0);
+        if (whole > 0) Panels(ref xr, xRow, xStep, n, inputs, ref br, (nuint)p, (nuint)bStride, whole, ref yr, yStride);
+        int done = whole * p, rest = outputs - done;
+        if (rest == 0) return;
+        // the columns past the last whole panel: each row of Y the sum of X's values times B's rows
+        for (int i = 0; i < n; i++)
+        {
+            var yi = y.Slice(i * yStride + done, rest);
+            yi.Clear();
+            for (int c = 0; c < inputs; c++)
+                TensorPrimitives.MultiplyAdd(b.Slice(c * bStride + done, rest), x[i * xRow + c * xStep], yi, yi);
+        }
     }
 
     /// <summary>The first <paramref name="panels"/> panels of columns: panel j's row r at <c>j · panelStride + r · bRow</c>.</summary>
-    private static void Panels(ref float x, int xStride, int n, int k, ref float b, nuint panelStride, nuint bRow, int panels, ref float y, int yStride)
+    private static void Panels(ref float x, int xStride, int xStep, int n, int k, ref float b, nuint panelStride, nuint bRow, int panels, ref float y, int yStride)
     {
         int p = PanelWidth;
         for (int j = 0; j < panels; j++)
@@ -122,30 +150,32 @@ internal static class Gemm
             ref float panel = ref Unsafe.Add(ref b, (nuint)j * panelStride);
             ref float yj = ref Unsafe.Add(ref y, (nuint)(j * p));
             for (int i = 0; i < n; i += BlockRows)
-                Block(ref Unsafe.Add(ref x, (nuint)(i * xStride)), xStride, Math.Min(BlockRows, n - i), k, ref panel, bRow, ref Unsafe.Add(ref yj, (nuint)(i * yStride)), yStride);
+                Block(ref Unsafe.Add(ref x, (nuint)(i * xStride)), xStride, xStep, Math.Min(BlockRows, n - i), k, ref panel, bRow, ref Unsafe.Add(ref yj, (nuint)(i * yStride)), yStride);
         }
     }
 
-    private static void Block(ref float x, int xStride, int rows, int k, ref float b, nuint bRow, ref float y, int yStride)
+    /// <summary><paramref name="rows"/> (at most 6) rows of Y against one panel: X's row r at <c>r · xStride</c>, its
+    /// values <paramref name="xStep"/> apart (1, or a row of the matrix X is the transpose of).</summary>
+    private static void Block(ref float x, int xStride, int xStep, int rows, int k, ref float b, nuint bRow, ref float y, int yStride)
     {
         if (Vector512.IsHardwareAccelerated)
         {
-            if (rows == BlockRows) Wide6(ref x, (nuint)xStride, (nuint)k, ref b, bRow, ref y, (nuint)yStride);
+            if (rows == BlockRows) Wide6(ref x, (nuint)xStride, (nuint)xStep, (nuint)k, ref b, bRow, ref y, (nuint)yStride);
             else
                 for (int r = 0; r < rows; r++)
-                    Wide1(ref Unsafe.Add(ref x, (nuint)(r * xStride)), (nuint)k, ref b, bRow, ref Unsafe.Add(ref y, (nuint)(r * yStride)));
+                    Wide1(ref Unsafe.Add(ref x, (nuint)(r * xStride)), (nuint)xStep, (nuint)k, ref b, bRow, ref Unsafe.Add(ref y, (nuint)(r * yStride)));
         }
         else
         {
-            if (rows == BlockRows) Narrow6(ref x, (nuint)xStride, (nuint)k, ref b, bRow, ref y, (nuint)yStride);
+            if (rows == BlockRows) Narrow6(ref x, (nuint)xStride, (nuint)xStep, (nuint)k, ref b, bRow, ref y, (nuint)yStride);
             else
                 for (int r = 0; r < rows; r++)
-                    Narrow1(ref Unsafe.Add(ref x, (nuint)(r * xStride)), (nuint)k, ref b, bRow, ref Unsafe.Add(ref y, (nuint)(r * yStride)));
+                    Narrow1(ref Unsafe.Add(ref x, (nuint)(r * xStride)), (nuint)xStep, (nuint)k, ref b, bRow, ref Unsafe.Add(ref y, (nuint)(r * yStride)));
         }
     }
 
     /// <summary>6 rows × 32 columns in 512-bit vectors.</summary>
-    private static void Wide6(ref float x, nuint xs, nuint k, ref float b, nuint bRow, ref float y, nuint ys)
+    private static void Wide6(ref float x, nuint xs, nuint xStep, nuint k, ref float b, nuint bRow, ref float y, nuint ys)
     {
         ref float x0 = ref x;
         ref float x1 = ref Unsafe.Add(ref x0, xs);
@@ -156,7 +186,7 @@ internal static class Gemm
         Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
         Vector512<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
         ref float row = ref b;
-        for (nuint kk = 0; kk < k; kk++)
+        for (nuint kk = 0, end = k * xStep; kk < end; kk += xStep)
         {
             var b0 = Vector512.LoadUnsafe(ref row);
             var b1 = Vector512.LoadUnsafe(ref row, 16);
@@ -182,11 +212,11 @@ internal static class Gemm
         a50.StoreUnsafe(ref y, 5 * ys); a51.StoreUnsafe(ref y, 5 * ys + 16);
     }
 
-    private static void Wide1(ref float x, nuint k, ref float b, nuint bRow, ref float y)
+    private static void Wide1(ref float x, nuint xStep, nuint k, ref float b, nuint bRow, ref float y)
     {
         Vector512<float> a0 = default, a1 = default;
         ref float row = ref b;
-        for (nuint kk = 0; kk < k; kk++)
+        for (nuint kk = 0, end = k * xStep; kk < end; kk += xStep)
         {
             var v = Vector512.Create(Unsafe.Add(ref x, kk));
             a0 = Vector512.FusedMultiplyAdd(v, Vector512.LoadUnsafe(ref row), a0);
@@ -198,7 +228,7 @@ internal static class Gemm
 
     /// <summary>6 rows × 16 columns in 256-bit vectors (12 accumulators, two panel vectors and a broadcast: the 16
     /// registers AVX2 has).</summary>
-    private static void Narrow6(ref float x, nuint xs, nuint k, ref float b, nuint bRow, ref float y, nuint ys)
+    private static void Narrow6(ref float x, nuint xs, nuint xStep, nuint k, ref float b, nuint bRow, ref float y, nuint ys)
     {
         ref float x0 = ref x;
         ref float x1 = ref Unsafe.Add(ref x0, xs);
@@ -209,7 +239,7 @@ internal static class Gemm
         Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
         Vector256<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
         ref float row = ref b;
-        for (nuint kk = 0; kk < k; kk++)
+        for (nuint kk = 0, end = k * xStep; kk < end; kk += xStep)
         {
             var b0 = Vector256.LoadUnsafe(ref row);
             var b1 = Vector256.LoadUnsafe(ref row, 8);
@@ -235,11 +265,11 @@ internal static class Gemm
         a50.StoreUnsafe(ref y, 5 * ys); a51.StoreUnsafe(ref y, 5 * ys + 8);
     }
 
-    private static void Narrow1(ref float x, nuint k, ref float b, nuint bRow, ref float y)
+    private static void Narrow1(ref float x, nuint xStep, nuint k, ref float b, nuint bRow, ref float y)
     {
         Vector256<float> a0 = default, a1 = default;
         ref float row = ref b;
-        for (nuint kk = 0; kk < k; kk++)
+        for (nuint kk = 0, end = k * xStep; kk < end; kk += xStep)
         {
             var v = Vector256.Create(Unsafe.Add(ref x, kk));
             a0 = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref row), a0);
@@ -247,30 +277,5 @@ internal static class Gemm
             row = ref Unsafe.Add(ref row, bRow);
         }
         a0.StoreUnsafe(ref y); a1.StoreUnsafe(ref y, 8);
-    }
-
-    /// <summary>Y = X · B one row at a time, each output row the sum of X's values times B's rows
-    /// (<see cref="TensorPrimitives.MultiplyAdd(ReadOnlySpan{float}, float, ReadOnlySpan{float}, Span{float})"/>). B's
-    /// row r at <c>r · bStride</c>, or, when <paramref name="packedDepth"/> is not 0, B packed in panels of
-    /// <paramref name="bStride"/> columns.</summary>
-    private static void Fallback(ReadOnlySpan<float> x, int xStride, int n, int k, ReadOnlySpan<float> b, int bStride, int m,
-        Span<float> y, int yStride, int packedDepth)
-    {
-        for (int i = 0; i < n; i++)
-        {
-            var yi = y.Slice(i * yStride, m);
-            yi.Clear();
-            var xi = x.Slice(i * xStride, k);
-            if (packedDepth == 0)
-                for (int r = 0; r < k; r++) TensorPrimitives.MultiplyAdd(b.Slice(r * bStride, m), xi[r], yi, yi);
-            else
-                for (int j = 0; j * bStride < m; j++)
-                {
-                    int columns = Math.Min(bStride, m - j * bStride);
-                    var yj = yi.Slice(j * bStride, columns);
-                    for (int r = 0; r < k; r++)
-                        TensorPrimitives.MultiplyAdd(b.Slice((j * packedDepth + r) * bStride, columns), xi[r], yj, yj);
-                }
-        }
     }
 }
