@@ -67,6 +67,7 @@ internal static class AttentionFusion
         foreach (var n in graph.Node) nodes.Add(replaced.GetValueOrDefault(n) ?? n);
         graph.Node.Clear();
         graph.Node.AddRange(RemoveUnread(nodes, graph));
+        RemoveUnreadInitializers(graph);
         if (!model.OpsetImport.Any(o => o.Domain == MicrosoftDomain))
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
         return replaced.Count;
@@ -105,6 +106,20 @@ internal static class AttentionFusion
         foreach (var a in transpose.Attribute)
             if (a.Name == "perm") return a.Ints.SequenceEqual(perm);
         return false;
+    }
+
+    /// <summary>Drops the initializers no node reads any more (the mask arithmetic's constants, the head split's shapes),
+    /// which ONNX Runtime would otherwise drop with a warning each time a session opens; one also listed as a graph input
+    /// (older exports list them) goes from the inputs too, so that it does not become an input to feed.</summary>
+    private static void RemoveUnreadInitializers(GraphProto graph)
+    {
+        var read = new HashSet<string>(graph.Output.Select(o => o.Name), StringComparer.Ordinal);
+        foreach (var n in graph.Node)
+            foreach (var input in n.Input) read.Add(input);
+        var unread = graph.Initializer.Where(t => !read.Contains(t.Name)).ToList();
+        var names = unread.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var t in unread) graph.Initializer.Remove(t);
+        foreach (var input in graph.Input.Where(i => names.Contains(i.Name)).ToList()) graph.Input.Remove(input);
     }
 
     /// <summary><paramref name="nodes"/> without those whose outputs nothing reads (repeatedly, so whole chains go).</summary>
