@@ -27,8 +27,15 @@ internal sealed class EmbeddingModel : IDisposable
     private readonly InferenceSession _session;
     private readonly SessionOptions _sessionOptions;
     /// <summary>Runs of many sequences: one single-threaded session called from several threads at once (ONNX
-    /// Runtime's Run is thread-safe), its re-laid-out weights shared with <see cref="_session"/>.</summary>
-    private readonly Lazy<(InferenceSession Session, SessionOptions Options)> _parallel;
+    /// Runtime's Run is thread-safe), its re-laid-out weights shared with <see cref="_session"/>. Opened on first use
+    /// (<see cref="ParallelSession"/>), under <see cref="_parallelGate"/>.</summary>
+    private (InferenceSession Session, SessionOptions Options)? _parallel;
+    private bool _parallelRefused;
+    private readonly Lock _parallelGate = new();
+    /// <summary>The ONNX file's length and time of last write when <see cref="_session"/> read it.</summary>
+    private readonly (long Length, DateTime Written) _onnxStamp;
+    /// <summary>Run one sequence per call: <see cref="ModelConfig.Unpadded"/>, or the graph's own metadata says so.</summary>
+    private readonly bool _unpadded;
     private readonly PrePackedWeightsContainer _prepacked = new();
     private readonly string _outputName;
     private readonly bool _hasTokenTypes;
@@ -56,10 +63,18 @@ internal sealed class EmbeddingModel : IDisposable
         Tokenizer = contents.Tokenizer;
         string onnx = contents.Onnx;
         OnnxFile = onnx;
-        (_session, _sessionOptions) = OnnxSessions.Open(onnx, options.Threads, _prepacked);
-        _parallel = new(() => OnnxSessions.Open(onnx, 1, _prepacked));
+        _onnxStamp = Stamp(onnx);
+        try { (_session, _sessionOptions) = OnnxSessions.Open(onnx, options.Threads, _prepacked); }
+        catch
+        {
+            _prepacked.Dispose();
+            throw;
+        }
         try
         {
+            _unpadded = Config.Unpadded
+                || _session.ModelMetadata.CustomMetadataMap.TryGetValue(AttentionFusion.UnpaddedKey, out var flag) && flag == "true";
+            if (_unpadded && !Config.Unpadded) Config = Config with { Unpadded = true };
             var inputs = _session.InputMetadata;
             foreach (string required in new[] { "input_ids", "attention_mask" })
                 if (!inputs.ContainsKey(required))
@@ -81,6 +96,45 @@ internal sealed class EmbeddingModel : IDisposable
         }
         Fingerprint = contents.ComputeFingerprint();
         _cache = new Lazy<EmbeddingCache?>(() => options.UseCache ? EmbeddingCache.TryOpen(this) : null);
+    }
+
+    /// <summary>Batches per chunk of a run side by side (0: the default, at least 4,096 sequences); tests set it small.</summary>
+    internal int SideBySideChunk { get; set; }
+
+    private static (long, DateTime) Stamp(string file)
+    {
+        var info = new FileInfo(file);
+        return info.Exists ? (info.Length, info.LastWriteTimeUtc) : (-1, default);
+    }
+
+    /// <summary>The single-threaded session for runs side by side, opened on first use from the same file, or null
+    /// when that file is no longer the one <see cref="_session"/> read (replaced, moved or deleted since) or cannot be
+    /// opened: such runs then go one batch at a time through <see cref="_session"/>, so every vector still comes from
+    /// the weights the fingerprint names.</summary>
+    private InferenceSession? ParallelSession()
+    {
+        lock (_parallelGate)
+        {
+            if (_parallel is { } open) return open.Session;
+            if (_parallelRefused) return null;
+            if (Stamp(OnnxFile) != _onnxStamp) { _parallelRefused = true; return null; }
+            (InferenceSession Session, SessionOptions Options) opened;
+            try { opened = OnnxSessions.Open(OnnxFile, 1, _prepacked); }
+            catch (Exception e) when (e is OnnxRuntimeException or IOException or UnauthorizedAccessException or RelevoException)
+            {
+                _parallelRefused = true;
+                return null;
+            }
+            if (Stamp(OnnxFile) != _onnxStamp) // replaced while it was being read
+            {
+                opened.Session.Dispose();
+                opened.Options.Dispose();
+                _parallelRefused = true;
+                return null;
+            }
+            _parallel = opened;
+            return opened.Session;
+        }
     }
 
     private static string First(IEnumerable<string> names) { foreach (var n in names) return n; throw new RelevoException("model has no outputs"); }
@@ -259,7 +313,7 @@ internal sealed class EmbeddingModel : IDisposable
     }
 
     /// <summary>Runs the sequences <c>ids[starts[j]..starts[j + 1]]</c> sorted by length in micro-batches padded to the
-    /// longest in the batch (one sequence per batch for an <see cref="ModelConfig.Unpadded"/> model); row <c>rows[j]</c>
+    /// longest in the batch (one sequence per batch for an <see cref="ModelConfig.Unpadded"/> model, or one whose graph says so); row <c>rows[j]</c>
     /// of <paramref name="output"/> gets sequence j's pooled (and, per the config, normalized) vector, also added to
     /// <paramref name="cache"/> under <c>keys[rows[j]]</c> when given. Several batches run side by side, one per thread,
     /// when there are threads for them. <paramref name="done"/> hears how many finished with each batch.</summary>
@@ -272,10 +326,11 @@ internal sealed class EmbeddingModel : IDisposable
         for (int j = 0; j < order.Length; j++) { order[j] = j; lengths[j] = starts[j + 1] - starts[j]; }
         Array.Sort((int[])lengths.Clone(), order);
 
-        int batch = Config.Unpadded ? 1 : Math.Max(1, Options.BatchSize);
+        int batch = _unpadded ? 1 : Math.Max(1, Options.BatchSize);
         int batches = (total + batch - 1) / batch;
         int threads = Math.Min(batches, Options.Threads > 0 ? Options.Threads : Environment.ProcessorCount);
-        if (threads <= 1)
+        var session = threads > 1 ? ParallelSession() : null;
+        if (session is null)
         {
             using var work = new BatchWork(batch, Config.MaxTokens, dims);
             for (int b = 0; b < batches; b++)
@@ -286,27 +341,33 @@ internal sealed class EmbeddingModel : IDisposable
             }
             return;
         }
-        // side by side: rows go to a buffer (a span cannot cross threads), then to the output
-        var session = _parallel.Value.Session;
-        var vectors = new float[total * dims];
+        // side by side, a chunk of batches at a time: rows go to a buffer (a span cannot cross threads), then to the
+        // output, so what is held besides the output is one chunk's rows however many sequences there are
+        int chunk = SideBySideChunk > 0 ? SideBySideChunk : Math.Max(threads * 16, 4096 / batch);
+        var vectors = new float[Math.Min(batches, chunk) * batch * dims];
         var gate = new Lock();
-        try
+        for (int first = 0; first < batches; first += chunk)
         {
-            Parallel.For(0, batches, new ParallelOptions { MaxDegreeOfParallelism = threads }, () => new BatchWork(batch, Config.MaxTokens, dims),
-                (b, _, work) =>
-                {
-                    int count = Run(session, work, b * batch);
-                    for (int j = 0; j < count; j++) work.Pooled.AsSpan(j * dims, dims).CopyTo(vectors.AsSpan(order[b * batch + j] * dims, dims));
-                    if (done is not null) lock (gate) done(count);
-                    return work;
-                }, work => work.Dispose());
+            int last = Math.Min(batches, first + chunk), b0 = first;
+            try
+            {
+                Parallel.For(first, last, new ParallelOptions { MaxDegreeOfParallelism = threads }, () => new BatchWork(batch, Config.MaxTokens, dims),
+                    (b, _, work) =>
+                    {
+                        int count = Run(session, work, b * batch);
+                        work.Pooled.AsSpan(0, count * dims).CopyTo(vectors.AsSpan((b - b0) * batch * dims));
+                        if (done is not null) lock (gate) done(count);
+                        return work;
+                    }, work => work.Dispose());
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+            {
+                // the first failure as a single run would have raised it (ONNX Runtime's error, a caller's progress callback)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            }
+            for (int k = first * batch, end = Math.Min(total, last * batch); k < end; k++)
+                Store(output, vectors.AsSpan((k - first * batch) * dims, dims), order[k]);
         }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            // the first failure as a single run would have raised it (ONNX Runtime's error, a caller's progress callback)
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
-        for (int t = 0; t < total; t++) Store(output, vectors.AsSpan(t * dims, dims), t);
 
         int Run(InferenceSession on, BatchWork work, int b0)
         {
@@ -396,11 +457,12 @@ internal sealed class EmbeddingModel : IDisposable
         if (_cache.IsValueCreated) _cache.Value?.Dispose();
         _session.Dispose();
         _sessionOptions.Dispose();
-        if (_parallel.IsValueCreated)
-        {
-            _parallel.Value.Session.Dispose();
-            _parallel.Value.Options.Dispose();
-        }
+        lock (_parallelGate)
+            if (_parallel is { } open)
+            {
+                open.Session.Dispose();
+                open.Options.Dispose();
+            }
         _prepacked.Dispose();
     }
 }

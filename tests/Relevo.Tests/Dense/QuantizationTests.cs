@@ -83,14 +83,53 @@ public sealed class QuantizationTests
             float cos = TensorPrimitives.CosineSimilarity(a.AsSpan(i * 384, 384), b.AsSpan(i * 384, 384));
             Assert.True(cos >= 0.99999f, $"passage {i}: cosine {cos} between the unfused and the fused graph");
         }
-        // the same folder without its unpadded flag is run padded, and its shorter passages then differ: the flag matters
+        // without the flag in relevo-model.json the graph's own metadata still says unpadded, and the vectors are the same
         File.WriteAllText(Path.Combine(folder, ModelConfig.FileName), (model.Config with { Name = "minilm-fused" }).ToJson());
+        using (var byGraph = EmbeddingModel.Load(folder, new EncoderOptions { UseCache = false, BatchSize = 8, Threads = 1 }))
+        {
+            Assert.True(byGraph.Config.Unpadded);
+            byGraph.Embed(texts, b, useCache: false);
+            for (int i = 0; i < texts.Count; i++)
+                Assert.True(TensorPrimitives.CosineSimilarity(a.AsSpan(i * 384, 384), b.AsSpan(i * 384, 384)) >= 0.99999f, $"passage {i}, flag in the graph only");
+        }
+        // with the flag in neither place the graph is run padded, and its shorter passages then differ: the flag matters
+        var unflagged = onnx.Clone();
+        unflagged.MetadataProps.Clear();
+        using (var f = File.Create(Path.Combine(folder, "model.onnx"))) Google.Protobuf.MessageExtensions.WriteTo(unflagged, f);
         using var padded = EmbeddingModel.Load(folder, new EncoderOptions { UseCache = false, BatchSize = 8, Threads = 1 });
+        Assert.False(padded.Config.Unpadded);
         padded.Embed(texts, b, useCache: false);
         int differing = 0;
         for (int i = 0; i < texts.Count; i++)
             if (TensorPrimitives.CosineSimilarity(a.AsSpan(i * 384, 384), b.AsSpan(i * 384, 384)) < 0.999f) differing++;
         Assert.True(differing > 0, "running the unmasked graph padded changed no vector");
+    }
+
+    /// <summary>A block whose scores get more than the padding mask added (here a bias from another graph input), or
+    /// whose softmax is over another axis, is left as it is: fusing it would drop that bias or change the sums.</summary>
+    [Fact]
+    public void Attention_with_more_than_the_padding_mask_or_another_softmax_axis_is_left_unfused()
+    {
+        using var model = EmbeddingModel.Load("minilm", new EncoderOptions { UseCache = false });
+        var biased = BertWeights.Parse(model.OnnxFile);
+        var producers = new Dictionary<string, Onnx.NodeProto>();
+        foreach (var n in biased.Graph.Node)
+            foreach (var o in n.Output) producers[o] = n;
+        var add = producers[biased.Graph.Node.First(n => n.OpType == "Softmax").Input[0]];
+        int scoreSide = Enumerable.Range(0, 2).First(i => producers.TryGetValue(add.Input[i], out var p) && p.OpType is "Div" or "Mul"
+            && producers.TryGetValue(p.Input[0], out var m) && m.OpType == "MatMul");
+        biased.Graph.Input.Add(new Onnx.ValueInfoProto { Name = "position_bias" });
+        biased.Graph.Node.Add(new Onnx.NodeProto { OpType = "Add", Name = "biased_mask", Input = { add.Input[1 - scoreSide], "position_bias" }, Output = { "biased_mask" } });
+        add.Input[1 - scoreSide] = "biased_mask";
+        Assert.Equal(5, AttentionFusion.Fuse(biased));
+        Assert.Contains(biased.Graph.Node, n => n.Name == "biased_mask");
+
+        var otherAxis = BertWeights.Parse(model.OnnxFile);
+        var softmax = otherAxis.Graph.Node.First(n => n.OpType == "Softmax");
+        softmax.Attribute.Clear();
+        softmax.Attribute.Add(new Onnx.AttributeProto { Name = "axis", Type = Onnx.AttributeProto.Types.AttributeType.Int, I = 1 });
+        Assert.Equal(5, AttentionFusion.Fuse(otherAxis));
+        Assert.Equal(6, AttentionFusion.Fuse(BertWeights.Parse(model.OnnxFile))); // untouched, every block
     }
 
     /// <summary>A quantized folder gets fused attention by default and says so; many passages run side by side on two
@@ -107,6 +146,7 @@ public sealed class QuantizationTests
         Assert.Equal(6, BertWeights.Parse(tmp["int8/model.onnx"]).Graph.Node.Count(n => n.OpType == "MultiHeadAttention"));
         using var one = EmbeddingModel.Load(tmp["int8"], new EncoderOptions { UseCache = false, Threads = 1 });
         using var two = EmbeddingModel.Load(tmp["int8"], new EncoderOptions { UseCache = false, Threads = 2 });
+        two.SideBySideChunk = 4; // 30 passages one per call: 8 chunks, the last one short
         var texts = Passages(30);
         var a = new float[texts.Count * 384];
         var b = new float[texts.Count * 384];
@@ -118,6 +158,17 @@ public sealed class QuantizationTests
         {
             float cos = TensorPrimitives.CosineSimilarity(a.AsSpan(i * 384, 384), b.AsSpan(i * 384, 384));
             Assert.True(cos >= 0.99999f, $"passage {i}: cosine {cos} between one thread and two");
+        }
+        // a model.onnx replaced after loading (here by the float32 weights) is not read by the session for runs side by
+        // side, which opens on first use: those runs go through the session opened at load, with the loaded weights
+        using var three = EmbeddingModel.Load(tmp["int8"], new EncoderOptions { UseCache = false, Threads = 2 });
+        File.Copy(model.OnnxFile, tmp["int8/model.onnx"], overwrite: true);
+        Array.Clear(b);
+        three.Embed(texts, b, useCache: false);
+        for (int i = 0; i < texts.Count; i++)
+        {
+            float cos = TensorPrimitives.CosineSimilarity(a.AsSpan(i * 384, 384), b.AsSpan(i * 384, 384));
+            Assert.True(cos >= 0.99999f, $"passage {i}: cosine {cos} after the file was replaced");
         }
     }
 

@@ -13,7 +13,13 @@ internal static class AttentionFusion
 {
     private const string MicrosoftDomain = "com.microsoft";
 
-    /// <summary>Fuses every attention block found; returns how many.</summary>
+    /// <summary>The graph's metadata entry ("true") that says it must be run one sequence at a time, read by
+    /// <see cref="EmbeddingModel"/> as <see cref="ModelConfig.Unpadded"/> is.</summary>
+    public const string UnpaddedKey = "relevo.unpadded";
+
+    /// <summary>Fuses every attention block found; returns how many. A block is left as it is unless the softmax is
+    /// over the last axis and what is added to the scores derives from the <c>attention_mask</c> input alone
+    /// (constants and shapes aside): a causal mask or a position bias folded into that sum would be lost.</summary>
     public static int Fuse(ModelProto model)
     {
         var graph = model.Graph;
@@ -28,25 +34,50 @@ internal static class AttentionFusion
         NodeProto? OnlyReader(string value, string op) =>
             consumers.GetValueOrDefault(value) is [var n] && n.OpType == op && n.Domain.Length == 0 ? n : null;
 
+        var graphInputs = graph.Input.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        long opset = model.OpsetImport.Where(o => o.Domain.Length == 0).Select(o => o.Version).DefaultIfEmpty(0).Max();
+        // the graph inputs a value is computed from, through anything but a Shape (which reads no values)
+        HashSet<string> Sources(string value)
+        {
+            var found = new HashSet<string>(StringComparer.Ordinal);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var pending = new Stack<string>([value]);
+            while (pending.TryPop(out var v))
+            {
+                if (!seen.Add(v)) continue;
+                if (graphInputs.Contains(v) && !tensors.ContainsKey(v)) found.Add(v);
+                if (producers.TryGetValue(v, out var n) && n.OpType != "Shape")
+                    foreach (var input in n.Input) pending.Push(input);
+            }
+            return found;
+        }
+
         var replaced = new Dictionary<NodeProto, NodeProto>(ReferenceEqualityComparer.Instance);
         foreach (var softmax in graph.Node)
         {
             if (softmax.OpType != "Softmax" || softmax.Domain.Length > 0) continue;
+            // over the last axis (before opset 13 the default axis, 1, flattens the rest: not attention's softmax)
+            var axis = softmax.Attribute.FirstOrDefault(a => a.Name == "axis");
+            if (axis is null ? opset < 13 : axis.I is not (-1 or 3)) continue;
             // scores = (Q·Kᵀ) / √d + mask
             if (From(softmax.Input[0], "Add") is not { } maskAdd) continue;
             // the scaled scores are whichever input of the Add is a Div or Mul by a positive scalar of a MatMul (the
             // other is the mask, itself often a Mul)
             NodeProto? scores = null;
             float scale = 0;
-            foreach (var input in maskAdd.Input)
-                if ((From(input, "Div") ?? From(input, "Mul")) is { } scaling
+            string? mask = null;
+            for (int i = 0; i < maskAdd.Input.Count; i++)
+                if ((From(maskAdd.Input[i], "Div") ?? From(maskAdd.Input[i], "Mul")) is { } scaling
                     && BertWeights.Scalar(scaling.Input[1], tensors, constants) is float factor && factor > 0
                     && From(scaling.Input[0], "MatMul") is { } product)
                 {
                     scores = product;
                     scale = scaling.OpType == "Div" ? 1f / factor : factor;
+                    mask = maskAdd.Input.Count == 2 ? maskAdd.Input[1 - i] : null;
                 }
-            if (scores is null) continue;
+            if (scores is null || mask is null) continue;
+            // the other addend is the padding mask and nothing else: dropping it is exact for unpadded sequences
+            if (Sources(mask) is not { Count: 1 } sources || !sources.Contains("attention_mask")) continue;
             if (Heads(From(scores.Input[0], "Transpose"), [0, 2, 1, 3], From, constants) is not var (query, heads)) continue;
             if (Heads(From(scores.Input[1], "Transpose"), [0, 2, 3, 1], From, constants) is not var (key, keyHeads) || keyHeads != heads) continue;
             // context = softmax · V, back to [batch, tokens, hidden]
@@ -68,6 +99,10 @@ internal static class AttentionFusion
         graph.Node.Clear();
         graph.Node.AddRange(RemoveUnread(nodes, graph));
         RemoveUnreadInitializers(graph);
+        // the graph says it may not be padded itself too, so that the flag cannot be parted from it (a relevo-model.json
+        // rewritten by hand, or left by an earlier quantization when this one stopped between its writes)
+        if (!model.MetadataProps.Any(p => p.Key == UnpaddedKey))
+            model.MetadataProps.Add(new StringStringEntryProto { Key = UnpaddedKey, Value = "true" });
         if (!model.OpsetImport.Any(o => o.Domain == MicrosoftDomain))
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
         return replaced.Count;

@@ -199,8 +199,10 @@ internal static class MixedPrecision
         string model = Path.Combine(folder, "model.onnx");
         string temp = model + ".tmp";
         using (var stream = File.Create(temp)) Google.Protobuf.MessageExtensions.WriteTo(onnx, stream);
-        File.Move(temp, model, overwrite: true);
+        // the settings first: should this stop between the two, an unpadded flag beside an older graph only costs speed,
+        // where a fused graph beside older settings would be run padded (its graph says unpadded too, which the encoder reads)
         File.WriteAllText(Path.Combine(folder, ModelConfig.FileName), (source.Config with { Name = name, Unpadded = source.Config.Unpadded || fused > 0 }).ToJson());
+        File.Move(temp, model, overwrite: true);
         var record = new
         {
             source = source.Name, choice = choice.ToString().ToLowerInvariant(), budget, calibrationPairs,
