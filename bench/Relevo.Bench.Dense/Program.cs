@@ -52,22 +52,23 @@ void Encode()
     closePackage.Dispose(); // its threads and weights are gone before ours are timed
     Console.WriteLine(Fmt($"package SentenceEncoder.Encode : {texts.Length / refSeconds,8:F1} passages/s ({refSeconds:F1} s), {(threads > 0 ? $"{threads} intra-op thread(s)" : "its own session settings")}"));
 
+    // an encoder warmed on the first passages, then timed on all of them
+    double Timed(EmbeddingModel model, float[] into)
+    {
+        model.Embed(warm, into, useCache: false);
+        clock.Restart();
+        model.Embed(texts, into, useCache: false);
+        return clock.Elapsed.TotalSeconds;
+    }
     var vectors = new float[texts.Length * ours.Dimensions];
-    ours.Embed(warm, vectors, useCache: false);
-    clock.Restart();
-    ours.Embed(texts, vectors, useCache: false);
-    double ourSeconds = clock.Elapsed.TotalSeconds;
+    double ourSeconds = Timed(ours, vectors);
     Console.WriteLine(Fmt($"Relevo EmbeddingModel.Embed     : {texts.Length / ourSeconds,8:F1} passages/s ({ourSeconds:F1} s), {refSeconds / ourSeconds:F2}x, batch {batch}"));
     if (batch != 1)
     {
         // float32 unpadded too (one passage per call, as the fused quantized folders always run): the ratios below are
         // against whichever float32 setting was faster
         using var single = EmbeddingModel.Load(name, new EncoderOptions { UseCache = false, BatchSize = 1, Threads = threads });
-        var v1 = new float[texts.Length * single.Dimensions];
-        single.Embed(warm, v1, useCache: false);
-        clock.Restart();
-        single.Embed(texts, v1, useCache: false);
-        double seconds = clock.Elapsed.TotalSeconds;
+        double seconds = Timed(single, new float[texts.Length * single.Dimensions]);
         Console.WriteLine(Fmt($"Relevo EmbeddingModel.Embed     : {texts.Length / seconds,8:F1} passages/s ({seconds:F1} s), {refSeconds / seconds:F2}x, batch 1"));
         ourSeconds = Math.Min(ourSeconds, seconds);
     }
@@ -87,10 +88,7 @@ void Encode()
     {
         using var quantized = EmbeddingModel.Load(folder, new EncoderOptions { UseCache = false, BatchSize = batch, Threads = threads });
         var q = new float[texts.Length * quantized.Dimensions];
-        quantized.Embed(warm, q, useCache: false);
-        clock.Restart();
-        quantized.Embed(texts, q, useCache: false);
-        double seconds = clock.Elapsed.TotalSeconds;
+        double seconds = Timed(quantized, q);
         double worst = 1, distance = 0;
         for (int i = 0; i < texts.Length; i++)
         {
