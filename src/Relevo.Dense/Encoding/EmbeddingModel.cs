@@ -34,8 +34,6 @@ internal sealed class EmbeddingModel : IDisposable
     private readonly Lock _parallelGate = new();
     /// <summary>The ONNX file's length and time of last write when <see cref="_session"/> read it.</summary>
     private readonly (long Length, DateTime Written) _onnxStamp;
-    /// <summary>Run one sequence per call: <see cref="ModelConfig.Unpadded"/>, or the graph's own metadata says so.</summary>
-    private readonly bool _unpadded;
     private readonly PrePackedWeightsContainer _prepacked = new();
     private readonly string _outputName;
     private readonly bool _hasTokenTypes;
@@ -72,9 +70,9 @@ internal sealed class EmbeddingModel : IDisposable
         }
         try
         {
-            _unpadded = Config.Unpadded
-                || _session.ModelMetadata.CustomMetadataMap.TryGetValue(AttentionFusion.UnpaddedKey, out var flag) && flag == "true";
-            if (_unpadded && !Config.Unpadded) Config = Config with { Unpadded = true };
+            // a graph whose own metadata says unpadded is run so whatever relevo-model.json says
+            if (!Config.Unpadded && _session.ModelMetadata.CustomMetadataMap.TryGetValue(AttentionFusion.UnpaddedKey, out var flag) && flag == "true")
+                Config = Config with { Unpadded = true };
             var inputs = _session.InputMetadata;
             foreach (string required in new[] { "input_ids", "attention_mask" })
                 if (!inputs.ContainsKey(required))
@@ -326,7 +324,7 @@ internal sealed class EmbeddingModel : IDisposable
         for (int j = 0; j < order.Length; j++) { order[j] = j; lengths[j] = starts[j + 1] - starts[j]; }
         Array.Sort((int[])lengths.Clone(), order);
 
-        int batch = _unpadded ? 1 : Math.Max(1, Options.BatchSize);
+        int batch = Config.Unpadded ? 1 : Math.Max(1, Options.BatchSize);
         int batches = (total + batch - 1) / batch;
         int threads = Math.Min(batches, Options.Threads > 0 ? Options.Threads : Environment.ProcessorCount);
         var session = threads > 1 ? ParallelSession() : null;
