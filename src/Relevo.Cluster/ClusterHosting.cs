@@ -97,6 +97,7 @@ internal static class ClusterHosting
         if (node is not null)
         {
             services.AddSingleton(sp => new NodeState(dataDirectory, node, sp.GetRequiredService<ILogger<NodeState>>()));
+            services.AddSingleton<NodeShards>();
             services.AddHostedService<NodeHeartbeat>();
         }
     }
@@ -136,24 +137,26 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
     /// shard's copies are (null: the silos share one folder).</param>
     /// <param name="localNode">The node of the silo this process runs (a server joined as a silo): its copies are read
     /// first, in process.</param>
-    public OrleansShards(IGrainFactory grains, ClusterRouting routing, string description, IHost? host = null, string? localNode = null)
+    /// <param name="local">The shard hosts of that silo, read without a message.</param>
+    public OrleansShards(IGrainFactory grains, ClusterRouting routing, string description, IHost? host = null, string? localNode = null,
+        NodeShards? local = null)
     {
         _grains = grains;
         _host = host;
         Analyzer = routing.Analyzer;
         Description = description;
         _writer = grains.GetGrain<IClusterWriterGrain>(0);
-        var shards = new IShardService[routing.Shards];
         if (routing.Copies is not null)
         {
             _routes = new ShardRoutes(_writer, routing);
-            for (int i = 0; i < shards.Length; i++) shards[i] = new ReplicatedShard(grains, _routes, i, localNode);
+            Shards = new ReplicatedShardSet(grains, _routes, routing.Shards, localNode, local);
         }
         else
         {
+            var shards = new IShardService[routing.Shards];
             for (int i = 0; i < shards.Length; i++) shards[i] = new GrainShard(grains.GetGrain<IShardGrain>(i, ShardPlacement.Shared));
+            Shards = shards;
         }
-        Shards = shards;
     }
 
     public string Description { get; }
@@ -271,7 +274,7 @@ internal sealed class OrleansShards : IShardedConnection, IShardedWrites
         }
         return new OrleansShards(grains, info,
             $"{info.Shards} shards{(info.Copies is { } c ? $" × {c.Max(x => x.Length)} copies" : "")} on cluster '{clusterId}' ({via})", host,
-            host.Services.GetService<NodeState>()?.Id);
+            host.Services.GetService<NodeState>()?.Id, host.Services.GetService<NodeShards>());
     }
 
     /// <summary>An Orleans client of the cluster, started (retried until <paramref name="deadline"/>).</summary>

@@ -170,3 +170,142 @@ internal sealed class ReplicatedShard(IGrainFactory grains, ShardRoutes routes, 
         }
     }
 }
+
+/// <summary>The shards of a cluster of node silos as a coordinator reads them for one query: each search (and each
+/// gathering of statistics) asks as few silos as hold a copy of every shard, one call per silo for all the shards read
+/// there, instead of one call per shard. Copies on the coordinator's own silo are read in process, without a message;
+/// the other shards go to the silo holding the most of them, then the next, and silos that hold equally many take
+/// turns (so the copies share the load). A silo that fails, or answers a shard from an older version than asked, has
+/// that shard read on its own as <see cref="ReplicatedShard"/> reads it (the next copy, retries, fresh routing).</summary>
+internal sealed class ReplicatedShardSet : IReadOnlyList<IShardService>, IShardBatch
+{
+    private readonly ReplicatedShard[] _shards;
+    private readonly IGrainFactory _grains;
+    private readonly ShardRoutes _routes;
+    private readonly string? _localNode;
+    private readonly NodeShards? _local;
+    private int _turn;
+
+    /// <param name="local">The shard hosts of the silo in this process (<paramref name="localNode"/>), if any.</param>
+    public ReplicatedShardSet(IGrainFactory grains, ShardRoutes routes, int shards, string? localNode, NodeShards? local)
+    {
+        _grains = grains;
+        _routes = routes;
+        _localNode = localNode;
+        _local = localNode is null ? null : local;
+        _shards = new ReplicatedShard[shards];
+        for (int i = 0; i < shards; i++) _shards[i] = new ReplicatedShard(grains, routes, i, localNode);
+    }
+
+    public IShardService this[int index] => _shards[index];
+    public int Count => _shards.Length;
+    public IEnumerator<IShardService> GetEnumerator() => ((IEnumerable<IShardService>)_shards).GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => _shards.GetEnumerator();
+
+    public Task<ShardHits[]> SearchEachAsync(ShardRetrieval query) =>
+        ReadEachAsync(query.Version, (node, shards) => node.Search(shards, query), host => host.Search(query),
+            shard => shard.SearchAsync(query), static r => r.Version);
+
+    public Task<ShardStatistics[]> StatisticsEachAsync(long version, string[] terms) =>
+        ReadEachAsync(version, (node, shards) => node.Statistics(shards, version, terms), host => host.Statistics(version, terms),
+            shard => shard.StatisticsAsync(version, terms), static r => r.Version);
+
+    private async Task<T[]> ReadEachAsync<T>(long version, Func<INodeGrain, int[], Task<T[]>> remote, Func<ShardHost, T> local,
+        Func<IShardService, Task<T>> alone, Func<T, long> versionOf) where T : class
+    {
+        var result = new T?[_shards.Length];
+        var (localShards, groups) = Plan();
+        // the other silos' calls go out first; the copies here are read while they travel
+        Task[]? calls = null;
+        if (groups is not null)
+        {
+            calls = new Task[groups.Count];
+            for (int g = 0; g < calls.Length; g++) calls[g] = AskAsync(groups[g].Node, groups[g].Shards);
+        }
+        if (localShards is not null)
+            foreach (int s in localShards)
+            {
+                try { result[s] = local(_local!.Get(s)); }
+                catch (Exception e) when (Recoverable(e)) { } // read on its own below
+            }
+        if (calls is not null) await Task.WhenAll(calls).ConfigureAwait(false);
+        List<(int Shard, Task<T> Read)>? again = null;
+        for (int s = 0; s < result.Length; s++)
+        {
+            if (result[s] is { } answer)
+            {
+                long answered = versionOf(answer);
+                _routes.Saw(answered);
+                if (version == ShardVersion.Latest || answered >= version) continue;
+            }
+            (again ??= []).Add((s, alone(_shards[s])));
+        }
+        if (again is not null)
+            foreach (var (s, read) in again) result[s] = await read.ConfigureAwait(false);
+        return result!;
+
+        async Task AskAsync(string node, int[] shards)
+        {
+            try
+            {
+                var answers = await remote(_grains.GetGrain<INodeGrain>(node), shards).ConfigureAwait(false);
+                if (answers.Length != shards.Length) return;
+                for (int i = 0; i < shards.Length; i++) result[shards[i]] = answers[i];
+            }
+            catch (Exception e) when (Recoverable(e)) { } // its shards are read on their own
+        }
+    }
+
+    /// <summary>A failure of a copy rather than of the request (Relevo's own errors and bad arguments reach the caller).</summary>
+    private static bool Recoverable(Exception e) => e is not RelevoException and not ArgumentException and not OperationCanceledException;
+
+    /// <summary>Which shards are read here, and which silo each other shard is read from (grouped by silo). Shards whose
+    /// copies the routing does not know yet are in neither: they are read on their own.</summary>
+    internal (List<int>? Local, List<(string Node, int[] Shards)>? Groups) Plan()
+    {
+        List<int>? local = null;
+        List<int>? remaining = null;
+        for (int s = 0; s < _shards.Length; s++)
+        {
+            var copies = _routes.CopiesOf(s);
+            if (copies.Length == 0) continue;
+            if (_local is not null && Array.IndexOf(copies, _localNode) >= 0) (local ??= []).Add(s);
+            else (remaining ??= []).Add(s);
+        }
+        if (remaining is null) return (local, null);
+        var groups = new List<(string, int[])>();
+        uint turn = (uint)Interlocked.Increment(ref _turn);
+        var nodes = new List<string>();
+        var counts = new List<int>();
+        while (remaining.Count > 0)
+        {
+            // the silos holding the remaining shards, and how many of them each holds
+            nodes.Clear();
+            counts.Clear();
+            foreach (int s in remaining)
+                foreach (string n in _routes.CopiesOf(s))
+                {
+                    int at = nodes.IndexOf(n);
+                    if (at < 0) { nodes.Add(n); counts.Add(1); }
+                    else counts[at]++;
+                }
+            int most = 0, tied = 0;
+            foreach (int c in counts)
+                if (c > most) (most, tied) = (c, 1);
+                else if (c == most) tied++;
+            int pick = (int)(turn++ % (uint)tied);
+            string chosen = "";
+            for (int i = 0; i < nodes.Count; i++)
+                if (counts[i] == most && pick-- == 0) { chosen = nodes[i]; break; }
+            var group = new List<int>();
+            for (int i = remaining.Count - 1; i >= 0; i--)
+                if (Array.IndexOf(_routes.CopiesOf(remaining[i]), chosen) >= 0)
+                {
+                    group.Insert(0, remaining[i]);
+                    remaining.RemoveAt(i);
+                }
+            groups.Add((chosen, group.ToArray()));
+        }
+        return (local, groups);
+    }
+}

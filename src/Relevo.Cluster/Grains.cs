@@ -109,7 +109,8 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
         {
             if (o.Node is null || key != o.Node) throw new ShardCopyUnavailableException($"copy of shard {shard} on node {key}: this silo is {o.Node ?? "not a node"}");
             _node = o.Node;
-            _host = new ShardHost(o.DataDirectory, shard, o.Registry, o.Node);
+            // the node's host of the shard, which the node grain's batched reads share
+            _host = ServiceProvider.GetRequiredService<NodeShards>().Get(shard);
         }
         log.LogInformation("shard {Shard} activated on {Silo} from {Folder}", shard, RuntimeIdentity, _host.Folder);
         return Task.CompletedTask;
@@ -117,7 +118,7 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        _host?.Dispose();
+        if (_node is null) _host?.Dispose(); // (a node's hosts close with the silo)
         _host = null;
         return Task.CompletedTask;
     }

@@ -161,6 +161,47 @@ internal sealed class NodeState
     }
 }
 
+/// <summary>The shard hosts of a node silo, one per shard, opened on first use and closed with the silo. Its shard
+/// grains (one per shard: writes, and reads one shard at a time), the node grain (a coordinator's reads of several
+/// shards in one call, <see cref="INodeGrain.Search"/>) and a coordinator in the silo's own process (its own copies,
+/// read without a message) all read through the same host, so a shard's files are open once per silo.</summary>
+internal sealed class NodeShards(Microsoft.Extensions.Options.IOptions<RelevoSiloOptions> options) : IDisposable
+{
+    private readonly Dictionary<int, ShardHost> _hosts = [];
+    private readonly object _gate = new();
+    private bool _disposed;
+
+    /// <summary>Most shards a node serves (as many as a sharded index may have).</summary>
+    public const int MaxShards = 1024;
+
+    /// <summary>The host of <paramref name="shard"/>'s copy on this node (it answers only versions that list the node
+    /// as a copy; <see cref="ShardCopyUnavailableException"/> otherwise).</summary>
+    public ShardHost Get(int shard)
+    {
+        if (shard is < 0 or >= MaxShards) throw new RelevoException($"shard {shard}: out of range");
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_hosts.TryGetValue(shard, out var host)) return host;
+            var o = options.Value;
+            host = new ShardHost(o.DataDirectory, shard, o.Registry, o.Node ?? throw new InvalidOperationException("not a node silo"));
+            _hosts[shard] = host;
+            return host;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (var host in _hosts.Values) host.Dispose();
+            _hosts.Clear();
+        }
+    }
+}
+
 /// <summary>Every second, tells the cluster's writer grain that this node lives and which manifest version it has; the
 /// writer then promotes, re-replicates and balances copies (<see cref="ReplicatedCluster"/>). Keeps the writer active
 /// after the silo that hosted it died.</summary>

@@ -62,12 +62,50 @@ internal interface INodeGrain : IGrainWithStringKey
     [ResponseTimeout("00:05:00")]
     Task Install(int shard, NodeFiles files, string commit);
     Task<NodePublished> Publish(string manifest);
+
+    /// <summary>The searches of several shards this node holds copies of, for one query (a coordinator sends each node
+    /// one call for all the shards it reads there): each answer is the shard grain's.</summary>
+    Task<ShardHits[]> Search(int[] shards, ShardRetrieval query);
+
+    /// <summary>The statistics of several shards this node holds copies of, in one call.</summary>
+    Task<ShardStatistics[]> Statistics(int[] shards, long version, string[] terms);
 }
 
 [Reentrant]
 [NodePlacement]
-internal sealed class NodeGrain(NodeState node, IGrainFactory grains, ILogger<NodeGrain> log) : Grain, INodeGrain
+internal sealed class NodeGrain(NodeState node, NodeShards shardHosts, IGrainFactory grains, ILogger<NodeGrain> log) : Grain, INodeGrain
 {
+    // Searches run on the thread pool, the shards of one call side by side: on the grain's scheduler the node would
+    // run one search at a time. Statistics (a few dictionary lookups per shard) run on the scheduler, as a shard
+    // grain runs them.
+    public Task<ShardHits[]> Search(int[] shards, ShardRetrieval query)
+    {
+        CheckCount(shards);
+        var hosts = new ShardHost[shards.Length];
+        for (int i = 0; i < shards.Length; i++) hosts[i] = shardHosts.Get(shards[i]);
+        if (hosts.Length == 1) return Task.Run(() => new[] { hosts[0].Search(query) });
+        var searches = new Task<ShardHits>[hosts.Length];
+        for (int i = 0; i < hosts.Length; i++)
+        {
+            var host = hosts[i];
+            searches[i] = Task.Run(() => host.Search(query));
+        }
+        return Task.WhenAll(searches);
+    }
+
+    public Task<ShardStatistics[]> Statistics(int[] shards, long version, string[] terms)
+    {
+        CheckCount(shards);
+        var result = new ShardStatistics[shards.Length];
+        for (int i = 0; i < shards.Length; i++) result[i] = shardHosts.Get(shards[i]).Statistics(version, terms);
+        return Task.FromResult(result);
+    }
+
+    private static void CheckCount(int[] shards)
+    {
+        if (shards.Length is 0 or > NodeShards.MaxShards) throw new RelevoException($"a node read names {shards.Length} shards (1 to {NodeShards.MaxShards})");
+    }
+
     public Task<NodeReport> Report() => Task.Run(() =>
     {
         var report = new NodeReport { Node = node.Id };

@@ -141,3 +141,16 @@ internal interface IShardService
     /// <summary>Returns the shard to the commit the cluster manifest names (discarding a prepared or pending change).</summary>
     Task AbortAsync();
 }
+
+/// <summary>A set of shards that answers a read for every shard in fewer round trips than one per shard: a cluster
+/// whose silos keep copies of several shards asks each silo once for all the shards it reads there
+/// (<c>Relevo.Cluster</c>). <see cref="ShardedTarget"/> uses it when its list of shards implements it; each answer is
+/// what the shard's own <see cref="IShardService"/> would have answered.</summary>
+internal interface IShardBatch
+{
+    /// <summary>Every shard's <see cref="IShardService.SearchAsync"/>, in shard order.</summary>
+    Task<ShardHits[]> SearchEachAsync(ShardRetrieval query);
+
+    /// <summary>Every shard's <see cref="IShardService.StatisticsAsync"/>, in shard order.</summary>
+    Task<ShardStatistics[]> StatisticsEachAsync(long version, string[] terms);
+}

@@ -18,6 +18,8 @@ internal sealed class ShardedTarget : ISearchTarget
 {
     private const int MaxAttempts = 5;
     private readonly IReadOnlyList<IShardService> _shards;
+    // the shards' reads in fewer round trips than one per shard, when the list of shards offers it
+    private readonly IShardBatch? _batch;
     private readonly GlobalStatisticsCache _cache;
 
     /// <param name="cache">Global statistics already gathered (one per set of shards, shared by their queries).</param>
@@ -25,6 +27,7 @@ internal sealed class ShardedTarget : ISearchTarget
     {
         if (shards.Count == 0) throw new RelevoException("a sharded search needs at least one shard");
         _shards = shards;
+        _batch = shards as IShardBatch;
         Analyzer = analyzer;
         _cache = cache;
     }
@@ -61,7 +64,7 @@ internal sealed class ShardedTarget : ISearchTarget
                 global = _cache.Get(terms, version, out long cachedVersion);
                 if (global is null)
                 {
-                    var stats = await Task.WhenAll(Each(s => s.StatisticsAsync(version, terms))).ConfigureAwait(false);
+                    var stats = await StatisticsEachAsync(version, terms).ConfigureAwait(false);
                     long newest = MaxVersion(stats, static s => s.Version);
                     if (Array.Exists(stats, s => s.Version != newest) || (version != ShardVersion.Latest && newest != version))
                     {
@@ -77,7 +80,7 @@ internal sealed class ShardedTarget : ISearchTarget
 
             var message = new ShardRetrieval(version, Guid.NewGuid(), retriever.Text, bag, weights, request.Vector, global, k, float.NegativeInfinity)
                 { Filter = request.Filter, Structured = structured };
-            var results = await Task.WhenAll(Each(s => s.SearchAsync(message))).ConfigureAwait(false);
+            var results = await (_batch?.SearchEachAsync(message) ?? Task.WhenAll(Each(s => s.SearchAsync(message)))).ConfigureAwait(false);
             long answered = MaxVersion(results, static r => r.Version);
             if (Array.Exists(results, r => r.Version != answered) || (version != ShardVersion.Latest && answered != version))
             {
@@ -245,7 +248,7 @@ internal sealed class ShardedTarget : ISearchTarget
         for (int attempt = 0; attempt < MaxAttempts; attempt++)
         {
             cancellation.ThrowIfCancellationRequested();
-            var stats = await Task.WhenAll(Each(s => s.StatisticsAsync(version, array))).ConfigureAwait(false);
+            var stats = await StatisticsEachAsync(version, array).ConfigureAwait(false);
             long newest = MaxVersion(stats, static s => s.Version);
             if (Array.Exists(stats, s => s.Version != newest) || (version != ShardVersion.Latest && newest != version))
             {
@@ -308,7 +311,7 @@ internal sealed class ShardedTarget : ISearchTarget
     {
         if (_cache.Get(terms, Version, out long cached) is { } known && cached == Version) return known;
         cancellation.ThrowIfCancellationRequested();
-        var stats = await Task.WhenAll(Each(s => s.StatisticsAsync(Version, terms))).ConfigureAwait(false);
+        var stats = await StatisticsEachAsync(Version, terms).ConfigureAwait(false);
         if (Array.Exists(stats, s => s.Version != Version))
             throw new RelevoException("the sharded index changed since the search; search again to explain its newer ranking");
         return ShardStatistics.Sum(terms, stats);
@@ -349,6 +352,9 @@ internal sealed class ShardedTarget : ISearchTarget
         }
         return result;
     }
+
+    private Task<ShardStatistics[]> StatisticsEachAsync(long version, string[] terms) =>
+        _batch?.StatisticsEachAsync(version, terms) ?? Task.WhenAll(Each(s => s.StatisticsAsync(version, terms)));
 
     private Task<T>[] Each<T>(Func<IShardService, Task<T>> call)
     {
