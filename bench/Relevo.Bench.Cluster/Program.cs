@@ -54,26 +54,12 @@ Console.WriteLine($"{queries.Count} queries");
 var rows = new List<string>();
 void Measure(string name, Func<Query, Task<int>> search)
 {
-    // throughput first: n concurrent loops over the queries for `seconds`, for each n of --clients
+    // warm-up, not counted: the most clients for up to 5 s (every process's code reaches its optimized tier)
+    Loops(clientCounts.Max(), Math.Min(seconds, 5));
+    // throughput: n concurrent loops over the queries for `seconds`, for each n of --clients
     var qps = new List<string>();
-    foreach (int clients in clientCounts)
-    {
-        long done = 0;
-        var stop = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
-        var sw = Stopwatch.StartNew();
-        var loops = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
-        {
-            for (int i = c; DateTime.UtcNow < stop; i++)
-            {
-                await search(queries[i % queries.Count]);
-                Interlocked.Increment(ref done);
-            }
-        })).ToArray();
-        Task.WaitAll(loops);
-        qps.Add((done / sw.Elapsed.TotalSeconds).ToString("N0", CultureInfo.InvariantCulture));
-    }
-    // latency after the throughput runs, which warm every process up (the silos' code reaches its optimized tier),
-    // and after two more passes over every query
+    foreach (int clients in clientCounts) qps.Add(Loops(clients, seconds).ToString("N0", CultureInfo.InvariantCulture));
+    // latency, after two more passes over every query
     for (int i = 0; i < 2; i++) foreach (var q in queries) search(q).GetAwaiter().GetResult();
     var best = new double[queries.Count];
     Array.Fill(best, double.MaxValue);
@@ -89,6 +75,24 @@ void Measure(string name, Func<Query, Task<int>> search)
     string row = string.Create(CultureInfo.InvariantCulture, $"| {name} | {mean:F3} | {p50:F3} | {p99:F3} | {string.Join(" | ", qps)} |");
     Console.WriteLine(row);
     rows.Add(row);
+
+    // queries per second of `clients` concurrent loops over the queries for `secs` seconds
+    double Loops(int clients, int secs)
+    {
+        long done = 0;
+        var stop = DateTime.UtcNow + TimeSpan.FromSeconds(secs);
+        var sw = Stopwatch.StartNew();
+        var loops = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            for (int i = c; DateTime.UtcNow < stop; i++)
+            {
+                await search(queries[i % queries.Count]);
+                Interlocked.Increment(ref done);
+            }
+        })).ToArray();
+        Task.WaitAll(loops);
+        return done / sw.Elapsed.TotalSeconds;
+    }
 }
 
 // The overhead of a setup over the shards in process, measured interleaved: each query runs in process and through the
