@@ -73,6 +73,9 @@ internal sealed class ShardRoutes(IClusterWriterGrain writer, ClusterRouting ini
 
     public long Version => _current.Version;
 
+    /// <summary>The routing now (read once by whoever plans over several shards).</summary>
+    public ClusterRouting Current => _current;
+
     public string[] CopiesOf(int shard) => _current.Copies is { } c && shard < c.Length ? c[shard] : [];
 
     /// <summary>An answer carried <paramref name="version"/>: newer than the routing, fetch it again (in the background).</summary>
@@ -210,25 +213,30 @@ internal sealed class ReplicatedShardSet : IReadOnlyList<IShardService>, IShardB
         ReadEachAsync(version, (node, shards) => node.Statistics(shards, version, terms), host => host.Statistics(version, terms),
             shard => shard.StatisticsAsync(version, terms), static r => r.Version);
 
-    private async Task<T[]> ReadEachAsync<T>(long version, Func<INodeGrain, int[], Task<T[]>> remote, Func<ShardHost, T> local,
+    private async Task<T[]> ReadEachAsync<T>(long version, Func<INodeGrain, int[], Task<T?[]>> remote, Func<ShardHost, T> local,
         Func<IShardService, Task<T>> alone, Func<T, long> versionOf) where T : class
     {
         var result = new T?[_shards.Length];
         var (localShards, groups) = Plan();
-        // the other silos' calls go out first; the copies here are read while they travel
-        Task[]? calls = null;
+        // the other silos' calls go out first; the copies here are read while they travel, side by side (the first on
+        // this thread)
+        var pending = new List<Task>((groups?.Count ?? 0) + (localShards?.Count ?? 0));
         if (groups is not null)
-        {
-            calls = new Task[groups.Count];
-            for (int g = 0; g < calls.Length; g++) calls[g] = AskAsync(groups[g].Node, groups[g].Shards);
-        }
+            foreach (var (node, shards) in groups) pending.Add(AskAsync(node, shards));
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failed = null;
         if (localShards is not null)
-            foreach (int s in localShards)
+        {
+            for (int i = 1; i < localShards.Count; i++)
             {
-                try { result[s] = local(_local!.Get(s)); }
-                catch (Exception e) when (Recoverable(e)) { } // read on its own below
+                int s = localShards[i];
+                pending.Add(Task.Run(() => ReadHere(s)));
             }
-        if (calls is not null) await Task.WhenAll(calls).ConfigureAwait(false);
+            try { ReadHere(localShards[0]); }
+            catch (Exception e) { failed = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
+        }
+        await Task.WhenAll(pending).ConfigureAwait(false);
+        failed?.Throw();
+        // shards not answered (a silo failed, a copy moved) or answered from an older version: read on their own
         List<(int Shard, Task<T> Read)>? again = null;
         for (int s = 0; s < result.Length; s++)
         {
@@ -241,8 +249,17 @@ internal sealed class ReplicatedShardSet : IReadOnlyList<IShardService>, IShardB
             (again ??= []).Add((s, alone(_shards[s])));
         }
         if (again is not null)
-            foreach (var (s, read) in again) result[s] = await read.ConfigureAwait(false);
+        {
+            await Task.WhenAll(again.Select(a => a.Read)).ConfigureAwait(false);
+            foreach (var (s, read) in again) result[s] = read.Result;
+        }
         return result!;
+
+        void ReadHere(int s)
+        {
+            try { result[s] = local(_local!.Get(s)); }
+            catch (Exception e) when (Recoverable(e)) { } // read on its own
+        }
 
         async Task AskAsync(string node, int[] shards)
         {
@@ -259,15 +276,21 @@ internal sealed class ReplicatedShardSet : IReadOnlyList<IShardService>, IShardB
     /// <summary>A failure of a copy rather than of the request (Relevo's own errors and bad arguments reach the caller).</summary>
     private static bool Recoverable(Exception e) => e is not RelevoException and not ArgumentException and not OperationCanceledException;
 
-    /// <summary>Which shards are read here, and which silo each other shard is read from (grouped by silo). Shards whose
-    /// copies the routing does not know yet are in neither: they are read on their own.</summary>
+    /// <summary>Which shards are read here, and which silo each other shard is read from (grouped by silo), from one
+    /// reading of the routing. The first silo asked takes turns over every silo holding a shard not read here (and gets
+    /// all the shards it holds); each next one is the silo holding the most of the shards left, silos holding equally
+    /// many taking turns. That asks as few silos as a greedy cover does and spreads the reads over the copies about
+    /// evenly (for copy j of shard i on node (i + j) mod n, as `relevo cluster create` places them). Shards whose copies
+    /// the routing does not know yet are in neither list: they are read on their own.</summary>
     internal (List<int>? Local, List<(string Node, int[] Shards)>? Groups) Plan()
     {
+        var copiesOf = _routes.Current.Copies ?? [];
+        string[] CopiesOf(int shard) => shard < copiesOf.Length ? copiesOf[shard] ?? [] : [];
         List<int>? local = null;
         List<int>? remaining = null;
         for (int s = 0; s < _shards.Length; s++)
         {
-            var copies = _routes.CopiesOf(s);
+            var copies = CopiesOf(s);
             if (copies.Length == 0) continue;
             if (_local is not null && Array.IndexOf(copies, _localNode) >= 0) (local ??= []).Add(s);
             else (remaining ??= []).Add(s);
@@ -283,27 +306,30 @@ internal sealed class ReplicatedShardSet : IReadOnlyList<IShardService>, IShardB
             nodes.Clear();
             counts.Clear();
             foreach (int s in remaining)
-                foreach (string n in _routes.CopiesOf(s))
+                foreach (string n in CopiesOf(s))
                 {
                     int at = nodes.IndexOf(n);
                     if (at < 0) { nodes.Add(n); counts.Add(1); }
                     else counts[at]++;
                 }
-            int most = 0, tied = 0;
-            foreach (int c in counts)
-                if (c > most) (most, tied) = (c, 1);
-                else if (c == most) tied++;
-            int pick = (int)(turn++ % (uint)tied);
-            string chosen = "";
-            for (int i = 0; i < nodes.Count; i++)
-                if (counts[i] == most && pick-- == 0) { chosen = nodes[i]; break; }
+            string chosen;
+            if (groups.Count == 0) chosen = nodes[(int)(turn % (uint)nodes.Count)];
+            else
+            {
+                int most = 0, tied = 0;
+                foreach (int c in counts)
+                    if (c > most) (most, tied) = (c, 1);
+                    else if (c == most) tied++;
+                int pick = (int)(turn % (uint)tied);
+                chosen = nodes[0];
+                for (int i = 0; i < nodes.Count; i++)
+                    if (counts[i] == most && pick-- == 0) { chosen = nodes[i]; break; }
+            }
+            turn++;
             var group = new List<int>();
-            for (int i = remaining.Count - 1; i >= 0; i--)
-                if (Array.IndexOf(_routes.CopiesOf(remaining[i]), chosen) >= 0)
-                {
-                    group.Insert(0, remaining[i]);
-                    remaining.RemoveAt(i);
-                }
+            foreach (int s in remaining)
+                if (Array.IndexOf(CopiesOf(s), chosen) >= 0) group.Add(s);
+            remaining.RemoveAll(s => Array.IndexOf(CopiesOf(s), chosen) >= 0);
             groups.Add((chosen, group.ToArray()));
         }
         return (local, groups);

@@ -91,8 +91,11 @@ internal sealed class RelevoSiloOptions
 internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<ShardGrain> log) : Grain, IShardGrain
 {
     private ShardHost? _host;
+    // a node's copy: the node's host of the shard, looked up per call (the node closes it when it removes the copy)
+    private NodeShards? _nodeShards;
+    private int _shard;
 
-    private ShardHost Host => _host ?? throw new InvalidOperationException("shard grain is not active");
+    private ShardHost Host => _nodeShards?.Get(_shard) ?? _host ?? throw new InvalidOperationException("shard grain is not active");
 
     private string? _node;
 
@@ -109,16 +112,18 @@ internal sealed class ShardGrain(IOptions<RelevoSiloOptions> options, ILogger<Sh
         {
             if (o.Node is null || key != o.Node) throw new ShardCopyUnavailableException($"copy of shard {shard} on node {key}: this silo is {o.Node ?? "not a node"}");
             _node = o.Node;
+            _shard = shard;
             // the node's host of the shard, which the node grain's batched reads share
-            _host = ServiceProvider.GetRequiredService<NodeShards>().Get(shard);
+            _nodeShards = ServiceProvider.GetRequiredService<NodeShards>();
+            _nodeShards.Get(shard);
         }
-        log.LogInformation("shard {Shard} activated on {Silo} from {Folder}", shard, RuntimeIdentity, _host.Folder);
+        log.LogInformation("shard {Shard} activated on {Silo} from {Folder}", shard, RuntimeIdentity, Host.Folder);
         return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_node is null) _host?.Dispose(); // (a node's hosts close with the silo)
+        _host?.Dispose(); // (a node's hosts close with the silo, or when it removes a copy)
         _host = null;
         return Task.CompletedTask;
     }

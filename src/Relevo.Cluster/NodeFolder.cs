@@ -78,6 +78,10 @@ internal sealed class NodeState
     public static ulong KeyOf(Relevo.Index.Manifest commit) =>
         System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(commit.ToJson()));
 
+    /// <summary>Called with a shard number before the node removes its copy of it (<see cref="NodeShards"/> closes its
+    /// host).</summary>
+    public Action<int>? Removing { get; set; }
+
     public void MarkComplete(int shard, Relevo.Index.Manifest commit)
     {
         ulong key = KeyOf(commit);
@@ -148,6 +152,7 @@ internal sealed class NodeState
                     try
                     {
                         _complete.Remove(s);
+                        Removing?.Invoke(s);
                         ShardCopy.Remove(Folder(s));
                         _log?.LogInformation("node {Node}: removed its copy of shard {Shard} (not listed at versions {Previous} and {Version})",
                             Id, s, previous?.Version, next.Version);
@@ -165,11 +170,30 @@ internal sealed class NodeState
 /// grains (one per shard: writes, and reads one shard at a time), the node grain (a coordinator's reads of several
 /// shards in one call, <see cref="INodeGrain.Search"/>) and a coordinator in the silo's own process (its own copies,
 /// read without a message) all read through the same host, so a shard's files are open once per silo.</summary>
-internal sealed class NodeShards(Microsoft.Extensions.Options.IOptions<RelevoSiloOptions> options) : IDisposable
+internal sealed class NodeShards : IDisposable
 {
     private readonly Dictionary<int, ShardHost> _hosts = [];
     private readonly object _gate = new();
+    private readonly Microsoft.Extensions.Options.IOptions<RelevoSiloOptions> options;
     private bool _disposed;
+
+    /// <param name="node">Its copies' folders: a copy it removes closes the host first (files, writer, models).</param>
+    public NodeShards(Microsoft.Extensions.Options.IOptions<RelevoSiloOptions> options, NodeState? node = null)
+    {
+        this.options = options;
+        if (node is not null) node.Removing = Close;
+    }
+
+    /// <summary>Closes <paramref name="shard"/>'s host (its copy is being removed); the next read opens a new one.</summary>
+    public void Close(int shard)
+    {
+        ShardHost? host;
+        lock (_gate)
+        {
+            if (!_hosts.Remove(shard, out host)) return;
+        }
+        host.Dispose();
+    }
 
     /// <summary>Most shards a node serves (as many as a sharded index may have).</summary>
     public const int MaxShards = 1024;

@@ -64,41 +64,49 @@ internal interface INodeGrain : IGrainWithStringKey
     Task<NodePublished> Publish(string manifest);
 
     /// <summary>The searches of several shards this node holds copies of, for one query (a coordinator sends each node
-    /// one call for all the shards it reads there): each answer is the shard grain's.</summary>
-    Task<ShardHits[]> Search(int[] shards, ShardRetrieval query);
+    /// one call for all the shards it reads there): each answer is the shard grain's, or null where this node does not
+    /// serve that shard's copy at the version asked.</summary>
+    Task<ShardHits?[]> Search(int[] shards, ShardRetrieval query);
 
     /// <summary>The statistics of several shards this node holds copies of, in one call.</summary>
-    Task<ShardStatistics[]> Statistics(int[] shards, long version, string[] terms);
+    Task<ShardStatistics?[]> Statistics(int[] shards, long version, string[] terms);
 }
 
 [Reentrant]
 [NodePlacement]
 internal sealed class NodeGrain(NodeState node, NodeShards shardHosts, IGrainFactory grains, ILogger<NodeGrain> log) : Grain, INodeGrain
 {
-    // Searches run on the thread pool, the shards of one call side by side: on the grain's scheduler the node would
-    // run one search at a time. Statistics (a few dictionary lookups per shard) run on the scheduler, as a shard
-    // grain runs them.
-    public Task<ShardHits[]> Search(int[] shards, ShardRetrieval query)
+    // Reads run on the thread pool (on the grain's scheduler the node would serve one at a time), the searches of one
+    // call side by side. A shard whose copy this node does not serve at the version asked answers null (the
+    // coordinator reads it elsewhere); the other shards of the call still answer.
+    public Task<ShardHits?[]> Search(int[] shards, ShardRetrieval query)
     {
         CheckCount(shards);
-        var hosts = new ShardHost[shards.Length];
-        for (int i = 0; i < shards.Length; i++) hosts[i] = shardHosts.Get(shards[i]);
-        if (hosts.Length == 1) return Task.Run(() => new[] { hosts[0].Search(query) });
-        var searches = new Task<ShardHits>[hosts.Length];
-        for (int i = 0; i < hosts.Length; i++)
+        if (shards.Length == 1) return Task.Run(() => new[] { Read(shards[0], host => host.Search(query)) });
+        var searches = new Task<ShardHits?>[shards.Length];
+        for (int i = 0; i < shards.Length; i++)
         {
-            var host = hosts[i];
-            searches[i] = Task.Run(() => host.Search(query));
+            int shard = shards[i];
+            searches[i] = Task.Run(() => Read(shard, host => host.Search(query)));
         }
         return Task.WhenAll(searches);
     }
 
-    public Task<ShardStatistics[]> Statistics(int[] shards, long version, string[] terms)
+    public Task<ShardStatistics?[]> Statistics(int[] shards, long version, string[] terms)
     {
         CheckCount(shards);
-        var result = new ShardStatistics[shards.Length];
-        for (int i = 0; i < shards.Length; i++) result[i] = shardHosts.Get(shards[i]).Statistics(version, terms);
-        return Task.FromResult(result);
+        return Task.Run(() =>
+        {
+            var result = new ShardStatistics?[shards.Length];
+            for (int i = 0; i < shards.Length; i++) result[i] = Read(shards[i], host => host.Statistics(version, terms));
+            return result;
+        });
+    }
+
+    private T? Read<T>(int shard, Func<ShardHost, T> read) where T : class
+    {
+        try { return read(shardHosts.Get(shard)); }
+        catch (ShardCopyUnavailableException) { return null; }
     }
 
     private static void CheckCount(int[] shards)

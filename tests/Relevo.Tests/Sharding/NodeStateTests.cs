@@ -59,4 +59,34 @@ public sealed class NodeStateTests : IDisposable
         Assert.Equal(["notes.txt"], Directory.GetFiles(folder).Select(Path.GetFileName));
         Assert.False(node.IsComplete(0, commit));
     }
+
+    /// <summary>The node's open host of a shard (shared by its grains) is closed before the node removes the copy, so
+    /// the removed files are not held open; the next read of the shard opens a new host.</summary>
+    [Fact]
+    public void RemovingACopyClosesTheNodesHostOfIt()
+    {
+        string folder = Path.Combine(_root, ShardedManifest.FolderName(0));
+        Manifest commit;
+        using (var writer = IndexWriter.Open(folder, new IndexWriterOptions()))
+        {
+            writer.AddRange(Enumerable.Range(0, 30).Select(i => new Document($"d{i}", "t", $"word{i % 4} text")));
+            writer.Commit();
+            commit = writer.LastCommit;
+        }
+        var node = new NodeState(_root, "n1");
+        node.MarkComplete(0, commit);
+        using var hosts = new NodeShards(Microsoft.Extensions.Options.Options.Create(
+            new RelevoSiloOptions { DataDirectory = _root, Node = "n1" }), node);
+        Assert.Empty(node.TryPublish(Cluster(1, commit, "n1"))!);
+        var first = hosts.Get(0);
+        Assert.Same(first, hosts.Get(0));
+        Assert.Equal(30, first.Statistics(1, ["word1"]).DocCount);
+
+        Assert.Empty(node.TryPublish(Cluster(2, commit, "n2"))!);
+        Assert.Same(first, hosts.Get(0)); // still listed at the version before
+        Assert.Empty(node.TryPublish(Cluster(3, commit, "n2"))!);
+        Assert.False(File.Exists(Path.Combine(folder, "_0.post")));
+        Assert.NotSame(first, hosts.Get(0));
+        Assert.ThrowsAny<ObjectDisposedException>(() => first.Statistics(1, ["word1"]));
+    }
 }
