@@ -280,13 +280,15 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
                 log.LogInformation("writer: shard {Shard} has a new copy on node {Node}", s, target);
             }
         }
-        // 3. balance: one copy (not a primary) from the most to the least loaded node
+        // 3. balance: one copy (not a primary) to the least loaded node, from the most loaded node that has such a copy
+        // and at least two copies more (the most loaded may hold only primaries, which stay)
         if (!changed && live.Count > 1)
         {
             var load = Load(shards, live);
             string light = live.OrderBy(n => load[n]).ThenBy(n => n, StringComparer.Ordinal).First();
-            string heavy = live.OrderByDescending(n => load[n]).ThenBy(n => n, StringComparer.Ordinal).First();
-            if (load[heavy] - load[light] >= 2)
+            foreach (string heavy in live.OrderByDescending(n => load[n]).ThenBy(n => n, StringComparer.Ordinal))
+            {
+                if (changed || load[heavy] - load[light] < 2) break;
                 for (int s = 0; s < shards.Count; s++)
                 {
                     var copies = (shards[s].Copies ?? []).ToList();
@@ -301,6 +303,7 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
                     log.LogInformation("writer: moved the copy of shard {Shard} from node {From} to node {To}", s, heavy, light);
                     break;
                 }
+            }
         }
         if (changed)
         {

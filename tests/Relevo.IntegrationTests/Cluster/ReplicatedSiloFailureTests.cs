@@ -139,8 +139,17 @@ public sealed class ReplicatedSiloFailureTests(ITestOutputHelper output)
                     RankingComparison.AssertSame(RankingComparison.Compare(expected, actual, 10), $"{pipeline}, query {id}");
                     Assert.Equal(expected.Select(h => h.Id), actual.Select(h => h.Id));
                 }
-            // a server that joins the cluster as a silo of its own (`relevo serve --cluster … --silo-data DIR`) ranks the same
+            // a server that joins the cluster as a silo of its own (`relevo serve --cluster … --silo-data DIR`) ranks the same,
+            // once the writer's balancing gave its node copies (which it then reads in process, the rest from other silos)
             using (var joined = await RelevoCluster.JoinAsync(membership, Path.Combine(nodes, "joined"), clusterId: clusterId, timeout: TimeSpan.FromSeconds(60)))
+            {
+                string joinedNode = ClusterHosting.NodeOf(Path.Combine(nodes, "joined"))!;
+                var waiting = clock.Elapsed;
+                while (!(await index.RoutingAsync()).Copies!.Any(c => c.Contains(joinedNode)))
+                {
+                    Assert.True(clock.Elapsed - waiting < TimeSpan.FromSeconds(60), $"the joined node {joinedNode} got no copy within 60 s");
+                    await Task.Delay(200);
+                }
                 foreach (var (id, text) in data.Queries.Take(40))
                 {
                     var expected = (await single.SearchAsync(text, "bm25", 10)).Hits;
@@ -148,6 +157,7 @@ public sealed class ReplicatedSiloFailureTests(ITestOutputHelper output)
                     RankingComparison.AssertSame(RankingComparison.Compare(expected, actual, 10), $"joined, query {id}");
                     Assert.Equal(expected.Select(h => h.Id), actual.Select(h => h.Id));
                 }
+            }
             output.WriteLine($"{acked.Count} writes acknowledged, {searches + data.Queries.Count + 160} searches equal to the single index's");
         }
         catch
