@@ -52,13 +52,25 @@ var queries = queryTexts.Select(t => Query.Parse(t, bm25.Analyzer)).Where(q => q
 Console.WriteLine($"{queries.Count} queries");
 
 var rows = new List<string>();
+var oneClient = new Dictionary<string, (double Mean, double P50, double P90, double P99)>();
 void Measure(string name, Func<Query, Task<int>> search)
 {
     // warm-up, not counted: the most clients for up to 5 s (every process's code reaches its optimized tier)
     Loops(clientCounts.Max(), Math.Min(seconds, 5));
     // throughput: n concurrent loops over the queries for `seconds`, for each n of --clients
     var qps = new List<string>();
-    foreach (int clients in clientCounts) qps.Add(Loops(clients, seconds).ToString("N0", CultureInfo.InvariantCulture));
+    List<double>? every = null;
+    foreach (int clients in clientCounts)
+        qps.Add(Loops(clients, seconds, clients == 1 ? every = [] : null).ToString("N0", CultureInfo.InvariantCulture));
+    if (every is { Count: > 0 })
+    {
+        // one client: every query's time, not only the best of rounds (the host's scheduling stalls included)
+        every.Sort();
+        var all = (Mean: every.Average(), P50: every[every.Count / 2], P90: every[every.Count * 9 / 10], P99: every[every.Count * 99 / 100]);
+        oneClient[name] = all;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  one client, every one of {every.Count:N0} queries: mean {all.Mean:F3}, p50 {all.P50:F3}, p90 {all.P90:F3}, p99 {all.P99:F3} ms"));
+    }
     // latency, after two more passes over every query
     for (int i = 0; i < 2; i++) foreach (var q in queries) search(q).GetAwaiter().GetResult();
     var best = new double[queries.Count];
@@ -77,7 +89,7 @@ void Measure(string name, Func<Query, Task<int>> search)
     rows.Add(row);
 
     // queries per second of `clients` concurrent loops over the queries for `secs` seconds
-    double Loops(int clients, int secs)
+    double Loops(int clients, int secs, List<double>? times = null)
     {
         long done = 0;
         var stop = DateTime.UtcNow + TimeSpan.FromSeconds(secs);
@@ -86,7 +98,9 @@ void Measure(string name, Func<Query, Task<int>> search)
         {
             for (int i = c; DateTime.UtcNow < stop; i++)
             {
+                long t0 = Stopwatch.GetTimestamp();
                 await search(queries[i % queries.Count]);
+                times?.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds); // (one loop only)
                 Interlocked.Increment(ref done);
             }
         })).ToArray();
@@ -232,6 +246,17 @@ if (overheads.Count > 0)
     Console.WriteLine("| setup | in process, mean ms | setup, mean ms | overhead, mean ms | overhead, median of per-query ms |");
     Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
     foreach (var row in overheads) Console.WriteLine(row);
+    string shardsInProcess = $"{shards} shards, in process (statistics + merge)";
+    if (oneClient.TryGetValue(shardsInProcess, out var baseline))
+    {
+        Console.WriteLine();
+        Console.WriteLine($"Overhead over {shards} shards in process from the one-client throughput runs (every query, each setup in its own run):");
+        Console.WriteLine("| setup | mean ms | p50 ms | p90 ms | p99 ms | overhead, mean ms | overhead, p50 ms |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var (name, a) in oneClient)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {a.Mean:F3} | {a.P50:F3} | {a.P90:F3} | {a.P99:F3} | {a.Mean - baseline.Mean:F3} | {a.P50 - baseline.P50:F3} |"));
+    }
 }
 return 0;
 
