@@ -152,7 +152,8 @@ internal sealed class NodeState
                     try
                     {
                         _complete.Remove(s);
-                        Removing?.Invoke(s);
+                        try { Removing?.Invoke(s); }
+                        catch (Exception e) { _log?.LogWarning(e, "node {Node}: closing shard {Shard} before removing its copy failed", Id, s); }
                         ShardCopy.Remove(Folder(s));
                         _log?.LogInformation("node {Node}: removed its copy of shard {Shard} (not listed at versions {Previous} and {Version})",
                             Id, s, previous?.Version, next.Version);

@@ -105,8 +105,12 @@ internal sealed class NodeGrain(NodeState node, NodeShards shardHosts, IGrainFac
 
     private T? Read<T>(int shard, Func<ShardHost, T> read) where T : class
     {
-        try { return read(shardHosts.Get(shard)); }
-        catch (ShardCopyUnavailableException) { return null; }
+        try
+        {
+            try { return read(shardHosts.Get(shard)); }
+            catch (ObjectDisposedException) { return read(shardHosts.Get(shard)); } // closed meanwhile (its copy was removed): once more
+        }
+        catch (Exception e) when (e is ShardCopyUnavailableException or ObjectDisposedException) { return null; }
     }
 
     private static void CheckCount(int[] shards)

@@ -286,16 +286,22 @@ internal sealed class ReplicatedCluster(IGrainFactory grains, IClusterMembership
         {
             var load = Load(shards, live);
             string light = live.OrderBy(n => load[n]).ThenBy(n => n, StringComparer.Ordinal).First();
+            bool failed = false; // a copy to the light node failed: no more tries this round (each may take a minute)
             foreach (string heavy in live.OrderByDescending(n => load[n]).ThenBy(n => n, StringComparer.Ordinal))
             {
-                if (changed || load[heavy] - load[light] < 2) break;
+                if (changed || failed || load[heavy] - load[light] < 2) break;
                 for (int s = 0; s < shards.Count; s++)
                 {
                     var copies = (shards[s].Copies ?? []).ToList();
                     int at = copies.IndexOf(heavy);
                     if (at <= 0 || copies.Contains(light)) continue;
                     var (_, _, error) = await SyncAsync(s, light, copies[0], shards[s].Commit.ToJson());
-                    if (error is not null) break;
+                    if (error is not null)
+                    {
+                        log.LogWarning("writer: moving a copy of shard {Shard} to node {Node} failed: {Error}", s, light, error.Message);
+                        failed = true;
+                        break;
+                    }
                     var moved = copies;
                     moved[at] = light;
                     shards[s] = shards[s] with { Copies = moved };

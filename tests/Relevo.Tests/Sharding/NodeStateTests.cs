@@ -20,19 +20,22 @@ public sealed class NodeStateTests : IDisposable
         new(ShardedManifest.CurrentFormat, version, "english", ShardedManifest.XxHash32Routing,
             [new ShardSnapshot(ShardedManifest.FolderName(0), commit) { Copies = copies }]);
 
+    /// <summary>Node n1 holding a commit of shard 0 (30 documents) that it copied, with no cluster manifest yet.</summary>
+    private (string Folder, Manifest Commit, NodeState Node) NodeWithShard0()
+    {
+        string folder = Path.Combine(_root, ShardedManifest.FolderName(0));
+        using var writer = IndexWriter.Open(folder, new IndexWriterOptions());
+        writer.AddRange(Enumerable.Range(0, 30).Select(i => new Document($"d{i}", "t", $"word{i % 4} text")));
+        writer.Commit();
+        var node = new NodeState(_root, "n1");
+        node.MarkComplete(0, writer.LastCommit);
+        return (folder, writer.LastCommit, node);
+    }
+
     [Fact]
     public void ACopyWhoseFilesWentIsNotTakenAndAMovedCopyIsRemovedAfterTwoVersions()
     {
-        string folder = Path.Combine(_root, ShardedManifest.FolderName(0));
-        Manifest commit;
-        using (var writer = IndexWriter.Open(folder, new IndexWriterOptions()))
-        {
-            writer.AddRange(Enumerable.Range(0, 30).Select(i => new Document($"d{i}", "t", $"word{i % 4} text")));
-            writer.Commit();
-            commit = writer.LastCommit;
-        }
-        var node = new NodeState(_root, "n1");
-        node.MarkComplete(0, commit);
+        var (folder, commit, node) = NodeWithShard0();
         Assert.True(node.IsComplete(0, commit));
 
         // a clean-up removed a file of the commit the node remembers copying: it is not complete any more
@@ -65,16 +68,7 @@ public sealed class NodeStateTests : IDisposable
     [Fact]
     public void RemovingACopyClosesTheNodesHostOfIt()
     {
-        string folder = Path.Combine(_root, ShardedManifest.FolderName(0));
-        Manifest commit;
-        using (var writer = IndexWriter.Open(folder, new IndexWriterOptions()))
-        {
-            writer.AddRange(Enumerable.Range(0, 30).Select(i => new Document($"d{i}", "t", $"word{i % 4} text")));
-            writer.Commit();
-            commit = writer.LastCommit;
-        }
-        var node = new NodeState(_root, "n1");
-        node.MarkComplete(0, commit);
+        var (folder, commit, node) = NodeWithShard0();
         using var hosts = new NodeShards(Microsoft.Extensions.Options.Options.Create(
             new RelevoSiloOptions { DataDirectory = _root, Node = "n1" }), node);
         Assert.Empty(node.TryPublish(Cluster(1, commit, "n1"))!);

@@ -51,14 +51,14 @@ public sealed class ReplicatedReadPlanTests
     /// <summary>Over many queries each node serves about its share of the copies (a greedy cover alone sent most reads
     /// to the node holding the most shards: 8 shards × 2 copies on 3 nodes gave one node 2.25 times its share).</summary>
     [Theory]
-    [InlineData(4, 2, 3)]
-    [InlineData(8, 2, 3)]
-    [InlineData(16, 2, 3)]
-    [InlineData(6, 2, 4)]
-    [InlineData(4, 2, 5)]
-    [InlineData(8, 3, 5)]
-    [InlineData(4, 1, 3)]
-    public void ReadsSpreadOverTheCopiesAsRelevoClusterCreatePlacesThem(int shards, int replicas, int nodes)
+    [InlineData(4, 2, 3, 2.0)]
+    [InlineData(8, 2, 3, 2.0)]
+    [InlineData(16, 2, 3, 2.0)]
+    [InlineData(6, 2, 4, 2.0)]
+    [InlineData(4, 2, 5, 2.6)]
+    [InlineData(8, 3, 5, 2.0)]
+    [InlineData(4, 1, 3, 3.0)]
+    public void ReadsSpreadOverTheCopiesAsRelevoClusterCreatePlacesThem(int shards, int replicas, int nodes, double silosPerQuery)
     {
         var copies = new string[shards][];
         for (int i = 0; i < shards; i++)
@@ -86,7 +86,7 @@ public sealed class ReplicatedReadPlanTests
             Assert.Equal(Enumerable.Range(0, shards), read);
             calls += groups.Count;
         }
-        Assert.True(calls <= queries * Math.Min(nodes, 3), $"{calls / (double)queries:F2} silos asked per query");
+        Assert.InRange(calls / (double)queries, 1.0, silosPerQuery + 0.01);
         for (int n = 0; n < nodes; n++)
         {
             string node = ((char)('a' + n)).ToString();
