@@ -131,6 +131,10 @@ internal sealed class ReplicatedShard(IGrainFactory grains, ShardRoutes routes, 
     public Task<ShardPrepared> PrepareAsync() => throw WrittenByWriter();
     public Task AbortAsync() => throw WrittenByWriter();
 
+    /// <summary>A failure of a copy rather than of the request (Relevo's own errors, bad arguments and cancellation
+    /// reach the caller; anything else: another copy is asked).</summary>
+    internal static bool CopyFailed(Exception e) => e is not RelevoException and not ArgumentException and not OperationCanceledException;
+
     private static InvalidOperationException WrittenByWriter() => new("a cluster of node silos is written through its writer grain");
 
     private async Task<T> Read<T>(Func<IShardGrain, Task<T>> call, long version, Func<T, long>? versionOf, CancellationToken cancellation = default)
@@ -160,7 +164,7 @@ internal sealed class ReplicatedShard(IGrainFactory grains, ShardRoutes routes, 
                     }
                     return answer;
                 }
-                catch (Exception e) when (e is not RelevoException and not ArgumentException and not OperationCanceledException)
+                catch (Exception e) when (CopyFailed(e))
                 {
                     last = e;
                 }
@@ -257,7 +261,7 @@ internal sealed class ReplicatedShardSet : IReadOnlyList<IShardService>, IShardB
         void ReadHere(int s)
         {
             try { result[s] = local(_local!.Get(s)); }
-            catch (Exception e) when (Recoverable(e)) { } // read on its own
+            catch (Exception e) when (ReplicatedShard.CopyFailed(e)) { } // read on its own
         }
 
         async Task AskAsync(string node, int[] shards)
@@ -268,12 +272,9 @@ internal sealed class ReplicatedShardSet : IReadOnlyList<IShardService>, IShardB
                 if (answers.Length != shards.Length) return;
                 for (int i = 0; i < shards.Length; i++) result[shards[i]] = answers[i];
             }
-            catch (Exception e) when (Recoverable(e)) { } // its shards are read on their own
+            catch (Exception e) when (ReplicatedShard.CopyFailed(e)) { } // its shards are read on their own
         }
     }
-
-    /// <summary>A failure of a copy rather than of the request (Relevo's own errors and bad arguments reach the caller).</summary>
-    private static bool Recoverable(Exception e) => e is not RelevoException and not ArgumentException and not OperationCanceledException;
 
     /// <summary>Which shards are read here, and which silo each other shard is read from (grouped by silo), from one
     /// reading of the routing. The first silo asked takes turns over every silo holding a shard not read here (and gets
@@ -327,10 +328,16 @@ internal sealed class ReplicatedShardSet : IReadOnlyList<IShardService>, IShardB
                     if (counts[i] == most && pick-- == 0) { chosen = nodes[i]; break; }
             }
             turn++;
+            // the chosen silo's shards go to its group; the others stay, in order
             var group = new List<int>();
-            foreach (int s in remaining)
+            int kept = 0;
+            for (int i = 0; i < remaining.Count; i++)
+            {
+                int s = remaining[i];
                 if (Array.IndexOf(CopiesOf(s), chosen) >= 0) group.Add(s);
-            remaining.RemoveAll(s => Array.IndexOf(CopiesOf(s), chosen) >= 0);
+                else remaining[kept++] = s;
+            }
+            remaining.RemoveRange(kept, remaining.Count - kept);
             groups.Add((chosen, group.ToArray()));
         }
         return (local, groups);

@@ -196,14 +196,11 @@ internal sealed class NodeShards : IDisposable
         host.Dispose();
     }
 
-    /// <summary>Most shards a node serves (as many as a sharded index may have).</summary>
-    public const int MaxShards = 1024;
-
     /// <summary>The host of <paramref name="shard"/>'s copy on this node (it answers only versions that list the node
     /// as a copy; <see cref="ShardCopyUnavailableException"/> otherwise).</summary>
     public ShardHost Get(int shard)
     {
-        if (shard is < 0 or >= MaxShards) throw new RelevoException($"shard {shard}: out of range");
+        Check(shard);
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -214,6 +211,10 @@ internal sealed class NodeShards : IDisposable
             return host;
         }
     }
+
+    /// <summary><paramref name="shard"/>, if a sharded index may have it (a shard number from another process).</summary>
+    public static int Check(int shard) =>
+        shard is >= 0 and < ShardedManifest.MaxShards ? shard : throw new RelevoException($"shard {shard}: out of range");
 
     public void Dispose()
     {

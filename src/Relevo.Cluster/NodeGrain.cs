@@ -115,7 +115,7 @@ internal sealed class NodeGrain(NodeState node, NodeShards shardHosts, IGrainFac
 
     private static void CheckCount(int[] shards)
     {
-        if (shards.Length is 0 or > NodeShards.MaxShards) throw new RelevoException($"a node read names {shards.Length} shards (1 to {NodeShards.MaxShards})");
+        if (shards.Length is 0 or > ShardedManifest.MaxShards) throw new RelevoException($"a node read names {shards.Length} shards (1 to {ShardedManifest.MaxShards})");
     }
 
     public Task<NodeReport> Report() => Task.Run(() =>
@@ -131,14 +131,14 @@ internal sealed class NodeGrain(NodeState node, NodeShards shardHosts, IGrainFac
     });
 
     public Task<NodeFiles> Files(int shard, string commit) =>
-        Task.Run(() => NodeFiles.Of(ShardCopy.FilesOf(node.Folder(Check(shard)), Manifest.FromJson(commit, "shard commit"))));
+        Task.Run(() => NodeFiles.Of(ShardCopy.FilesOf(node.Folder(NodeShards.Check(shard)), Manifest.FromJson(commit, "shard commit"))));
 
     public Task<byte[]> Read(int shard, string name, long offset, int count) =>
-        Task.Run(() => ShardCopy.Read(node.Folder(Check(shard)), name, offset, count));
+        Task.Run(() => ShardCopy.Read(node.Folder(NodeShards.Check(shard)), name, offset, count));
 
     public async Task Sync(int shard, string source, string commit)
     {
-        Check(shard);
+        NodeShards.Check(shard);
         var manifest = Manifest.FromJson(commit, "shard commit");
         var gate = node.ShardLock(shard);
         await gate.WaitAsync();
@@ -161,7 +161,7 @@ internal sealed class NodeGrain(NodeState node, NodeShards shardHosts, IGrainFac
 
     public Task Write(int shard, string name, long offset, byte[] data) => Task.Run(() =>
     {
-        Check(shard);
+        NodeShards.Check(shard);
         if (ShardedManifest.Exists(node.Root))
             throw new RelevoException($"node {node.Id}: already part of a cluster (it has {ShardedManifest.FileName}); a new cluster needs empty silos");
         string folder = node.Folder(shard);
@@ -171,7 +171,7 @@ internal sealed class NodeGrain(NodeState node, NodeShards shardHosts, IGrainFac
 
     public Task Install(int shard, NodeFiles files, string commit) => Task.Run(() =>
     {
-        Check(shard);
+        NodeShards.Check(shard);
         var manifest = Manifest.FromJson(commit, "shard commit");
         var list = files.ToFiles();
         foreach (var f in list) ShardCopy.CheckName(f.Name);
@@ -187,7 +187,4 @@ internal sealed class NodeGrain(NodeState node, NodeShards shardHosts, IGrainFac
         var refused = node.TryPublish(next);
         return new NodePublished { Accepted = refused is { Length: 0 }, Version = node.Version, Incomplete = refused ?? [] };
     });
-
-    private static int Check(int shard) =>
-        shard is >= 0 and < 1024 ? shard : throw new RelevoException($"shard {shard}: out of range");
 }

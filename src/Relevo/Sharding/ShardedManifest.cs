@@ -38,6 +38,9 @@ internal sealed record ShardedManifest(int Format, long Version, string Analyzer
 
     public const string FileName = "cluster.json";
     public const int CurrentFormat = 1;
+
+    /// <summary>Most shards a sharded index may have.</summary>
+    public const int MaxShards = 1024;
     /// <summary>Documents go to shard xxHash32(UTF-8 of _id) mod N (<see cref="ShardRouter"/>).</summary>
     public const string XxHash32Routing = "xxhash32-mod";
     public int ShardCount => Shards.Count;

@@ -80,7 +80,7 @@ internal sealed class ShardedTarget : ISearchTarget
 
             var message = new ShardRetrieval(version, Guid.NewGuid(), retriever.Text, bag, weights, request.Vector, global, k, float.NegativeInfinity)
                 { Filter = request.Filter, Structured = structured };
-            var results = await (_batch?.SearchEachAsync(message) ?? Task.WhenAll(Each(s => s.SearchAsync(message)))).ConfigureAwait(false);
+            var results = await SearchEachAsync(message).ConfigureAwait(false);
             long answered = MaxVersion(results, static r => r.Version);
             if (Array.Exists(results, r => r.Version != answered) || (version != ShardVersion.Latest && answered != version))
             {
@@ -352,6 +352,9 @@ internal sealed class ShardedTarget : ISearchTarget
         }
         return result;
     }
+
+    private Task<ShardHits[]> SearchEachAsync(ShardRetrieval message) =>
+        _batch?.SearchEachAsync(message) ?? Task.WhenAll(Each(s => s.SearchAsync(message)));
 
     private Task<ShardStatistics[]> StatisticsEachAsync(long version, string[] terms) =>
         _batch?.StatisticsEachAsync(version, terms) ?? Task.WhenAll(Each(s => s.StatisticsAsync(version, terms)));

@@ -10,7 +10,8 @@ internal static class ShardedFolders
     /// many shards. A folder that holds an ordinary index is refused.</summary>
     public static ShardedManifest CreateOrOpen(string root, int shards, string analyzer = "english")
     {
-        if (shards < 1 || shards > 1024) throw new RelevoException($"--shards must be between 1 and 1024 (got {shards})");
+        if (shards < 1 || shards > ShardedManifest.MaxShards)
+            throw new RelevoException($"--shards must be between 1 and {ShardedManifest.MaxShards} (got {shards})");
         if (ShardedManifest.Exists(root))
         {
             var existing = ShardedManifest.Read(root);
