@@ -51,7 +51,14 @@ var bm25 = new Bm25Searcher(reader);
 var queries = queryTexts.Select(t => Query.Parse(t, bm25.Analyzer)).Where(q => q.Terms.Count > 0).ToList();
 Console.WriteLine($"{queries.Count} queries");
 
-var rows = new List<string>();
+// one query's time in ms, waited for on this thread
+double Time(Func<Query, Task<int>> search, Query q)
+{
+    long t0 = Stopwatch.GetTimestamp();
+    search(q).GetAwaiter().GetResult();
+    return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+}
+
 var oneClient = new Dictionary<string, (double Mean, double P50, double P90, double P99)>();
 void Measure(string name, Func<Query, Task<int>> search)
 {
@@ -76,17 +83,11 @@ void Measure(string name, Func<Query, Task<int>> search)
     var best = new double[queries.Count];
     Array.Fill(best, double.MaxValue);
     for (int r = 0; r < rounds; r++)
-        for (int i = 0; i < queries.Count; i++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            search(queries[i]).GetAwaiter().GetResult();
-            best[i] = Math.Min(best[i], Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-        }
+        for (int i = 0; i < queries.Count; i++) best[i] = Math.Min(best[i], Time(search, queries[i]));
     var sorted = best.Order().ToArray();
     double mean = best.Average(), p50 = sorted[sorted.Length / 2], p99 = sorted[(int)(sorted.Length * 0.99)];
     string row = string.Create(CultureInfo.InvariantCulture, $"| {name} | {mean:F3} | {p50:F3} | {p99:F3} | {string.Join(" | ", qps)} |");
     Console.WriteLine(row);
-    rows.Add(row);
 
     // queries per second of `clients` concurrent loops over the queries for `secs` seconds
     double Loops(int clients, int secs, List<double>? times = null)
@@ -120,12 +121,6 @@ void Interleaved(string name, Func<Query, Task<int>> inProcess, Func<Query, Task
     var bestSetup = new double[queries.Count];
     Array.Fill(bestIn, double.MaxValue);
     Array.Fill(bestSetup, double.MaxValue);
-    double Time(Func<Query, Task<int>> search, Query q)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        search(q).GetAwaiter().GetResult();
-        return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-    }
     for (int r = 0; r < Math.Max(rounds, 2); r++)
         for (int i = 0; i < queries.Count; i++)
         {
